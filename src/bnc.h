@@ -1,0 +1,153 @@
+/*
+ * bnc.h - the Binance Spot REST client.
+ *
+ * One process-wide configuration (bnc_init), one libcurl easy handle per
+ * thread (created on first use, kept for connection reuse; released by
+ * bnc_thread_cleanup). Calls are synchronous.
+ *
+ * Contract:
+ *  - Public calls go to the base URL of the configured default environment.
+ *    Signed calls go to the base URL of the credentials' environment.
+ *  - Signed calls append recvWindow and timestamp (local clock + the learned
+ *    server offset), sign the exact query string with HMAC-SHA256 and send
+ *    the X-MBX-APIKEY header. Parameters always travel in the query string.
+ *  - On -1021 (timestamp outside recvWindow) a read (BNC_READ) resynchronises
+ *    the offset from /api/v3/time and is retried once. Nothing else is ever
+ *    retried; a BNC_TRADE call is never retried at all.
+ *  - 429/418 fill retry_after from Retry-After; used weight is tracked from
+ *    X-MBX-USED-WEIGHT-1M on every answer.
+ *  - No secret ever appears in a response field, an error text or a log.
+ */
+#ifndef BINMCPD_BNC_H
+#define BINMCPD_BNC_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "creds.h"
+
+#define BNC_URL_MAX 256
+
+struct bnc_config {
+    char mainnet_url[BNC_URL_MAX]; /* default https://api.binance.com */
+    char testnet_url[BNC_URL_MAX]; /* default https://testnet.binance.vision */
+    enum bnc_env default_env;      /* where public calls go */
+    long timeout_ms;               /* whole-request timeout, default 10000 */
+    long recv_window;              /* ms, 1..60000, default 5000 */
+    char user_agent[64];           /* "binmcpd/<version>" */
+};
+
+/* Fills c with the defaults listed above. */
+void bnc_config_defaults(struct bnc_config *c);
+
+/* Installs the process-wide configuration (copied) and initialises libcurl
+ * (curl_global_init). Call once, before any thread uses the client.
+ * Returns 0 or -1 when libcurl cannot be initialised. */
+int bnc_init(const struct bnc_config *c);
+
+/* Releases this thread's curl handle. Safe to call when none exists. */
+void bnc_thread_cleanup(void);
+
+/* Releases libcurl (curl_global_cleanup) after all threads are done. */
+void bnc_shutdown(void);
+
+/* The base URL used for env (points into the configuration). */
+const char *bnc_base_url(enum bnc_env env);
+
+/* ---- query strings ---- */
+
+#define BNC_PARAMS_MAX 2048
+
+/* An application/x-www-form-urlencoded query string being built. */
+struct bnc_params {
+    char buf[BNC_PARAMS_MAX];
+    size_t len;
+    int overflow; /* set when an add did not fit; the call then fails */
+};
+
+void bnc_params_init(struct bnc_params *p);
+/* Appends key=value (value percent-encoded as RFC 3986 unreserved). */
+void bnc_params_add(struct bnc_params *p, const char *key, const char *value);
+void bnc_params_add_int(struct bnc_params *p, const char *key, long long v);
+
+/* ---- calls ---- */
+
+enum bnc_kind {
+    BNC_PUBLIC = 0, /* no key, no signature */
+    BNC_READ,       /* signed, read-only (USER_DATA): may be retried on -1021 */
+    BNC_TRADE,      /* signed, changes state (order place/cancel): never retried */
+};
+
+enum bnc_status {
+    BNC_OK = 0,
+    BNC_ERR_API,            /* a 4xx answer (other than 403/418/429) */
+    BNC_ERR_RATE_LIMITED,   /* 429 */
+    BNC_ERR_BANNED,         /* 418 */
+    BNC_ERR_WAF,            /* 403 */
+    BNC_ERR_SERVER,         /* 5xx: execution status unknown */
+    BNC_ERR_TIMEOUT,        /* no complete answer in time: status unknown */
+    BNC_ERR_NETWORK,        /* could not connect / connection dropped */
+    BNC_ERR_BAD_RESPONSE,   /* 2xx whose body is not the JSON expected */
+    BNC_ERR_NO_CREDENTIALS, /* signed call without credentials */
+    BNC_ERR_CANCELLED,      /* the caller's cancel flag was raised */
+    BNC_ERR_INTERNAL,       /* query too long, out of memory, ... */
+};
+
+struct bnc_request {
+    const char *method;        /* "GET", "POST" or "DELETE" */
+    const char *path;          /* e.g. "/api/v3/ticker/24hr" */
+    const struct bnc_params *params; /* may be NULL */
+    enum bnc_kind kind;
+    const struct creds *creds; /* required for BNC_READ / BNC_TRADE */
+    const atomic_int *cancel;  /* optional: non-zero aborts the transfer */
+};
+
+struct bnc_response {
+    enum bnc_status status;
+    long http_status;      /* 0 when no HTTP answer was received */
+    json_object *body;     /* the parsed JSON body on BNC_OK (object or
+                              array); owned by the response */
+    int api_code;          /* Binance's "code" when the body carried one */
+    char api_msg[256];     /* Binance's "msg" */
+    long retry_after;      /* seconds from Retry-After, -1 if absent */
+    long used_weight;      /* X-MBX-USED-WEIGHT-1M, -1 if absent */
+    long elapsed_ms;       /* wall time of the exchange */
+    char detail[256];      /* transport detail (curl's words), no secrets */
+};
+
+/* Performs one request. Always fills *resp (call bnc_response_free after).
+ * Returns 0 when resp->status is BNC_OK, -1 otherwise. */
+int bnc_call(const struct bnc_request *req, struct bnc_response *resp);
+
+/* Releases resp->body. */
+void bnc_response_free(struct bnc_response *resp);
+
+/* Writes a sentence for a model or a person: what failed, Binance's own code
+ * and msg, the HTTP status and what to do next (for example
+ * "Binance rejected the request: -1121 Invalid symbol. (HTTP 400). Check the
+ * symbol ..."). Never contains secrets. Returns buf. */
+const char *bnc_describe_error(const struct bnc_response *resp, char *buf,
+                               size_t len);
+
+/* Name of a status, e.g. "rate_limited". */
+const char *bnc_status_name(enum bnc_status s);
+
+/* ---- clock and weight ---- */
+
+/* Fetches /api/v3/time, stores offset = serverTime - midpoint(local before,
+ * local after) for later signed calls. On success fills server_ms and
+ * offset_ms and returns 0; otherwise fills resp-like detail into *resp and
+ * returns -1. resp may be NULL. */
+int bnc_sync_time(int64_t *server_ms, int64_t *offset_ms,
+                  struct bnc_response *resp);
+
+/* The last learned clock offset in ms (0 until a sync). */
+int64_t bnc_clock_offset(void);
+
+/* The last X-MBX-USED-WEIGHT-1M seen by any thread, -1 if none yet. */
+long bnc_used_weight(void);
+
+#endif

@@ -1,0 +1,38 @@
+/*
+ * log.h - the daemon's logging, in the OpenBSD idiom.
+ *
+ * Everything goes to stderr (stdout belongs to the stdio transport).
+ * Lines look like "binmcpd[pid]: level: message". Nothing here may ever be
+ * handed a secret: callers mask keys with creds_mask() first.
+ */
+#ifndef BINMCPD_LOG_H
+#define BINMCPD_LOG_H
+
+#include <stdarg.h>
+
+enum log_level {
+    LOG_LVL_DEBUG = 0,
+    LOG_LVL_INFO,
+    LOG_LVL_NOTICE,
+    LOG_LVL_WARNING,
+    LOG_LVL_ERROR,
+};
+
+/* Sets the lowest level that is printed. */
+void log_set_level(enum log_level level);
+
+/* Parses "debug", "info", "notice", "warning"/"warn", "error". Returns 0 and
+ * stores the level, or -1 when the name is unknown. */
+int log_level_parse(const char *name, enum log_level *out);
+
+#define LOG_PRINTF(a, b) __attribute__((format(printf, a, b)))
+void log_debug(const char *fmt, ...) LOG_PRINTF(1, 2);
+void log_info(const char *fmt, ...) LOG_PRINTF(1, 2);
+/* log_warn appends strerror(errno); log_warnx does not. */
+void log_warn(const char *fmt, ...) LOG_PRINTF(1, 2);
+void log_warnx(const char *fmt, ...) LOG_PRINTF(1, 2);
+void log_error(const char *fmt, ...) LOG_PRINTF(1, 2);
+/* Logs at error level and exits with status 1. */
+void fatalx(const char *fmt, ...) LOG_PRINTF(1, 2) __attribute__((noreturn));
+
+#endif

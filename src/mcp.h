@@ -1,0 +1,128 @@
+/*
+ * mcp.h - the transport-agnostic MCP engine.
+ *
+ * A transport owns a struct mcp_session per client and hands the engine one
+ * JSON-RPC message at a time with mcp_handle_message(). Everything the engine
+ * wants to send (responses, notifications) goes out through the session's
+ * sink, a callback the transport installs: stdio writes a line, the HTTP
+ * transports write SSE events. The engine never touches a socket or a file
+ * descriptor, so the same engine serves every transport in every worker.
+ *
+ * Threads: a server may be shared by threads; a session must be used by one
+ * thread at a time, except mcp_session_cancel(), which may be called from
+ * another thread while a request of that session is running.
+ */
+#ifndef BINMCPD_MCP_H
+#define BINMCPD_MCP_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "creds.h"
+
+#define MCP_LATEST_VERSION "2025-11-25"
+#define MCP_SESSION_ID_MAX 64
+#define MCP_MAX_INFLIGHT 8
+
+/* Receives one serialized JSON-RPC message (no trailing newline). Returns 0,
+ * or -1 if it could not be delivered (the engine then logs and goes on). */
+typedef int (*mcp_sink_fn)(void *arg, const char *msg, size_t len);
+
+/* MCP logging levels (RFC 5424 order). */
+enum mcp_log_level {
+    MCP_LOG_DEBUG = 0,
+    MCP_LOG_INFO,
+    MCP_LOG_NOTICE,
+    MCP_LOG_WARNING,
+    MCP_LOG_ERROR,
+    MCP_LOG_CRITICAL,
+    MCP_LOG_ALERT,
+    MCP_LOG_EMERGENCY,
+};
+
+struct mcp_server;
+
+/* A request being served, so that notifications/cancelled can find it. */
+struct mcp_inflight {
+    int used;
+    char id[64];      /* the request id, serialized as JSON */
+    atomic_int cancel; /* raised by mcp_session_cancel */
+};
+
+struct mcp_session {
+    struct mcp_server *srv;
+    char id[MCP_SESSION_ID_MAX];   /* transport's session id ("stdio") */
+    int initialized;               /* initialize answered */
+    char version[16];              /* negotiated protocol version */
+    enum mcp_log_level log_level;  /* notifications/message threshold */
+    struct creds creds;            /* session credentials (creds.set) */
+    mcp_sink_fn sink;
+    void *sink_arg;
+    pthread_mutex_t lock;          /* guards inflight[] */
+    struct mcp_inflight inflight[MCP_MAX_INFLIGHT];
+};
+
+/* What a tool handler, resource reader or prompt sees of its caller. */
+struct mcp_call {
+    struct mcp_server *srv;
+    struct mcp_session *sess;
+    json_object *progress_token; /* borrowed; NULL when the caller sent none */
+    const atomic_int *cancel;    /* raised when the client cancels */
+    double progress;             /* last progress value sent */
+};
+
+struct mcp_options {
+    int read_only;               /* hide and refuse order tools */
+    const struct creds *daemon_creds; /* fallback credentials, may be unset */
+    pthread_rwlock_t *creds_lock;     /* guards *daemon_creds, may be NULL */
+};
+
+/* Creates a server. opts is copied (daemon_creds is borrowed: it must
+ * outlive the server). Parses and checks every tool schema; returns NULL
+ * with a log line when one is malformed or memory runs out. */
+struct mcp_server *mcp_server_new(const struct mcp_options *opts);
+
+/* Frees the server. Sessions must be finished first. */
+void mcp_server_free(struct mcp_server *srv);
+
+/* Prepares a session bound to srv that writes through sink. id is copied. */
+void mcp_session_init(struct mcp_session *s, struct mcp_server *srv,
+                      const char *id, mcp_sink_fn sink, void *sink_arg);
+
+/* Wipes the session's credentials and releases what it holds. */
+void mcp_session_finish(struct mcp_session *s);
+
+/* Handles one message (a JSON-RPC request, notification or response, or a
+ * batch array) of len bytes. Responses go to the session's sink before the
+ * call returns. Malformed input is answered with the JSON-RPC error the spec
+ * names; it never fails the session. Returns the number of responses sent. */
+int mcp_handle_message(struct mcp_session *s, const char *msg, size_t len);
+
+/* Marks the request whose JSON-serialized id is id_json as cancelled, if it
+ * is still running. Safe from another thread. Returns 1 if found. */
+int mcp_session_cancel(struct mcp_session *s, const char *id_json);
+
+/* Sends notifications/progress for the call when the caller asked for
+ * progress (a progressToken); otherwise does nothing. progress must grow. */
+void mcp_call_progress(struct mcp_call *c, double progress, double total,
+                       const char *message);
+
+/* Sends notifications/message at level when the session's level lets it
+ * through. data is a plain text message. */
+void mcp_call_log(struct mcp_call *c, enum mcp_log_level level,
+                  const char *logger, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* The credentials a signed call of this session uses: the session's own when
+ * set, else a copy of the daemon's (copied under the lock into *buf, which
+ * the caller must creds_wipe). Returns NULL when neither is set. */
+const struct creds *mcp_call_creds(struct mcp_call *c, struct creds *buf);
+
+/* Whether the server was started read-only. */
+int mcp_server_read_only(const struct mcp_server *srv);
+
+#endif

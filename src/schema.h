@@ -1,0 +1,31 @@
+/*
+ * schema.h - validation of tool arguments against the JSON Schema subset our
+ * tool table uses.
+ *
+ * Keywords understood: type (object, string, integer, number, boolean,
+ * array; or an array of those), properties, required, additionalProperties
+ * (false only), enum (strings and integers), minimum, maximum, minLength,
+ * maxLength, pattern (POSIX extended regex), items, description and title
+ * (ignored), default (ignored). Anything else in a schema is ignored.
+ */
+#ifndef BINMCPD_SCHEMA_H
+#define BINMCPD_SCHEMA_H
+
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+/* Checks value against schema. value may be NULL, which is treated as an
+ * empty object. Neither reference is taken. Returns 0 when valid, or -1 with
+ * a sentence naming the offending argument in err, e.g.
+ * "argument 'limit' must be one of 5, 10, 20, 50, 100, 500, 1000, 5000 (got 7)"
+ * or "missing required argument 'symbol'". */
+int schema_validate(json_object *schema, json_object *value, char *err,
+                    size_t errlen);
+
+/* Checks that schema uses only what schema_validate understands and is an
+ * object schema (type "object"). Returns 0 or -1 with a reason in err. Used
+ * by the tool table self-test. */
+int schema_check(json_object *schema, char *err, size_t errlen);
+
+#endif
