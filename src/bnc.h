@@ -45,7 +45,11 @@ void bnc_config_defaults(struct bnc_config *c);
 
 /* Installs the process-wide configuration (copied) and initialises libcurl
  * (curl_global_init). Call once, before any thread uses the client.
- * Returns 0 or -1 when libcurl cannot be initialised. */
+ * Returns 0 or -1 when libcurl cannot be initialised. A later call only
+ * replaces the configuration (libcurl is initialised once); it is safe only
+ * while no other thread uses the client (tests use it to shorten timeouts).
+ * timeout_ms <= 0 is taken as 10000, recv_window is clamped to 1..60000 and
+ * a trailing '/' is dropped from the URLs. */
 int bnc_init(const struct bnc_config *c);
 
 /* Releases this thread's curl handle. Safe to call when none exists. */
@@ -116,6 +120,7 @@ struct bnc_response {
     long used_weight;      /* X-MBX-USED-WEIGHT-1M, -1 if absent */
     long elapsed_ms;       /* wall time of the exchange */
     char detail[256];      /* transport detail (curl's words), no secrets */
+    enum bnc_env env;      /* the exchange addressed (for error texts) */
 };
 
 /* Performs one request. Always fills *resp (call bnc_response_free after).

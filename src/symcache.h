@@ -16,12 +16,15 @@ struct sym_info {
     char status[16];
 };
 
-/* Copies up to max symbols whose name starts with prefix (or, when
- * contains is non-zero, contains it; case-insensitive) into out, trading
- * symbols first, alphabetically. *total gets the number of matches. Loads
- * the cache first when empty or stale. Returns the number copied, or -1 when
- * exchangeInfo cannot be loaded (resp, if not NULL, then holds why; free it
- * with bnc_response_free). */
+/* Copies up to max symbols whose name starts with text (or, when contains
+ * is non-zero, contains it; case-insensitive) into out, best first: trading
+ * symbols before the others; then the exact match, then prefix matches,
+ * then other matches; then by quote asset (USDT, USDC, FDUSD, BTC, ETH, BNB,
+ * the rest); then alphabetically. *total gets the number of matches. Loads
+ * the cache first when empty or stale (a stale list is served while Binance
+ * cannot be reached). Returns the number copied, or -1 when exchangeInfo
+ * cannot be loaded (resp, if not NULL, then holds why; free it with
+ * bnc_response_free). */
 int symcache_find(const char *text, int contains, struct sym_info *out,
                   size_t max, size_t *total, struct bnc_response *resp);
 

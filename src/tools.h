@@ -55,8 +55,12 @@ struct tool_def {
     tool_fn handler;
 };
 
-/* The whole table, NULL-name terminated, in listing order. */
-extern const struct tool_def tool_table[];
+/* The whole table in listing order: market, account, credentials. C cannot
+ * concatenate arrays defined in other files at build time, so the table is
+ * reached by index: tool_count() rows, tool_at(i) for 0 <= i < count (NULL
+ * past the end). Rows are static; the pointers stay valid forever. */
+size_t tool_count(void);
+const struct tool_def *tool_at(size_t i);
 
 /* Records a failure: sets is_error and formats the text. Returns -1 so a
  * handler can `return tool_fail(res, ...)`. */
@@ -66,7 +70,7 @@ int tool_fail(struct tool_result *res, const char *fmt, ...)
 /* The row for name, or NULL. */
 const struct tool_def *tool_find(const char *name);
 
-/* ---- per-family tables, concatenated by tool_table ---- */
+/* ---- per-family tables, concatenated by tool_at ---- */
 /* (Each file defines its rows; tools.c assembles them.) */
 extern const struct tool_def tools_market[];   /* tools_market.c */
 extern const struct tool_def tools_account[];  /* tools_account.c */

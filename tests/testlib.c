@@ -31,8 +31,9 @@ testlib_run(CU_SuiteInfo *suites)
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_tests_failed();
     unsigned failures = CU_get_number_of_failures();
+    unsigned suites_failed = CU_get_number_of_suites_failed();
     CU_cleanup_registry();
-    return (failed > 0 || failures > 0) ? 1 : 0;
+    return (failed > 0 || failures > 0 || suites_failed > 0) ? 1 : 0;
 }
 
 int

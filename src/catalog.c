@@ -1,0 +1,736 @@
+/*
+ * catalog.c - MCP resources, prompts and argument completion. See catalog.h.
+ *
+ * Everything shown as markdown is rendered by tools_util.c, so a resource,
+ * a prompt and a tool showing the same market or balances agree.
+ *
+ * Errors: an unknown resource is -32002 with data {uri}; a bad or missing
+ * prompt argument, an unknown prompt or completion reference is -32602;
+ * Binance failing (including "no credentials" for the account resources)
+ * is -32603 with bnc_describe_error's sentence. The portfolio_risk prompt
+ * is the exception: without credentials it still renders, telling the
+ * model there is no live data and asking for a general framework, because
+ * a prompt is a starting point for a conversation and "configure
+ * credentials first" is part of a useful answer, not a failure.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "catalog.h"
+#include "dbuf.h"
+#include "symcache.h"
+#include "tools_util.h"
+#include "util.h"
+
+#define MD_MAX (256 * 1024)
+#define COMPLETE_MAX 100
+#define MARKET_PREFIX "binance://market/"
+#define MARKET_TEMPLATE "binance://market/{symbol}"
+#define MIME_MD "text/markdown"
+
+/* ---- errors ---- */
+
+/* Fills err; when uri is not NULL, err->data becomes {"uri": uri}. */
+static void
+cat_fail(struct catalog_error *err, int code, const char *uri,
+         const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+cat_fail(struct catalog_error *err, int code, const char *uri,
+         const char *fmt, ...)
+{
+    va_list ap;
+
+    err->code = code;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof(err->message), fmt, ap);
+    va_end(ap);
+    json_object_put(err->data);
+    err->data = NULL;
+    if (uri != NULL) {
+        err->data = json_object_new_object();
+        if (err->data != NULL)
+            json_object_object_add(err->data, "uri",
+                                   json_object_new_string(uri));
+    }
+}
+
+static void
+cat_clear(struct catalog_error *err)
+{
+    err->code = 0;
+    err->message[0] = '\0';
+    err->data = NULL;
+}
+
+/* ---- resources ---- */
+
+struct res_row {
+    const char *uri, *name, *title, *description;
+};
+
+static const struct res_row res_rows[] = {
+    {"binance://market/BTCUSDT", "market-btcusdt", "BTC/USDT market",
+     "24-hour statistics and average price of BTCUSDT, as markdown."},
+    {"binance://market/ETHUSDT", "market-ethusdt", "ETH/USDT market",
+     "24-hour statistics and average price of ETHUSDT, as markdown."},
+    {"binance://account/balances", "account-balances", "Account balances",
+     "Non-zero balances (free, locked, total) of the account of the "
+     "configured API key, as a markdown table. Needs credentials."},
+    {"binance://orders/open", "open-orders", "Open orders",
+     "Open orders on every trading pair, as a markdown table. Needs "
+     "credentials."},
+};
+
+/* A new Resource or ResourceTemplate object; key is "uri" or
+ * "uriTemplate". */
+static json_object *
+res_object(const char *key, const struct res_row *r)
+{
+    json_object *o = json_object_new_object();
+
+    if (o == NULL)
+        return NULL;
+    json_object_object_add(o, key, json_object_new_string(r->uri));
+    json_object_object_add(o, "name", json_object_new_string(r->name));
+    json_object_object_add(o, "title", json_object_new_string(r->title));
+    json_object_object_add(o, "description",
+                           json_object_new_string(r->description));
+    json_object_object_add(o, "mimeType", json_object_new_string(MIME_MD));
+    return o;
+}
+
+/* A new array of the four listed resources; NULL when memory runs out. */
+json_object *
+catalog_resources(void)
+{
+    json_object *a = json_object_new_array();
+
+    for (size_t i = 0; a != NULL && i < sizeof(res_rows) / sizeof(res_rows[0]);
+         i++)
+        json_object_array_add(a, res_object("uri", &res_rows[i]));
+    return a;
+}
+
+/* A new array with the market template; NULL when memory runs out. */
+json_object *
+catalog_resource_templates(void)
+{
+    static const struct res_row tpl = {
+        MARKET_TEMPLATE, "market", "Market overview",
+        "24-hour statistics and average price of any trading pair, e.g. "
+        "binance://market/SOLUSDT, as markdown."};
+    json_object *a = json_object_new_array();
+
+    if (a != NULL)
+        json_object_array_add(a, res_object("uriTemplate", &tpl));
+    return a;
+}
+
+/* Runs tc; on failure fills err (-32603, with data {uri} when uri is not
+ * NULL) and returns NULL. The body stays owned by tc. */
+static json_object *
+cat_call(struct mcp_call *call, struct tu_call *tc, const char *uri,
+         struct catalog_error *err)
+{
+    json_object *body = tu_call_run(call, tc);
+
+    if (body == NULL)
+        cat_fail(err, -32603, uri, "%s", tc->err);
+    return body;
+}
+
+/* Whether a failed call was Binance saying the symbol does not exist. */
+static int
+bad_symbol(const struct tu_call *tc)
+{
+    return tc->resp.status == BNC_ERR_API && tc->resp.api_code == -1121;
+}
+
+/* Appends the market overview of sym (ticker + average price). Returns 0,
+ * or -1 with err set; an unknown symbol is not_found_code. */
+static int
+md_market_for(struct mcp_call *call, const char *sym, const char *uri,
+              int not_found_code, struct dbuf *md, struct catalog_error *err)
+{
+    struct sym_info si;
+    struct tu_call tk, av;
+    json_object *ticker, *avg;
+    int known = symcache_get(sym, &si, NULL), rc = -1;
+
+    if (known == 1) {
+        cat_fail(err, not_found_code, uri, "Binance lists no symbol %s", sym);
+        return -1;
+    }
+    tu_call_init(&tk, "GET", "/api/v3/ticker/24hr", BNC_PUBLIC);
+    tu_call_init(&av, "GET", "/api/v3/avgPrice", BNC_PUBLIC);
+    bnc_params_add(&tk.params, "symbol", sym);
+    bnc_params_add(&av.params, "symbol", sym);
+    ticker = cat_call(call, &tk, uri, err);
+    if (ticker != NULL) {
+        avg = tu_call_run(call, &av); /* optional: NULL leaves it out */
+        if (tu_md_market(md, ticker, avg, known == 0 ? &si : NULL) == 0)
+            rc = 0;
+        else
+            cat_fail(err, -32603, uri, "the market text is too long");
+    } else if (bad_symbol(&tk)) {
+        err->code = not_found_code;
+    }
+    tu_call_done(&tk);
+    tu_call_done(&av);
+    return rc;
+}
+
+/* The balances document: markdown of a signed /api/v3/account. */
+static int
+md_balances_doc(struct mcp_call *call, const char *uri, struct dbuf *md,
+                struct catalog_error *err)
+{
+    struct tu_call tc;
+    json_object *body, *bal = NULL;
+    size_t shown = 0;
+    int rc = -1;
+
+    tu_call_init(&tc, "GET", "/api/v3/account", BNC_READ);
+    bnc_params_add(&tc.params, "omitZeroBalances", "true");
+    body = cat_call(call, &tc, uri, err);
+    if (body != NULL) {
+        json_object_object_get_ex(body, "balances", &bal);
+        if (dbuf_printf(md, "# Account balances (%s)\n\n",
+                        creds_env_name(tc.env)) == 0 &&
+            tu_md_balances(md, bal, &shown) == 0 &&
+            dbuf_printf(md, "\n%zu asset%s with a balance. Account type %s; "
+                            "can trade: %s.\n",
+                        shown, shown == 1 ? "" : "s",
+                        tu_jstr(body, "accountType"),
+                        tu_jstr(body, "canTrade")) == 0)
+            rc = 0;
+        else
+            cat_fail(err, -32603, uri, "the balances text is too long");
+    }
+    tu_call_done(&tc);
+    return rc;
+}
+
+/* The open-orders document: markdown of a signed /api/v3/openOrders. */
+static int
+md_open_orders_doc(struct mcp_call *call, const char *uri, struct dbuf *md,
+                   struct catalog_error *err)
+{
+    struct tu_call tc;
+    json_object *body;
+    size_t n;
+    int rc = -1;
+
+    tu_call_init(&tc, "GET", "/api/v3/openOrders", BNC_READ);
+    body = cat_call(call, &tc, uri, err);
+    if (body != NULL) {
+        n = json_object_is_type(body, json_type_array)
+                ? json_object_array_length(body) : 0;
+        if (dbuf_printf(md, "# Open orders (%s)\n\n",
+                        creds_env_name(tc.env)) == 0 &&
+            (n == 0 ? dbuf_puts(md, "No open orders.\n")
+                    : tu_md_orders(md, body)) == 0 &&
+            dbuf_printf(md, "\n%zu open order%s.\n", n,
+                        n == 1 ? "" : "s") == 0)
+            rc = 0;
+        else
+            cat_fail(err, -32603, uri, "the orders text is too long");
+    }
+    tu_call_done(&tc);
+    return rc;
+}
+
+/* Renders uri into md. Returns 0, or -1 with err set. */
+static int
+render_resource(struct mcp_call *call, const char *uri, struct dbuf *md,
+                struct catalog_error *err)
+{
+    char sym[TU_SYMBOL_MAX];
+
+    if (strncmp(uri, MARKET_PREFIX, strlen(MARKET_PREFIX)) == 0) {
+        if (tu_symbol_norm(uri + strlen(MARKET_PREFIX), sym, sizeof(sym)) < 0)
+            goto not_found;
+        return md_market_for(call, sym, uri, -32002, md, err);
+    }
+    if (strcmp(uri, "binance://account/balances") == 0)
+        return md_balances_doc(call, uri, md, err);
+    if (strcmp(uri, "binance://orders/open") == 0)
+        return md_open_orders_doc(call, uri, md, err);
+not_found:
+    cat_fail(err, -32002, uri,
+             "Resource not found: %s. Known resources: "
+             "binance://market/{symbol} (e.g. binance://market/BTCUSDT), "
+             "binance://account/balances, binance://orders/open.",
+             uri);
+    return -1;
+}
+
+/* See catalog.h. The content's uri echoes the one asked for. */
+json_object *
+catalog_read_resource(struct mcp_call *call, const char *uri,
+                      struct catalog_error *err)
+{
+    struct dbuf md;
+    json_object *out = NULL, *arr, *c;
+
+    cat_clear(err);
+    if (uri == NULL) {
+        cat_fail(err, -32602, NULL, "resources/read needs a uri");
+        return NULL;
+    }
+    dbuf_init(&md, MD_MAX);
+    if (render_resource(call, uri, &md, err) == 0) {
+        out = json_object_new_object();
+        arr = json_object_new_array();
+        c = json_object_new_object();
+        if (out == NULL || arr == NULL || c == NULL) {
+            json_object_put(out);
+            json_object_put(arr);
+            json_object_put(c);
+            out = NULL;
+            cat_fail(err, -32603, uri, "out of memory");
+        } else {
+            json_object_object_add(c, "uri", json_object_new_string(uri));
+            json_object_object_add(c, "mimeType",
+                                   json_object_new_string(MIME_MD));
+            json_object_object_add(c, "text",
+                                   json_object_new_string(dbuf_str(&md)));
+            json_object_array_add(arr, c);
+            json_object_object_add(out, "contents", arr);
+        }
+    }
+    dbuf_free(&md);
+    return out;
+}
+
+/* ---- prompts ---- */
+
+static const char *const strategies[] = {"aggressive", "balanced",
+                                         "conservative", NULL};
+static const char *const risk_levels[] = {"low", "medium", "high", NULL};
+
+/* A prompt argument: its values when it is an enum (NULL otherwise). */
+struct prompt_arg {
+    const char *name;
+    const char *alias; /* the original server's camelCase name, accepted */
+    const char *description;
+    int required;
+    const char *const *values;
+    const char *dflt;
+};
+
+static const struct prompt_arg analysis_args[] = {
+    {"symbol", NULL, "Trading pair to analyse, e.g. BTCUSDT.", 1, NULL, NULL},
+    {"strategy", NULL, "aggressive, balanced or conservative (default "
+                       "balanced).", 0, strategies, "balanced"},
+    {"risk_tolerance", "riskTolerance", "low, medium or high (default "
+                                        "medium).", 0, risk_levels, "medium"},
+    {NULL, NULL, NULL, 0, NULL, NULL},
+};
+
+struct prompt_row {
+    const char *name, *title, *description;
+    const struct prompt_arg *args;
+};
+
+static const struct prompt_row prompt_rows[] = {
+    {"trading_analysis", "Trading analysis",
+     "Analyse one trading pair with live 24-hour data and suggest a trade "
+     "plan that fits a strategy and a risk tolerance.",
+     analysis_args},
+    {"portfolio_risk", "Portfolio risk",
+     "Assess the risk of the account's current holdings (live balances; "
+     "needs credentials, otherwise asks for a general framework).",
+     NULL},
+};
+
+#define NPROMPTS (sizeof(prompt_rows) / sizeof(prompt_rows[0]))
+
+static const struct prompt_row *
+prompt_find(const char *name)
+{
+    for (size_t i = 0; name != NULL && i < NPROMPTS; i++)
+        if (strcmp(prompt_rows[i].name, name) == 0)
+            return &prompt_rows[i];
+    return NULL;
+}
+
+static const struct prompt_arg *
+prompt_arg_find(const struct prompt_row *p, const char *name)
+{
+    for (const struct prompt_arg *a = p->args; a != NULL && a->name != NULL;
+         a++)
+        if (strcmp(a->name, name) == 0 ||
+            (a->alias != NULL && strcmp(a->alias, name) == 0))
+            return a;
+    return NULL;
+}
+
+/* A new Prompt object for prompts/list. */
+static json_object *
+prompt_object(const struct prompt_row *p)
+{
+    json_object *o = json_object_new_object(), *args = json_object_new_array();
+
+    if (o == NULL || args == NULL) {
+        json_object_put(o);
+        json_object_put(args);
+        return NULL;
+    }
+    for (const struct prompt_arg *a = p->args; a != NULL && a->name != NULL;
+         a++) {
+        json_object *ao = json_object_new_object();
+        if (ao == NULL)
+            continue;
+        json_object_object_add(ao, "name", json_object_new_string(a->name));
+        json_object_object_add(ao, "description",
+                               json_object_new_string(a->description));
+        json_object_object_add(ao, "required",
+                               json_object_new_boolean(a->required));
+        json_object_array_add(args, ao);
+    }
+    json_object_object_add(o, "name", json_object_new_string(p->name));
+    json_object_object_add(o, "title", json_object_new_string(p->title));
+    json_object_object_add(o, "description",
+                           json_object_new_string(p->description));
+    json_object_object_add(o, "arguments", args);
+    return o;
+}
+
+/* A new array of the prompts; NULL when memory runs out. */
+json_object *
+catalog_prompts(void)
+{
+    json_object *a = json_object_new_array();
+
+    for (size_t i = 0; a != NULL && i < NPROMPTS; i++)
+        json_object_array_add(a, prompt_object(&prompt_rows[i]));
+    return a;
+}
+
+/* The value of argument a in args (its alias too), or NULL when absent.
+ * Returns -1 with err set when it is present but not a string. */
+static int
+prompt_value(json_object *args, const struct prompt_arg *a, const char **out,
+             struct catalog_error *err)
+{
+    json_object *v = NULL;
+
+    *out = NULL;
+    if (args == NULL ||
+        (!json_object_object_get_ex(args, a->name, &v) &&
+         (a->alias == NULL || !json_object_object_get_ex(args, a->alias, &v))))
+        return 0;
+    if (!json_object_is_type(v, json_type_string)) {
+        cat_fail(err, -32602, NULL, "argument '%s' must be a string",
+                 a->name);
+        return -1;
+    }
+    *out = json_object_get_string(v);
+    return 0;
+}
+
+/* Resolves an enum argument (case-insensitive) to its canonical value, or
+ * its default when absent. Returns 0, or -1 with err set. */
+static int
+prompt_enum(json_object *args, const struct prompt_arg *a, const char **out,
+            struct catalog_error *err)
+{
+    const char *v;
+
+    if (prompt_value(args, a, &v, err) < 0)
+        return -1;
+    if (v == NULL || v[0] == '\0') {
+        *out = a->dflt;
+        return 0;
+    }
+    for (size_t i = 0; a->values[i] != NULL; i++)
+        if (strcasecmp(a->values[i], v) == 0) {
+            *out = a->values[i];
+            return 0;
+        }
+    cat_fail(err, -32602, NULL, "argument '%s' must be %s, %s or %s (got "
+                                "\"%.40s\")",
+             a->name, a->values[0], a->values[1], a->values[2], v);
+    return -1;
+}
+
+/* What each strategy and risk level means, for the model. */
+static const char *
+profile_hint(const char *v)
+{
+    if (strcmp(v, "aggressive") == 0)
+        return "momentum entries, larger positions, wider targets";
+    if (strcmp(v, "conservative") == 0)
+        return "capital preservation first, small positions, confirmed "
+               "entries only";
+    if (strcmp(v, "low") == 0)
+        return "risk at most 1% of capital per trade";
+    if (strcmp(v, "high") == 0)
+        return "accepts up to 5% of capital at risk per trade";
+    if (strcmp(v, "medium") == 0)
+        return "about 2% of capital at risk per trade";
+    return "a mix of trend following and mean reversion, moderate size";
+}
+
+/* The trading_analysis message text into md. Returns 0 or -1 (err set). */
+static int
+analysis_text(struct mcp_call *call, json_object *args, struct dbuf *md,
+              struct catalog_error *err)
+{
+    const char *raw, *strategy, *risk;
+    char sym[TU_SYMBOL_MAX], now[40];
+
+    if (prompt_value(args, &analysis_args[0], &raw, err) < 0 ||
+        prompt_enum(args, &analysis_args[1], &strategy, err) < 0 ||
+        prompt_enum(args, &analysis_args[2], &risk, err) < 0)
+        return -1;
+    if (raw == NULL || tu_symbol_norm(raw, sym, sizeof(sym)) < 0) {
+        cat_fail(err, -32602, NULL, "argument 'symbol' is required: a "
+                                    "trading pair such as BTCUSDT");
+        return -1;
+    }
+    format_rfc3339_ms(now_ms(), now, sizeof(now));
+    if (dbuf_printf(md, "Analyse the Binance Spot market %s for a trading "
+                    "decision.\n\nTrader profile: strategy **%s** (%s); risk "
+                    "tolerance **%s** (%s).\n\nLive market data, fetched %s:"
+                    "\n\n",
+                sym, strategy, profile_hint(strategy), risk,
+                profile_hint(risk), now) < 0) {
+        cat_fail(err, -32603, NULL, "the prompt text is too long");
+        return -1;
+    }
+    if (md_market_for(call, sym, NULL, -32602, md, err) < 0)
+        return -1;
+    if (dbuf_puts(
+        md,
+        "\nPlease give:\n"
+        "1. The trend and momentum the 24h data suggests, and what it "
+        "cannot tell.\n"
+        "2. Key levels: support and resistance from the range and the "
+        "averages.\n"
+        "3. A plan that fits the profile: entry, stop-loss, take-profit and "
+        "position size as a share of capital.\n"
+        "4. The main risks and what would invalidate the plan.\n\n"
+        "For more data call get_klines, get_order_book or "
+        "get_recent_trades. Place no order without the user's explicit "
+        "confirmation; validate with place_order test: true, or use "
+        "testnet, first.\n") < 0) {
+        cat_fail(err, -32603, NULL, "the prompt text is too long");
+        return -1;
+    }
+    return 0;
+}
+
+/* The portfolio_risk message text into md. Without credentials it says
+ * so and still asks for a framework (see the file comment). */
+static int
+portfolio_text(struct mcp_call *call, struct dbuf *md,
+               struct catalog_error *err)
+{
+    struct tu_call tc;
+    json_object *body, *bal = NULL;
+    size_t shown = 0;
+    int rc = 0;
+
+    tu_call_init(&tc, "GET", "/api/v3/account", BNC_READ);
+    bnc_params_add(&tc.params, "omitZeroBalances", "true");
+    body = tu_call_run(call, &tc);
+    if (body == NULL && tc.resp.status == BNC_ERR_NO_CREDENTIALS) {
+        rc = dbuf_printf(md, "No live balances are available: %s\n\nPlease give "
+                        "a general framework for assessing the risk of a "
+                        "crypto spot portfolio: concentration, stablecoin "
+                        "share, volatility and correlation, liquidity, "
+                        "exchange risk, and a sample allocation for a "
+                        "cautious, a balanced and an aggressive investor. "
+                        "List the data you would need to assess a real "
+                        "portfolio.\n",
+                    tu_no_creds_text);
+    } else if (body == NULL) {
+        cat_fail(err, -32603, NULL, "%s", tc.err);
+        rc = -1;
+    } else {
+        json_object_object_get_ex(body, "balances", &bal);
+        rc |= dbuf_printf(md, "Assess the risk of this Binance Spot "
+                              "portfolio (%s account).\n\n",
+                          creds_env_name(tc.env));
+        rc |= tu_md_balances(md, bal, &shown);
+        rc |= dbuf_printf(md, "\n%s\nPlease give: the value of each holding "
+                        "(use get_ticker for prices), concentration and "
+                        "stablecoin share, volatility and correlation "
+                        "risks, liquidity, and concrete rebalancing steps "
+                        "with target weights. Place no order without the "
+                        "user's explicit confirmation.\n",
+                    shown == 0 ? "The account holds no assets; suggest how "
+                                 "to build a diversified portfolio."
+                               : "");
+    }
+    if (rc != 0 && err->code == 0)
+        cat_fail(err, -32603, NULL, "the prompt text is too long");
+    tu_call_done(&tc);
+    return rc != 0 ? -1 : 0;
+}
+
+/* A new GetPromptResult with one user message of text. */
+static json_object *
+prompt_result(const char *description, const char *text)
+{
+    json_object *o = json_object_new_object(), *msgs = json_object_new_array();
+    json_object *m = json_object_new_object(), *c = json_object_new_object();
+
+    if (o == NULL || msgs == NULL || m == NULL || c == NULL) {
+        json_object_put(o);
+        json_object_put(msgs);
+        json_object_put(m);
+        json_object_put(c);
+        return NULL;
+    }
+    json_object_object_add(c, "type", json_object_new_string("text"));
+    json_object_object_add(c, "text", json_object_new_string(text));
+    json_object_object_add(m, "role", json_object_new_string("user"));
+    json_object_object_add(m, "content", c);
+    json_object_array_add(msgs, m);
+    json_object_object_add(o, "description",
+                           json_object_new_string(description));
+    json_object_object_add(o, "messages", msgs);
+    return o;
+}
+
+/* See catalog.h. */
+json_object *
+catalog_get_prompt(struct mcp_call *call, const char *name, json_object *args,
+                   struct catalog_error *err)
+{
+    const struct prompt_row *p = prompt_find(name);
+    struct dbuf md;
+    json_object *out = NULL;
+    int rc;
+
+    cat_clear(err);
+    if (p == NULL) {
+        cat_fail(err, -32602, NULL, "Unknown prompt: %s. Prompts: "
+                                    "trading_analysis, portfolio_risk.",
+                 name != NULL ? name : "(none)");
+        return NULL;
+    }
+    dbuf_init(&md, MD_MAX);
+    rc = p == &prompt_rows[0] ? analysis_text(call, args, &md, err)
+                              : portfolio_text(call, &md, err);
+    if (rc == 0) {
+        out = prompt_result(p->description, dbuf_str(&md));
+        if (out == NULL)
+            cat_fail(err, -32603, NULL, "out of memory");
+    }
+    dbuf_free(&md);
+    return out;
+}
+
+/* ---- completion ---- */
+
+/* A new completion object from values (an array it takes). */
+static json_object *
+completion(json_object *values, size_t total)
+{
+    json_object *o = json_object_new_object();
+    size_t n = json_object_array_length(values);
+
+    if (o == NULL) {
+        json_object_put(values);
+        return NULL;
+    }
+    json_object_object_add(o, "values", values);
+    json_object_object_add(o, "total", json_object_new_int64((int64_t)total));
+    json_object_object_add(o, "hasMore", json_object_new_boolean(total > n));
+    return o;
+}
+
+/* Symbols starting with prefix, best first (see symcache_find). */
+static json_object *
+complete_symbols(const char *prefix, struct catalog_error *err)
+{
+    struct sym_info found[COMPLETE_MAX];
+    struct bnc_response resp;
+    char why[CATALOG_ERR_MAX];
+    size_t total = 0;
+    json_object *values;
+    int n;
+
+    n = symcache_find(prefix, 0, found, COMPLETE_MAX, &total, &resp);
+    if (n < 0) {
+        bnc_describe_error(&resp, why, sizeof(why));
+        bnc_response_free(&resp);
+        cat_fail(err, -32603, NULL, "%s", why);
+        return NULL;
+    }
+    values = json_object_new_array();
+    for (int i = 0; values != NULL && i < n; i++)
+        json_object_array_add(values, json_object_new_string(found[i].symbol));
+    if (values == NULL) {
+        cat_fail(err, -32603, NULL, "out of memory");
+        return NULL;
+    }
+    return completion(values, total);
+}
+
+/* Enum values starting with prefix (case-insensitive). */
+static json_object *
+complete_enum(const char *const *values, const char *prefix)
+{
+    json_object *a = json_object_new_array();
+    size_t n = 0, plen = strlen(prefix);
+
+    for (size_t i = 0; a != NULL && values[i] != NULL; i++)
+        if (strncasecmp(values[i], prefix, plen) == 0) {
+            json_object_array_add(a, json_object_new_string(values[i]));
+            n++;
+        }
+    return a != NULL ? completion(a, n) : NULL;
+}
+
+/* See catalog.h. */
+json_object *
+catalog_complete(struct mcp_call *call, const char *ref_type,
+                 const char *ref_name, const char *arg_name,
+                 const char *prefix, struct catalog_error *err)
+{
+    const struct prompt_row *p;
+    const struct prompt_arg *a;
+
+    (void)call;
+    cat_clear(err);
+    if (prefix == NULL)
+        prefix = "";
+    if (ref_type == NULL || ref_name == NULL || arg_name == NULL) {
+        cat_fail(err, -32602, NULL, "completion needs ref and argument");
+        return NULL;
+    }
+    if (strcmp(ref_type, "ref/resource") == 0) {
+        if (strcmp(ref_name, MARKET_TEMPLATE) != 0 ||
+            strcmp(arg_name, "symbol") != 0) {
+            cat_fail(err, -32602, NULL, "No completion for %s argument %s; "
+                                        "only " MARKET_TEMPLATE " symbol.",
+                     ref_name, arg_name);
+            return NULL;
+        }
+        return complete_symbols(prefix, err);
+    }
+    if (strcmp(ref_type, "ref/prompt") != 0 ||
+        (p = prompt_find(ref_name)) == NULL) {
+        cat_fail(err, -32602, NULL, "Unknown completion reference %s %s",
+                 ref_type, ref_name);
+        return NULL;
+    }
+    if ((a = prompt_arg_find(p, arg_name)) == NULL) {
+        cat_fail(err, -32602, NULL, "Prompt %s has no argument %s", p->name,
+                 arg_name);
+        return NULL;
+    }
+    return a->values != NULL ? complete_enum(a->values, prefix)
+                             : complete_symbols(prefix, err);
+}

@@ -1,0 +1,989 @@
+/*
+ * mcp.c - the MCP engine: JSON-RPC framing, lifecycle, dispatch of methods,
+ * the tool table, resources, prompts, logging and progress. See mcp.h.
+ *
+ * The engine is a pure function of (session, message) -> messages out
+ * through the session's sink. It keeps no global state of its own: what a
+ * server holds (parsed schemas, prebuilt tool lists) is read-only after
+ * mcp_server_new, so workers and threads may share it.
+ */
+#include "config.h"
+
+#include <assert.h>
+#include <stdint.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog.h"
+#include "log.h"
+#include "mcp.h"
+#include "schema.h"
+#include "tools.h"
+#include "util.h"
+
+#define JSON_OUT_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+/* JSON-RPC and MCP error codes. */
+enum {
+    RPC_PARSE_ERROR = -32700,
+    RPC_INVALID_REQUEST = -32600,
+    RPC_METHOD_NOT_FOUND = -32601,
+    RPC_INVALID_PARAMS = -32602,
+    RPC_INTERNAL_ERROR = -32603,
+    RPC_RESOURCE_NOT_FOUND = -32002,
+};
+
+static const char *const supported_versions[] = {
+    "2025-11-25",
+    "2025-06-18",
+    "2025-03-26",
+    "2024-11-05",
+};
+
+static const char *const log_level_names[] = {
+    "debug", "info", "notice", "warning", "error", "critical", "alert",
+    "emergency",
+};
+
+struct mcp_server {
+    struct mcp_options opts;
+    size_t ntools;
+    const struct tool_def **tools; /* the tool rows, in order */
+    json_object **schemas;         /* parsed input schemas, per row */
+    json_object *list_all;         /* tools/list result array */
+    json_object *list_read_only;   /* the same without TOOL_TRADING rows */
+};
+
+/* ------------------------------------------------------------------ */
+/* Building the tool list                                              */
+
+/* Builds the Tool object of row t (new reference), or NULL. */
+static json_object *
+tool_to_json(const struct tool_def *t)
+{
+    json_object *o = json_object_new_object();
+    json_object *in = json_tokener_parse(t->input_schema);
+    json_object *out =
+        t->output_schema ? json_tokener_parse(t->output_schema) : NULL;
+    json_object *ann = json_object_new_object();
+
+    if (in == NULL || (t->output_schema != NULL && out == NULL)) {
+        json_object_put(o);
+        json_object_put(in);
+        json_object_put(out);
+        json_object_put(ann);
+        return NULL;
+    }
+    json_object_object_add(o, "name", json_object_new_string(t->name));
+    if (t->title != NULL)
+        json_object_object_add(o, "title", json_object_new_string(t->title));
+    json_object_object_add(o, "description",
+                           json_object_new_string(t->description));
+    json_object_object_add(o, "inputSchema", in);
+    if (out != NULL)
+        json_object_object_add(o, "outputSchema", out);
+    if (t->title != NULL)
+        json_object_object_add(ann, "title", json_object_new_string(t->title));
+    json_object_object_add(
+        ann, "readOnlyHint",
+        json_object_new_boolean((t->flags & TOOL_READ_ONLY) != 0));
+    json_object_object_add(
+        ann, "destructiveHint",
+        json_object_new_boolean((t->flags & TOOL_DESTRUCTIVE) != 0));
+    json_object_object_add(
+        ann, "idempotentHint",
+        json_object_new_boolean((t->flags & TOOL_IDEMPOTENT) != 0));
+    json_object_object_add(
+        ann, "openWorldHint",
+        json_object_new_boolean((t->flags & TOOL_OPEN_WORLD) != 0));
+    json_object_object_add(o, "annotations", ann);
+    return o;
+}
+
+/* Parses and checks every row's schemas and prebuilds both tool lists.
+ * Returns 0, or -1 after logging which row is broken. */
+static int
+server_load_tools(struct mcp_server *srv)
+{
+    char err[256];
+    size_t n = tool_count();
+
+    srv->tools = calloc(n ? n : 1, sizeof(*srv->tools));
+    srv->schemas = calloc(n ? n : 1, sizeof(*srv->schemas));
+    srv->list_all = json_object_new_array();
+    srv->list_read_only = json_object_new_array();
+    if (srv->tools == NULL || srv->schemas == NULL)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        const struct tool_def *t = tool_at(i);
+        srv->tools[i] = t;
+        srv->ntools = i + 1;
+        srv->schemas[i] = json_tokener_parse(t->input_schema);
+        if (srv->schemas[i] == NULL ||
+            schema_check(srv->schemas[i], err, sizeof(err)) < 0) {
+            log_error("tool %s: bad input schema: %s", t->name,
+                      srv->schemas[i] ? err : "not JSON");
+            return -1;
+        }
+        json_object *js = tool_to_json(t);
+        if (js == NULL) {
+            log_error("tool %s: schema text is not JSON", t->name);
+            return -1;
+        }
+        json_object_array_add(srv->list_all, json_object_get(js));
+        if (!(t->flags & TOOL_TRADING))
+            json_object_array_add(srv->list_read_only, json_object_get(js));
+        json_object_put(js);
+    }
+    return 0;
+}
+
+struct mcp_server *
+mcp_server_new(const struct mcp_options *opts)
+{
+    struct mcp_server *srv = calloc(1, sizeof(*srv));
+    if (srv == NULL)
+        return NULL;
+    srv->opts = *opts;
+    if (server_load_tools(srv) < 0) {
+        mcp_server_free(srv);
+        return NULL;
+    }
+    return srv;
+}
+
+void
+mcp_server_free(struct mcp_server *srv)
+{
+    if (srv == NULL)
+        return;
+    for (size_t i = 0; i < srv->ntools; i++)
+        json_object_put(srv->schemas[i]);
+    free(srv->schemas);
+    free(srv->tools);
+    json_object_put(srv->list_all);
+    json_object_put(srv->list_read_only);
+    free(srv);
+}
+
+int
+mcp_server_read_only(const struct mcp_server *srv)
+{
+    return srv != NULL && srv->opts.read_only;
+}
+
+/* Index of the row called name, or -1. */
+static int
+server_tool_index(const struct mcp_server *srv, const char *name)
+{
+    for (size_t i = 0; i < srv->ntools; i++)
+        if (strcmp(srv->tools[i]->name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Sessions                                                            */
+
+void
+mcp_session_init(struct mcp_session *s, struct mcp_server *srv,
+                 const char *id, mcp_sink_fn sink, void *sink_arg)
+{
+    memset(s, 0, sizeof(*s));
+    s->srv = srv;
+    strlcpy_checked(s->id, id, sizeof(s->id));
+    s->log_level = MCP_LOG_INFO;
+    s->sink = sink;
+    s->sink_arg = sink_arg;
+    pthread_mutex_init(&s->lock, NULL);
+}
+
+void
+mcp_session_finish(struct mcp_session *s)
+{
+    creds_wipe(&s->creds);
+    pthread_mutex_destroy(&s->lock);
+}
+
+int
+mcp_session_cancel(struct mcp_session *s, const char *id_json)
+{
+    int found = 0;
+    pthread_mutex_lock(&s->lock);
+    for (int i = 0; i < MCP_MAX_INFLIGHT; i++) {
+        if (s->inflight[i].used && strcmp(s->inflight[i].id, id_json) == 0) {
+            atomic_store(&s->inflight[i].cancel, 1);
+            found = 1;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return found;
+}
+
+/* Registers a running request; returns its slot or NULL when all are in
+ * use (the request then simply cannot be cancelled). */
+static struct mcp_inflight *
+inflight_begin(struct mcp_session *s, const char *id_json)
+{
+    struct mcp_inflight *slot = NULL;
+    pthread_mutex_lock(&s->lock);
+    for (int i = 0; i < MCP_MAX_INFLIGHT; i++) {
+        if (!s->inflight[i].used) {
+            slot = &s->inflight[i];
+            slot->used = 1;
+            strlcpy_checked(slot->id, id_json, sizeof(slot->id));
+            atomic_store(&slot->cancel, 0);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return slot;
+}
+
+/* Ends a request; returns whether it was cancelled meanwhile. */
+static int
+inflight_end(struct mcp_session *s, struct mcp_inflight *slot)
+{
+    int cancelled;
+    if (slot == NULL)
+        return 0;
+    pthread_mutex_lock(&s->lock);
+    cancelled = atomic_load(&slot->cancel);
+    slot->used = 0;
+    pthread_mutex_unlock(&s->lock);
+    return cancelled;
+}
+
+/* ------------------------------------------------------------------ */
+/* Output                                                              */
+
+/* Per-message output state: a batch collects its responses in an array. */
+struct reply_ctx {
+    struct mcp_session *sess;
+    json_object *batch; /* NULL when not in a batch */
+    int sent;
+};
+
+static void
+sink_send(struct mcp_session *s, json_object *msg)
+{
+    size_t len;
+    const char *text = json_object_to_json_string_length(msg, JSON_OUT_FLAGS,
+                                                         &len);
+    if (s->sink == NULL || s->sink(s->sink_arg, text, len) < 0)
+        log_warnx("session %s: could not deliver a message", s->id);
+}
+
+/* Sends msg (taking the reference) as a response. */
+static void
+reply_send(struct reply_ctx *rc, json_object *msg)
+{
+    rc->sent++;
+    if (rc->batch != NULL) {
+        json_object_array_add(rc->batch, msg);
+        return;
+    }
+    sink_send(rc->sess, msg);
+    json_object_put(msg);
+}
+
+static json_object *
+envelope(json_object *id)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "jsonrpc", json_object_new_string("2.0"));
+    json_object_object_add(o, "id", id ? json_object_get(id) : NULL);
+    return o;
+}
+
+/* Sends a result (takes the reference to result). */
+static void
+reply_result(struct reply_ctx *rc, json_object *id, json_object *result)
+{
+    json_object *o = envelope(id);
+    json_object_object_add(o, "result", result);
+    reply_send(rc, o);
+}
+
+/* Sends an error; data (optional) is taken. */
+static void
+reply_error(struct reply_ctx *rc, json_object *id, int code,
+            const char *message, json_object *data)
+{
+    json_object *o = envelope(id);
+    json_object *e = json_object_new_object();
+    json_object_object_add(e, "code", json_object_new_int(code));
+    json_object_object_add(e, "message", json_object_new_string(message));
+    if (data != NULL)
+        json_object_object_add(e, "data", data);
+    json_object_object_add(o, "error", e);
+    reply_send(rc, o);
+}
+
+static void
+send_notification(struct mcp_session *s, const char *method,
+                  json_object *params)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "jsonrpc", json_object_new_string("2.0"));
+    json_object_object_add(o, "method", json_object_new_string(method));
+    json_object_object_add(o, "params", params);
+    sink_send(s, o);
+    json_object_put(o);
+}
+
+void
+mcp_call_progress(struct mcp_call *c, double progress, double total,
+                  const char *message)
+{
+    if (c->progress_token == NULL || c->sess == NULL)
+        return;
+    if (progress <= c->progress)
+        progress = c->progress + 1;
+    c->progress = progress;
+    json_object *p = json_object_new_object();
+    json_object_object_add(p, "progressToken",
+                           json_object_get(c->progress_token));
+    json_object_object_add(p, "progress", json_object_new_double(progress));
+    if (total > 0)
+        json_object_object_add(p, "total", json_object_new_double(total));
+    if (message != NULL)
+        json_object_object_add(p, "message", json_object_new_string(message));
+    send_notification(c->sess, "notifications/progress", p);
+}
+
+void
+mcp_call_log(struct mcp_call *c, enum mcp_log_level level, const char *logger,
+             const char *fmt, ...)
+{
+    char text[1024];
+    va_list ap;
+
+    if (c->sess == NULL || level < c->sess->log_level)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    json_object *p = json_object_new_object();
+    json_object_object_add(p, "level",
+                           json_object_new_string(log_level_names[level]));
+    if (logger != NULL)
+        json_object_object_add(p, "logger", json_object_new_string(logger));
+    json_object_object_add(p, "data", json_object_new_string(text));
+    send_notification(c->sess, "notifications/message", p);
+}
+
+const struct creds *
+mcp_call_creds(struct mcp_call *c, struct creds *buf)
+{
+    const struct creds *d;
+
+    memset(buf, 0, sizeof(*buf));
+    if (c->sess != NULL && c->sess->creds.set)
+        return &c->sess->creds;
+    if (c->srv == NULL || (d = c->srv->opts.daemon_creds) == NULL)
+        return NULL;
+    if (c->srv->opts.creds_lock != NULL)
+        pthread_rwlock_rdlock(c->srv->opts.creds_lock);
+    if (d->set)
+        memcpy(buf, d, sizeof(*buf));
+    if (c->srv->opts.creds_lock != NULL)
+        pthread_rwlock_unlock(c->srv->opts.creds_lock);
+    return buf->set ? buf : NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Method handlers                                                     */
+
+/* Everything a method handler needs about the request in hand. */
+struct request {
+    struct reply_ctx *rc;
+    struct mcp_session *sess;
+    json_object *id;     /* borrowed */
+    json_object *params; /* borrowed, an object (or NULL) */
+    const char *method;
+};
+
+/* A string member of params, or NULL. */
+static const char *
+param_string(const struct request *r, const char *key)
+{
+    json_object *v;
+    if (r->params == NULL || !json_object_object_get_ex(r->params, key, &v) ||
+        !json_object_is_type(v, json_type_string))
+        return NULL;
+    return json_object_get_string(v);
+}
+
+static void
+method_initialize(struct request *r)
+{
+    const char *want = param_string(r, "protocolVersion");
+    const char *version = supported_versions[0];
+
+    if (want == NULL) {
+        reply_error(r->rc, r->id, RPC_INVALID_PARAMS,
+                    "initialize needs params.protocolVersion (a string)",
+                    NULL);
+        return;
+    }
+    for (size_t i = 0; i < sizeof(supported_versions) / sizeof(char *); i++)
+        if (strcmp(want, supported_versions[i]) == 0)
+            version = supported_versions[i];
+    strlcpy_checked(r->sess->version, version, sizeof(r->sess->version));
+    r->sess->initialized = 1;
+
+    json_object *res = json_object_new_object();
+    json_object *caps = json_object_new_object();
+    json_object *tools = json_object_new_object();
+    json_object *res_caps = json_object_new_object();
+    json_object *prompts = json_object_new_object();
+    json_object *info = json_object_new_object();
+
+    json_object_object_add(tools, "listChanged", json_object_new_boolean(0));
+    json_object_object_add(res_caps, "subscribe", json_object_new_boolean(0));
+    json_object_object_add(res_caps, "listChanged",
+                           json_object_new_boolean(0));
+    json_object_object_add(prompts, "listChanged",
+                           json_object_new_boolean(0));
+    json_object_object_add(caps, "tools", tools);
+    json_object_object_add(caps, "resources", res_caps);
+    json_object_object_add(caps, "prompts", prompts);
+    json_object_object_add(caps, "logging", json_object_new_object());
+    json_object_object_add(caps, "completions", json_object_new_object());
+    json_object_object_add(info, "name", json_object_new_string("binmcpd"));
+    json_object_object_add(info, "title",
+                           json_object_new_string("binmcpd: Binance Spot"));
+    json_object_object_add(info, "version",
+                           json_object_new_string(PACKAGE_VERSION));
+    json_object_object_add(res, "protocolVersion",
+                           json_object_new_string(version));
+    json_object_object_add(res, "capabilities", caps);
+    json_object_object_add(res, "serverInfo", info);
+    json_object_object_add(
+        res, "instructions",
+        json_object_new_string(
+            mcp_server_read_only(r->sess->srv)
+                ? "Binance Spot market data and account tools (read-only: "
+                  "order tools are disabled). Symbols are like BTCUSDT; use "
+                  "`search` to find them."
+                : "Binance Spot market data, account and trading tools. "
+                  "Symbols are like BTCUSDT; use `search` to find them. "
+                  "Order tools move real money on mainnet: validate with "
+                  "place_order test=true first."));
+    reply_result(r->rc, r->id, res);
+}
+
+static void
+method_ping(struct request *r)
+{
+    reply_result(r->rc, r->id, json_object_new_object());
+}
+
+/* Pagination: we never hand out cursors, so any cursor is invalid. */
+static int
+reject_cursor(struct request *r)
+{
+    json_object *v;
+    if (r->params != NULL && json_object_object_get_ex(r->params, "cursor", &v)
+        && v != NULL) {
+        reply_error(r->rc, r->id, RPC_INVALID_PARAMS,
+                    "invalid cursor: this server returns complete lists",
+                    NULL);
+        return 1;
+    }
+    return 0;
+}
+
+static void
+method_tools_list(struct request *r)
+{
+    struct mcp_server *srv = r->sess->srv;
+    if (reject_cursor(r))
+        return;
+    json_object *res = json_object_new_object();
+    json_object *list =
+        srv->opts.read_only ? srv->list_read_only : srv->list_all;
+    json_object_object_add(res, "tools", json_object_get(list));
+    reply_result(r->rc, r->id, res);
+}
+
+/* The CallToolResult of a failure: isError with one text block. */
+static json_object *
+tool_error_result(const char *text)
+{
+    json_object *res = json_object_new_object();
+    json_object *content = json_object_new_array();
+    json_object *block = json_object_new_object();
+    json_object_object_add(block, "type", json_object_new_string("text"));
+    json_object_object_add(block, "text", json_object_new_string(text));
+    json_object_array_add(content, block);
+    json_object_object_add(res, "content", content);
+    json_object_object_add(res, "isError", json_object_new_boolean(1));
+    return res;
+}
+
+/* The CallToolResult of a success; takes tr->data and tr->text. */
+static json_object *
+tool_success_result(struct tool_result *tr)
+{
+    json_object *res = json_object_new_object();
+    json_object *content = json_object_new_array();
+    json_object *block = json_object_new_object();
+    const char *text = tr->text;
+
+    if (text == NULL)
+        text = json_object_to_json_string_ext(tr->data, JSON_OUT_FLAGS);
+    json_object_object_add(block, "type", json_object_new_string("text"));
+    json_object_object_add(block, "text", json_object_new_string(text));
+    json_object_array_add(content, block);
+    json_object_object_add(res, "content", content);
+    json_object_object_add(res, "structuredContent", tr->data);
+    json_object_object_add(res, "isError", json_object_new_boolean(0));
+    tr->data = NULL;
+    free(tr->text);
+    tr->text = NULL;
+    return res;
+}
+
+/* Runs row idx with args (an object). Returns the CallToolResult. */
+static json_object *
+run_tool(struct request *r, int idx, json_object *args,
+         json_object *progress_token, const atomic_int *cancel)
+{
+    struct mcp_server *srv = r->sess->srv;
+    const struct tool_def *t = srv->tools[idx];
+    struct tool_result tr;
+    char err[512];
+    char msg[TOOL_ERR_MAX + 128];
+
+    if (schema_validate(srv->schemas[idx], args, err, sizeof(err)) < 0) {
+        snprintf(msg, sizeof(msg), "Invalid arguments for %s: %s", t->name,
+                 err);
+        return tool_error_result(msg);
+    }
+    struct mcp_call call = {
+        .srv = srv,
+        .sess = r->sess,
+        .progress_token = progress_token,
+        .cancel = cancel,
+        .progress = 0,
+    };
+    memset(&tr, 0, sizeof(tr));
+    int rc = t->handler(&call, args, &tr);
+    if (rc == 0 && tr.data != NULL &&
+        json_object_is_type(tr.data, json_type_object))
+        return tool_success_result(&tr);
+    json_object_put(tr.data);
+    free(tr.text);
+    if (!tr.is_error || tr.error[0] == '\0')
+        snprintf(tr.error, sizeof(tr.error), "%s failed without a reason",
+                 t->name);
+    return tool_error_result(tr.error);
+}
+
+/* The request id as JSON text, for cancellation matching. */
+static void
+id_to_text(json_object *id, char *buf, size_t len)
+{
+    strlcpy_checked(buf, json_object_to_json_string_ext(id, JSON_OUT_FLAGS),
+                    len);
+}
+
+static void
+method_tools_call(struct request *r)
+{
+    struct mcp_server *srv = r->sess->srv;
+    const char *name = param_string(r, "name");
+    json_object *args = NULL, *meta, *token = NULL;
+    char msg[256], idtext[64];
+
+    if (name == NULL) {
+        reply_error(r->rc, r->id, RPC_INVALID_PARAMS,
+                    "tools/call needs params.name (a string)", NULL);
+        return;
+    }
+    int idx = server_tool_index(srv, name);
+    if (idx < 0) {
+        snprintf(msg, sizeof(msg), "Unknown tool: %.100s", name);
+        reply_error(r->rc, r->id, RPC_INVALID_PARAMS, msg, NULL);
+        return;
+    }
+    if (json_object_object_get_ex(r->params, "arguments", &args) &&
+        args != NULL && !json_object_is_type(args, json_type_object)) {
+        reply_error(r->rc, r->id, RPC_INVALID_PARAMS,
+                    "tools/call params.arguments must be an object", NULL);
+        return;
+    }
+    if (json_object_object_get_ex(r->params, "_meta", &meta) &&
+        json_object_is_type(meta, json_type_object) &&
+        json_object_object_get_ex(meta, "progressToken", &token) &&
+        !json_object_is_type(token, json_type_string) &&
+        !json_object_is_type(token, json_type_int))
+        token = NULL;
+
+    const struct tool_def *t = srv->tools[idx];
+    if ((t->flags & TOOL_TRADING) && srv->opts.read_only) {
+        snprintf(msg, sizeof(msg),
+                 "%s is disabled: binmcpd runs read-only (--read-only), so "
+                 "no order can be placed or cancelled.",
+                 name);
+        reply_result(r->rc, r->id, tool_error_result(msg));
+        return;
+    }
+
+    json_object *own_args = NULL;
+    if (args == NULL)
+        args = own_args = json_object_new_object();
+    id_to_text(r->id, idtext, sizeof(idtext));
+    struct mcp_inflight *slot = inflight_begin(r->sess, idtext);
+    int64_t t0 = mono_ms();
+    json_object *res = run_tool(r, idx, args, token,
+                                slot != NULL ? &slot->cancel : NULL);
+    json_object *iserr = NULL;
+    json_object_object_get_ex(res, "isError", &iserr);
+    log_info("session %s: tool %s %s in %lld ms", r->sess->id, name,
+             json_object_get_boolean(iserr) ? "failed" : "ok",
+             (long long)(mono_ms() - t0));
+    json_object_put(own_args);
+    if (inflight_end(r->sess, slot)) {
+        /* Cancelled: the client no longer wants an answer. */
+        log_info("session %s: request %s was cancelled", r->sess->id,
+                 idtext);
+        r->rc->sent++; /* counts as handled */
+        json_object_put(res);
+        return;
+    }
+    reply_result(r->rc, r->id, res);
+}
+
+/* Turns a catalog failure into a JSON-RPC error (takes err->data). */
+static void
+reply_catalog_error(struct request *r, struct catalog_error *err)
+{
+    reply_error(r->rc, r->id, err->code ? err->code : RPC_INTERNAL_ERROR,
+                err->message[0] ? err->message : "internal error", err->data);
+    err->data = NULL;
+}
+
+static struct mcp_call
+make_call(struct request *r)
+{
+    struct mcp_call c = {
+        .srv = r->sess->srv, .sess = r->sess, .progress_token = NULL,
+        .cancel = NULL, .progress = 0,
+    };
+    return c;
+}
+
+static void
+method_resources_list(struct request *r)
+{
+    if (reject_cursor(r))
+        return;
+    json_object *res = json_object_new_object();
+    json_object_object_add(res, "resources", catalog_resources());
+    reply_result(r->rc, r->id, res);
+}
+
+static void
+method_resource_templates(struct request *r)
+{
+    if (reject_cursor(r))
+        return;
+    json_object *res = json_object_new_object();
+    json_object_object_add(res, "resourceTemplates",
+                           catalog_resource_templates());
+    reply_result(r->rc, r->id, res);
+}
+
+static void
+method_resources_read(struct request *r)
+{
+    const char *uri = param_string(r, "uri");
+    struct catalog_error err = {0, "", NULL};
+
+    if (uri == NULL) {
+        reply_error(r->rc, r->id, RPC_INVALID_PARAMS,
+                    "resources/read needs params.uri (a string)", NULL);
+        return;
+    }
+    struct mcp_call call = make_call(r);
+    json_object *res = catalog_read_resource(&call, uri, &err);
+    if (res == NULL)
+        reply_catalog_error(r, &err);
+    else
+        reply_result(r->rc, r->id, res);
+}
+
+static void
+method_prompts_list(struct request *r)
+{
+    if (reject_cursor(r))
+        return;
+    json_object *res = json_object_new_object();
+    json_object_object_add(res, "prompts", catalog_prompts());
+    reply_result(r->rc, r->id, res);
+}
+
+static void
+method_prompts_get(struct request *r)
+{
+    const char *name = param_string(r, "name");
+    json_object *args = NULL;
+    struct catalog_error err = {0, "", NULL};
+
+    if (name == NULL) {
+        reply_error(r->rc, r->id, RPC_INVALID_PARAMS,
+                    "prompts/get needs params.name (a string)", NULL);
+        return;
+    }
+    if (json_object_object_get_ex(r->params, "arguments", &args) &&
+        args != NULL && !json_object_is_type(args, json_type_object)) {
+        reply_error(r->rc, r->id, RPC_INVALID_PARAMS,
+                    "prompts/get params.arguments must be an object", NULL);
+        return;
+    }
+    struct mcp_call call = make_call(r);
+    json_object *res = catalog_get_prompt(&call, name, args, &err);
+    if (res == NULL)
+        reply_catalog_error(r, &err);
+    else
+        reply_result(r->rc, r->id, res);
+}
+
+static void
+method_set_level(struct request *r)
+{
+    const char *level = param_string(r, "level");
+    for (size_t i = 0; level != NULL && i < 8; i++) {
+        if (strcmp(level, log_level_names[i]) == 0) {
+            r->sess->log_level = (enum mcp_log_level)i;
+            reply_result(r->rc, r->id, json_object_new_object());
+            return;
+        }
+    }
+    reply_error(r->rc, r->id, RPC_INVALID_PARAMS,
+                "logging/setLevel needs params.level: one of debug, info, "
+                "notice, warning, error, critical, alert, emergency",
+                NULL);
+}
+
+/* A string member of an object member of params, or NULL. */
+static const char *
+param_sub_string(const struct request *r, const char *obj, const char *key)
+{
+    json_object *o, *v;
+    if (r->params == NULL || !json_object_object_get_ex(r->params, obj, &o) ||
+        !json_object_is_type(o, json_type_object) ||
+        !json_object_object_get_ex(o, key, &v) ||
+        !json_object_is_type(v, json_type_string))
+        return NULL;
+    return json_object_get_string(v);
+}
+
+static void
+method_complete(struct request *r)
+{
+    const char *type = param_sub_string(r, "ref", "type");
+    const char *ref_name = NULL;
+    const char *arg = param_sub_string(r, "argument", "name");
+    const char *value = param_sub_string(r, "argument", "value");
+    struct catalog_error err = {0, "", NULL};
+
+    if (type != NULL && strcmp(type, "ref/prompt") == 0)
+        ref_name = param_sub_string(r, "ref", "name");
+    else if (type != NULL && strcmp(type, "ref/resource") == 0)
+        ref_name = param_sub_string(r, "ref", "uri");
+    if (ref_name == NULL || arg == NULL || value == NULL) {
+        reply_error(r->rc, r->id, RPC_INVALID_PARAMS,
+                    "completion/complete needs ref {type: ref/prompt with "
+                    "name, or ref/resource with uri} and argument {name, "
+                    "value}",
+                    NULL);
+        return;
+    }
+    struct mcp_call call = make_call(r);
+    json_object *c =
+        catalog_complete(&call, type, ref_name, arg, value, &err);
+    if (c == NULL) {
+        reply_catalog_error(r, &err);
+        return;
+    }
+    json_object *res = json_object_new_object();
+    json_object_object_add(res, "completion", c);
+    reply_result(r->rc, r->id, res);
+}
+
+static const struct {
+    const char *name;
+    void (*fn)(struct request *);
+} methods[] = {
+    {"initialize", method_initialize},
+    {"ping", method_ping},
+    {"tools/list", method_tools_list},
+    {"tools/call", method_tools_call},
+    {"resources/list", method_resources_list},
+    {"resources/templates/list", method_resource_templates},
+    {"resources/read", method_resources_read},
+    {"prompts/list", method_prompts_list},
+    {"prompts/get", method_prompts_get},
+    {"logging/setLevel", method_set_level},
+    {"completion/complete", method_complete},
+};
+
+/* ------------------------------------------------------------------ */
+/* Framing                                                             */
+
+static void
+handle_notification(struct mcp_session *s, const char *method,
+                    json_object *params)
+{
+    json_object *rid;
+    char idtext[64];
+
+    if (strcmp(method, "notifications/cancelled") == 0) {
+        if (params != NULL &&
+            json_object_object_get_ex(params, "requestId", &rid) &&
+            rid != NULL) {
+            id_to_text(rid, idtext, sizeof(idtext));
+            mcp_session_cancel(s, idtext);
+        }
+        return;
+    }
+    if (strcmp(method, "notifications/initialized") == 0) {
+        log_debug("session %s: client initialized", s->id);
+        return;
+    }
+    /* Other notifications need no action; the spec forbids an answer. */
+    log_debug("session %s: ignored notification %.64s", s->id, method);
+}
+
+/* Handles one request or notification object. */
+static void
+handle_one(struct reply_ctx *rc, json_object *msg)
+{
+    json_object *jv, *id = NULL, *m, *params = NULL;
+    int has_id;
+
+    if (!json_object_is_type(msg, json_type_object)) {
+        reply_error(rc, NULL, RPC_INVALID_REQUEST,
+                    "Invalid Request: a JSON-RPC message must be an object",
+                    NULL);
+        return;
+    }
+    has_id = json_object_object_get_ex(msg, "id", &id);
+    if (has_id && id != NULL && !json_object_is_type(id, json_type_string) &&
+        !json_object_is_type(id, json_type_int)) {
+        reply_error(rc, NULL, RPC_INVALID_REQUEST,
+                    "Invalid Request: id must be a string or an integer",
+                    NULL);
+        return;
+    }
+    if (!json_object_object_get_ex(msg, "jsonrpc", &jv) ||
+        !json_object_is_type(jv, json_type_string) ||
+        strcmp(json_object_get_string(jv), "2.0") != 0) {
+        reply_error(rc, id, RPC_INVALID_REQUEST,
+                    "Invalid Request: jsonrpc must be \"2.0\"", NULL);
+        return;
+    }
+    if (!json_object_object_get_ex(msg, "method", &m)) {
+        /* A response to a server request: we send none, so ignore it. */
+        if (json_object_object_get_ex(msg, "result", NULL) ||
+            json_object_object_get_ex(msg, "error", NULL))
+            return;
+        reply_error(rc, id, RPC_INVALID_REQUEST,
+                    "Invalid Request: method is missing", NULL);
+        return;
+    }
+    if (!json_object_is_type(m, json_type_string)) {
+        reply_error(rc, id, RPC_INVALID_REQUEST,
+                    "Invalid Request: method must be a string", NULL);
+        return;
+    }
+    if (has_id && id == NULL) {
+        reply_error(rc, NULL, RPC_INVALID_REQUEST,
+                    "Invalid Request: id must not be null", NULL);
+        return;
+    }
+    const char *method = json_object_get_string(m);
+    if (json_object_object_get_ex(msg, "params", &params) && params != NULL &&
+        !json_object_is_type(params, json_type_object)) {
+        if (has_id)
+            reply_error(rc, id, RPC_INVALID_PARAMS,
+                        "Invalid params: params must be an object", NULL);
+        return;
+    }
+    if (!has_id) {
+        handle_notification(rc->sess, method, params);
+        return;
+    }
+    struct request r = {rc, rc->sess, id, params, method};
+    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+        if (strcmp(method, methods[i].name) == 0) {
+            methods[i].fn(&r);
+            return;
+        }
+    }
+    char text[160];
+    snprintf(text, sizeof(text), "Method not found: %.100s", method);
+    reply_error(rc, id, RPC_METHOD_NOT_FOUND, text, NULL);
+}
+
+int
+mcp_handle_message(struct mcp_session *s, const char *msg, size_t len)
+{
+    struct reply_ctx rc = {s, NULL, 0};
+    json_object *root = NULL;
+    enum json_tokener_error jerr = json_tokener_error_parse_eof;
+    size_t used = 0;
+
+    /* json-c needs the terminating NUL to finish a bare number, and a
+     * message with an embedded NUL is not JSON. */
+    char *text = len < INT32_MAX ? malloc(len + 1) : NULL;
+    json_tokener *tok = json_tokener_new();
+    if (text != NULL && tok != NULL) {
+        memcpy(text, msg, len);
+        text[len] = '\0';
+        if (strlen(text) == len) {
+            root = json_tokener_parse_ex(tok, text, -1);
+            jerr = json_tokener_get_error(tok);
+            used = json_tokener_get_parse_end(tok);
+            if (used > len)
+                used = len;
+        }
+    }
+    json_tokener_free(tok);
+    free(text);
+    /* Only white space may follow the value. */
+    while (root != NULL && used < len &&
+           (msg[used] == ' ' || msg[used] == '\t' || msg[used] == '\r' ||
+            msg[used] == '\n'))
+        used++;
+    if (root == NULL || jerr != json_tokener_success || used != len) {
+        json_object_put(root);
+        reply_error(&rc, NULL, RPC_PARSE_ERROR,
+                    "Parse error: the message is not valid JSON", NULL);
+        return rc.sent;
+    }
+    if (json_object_is_type(root, json_type_array)) {
+        size_t n = json_object_array_length(root);
+        if (n == 0) {
+            reply_error(&rc, NULL, RPC_INVALID_REQUEST,
+                        "Invalid Request: empty batch", NULL);
+        } else {
+            rc.batch = json_object_new_array();
+            for (size_t i = 0; i < n; i++)
+                handle_one(&rc, json_object_array_get_idx(root, i));
+            if (json_object_array_length(rc.batch) > 0)
+                sink_send(s, rc.batch);
+            json_object_put(rc.batch);
+        }
+    } else {
+        handle_one(&rc, root);
+    }
+    json_object_put(root);
+    return rc.sent;
+}

@@ -1,0 +1,223 @@
+/*
+ * stdio_transport.c - see stdio_transport.h.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bnc.h"
+#include "dbuf.h"
+#include "log.h"
+#include "stdio_transport.h"
+
+struct line {
+    struct line *next;
+    size_t len;
+    char text[];
+};
+
+struct stdio_ctx {
+    struct mcp_session sess;
+    int out_fd;
+    int out_failed;
+    pthread_mutex_t qlock;
+    pthread_cond_t qcond;
+    struct line *head, *tail;
+    int eof;
+};
+
+/* Writes all of buf; returns 0 or -1. */
+static int
+write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* The session's sink: one message per line. Only the executor writes. */
+static int
+stdio_sink(void *arg, const char *msg, size_t len)
+{
+    struct stdio_ctx *ctx = arg;
+    if (ctx->out_failed)
+        return -1;
+    if (write_all(ctx->out_fd, msg, len) < 0 ||
+        write_all(ctx->out_fd, "\n", 1) < 0) {
+        ctx->out_failed = 1;
+        log_warn("stdout");
+        return -1;
+    }
+    return 0;
+}
+
+static void
+queue_push(struct stdio_ctx *ctx, const char *text, size_t len)
+{
+    struct line *l = malloc(sizeof(*l) + len + 1);
+    if (l == NULL) {
+        log_error("out of memory: a message was dropped");
+        return;
+    }
+    l->next = NULL;
+    l->len = len;
+    memcpy(l->text, text, len);
+    l->text[len] = '\0';
+    pthread_mutex_lock(&ctx->qlock);
+    if (ctx->tail != NULL)
+        ctx->tail->next = l;
+    else
+        ctx->head = l;
+    ctx->tail = l;
+    pthread_cond_signal(&ctx->qcond);
+    pthread_mutex_unlock(&ctx->qlock);
+}
+
+static void *
+executor_main(void *arg)
+{
+    struct stdio_ctx *ctx = arg;
+    for (;;) {
+        pthread_mutex_lock(&ctx->qlock);
+        while (ctx->head == NULL && !ctx->eof)
+            pthread_cond_wait(&ctx->qcond, &ctx->qlock);
+        struct line *l = ctx->head;
+        if (l != NULL) {
+            ctx->head = l->next;
+            if (ctx->head == NULL)
+                ctx->tail = NULL;
+        }
+        pthread_mutex_unlock(&ctx->qlock);
+        if (l == NULL)
+            break; /* end of input and the queue is empty */
+        if (!ctx->out_failed)
+            mcp_handle_message(&ctx->sess, l->text, l->len);
+        free(l);
+    }
+    bnc_thread_cleanup();
+    return NULL;
+}
+
+/* Acts on a cancellation at once; returns 1 when line was one. */
+static int
+try_cancel(struct stdio_ctx *ctx, const char *text, size_t len)
+{
+    json_object *o, *m, *p, *rid;
+    int done = 0;
+
+    if (memmem(text, len, "notifications/cancelled", 23) == NULL)
+        return 0;
+    o = json_tokener_parse(text);
+    if (o != NULL && json_object_object_get_ex(o, "method", &m) &&
+        json_object_is_type(m, json_type_string) &&
+        strcmp(json_object_get_string(m), "notifications/cancelled") == 0 &&
+        !json_object_object_get_ex(o, "id", NULL)) {
+        if (json_object_object_get_ex(o, "params", &p) &&
+            json_object_object_get_ex(p, "requestId", &rid) && rid != NULL)
+            mcp_session_cancel(&ctx->sess,
+                               json_object_to_json_string_ext(
+                                   rid, JSON_C_TO_STRING_PLAIN |
+                                            JSON_C_TO_STRING_NOSLASHESCAPE));
+        done = 1;
+    }
+    json_object_put(o);
+    return done;
+}
+
+/* Hands one complete input line over (blank lines are skipped). */
+static void
+take_line(struct stdio_ctx *ctx, const char *text, size_t len)
+{
+    while (len > 0 && (text[len - 1] == '\r' || text[len - 1] == ' '))
+        len--;
+    if (len == 0)
+        return;
+    if (!try_cancel(ctx, text, len))
+        queue_push(ctx, text, len);
+}
+
+/* Reads the input until EOF; splits it into lines. A line longer than
+ * STDIO_LINE_MAX is answered with a parse error and skipped. */
+static void
+read_input(struct stdio_ctx *ctx, int in_fd)
+{
+    struct dbuf line;
+    char chunk[65536];
+    int overlong = 0;
+
+    dbuf_init(&line, STDIO_LINE_MAX);
+    for (;;) {
+        ssize_t n = read(in_fd, chunk, sizeof(chunk));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        const char *p = chunk, *end = chunk + n;
+        while (p < end) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            size_t take = (size_t)((nl ? nl : end) - p);
+            if (!overlong && dbuf_append(&line, p, take) < 0) {
+                overlong = 1;
+                dbuf_reset(&line);
+            }
+            p += take;
+            if (nl == NULL)
+                break;
+            p++;
+            if (overlong) {
+                log_warnx("stdin: a message over %u bytes was discarded",
+                          STDIO_LINE_MAX);
+                /* An unparseable message: the engine answers -32700. */
+                queue_push(ctx, "{", 1);
+                overlong = 0;
+            } else {
+                take_line(ctx, dbuf_str(&line), line.len);
+            }
+            dbuf_reset(&line);
+        }
+    }
+    if (line.len > 0)
+        take_line(ctx, dbuf_str(&line), line.len);
+    dbuf_free(&line);
+}
+
+int
+stdio_serve(struct mcp_server *srv, int in_fd, int out_fd)
+{
+    struct stdio_ctx ctx;
+    pthread_t exec;
+
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.out_fd = out_fd;
+    pthread_mutex_init(&ctx.qlock, NULL);
+    pthread_cond_init(&ctx.qcond, NULL);
+    mcp_session_init(&ctx.sess, srv, "stdio", stdio_sink, &ctx);
+    if (pthread_create(&exec, NULL, executor_main, &ctx) != 0) {
+        log_error("cannot start the executor thread");
+        mcp_session_finish(&ctx.sess);
+        return -1;
+    }
+    read_input(&ctx, in_fd);
+    pthread_mutex_lock(&ctx.qlock);
+    ctx.eof = 1;
+    pthread_cond_signal(&ctx.qcond);
+    pthread_mutex_unlock(&ctx.qlock);
+    pthread_join(exec, NULL);
+    int failed = ctx.out_failed;
+    mcp_session_finish(&ctx.sess);
+    pthread_mutex_destroy(&ctx.qlock);
+    pthread_cond_destroy(&ctx.qcond);
+    return failed ? -1 : 0;
+}

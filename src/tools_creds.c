@@ -1,0 +1,219 @@
+/*
+ * tools_creds.c - the session credential tools. None of them talks to
+ * Binance: they set, show (masked) and wipe the credentials held in the
+ * calling MCP session (struct mcp_session.creds, memory only). Over stdio
+ * the session is the process. A secret never appears in a result; a key
+ * only masked (creds_mask).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "creds.h"
+#include "tools.h"
+#include "tools_util.h"
+#include "util.h"
+
+#define KEY_MASK_MAX 32
+
+/* Adds environment, masked key and configuredAt of c to out. */
+static void
+describe_creds(const struct creds *c, json_object *out)
+{
+    char masked[KEY_MASK_MAX], when[40];
+
+    creds_mask(c->key, masked, sizeof(masked));
+    format_rfc3339_ms(c->since_ms, when, sizeof(when));
+    json_object_object_add(out, "environment",
+                           json_object_new_string(creds_env_name(c->env)));
+    json_object_object_add(out, "key", json_object_new_string(masked));
+    json_object_object_add(out, "configuredAt", json_object_new_string(when));
+}
+
+/* Whether the server lets trading tools run (1 when unknown). */
+static int
+trading_enabled(const struct mcp_call *call)
+{
+    return call->srv == NULL || !mcp_server_read_only(call->srv);
+}
+
+/* The sentence after storing credentials. */
+static void
+configured_message(const struct mcp_call *call, enum bnc_env env, char *buf,
+                   size_t len)
+{
+    snprintf(buf, len,
+             "Credentials stored in memory for this session only (never "
+             "written to disk). They were not checked against Binance; call "
+             "get_account_info to verify them.%s%s",
+             env == BNC_ENV_MAINNET && trading_enabled(call)
+                 ? " These are MAINNET credentials: place_order and "
+                   "cancel_order will move real money."
+                 : "",
+             trading_enabled(call) ? ""
+                                   : " This server is read-only: trading "
+                                     "tools are disabled.");
+}
+
+static int
+configure_credentials(struct mcp_call *call, json_object *args,
+                      struct tool_result *res)
+{
+    const char *key = tu_arg_str(args, "api_key");
+    const char *secret = tu_arg_str(args, "api_secret");
+    const char *env_name = tu_arg_str(args, "environment");
+    char err[256], msg[400];
+    enum bnc_env env;
+    json_object *out;
+
+    if (call == NULL || call->sess == NULL)
+        return tool_fail(res, "This connection has no session to keep "
+                              "credentials in.");
+    if (env_name == NULL || creds_env_parse(env_name, &env) < 0)
+        return tool_fail(res, "environment must be \"testnet\" or "
+                              "\"mainnet\".");
+    /* Check before creds_set, which wipes the old value on failure: a
+     * typo must not silently drop working credentials. */
+    if (creds_check_token("api_key", key, err, sizeof(err)) < 0 ||
+        creds_check_token("api_secret", secret, err, sizeof(err)) < 0)
+        return tool_fail(res, "Credentials not stored: %s. Earlier "
+                              "credentials, if any, are unchanged.", err);
+    if (creds_set(&call->sess->creds, key, secret, env, err, sizeof(err)) < 0)
+        return tool_fail(res, "Credentials not stored: %s.", err);
+    out = json_object_new_object();
+    if (out == NULL)
+        return tool_fail(res, "out of memory (the credentials were stored)");
+    configured_message(call, env, msg, sizeof(msg));
+    json_object_object_add(out, "configured", json_object_new_boolean(1));
+    json_object_object_add(out, "source", json_object_new_string("session"));
+    describe_creds(&call->sess->creds, out);
+    json_object_object_add(out, "message", json_object_new_string(msg));
+    res->data = out;
+    return 0;
+}
+
+static int
+get_credentials_status(struct mcp_call *call, json_object *args,
+                       struct tool_result *res)
+{
+    struct creds buf;
+    const struct creds *c = NULL;
+    const char *source = "none";
+    json_object *out = json_object_new_object();
+
+    (void)args;
+    if (out == NULL)
+        return tool_fail(res, "out of memory");
+    memset(&buf, 0, sizeof(buf));
+    if (call != NULL && call->sess != NULL && call->sess->creds.set) {
+        c = &call->sess->creds;
+        source = "session";
+    } else if (call != NULL && (c = mcp_call_creds(call, &buf)) != NULL) {
+        source = "daemon";
+    }
+    json_object_object_add(out, "configured", json_object_new_boolean(c != NULL));
+    json_object_object_add(out, "source", json_object_new_string(source));
+    if (c != NULL)
+        describe_creds(c, out);
+    creds_wipe(&buf);
+    if (call != NULL)
+        json_object_object_add(out, "tradingEnabled",
+                               json_object_new_boolean(trading_enabled(call)));
+    json_object_object_add(
+        out, "message",
+        json_object_new_string(
+            c == NULL ? "No credentials: market-data tools work; account and "
+                        "order tools need configure_credentials first."
+            : strcmp(source, "session") == 0
+                ? "Signed calls use this session's credentials."
+                : "Signed calls use the daemon's credentials; "
+                  "configure_credentials would override them for this "
+                  "session."));
+    res->data = out;
+    return 0;
+}
+
+static int
+revoke_credentials(struct mcp_call *call, json_object *args,
+                   struct tool_result *res)
+{
+    struct creds buf;
+    int had;
+    const char *fallback;
+    json_object *out;
+
+    (void)args;
+    if (call == NULL || call->sess == NULL)
+        return tool_fail(res, "This connection has no session credentials.");
+    had = call->sess->creds.set;
+    creds_wipe(&call->sess->creds);
+    memset(&buf, 0, sizeof(buf));
+    fallback = mcp_call_creds(call, &buf) != NULL ? "daemon" : "none";
+    creds_wipe(&buf);
+    out = json_object_new_object();
+    if (out == NULL)
+        return tool_fail(res, "out of memory (the credentials were wiped)");
+    json_object_object_add(out, "revoked", json_object_new_boolean(1));
+    json_object_object_add(out, "hadCredentials", json_object_new_boolean(had));
+    json_object_object_add(out, "fallback", json_object_new_string(fallback));
+    json_object_object_add(
+        out, "message",
+        json_object_new_string(
+            strcmp(fallback, "daemon") == 0
+                ? "Session credentials wiped from memory; signed calls now "
+                  "use the daemon's credentials."
+                : "Session credentials wiped from memory; signed calls are "
+                  "unavailable until configure_credentials is called."));
+    res->data = out;
+    return 0;
+}
+
+#define IN_TOKEN(name, desc)                                                 \
+    TU_F(name, "{\"type\":\"string\",\"minLength\":1,\"maxLength\":256,"     \
+               "\"description\":\"" desc "\"}")
+
+#define STATUS_PROPS                                                         \
+    TU_F("configured", TU_BOOL) ","                                          \
+    TU_F("source", "{\"type\":\"string\",\"enum\":[\"session\",\"daemon\"," \
+                   "\"none\"]}") ","                                         \
+    TU_F("environment", "{\"type\":\"string\",\"enum\":[\"mainnet\","        \
+                        "\"testnet\"]}") ","                                 \
+    TU_F("key", TU_STR) "," TU_F("configuredAt", TU_STR) ","                 \
+    TU_F("message", TU_STR)
+
+const struct tool_def tools_creds[] = {
+    {"configure_credentials", "Configure API credentials",
+     "Stores a Binance API key and secret for this MCP session only, in "
+     "memory (never on disk; gone when the session ends), for the given "
+     "environment: \"testnet\" (https://testnet.binance.vision, play money; "
+     "recommended to start) or \"mainnet\" (real money). Replaces earlier "
+     "session credentials. Works offline: nothing is sent to Binance, so "
+     "call get_account_info to verify the key. The secret is never shown "
+     "again; the key only masked.",
+     TU_IN(IN_TOKEN("api_key", "Binance API key.") ","
+           IN_TOKEN("api_secret", "Binance API secret (HMAC).") ","
+           TU_F("environment", "{\"type\":\"string\",\"enum\":[\"testnet\","
+                               "\"mainnet\"],\"description\":\"Which "
+                               "exchange the key belongs to.\"}"),
+           "\"api_key\",\"api_secret\",\"environment\""),
+     TU_OBJ(STATUS_PROPS), TOOL_IDEMPOTENT, configure_credentials},
+    {"get_credentials_status", "Credentials status",
+     "Says whether signed calls have credentials and where they come from: "
+     "this session (configure_credentials), the daemon's configuration, or "
+     "none; with the environment, the masked key, when they were set and "
+     "whether trading tools are enabled. No Binance call.",
+     TU_IN_NONE, TU_OBJ(STATUS_PROPS "," TU_F("tradingEnabled", TU_BOOL)),
+     TOOL_READ_ONLY | TOOL_IDEMPOTENT, get_credentials_status},
+    {"revoke_credentials", "Revoke session credentials",
+     "Wipes this session's API key and secret from memory. Signed calls then "
+     "fall back to the daemon's credentials if it has any (fallback says "
+     "which). Safe to repeat. No Binance call.",
+     TU_IN_NONE,
+     TU_OBJ(TU_F("revoked", TU_BOOL) "," TU_F("hadCredentials", TU_BOOL) ","
+            TU_F("fallback", "{\"type\":\"string\",\"enum\":[\"daemon\","
+                             "\"none\"]}") ","
+            TU_F("message", TU_STR)),
+     TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT, revoke_credentials},
+    {NULL, NULL, NULL, NULL, NULL, 0, NULL},
+};

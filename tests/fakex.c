@@ -1,0 +1,3168 @@
+/*
+ * fakex.c - the fake Binance Spot exchange the tests run against.
+ *
+ * One HTTP server (libmicrohttpd, a thread per connection) on 127.0.0.1.
+ * It answers the public market-data endpoints with fixed numbers (fakex.h),
+ * checks signed requests as Binance does, with its own HMAC-SHA256 through
+ * GnuTLS so that a signing bug in the daemon is not mirrored here, keeps one
+ * account (balances, orders, trades) per API key, and offers a control API
+ * under /__fake/ (reset, faults, clock skew, statistics) that is never
+ * signed.  All state lives in `g`, guarded by g.lock; only fault delays
+ * sleep without holding it.
+ *
+ * Usage: fakex --port N [--bind 127.0.0.1] [--key KEY:SECRET]...
+ * Prints "PORT <n>" on stdout once listening; exits on SIGTERM or SIGINT.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <json-c/json.h>
+#include <microhttpd.h>
+
+#include "fakex.h"
+
+#if MHD_VERSION >= 0x00097002
+typedef enum MHD_Result mhd_result;
+#else
+typedef int mhd_result;
+#endif
+
+#define NSYM 7
+#define NASSET 7
+#define CID_MAX 36
+
+/* ------------------------------------------------------------------------
+ * Fixed-point decimals: int64 in units of 1e-8, as Binance prints them.
+ * ------------------------------------------------------------------------ */
+
+typedef int64_t fx_t;
+__extension__ typedef __int128 fx_wide;
+#define FX_ONE INT64_C(100000000)
+#define FX_INT_MAX INT64_C(90000000000) /* keeps int * FX_ONE in range */
+
+/* Parses ^[0-9]{1,20}(\.[0-9]{1,20})?$ into *out.  Returns 0; -1 when the
+ * text does not match or overflows; -2 when it has non-zero digits beyond
+ * the 8th decimal (*out is then truncated). */
+static int
+fx_parse(const char *s, fx_t *out)
+{
+    int64_t ip = 0, fp = 0;
+    int nint = 0, nfrac = 0;
+    bool too_precise = false;
+
+    for (; *s >= '0' && *s <= '9'; s++, nint++) {
+        if (nint >= 20 || (ip = ip * 10 + (*s - '0')) > FX_INT_MAX)
+            return -1;
+    }
+    if (nint == 0)
+        return -1;
+    if (*s == '.') {
+        for (s++; *s >= '0' && *s <= '9'; s++, nfrac++) {
+            if (nfrac >= 20)
+                return -1;
+            if (nfrac < 8)
+                fp = fp * 10 + (*s - '0');
+            else if (*s != '0')
+                too_precise = true;
+        }
+        if (nfrac == 0)
+            return -1;
+    }
+    if (*s != '\0')
+        return -1;
+    for (int i = nfrac < 8 ? nfrac : 8; i < 8; i++)
+        fp *= 10;
+    *out = ip * FX_ONE + fp;
+    return too_precise ? -2 : 0;
+}
+
+/* Parses a constant from fakex.h; a bad one is a programming error. */
+static fx_t
+fx_const(const char *s)
+{
+    fx_t v = 0;
+    if (fx_parse(s, &v) != 0) {
+        fprintf(stderr, "fakex: bad constant '%s'\n", s);
+        abort();
+    }
+    return v;
+}
+
+/* Formats v with 8 decimals into buf and returns buf. */
+static const char *
+fx_fmt(fx_t v, char *buf, size_t len)
+{
+    uint64_t a = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    snprintf(buf, len, "%s%" PRIu64 ".%08" PRIu64, v < 0 ? "-" : "",
+             a / (uint64_t)FX_ONE, a % (uint64_t)FX_ONE);
+    return buf;
+}
+
+/* a * b, truncated to 8 decimals. */
+static fx_t
+fx_mul(fx_t a, fx_t b)
+{
+    return (fx_t)(((fx_wide)a * b) / FX_ONE);
+}
+
+/* a / b, truncated to 8 decimals; b must not be 0. */
+static fx_t
+fx_div(fx_t a, fx_t b)
+{
+    return (fx_t)(((fx_wide)a * FX_ONE) / b);
+}
+
+/* v rounded down to a multiple of step. */
+static fx_t
+fx_floor(fx_t v, fx_t step)
+{
+    return v - v % step;
+}
+
+/* Parses ^-?[0-9]{1,18}$ (negative only when allow_neg). Returns 0 or -1. */
+static int
+int_parse(const char *s, bool allow_neg, long long *out)
+{
+    long long v = 0;
+    bool neg = false;
+    int n = 0;
+
+    if (allow_neg && *s == '-') {
+        neg = true;
+        s++;
+    }
+    for (; *s >= '0' && *s <= '9'; s++, n++) {
+        if (n >= 18)
+            return -1;
+        v = v * 10 + (*s - '0');
+    }
+    if (n == 0 || *s != '\0')
+        return -1;
+    *out = neg ? -v : v;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * The market: symbols, assets, enums.
+ * ------------------------------------------------------------------------ */
+
+struct symbol {
+    const char *name, *base, *quote, *status;
+    const char *last, *tick, *min_notional; /* fakex.h strings */
+};
+
+static const struct symbol SYMBOLS[NSYM] = {
+    {"BTCUSDT", "BTC", "USDT", "TRADING", FAKEX_BTCUSDT_LAST, FAKEX_TICK_USDT,
+     FAKEX_MIN_NOTIONAL_USDT},
+    {"ETHUSDT", "ETH", "USDT", "TRADING", FAKEX_ETHUSDT_LAST, FAKEX_TICK_USDT,
+     FAKEX_MIN_NOTIONAL_USDT},
+    {"BNBUSDT", "BNB", "USDT", "TRADING", FAKEX_BNBUSDT_LAST, FAKEX_TICK_USDT,
+     FAKEX_MIN_NOTIONAL_USDT},
+    {"ETHBTC", "ETH", "BTC", "TRADING", FAKEX_ETHBTC_LAST, FAKEX_TICK_ETHBTC,
+     FAKEX_MIN_NOTIONAL_BTC},
+    {"SOLUSDT", "SOL", "USDT", "TRADING", FAKEX_SOLUSDT_LAST, FAKEX_TICK_USDT,
+     FAKEX_MIN_NOTIONAL_USDT},
+    {"XRPUSDT", "XRP", "USDT", "TRADING", FAKEX_XRPUSDT_LAST, FAKEX_TICK_SMALL,
+     FAKEX_MIN_NOTIONAL_USDT},
+    {"LUNAUSDT", "LUNA", "USDT", "BREAK", FAKEX_LUNAUSDT_LAST, FAKEX_TICK_SMALL,
+     FAKEX_MIN_NOTIONAL_USDT},
+};
+
+/* Parsed numbers of each symbol, filled once by market_init(). */
+static struct market {
+    fx_t last, tick, min_notional;
+    int base, quote; /* asset indexes */
+} g_mkt[NSYM];
+
+static fx_t g_min_qty, g_max_qty, g_step, g_max_price, g_max_notional;
+static fx_t g_commission;
+
+static const char *const ASSETS[NASSET] = {"BTC",  "ETH", "USDT", "BNB",
+                                           "SOL", "XRP", "LUNA"};
+
+enum { SIDE_BUY, SIDE_SELL };
+static const char *const SIDES[] = {"BUY", "SELL"};
+
+enum {
+    T_LIMIT,
+    T_MARKET,
+    T_LIMIT_MAKER,
+    T_STOP_LOSS,
+    T_STOP_LOSS_LIMIT,
+    T_TAKE_PROFIT,
+    T_TAKE_PROFIT_LIMIT
+};
+/* What each order type requires: timeInForce, price, stopPrice. */
+static const struct order_type {
+    const char *name;
+    bool tif, price, stop;
+} OTYPES[] = {
+    {"LIMIT", true, true, false},
+    {"MARKET", false, false, false},
+    {"LIMIT_MAKER", false, true, false},
+    {"STOP_LOSS", false, false, true},
+    {"STOP_LOSS_LIMIT", true, true, true},
+    {"TAKE_PROFIT", false, false, true},
+    {"TAKE_PROFIT_LIMIT", true, true, true},
+};
+#define NOTYPES (sizeof(OTYPES) / sizeof(OTYPES[0]))
+
+enum { TIF_GTC, TIF_IOC, TIF_FOK };
+static const char *const TIFS[] = {"GTC", "IOC", "FOK"};
+enum { RESP_ACK, RESP_RESULT, RESP_FULL };
+static const char *const RESPS[] = {"ACK", "RESULT", "FULL"};
+static const char *const STPS[] = {"EXPIRE_MAKER", "EXPIRE_TAKER",
+                                   "EXPIRE_BOTH", "NONE"};
+enum { ST_NEW, ST_PARTIALLY_FILLED, ST_FILLED, ST_CANCELED, ST_EXPIRED };
+static const char *const STATUSES[] = {"NEW", "PARTIALLY_FILLED", "FILLED",
+                                       "CANCELED", "EXPIRED"};
+
+/* Index of name in a table of n strings, or -1. */
+static int
+enum_find(const char *const *table, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(table[i], name) == 0)
+            return (int)i;
+    return -1;
+}
+
+#define ENUM_FIND(t, name) enum_find((t), sizeof(t) / sizeof((t)[0]), (name))
+
+static int
+symbol_find(const char *name)
+{
+    for (int i = 0; i < NSYM; i++)
+        if (strcmp(SYMBOLS[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+/* Parses the fakex.h strings into g_mkt and the shared filter values. */
+static void
+market_init(void)
+{
+    for (int i = 0; i < NSYM; i++) {
+        g_mkt[i].last = fx_const(SYMBOLS[i].last);
+        g_mkt[i].tick = fx_const(SYMBOLS[i].tick);
+        g_mkt[i].min_notional = fx_const(SYMBOLS[i].min_notional);
+        g_mkt[i].base = ENUM_FIND(ASSETS, SYMBOLS[i].base);
+        g_mkt[i].quote = ENUM_FIND(ASSETS, SYMBOLS[i].quote);
+    }
+    g_min_qty = fx_const(FAKEX_MIN_QTY);
+    g_max_qty = fx_const(FAKEX_MAX_QTY);
+    g_step = fx_const(FAKEX_STEP_SIZE);
+    g_max_price = fx_const(FAKEX_MAX_PRICE);
+    g_max_notional = fx_const(FAKEX_MAX_NOTIONAL);
+    g_commission = fx_const(FAKEX_COMMISSION_RATE);
+}
+
+/* The 24hr numbers of a symbol, all derived from its last price. */
+struct ticker {
+    fx_t last, open, high, low, change, wavg, bid, ask, avg;
+    fx_t volume, quote_volume, last_qty, bid_qty, ask_qty;
+    long long pct_milli; /* priceChangePercent * 1000 */
+};
+
+/* Fills t for symbol s (see the derivation rules in fakex.h). */
+static void
+ticker_compute(int s, struct ticker *t)
+{
+    fx_t l = g_mkt[s].last, tick = g_mkt[s].tick;
+
+    t->last = l;
+    t->open = fx_floor(l / 100 * 98, tick);
+    t->high = fx_floor(l / 100 * 102, tick);
+    t->low = fx_floor(l / 100 * 97, tick);
+    t->change = l - t->open;
+    t->wavg = fx_floor(l / 1000 * 995, tick);
+    t->bid = l - tick;
+    t->ask = l + tick;
+    t->avg = l / 1000 * 999;
+    t->volume = fx_const(FAKEX_TICKER_VOLUME);
+    t->quote_volume = fx_mul(t->volume, t->wavg);
+    t->last_qty = fx_const(FAKEX_TICKER_LAST_QTY);
+    t->bid_qty = fx_const(FAKEX_BID_QTY);
+    t->ask_qty = fx_const(FAKEX_ASK_QTY);
+    t->pct_milli = (long long)((t->change * (fx_wide)100000 + t->open / 2) /
+                               t->open);
+}
+
+/* Formats a percentage kept in thousandths ("2.041"). */
+static const char *
+pct_fmt(long long milli, char *buf, size_t len)
+{
+    long long a = milli < 0 ? -milli : milli;
+    snprintf(buf, len, "%s%lld.%03lld", milli < 0 ? "-" : "", a / 1000,
+             a % 1000);
+    return buf;
+}
+
+/* Checks that the BTCUSDT numbers equal the strings fakex.h promises.
+ * Returns 0, or -1 after printing the first mismatch. */
+static int
+market_selfcheck(void)
+{
+    struct ticker t;
+    char b[48];
+    int s = symbol_find("BTCUSDT");
+    ticker_compute(s, &t);
+    const struct {
+        fx_t v;
+        const char *want;
+    } rows[] = {
+        {t.open, FAKEX_BTCUSDT_OPEN},   {t.open, FAKEX_BTCUSDT_PREV_CLOSE},
+        {t.high, FAKEX_BTCUSDT_HIGH},   {t.low, FAKEX_BTCUSDT_LOW},
+        {t.change, FAKEX_BTCUSDT_PRICE_CHANGE},
+        {t.wavg, FAKEX_BTCUSDT_WAVG},   {t.bid, FAKEX_BTCUSDT_BID},
+        {t.ask, FAKEX_BTCUSDT_ASK},     {t.avg, FAKEX_BTCUSDT_AVG_PRICE},
+        {t.quote_volume, FAKEX_BTCUSDT_QUOTE_VOLUME},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        if (strcmp(fx_fmt(rows[i].v, b, sizeof(b)), rows[i].want) != 0) {
+            fprintf(stderr, "fakex: derived %s, fakex.h says %s\n", b,
+                    rows[i].want);
+            return -1;
+        }
+    }
+    if (strcmp(pct_fmt(t.pct_milli, b, sizeof(b)),
+               FAKEX_BTCUSDT_PRICE_CHANGE_PCT) != 0) {
+        fprintf(stderr, "fakex: derived percent %s\n", b);
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * State: accounts, orders, trades, faults, statistics.
+ * ------------------------------------------------------------------------ */
+
+struct order {
+    long long id, time, update_time, working_time;
+    int sym, side, type, tif, status, stp;
+    char cid[CID_MAX + 1];
+    fx_t price, qty, exec, cumq, stop, iceberg, quote_qty;
+    bool working, has_iceberg;
+    int lock_asset; /* -1: nothing locked */
+    fx_t lock_amt;
+};
+
+struct trade {
+    long long id, order_id, time;
+    int sym, comm_asset;
+    fx_t price, qty, quote, comm;
+    bool buyer, maker;
+};
+
+struct account {
+    char *key, *secret; /* owned */
+    fx_t free[NASSET], locked[NASSET];
+    bool listed[NASSET];
+    struct order *orders;
+    size_t norders, cap_orders;
+    struct trade *trades;
+    size_t ntrades, cap_trades;
+    long long update_time;
+    long long win10s, n10s, win1d, n1d; /* order counters */
+};
+
+enum fault_type {
+    F_429,
+    F_418,
+    F_500,
+    F_502,
+    F_503,
+    F_SLOW,
+    F_BADJSON,
+    F_DROP
+};
+static const char *const FAULT_NAMES[] = {"429",  "418",     "500", "502",
+                                          "503", "slow", "badjson", "drop"};
+
+struct fault {
+    int type;
+    char path[128], method[16]; /* "" matches any */
+    long remaining;             /* 0: until reset */
+    long retry_after, delay_ms;
+    bool executed;
+    long long ban_until; /* 418: filled when taken */
+};
+
+struct stat_row {
+    char key[160]; /* "GET /api/v3/time" */
+    long count;
+    char last_key[128];
+    char *last_query, *last_body; /* owned */
+};
+
+static struct state {
+    pthread_mutex_t lock;
+    struct account acct[FAKEX_MAX_KEYS];
+    size_t nacct;
+    long long next_order_id, next_trade_id, next_cid;
+    long long skew_ms;
+    long long weight_minute;
+    long weight_used;
+    struct fault *faults;
+    size_t nfaults, cap_faults;
+    struct stat_row *stats;
+    size_t nstats, cap_stats;
+    long total;
+    char last_key[128];
+} g = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static volatile sig_atomic_t g_stop;
+
+static long long
+real_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The exchange clock: real time plus the skew set by /__fake/clock.
+ * Caller holds g.lock. */
+static long long
+server_now(void)
+{
+    return real_ms() + g.skew_ms;
+}
+
+/* Makes room for need elements in *arr (capacity *cap, element size sz).
+ * Returns 0, or -1 when out of memory (the array is unchanged). */
+static int
+grow(void **arr, size_t *cap, size_t need, size_t sz)
+{
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap * 2 : 16;
+    while (ncap < need)
+        ncap *= 2;
+    void *p = realloc(*arr, ncap * sz);
+    if (p == NULL)
+        return -1;
+    *arr = p;
+    *cap = ncap;
+    return 0;
+}
+
+/* Copies src into dst (size n), truncating; never leaves dst unterminated. */
+static void
+copy_str(char *dst, size_t n, const char *src)
+{
+    snprintf(dst, n, "%s", src != NULL ? src : "");
+}
+
+static struct account *
+account_find(const char *key)
+{
+    for (size_t i = 0; i < g.nacct; i++)
+        if (strcmp(g.acct[i].key, key) == 0)
+            return &g.acct[i];
+    return NULL;
+}
+
+/* Adds one seeded BTCUSDT trade (no balance effect) to account a. */
+static void
+account_seed_trade(struct account *a, long long id, long long order_id,
+                   long long time, bool buy, const char *price,
+                   const char *qty, const char *quote, const char *comm)
+{
+    struct trade *t = &a->trades[a->ntrades++];
+    memset(t, 0, sizeof(*t));
+    t->id = id;
+    t->order_id = order_id;
+    t->time = time;
+    t->sym = symbol_find("BTCUSDT");
+    t->price = fx_const(price);
+    t->qty = fx_const(qty);
+    t->quote = fx_const(quote);
+    t->comm = fx_const(comm);
+    t->comm_asset = buy ? g_mkt[t->sym].base : g_mkt[t->sym].quote;
+    t->buyer = buy;
+    t->maker = !buy;
+}
+
+/* Returns account idx to its initial state: balances, no orders, two
+ * seeded trades.  Keeps key and secret.  Returns 0 or -1 (out of memory). */
+static int
+account_reset(size_t idx, long long now)
+{
+    struct account *a = &g.acct[idx];
+    static const struct {
+        const char *asset, *amount;
+    } init[] = {{"BTC", FAKEX_INIT_BTC},
+                {"USDT", FAKEX_INIT_USDT},
+                {"ETH", FAKEX_INIT_ETH},
+                {"BNB", FAKEX_INIT_BNB}};
+
+    free(a->orders);
+    free(a->trades);
+    char *key = a->key, *secret = a->secret;
+    memset(a, 0, sizeof(*a));
+    a->key = key;
+    a->secret = secret;
+    for (size_t i = 0; i < sizeof(init) / sizeof(init[0]); i++) {
+        int k = ENUM_FIND(ASSETS, init[i].asset);
+        a->free[k] = fx_const(init[i].amount);
+        a->listed[k] = true;
+    }
+    a->update_time = now;
+    if (grow((void **)&a->trades, &a->cap_trades, 2, sizeof(struct trade)))
+        return -1;
+    long long tid = FAKEX_SEED_TRADE_ID + 2 * (long long)idx;
+    long long oid = FAKEX_SEED_ORDER_ID + 2 * (long long)idx;
+    account_seed_trade(a, tid, oid, FAKEX_SEED_TIME, true, FAKEX_SEED1_PRICE,
+                       FAKEX_SEED1_QTY, FAKEX_SEED1_QUOTE_QTY,
+                       FAKEX_SEED1_COMMISSION);
+    account_seed_trade(a, tid + 1, oid + 1, FAKEX_SEED_TIME + 60000, false,
+                       FAKEX_SEED2_PRICE, FAKEX_SEED2_QTY,
+                       FAKEX_SEED2_QUOTE_QTY, FAKEX_SEED2_COMMISSION);
+    return 0;
+}
+
+static void
+stats_clear(void)
+{
+    for (size_t i = 0; i < g.nstats; i++) {
+        free(g.stats[i].last_query);
+        free(g.stats[i].last_body);
+    }
+    free(g.stats);
+    g.stats = NULL;
+    g.nstats = g.cap_stats = 0;
+    g.total = 0;
+    g.last_key[0] = '\0';
+}
+
+/* Back to the initial state: accounts, ids, faults, counters, clock skew.
+ * Caller holds g.lock.  Returns 0 or -1 (out of memory). */
+static int
+state_reset(void)
+{
+    int rc = 0;
+    g.skew_ms = 0;
+    g.next_order_id = FAKEX_FIRST_ORDER_ID;
+    g.next_trade_id = FAKEX_FIRST_TRADE_ID;
+    g.next_cid = 1;
+    g.weight_minute = 0;
+    g.weight_used = 0;
+    free(g.faults);
+    g.faults = NULL;
+    g.nfaults = g.cap_faults = 0;
+    stats_clear();
+    for (size_t i = 0; i < g.nacct; i++)
+        if (account_reset(i, server_now()) < 0)
+            rc = -1;
+    return rc;
+}
+
+/* Frees everything the state owns (at exit). */
+static void
+state_free(void)
+{
+    for (size_t i = 0; i < g.nacct; i++) {
+        free(g.acct[i].orders);
+        free(g.acct[i].trades);
+        free(g.acct[i].key);
+        if (g.acct[i].secret != NULL)
+            explicit_bzero(g.acct[i].secret, strlen(g.acct[i].secret));
+        free(g.acct[i].secret);
+    }
+    g.nacct = 0;
+    free(g.faults);
+    g.faults = NULL;
+    stats_clear();
+}
+
+/* Adds w to the request weight of the current minute; returns the total. */
+static long
+weight_add(int w)
+{
+    long long minute = real_ms() / 60000;
+    if (minute != g.weight_minute) {
+        g.weight_minute = minute;
+        g.weight_used = 0;
+    }
+    g.weight_used += w;
+    return g.weight_used;
+}
+
+/* Rolls the order counters of a into the current 10 s / day windows. */
+static void
+order_counts_roll(struct account *a)
+{
+    long long now = real_ms();
+    if (now / 10000 != a->win10s) {
+        a->win10s = now / 10000;
+        a->n10s = 0;
+    }
+    if (now / 86400000 != a->win1d) {
+        a->win1d = now / 86400000;
+        a->n1d = 0;
+    }
+}
+
+/* Counts one request in the statistics. Caller holds g.lock. */
+static void
+stats_note(const char *method, const char *path, const char *key,
+           const char *query, const char *body)
+{
+    char name[160];
+    struct stat_row *r = NULL;
+
+    snprintf(name, sizeof(name), "%s %s", method, path);
+    for (size_t i = 0; i < g.nstats && r == NULL; i++)
+        if (strcmp(g.stats[i].key, name) == 0)
+            r = &g.stats[i];
+    if (r == NULL) {
+        if (grow((void **)&g.stats, &g.cap_stats, g.nstats + 1,
+                 sizeof(*r)) < 0)
+            return;
+        r = &g.stats[g.nstats++];
+        memset(r, 0, sizeof(*r));
+        copy_str(r->key, sizeof(r->key), name);
+    }
+    r->count++;
+    copy_str(r->last_key, sizeof(r->last_key), key);
+    free(r->last_query);
+    free(r->last_body);
+    r->last_query = strdup(query);
+    r->last_body = strdup(body);
+    g.total++;
+    copy_str(g.last_key, sizeof(g.last_key), key);
+}
+
+/* Takes the first queued fault matching method + path into *out, counting
+ * it down.  Returns true when one was taken. Caller holds g.lock. */
+static bool
+fault_take(const char *method, const char *path, struct fault *out)
+{
+    for (size_t i = 0; i < g.nfaults; i++) {
+        struct fault *f = &g.faults[i];
+        if ((f->path[0] && strcmp(f->path, path) != 0) ||
+            (f->method[0] && strcasecmp(f->method, method) != 0))
+            continue;
+        *out = *f;
+        out->ban_until = server_now() + out->retry_after * 1000;
+        if (f->remaining > 0 && --f->remaining == 0) {
+            memmove(f, f + 1, (g.nfaults - i - 1) * sizeof(*f));
+            g.nfaults--;
+        }
+        return true;
+    }
+    return false;
+}
+
+/* ------------------------------------------------------------------------
+ * Requests: parameters, the call being served, errors.
+ * ------------------------------------------------------------------------ */
+
+struct param {
+    char *name, *value; /* decoded, owned */
+    bool from_body;
+};
+
+struct param_list {
+    struct param v[FAKEX_MAX_PARAMS];
+    size_t n;
+    int error; /* 0, or 1 duplicate, 2 too many */
+};
+
+static int
+hexval(char ch)
+{
+    return ch <= '9' ? ch - '0' : (ch | 0x20) - 'a' + 10;
+}
+
+/* Decodes len bytes of application/x-www-form-urlencoded text ('+' is a
+ * space, %XX a byte; a malformed escape stays literal).  Returns a new
+ * string or NULL when out of memory. */
+static char *
+url_decode(const char *s, size_t len)
+{
+    char *out = malloc(len + 1), *o = out;
+    if (out == NULL)
+        return NULL;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '+') {
+            *o++ = ' ';
+        } else if (s[i] == '%' && i + 2 < len && isxdigit((unsigned char)s[i + 1]) &&
+                   isxdigit((unsigned char)s[i + 2])) {
+            *o++ = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+            i += 2;
+        } else {
+            *o++ = s[i];
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/* Adds the parameters in raw (query string or form body) to p.  A name
+ * given twice in the same part is an error; a body parameter the query
+ * already has is ignored (Binance uses the query string's value). */
+static void
+params_parse(struct param_list *p, const char *raw, bool from_body)
+{
+    while (raw != NULL && *raw != '\0') {
+        const char *amp = strchr(raw, '&');
+        size_t seg = amp ? (size_t)(amp - raw) : strlen(raw);
+        const char *eq = memchr(raw, '=', seg);
+        size_t nlen = eq ? (size_t)(eq - raw) : seg;
+        if (seg > 0) {
+            char *name = url_decode(raw, nlen);
+            char *value = eq ? url_decode(eq + 1, seg - nlen - 1) : strdup("");
+            bool skip = false;
+            for (size_t i = 0; name && i < p->n && !skip; i++) {
+                if (strcmp(p->v[i].name, name) != 0)
+                    continue;
+                if (p->v[i].from_body == from_body)
+                    p->error = 1;
+                skip = true;
+            }
+            if (!skip && p->n == FAKEX_MAX_PARAMS)
+                p->error = 2;
+            if (skip || name == NULL || value == NULL ||
+                p->n == FAKEX_MAX_PARAMS) {
+                free(name);
+                free(value);
+            } else {
+                p->v[p->n].name = name;
+                p->v[p->n].value = value;
+                p->v[p->n++].from_body = from_body;
+            }
+        }
+        raw = amp ? amp + 1 : NULL;
+    }
+}
+
+static void
+params_free(struct param_list *p)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        free(p->v[i].name);
+        free(p->v[i].value);
+    }
+    p->n = 0;
+}
+
+/* One request being served.  body is the answer (owned); status its HTTP
+ * status.  acct is set once a signed request is authenticated. */
+struct call {
+    const char *method, *path;
+    const char *raw_query, *raw_body; /* exactly as received */
+    const char *api_key;              /* header, or NULL */
+    struct param_list p;
+    struct account *acct;
+    int status;
+    json_object *body;
+};
+
+static int call_fail(struct call *c, int http, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Sets the answer to a Binance error {"code":code,"msg":...} with HTTP
+ * status http.  Always returns -1, so callers can `return call_fail(...)`. */
+static int
+call_fail(struct call *c, int http, int code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    json_object_put(c->body);
+    c->body = json_object_new_object();
+    json_object_object_add(c->body, "code", json_object_new_int(code));
+    json_object_object_add(c->body, "msg", json_object_new_string(msg));
+    c->status = http;
+    return -1;
+}
+
+static int
+fail_mandatory(struct call *c, const char *name)
+{
+    return call_fail(c, 400, -1102,
+                     "Mandatory parameter '%s' was not sent, was empty/null, "
+                     "or malformed.",
+                     name);
+}
+
+static int
+fail_illegal_int(struct call *c, const char *name)
+{
+    return call_fail(c, 400, -1100,
+                     "Illegal characters found in parameter '%s'; legal range "
+                     "is '^[0-9]{1,20}$'.",
+                     name);
+}
+
+static int
+fail_illegal_dec(struct call *c, const char *name)
+{
+    return call_fail(c, 400, -1100,
+                     "Illegal characters found in parameter '%s'; legal range "
+                     "is '^([0-9]{1,20})(\\.[0-9]{1,20})?$'.",
+                     name);
+}
+
+static int
+fail_invalid(struct call *c, const char *name)
+{
+    return call_fail(c, 400, -1130, "Data sent for parameter '%s' is not valid.",
+                     name);
+}
+
+static int
+fail_not_required(struct call *c, const char *name)
+{
+    return call_fail(c, 400, -1106, "Parameter '%s' sent when not required.",
+                     name);
+}
+
+static int
+fail_filter(struct call *c, const char *filter)
+{
+    return call_fail(c, 400, -1013, "Filter failure: %s", filter);
+}
+
+static int
+fail_rejected(struct call *c, const char *msg)
+{
+    return call_fail(c, 400, -2010, "%s", msg);
+}
+
+static int
+fail_oom(struct call *c)
+{
+    return call_fail(c, 500, -1000,
+                     "An unknown error occurred while processing the request.");
+}
+
+/* The value of parameter name as sent, or NULL when absent. */
+static const char *
+param_raw(const struct call *c, const char *name)
+{
+    for (size_t i = 0; i < c->p.n; i++)
+        if (strcmp(c->p.v[i].name, name) == 0)
+            return c->p.v[i].value;
+    return NULL;
+}
+
+/* The value of parameter name, or NULL when absent or empty. */
+static const char *
+param(const struct call *c, const char *name)
+{
+    const char *v = param_raw(c, name);
+    return v != NULL && *v != '\0' ? v : NULL;
+}
+
+/* Reads optional integer parameter name into *out (def when absent).
+ * Returns 0, or -1 with the error set. */
+static int
+param_int(struct call *c, const char *name, long long def, long long *out)
+{
+    const char *v = param(c, name);
+    *out = def;
+    if (v != NULL && int_parse(v, false, out) < 0)
+        return fail_illegal_int(c, name);
+    return 0;
+}
+
+/* Reads optional decimal parameter name; *has tells whether it was sent.
+ * Returns 0, or -1 with the error set. */
+static int
+param_dec(struct call *c, const char *name, fx_t *out, bool *has)
+{
+    const char *v = param(c, name);
+    *out = 0;
+    *has = v != NULL;
+    if (v == NULL)
+        return 0;
+    int rc = fx_parse(v, out);
+    if (rc == -1)
+        return fail_illegal_dec(c, name);
+    if (rc == -2)
+        return call_fail(c, 400, -1111, "Parameter '%s' has too much precision.",
+                         name);
+    return 0;
+}
+
+/* Reads optional "true"/"false" parameter name. Returns 0 or -1. */
+static int
+param_bool(struct call *c, const char *name, bool *out)
+{
+    const char *v = param(c, name);
+    *out = false;
+    if (v == NULL || strcmp(v, "false") == 0)
+        return 0;
+    if (strcmp(v, "true") == 0) {
+        *out = true;
+        return 0;
+    }
+    return fail_invalid(c, name);
+}
+
+/* Reads the optional limit parameter: def when absent, 1..max else -1130.
+ * Returns 0 or -1. */
+static int
+param_limit(struct call *c, long long def, long long max, long long *out)
+{
+    if (param_int(c, "limit", def, out) < 0)
+        return -1;
+    if (*out < 1 || *out > max)
+        return fail_invalid(c, "limit");
+    return 0;
+}
+
+/* True when s matches ^[A-Z0-9-_.]{1,20}$, Binance's symbol syntax. */
+static bool
+symbol_syntax_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > 20)
+        return false;
+    return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == n;
+}
+
+/* Resolves symbol name (sent as parameter pname) to an index in *sym.
+ * Returns 0, or -1 with -1100 (bad syntax) or -1121 (unknown) set. */
+static int
+symbol_lookup(struct call *c, const char *pname, const char *name, int *sym)
+{
+    if (!symbol_syntax_ok(name))
+        return call_fail(c, 400, -1100,
+                         "Illegal characters found in parameter '%s'; legal "
+                         "range is '^[A-Z0-9-_.]{1,20}$'.",
+                         pname);
+    if ((*sym = symbol_find(name)) < 0)
+        return call_fail(c, 400, -1121, "Invalid symbol.");
+    return 0;
+}
+
+/* Reads the mandatory symbol parameter. Returns 0 or -1. */
+static int
+need_symbol(struct call *c, int *sym)
+{
+    const char *v = param(c, "symbol");
+    if (v == NULL)
+        return fail_mandatory(c, "symbol");
+    return symbol_lookup(c, "symbol", v, sym);
+}
+
+/* Parses symbols=["A","B"] into want[]. Returns 0 or -1. */
+static int
+parse_symbol_list(struct call *c, const char *text, bool want[NSYM])
+{
+    json_object *arr = json_tokener_parse(text);
+    size_t n = 0;
+    int rc = 0, s;
+
+    if (arr != NULL && json_object_is_type(arr, json_type_array))
+        n = json_object_array_length(arr);
+    for (size_t i = 0; i < n; i++) {
+        json_object *e = json_object_array_get_idx(arr, i);
+        if (!json_object_is_type(e, json_type_string) ||
+            !symbol_syntax_ok(json_object_get_string(e))) {
+            n = 0; /* malformed: reported below */
+            break;
+        }
+    }
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const char *name = json_object_get_string(
+            json_object_array_get_idx(arr, i));
+        if ((rc = symbol_lookup(c, "symbols", name, &s)) < 0)
+            break;
+        if (want[s])
+            rc = call_fail(c, 400, -1151,
+                           "Symbol is present multiple times in the list.");
+        want[s] = true;
+    }
+    json_object_put(arr);
+    if (rc == 0 && n == 0)
+        rc = call_fail(c, 400, -1100,
+                       "Illegal characters found in parameter 'symbols'; "
+                       "legal range is '^\\[(\"[A-Z0-9-_.]{1,20}\"(,\"[A-Z0-9-_"
+                       ".]{1,20}\"){0,}){0,1}\\]$'.");
+    return rc;
+}
+
+/* Resolves the optional symbol / symbols parameters into want[] (every
+ * symbol when neither is sent).  *single is the index when `symbol` was
+ * sent, else -1.  Returns 0 or -1. */
+static int
+pick_symbols(struct call *c, bool want[NSYM], int *single)
+{
+    const char *one = param(c, "symbol"), *many = param(c, "symbols");
+    int s;
+
+    *single = -1;
+    for (int i = 0; i < NSYM; i++)
+        want[i] = one == NULL && many == NULL;
+    if (one != NULL && many != NULL)
+        return call_fail(c, 400, -1128,
+                         "Combination of optional parameters invalid.");
+    if (many != NULL)
+        return parse_symbol_list(c, many, want);
+    if (one == NULL)
+        return 0;
+    if (symbol_lookup(c, "symbol", one, &s) < 0)
+        return -1;
+    want[s] = true;
+    *single = s;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * JSON helpers.
+ * ------------------------------------------------------------------------ */
+
+static void
+jset(json_object *o, const char *k, json_object *v)
+{
+    json_object_object_add(o, k, v);
+}
+
+static json_object *
+jstr(const char *s)
+{
+    return json_object_new_string(s);
+}
+
+static json_object *
+jint(long long v)
+{
+    return json_object_new_int64(v);
+}
+
+static json_object *
+jbool(bool b)
+{
+    return json_object_new_boolean(b);
+}
+
+static json_object *
+jfx(fx_t v)
+{
+    char b[48];
+    return json_object_new_string(fx_fmt(v, b, sizeof(b)));
+}
+
+/* ------------------------------------------------------------------------
+ * Public endpoints.
+ * ------------------------------------------------------------------------ */
+
+static void
+h_ping(struct call *c)
+{
+    c->body = json_object_new_object();
+}
+
+static void
+h_time(struct call *c)
+{
+    c->body = json_object_new_object();
+    jset(c->body, "serverTime", jint(server_now()));
+}
+
+/* The filters array of symbol s. */
+static json_object *
+symbol_filters_json(int s)
+{
+    json_object *a = json_object_new_array(), *f;
+
+    f = json_object_new_object();
+    jset(f, "filterType", jstr("PRICE_FILTER"));
+    jset(f, "minPrice", jfx(g_mkt[s].tick));
+    jset(f, "maxPrice", jfx(g_max_price));
+    jset(f, "tickSize", jfx(g_mkt[s].tick));
+    json_object_array_add(a, f);
+    f = json_object_new_object();
+    jset(f, "filterType", jstr("LOT_SIZE"));
+    jset(f, "minQty", jfx(g_min_qty));
+    jset(f, "maxQty", jfx(g_max_qty));
+    jset(f, "stepSize", jfx(g_step));
+    json_object_array_add(a, f);
+    f = json_object_new_object();
+    jset(f, "filterType", jstr("NOTIONAL"));
+    jset(f, "minNotional", jfx(g_mkt[s].min_notional));
+    jset(f, "applyMinToMarket", jbool(true));
+    jset(f, "maxNotional", jfx(g_max_notional));
+    jset(f, "applyMaxToMarket", jbool(false));
+    jset(f, "avgPriceMins", jint(FAKEX_AVG_PRICE_MINS));
+    json_object_array_add(a, f);
+    return a;
+}
+
+/* One entry of exchangeInfo.symbols. */
+static json_object *
+symbol_info_json(int s)
+{
+    json_object *o = json_object_new_object(), *types, *stps, *sets, *spot;
+
+    jset(o, "symbol", jstr(SYMBOLS[s].name));
+    jset(o, "status", jstr(SYMBOLS[s].status));
+    jset(o, "baseAsset", jstr(SYMBOLS[s].base));
+    jset(o, "baseAssetPrecision", jint(8));
+    jset(o, "quoteAsset", jstr(SYMBOLS[s].quote));
+    jset(o, "quotePrecision", jint(8));
+    jset(o, "quoteAssetPrecision", jint(8));
+    jset(o, "baseCommissionPrecision", jint(8));
+    jset(o, "quoteCommissionPrecision", jint(8));
+    types = json_object_new_array();
+    for (size_t i = 0; i < NOTYPES; i++)
+        json_object_array_add(types, jstr(OTYPES[i].name));
+    jset(o, "orderTypes", types);
+    jset(o, "icebergAllowed", jbool(true));
+    jset(o, "ocoAllowed", jbool(true));
+    jset(o, "quoteOrderQtyMarketAllowed", jbool(true));
+    jset(o, "allowTrailingStop", jbool(false));
+    jset(o, "cancelReplaceAllowed", jbool(false));
+    jset(o, "isSpotTradingAllowed", jbool(true));
+    jset(o, "isMarginTradingAllowed", jbool(false));
+    jset(o, "filters", symbol_filters_json(s));
+    jset(o, "permissions", json_object_new_array());
+    sets = json_object_new_array();
+    spot = json_object_new_array();
+    json_object_array_add(spot, jstr("SPOT"));
+    json_object_array_add(sets, spot);
+    jset(o, "permissionSets", sets);
+    jset(o, "defaultSelfTradePreventionMode", jstr("EXPIRE_MAKER"));
+    stps = json_object_new_array();
+    for (size_t i = 0; i < sizeof(STPS) / sizeof(STPS[0]); i++)
+        json_object_array_add(stps, jstr(STPS[i]));
+    jset(o, "allowedSelfTradePreventionModes", stps);
+    return o;
+}
+
+static json_object *
+rate_limit_json(const char *type, const char *interval, int num, long limit)
+{
+    json_object *o = json_object_new_object();
+    jset(o, "rateLimitType", jstr(type));
+    jset(o, "interval", jstr(interval));
+    jset(o, "intervalNum", jint(num));
+    jset(o, "limit", jint(limit));
+    return o;
+}
+
+static void
+h_exchange_info(struct call *c)
+{
+    bool want[NSYM];
+    int single;
+    json_object *limits, *syms;
+
+    if (pick_symbols(c, want, &single) < 0)
+        return;
+    c->body = json_object_new_object();
+    jset(c->body, "timezone", jstr("UTC"));
+    jset(c->body, "serverTime", jint(server_now()));
+    limits = json_object_new_array();
+    json_object_array_add(limits, rate_limit_json("REQUEST_WEIGHT", "MINUTE", 1,
+                                                  FAKEX_WEIGHT_LIMIT_1M));
+    json_object_array_add(limits, rate_limit_json("ORDERS", "SECOND", 10,
+                                                  FAKEX_ORDER_LIMIT_10S));
+    json_object_array_add(limits, rate_limit_json("ORDERS", "DAY", 1,
+                                                  FAKEX_ORDER_LIMIT_1D));
+    jset(c->body, "rateLimits", limits);
+    jset(c->body, "exchangeFilters", json_object_new_array());
+    syms = json_object_new_array();
+    for (int i = 0; i < NSYM; i++)
+        if (want[i])
+            json_object_array_add(syms, symbol_info_json(i));
+    jset(c->body, "symbols", syms);
+}
+
+/* The ticker/24hr object of symbol s (FULL or MINI). */
+static json_object *
+ticker_json(int s, bool mini, long long now)
+{
+    struct ticker t;
+    char b[32];
+    json_object *o = json_object_new_object();
+
+    ticker_compute(s, &t);
+    jset(o, "symbol", jstr(SYMBOLS[s].name));
+    if (!mini) {
+        jset(o, "priceChange", jfx(t.change));
+        jset(o, "priceChangePercent", jstr(pct_fmt(t.pct_milli, b, sizeof(b))));
+        jset(o, "weightedAvgPrice", jfx(t.wavg));
+        jset(o, "prevClosePrice", jfx(t.open));
+    }
+    jset(o, "lastPrice", jfx(t.last));
+    if (!mini) {
+        jset(o, "lastQty", jfx(t.last_qty));
+        jset(o, "bidPrice", jfx(t.bid));
+        jset(o, "bidQty", jfx(t.bid_qty));
+        jset(o, "askPrice", jfx(t.ask));
+        jset(o, "askQty", jfx(t.ask_qty));
+    }
+    jset(o, "openPrice", jfx(t.open));
+    jset(o, "highPrice", jfx(t.high));
+    jset(o, "lowPrice", jfx(t.low));
+    jset(o, "volume", jfx(t.volume));
+    jset(o, "quoteVolume", jfx(t.quote_volume));
+    jset(o, "openTime", jint(now - 86400000));
+    jset(o, "closeTime", jint(now));
+    jset(o, "firstId", jint(FAKEX_TICKER_FIRST_ID));
+    jset(o, "lastId", jint(FAKEX_TICKER_LAST_ID));
+    jset(o, "count", jint(FAKEX_TICKER_COUNT));
+    return o;
+}
+
+static json_object *
+price_json(int s, long long now)
+{
+    json_object *o = json_object_new_object();
+    (void)now;
+    jset(o, "symbol", jstr(SYMBOLS[s].name));
+    jset(o, "price", jfx(g_mkt[s].last));
+    return o;
+}
+
+static json_object *
+book_json(int s, long long now)
+{
+    struct ticker t;
+    json_object *o = json_object_new_object();
+    (void)now;
+    ticker_compute(s, &t);
+    jset(o, "symbol", jstr(SYMBOLS[s].name));
+    jset(o, "bidPrice", jfx(t.bid));
+    jset(o, "bidQty", jfx(t.bid_qty));
+    jset(o, "askPrice", jfx(t.ask));
+    jset(o, "askQty", jfx(t.ask_qty));
+    return o;
+}
+
+/* Answers a per-symbol endpoint: one object for `symbol`, an array for
+ * `symbols` or for none. */
+static void
+per_symbol_reply(struct call *c, json_object *(*one)(int, long long))
+{
+    bool want[NSYM];
+    int single;
+    long long now = server_now();
+
+    if (pick_symbols(c, want, &single) < 0)
+        return;
+    if (single >= 0) {
+        c->body = one(single, now);
+        return;
+    }
+    c->body = json_object_new_array();
+    for (int i = 0; i < NSYM; i++)
+        if (want[i])
+            json_object_array_add(c->body, one(i, now));
+}
+
+static json_object *
+ticker_full_json(int s, long long now)
+{
+    return ticker_json(s, false, now);
+}
+
+static json_object *
+ticker_mini_json(int s, long long now)
+{
+    return ticker_json(s, true, now);
+}
+
+static void
+h_ticker_24hr(struct call *c)
+{
+    const char *type = param(c, "type");
+    bool mini = type != NULL && strcmp(type, "MINI") == 0;
+
+    if (type != NULL && !mini && strcmp(type, "FULL") != 0) {
+        call_fail(c, 400, -1139, "Invalid ticker type.");
+        return;
+    }
+    per_symbol_reply(c, mini ? ticker_mini_json : ticker_full_json);
+}
+
+static void
+h_ticker_price(struct call *c)
+{
+    per_symbol_reply(c, price_json);
+}
+
+static void
+h_book_ticker(struct call *c)
+{
+    per_symbol_reply(c, book_json);
+}
+
+static void
+h_avg_price(struct call *c)
+{
+    struct ticker t;
+    int s;
+
+    if (need_symbol(c, &s) < 0)
+        return;
+    ticker_compute(s, &t);
+    c->body = json_object_new_object();
+    jset(c->body, "mins", jint(FAKEX_AVG_PRICE_MINS));
+    jset(c->body, "price", jfx(t.avg));
+    jset(c->body, "closeTime", jint(server_now()));
+}
+
+/* One side of the book: n levels stepping away from last by dir * tick. */
+static json_object *
+depth_side_json(int s, int n, int dir)
+{
+    json_object *side = json_object_new_array();
+    fx_t qstep = fx_const(FAKEX_DEPTH_QTY_STEP);
+
+    for (int i = 0; i < n; i++) {
+        json_object *lvl = json_object_new_array();
+        json_object_array_add(lvl,
+                              jfx(g_mkt[s].last + dir * g_mkt[s].tick * (i + 1)));
+        json_object_array_add(lvl, jfx(qstep * (i + 1)));
+        json_object_array_add(side, lvl);
+    }
+    return side;
+}
+
+static void
+h_depth(struct call *c)
+{
+    long long limit;
+    int s;
+
+    if (need_symbol(c, &s) < 0 ||
+        param_int(c, "limit", FAKEX_DEPTH_DEFAULT_LIMIT, &limit) < 0)
+        return;
+    if (limit < 1 || limit > FAKEX_DEPTH_MAX_LIMIT) {
+        call_fail(c, 400, -1100,
+                  "Illegal characters found in parameter 'limit'; legal range "
+                  "is '1 to %d'.",
+                  FAKEX_DEPTH_MAX_LIMIT);
+        return;
+    }
+    int n = limit < FAKEX_DEPTH_MAX_LEVELS ? (int)limit : FAKEX_DEPTH_MAX_LEVELS;
+    c->body = json_object_new_object();
+    jset(c->body, "lastUpdateId", jint(FAKEX_DEPTH_LAST_UPDATE_ID));
+    jset(c->body, "bids", depth_side_json(s, n, -1));
+    jset(c->body, "asks", depth_side_json(s, n, 1));
+}
+
+static void
+h_trades(struct call *c)
+{
+    long long limit, now = server_now();
+    int s;
+
+    if (need_symbol(c, &s) < 0 ||
+        param_limit(c, FAKEX_TRADES_DEFAULT_LIMIT, FAKEX_TRADES_MAX_LIMIT,
+                    &limit) < 0)
+        return;
+    int n = limit < FAKEX_TRADES_MAX ? (int)limit : FAKEX_TRADES_MAX;
+    c->body = json_object_new_array();
+    for (int i = 0; i < n; i++) {
+        json_object *t = json_object_new_object();
+        fx_t qty = (fx_t)((i % 5) + 1) * (FX_ONE / 100);
+        jset(t, "id", jint(FAKEX_TRADES_LAST_ID - n + 1 + i));
+        jset(t, "price", jfx(g_mkt[s].last));
+        jset(t, "qty", jfx(qty));
+        jset(t, "quoteQty", jfx(fx_mul(qty, g_mkt[s].last)));
+        jset(t, "time", jint(now - (long long)(n - 1 - i) * 1000));
+        jset(t, "isBuyerMaker", jbool(i % 2 == 1));
+        jset(t, "isBestMatch", jbool(true));
+        json_object_array_add(c->body, t);
+    }
+}
+
+/* ---- klines ---- */
+
+struct interval {
+    const char *name;
+    long long ms; /* 0: one calendar month */
+};
+
+static const struct interval INTERVALS[] = {
+    {"1s", 1000},         {"1m", 60000},        {"3m", 180000},
+    {"5m", 300000},       {"15m", 900000},      {"30m", 1800000},
+    {"1h", 3600000},      {"2h", 7200000},      {"4h", 14400000},
+    {"6h", 21600000},     {"8h", 28800000},     {"12h", 43200000},
+    {"1d", 86400000},     {"3d", 259200000},    {"1w", 604800000},
+    {"1M", 0},
+};
+#define WEEK_MS 604800000LL
+#define WEEK_OFFSET_MS (4 * 86400000LL) /* 1970-01-05, the first Monday */
+
+/* The start of the month containing t (ms), moved by months months. */
+static long long
+month_start(long long t, int months)
+{
+    time_t secs = (time_t)(t / 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    tm.tm_mday = 1;
+    tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+    tm.tm_mon += months;
+    return (long long)timegm(&tm) * 1000;
+}
+
+/* The open time of the kline of interval iv that contains t. */
+static long long
+kline_align(long long t, const struct interval *iv)
+{
+    if (iv->ms == 0)
+        return month_start(t, 0);
+    long long off = iv->ms == WEEK_MS ? WEEK_OFFSET_MS : 0;
+    long long q = (t - off) / iv->ms;
+    if ((t - off) % iv->ms < 0)
+        q--;
+    return q * iv->ms + off;
+}
+
+/* The open time dir (+1/-1) klines away from the aligned open time t. */
+static long long
+kline_step(long long t, const struct interval *iv, int dir)
+{
+    return iv->ms == 0 ? month_start(t, dir) : t + dir * iv->ms;
+}
+
+/* One kline array for symbol s opening at t. */
+static json_object *
+kline_json(int s, long long t, const struct interval *iv)
+{
+    fx_t last = g_mkt[s].last, tick = g_mkt[s].tick;
+    long long j = (t / 60000) % 7;
+    fx_t open = last - j * tick, close = last - ((j + 3) % 7) * tick;
+    fx_t vol = fx_const(FAKEX_KLINE_VOLUME), taker = fx_const(FAKEX_KLINE_TAKER_BASE);
+    json_object *k = json_object_new_array();
+
+    json_object_array_add(k, jint(t));
+    json_object_array_add(k, jfx(open));
+    json_object_array_add(k, jfx((open > close ? open : close) + tick));
+    json_object_array_add(k, jfx((open < close ? open : close) - tick));
+    json_object_array_add(k, jfx(close));
+    json_object_array_add(k, jfx(vol));
+    json_object_array_add(k, jint(kline_step(t, iv, 1) - 1));
+    json_object_array_add(k, jfx(fx_mul(vol, close)));
+    json_object_array_add(k, jint(FAKEX_KLINE_TRADES));
+    json_object_array_add(k, jfx(taker));
+    json_object_array_add(k, jfx(fx_mul(taker, close)));
+    json_object_array_add(k, jstr("0"));
+    return k;
+}
+
+/* Reads symbol, interval, startTime, endTime and limit for klines.
+ * Returns 0 or -1. */
+static int
+klines_params(struct call *c, int *s, const struct interval **iv,
+              long long *start, long long *end, long long *limit)
+{
+    const char *name;
+
+    if (need_symbol(c, s) < 0)
+        return -1;
+    if ((name = param(c, "interval")) == NULL)
+        return fail_mandatory(c, "interval");
+    *iv = NULL;
+    for (size_t i = 0; i < sizeof(INTERVALS) / sizeof(INTERVALS[0]); i++)
+        if (strcmp(INTERVALS[i].name, name) == 0)
+            *iv = &INTERVALS[i];
+    if (*iv == NULL)
+        return call_fail(c, 400, -1120, "Invalid interval.");
+    if (param_int(c, "startTime", -1, start) < 0 ||
+        param_int(c, "endTime", -1, end) < 0)
+        return -1;
+    return param_limit(c, FAKEX_KLINES_DEFAULT_LIMIT, FAKEX_KLINES_MAX_LIMIT,
+                       limit);
+}
+
+static void
+h_klines(struct call *c)
+{
+    const struct interval *iv = NULL;
+    long long start, end, limit, opens[FAKEX_KLINES_MAX];
+    long long now = server_now(), t;
+    int s, n = 0, cap;
+
+    if (klines_params(c, &s, &iv, &start, &end, &limit) < 0)
+        return;
+    cap = limit < FAKEX_KLINES_MAX ? (int)limit : FAKEX_KLINES_MAX;
+    long long stop = end >= 0 && end < now ? end : now;
+    if (start >= 0) {
+        t = kline_align(start, iv);
+        if (t < start)
+            t = kline_step(t, iv, 1);
+        for (; n < cap && t <= stop; t = kline_step(t, iv, 1))
+            opens[n++] = t;
+    } else {
+        for (t = kline_align(stop, iv); n < cap && t >= 0;
+             t = kline_step(t, iv, -1))
+            opens[n++] = t;
+        for (int i = 0; i < n / 2; i++) {
+            long long tmp = opens[i];
+            opens[i] = opens[n - 1 - i];
+            opens[n - 1 - i] = tmp;
+        }
+    }
+    c->body = json_object_new_array();
+    for (int i = 0; i < n; i++)
+        json_object_array_add(c->body, kline_json(s, opens[i], iv));
+}
+
+/* ------------------------------------------------------------------------
+ * Signed endpoints: authentication.
+ * ------------------------------------------------------------------------ */
+
+/* Appends raw without its signature=... segments to out (at *len). */
+static void
+append_unsigned(char *out, size_t *len, const char *raw)
+{
+    bool first = true;
+    while (raw != NULL && *raw != '\0') {
+        const char *amp = strchr(raw, '&');
+        size_t seg = amp ? (size_t)(amp - raw) : strlen(raw);
+        bool is_sig = strncmp(raw, "signature=", 10) == 0 ||
+                      (seg == 9 && strncmp(raw, "signature", 9) == 0);
+        if (!is_sig) {
+            if (!first)
+                out[(*len)++] = '&';
+            memcpy(out + *len, raw, seg);
+            *len += seg;
+            first = false;
+        }
+        raw = amp ? amp + 1 : NULL;
+    }
+    out[*len] = '\0';
+}
+
+/* True when sig is the hex HMAC-SHA256, keyed with secret, of totalParams
+ * (query string then body, no separator) with the signature removed. */
+static bool
+signature_ok(const struct call *c, const char *secret, const char *sig)
+{
+    size_t len = 0;
+    char *payload = malloc(strlen(c->raw_query) + strlen(c->raw_body) + 2);
+    unsigned char mac[32];
+    char hex[65];
+    bool ok = false;
+
+    if (payload == NULL)
+        return false;
+    append_unsigned(payload, &len, c->raw_query);
+    append_unsigned(payload, &len, c->raw_body);
+    if (gnutls_hmac_fast(GNUTLS_MAC_SHA256, secret, strlen(secret), payload,
+                         len, mac) == 0) {
+        for (int i = 0; i < 32; i++)
+            snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+        ok = strlen(sig) == 64 && strcasecmp(hex, sig) == 0;
+    }
+    free(payload);
+    return ok;
+}
+
+/* True when key looks like a Binance API key (64 alphanumerics). */
+static bool
+key_format_ok(const char *key)
+{
+    size_t n = strlen(key);
+    return n == 64 &&
+           strspn(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                       "0123456789") == n;
+}
+
+/* Checks a SIGNED request in Binance's order: API key present and known,
+ * signature, timestamp within recvWindow of the (skewed) server clock.
+ * Sets c->acct.  Returns 0, or -1 with the error set. */
+static int
+auth_check(struct call *c)
+{
+    const char *key = c->api_key, *sig, *ts_s;
+    long long ts, rw, now;
+
+    if (key == NULL || *key == '\0')
+        return call_fail(c, 401, -2014, "API-key format invalid.");
+    if ((c->acct = account_find(key)) == NULL)
+        return key_format_ok(key)
+                   ? call_fail(c, 401, -2015,
+                               "Invalid API-key, IP, or permissions for action.")
+                   : call_fail(c, 401, -2014, "API-key format invalid.");
+    if ((sig = param(c, "signature")) == NULL)
+        return fail_mandatory(c, "signature");
+    if (!signature_ok(c, c->acct->secret, sig))
+        return call_fail(c, 400, -1022, "Signature for this request is not valid.");
+    if ((ts_s = param(c, "timestamp")) == NULL)
+        return fail_mandatory(c, "timestamp");
+    if (int_parse(ts_s, false, &ts) < 0)
+        return fail_illegal_int(c, "timestamp");
+    if (param_int(c, "recvWindow", FAKEX_RECV_WINDOW_DEFAULT, &rw) < 0)
+        return -1;
+    if (rw > FAKEX_RECV_WINDOW_MAX)
+        return call_fail(c, 400, -1131, "recvWindow must be less than %d",
+                         FAKEX_RECV_WINDOW_MAX);
+    now = server_now();
+    if (ts >= now + 1000)
+        return call_fail(c, 400, -1021,
+                         "Timestamp for this request was 1000ms ahead of the "
+                         "server's time.");
+    if (now - ts > rw)
+        return call_fail(c, 400, -1021,
+                         "Timestamp for this request is outside of the "
+                         "recvWindow.");
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Signed endpoints: account and trades.
+ * ------------------------------------------------------------------------ */
+
+static void
+h_account(struct call *c)
+{
+    struct account *a = c->acct;
+    bool omit;
+    json_object *rates, *bal, *perms;
+
+    if (param_bool(c, "omitZeroBalances", &omit) < 0)
+        return;
+    c->body = json_object_new_object();
+    jset(c->body, "makerCommission", jint(FAKEX_COMMISSION_BPS));
+    jset(c->body, "takerCommission", jint(FAKEX_COMMISSION_BPS));
+    jset(c->body, "buyerCommission", jint(0));
+    jset(c->body, "sellerCommission", jint(0));
+    rates = json_object_new_object();
+    jset(rates, "maker", jfx(g_commission));
+    jset(rates, "taker", jfx(g_commission));
+    jset(rates, "buyer", jfx(0));
+    jset(rates, "seller", jfx(0));
+    jset(c->body, "commissionRates", rates);
+    jset(c->body, "canTrade", jbool(true));
+    jset(c->body, "canWithdraw", jbool(true));
+    jset(c->body, "canDeposit", jbool(true));
+    jset(c->body, "brokered", jbool(false));
+    jset(c->body, "requireSelfTradePrevention", jbool(false));
+    jset(c->body, "preventSor", jbool(false));
+    jset(c->body, "updateTime", jint(a->update_time));
+    jset(c->body, "accountType", jstr("SPOT"));
+    bal = json_object_new_array();
+    for (int i = 0; i < NASSET; i++) {
+        if (!a->listed[i] || (omit && a->free[i] == 0 && a->locked[i] == 0))
+            continue;
+        json_object *b = json_object_new_object();
+        jset(b, "asset", jstr(ASSETS[i]));
+        jset(b, "free", jfx(a->free[i]));
+        jset(b, "locked", jfx(a->locked[i]));
+        json_object_array_add(bal, b);
+    }
+    jset(c->body, "balances", bal);
+    perms = json_object_new_array();
+    json_object_array_add(perms, jstr("SPOT"));
+    jset(c->body, "permissions", perms);
+    jset(c->body, "uid", jint(FAKEX_UID_BASE + (a - g.acct)));
+}
+
+static json_object *
+trade_json(const struct trade *t)
+{
+    json_object *o = json_object_new_object();
+    jset(o, "symbol", jstr(SYMBOLS[t->sym].name));
+    jset(o, "id", jint(t->id));
+    jset(o, "orderId", jint(t->order_id));
+    jset(o, "orderListId", jint(-1));
+    jset(o, "price", jfx(t->price));
+    jset(o, "qty", jfx(t->qty));
+    jset(o, "quoteQty", jfx(t->quote));
+    jset(o, "commission", jfx(t->comm));
+    jset(o, "commissionAsset", jstr(ASSETS[t->comm_asset]));
+    jset(o, "time", jint(t->time));
+    jset(o, "isBuyer", jbool(t->buyer));
+    jset(o, "isMaker", jbool(t->maker));
+    jset(o, "isBestMatch", jbool(true));
+    return o;
+}
+
+/* Window of a matching list: the first `limit` from an explicit start id,
+ * else the last `limit`.  Sets *from and *to (exclusive) in [0, n). */
+static void
+list_window(size_t n, long long limit, bool from_start, size_t *from,
+            size_t *to)
+{
+    size_t lim = (size_t)limit;
+    if (from_start) {
+        *from = 0;
+        *to = n < lim ? n : lim;
+    } else {
+        *from = n > lim ? n - lim : 0;
+        *to = n;
+    }
+}
+
+static void
+h_my_trades(struct call *c)
+{
+    struct account *a = c->acct;
+    long long oid, start, end, from_id, limit;
+    size_t n = 0, from, to;
+    int s;
+
+    if (need_symbol(c, &s) < 0 || param_int(c, "orderId", -1, &oid) < 0 ||
+        param_int(c, "startTime", -1, &start) < 0 ||
+        param_int(c, "endTime", -1, &end) < 0 ||
+        param_int(c, "fromId", -1, &from_id) < 0 ||
+        param_limit(c, FAKEX_LIST_LIMIT_DEFAULT, FAKEX_LIST_LIMIT_MAX,
+                    &limit) < 0)
+        return;
+    const struct trade **sel = malloc((a->ntrades + 1) * sizeof(*sel));
+    if (sel == NULL) {
+        fail_oom(c);
+        return;
+    }
+    for (size_t i = 0; i < a->ntrades; i++) {
+        const struct trade *t = &a->trades[i];
+        if (t->sym == s && (oid < 0 || t->order_id == oid) &&
+            (start < 0 || t->time >= start) && (end < 0 || t->time <= end) &&
+            (from_id < 0 || t->id >= from_id))
+            sel[n++] = t;
+    }
+    list_window(n, limit, from_id >= 0, &from, &to);
+    c->body = json_object_new_array();
+    for (size_t i = from; i < to; i++)
+        json_object_array_add(c->body, trade_json(sel[i]));
+    free(sel);
+}
+
+/* ------------------------------------------------------------------------
+ * Signed endpoints: orders.
+ * ------------------------------------------------------------------------ */
+
+/* A validated new-order request. */
+struct order_req {
+    int sym, side, type, tif, resp, stp; /* tif -1: not sent */
+    fx_t qty, quote_qty, price, stop, iceberg;
+    bool has_qty, has_quote_qty, has_price, has_stop, has_iceberg;
+    const char *cid; /* NULL: generate */
+};
+
+/* Reads symbol, side and type (mandatory, in Binance's order). */
+static int
+order_parse_kind(struct call *c, struct order_req *rq)
+{
+    const char *sym = param(c, "symbol"), *side = param(c, "side"),
+               *type = param(c, "type");
+    if (sym == NULL)
+        return fail_mandatory(c, "symbol");
+    if (side == NULL)
+        return fail_mandatory(c, "side");
+    if (type == NULL)
+        return fail_mandatory(c, "type");
+    if (symbol_lookup(c, "symbol", sym, &rq->sym) < 0)
+        return -1;
+    if ((rq->side = ENUM_FIND(SIDES, side)) < 0)
+        return call_fail(c, 400, -1117, "Invalid side.");
+    rq->type = -1;
+    for (size_t i = 0; i < NOTYPES; i++)
+        if (strcmp(OTYPES[i].name, type) == 0)
+            rq->type = (int)i;
+    if (rq->type < 0)
+        return call_fail(c, 400, -1116, "Invalid orderType.");
+    return 0;
+}
+
+/* Checks which of timeInForce, price, stopPrice, quantity, quoteOrderQty
+ * and icebergQty the order type needs or forbids, and parses them. */
+static int
+order_parse_shape(struct call *c, struct order_req *rq)
+{
+    const struct order_type *ot = &OTYPES[rq->type];
+    const char *tif = param(c, "timeInForce");
+
+    if (ot->tif && tif == NULL)
+        return fail_mandatory(c, "timeInForce");
+    if (param_dec(c, "quantity", &rq->qty, &rq->has_qty) < 0 ||
+        param_dec(c, "quoteOrderQty", &rq->quote_qty, &rq->has_quote_qty) < 0 ||
+        param_dec(c, "price", &rq->price, &rq->has_price) < 0 ||
+        param_dec(c, "stopPrice", &rq->stop, &rq->has_stop) < 0 ||
+        param_dec(c, "icebergQty", &rq->iceberg, &rq->has_iceberg) < 0)
+        return -1;
+    if (rq->type == T_MARKET && !rq->has_qty && !rq->has_quote_qty)
+        return call_fail(c, 400, -1102,
+                         "Param 'quantity' or 'quoteOrderQty' must be sent, but "
+                         "both were empty/null!");
+    if (rq->type != T_MARKET && !rq->has_qty)
+        return fail_mandatory(c, "quantity");
+    if (ot->price && !rq->has_price)
+        return fail_mandatory(c, "price");
+    if (ot->stop && !rq->has_stop)
+        return fail_mandatory(c, "stopPrice");
+    if (!ot->tif && tif != NULL)
+        return fail_not_required(c, "timeInForce");
+    if (!ot->price && rq->has_price)
+        return fail_not_required(c, "price");
+    if (!ot->stop && rq->has_stop)
+        return fail_not_required(c, "stopPrice");
+    if (rq->has_quote_qty && (rq->type != T_MARKET || rq->has_qty))
+        return fail_not_required(c, "quoteOrderQty");
+    if (rq->has_iceberg && !ot->price)
+        return fail_not_required(c, "icebergQty");
+    rq->tif = tif != NULL ? ENUM_FIND(TIFS, tif) : -1;
+    if (tif != NULL && rq->tif < 0)
+        return call_fail(c, 400, -1115, "Invalid timeInForce.");
+    return 0;
+}
+
+/* True when s matches ^[\.A-Z\:/a-z0-9_-]{1,36}$ (client order ids). */
+static bool
+cid_syntax_ok(const char *s)
+{
+    size_t n = strlen(s);
+    return n >= 1 && n <= CID_MAX &&
+           strspn(s, ".:/_-ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                     "0123456789") == n;
+}
+
+/* Reads newOrderRespType, newClientOrderId and selfTradePreventionMode. */
+static int
+order_parse_options(struct call *c, struct order_req *rq)
+{
+    const char *resp = param(c, "newOrderRespType");
+    const char *stp = param(c, "selfTradePreventionMode");
+
+    rq->resp = (rq->type == T_MARKET || rq->type == T_LIMIT) ? RESP_FULL
+                                                              : RESP_ACK;
+    if (resp != NULL && (rq->resp = ENUM_FIND(RESPS, resp)) < 0)
+        return fail_invalid(c, "newOrderRespType");
+    rq->cid = param(c, "newClientOrderId");
+    if (rq->cid != NULL && !cid_syntax_ok(rq->cid))
+        return call_fail(c, 400, -1100,
+                         "Illegal characters found in parameter "
+                         "'newClientOrderId'; legal range is "
+                         "'^[\\.A-Z\\:/a-z0-9_-]{1,36}$'.");
+    rq->stp = 0;
+    if (stp != NULL && (rq->stp = ENUM_FIND(STPS, stp)) < 0)
+        return fail_invalid(c, "selfTradePreventionMode");
+    return 0;
+}
+
+/* Applies the symbol's trading status and PRICE_FILTER, LOT_SIZE and
+ * NOTIONAL filters.  A MARKET order by quoteOrderQty gets its quantity
+ * here (rounded down to the step). */
+static int
+order_check_filters(struct call *c, struct order_req *rq)
+{
+    const struct market *m = &g_mkt[rq->sym];
+    fx_t px;
+
+    if (strcmp(SYMBOLS[rq->sym].status, "TRADING") != 0)
+        return call_fail(c, 400, -1013, "Market is closed.");
+    if (rq->has_price &&
+        (rq->price < m->tick || rq->price > g_max_price || rq->price % m->tick))
+        return fail_filter(c, "PRICE_FILTER");
+    if (rq->has_stop &&
+        (rq->stop < m->tick || rq->stop > g_max_price || rq->stop % m->tick))
+        return fail_filter(c, "PRICE_FILTER");
+    if (rq->has_quote_qty)
+        rq->qty = fx_floor(fx_div(rq->quote_qty, m->last), g_step);
+    if (rq->qty < g_min_qty || rq->qty > g_max_qty || rq->qty % g_step)
+        return fail_filter(c, "LOT_SIZE");
+    px = rq->type == T_MARKET ? m->last : rq->has_price ? rq->price : rq->stop;
+    fx_t notional = fx_mul(px, rq->qty);
+    if (notional < m->min_notional || notional > g_max_notional)
+        return fail_filter(c, "NOTIONAL");
+    return 0;
+}
+
+/* Parses and validates a new order (everything /order/test checks). */
+static int
+order_parse(struct call *c, struct order_req *rq)
+{
+    memset(rq, 0, sizeof(*rq));
+    if (order_parse_kind(c, rq) < 0 || order_parse_shape(c, rq) < 0 ||
+        order_parse_options(c, rq) < 0 || order_check_filters(c, rq) < 0)
+        return -1;
+    return 0;
+}
+
+static bool
+order_is_open(const struct order *o)
+{
+    return o->status == ST_NEW || o->status == ST_PARTIALLY_FILLED;
+}
+
+/* Whether a LIMIT / LIMIT_MAKER order would trade at once against last. */
+static bool
+order_marketable(const struct order_req *rq, fx_t last)
+{
+    if (rq->type == T_MARKET)
+        return true;
+    if (rq->type != T_LIMIT && rq->type != T_LIMIT_MAKER)
+        return false;
+    return rq->side == SIDE_BUY ? rq->price >= last : rq->price <= last;
+}
+
+/* Whether a stop order's stopPrice is already reached. */
+static bool
+order_triggers_now(const struct order_req *rq, fx_t last)
+{
+    bool stop_loss = rq->type == T_STOP_LOSS || rq->type == T_STOP_LOSS_LIMIT;
+    if (!OTYPES[rq->type].stop)
+        return false;
+    /* stop-loss buys above the market, sells below; take-profit mirrors */
+    if (stop_loss == (rq->side == SIDE_BUY))
+        return rq->stop <= last;
+    return rq->stop >= last;
+}
+
+/* The asset and amount an order needs free (and locks while it rests). */
+static void
+order_needs(const struct order_req *rq, int *asset, fx_t *amount)
+{
+    const struct market *m = &g_mkt[rq->sym];
+    if (rq->side == SIDE_SELL) {
+        *asset = m->base;
+        *amount = rq->qty;
+        return;
+    }
+    fx_t px = rq->type == T_MARKET ? m->last
+              : rq->has_price      ? rq->price
+                                   : rq->stop;
+    *asset = m->quote;
+    *amount = fx_mul(px, rq->qty);
+}
+
+/* What the matching engine would reject: a duplicate open client order id,
+ * a crossing LIMIT_MAKER, a stop already triggered, too little balance. */
+static int
+order_precheck(struct call *c, struct account *a, const struct order_req *rq)
+{
+    const struct market *m = &g_mkt[rq->sym];
+    int asset;
+    fx_t need;
+
+    for (size_t i = 0; rq->cid != NULL && i < a->norders; i++)
+        if (order_is_open(&a->orders[i]) &&
+            strcmp(a->orders[i].cid, rq->cid) == 0)
+            return fail_rejected(c, "Duplicate order sent.");
+    if (rq->type == T_LIMIT_MAKER && order_marketable(rq, m->last))
+        return fail_rejected(c, "Order would immediately match and take.");
+    if (order_triggers_now(rq, m->last))
+        return fail_rejected(c, "Order would trigger immediately.");
+    order_needs(rq, &asset, &need);
+    if (a->free[asset] < need)
+        return fail_rejected(c,
+                             "Account has insufficient balance for requested "
+                             "action.");
+    return 0;
+}
+
+/* Writes a fresh Binance-like client order id into buf (CID_MAX + 1). */
+static void
+cid_generate(char *buf)
+{
+    snprintf(buf, CID_MAX + 1, "fakex%017lld", g.next_cid++);
+}
+
+/* Appends a new order built from rq to a (room must be reserved). */
+static struct order *
+order_create(struct account *a, const struct order_req *rq, long long now)
+{
+    struct order *o = &a->orders[a->norders++];
+
+    memset(o, 0, sizeof(*o));
+    o->id = g.next_order_id++;
+    o->time = o->update_time = o->working_time = now;
+    o->sym = rq->sym;
+    o->side = rq->side;
+    o->type = rq->type;
+    o->tif = rq->tif >= 0 ? rq->tif : TIF_GTC;
+    o->stp = rq->stp;
+    if (rq->cid != NULL)
+        copy_str(o->cid, sizeof(o->cid), rq->cid);
+    else
+        cid_generate(o->cid);
+    o->price = rq->has_price ? rq->price : 0;
+    o->qty = rq->qty;
+    o->stop = rq->has_stop ? rq->stop : 0;
+    o->iceberg = rq->iceberg;
+    o->has_iceberg = rq->has_iceberg;
+    o->quote_qty = rq->has_quote_qty ? rq->quote_qty : 0;
+    o->status = ST_NEW;
+    o->working = !OTYPES[rq->type].stop;
+    if (!o->working)
+        o->working_time = -1;
+    o->lock_asset = -1;
+    return o;
+}
+
+/* Fills order o completely at price px: records the trade (room must be
+ * reserved), moves balances, charges the commission in the asset received.
+ * Returns the trade. */
+static struct trade *
+order_fill(struct account *a, struct order *o, fx_t px, long long now)
+{
+    const struct market *m = &g_mkt[o->sym];
+    struct trade *t = &a->trades[a->ntrades++];
+    fx_t quote = fx_mul(o->qty, px);
+    bool buy = o->side == SIDE_BUY;
+
+    memset(t, 0, sizeof(*t));
+    t->id = g.next_trade_id++;
+    t->order_id = o->id;
+    t->time = now;
+    t->sym = o->sym;
+    t->price = px;
+    t->qty = o->qty;
+    t->quote = quote;
+    t->comm = fx_mul(buy ? o->qty : quote, g_commission);
+    t->comm_asset = buy ? m->base : m->quote;
+    t->buyer = buy;
+    a->free[m->quote] += buy ? -quote : quote - t->comm;
+    a->free[m->base] += buy ? o->qty - t->comm : -o->qty;
+    a->listed[m->base] = a->listed[m->quote] = true;
+    a->update_time = now;
+    o->exec = o->qty;
+    o->cumq = quote;
+    o->status = ST_FILLED;
+    return t;
+}
+
+/* Moves amount of asset from free to locked for resting order o. */
+static void
+order_lock(struct account *a, struct order *o, int asset, fx_t amount)
+{
+    a->free[asset] -= amount;
+    a->locked[asset] += amount;
+    o->lock_asset = asset;
+    o->lock_amt = amount;
+}
+
+/* Cancels open order o: status CANCELED, its locked funds freed. */
+static void
+order_cancel(struct account *a, struct order *o, long long now)
+{
+    if (o->lock_asset >= 0) {
+        a->locked[o->lock_asset] -= o->lock_amt;
+        a->free[o->lock_asset] += o->lock_amt;
+        o->lock_asset = -1;
+        o->lock_amt = 0;
+    }
+    o->status = ST_CANCELED;
+    o->update_time = now;
+    a->update_time = now;
+}
+
+/* Adds price .. side, the fields every order view shares. */
+static void
+order_add_core(json_object *j, const struct order *o)
+{
+    jset(j, "price", jfx(o->price));
+    jset(j, "origQty", jfx(o->qty));
+    jset(j, "executedQty", jfx(o->exec));
+    jset(j, "origQuoteOrderQty", jfx(o->quote_qty));
+    jset(j, "cummulativeQuoteQty", jfx(o->cumq));
+    jset(j, "status", jstr(STATUSES[o->status]));
+    jset(j, "timeInForce", jstr(TIFS[o->tif]));
+    jset(j, "type", jstr(OTYPES[o->type].name));
+    jset(j, "side", jstr(SIDES[o->side]));
+}
+
+/* symbol, orderId, orderListId, clientOrderId: every view starts so. */
+static json_object *
+order_head_json(const struct order *o, const char *orig_cid)
+{
+    json_object *j = json_object_new_object();
+    jset(j, "symbol", jstr(SYMBOLS[o->sym].name));
+    if (orig_cid != NULL)
+        jset(j, "origClientOrderId", jstr(orig_cid));
+    jset(j, "orderId", jint(o->id));
+    jset(j, "orderListId", jint(-1));
+    return j;
+}
+
+/* The GET /api/v3/order (and openOrders, allOrders) view of o. */
+static json_object *
+order_query_json(const struct order *o)
+{
+    json_object *j = order_head_json(o, NULL);
+    jset(j, "clientOrderId", jstr(o->cid));
+    jset(j, "price", jfx(o->price));
+    jset(j, "origQty", jfx(o->qty));
+    jset(j, "executedQty", jfx(o->exec));
+    jset(j, "cummulativeQuoteQty", jfx(o->cumq));
+    jset(j, "status", jstr(STATUSES[o->status]));
+    jset(j, "timeInForce", jstr(TIFS[o->tif]));
+    jset(j, "type", jstr(OTYPES[o->type].name));
+    jset(j, "side", jstr(SIDES[o->side]));
+    jset(j, "stopPrice", jfx(o->stop));
+    jset(j, "icebergQty", jfx(o->iceberg));
+    jset(j, "time", jint(o->time));
+    jset(j, "updateTime", jint(o->update_time));
+    jset(j, "isWorking", jbool(o->working));
+    jset(j, "workingTime", jint(o->working_time));
+    jset(j, "origQuoteOrderQty", jfx(o->quote_qty));
+    jset(j, "selfTradePreventionMode", jstr(STPS[o->stp]));
+    return j;
+}
+
+/* The POST /api/v3/order answer for resp type resp; t is the fill or NULL. */
+static json_object *
+order_new_json(const struct order *o, const struct trade *t, int resp)
+{
+    json_object *j = order_head_json(o, NULL), *fills;
+
+    jset(j, "clientOrderId", jstr(o->cid));
+    jset(j, "transactTime", jint(o->time));
+    if (resp == RESP_ACK)
+        return j;
+    order_add_core(j, o);
+    if (OTYPES[o->type].stop)
+        jset(j, "stopPrice", jfx(o->stop));
+    if (o->has_iceberg)
+        jset(j, "icebergQty", jfx(o->iceberg));
+    jset(j, "workingTime", jint(o->working_time));
+    jset(j, "selfTradePreventionMode", jstr(STPS[o->stp]));
+    if (resp != RESP_FULL)
+        return j;
+    fills = json_object_new_array();
+    if (t != NULL) {
+        json_object *f = json_object_new_object();
+        jset(f, "price", jfx(t->price));
+        jset(f, "qty", jfx(t->qty));
+        jset(f, "commission", jfx(t->comm));
+        jset(f, "commissionAsset", jstr(ASSETS[t->comm_asset]));
+        jset(f, "tradeId", jint(t->id));
+        json_object_array_add(fills, f);
+    }
+    jset(j, "fills", fills);
+    return j;
+}
+
+/* The DELETE answer for o, canceled under the new client id cancel_cid. */
+static json_object *
+order_cancel_json(const struct order *o, const char *cancel_cid, long long now)
+{
+    json_object *j = order_head_json(o, o->cid);
+    jset(j, "clientOrderId", jstr(cancel_cid));
+    jset(j, "transactTime", jint(now));
+    order_add_core(j, o);
+    if (OTYPES[o->type].stop)
+        jset(j, "stopPrice", jfx(o->stop));
+    if (o->has_iceberg)
+        jset(j, "icebergQty", jfx(o->iceberg));
+    jset(j, "selfTradePreventionMode", jstr(STPS[o->stp]));
+    return j;
+}
+
+/* Places a validated order for a: fills it at the last price when it is
+ * marketable, expires a non-marketable IOC/FOK, otherwise rests it with
+ * its funds locked.  Returns the fill's trade, or NULL. */
+static struct trade *
+order_execute(struct account *a, struct order *o, const struct order_req *rq,
+              long long now)
+{
+    fx_t last = g_mkt[rq->sym].last;
+    int asset;
+    fx_t need;
+
+    if (rq->type != T_LIMIT_MAKER && order_marketable(rq, last))
+        return order_fill(a, o, last, now);
+    if (rq->type == T_LIMIT && rq->tif != TIF_GTC) {
+        o->status = ST_EXPIRED;
+        return NULL;
+    }
+    order_needs(rq, &asset, &need);
+    order_lock(a, o, asset, need);
+    a->update_time = now;
+    return NULL;
+}
+
+static void
+h_order_new(struct call *c)
+{
+    struct account *a = c->acct;
+    struct order_req rq;
+    long long now = server_now();
+
+    if (order_parse(c, &rq) < 0 || order_precheck(c, a, &rq) < 0)
+        return;
+    if (grow((void **)&a->orders, &a->cap_orders, a->norders + 1,
+             sizeof(struct order)) < 0 ||
+        grow((void **)&a->trades, &a->cap_trades, a->ntrades + 1,
+             sizeof(struct trade)) < 0) {
+        fail_oom(c);
+        return;
+    }
+    struct order *o = order_create(a, &rq, now);
+    struct trade *t = order_execute(a, o, &rq, now);
+    order_counts_roll(a);
+    a->n10s++;
+    a->n1d++;
+    c->body = order_new_json(o, t, rq.resp);
+}
+
+static void
+h_order_test(struct call *c)
+{
+    struct order_req rq;
+    bool rates;
+    json_object *std, *tax, *disc;
+
+    if (order_parse(c, &rq) < 0 ||
+        param_bool(c, "computeCommissionRates", &rates) < 0)
+        return;
+    c->body = json_object_new_object();
+    if (!rates)
+        return;
+    std = json_object_new_object();
+    jset(std, "maker", jfx(g_commission));
+    jset(std, "taker", jfx(g_commission));
+    jset(c->body, "standardCommissionForOrder", std);
+    tax = json_object_new_object();
+    jset(tax, "maker", jfx(0));
+    jset(tax, "taker", jfx(0));
+    jset(c->body, "taxCommissionForOrder", tax);
+    disc = json_object_new_object();
+    jset(disc, "enabledForAccount", jbool(false));
+    jset(disc, "enabledForSymbol", jbool(false));
+    jset(disc, "discountAsset", jstr("BNB"));
+    jset(disc, "discount", jfx(FX_ONE / 4));
+    jset(c->body, "discount", disc);
+}
+
+/* Finds the order named by orderId (preferred) or origClientOrderId on
+ * symbol s; by client id the newest match wins, an open one if open_only.
+ * Returns 0 with *out (NULL when none), or -1 with -1102 / -1100 set. */
+static int
+order_lookup(struct call *c, int s, bool open_only, struct order **out)
+{
+    struct account *a = c->acct;
+    const char *cid = param(c, "origClientOrderId");
+    long long id;
+
+    *out = NULL;
+    if (param_int(c, "orderId", -1, &id) < 0)
+        return -1;
+    if (id < 0 && cid == NULL)
+        return call_fail(c, 400, -1102,
+                         "Param 'origClientOrderId' or 'orderId' must be sent, "
+                         "but both were empty/null!");
+    for (size_t i = a->norders; i-- > 0 && *out == NULL;) {
+        struct order *o = &a->orders[i];
+        if (o->sym != s || (open_only && !order_is_open(o)))
+            continue;
+        if (id >= 0 ? o->id == id : strcmp(o->cid, cid) == 0)
+            *out = o;
+    }
+    return 0;
+}
+
+static void
+h_order_get(struct call *c)
+{
+    struct order *o;
+    int s;
+
+    if (need_symbol(c, &s) < 0 || order_lookup(c, s, false, &o) < 0)
+        return;
+    if (o == NULL) {
+        call_fail(c, 400, -2013, "Order does not exist.");
+        return;
+    }
+    c->body = order_query_json(o);
+}
+
+static void
+h_order_cancel(struct call *c)
+{
+    const char *restrict_s = param(c, "cancelRestrictions");
+    const char *new_cid = param(c, "newClientOrderId");
+    char gen[CID_MAX + 1];
+    struct order *o;
+    int s;
+
+    if (need_symbol(c, &s) < 0 || order_lookup(c, s, true, &o) < 0)
+        return;
+    if (restrict_s != NULL && strcmp(restrict_s, "ONLY_NEW") != 0 &&
+        strcmp(restrict_s, "ONLY_PARTIALLY_FILLED") != 0) {
+        call_fail(c, 400, -1145, "Invalid cancelRestrictions");
+        return;
+    }
+    if (o == NULL) {
+        call_fail(c, 400, -2011, "Unknown order sent.");
+        return;
+    }
+    if (restrict_s != NULL &&
+        (strcmp(restrict_s, "ONLY_NEW") == 0 ? o->status != ST_NEW
+                                             : o->status != ST_PARTIALLY_FILLED)) {
+        call_fail(c, 400, -2011,
+                  "Order was not canceled due to cancel restrictions.");
+        return;
+    }
+    if (new_cid == NULL)
+        cid_generate(gen);
+    long long now = server_now();
+    order_cancel(c->acct, o, now);
+    c->body = order_cancel_json(o, new_cid != NULL ? new_cid : gen, now);
+}
+
+static void
+h_open_orders(struct call *c)
+{
+    struct account *a = c->acct;
+    const char *sym = param(c, "symbol");
+    int s = -1;
+
+    if (sym != NULL && symbol_lookup(c, "symbol", sym, &s) < 0)
+        return;
+    c->body = json_object_new_array();
+    for (size_t i = 0; i < a->norders; i++)
+        if (order_is_open(&a->orders[i]) && (s < 0 || a->orders[i].sym == s))
+            json_object_array_add(c->body, order_query_json(&a->orders[i]));
+}
+
+static void
+h_cancel_all(struct call *c)
+{
+    struct account *a = c->acct;
+    long long now = server_now();
+    char gen[CID_MAX + 1];
+    int s;
+
+    if (need_symbol(c, &s) < 0)
+        return;
+    c->body = json_object_new_array();
+    for (size_t i = 0; i < a->norders; i++) {
+        struct order *o = &a->orders[i];
+        if (o->sym != s || !order_is_open(o))
+            continue;
+        order_cancel(a, o, now);
+        cid_generate(gen);
+        json_object_array_add(c->body, order_cancel_json(o, gen, now));
+    }
+    if (json_object_array_length(c->body) == 0)
+        call_fail(c, 400, -2011, "Unknown order sent.");
+}
+
+static void
+h_all_orders(struct call *c)
+{
+    struct account *a = c->acct;
+    long long oid, start, end, limit;
+    size_t n = 0, from, to;
+    int s;
+
+    if (need_symbol(c, &s) < 0 || param_int(c, "orderId", -1, &oid) < 0 ||
+        param_int(c, "startTime", -1, &start) < 0 ||
+        param_int(c, "endTime", -1, &end) < 0 ||
+        param_limit(c, FAKEX_LIST_LIMIT_DEFAULT, FAKEX_LIST_LIMIT_MAX,
+                    &limit) < 0)
+        return;
+    const struct order **sel = malloc((a->norders + 1) * sizeof(*sel));
+    if (sel == NULL) {
+        fail_oom(c);
+        return;
+    }
+    for (size_t i = 0; i < a->norders; i++) {
+        const struct order *o = &a->orders[i];
+        if (o->sym == s && (oid < 0 || o->id >= oid) &&
+            (start < 0 || o->time >= start) && (end < 0 || o->time <= end))
+            sel[n++] = o;
+    }
+    list_window(n, limit, oid >= 0, &from, &to);
+    c->body = json_object_new_array();
+    for (size_t i = from; i < to; i++)
+        json_object_array_add(c->body, order_query_json(sel[i]));
+    free(sel);
+}
+
+/* ------------------------------------------------------------------------
+ * Routing and request weights.
+ * ------------------------------------------------------------------------ */
+
+/* Weight of a per-symbol endpoint: per_symbol for `symbol`, or all. */
+static int
+weight_by_symbols(const struct call *c, int per_symbol, int all)
+{
+    return param(c, "symbol") != NULL ? per_symbol : all;
+}
+
+static int
+w_ticker_24hr(const struct call *c)
+{
+    const char *many = param(c, "symbols");
+    if (many == NULL)
+        return weight_by_symbols(c, FAKEX_W_TICKER_24HR, FAKEX_W_ALL_TICKERS);
+    int n = 1;
+    for (const char *p = many; *p; p++)
+        n += *p == ',';
+    n *= FAKEX_W_TICKER_24HR;
+    return n < FAKEX_W_ALL_TICKERS ? n : FAKEX_W_ALL_TICKERS;
+}
+
+static int
+w_ticker_price(const struct call *c)
+{
+    return weight_by_symbols(c, FAKEX_W_TICKER_PRICE, FAKEX_W_TICKER_PRICE_ALL);
+}
+
+static int
+w_book_ticker(const struct call *c)
+{
+    return weight_by_symbols(c, FAKEX_W_BOOK_TICKER, FAKEX_W_TICKER_PRICE_ALL);
+}
+
+static int
+w_open_orders(const struct call *c)
+{
+    return weight_by_symbols(c, FAKEX_W_OPEN_ORDERS, FAKEX_W_ALL_TICKERS);
+}
+
+static int
+w_depth(const struct call *c)
+{
+    const char *v = param(c, "limit");
+    long long limit = FAKEX_DEPTH_DEFAULT_LIMIT;
+    if (v != NULL)
+        int_parse(v, false, &limit);
+    return limit <= 100 ? 5 : limit <= 500 ? 25 : limit <= 1000 ? 50 : 250;
+}
+
+static int
+w_order_test(const struct call *c)
+{
+    const char *v = param(c, "computeCommissionRates");
+    return v != NULL && strcmp(v, "true") == 0 ? 20 : FAKEX_W_ORDER_TEST;
+}
+
+#define ORDER_PARAMS                                                           \
+    "symbol,side,type,timeInForce,quantity,quoteOrderQty,price,"               \
+    "newClientOrderId,strategyId,strategyType,stopPrice,trailingDelta,"        \
+    "icebergQty,newOrderRespType,selfTradePreventionMode,"
+
+struct route {
+    const char *method, *path;
+    bool is_signed;
+    int weight;
+    int (*weight_fn)(const struct call *c); /* NULL: weight */
+    const char *accepted;                   /* ",a,b," parameter names */
+    void (*handler)(struct call *c);
+};
+
+static const struct route ROUTES[] = {
+    {"GET", "/api/v3/ping", false, FAKEX_W_PING, NULL, ",", h_ping},
+    {"GET", "/api/v3/time", false, FAKEX_W_TIME, NULL, ",", h_time},
+    {"GET", "/api/v3/exchangeInfo", false, FAKEX_W_EXCHANGE_INFO, NULL,
+     ",symbol,symbols,permissions,showPermissionSets,symbolStatus,",
+     h_exchange_info},
+    {"GET", "/api/v3/ticker/24hr", false, 0, w_ticker_24hr,
+     ",symbol,symbols,type,", h_ticker_24hr},
+    {"GET", "/api/v3/ticker/price", false, 0, w_ticker_price,
+     ",symbol,symbols,", h_ticker_price},
+    {"GET", "/api/v3/ticker/bookTicker", false, 0, w_book_ticker,
+     ",symbol,symbols,", h_book_ticker},
+    {"GET", "/api/v3/avgPrice", false, FAKEX_W_AVG_PRICE, NULL, ",symbol,",
+     h_avg_price},
+    {"GET", "/api/v3/depth", false, 0, w_depth, ",symbol,limit,", h_depth},
+    {"GET", "/api/v3/trades", false, FAKEX_W_TRADES, NULL, ",symbol,limit,",
+     h_trades},
+    {"GET", "/api/v3/klines", false, FAKEX_W_KLINES, NULL,
+     ",symbol,interval,startTime,endTime,timeZone,limit,", h_klines},
+    {"GET", "/api/v3/account", true, FAKEX_W_ACCOUNT, NULL,
+     ",omitZeroBalances,", h_account},
+    {"GET", "/api/v3/myTrades", true, FAKEX_W_MY_TRADES, NULL,
+     ",symbol,orderId,startTime,endTime,fromId,limit,", h_my_trades},
+    {"POST", "/api/v3/order", true, FAKEX_W_ORDER_NEW, NULL, "," ORDER_PARAMS,
+     h_order_new},
+    {"POST", "/api/v3/order/test", true, 0, w_order_test,
+     "," ORDER_PARAMS "computeCommissionRates,", h_order_test},
+    {"GET", "/api/v3/order", true, FAKEX_W_ORDER_GET, NULL,
+     ",symbol,orderId,origClientOrderId,", h_order_get},
+    {"DELETE", "/api/v3/order", true, FAKEX_W_ORDER_CANCEL, NULL,
+     ",symbol,orderId,origClientOrderId,newClientOrderId,cancelRestrictions,",
+     h_order_cancel},
+    {"GET", "/api/v3/openOrders", true, 0, w_open_orders, ",symbol,",
+     h_open_orders},
+    {"DELETE", "/api/v3/openOrders", true, FAKEX_W_CANCEL_ALL, NULL, ",symbol,",
+     h_cancel_all},
+    {"GET", "/api/v3/allOrders", true, FAKEX_W_ALL_ORDERS, NULL,
+     ",symbol,orderId,startTime,endTime,limit,", h_all_orders},
+};
+
+/* The route for method + path; *path_known tells whether any method has
+ * the path (so a miss is 405 rather than 404). */
+static const struct route *
+route_find(const char *method, const char *path, bool *path_known)
+{
+    *path_known = false;
+    if (strcmp(method, "HEAD") == 0) /* MHD sends no body for HEAD */
+        method = "GET";
+    for (size_t i = 0; i < sizeof(ROUTES) / sizeof(ROUTES[0]); i++) {
+        if (strcmp(ROUTES[i].path, path) != 0)
+            continue;
+        *path_known = true;
+        if (strcmp(ROUTES[i].method, method) == 0)
+            return &ROUTES[i];
+    }
+    return NULL;
+}
+
+/* True when name is in the route's accepted list (or is one of the
+ * parameters every signed request carries). */
+static bool
+route_accepts(const struct route *rt, const char *name)
+{
+    char needle[80];
+    if (rt->is_signed && (strcmp(name, "timestamp") == 0 ||
+                          strcmp(name, "recvWindow") == 0 ||
+                          strcmp(name, "signature") == 0))
+        return true;
+    if (strlen(name) + 3 > sizeof(needle) || strchr(name, ',') != NULL)
+        return false;
+    snprintf(needle, sizeof(needle), ",%s,", name);
+    return strstr(rt->accepted, needle) != NULL;
+}
+
+/* Binance refuses parameters an endpoint does not read (-1104). */
+static int
+check_unread(struct call *c, const struct route *rt)
+{
+    size_t read = 0;
+    for (size_t i = 0; i < c->p.n; i++)
+        read += route_accepts(rt, c->p.v[i].name);
+    if (read == c->p.n)
+        return 0;
+    return call_fail(c, 400, -1104,
+                     "Not all sent parameters were read; read '%zu' "
+                     "parameter(s) but was sent '%zu'.",
+                     read, c->p.n);
+}
+
+/* Serves an /api/ request that is not faulted away.  Caller holds g.lock. */
+static void
+dispatch(struct call *c, const struct route *rt, bool path_known)
+{
+    c->status = 200;
+    if (rt == NULL) {
+        call_fail(c, path_known ? 405 : 404, -1020,
+                  "This operation is not supported.");
+        return;
+    }
+    if (c->p.error == 1) {
+        call_fail(c, 400, -1101, "Duplicate values for a parameter detected.");
+        return;
+    }
+    if (c->p.error == 2) {
+        call_fail(c, 400, -1101, "Too many parameters sent for this endpoint.");
+        return;
+    }
+    if (rt->is_signed && auth_check(c) < 0)
+        return;
+    if (check_unread(c, rt) < 0)
+        return;
+    rt->handler(c);
+    if (c->body == NULL)
+        fail_oom(c);
+}
+
+/* ------------------------------------------------------------------------
+ * The control API under /__fake/.
+ * ------------------------------------------------------------------------ */
+
+static int
+fake_fail(struct call *c, int http, const char *msg)
+{
+    json_object_put(c->body);
+    c->body = json_object_new_object();
+    jset(c->body, "error", jstr(msg));
+    c->status = http;
+    return -1;
+}
+
+/* Reads optional integer control parameter name into *out (def when
+ * absent); negative values only with allow_neg.  Returns 0 or -1. */
+static int
+fake_int(struct call *c, const char *name, long long def, bool allow_neg,
+         long long *out)
+{
+    const char *v = param(c, name);
+    char msg[128];
+    *out = def;
+    if (v == NULL || int_parse(v, allow_neg, out) == 0)
+        return 0;
+    snprintf(msg, sizeof(msg), "bad integer for %s", name);
+    return fake_fail(c, 400, msg);
+}
+
+/* POST /__fake/fault?type=T[&path=P][&method=M][&count=N][&retry_after=S]
+ * [&delay_ms=MS][&executed=0|1] */
+static void
+fake_fault(struct call *c)
+{
+    const char *type = param(c, "type");
+    struct fault f;
+    long long count, ra, delay, exec;
+
+    memset(&f, 0, sizeof(f));
+    if (type == NULL || (f.type = ENUM_FIND(FAULT_NAMES, type)) < 0) {
+        fake_fail(c, 400, "type must be 429, 418, 500, 502, 503, slow, "
+                          "badjson or drop");
+        return;
+    }
+    bool run_default = f.type == F_SLOW || f.type == F_BADJSON;
+    if (fake_int(c, "count", 1, false, &count) < 0 ||
+        fake_int(c, "retry_after", FAKEX_RETRY_AFTER_DEFAULT, false, &ra) < 0 ||
+        fake_int(c, "delay_ms", f.type == F_SLOW ? FAKEX_SLOW_DELAY_DEFAULT_MS : 0,
+                 false, &delay) < 0 ||
+        fake_int(c, "executed", run_default, false, &exec) < 0)
+        return;
+    copy_str(f.path, sizeof(f.path), param(c, "path"));
+    copy_str(f.method, sizeof(f.method), param(c, "method"));
+    f.remaining = (long)count;
+    f.retry_after = (long)ra;
+    f.delay_ms = (long)delay;
+    f.executed = run_default || exec != 0;
+    if (grow((void **)&g.faults, &g.cap_faults, g.nfaults + 1, sizeof(f)) < 0) {
+        fake_fail(c, 500, "out of memory");
+        return;
+    }
+    g.faults[g.nfaults++] = f;
+    c->body = json_object_new_object();
+    jset(c->body, "queued", jint((long long)g.nfaults));
+}
+
+/* GET /__fake/stats[?method=M&path=P] */
+static void
+fake_stats(struct call *c)
+{
+    const char *method = param(c, "method"), *path = param(c, "path");
+    char name[160];
+
+    c->body = json_object_new_object();
+    if (method != NULL && path != NULL) {
+        const struct stat_row *r = NULL;
+        snprintf(name, sizeof(name), "%s %s", method, path);
+        for (size_t i = 0; i < g.nstats && r == NULL; i++)
+            if (strcmp(g.stats[i].key, name) == 0)
+                r = &g.stats[i];
+        jset(c->body, "count", jint(r ? r->count : 0));
+        jset(c->body, "last_api_key", jstr(r ? r->last_key : ""));
+        jset(c->body, "last_query", jstr(r && r->last_query ? r->last_query : ""));
+        jset(c->body, "last_body", jstr(r && r->last_body ? r->last_body : ""));
+        return;
+    }
+    json_object *by = json_object_new_object();
+    for (size_t i = 0; i < g.nstats; i++)
+        jset(by, g.stats[i].key, jint(g.stats[i].count));
+    jset(c->body, "total", jint(g.total));
+    jset(c->body, "by_path", by);
+    jset(c->body, "last_api_key", jstr(g.last_key));
+}
+
+/* Serves /__fake/...  Caller holds g.lock. */
+static void
+fake_dispatch(struct call *c)
+{
+    bool post = strcmp(c->method, "POST") == 0;
+    long long skew;
+
+    c->status = 200;
+    if (strcmp(c->path, "/__fake/reset") == 0 && post) {
+        if (state_reset() < 0)
+            fake_fail(c, 500, "out of memory");
+        else
+            c->body = json_object_new_object();
+    } else if (strcmp(c->path, "/__fake/fault") == 0 && post) {
+        fake_fault(c);
+    } else if (strcmp(c->path, "/__fake/clock") == 0 && post) {
+        if (fake_int(c, "skew_ms", 0, true, &skew) == 0) {
+            g.skew_ms = skew;
+            c->body = json_object_new_object();
+            jset(c->body, "skew_ms", jint(skew));
+        }
+    } else if (strcmp(c->path, "/__fake/stats") == 0 &&
+               strcmp(c->method, "GET") == 0) {
+        fake_stats(c);
+    } else if (strcmp(c->path, "/__fake/reset") == 0 ||
+               strcmp(c->path, "/__fake/fault") == 0 ||
+               strcmp(c->path, "/__fake/clock") == 0 ||
+               strcmp(c->path, "/__fake/stats") == 0) {
+        fake_fail(c, 405, "method not allowed");
+    } else {
+        fake_fail(c, 404, "no such control endpoint");
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * HTTP: request bodies, faults, replies.
+ * ------------------------------------------------------------------------ */
+
+/* Per-request context, created by the URI log callback. */
+struct req {
+    char *uri; /* raw request target, owned */
+    char *body;
+    size_t len, cap;
+    bool started, too_big;
+};
+
+/* What goes back on the wire. */
+struct reply {
+    int status;
+    char *body; /* owned (malloc) */
+    long weight;
+    long retry_after; /* < 0: no Retry-After header */
+    bool order_headers;
+    long long n10s, n1d;
+    bool drop;
+};
+
+/* Sleeps ms milliseconds, waking early when the server is stopping. */
+static void
+sleep_ms(long ms)
+{
+    while (ms > 0 && !g_stop) {
+        long step = ms < 50 ? ms : 50;
+        struct timespec ts = {0, step * 1000000L};
+        nanosleep(&ts, NULL);
+        ms -= step;
+    }
+}
+
+/* Replaces r's body with a Binance error. */
+static void
+reply_error(struct reply *r, int status, int code, const char *msg)
+{
+    json_object *o = json_object_new_object();
+    jset(o, "code", json_object_new_int(code));
+    jset(o, "msg", jstr(msg));
+    free(r->body);
+    r->body = strdup(json_object_to_json_string_ext(
+        o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(o);
+    r->status = status;
+}
+
+/* Turns r into what fault f makes of it (after the request ran, when the
+ * fault lets it run). */
+static void
+fault_apply(const struct fault *f, struct reply *r)
+{
+    char msg[256];
+
+    switch (f->type) {
+    case F_429:
+        snprintf(msg, sizeof(msg),
+                 "Too much request weight used; current limit is %d request "
+                 "weight per 1 MINUTE. Please use WebSocket Streams for live "
+                 "updates to avoid polling the API.",
+                 FAKEX_WEIGHT_LIMIT_1M);
+        reply_error(r, 429, -1003, msg);
+        r->retry_after = f->retry_after;
+        break;
+    case F_418:
+        snprintf(msg, sizeof(msg),
+                 "Way too much request weight used; IP banned until %lld. "
+                 "Please use WebSocket Streams for live updates to avoid bans.",
+                 f->ban_until);
+        reply_error(r, 418, -1003, msg);
+        r->retry_after = f->retry_after;
+        break;
+    case F_500:
+    case F_502:
+    case F_503:
+        reply_error(r, atoi(FAULT_NAMES[f->type]), -1001,
+                    "Internal error; unable to process your request. Please "
+                    "try again.");
+        break;
+    case F_BADJSON:
+        if (r->body != NULL)
+            r->body[strlen(r->body) / 2] = '\0';
+        break;
+    case F_DROP:
+        r->drop = true;
+        break;
+    default: /* F_SLOW: the delay was all */
+        break;
+    }
+}
+
+/* Serializes c's answer into r. */
+static void
+reply_from_call(struct reply *r, struct call *c)
+{
+    const char *s = c->body != NULL
+                        ? json_object_to_json_string_ext(
+                              c->body, JSON_C_TO_STRING_PLAIN |
+                                           JSON_C_TO_STRING_NOSLASHESCAPE)
+                        : "{}";
+    free(r->body);
+    r->body = strdup(s);
+    r->status = c->status;
+    json_object_put(c->body);
+    c->body = NULL;
+}
+
+/* Serves one /api/ (or unknown) request: statistics, weight, faults, the
+ * endpoint itself. */
+static void
+api_serve(struct call *c, bool too_big, struct reply *r)
+{
+    bool path_known, faulted;
+    const struct route *rt = route_find(c->method, c->path, &path_known);
+    int w = rt == NULL ? FAKEX_W_UNKNOWN
+            : rt->weight_fn != NULL ? rt->weight_fn(c)
+                                    : rt->weight;
+    struct fault f;
+
+    pthread_mutex_lock(&g.lock);
+    stats_note(c->method, c->path, c->api_key ? c->api_key : "", c->raw_query,
+               c->raw_body);
+    r->weight = weight_add(w);
+    faulted = fault_take(c->method, c->path, &f);
+    pthread_mutex_unlock(&g.lock);
+
+    if (faulted && f.delay_ms > 0)
+        sleep_ms(f.delay_ms);
+    if (!faulted || f.executed) {
+        pthread_mutex_lock(&g.lock);
+        if (too_big)
+            call_fail(c, 413, -1000, "Request body too large.");
+        else
+            dispatch(c, rt, path_known);
+        if (strncmp(c->path, "/api/v3/order", 13) == 0) {
+            r->order_headers = true;
+            if (c->acct != NULL) {
+                order_counts_roll(c->acct);
+                r->n10s = c->acct->n10s;
+                r->n1d = c->acct->n1d;
+            }
+        }
+        pthread_mutex_unlock(&g.lock);
+        reply_from_call(r, c);
+    }
+    if (faulted)
+        fault_apply(&f, r);
+}
+
+/* Queues r on conn with Binance's headers.  Takes ownership of r->body. */
+static mhd_result
+send_reply(struct MHD_Connection *conn, struct reply *r)
+{
+    char num[32];
+    size_t len = r->body ? strlen(r->body) : 0;
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, r->body, MHD_RESPMEM_MUST_FREE);
+
+    if (resp == NULL) {
+        free(r->body);
+        return MHD_NO;
+    }
+    r->body = NULL;
+    MHD_add_response_header(resp, "Content-Type",
+                            "application/json;charset=UTF-8");
+    snprintf(num, sizeof(num), "%ld", r->weight);
+    MHD_add_response_header(resp, "X-MBX-USED-WEIGHT-1M", num);
+    MHD_add_response_header(resp, "X-MBX-USED-WEIGHT", num);
+    if (r->order_headers) {
+        snprintf(num, sizeof(num), "%lld", r->n10s);
+        MHD_add_response_header(resp, "X-MBX-ORDER-COUNT-10S", num);
+        snprintf(num, sizeof(num), "%lld", r->n1d);
+        MHD_add_response_header(resp, "X-MBX-ORDER-COUNT-1D", num);
+    }
+    if (r->retry_after >= 0) {
+        snprintf(num, sizeof(num), "%ld", r->retry_after);
+        MHD_add_response_header(resp, "Retry-After", num);
+    }
+    mhd_result ret = MHD_queue_response(conn, (unsigned)r->status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+/* One access-log line on stderr; the API key is cut to 4 characters. */
+static void
+access_log(const char *method, const char *path, const struct reply *r,
+           const char *key)
+{
+    char status[16];
+    if (r->drop)
+        snprintf(status, sizeof(status), "dropped");
+    else
+        snprintf(status, sizeof(status), "%d", r->status);
+    fprintf(stderr, "fakex: %s %s %s key=%.4s%s\n", method, path, status,
+            key ? key : "-", key && strlen(key) > 4 ? "..." : "");
+}
+
+/* Builds the call for a complete request and serves it. */
+static mhd_result
+serve(struct MHD_Connection *conn, struct req *rq, const char *method,
+      const char *path)
+{
+    struct call c;
+    struct reply r;
+    const char *ctype =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+    const char *q = rq->uri ? strchr(rq->uri, '?') : NULL;
+    bool form = rq->body != NULL &&
+                (ctype == NULL ||
+                 strncasecmp(ctype, "application/x-www-form-urlencoded", 33) == 0);
+
+    memset(&c, 0, sizeof(c));
+    memset(&r, 0, sizeof(r));
+    r.retry_after = -1;
+    c.method = method;
+    c.path = path;
+    c.raw_query = q ? q + 1 : "";
+    c.raw_body = form && !rq->too_big ? rq->body : "";
+    c.api_key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-MBX-APIKEY");
+    params_parse(&c.p, c.raw_query, false);
+    params_parse(&c.p, c.raw_body, true);
+    if (strncmp(path, "/__fake/", 8) == 0) {
+        pthread_mutex_lock(&g.lock);
+        fake_dispatch(&c);
+        r.weight = g.weight_used;
+        pthread_mutex_unlock(&g.lock);
+        reply_from_call(&r, &c);
+    } else {
+        api_serve(&c, rq->too_big, &r);
+    }
+    access_log(method, path, &r, c.api_key);
+    params_free(&c.p);
+    json_object_put(c.body);
+    if (r.drop || r.body == NULL) {
+        free(r.body);
+        return MHD_NO;
+    }
+    return send_reply(conn, &r);
+}
+
+/* Appends upload data to the request body, up to FAKEX_MAX_BODY. */
+static void
+req_append(struct req *rq, const char *data, size_t len)
+{
+    if (rq->too_big || rq->len + len > FAKEX_MAX_BODY) {
+        rq->too_big = true;
+        return;
+    }
+    if (grow((void **)&rq->body, &rq->cap, rq->len + len + 1, 1) < 0) {
+        rq->too_big = true;
+        return;
+    }
+    memcpy(rq->body + rq->len, data, len);
+    rq->len += len;
+    rq->body[rq->len] = '\0';
+}
+
+static mhd_result
+access_handler(void *cls, struct MHD_Connection *conn, const char *url,
+               const char *method, const char *version,
+               const char *upload_data, size_t *upload_data_size,
+               void **con_cls)
+{
+    struct req *rq = *con_cls;
+    (void)cls;
+    (void)version;
+
+    if (rq == NULL)
+        return MHD_NO;
+    if (!rq->started) {
+        rq->started = true;
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        req_append(rq, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    return serve(conn, rq, method, url);
+}
+
+/* Called by MHD with the raw request target before it parses it: the
+ * only place the exact query string (needed for signatures) is visible. */
+static void *
+uri_logger(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    struct req *rq = calloc(1, sizeof(*rq));
+    (void)cls;
+    (void)conn;
+    if (rq != NULL && (rq->uri = strdup(uri)) == NULL) {
+        free(rq);
+        rq = NULL;
+    }
+    return rq;
+}
+
+static void
+request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                  enum MHD_RequestTerminationCode toe)
+{
+    struct req *rq = *con_cls;
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    if (rq != NULL) {
+        free(rq->uri);
+        free(rq->body);
+        free(rq);
+        *con_cls = NULL;
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * Start-up.
+ * ------------------------------------------------------------------------ */
+
+static void
+on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+static void
+usage(void)
+{
+    fprintf(stderr, "usage: fakex --port N [--bind ADDR] [--key KEY:SECRET]...\n");
+}
+
+/* Adds account KEY:SECRET (spec) to the state. Returns 0 or -1. */
+static int
+add_key(const char *spec)
+{
+    const char *colon = strchr(spec, ':');
+    if (colon == NULL || colon == spec || colon[1] == '\0' ||
+        g.nacct == FAKEX_MAX_KEYS)
+        return -1;
+    struct account *a = &g.acct[g.nacct];
+    a->key = strndup(spec, (size_t)(colon - spec));
+    a->secret = strdup(colon + 1);
+    if (a->key == NULL || a->secret == NULL)
+        return -1;
+    g.nacct++;
+    return 0;
+}
+
+/* Parses the command line.  Returns 0 or -1 (usage error). */
+static int
+parse_args(int argc, char **argv, long *port, const char **bind_addr)
+{
+    *port = -1;
+    *bind_addr = "127.0.0.1";
+    for (int i = 1; i < argc; i += 2) {
+        const char *arg = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        char *end;
+        if (val == NULL)
+            return -1;
+        if (strcmp(arg, "--port") == 0) {
+            *port = strtol(val, &end, 10);
+            if (*end != '\0' || *port < 0 || *port > 65535)
+                return -1;
+        } else if (strcmp(arg, "--bind") == 0) {
+            *bind_addr = val;
+        } else if (strcmp(arg, "--key") == 0) {
+            if (add_key(val) < 0)
+                return -1;
+        } else {
+            return -1;
+        }
+    }
+    if (g.nacct == 0 &&
+        (add_key(FAKEX_KEY_A ":" FAKEX_SECRET_A) < 0 ||
+         add_key(FAKEX_KEY_B ":" FAKEX_SECRET_B) < 0))
+        return -1;
+    return *port >= 0 ? 0 : -1;
+}
+
+/* Starts the HTTP daemon on addr:port. Returns it, or NULL. */
+static struct MHD_Daemon *
+start_http(const char *addr, long port)
+{
+    struct sockaddr_in sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
+        fprintf(stderr, "fakex: --bind needs an IPv4 address\n");
+        return NULL;
+    }
+    return MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+            MHD_USE_POLL | MHD_USE_ERROR_LOG,
+        (uint16_t)port, NULL, NULL, access_handler, NULL, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&sa, MHD_OPTION_URI_LOG_CALLBACK, uri_logger, NULL,
+        MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
+        MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_END);
+}
+
+int
+main(int argc, char **argv)
+{
+    long port;
+    const char *bind_addr;
+    sigset_t block, old;
+    struct sigaction sa;
+    struct MHD_Daemon *d;
+    const union MHD_DaemonInfo *info;
+
+    market_init();
+    if (market_selfcheck() < 0)
+        return 2;
+    if (parse_args(argc, argv, &port, &bind_addr) < 0) {
+        usage();
+        state_free();
+        return 2;
+    }
+    if (gnutls_global_init() < 0 || state_reset() < 0) {
+        state_free();
+        return 2;
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    /* MHD's threads inherit the blocked set; only sigsuspend takes them */
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    if ((d = start_http(bind_addr, port)) == NULL ||
+        (info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)) == NULL) {
+        fprintf(stderr, "fakex: cannot listen on %s:%ld\n", bind_addr, port);
+        if (d != NULL)
+            MHD_stop_daemon(d);
+        state_free();
+        gnutls_global_deinit();
+        return 1;
+    }
+    printf("PORT %u\n", (unsigned)info->port);
+    fflush(stdout);
+    while (!g_stop)
+        sigsuspend(&old);
+    MHD_stop_daemon(d);
+    pthread_mutex_lock(&g.lock);
+    state_free();
+    pthread_mutex_unlock(&g.lock);
+    gnutls_global_deinit();
+    return 0;
+}
