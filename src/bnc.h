@@ -12,8 +12,10 @@
  *    server offset), sign the exact query string with HMAC-SHA256 and send
  *    the X-MBX-APIKEY header. Parameters always travel in the query string.
  *  - On -1021 (timestamp outside recvWindow) a read (BNC_READ) resynchronises
- *    the offset from /api/v3/time and is retried once. Nothing else is ever
- *    retried; a BNC_TRADE call is never retried at all.
+ *    the offset from /api/v3/time and is retried once. Nothing else is
+ *    retried by this module. libcurl itself may resend a read whose reused
+ *    connection turned out dead before any answer; a BNC_TRADE call always
+ *    takes a fresh connection, so it is sent exactly once and never retried.
  *  - 429/418 fill retry_after from Retry-After; used weight is tracked from
  *    X-MBX-USED-WEIGHT-1M on every answer.
  *  - No secret ever appears in a response field, an error text or a log.

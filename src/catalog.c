@@ -27,22 +27,22 @@
 #include "tools_util.h"
 #include "util.h"
 
-#define MD_MAX (256 * 1024)
-#define COMPLETE_MAX 100
-#define MARKET_PREFIX "binance://market/"
+#define MD_MAX          ((size_t)256 * 1024)
+#define COMPLETE_MAX    100
+#define MARKET_PREFIX   "binance://market/"
 #define MARKET_TEMPLATE "binance://market/{symbol}"
-#define MIME_MD "text/markdown"
+#define MIME_MD         "text/markdown"
 
 /* ---- errors ---- */
 
 /* Fills err; when uri is not NULL, err->data becomes {"uri": uri}. */
-static void
-cat_fail(struct catalog_error *err, int code, const char *uri,
-         const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void cat_fail(struct catalog_error *err, int code, const char *uri,
+                     const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 static void
-cat_fail(struct catalog_error *err, int code, const char *uri,
-         const char *fmt, ...)
+cat_fail(struct catalog_error *err, int code, const char *uri, const char *fmt,
+         ...)
 {
     va_list ap;
 
@@ -160,7 +160,7 @@ md_market_for(struct mcp_call *call, const char *sym, const char *uri,
 {
     struct sym_info si;
     struct tu_call tk, av;
-    json_object *ticker, *avg;
+    json_object *ticker;
     int known = symcache_get(sym, &si, NULL), rc = -1;
 
     if (known == 1) {
@@ -173,7 +173,7 @@ md_market_for(struct mcp_call *call, const char *sym, const char *uri,
     bnc_params_add(&av.params, "symbol", sym);
     ticker = cat_call(call, &tk, uri, err);
     if (ticker != NULL) {
-        avg = tu_call_run(call, &av); /* optional: NULL leaves it out */
+        json_object *avg = tu_call_run(call, &av); /* optional */
         if (tu_md_market(md, ticker, avg, known == 0 ? &si : NULL) == 0)
             rc = 0;
         else
@@ -194,27 +194,30 @@ md_balances_doc(struct mcp_call *call, const char *uri, struct dbuf *md,
     struct tu_call tc;
     json_object *body, *bal = NULL;
     size_t shown = 0;
-    int rc = -1;
+    int rc = 0;
 
     tu_call_init(&tc, "GET", "/api/v3/account", BNC_READ);
     bnc_params_add(&tc.params, "omitZeroBalances", "true");
     body = cat_call(call, &tc, uri, err);
-    if (body != NULL) {
-        json_object_object_get_ex(body, "balances", &bal);
-        if (dbuf_printf(md, "# Account balances (%s)\n\n",
-                        creds_env_name(tc.env)) == 0 &&
-            tu_md_balances(md, bal, &shown) == 0 &&
-            dbuf_printf(md, "\n%zu asset%s with a balance. Account type %s; "
-                            "can trade: %s.\n",
-                        shown, shown == 1 ? "" : "s",
-                        tu_jstr(body, "accountType"),
-                        tu_jstr(body, "canTrade")) == 0)
-            rc = 0;
-        else
-            cat_fail(err, -32603, uri, "the balances text is too long");
+    if (body == NULL) {
+        tu_call_done(&tc);
+        return -1;
     }
+    json_object_object_get_ex(body, "balances", &bal);
+    rc |=
+        dbuf_printf(md, "# Account balances (%s)\n\n", creds_env_name(tc.env));
+    rc |= tu_md_balances(md, bal, &shown);
+    rc |= dbuf_printf(md,
+                      "\n%zu asset%s with a balance. Account type %s; can "
+                      "trade: %s.\n",
+                      shown, shown == 1 ? "" : "s",
+                      tu_jstr(body, "accountType"), tu_jstr(body, "canTrade"));
     tu_call_done(&tc);
-    return rc;
+    if (rc != 0) {
+        cat_fail(err, -32603, uri, "the balances text is too long");
+        return -1;
+    }
+    return 0;
 }
 
 /* The open-orders document: markdown of a signed /api/v3/openOrders. */
@@ -224,26 +227,26 @@ md_open_orders_doc(struct mcp_call *call, const char *uri, struct dbuf *md,
 {
     struct tu_call tc;
     json_object *body;
-    size_t n;
-    int rc = -1;
+    size_t n = 0;
+    int rc = 0;
 
     tu_call_init(&tc, "GET", "/api/v3/openOrders", BNC_READ);
     body = cat_call(call, &tc, uri, err);
-    if (body != NULL) {
-        n = json_object_is_type(body, json_type_array)
-                ? json_object_array_length(body) : 0;
-        if (dbuf_printf(md, "# Open orders (%s)\n\n",
-                        creds_env_name(tc.env)) == 0 &&
-            (n == 0 ? dbuf_puts(md, "No open orders.\n")
-                    : tu_md_orders(md, body)) == 0 &&
-            dbuf_printf(md, "\n%zu open order%s.\n", n,
-                        n == 1 ? "" : "s") == 0)
-            rc = 0;
-        else
-            cat_fail(err, -32603, uri, "the orders text is too long");
+    if (body == NULL) {
+        tu_call_done(&tc);
+        return -1;
     }
+    if (json_object_is_type(body, json_type_array))
+        n = json_object_array_length(body);
+    rc |= dbuf_printf(md, "# Open orders (%s)\n\n", creds_env_name(tc.env));
+    rc |= n == 0 ? dbuf_puts(md, "No open orders.\n") : tu_md_orders(md, body);
+    rc |= dbuf_printf(md, "\n%zu open order%s.\n", n, n == 1 ? "" : "s");
     tu_call_done(&tc);
-    return rc;
+    if (rc != 0) {
+        cat_fail(err, -32603, uri, "the orders text is too long");
+        return -1;
+    }
+    return 0;
 }
 
 /* Renders uri into md. Returns 0, or -1 with err set. */
@@ -271,13 +274,35 @@ not_found:
     return -1;
 }
 
+/* A new {"contents":[{uri, mimeType, text}]}; NULL when memory runs out. */
+static json_object *
+contents_object(const char *uri, const char *text)
+{
+    json_object *out = json_object_new_object();
+    json_object *arr = json_object_new_array();
+    json_object *c = json_object_new_object();
+
+    if (out == NULL || arr == NULL || c == NULL) {
+        json_object_put(out);
+        json_object_put(arr);
+        json_object_put(c);
+        return NULL;
+    }
+    json_object_object_add(c, "uri", json_object_new_string(uri));
+    json_object_object_add(c, "mimeType", json_object_new_string(MIME_MD));
+    json_object_object_add(c, "text", json_object_new_string(text));
+    json_object_array_add(arr, c);
+    json_object_object_add(out, "contents", arr);
+    return out;
+}
+
 /* See catalog.h. The content's uri echoes the one asked for. */
 json_object *
 catalog_read_resource(struct mcp_call *call, const char *uri,
                       struct catalog_error *err)
 {
     struct dbuf md;
-    json_object *out = NULL, *arr, *c;
+    json_object *out = NULL;
 
     cat_clear(err);
     if (uri == NULL) {
@@ -286,24 +311,9 @@ catalog_read_resource(struct mcp_call *call, const char *uri,
     }
     dbuf_init(&md, MD_MAX);
     if (render_resource(call, uri, &md, err) == 0) {
-        out = json_object_new_object();
-        arr = json_object_new_array();
-        c = json_object_new_object();
-        if (out == NULL || arr == NULL || c == NULL) {
-            json_object_put(out);
-            json_object_put(arr);
-            json_object_put(c);
-            out = NULL;
+        out = contents_object(uri, dbuf_str(&md));
+        if (out == NULL)
             cat_fail(err, -32603, uri, "out of memory");
-        } else {
-            json_object_object_add(c, "uri", json_object_new_string(uri));
-            json_object_object_add(c, "mimeType",
-                                   json_object_new_string(MIME_MD));
-            json_object_object_add(c, "text",
-                                   json_object_new_string(dbuf_str(&md)));
-            json_object_array_add(arr, c);
-            json_object_object_add(out, "contents", arr);
-        }
     }
     dbuf_free(&md);
     return out;
@@ -327,10 +337,14 @@ struct prompt_arg {
 
 static const struct prompt_arg analysis_args[] = {
     {"symbol", NULL, "Trading pair to analyse, e.g. BTCUSDT.", 1, NULL, NULL},
-    {"strategy", NULL, "aggressive, balanced or conservative (default "
-                       "balanced).", 0, strategies, "balanced"},
-    {"risk_tolerance", "riskTolerance", "low, medium or high (default "
-                                        "medium).", 0, risk_levels, "medium"},
+    {"strategy", NULL,
+     "aggressive, balanced or conservative (default "
+     "balanced).",
+     0, strategies, "balanced"},
+    {"risk_tolerance", "riskTolerance",
+     "low, medium or high (default "
+     "medium).",
+     0, risk_levels, "medium"},
     {NULL, NULL, NULL, 0, NULL, NULL},
 };
 
@@ -428,8 +442,7 @@ prompt_value(json_object *args, const struct prompt_arg *a, const char **out,
          (a->alias == NULL || !json_object_object_get_ex(args, a->alias, &v))))
         return 0;
     if (!json_object_is_type(v, json_type_string)) {
-        cat_fail(err, -32602, NULL, "argument '%s' must be a string",
-                 a->name);
+        cat_fail(err, -32602, NULL, "argument '%s' must be a string", a->name);
         return -1;
     }
     *out = json_object_get_string(v);
@@ -455,8 +468,9 @@ prompt_enum(json_object *args, const struct prompt_arg *a, const char **out,
             *out = a->values[i];
             return 0;
         }
-    cat_fail(err, -32602, NULL, "argument '%s' must be %s, %s or %s (got "
-                                "\"%.40s\")",
+    cat_fail(err, -32602, NULL,
+             "argument '%s' must be %s, %s or %s (got "
+             "\"%.40s\")",
              a->name, a->values[0], a->values[1], a->values[2], v);
     return -1;
 }
@@ -492,36 +506,38 @@ analysis_text(struct mcp_call *call, json_object *args, struct dbuf *md,
         prompt_enum(args, &analysis_args[2], &risk, err) < 0)
         return -1;
     if (raw == NULL || tu_symbol_norm(raw, sym, sizeof(sym)) < 0) {
-        cat_fail(err, -32602, NULL, "argument 'symbol' is required: a "
-                                    "trading pair such as BTCUSDT");
+        cat_fail(err, -32602, NULL,
+                 "argument 'symbol' is required: a "
+                 "trading pair such as BTCUSDT");
         return -1;
     }
     format_rfc3339_ms(now_ms(), now, sizeof(now));
-    if (dbuf_printf(md, "Analyse the Binance Spot market %s for a trading "
+    if (dbuf_printf(md,
+                    "Analyse the Binance Spot market %s for a trading "
                     "decision.\n\nTrader profile: strategy **%s** (%s); risk "
                     "tolerance **%s** (%s).\n\nLive market data, fetched %s:"
                     "\n\n",
-                sym, strategy, profile_hint(strategy), risk,
-                profile_hint(risk), now) < 0) {
+                    sym, strategy, profile_hint(strategy), risk,
+                    profile_hint(risk), now) < 0) {
         cat_fail(err, -32603, NULL, "the prompt text is too long");
         return -1;
     }
     if (md_market_for(call, sym, NULL, -32602, md, err) < 0)
         return -1;
     if (dbuf_puts(
-        md,
-        "\nPlease give:\n"
-        "1. The trend and momentum the 24h data suggests, and what it "
-        "cannot tell.\n"
-        "2. Key levels: support and resistance from the range and the "
-        "averages.\n"
-        "3. A plan that fits the profile: entry, stop-loss, take-profit and "
-        "position size as a share of capital.\n"
-        "4. The main risks and what would invalidate the plan.\n\n"
-        "For more data call get_klines, get_order_book or "
-        "get_recent_trades. Place no order without the user's explicit "
-        "confirmation; validate with place_order test: true, or use "
-        "testnet, first.\n") < 0) {
+            md, "\nPlease give:\n"
+                "1. The trend and momentum the 24h data suggests, and what it "
+                "cannot tell.\n"
+                "2. Key levels: support and resistance from the range and the "
+                "averages.\n"
+                "3. A plan that fits the profile: entry, stop-loss, "
+                "take-profit and "
+                "position size as a share of capital.\n"
+                "4. The main risks and what would invalidate the plan.\n\n"
+                "For more data call get_klines, get_order_book or "
+                "get_recent_trades. Place no order without the user's explicit "
+                "confirmation; validate with place_order test: true, or use "
+                "testnet, first.\n") < 0) {
         cat_fail(err, -32603, NULL, "the prompt text is too long");
         return -1;
     }
@@ -543,33 +559,37 @@ portfolio_text(struct mcp_call *call, struct dbuf *md,
     bnc_params_add(&tc.params, "omitZeroBalances", "true");
     body = tu_call_run(call, &tc);
     if (body == NULL && tc.resp.status == BNC_ERR_NO_CREDENTIALS) {
-        rc = dbuf_printf(md, "No live balances are available: %s\n\nPlease give "
-                        "a general framework for assessing the risk of a "
-                        "crypto spot portfolio: concentration, stablecoin "
-                        "share, volatility and correlation, liquidity, "
-                        "exchange risk, and a sample allocation for a "
-                        "cautious, a balanced and an aggressive investor. "
-                        "List the data you would need to assess a real "
-                        "portfolio.\n",
-                    tu_no_creds_text);
+        rc = dbuf_printf(md,
+                         "No live balances are available: %s\n\nPlease give "
+                         "a general framework for assessing the risk of a "
+                         "crypto spot portfolio: concentration, stablecoin "
+                         "share, volatility and correlation, liquidity, "
+                         "exchange risk, and a sample allocation for a "
+                         "cautious, a balanced and an aggressive investor. "
+                         "List the data you would need to assess a real "
+                         "portfolio.\n",
+                         tu_no_creds_text);
     } else if (body == NULL) {
         cat_fail(err, -32603, NULL, "%s", tc.err);
         rc = -1;
     } else {
         json_object_object_get_ex(body, "balances", &bal);
-        rc |= dbuf_printf(md, "Assess the risk of this Binance Spot "
-                              "portfolio (%s account).\n\n",
+        rc |= dbuf_printf(md,
+                          "Assess the risk of this Binance Spot "
+                          "portfolio (%s account).\n\n",
                           creds_env_name(tc.env));
         rc |= tu_md_balances(md, bal, &shown);
-        rc |= dbuf_printf(md, "\n%s\nPlease give: the value of each holding "
+        rc |=
+            dbuf_printf(md,
+                        "\n%sPlease give: the value of each holding "
                         "(use get_ticker for prices), concentration and "
                         "stablecoin share, volatility and correlation "
                         "risks, liquidity, and concrete rebalancing steps "
                         "with target weights. Place no order without the "
                         "user's explicit confirmation.\n",
-                    shown == 0 ? "The account holds no assets; suggest how "
-                                 "to build a diversified portfolio."
-                               : "");
+                        shown == 0 ? "The account holds no assets; suggest how "
+                                     "to build a diversified portfolio.\n\n"
+                                   : "");
     }
     if (rc != 0 && err->code == 0)
         cat_fail(err, -32603, NULL, "the prompt text is too long");
@@ -614,8 +634,9 @@ catalog_get_prompt(struct mcp_call *call, const char *name, json_object *args,
 
     cat_clear(err);
     if (p == NULL) {
-        cat_fail(err, -32602, NULL, "Unknown prompt: %s. Prompts: "
-                                    "trading_analysis, portfolio_risk.",
+        cat_fail(err, -32602, NULL,
+                 "Unknown prompt: %s. Prompts: "
+                 "trading_analysis, portfolio_risk.",
                  name != NULL ? name : "(none)");
         return NULL;
     }
@@ -656,13 +677,13 @@ complete_symbols(const char *prefix, struct catalog_error *err)
 {
     struct sym_info found[COMPLETE_MAX];
     struct bnc_response resp;
-    char why[CATALOG_ERR_MAX];
     size_t total = 0;
     json_object *values;
     int n;
 
     n = symcache_find(prefix, 0, found, COMPLETE_MAX, &total, &resp);
     if (n < 0) {
+        char why[CATALOG_ERR_MAX];
         bnc_describe_error(&resp, why, sizeof(why));
         bnc_response_free(&resp);
         cat_fail(err, -32603, NULL, "%s", why);
@@ -696,8 +717,8 @@ complete_enum(const char *const *values, const char *prefix)
 /* See catalog.h. */
 json_object *
 catalog_complete(struct mcp_call *call, const char *ref_type,
-                 const char *ref_name, const char *arg_name,
-                 const char *prefix, struct catalog_error *err)
+                 const char *ref_name, const char *arg_name, const char *prefix,
+                 struct catalog_error *err)
 {
     const struct prompt_row *p;
     const struct prompt_arg *a;
@@ -713,8 +734,9 @@ catalog_complete(struct mcp_call *call, const char *ref_type,
     if (strcmp(ref_type, "ref/resource") == 0) {
         if (strcmp(ref_name, MARKET_TEMPLATE) != 0 ||
             strcmp(arg_name, "symbol") != 0) {
-            cat_fail(err, -32602, NULL, "No completion for %s argument %s; "
-                                        "only " MARKET_TEMPLATE " symbol.",
+            cat_fail(err, -32602, NULL,
+                     "No completion for %s argument %s; "
+                     "only " MARKET_TEMPLATE " symbol.",
                      ref_name, arg_name);
             return NULL;
         }

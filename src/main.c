@@ -14,6 +14,7 @@
 #include "mcp.h"
 #include "settings.h"
 #include "stdio_transport.h"
+#include "symcache.h"
 
 int
 main(int argc, char **argv)
@@ -76,6 +77,7 @@ main(int argc, char **argv)
              s.read_only ? ", read-only" : "");
     rc = stdio_serve(srv, STDIN_FILENO, STDOUT_FILENO);
     mcp_server_free(srv);
+    symcache_reset();
     bnc_thread_cleanup();
     bnc_shutdown();
     settings_wipe(&s);

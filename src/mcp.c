@@ -584,6 +584,20 @@ run_tool(struct request *r, int idx, json_object *args,
     return tool_error_result(tr.error);
 }
 
+/* Zeroes the text of every string member of args (json-c keeps the bytes
+ * in the object, so they are wiped in place before the object is freed). */
+static void
+wipe_string_args(json_object *args)
+{
+    json_object_object_foreach(args, key, val)
+    {
+        (void)key;
+        if (json_object_is_type(val, json_type_string))
+            secure_wipe((char *)json_object_get_string(val),
+                        (size_t)json_object_get_string_len(val));
+    }
+}
+
 /* The request id as JSON text, for cancellation matching. */
 static void
 id_to_text(json_object *id, char *buf, size_t len)
@@ -647,6 +661,8 @@ method_tools_call(struct request *r)
     log_info("session %s: tool %s %s in %lld ms", r->sess->id, name,
              json_object_get_boolean(iserr) ? "failed" : "ok",
              (long long)(mono_ms() - t0));
+    if (t->flags & TOOL_SECRET_ARGS)
+        wipe_string_args(args);
     json_object_put(own_args);
     if (inflight_end(r->sess, slot)) {
         /* Cancelled: the client no longer wants an answer. */
@@ -956,6 +972,8 @@ mcp_handle_message(struct mcp_session *s, const char *msg, size_t len)
         }
     }
     json_tokener_free(tok);
+    if (text != NULL)
+        secure_wipe(text, len); /* it may have carried credentials */
     free(text);
     /* Only white space may follow the value. */
     while (root != NULL && used < len &&

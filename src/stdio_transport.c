@@ -13,6 +13,7 @@
 #include "dbuf.h"
 #include "log.h"
 #include "stdio_transport.h"
+#include "util.h"
 
 struct line {
     struct line *next;
@@ -104,6 +105,7 @@ executor_main(void *arg)
             break; /* end of input and the queue is empty */
         if (!ctx->out_failed)
             mcp_handle_message(&ctx->sess, l->text, l->len);
+        secure_wipe(l->text, l->len); /* it may have carried credentials */
         free(l);
     }
     bnc_thread_cleanup();
@@ -190,7 +192,8 @@ read_input(struct stdio_ctx *ctx, int in_fd)
     }
     if (line.len > 0)
         take_line(ctx, dbuf_str(&line), line.len);
-    dbuf_free(&line);
+    dbuf_wipe(&line);
+    secure_wipe(chunk, sizeof(chunk));
 }
 
 int

@@ -19,7 +19,7 @@
 #include "symcache.h"
 #include "util.h"
 
-#define TTL_MS (60LL * 60 * 1000)
+#define TTL_MS   (60LL * 60 * 1000)
 #define RETRY_MS (60LL * 1000)
 
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -27,7 +27,7 @@ static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Guarded by cache_lock. */
 static struct sym_info *cache_syms;
 static size_t cache_n;
-static int cache_loaded;       /* a list was loaded at some point */
+static int cache_loaded;        /* a list was loaded at some point */
 static int64_t cache_loaded_at; /* mono_ms of the last good load */
 static int64_t cache_failed_at; /* mono_ms of the last failed refresh */
 
@@ -276,8 +276,8 @@ find_locked(const char *up, int contains, struct sym_info *out, size_t max,
  * only when no list could ever be loaded or memory runs out (resp then says
  * BNC_ERR_INTERNAL). */
 int
-symcache_find(const char *text, int contains, struct sym_info *out,
-              size_t max, size_t *total, struct bnc_response *resp)
+symcache_find(const char *text, int contains, struct sym_info *out, size_t max,
+              size_t *total, struct bnc_response *resp)
 {
     struct bnc_response local;
     struct bnc_response *r = resp_prepare(resp, &local);

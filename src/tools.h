@@ -26,6 +26,8 @@ enum {
     TOOL_IDEMPOTENT = 1 << 2,  /* idempotentHint */
     TOOL_OPEN_WORLD = 1 << 3,  /* openWorldHint: talks to Binance */
     TOOL_TRADING = 1 << 4,     /* moves money: hidden and refused read-only */
+    TOOL_SECRET_ARGS = 1 << 5, /* arguments hold secrets: the engine wipes
+                                  them once the call is over */
 };
 
 #define TOOL_ERR_MAX 1024

@@ -19,12 +19,13 @@
 #include "tools.h"
 #include "tools_util.h"
 
-#define READ_FLAGS (TOOL_READ_ONLY | TOOL_OPEN_WORLD)
-#define DAY_MS (24LL * 60 * 60 * 1000)
+#define READ_FLAGS    (TOOL_READ_ONLY | TOOL_OPEN_WORLD)
+#define DAY_MS        (24LL * 60 * 60 * 1000)
 #define CLIENT_ID_MAX 40
 
 /* ---- field lists and schema pieces ---- */
 
+/* clang-format off */
 static const char *const order_fields[] = {
     "symbol", "orderId", "orderListId", "clientOrderId", "origClientOrderId",
     "transactTime", "time", "updateTime", "price", "origQty", "executedQty",
@@ -70,8 +71,11 @@ static const char *const order_fields[] = {
     "testnet credentials (configure_credentials environment \"testnet\")" \
     " or with test: true on place_order."
 
+/* clang-format on */
+
 /* ---- account reads ---- */
 
+/* clang-format off */
 static const struct tu_simple account_spec = {
     "GET", "/api/v3/account", BNC_READ,
     (const struct tu_arg[]){
@@ -128,6 +132,8 @@ get_account_trades(struct mcp_call *call, json_object *args,
     return tu_simple_run(call, args, res, &my_trades_spec);
 }
 
+/* clang-format on */
+
 /* ---- looking orders up ---- */
 
 /* get_order and cancel_order name the order one way only. Returns 0 or -1
@@ -149,6 +155,7 @@ check_order_ref(json_object *args, struct tool_result *res)
     return 0;
 }
 
+/* clang-format off */
 static const struct tu_arg order_ref_args[] = {
     {"symbol", "symbol", TU_ARG_SYMBOL, 0, NULL},
     {"order_id", "orderId", TU_ARG_INT, 0, NULL},
@@ -215,6 +222,8 @@ get_all_orders(struct mcp_call *call, json_object *args,
     return tu_simple_run(call, args, res, &all_orders_spec);
 }
 
+/* clang-format on */
+
 /* ---- place_order ---- */
 
 /* What each order type needs: 1 required, -1 forbidden, 0 optional. For
@@ -227,6 +236,7 @@ struct order_rule {
     int quote_qty; /* quote_order_qty allowed */
 };
 
+/* clang-format off */
 static const struct order_rule order_rules[] = {
     {"LIMIT", 1, -1, 1, 0},
     {"MARKET", -1, -1, -1, 1},
@@ -234,6 +244,8 @@ static const struct order_rule order_rules[] = {
     {"STOP_LOSS_LIMIT", 1, 1, 1, 0},
     {"TAKE_PROFIT_LIMIT", 1, 1, 1, 0},
 };
+
+/* clang-format on */
 
 /* The request once checked: Binance's names, in the order sent. */
 struct order_req {
@@ -245,8 +257,8 @@ struct order_req {
 
 /* Checks one required/forbidden argument against a rule value. */
 static int
-check_presence(int rule, const char *value, const char *arg,
-               const char *type, struct tool_result *res)
+check_presence(int rule, const char *value, const char *arg, const char *type,
+               struct tool_result *res)
 {
     if (rule > 0 && value == NULL)
         return tool_fail(res, "A %s order needs %s.", type, arg);
@@ -270,18 +282,23 @@ check_order(struct order_req *o, const struct order_rule *r,
     if (o->quantity == NULL && o->quote_qty == NULL)
         return tool_fail(res, "Give quantity (in the base asset)%s.",
                          r->quote_qty ? ", or quote_order_qty (in the quote "
-                                        "asset) for a MARKET order" : "");
+                                        "asset) for a MARKET order"
+                                      : "");
     if (o->quote_qty != NULL && !r->quote_qty)
-        return tool_fail(res, "quote_order_qty is only for MARKET orders; "
-                              "give quantity for a %s order.", o->type);
+        return tool_fail(res,
+                         "quote_order_qty is only for MARKET orders; "
+                         "give quantity for a %s order.",
+                         o->type);
     if (check_presence(0, o->quantity, "quantity", o->type, res) < 0 ||
         check_presence(0, o->quote_qty, "quote_order_qty", o->type, res) < 0 ||
         check_presence(r->price, o->price, "price", o->type, res) < 0 ||
         check_presence(r->stop_price, o->stop, "stop_price", o->type, res) < 0)
         return -1;
     if (r->time_in_force < 0 && o->tif != NULL)
-        return tool_fail(res, "A %s order takes no time_in_force; leave it "
-                              "out.", o->type);
+        return tool_fail(res,
+                         "A %s order takes no time_in_force; leave it "
+                         "out.",
+                         o->type);
     if (r->time_in_force > 0 && o->tif == NULL)
         o->tif = "GTC";
     return 0;
@@ -320,8 +337,9 @@ read_order(json_object *args, struct order_req *o, struct tool_result *res)
     o->price = tu_arg_str(args, "price");
     o->stop = tu_arg_str(args, "stop_price");
     o->test = tu_arg_bool(args, "test", 0);
-    for (size_t i = 0; o->type != NULL && i < sizeof(order_rules) /
-                                                  sizeof(order_rules[0]); i++)
+    for (size_t i = 0;
+         o->type != NULL && i < sizeof(order_rules) / sizeof(order_rules[0]);
+         i++)
         if (strcmp(order_rules[i].type, o->type) == 0)
             r = &order_rules[i];
     if (o->side == NULL || r == NULL)
@@ -341,15 +359,15 @@ read_order(json_object *args, struct order_req *o, struct tool_result *res)
 /* Adds the order's parameters to p and, as the same names and values, to
  * echo (the request shown back for test orders). */
 static void
-order_params(const struct order_req *o, struct bnc_params *p,
-             json_object *echo)
+order_params(const struct order_req *o, struct bnc_params *p, json_object *echo)
 {
-    const char *names[] = {"symbol", "side", "type", "timeInForce",
-                           "quantity", "quoteOrderQty", "price", "stopPrice",
-                           "newClientOrderId", "newOrderRespType"};
-    const char *values[] = {o->symbol, o->side, o->type, o->tif, o->quantity,
-                            o->quote_qty, o->price, o->stop, o->client_id,
-                            "FULL"};
+    const char *names[] = {"symbol",          "side",      "type",
+                           "timeInForce",     "quantity",  "quoteOrderQty",
+                           "price",           "stopPrice", "newClientOrderId",
+                           "newOrderRespType"};
+    const char *values[] = {o->symbol,    o->side,      o->type,  o->tif,
+                            o->quantity,  o->quote_qty, o->price, o->stop,
+                            o->client_id, "FULL"};
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (values[i] == NULL)
@@ -404,9 +422,15 @@ fail_order(const struct order_req *o, struct tu_call *tc,
     json_object *lookup;
     int rc;
 
-    if (o->test || !tu_outcome_unknown(tc->resp.status))
-        return tool_fail(res, "%s%s", o->test ? "Test order rejected: " : "",
+    if (o->test)
+        return tool_fail(res,
+                         "Test order %s (nothing is ever placed in test "
+                         "mode): %s",
+                         tc->resp.status == BNC_ERR_API ? "rejected"
+                                                        : "not validated",
                          tc->err);
+    if (!tu_outcome_unknown(tc->resp.status))
+        return tool_fail(res, "%s", tc->err);
     snprintf(what, sizeof(what), "new order with clientOrderId %s",
              o->client_id);
     lookup = json_object_new_object();
@@ -449,10 +473,11 @@ place_order(struct mcp_call *call, json_object *args, struct tool_result *res)
     } else {
         res->data = order_result(&o, body, echo, tc.env);
         rc = res->data != NULL ? 0
-                               : tool_fail(res, "Binance accepted the order "
-                                                "(clientOrderId %s) but its "
-                                                "answer was unreadable; call "
-                                                "get_order to see it.",
+                               : tool_fail(res,
+                                           "Binance accepted the order "
+                                           "(clientOrderId %s) but its "
+                                           "answer was unreadable; call "
+                                           "get_order to see it.",
                                            o.client_id);
     }
     tu_call_done(&tc);
@@ -461,6 +486,7 @@ place_order(struct mcp_call *call, json_object *args, struct tool_result *res)
 
 /* ---- the rows ---- */
 
+/* clang-format off */
 const struct tool_def tools_account[] = {
     {"get_account_info", "Account information",
      "Balances, permissions and commission rates of the account the "
@@ -595,3 +621,4 @@ const struct tool_def tools_account[] = {
      READ_FLAGS, get_all_orders},
     {NULL, NULL, NULL, NULL, NULL, 0, NULL},
 };
+/* clang-format on */

@@ -77,8 +77,10 @@ configure_credentials(struct mcp_call *call, json_object *args,
      * typo must not silently drop working credentials. */
     if (creds_check_token("api_key", key, err, sizeof(err)) < 0 ||
         creds_check_token("api_secret", secret, err, sizeof(err)) < 0)
-        return tool_fail(res, "Credentials not stored: %s. Earlier "
-                              "credentials, if any, are unchanged.", err);
+        return tool_fail(res,
+                         "Credentials not stored: %s. Earlier "
+                         "credentials, if any, are unchanged.",
+                         err);
     if (creds_set(&call->sess->creds, key, secret, env, err, sizeof(err)) < 0)
         return tool_fail(res, "Credentials not stored: %s.", err);
     out = json_object_new_object();
@@ -112,7 +114,8 @@ get_credentials_status(struct mcp_call *call, json_object *args,
     } else if (call != NULL && (c = mcp_call_creds(call, &buf)) != NULL) {
         source = "daemon";
     }
-    json_object_object_add(out, "configured", json_object_new_boolean(c != NULL));
+    json_object_object_add(out, "configured",
+                           json_object_new_boolean(c != NULL));
     json_object_object_add(out, "source", json_object_new_string(source));
     if (c != NULL)
         describe_creds(c, out);
@@ -169,6 +172,7 @@ revoke_credentials(struct mcp_call *call, json_object *args,
     return 0;
 }
 
+/* clang-format off */
 #define IN_TOKEN(name, desc)                                                 \
     TU_F(name, "{\"type\":\"string\",\"minLength\":1,\"maxLength\":256,"     \
                "\"description\":\"" desc "\"}")
@@ -197,7 +201,8 @@ const struct tool_def tools_creds[] = {
                                "\"mainnet\"],\"description\":\"Which "
                                "exchange the key belongs to.\"}"),
            "\"api_key\",\"api_secret\",\"environment\""),
-     TU_OBJ(STATUS_PROPS), TOOL_IDEMPOTENT, configure_credentials},
+     TU_OBJ(STATUS_PROPS), TOOL_IDEMPOTENT | TOOL_SECRET_ARGS,
+     configure_credentials},
     {"get_credentials_status", "Credentials status",
      "Says whether signed calls have credentials and where they come from: "
      "this session (configure_credentials), the daemon's configuration, or "
@@ -217,3 +222,4 @@ const struct tool_def tools_creds[] = {
      TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT, revoke_credentials},
     {NULL, NULL, NULL, NULL, NULL, 0, NULL},
 };
+/* clang-format on */

@@ -16,11 +16,12 @@
 #include "util.h"
 
 #define MARKET_FLAGS (TOOL_READ_ONLY | TOOL_IDEMPOTENT | TOOL_OPEN_WORLD)
-#define SEARCH_MAX 10
-#define MD_MAX (64 * 1024)
+#define SEARCH_MAX   10
+#define MD_MAX       ((size_t)64 * 1024)
 
 /* ---- shared field lists and schema pieces ---- */
 
+/* clang-format off */
 static const char *const ticker_fields[] = {
     "symbol", "priceChange", "priceChangePercent", "weightedAvgPrice",
     "prevClosePrice", "lastPrice", "lastQty", "bidPrice", "bidQty",
@@ -47,6 +48,8 @@ static const char *const ticker_fields[] = {
          "\"15m\",\"30m\",\"1h\",\"2h\",\"4h\",\"6h\",\"8h\",\"12h\",\"1d\","  \
          "\"3d\",\"1w\",\"1M\"],\"description\":\"Candle length: s = "     \
          "second, m = minute, h = hour, d = day, w = week, M = month.\"}")
+
+/* clang-format on */
 
 /* ---- get_server_time ---- */
 
@@ -82,6 +85,7 @@ get_server_time(struct mcp_call *call, json_object *args,
 
 /* ---- one-call tools ---- */
 
+/* clang-format off */
 static const struct tu_arg symbol_arg[] = {
     {"symbol", "symbol", TU_ARG_SYMBOL, 1, NULL},
     {NULL, NULL, TU_ARG_STR, 0, NULL},
@@ -167,6 +171,8 @@ get_average_price(struct mcp_call *call, json_object *args,
 {
     return tu_simple_run(call, args, res, &avg_spec);
 }
+
+/* clang-format on */
 
 /* ---- search and fetch ---- */
 
@@ -255,10 +261,10 @@ search_result(const struct sym_info *si, json_object *prices)
         snprintf(text, sizeof(text), "Not trading now (status %s).",
                  si->status);
     else if (json_object_object_get_ex(prices, si->symbol, &p))
-        snprintf(text, sizeof(text), "Current price: %s %s",
-                 tu_num_display(json_object_get_string(p), shown,
-                                sizeof(shown)),
-                 si->quote);
+        snprintf(
+            text, sizeof(text), "Current price: %s %s",
+            tu_num_display(json_object_get_string(p), shown, sizeof(shown)),
+            si->quote);
     else
         snprintf(text, sizeof(text),
                  "Current price unavailable; call get_ticker for it.");
@@ -312,18 +318,20 @@ static int
 md_book_side(struct dbuf *b, const char *title, json_object *levels)
 {
     size_t n = json_object_is_type(levels, json_type_array)
-                   ? json_object_array_length(levels) : 0;
+                   ? json_object_array_length(levels)
+                   : 0;
     char p[64], q[64];
     int rc = dbuf_printf(b, "\n**%s**\n", title);
 
     for (size_t i = 0; i < n && rc == 0; i++) {
         json_object *lv = json_object_array_get_idx(levels, i);
-        rc = dbuf_printf(
-            b, "- %s @ %s\n",
-            tu_num_display(json_object_get_string(
-                               json_object_array_get_idx(lv, 1)), q, sizeof(q)),
-            tu_num_display(json_object_get_string(
-                               json_object_array_get_idx(lv, 0)), p, sizeof(p)));
+        rc = dbuf_printf(b, "- %s @ %s\n",
+                         tu_num_display(json_object_get_string(
+                                            json_object_array_get_idx(lv, 1)),
+                                        q, sizeof(q)),
+                         tu_num_display(json_object_get_string(
+                                            json_object_array_get_idx(lv, 0)),
+                                        p, sizeof(p)));
     }
     if (n == 0 && rc == 0)
         rc = dbuf_puts(b, "- (empty)\n");
@@ -356,8 +364,9 @@ fetch_metadata(json_object *ticker, json_object *depth,
                const struct sym_info *si)
 {
     static const char *const stats[] = {
-        "lastPrice", "priceChange", "priceChangePercent", "weightedAvgPrice",
-        "openPrice", "highPrice", "lowPrice", "volume", "quoteVolume", NULL};
+        "lastPrice",   "priceChange", "priceChangePercent", "weightedAvgPrice",
+        "openPrice",   "highPrice",   "lowPrice",           "volume",
+        "quoteVolume", NULL};
     static const char *const book[] = {"lastUpdateId", "bids", "asks", NULL};
     json_object *m = json_object_new_object(), *st, *cnt;
 
@@ -377,8 +386,7 @@ fetch_metadata(json_object *ticker, json_object *depth,
 
 /* Builds the result of fetch into a new object. */
 static json_object *
-fetch_result(json_object *ticker, json_object *depth,
-             const struct sym_info *si)
+fetch_result(json_object *ticker, json_object *depth, const struct sym_info *si)
 {
     json_object *o = json_object_new_object();
     char title[64], pair[40], url[128];
@@ -458,6 +466,7 @@ done:
 
 /* ---- the rows ---- */
 
+/* clang-format off */
 const struct tool_def tools_market[] = {
     {"get_server_time", "Binance server time",
      "Returns Binance's server clock, the local clock and the offset "
@@ -563,3 +572,4 @@ const struct tool_def tools_market[] = {
      MARKET_FLAGS, fetch},
     {NULL, NULL, NULL, NULL, NULL, 0, NULL},
 };
+/* clang-format on */

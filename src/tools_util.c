@@ -228,9 +228,9 @@ tu_call_run(struct mcp_call *call, struct tu_call *tc)
     rc = bnc_call(&req, &tc->resp);
     creds_wipe(&buf);
     if (call != NULL && call->sess != NULL)
-        mcp_call_log(call, rc == 0 ? MCP_LOG_DEBUG : MCP_LOG_WARNING,
-                     "binance", "%s %s: %s in %ld ms (weight used %ld)",
-                     tc->method, tc->path, bnc_status_name(tc->resp.status),
+        mcp_call_log(call, rc == 0 ? MCP_LOG_DEBUG : MCP_LOG_WARNING, "binance",
+                     "%s %s: %s in %ld ms (weight used %ld)", tc->method,
+                     tc->path, bnc_status_name(tc->resp.status),
                      tc->resp.elapsed_ms, tc->resp.used_weight);
     if (rc < 0 || tc->resp.body == NULL) {
         if (rc == 0)
@@ -281,8 +281,8 @@ tu_fail_unknown(struct tool_result *res, const char *what, json_object *lookup,
         "could execute it twice. Before doing anything else, call get_order "
         "with %s to learn the real status.%s%s",
         what, why,
-        json_object_to_json_string_ext(lookup, JSON_C_TO_STRING_PLAIN |
-                                                   JSON_C_TO_STRING_NOSLASHESCAPE),
+        json_object_to_json_string_ext(
+            lookup, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
         hint != NULL ? " " : "", hint != NULL ? hint : "");
 }
 
@@ -321,9 +321,10 @@ name_columns(json_object *row, const char *const *columns)
     if (out == NULL)
         return NULL;
     n = json_object_array_length(row);
-    for (size_t i = 0; columns[i] != NULL && i < n; i++)
+    for (size_t i = 0; i < n && columns[i] != NULL; i++)
         json_object_object_add(
-            out, columns[i], json_object_get(json_object_array_get_idx(row, i)));
+            out, columns[i],
+            json_object_get(json_object_array_get_idx(row, i)));
     return out;
 }
 
@@ -353,7 +354,8 @@ shape_array(json_object *body, const struct tu_shape *sh, json_object *into)
     }
     json_object_object_add(into, sh->wrap, arr);
     if (sh->count)
-        json_object_object_add(into, "count", json_object_new_int64((int64_t)n));
+        json_object_object_add(into, "count",
+                               json_object_new_int64((int64_t)n));
     return 0;
 }
 
@@ -365,7 +367,8 @@ tu_shape_body(json_object *body, const struct tu_shape *sh, json_object *into)
         return shape_array(body, sh, into);
     if (!json_object_is_type(body, json_type_object))
         return -1;
-    json_object_object_foreach(body, key, val) {
+    json_object_object_foreach(body, key, val)
+    {
         int keep = sh->fields == NULL;
         for (size_t i = 0; !keep && sh->fields[i] != NULL; i++)
             keep = strcmp(sh->fields[i], key) == 0;
@@ -416,8 +419,8 @@ fail_call(const struct tu_simple *spec, json_object *args, json_object *out,
 
 /* See tools_util.h. */
 int
-tu_simple_run(struct mcp_call *call, json_object *args,
-              struct tool_result *res, const struct tu_simple *spec)
+tu_simple_run(struct mcp_call *call, json_object *args, struct tool_result *res,
+              const struct tu_simple *spec)
 {
     struct tu_call tc;
     json_object *out, *body;
@@ -526,8 +529,7 @@ tu_dec_add(const char *a, const char *b, char *out, size_t len)
     char rev[96];
     int carry = 0;
 
-    if (a == NULL || b == NULL ||
-        dec_split(a, &ai, &ail, &af, &afl) < 0 ||
+    if (a == NULL || b == NULL || dec_split(a, &ai, &ail, &af, &afl) < 0 ||
         dec_split(b, &bi, &bil, &bf, &bfl) < 0)
         return -1;
     il = ail > bil ? ail : bil;
@@ -542,8 +544,8 @@ tu_dec_add(const char *a, const char *b, char *out, size_t len)
     if (fl > 0)
         rev[n++] = '.';
     for (size_t k = 0; k < il; k++) {
-        int s = digit_from_right(ai, ail, k) + digit_from_right(bi, bil, k) +
-                carry;
+        int s =
+            digit_from_right(ai, ail, k) + digit_from_right(bi, bil, k) + carry;
         rev[n++] = (char)('0' + s % 10);
         carry = s / 10;
     }
@@ -581,8 +583,8 @@ signed_display(const char *s, char *buf, size_t len)
     char tmp[48]; /* shorter than buf: room for the sign */
 
     tu_num_display(s, tmp, sizeof(tmp));
-    snprintf(buf, len, "%s%s", (tmp[0] == '-' || strcmp(tmp, "n/a") == 0)
-                                   ? "" : "+", tmp);
+    snprintf(buf, len, "%s%s",
+             (tmp[0] == '-' || strcmp(tmp, "n/a") == 0) ? "" : "+", tmp);
     return buf;
 }
 
@@ -606,12 +608,11 @@ md_market_window(struct dbuf *b, json_object *t, const char *base,
     int rc = 0;
 
     rc |= md_line(b, "Last price", tu_jstr(t, "lastPrice"), quote);
-    rc |= dbuf_printf(b, "- **24h change:** %s%s%s (%s%%)\n",
-                      signed_display(tu_jstr(t, "priceChange"), c1,
-                                     sizeof(c1)),
-                      quote[0] != '\0' ? " " : "", quote,
-                      signed_display(tu_jstr(t, "priceChangePercent"), c2,
-                                     sizeof(c2)));
+    rc |= dbuf_printf(
+        b, "- **24h change:** %s%s%s (%s%%)\n",
+        signed_display(tu_jstr(t, "priceChange"), c1, sizeof(c1)),
+        quote[0] != '\0' ? " " : "", quote,
+        signed_display(tu_jstr(t, "priceChangePercent"), c2, sizeof(c2)));
     rc |= dbuf_printf(b, "- **24h high / low:** %s / %s%s%s\n",
                       tu_num_display(tu_jstr(t, "highPrice"), h, sizeof(h)),
                       tu_num_display(tu_jstr(t, "lowPrice"), l, sizeof(l)),
@@ -636,7 +637,6 @@ tu_md_market(struct dbuf *b, json_object *ticker, json_object *avg,
 {
     const char *base = si != NULL ? si->base : "";
     const char *quote = si != NULL ? si->quote : "";
-    char when[40];
     json_object *ct;
     int rc = 0;
 
@@ -657,9 +657,12 @@ tu_md_market(struct dbuf *b, json_object *ticker, json_object *avg,
                           si->status);
     if (json_object_object_get_ex(ticker, "closeTime", &ct) &&
         json_object_is_type(ct, json_type_int)) {
+        char when[40];
         format_rfc3339_ms(json_object_get_int64(ct), when, sizeof(when));
-        rc |= dbuf_printf(b, "\n_Binance Spot 24h rolling window ending %s "
-                             "(UTC)._\n", when);
+        rc |= dbuf_printf(b,
+                          "\n_Binance Spot 24h rolling window ending %s "
+                          "(UTC)._\n",
+                          when);
     }
     return rc != 0 ? -1 : 0;
 }
@@ -689,7 +692,8 @@ int
 tu_md_balances(struct dbuf *b, json_object *balances, size_t *shown)
 {
     size_t n = json_object_is_type(balances, json_type_array)
-                   ? json_object_array_length(balances) : 0;
+                   ? json_object_array_length(balances)
+                   : 0;
 
     *shown = 0;
     if (dbuf_puts(b, "| Asset | Free | Locked | Total |\n"
@@ -709,7 +713,8 @@ int
 tu_md_orders(struct dbuf *b, json_object *orders)
 {
     size_t n = json_object_is_type(orders, json_type_array)
-                   ? json_object_array_length(orders) : 0;
+                   ? json_object_array_length(orders)
+                   : 0;
     char p[64], q[64], e[64];
 
     if (dbuf_puts(b, "| Order ID | Symbol | Side | Type | Price | Quantity "
@@ -723,8 +728,7 @@ tu_md_orders(struct dbuf *b, json_object *orders)
                         tu_jstr(o, "side"), tu_jstr(o, "type"),
                         tu_num_display(tu_jstr(o, "price"), p, sizeof(p)),
                         tu_num_display(tu_jstr(o, "origQty"), q, sizeof(q)),
-                        tu_num_display(tu_jstr(o, "executedQty"), e,
-                                       sizeof(e)),
+                        tu_num_display(tu_jstr(o, "executedQty"), e, sizeof(e)),
                         tu_jstr(o, "status"), tu_jstr(o, "clientOrderId")) < 0)
             return -1;
     }

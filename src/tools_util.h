@@ -25,6 +25,7 @@
 
 /* ---- schema fragments (string literals, joined at compile time) ---- */
 
+/* clang-format off */
 #define TU_STR "{\"type\":\"string\"}"
 #define TU_INT "{\"type\":\"integer\"}"
 #define TU_NUM "{\"type\":\"number\"}"
@@ -61,6 +62,8 @@
     TU_F(name, "{\"type\":\"integer\",\"minimum\":0,\"description\":\""      \
                desc " (milliseconds since the Unix epoch).\"}")
 
+/* clang-format on */
+
 /* ---- reading arguments (already validated against the input schema) ---- */
 
 /* The string value of args[key], borrowed from args; NULL when absent or
@@ -95,8 +98,8 @@ struct tu_arg {
     const char *arg;   /* MCP argument name (snake_case) */
     const char *param; /* Binance parameter name (camelCase) */
     enum tu_arg_kind kind;
-    int echo;          /* copy the value sent into the result, under arg */
-    const char *dflt;  /* sent when the argument is absent; NULL: nothing */
+    int echo;         /* copy the value sent into the result, under arg */
+    const char *dflt; /* sent when the argument is absent; NULL: nothing */
 };
 
 /* Adds every present argument of map to p, in map order. Echoed values are

@@ -9,6 +9,10 @@
 //                (required)
 //   EXPECT_LAST  BTCUSDT lastPrice the fake serves; argv[2] may give it
 //                instead. When neither does, it is read from the fake itself.
+//   SDK_API_KEY, SDK_API_SECRET
+//                optional credentials the fake accepts: when given, the
+//                account tools are called too, so that the SDK validates
+//                their structuredContent against their outputSchema as well.
 //
 // The client spawns the daemon with a minimal environment (the SDK's default
 // safe variables plus the Binance URLs): no credentials from the caller's
@@ -58,6 +62,7 @@ async function main() {
   if (!binmcpd) fatal("BINMCPD is not set");
   if (!fakexUrl) fatal("FAKEX_URL is not set");
   const expectLast = await expectedLastPrice(fakexUrl);
+  const withCreds = Boolean(process.env.SDK_API_KEY && process.env.SDK_API_SECRET);
 
   const transport = new StdioClientTransport({
     command: binmcpd,
@@ -66,6 +71,9 @@ async function main() {
       BINANCE_BASE_URL: fakexUrl,
       BINANCE_TESTNET_URL: fakexUrl,
       BINANCE_TIMEOUT_MS: "5000",
+      ...(withCreds ? { BINANCE_API_KEY: process.env.SDK_API_KEY,
+                        BINANCE_API_SECRET: process.env.SDK_API_SECRET }
+                    : {}),
     },
     stderr: "inherit", // the daemon's log lands in the test log
   });
@@ -122,6 +130,43 @@ async function main() {
       }
       check(parsed?.lastPrice === sc.lastPrice,
             "get_ticker: the text block carries the same JSON");
+    }
+
+    // Every other tool the fake can serve: each result goes through the
+    // SDK's outputSchema validation.
+    const more = [
+      ["get_server_time", {}],
+      ["get_order_book", { symbol: "BTCUSDT", limit: 5 }],
+      ["get_recent_trades", { symbol: "BTCUSDT", limit: 3 }],
+      ["get_klines", { symbol: "BTCUSDT", interval: "1h", limit: 3 }],
+      ["get_average_price", { symbol: "BTCUSDT" }],
+      ["search", { query: "eth" }],
+      ["fetch", { id: "ETHUSDT" }],
+      ["get_credentials_status", {}],
+    ];
+    if (withCreds) {
+      more.push(
+        ["get_account_info", {}],
+        ["get_account_trades", { symbol: "BTCUSDT" }],
+        ["get_open_orders", {}],
+        ["get_all_orders", { symbol: "BTCUSDT" }],
+        ["place_order", { symbol: "BTCUSDT", side: "BUY", type: "LIMIT",
+                          quantity: "0.001", price: "10000", test: true }],
+      );
+    } else {
+      console.log("# no SDK_API_KEY/SDK_API_SECRET: account tools not called");
+    }
+    for (const [name, args] of more) {
+      try {
+        const r = await client.callTool({ name, arguments: args }, undefined,
+                                        opts);
+        check(r.isError !== true && r.structuredContent !== undefined,
+              `tools/call ${name}: valid structuredContent`,
+              JSON.stringify(r.content));
+      } catch (e) {
+        check(false, `tools/call ${name}: SDK accepted the result`,
+              e?.message ?? String(e));
+      }
     }
 
     try {

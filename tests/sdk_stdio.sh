@@ -109,19 +109,29 @@ if [ -z "$port" ]; then
 fi
 fakex_url="http://127.0.0.1:$port"
 
-# The BTCUSDT last price the fake serves, from its header when it can be
-# found there (the script asks the fake itself otherwise).
-expect_last=$(sed -n \
-    's/^#define[[:space:]]*FAKEX_BTCUSDT_LAST[[:space:]]*"\([0-9.]*\)".*/\1/p' \
-    "$TESTS_SRCDIR/fakex.h" 2>/dev/null | head -n 1 || true)
+# The string value of a #define in fakex.h, or "".
+fake_define() {
+    sed -n "s/^#define[[:space:]]*$1[[:space:]]*\"\([^\"]*\)\".*/\1/p" \
+        "$TESTS_SRCDIR/fakex.h" 2>/dev/null | head -n 1 || true
+}
+# The fake's default account A (public test credentials), so that the
+# account tools are checked too.
+api_key=$(fake_define FAKEX_KEY_A)
+api_secret=$(fake_define FAKEX_SECRET_A)
+# The BTCUSDT last price the fake serves (when the header does not give it,
+# the client asks the fake itself).
+expect_last=$(fake_define FAKEX_BTCUSDT_LAST)
 
 echo "sdk_stdio: fake exchange at $fakex_url, daemon $BINMCPD," \
     "expected BTCUSDT lastPrice ${expect_last:-(asked from the fake)}"
 rc=0
 BINMCPD="$BINMCPD" FAKEX_URL="$fakex_url" EXPECT_LAST="$expect_last" \
+    SDK_API_KEY="$api_key" SDK_API_SECRET="$api_secret" \
     node "$TESTS_BUILDDIR/sdk_stdio.mjs" || rc=$?
 if [ "$rc" -ne 0 ]; then
-    echo "sdk_stdio: the SDK client check failed (exit $rc)" >&2
+    echo "sdk_stdio: the SDK client check failed (exit $rc); the fake" \
+        "exchange's log follows" >&2
+    cat "$workdir/fakex.err" >&2 || true
     finish 1
 fi
 finish 0

@@ -1,0 +1,1466 @@
+/*
+ * test_tools.c - every tool, resource, prompt and completion against the
+ * fake exchange (tests/fakex), with the values fakex.h fixes.
+ *
+ * Handlers are called the way the engine calls them: arguments are first
+ * validated against the row's input schema (schema_validate), and every
+ * successful result is checked against the row's output schema, so each
+ * call here also tests that the row's schemas tell the truth.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <CUnit/CUnit.h>
+#include <json-c/json.h>
+
+#include "bnc.h"
+#include "catalog.h"
+#include "creds.h"
+#include "fakex.h"
+#include "mcp.h"
+#include "schema.h"
+#include "symcache.h"
+#include "testlib.h"
+#include "tools.h"
+#include "tools_util.h"
+
+static struct fakex fx;
+static struct mcp_server *srv;
+static struct mcp_session sess;
+static json_object *progress_token; /* sent with calls when not NULL */
+static int n_progress;              /* notifications/progress seen */
+
+/* The session's sink: counts progress notifications, drops the rest. */
+static int
+sink(void *arg, const char *msg, size_t len)
+{
+    (void)arg;
+    (void)len;
+    if (strstr(msg, "notifications/progress") != NULL)
+        n_progress++;
+    return 0;
+}
+
+/* ---- helpers ---- */
+
+/* Walks a dotted path ("results.0.id") through objects and arrays. */
+static json_object *
+jget(json_object *o, const char *path)
+{
+    char buf[256], *save = NULL, *tok;
+
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (tok = strtok_r(buf, ".", &save); o != NULL && tok != NULL;
+         tok = strtok_r(NULL, ".", &save)) {
+        if (json_object_is_type(o, json_type_array)) {
+            size_t i = (size_t)strtoul(tok, NULL, 10);
+            o = i < json_object_array_length(o)
+                    ? json_object_array_get_idx(o, i)
+                    : NULL;
+        } else if (!json_object_object_get_ex(o, tok, &o)) {
+            o = NULL;
+        }
+    }
+    return o;
+}
+
+static const char *
+jstr(json_object *o, const char *path)
+{
+    json_object *v = jget(o, path);
+    return v != NULL ? json_object_get_string(v) : "(absent)";
+}
+
+static long long
+jint(json_object *o, const char *path)
+{
+    json_object *v = jget(o, path);
+    return v != NULL ? (long long)json_object_get_int64(v) : -999;
+}
+
+static size_t
+jlen(json_object *o, const char *path)
+{
+    json_object *v = jget(o, path);
+    return json_object_is_type(v, json_type_array) ? json_object_array_length(v)
+                                                   : (size_t)-1;
+}
+
+static void
+res_free(struct tool_result *res)
+{
+    json_object_put(res->data);
+    free(res->text);
+    memset(res, 0, sizeof(*res));
+}
+
+/* Checks what the engine relies on after a handler returned rc. */
+static void
+check_result(const struct tool_def *t, int rc, struct tool_result *res)
+{
+    char err[512];
+
+    CU_ASSERT(rc == 0 || rc == -1);
+    if (rc < 0) {
+        CU_ASSERT(res->is_error);
+        CU_ASSERT(res->error[0] != '\0');
+        CU_ASSERT_PTR_NULL(res->data);
+        return;
+    }
+    CU_ASSERT(!res->is_error);
+    CU_ASSERT_FATAL(json_object_is_type(res->data, json_type_object));
+    json_object *os = json_tokener_parse(t->output_schema);
+    if (schema_validate(os, res->data, err, sizeof(err)) < 0) {
+        fprintf(stderr, "\n%s: result does not match outputSchema: %s\n%s\n",
+                t->name, err, json_object_to_json_string(res->data));
+        CU_FAIL("result does not match outputSchema");
+    }
+    json_object_put(os);
+}
+
+/* Calls tool name with args_json in session s as the engine would.
+ * Returns the handler's 0/-1, or -2 when the schema refused the args (the
+ * reason is then in res->error). */
+static int
+call_in(struct mcp_session *s, const char *name, const char *args_json,
+        struct tool_result *res)
+{
+    const struct tool_def *t = tool_find(name);
+    json_object *args, *schema;
+    char err[512];
+    int rc;
+
+    memset(res, 0, sizeof(*res));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    args = json_tokener_parse(args_json != NULL ? args_json : "{}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(args);
+    schema = json_tokener_parse(t->input_schema);
+    if (schema_validate(schema, args, err, sizeof(err)) < 0) {
+        snprintf(res->error, sizeof(res->error), "schema: %s", err);
+        res->is_error = 1;
+        rc = -2;
+    } else {
+        struct mcp_call c = {s->srv, s, progress_token, NULL, 0};
+        rc = t->handler(&c, args, res);
+        check_result(t, rc, res);
+    }
+    json_object_put(schema);
+    json_object_put(args);
+    return rc;
+}
+
+static int
+call(const char *name, const char *args_json, struct tool_result *res)
+{
+    return call_in(&sess, name, args_json, res);
+}
+
+static void
+use_creds(enum bnc_env env)
+{
+    char err[128];
+    CU_ASSERT_EQUAL_FATAL(creds_set(&sess.creds, TEST_KEY_A, TEST_SECRET_A, env,
+                                    err, sizeof(err)),
+                          0);
+}
+
+/* The query string of the last method+path request the fake saw. */
+static void
+last_query(const char *method, const char *path, char *out, size_t len)
+{
+    char q[512], body[8192];
+    json_object *o, *v;
+
+    out[0] = '\0';
+    snprintf(q, sizeof(q), "/__fake/stats?method=%s&path=%s", method, path);
+    if (fakex_http(&fx, "GET", q, body, sizeof(body)) != 200)
+        return;
+    o = json_tokener_parse(body);
+    if (o != NULL && json_object_object_get_ex(o, "last_query", &v))
+        snprintf(out, len, "%s", json_object_get_string(v));
+    json_object_put(o);
+}
+
+/* ---- the table ---- */
+
+static void
+test_table_rows(void)
+{
+    size_t n = tool_count();
+    char err[256];
+
+    CU_ASSERT_EQUAL(n, 18);
+    CU_ASSERT_PTR_NULL(tool_at(n));
+    CU_ASSERT_PTR_NULL(tool_find("no_such_tool"));
+    CU_ASSERT_PTR_NULL(tool_find(NULL));
+    for (size_t i = 0; i < n; i++) {
+        const struct tool_def *t = tool_at(i);
+        json_object *in = json_tokener_parse(t->input_schema);
+        json_object *out = json_tokener_parse(t->output_schema);
+
+        CU_ASSERT_PTR_NOT_NULL(t->handler);
+        CU_ASSERT(t->title != NULL && t->title[0] != '\0');
+        CU_ASSERT(t->description != NULL && strlen(t->description) > 40);
+        CU_ASSERT_PTR_EQUAL(tool_find(t->name), t);
+        if (in == NULL || schema_check(in, err, sizeof(err)) < 0) {
+            fprintf(stderr, "\n%s input: %s\n", t->name, in ? err : "not JSON");
+            CU_FAIL("bad input schema");
+        }
+        if (out == NULL || schema_check(out, err, sizeof(err)) < 0) {
+            fprintf(stderr, "\n%s output: %s\n", t->name,
+                    out ? err : "not JSON");
+            CU_FAIL("bad output schema");
+        }
+        /* An input schema refuses unknown arguments. */
+        json_object *extra = json_tokener_parse("{\"no_such_arg\":1}");
+        CU_ASSERT(schema_validate(in, extra, err, sizeof(err)) < 0);
+        json_object_put(extra);
+        json_object_put(in);
+        json_object_put(out);
+    }
+}
+
+static void
+test_table_flags(void)
+{
+    static const char *const market[] = {"get_server_time",
+                                         "get_ticker",
+                                         "get_order_book",
+                                         "get_recent_trades",
+                                         "get_klines",
+                                         "get_average_price",
+                                         "search",
+                                         "fetch",
+                                         NULL};
+    static const char *const reads[] = {
+        "get_account_info", "get_account_trades", "get_order",
+        "get_open_orders",  "get_all_orders",     NULL};
+    const struct tool_def *t;
+
+    for (size_t i = 0; market[i] != NULL; i++) {
+        t = tool_find(market[i]);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+        CU_ASSERT_EQUAL(t->flags,
+                        TOOL_READ_ONLY | TOOL_IDEMPOTENT | TOOL_OPEN_WORLD);
+    }
+    for (size_t i = 0; reads[i] != NULL; i++) {
+        t = tool_find(reads[i]);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+        CU_ASSERT_EQUAL(t->flags, TOOL_READ_ONLY | TOOL_OPEN_WORLD);
+    }
+    t = tool_find("place_order");
+    CU_ASSERT_EQUAL(t->flags, TOOL_OPEN_WORLD | TOOL_TRADING);
+    CU_ASSERT_PTR_NOT_NULL(strstr(t->description, "real money"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t->description, "test: true"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t->description, "testnet"));
+    t = tool_find("cancel_order");
+    CU_ASSERT_EQUAL(t->flags, TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT |
+                                  TOOL_OPEN_WORLD | TOOL_TRADING);
+    CU_ASSERT_PTR_NOT_NULL(strstr(t->description, "real money"));
+    CU_ASSERT_EQUAL(tool_find("configure_credentials")->flags, TOOL_IDEMPOTENT | TOOL_SECRET_ARGS);
+    CU_ASSERT_EQUAL(tool_find("get_credentials_status")->flags,
+                    TOOL_READ_ONLY | TOOL_IDEMPOTENT);
+    CU_ASSERT_EQUAL(tool_find("revoke_credentials")->flags,
+                    TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT);
+    /* Only the two order tools trade. */
+    int trading = 0;
+    for (size_t i = 0; (t = tool_at(i)) != NULL; i++)
+        trading += (t->flags & TOOL_TRADING) != 0;
+    CU_ASSERT_EQUAL(trading, 2);
+}
+
+/* ---- market ---- */
+
+static void
+test_server_time(void)
+{
+    struct tool_result r;
+
+    CU_ASSERT_EQUAL_FATAL(call("get_server_time", NULL, &r), 0);
+    long long st = jint(r.data, "serverTime"), lt = jint(r.data, "localTime");
+    CU_ASSERT(st > 1700000000000LL);
+    CU_ASSERT(llabs(st - lt) < 60000);
+    CU_ASSERT(llabs(jint(r.data, "offsetMs")) < 60000);
+    CU_ASSERT_EQUAL(strlen(jstr(r.data, "serverTimeUtc")), 24);
+    res_free(&r);
+}
+
+static void
+test_ticker(void)
+{
+    struct tool_result r;
+    char q[256];
+
+    CU_ASSERT_EQUAL_FATAL(call("get_ticker", "{\"symbol\":\"btcusdt\"}", &r),
+                          0);
+    last_query("GET", "/api/v3/ticker/24hr", q, sizeof(q));
+    CU_ASSERT_STRING_EQUAL(q, "symbol=BTCUSDT");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "symbol"), "BTCUSDT");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "lastPrice"), FAKEX_BTCUSDT_LAST);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "openPrice"), FAKEX_BTCUSDT_OPEN);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "highPrice"), FAKEX_BTCUSDT_HIGH);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "lowPrice"), FAKEX_BTCUSDT_LOW);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "priceChangePercent"),
+                           FAKEX_BTCUSDT_PRICE_CHANGE_PCT);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "bidQty"), FAKEX_BID_QTY);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "askQty"), FAKEX_ASK_QTY);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "quoteVolume"),
+                           FAKEX_BTCUSDT_QUOTE_VOLUME);
+    CU_ASSERT_EQUAL(jint(r.data, "count"), FAKEX_TICKER_COUNT);
+    CU_ASSERT_EQUAL(jint(r.data, "firstId"), FAKEX_TICKER_FIRST_ID);
+    CU_ASSERT(json_object_is_type(jget(r.data, "closeTime"), json_type_int));
+    CU_ASSERT_EQUAL(json_object_object_length(r.data), 21);
+    res_free(&r);
+
+    /* Malformed symbols never reach Binance; unknown ones carry its code. */
+    CU_ASSERT_EQUAL(call("get_ticker", "{\"symbol\":\"BTC-USD\"}", &r), -2);
+    res_free(&r);
+    CU_ASSERT_EQUAL(call("get_ticker", "{}", &r), -2);
+    res_free(&r);
+    CU_ASSERT_EQUAL(call("get_ticker", "{\"symbol\":\"NOPEUSDT\"}", &r), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.error, "-1121"));
+    res_free(&r);
+}
+
+static void
+test_order_book(void)
+{
+    struct tool_result r;
+    char q[256];
+
+    CU_ASSERT_EQUAL_FATAL(
+        call("get_order_book", "{\"symbol\":\"BTCUSDT\"}", &r), 0);
+    last_query("GET", "/api/v3/depth", q, sizeof(q));
+    CU_ASSERT_STRING_EQUAL(q, "symbol=BTCUSDT&limit=100");
+    CU_ASSERT_EQUAL(jint(r.data, "lastUpdateId"), FAKEX_DEPTH_LAST_UPDATE_ID);
+    CU_ASSERT_EQUAL(jlen(r.data, "bids"), 100);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "symbol"), "BTCUSDT");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "bids.0.0"), "49999.99000000");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "asks.0.0"), "50000.01000000");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "bids.0.1"), FAKEX_DEPTH_QTY_STEP);
+    res_free(&r);
+
+    CU_ASSERT_EQUAL_FATAL(
+        call("get_order_book", "{\"symbol\":\"ETHUSDT\",\"limit\":5}", &r), 0);
+    CU_ASSERT_EQUAL(jlen(r.data, "bids"), 5);
+    CU_ASSERT_EQUAL(jlen(r.data, "asks"), 5);
+    res_free(&r);
+    CU_ASSERT_EQUAL(
+        call("get_order_book", "{\"symbol\":\"ETHUSDT\",\"limit\":7}", &r), -2);
+    res_free(&r);
+}
+
+static void
+test_recent_trades(void)
+{
+    struct tool_result r;
+
+    CU_ASSERT_EQUAL_FATAL(
+        call("get_recent_trades", "{\"symbol\":\"ethusdt\",\"limit\":10}", &r),
+        0);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "symbol"), "ETHUSDT");
+    CU_ASSERT_EQUAL(jint(r.data, "count"), 10);
+    CU_ASSERT_EQUAL(jlen(r.data, "trades"), 10);
+    CU_ASSERT_EQUAL(jint(r.data, "trades.9.id"), FAKEX_TRADES_LAST_ID);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "trades.0.price"), FAKEX_ETHUSDT_LAST);
+    CU_ASSERT(json_object_is_type(jget(r.data, "trades.0.isBuyerMaker"),
+                                  json_type_boolean));
+    res_free(&r);
+    CU_ASSERT_EQUAL(call("get_recent_trades",
+                         "{\"symbol\":\"ETHUSDT\",\"limit\":1001}", &r),
+                    -2);
+    res_free(&r);
+}
+
+static void
+test_klines(void)
+{
+    struct tool_result r;
+    char q[256];
+
+    CU_ASSERT_EQUAL_FATAL(
+        call("get_klines",
+             "{\"symbol\":\"BTCUSDT\",\"interval\":\"1h\",\"limit\":3,"
+             "\"start_time\":1700000000000,\"end_time\":1700010800000}",
+             &r),
+        0);
+    last_query("GET", "/api/v3/klines", q, sizeof(q));
+    CU_ASSERT_STRING_EQUAL(q, "symbol=BTCUSDT&interval=1h&startTime="
+                              "1700000000000&endTime=1700010800000&limit=3");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "symbol"), "BTCUSDT");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "interval"), "1h");
+    CU_ASSERT_EQUAL(jlen(r.data, "klines"), 3);
+    CU_ASSERT(jint(r.data, "klines.0.openTime") >= 1700000000000LL);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "klines.0.volume"), FAKEX_KLINE_VOLUME);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "klines.0.takerBuyBaseVolume"),
+                           FAKEX_KLINE_TAKER_BASE);
+    CU_ASSERT_EQUAL(jint(r.data, "klines.0.trades"), FAKEX_KLINE_TRADES);
+    CU_ASSERT_EQUAL(json_object_object_length(jget(r.data, "klines.0")), 11);
+    res_free(&r);
+
+    CU_ASSERT_EQUAL(call("get_klines",
+                         "{\"symbol\":\"BTCUSDT\",\"interval\":\"1h\","
+                         "\"start_time\":2000,\"end_time\":1000}",
+                         &r),
+                    -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.error, "start_time"));
+    res_free(&r);
+    CU_ASSERT_EQUAL(
+        call("get_klines", "{\"symbol\":\"BTCUSDT\",\"interval\":\"2m\"}", &r),
+        -2);
+    res_free(&r);
+}
+
+static void
+test_average_price(void)
+{
+    struct tool_result r;
+
+    CU_ASSERT_EQUAL(fakex_reset(&fx), 0);
+    CU_ASSERT_EQUAL_FATAL(
+        call("get_average_price", "{\"symbol\":\"BTCUSDT\"}", &r), 0);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "symbol"), "BTCUSDT");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "price"), FAKEX_BTCUSDT_AVG_PRICE);
+    CU_ASSERT_EQUAL(jint(r.data, "mins"), FAKEX_AVG_PRICE_MINS);
+    CU_ASSERT_EQUAL(fakex_count(&fx, "GET", "/api/v3/avgPrice"), 1);
+    CU_ASSERT_EQUAL(fakex_count(&fx, "GET", "/api/v3/ticker/price"), 0);
+    res_free(&r);
+}
+
+static void
+test_upstream_error(void)
+{
+    struct tool_result r;
+
+    CU_ASSERT_EQUAL(fakex_fault(&fx, "type=429&retry_after=7&path=/api/v3/"
+                                     "ticker/24hr&count=1"),
+                    0);
+    CU_ASSERT_EQUAL(call("get_ticker", "{\"symbol\":\"BTCUSDT\"}", &r), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.error, "429"));
+    res_free(&r);
+    CU_ASSERT_EQUAL(call("get_ticker", "{\"symbol\":\"BTCUSDT\"}", &r), 0);
+    res_free(&r);
+}
+
+/* ---- search, fetch, symbol cache ---- */
+
+static void
+test_symcache(void)
+{
+    struct sym_info out[10], si;
+    size_t total;
+
+    symcache_reset();
+    CU_ASSERT_EQUAL(fakex_reset(&fx), 0);
+    CU_ASSERT_EQUAL(symcache_find("usdt", 1, out, 10, &total, NULL), 6);
+    CU_ASSERT_EQUAL(total, 6);
+    CU_ASSERT_STRING_EQUAL(out[5].symbol, "LUNAUSDT"); /* not trading: last */
+    CU_ASSERT_STRING_EQUAL(out[5].status, "BREAK");
+    CU_ASSERT_EQUAL(symcache_find("eth", 0, out, 10, &total, NULL), 2);
+    CU_ASSERT_STRING_EQUAL(out[0].symbol, "ETHUSDT"); /* USDT quote first */
+    CU_ASSERT_STRING_EQUAL(out[1].symbol, "ETHBTC");
+    CU_ASSERT_EQUAL(symcache_find("", 0, out, 3, &total, NULL), 3);
+    CU_ASSERT_EQUAL(total, 7);
+    CU_ASSERT_EQUAL(symcache_get("btcusdt", &si, NULL), 0);
+    CU_ASSERT_STRING_EQUAL(si.base, "BTC");
+    CU_ASSERT_STRING_EQUAL(si.quote, "USDT");
+    CU_ASSERT_STRING_EQUAL(si.status, "TRADING");
+    CU_ASSERT_EQUAL(symcache_get("NOPE", &si, NULL), 1);
+    CU_ASSERT_EQUAL(
+        symcache_get("AVERYLONGSYMBOLNAMETHATDOESNOTFIT", &si, NULL), 1);
+    /* Loaded once, then served from memory. */
+    CU_ASSERT_EQUAL(fakex_count(&fx, "GET", "/api/v3/exchangeInfo"), 1);
+
+    /* A failed first load is an error that says why. */
+    struct bnc_response resp;
+    symcache_reset();
+    CU_ASSERT_EQUAL(fakex_fault(&fx, "type=500&path=/api/v3/exchangeInfo"), 0);
+    CU_ASSERT_EQUAL(symcache_find("BTC", 1, out, 10, &total, &resp), -1);
+    CU_ASSERT_EQUAL(resp.status, BNC_ERR_SERVER);
+    bnc_response_free(&resp);
+}
+
+static void
+test_search(void)
+{
+    struct tool_result r;
+    json_object *tok = json_object_new_string("search-1");
+
+    symcache_reset();
+    CU_ASSERT_EQUAL(fakex_reset(&fx), 0);
+    progress_token = tok;
+    n_progress = 0;
+    CU_ASSERT_EQUAL_FATAL(call("search", "{\"query\":\"btc\"}", &r), 0);
+    progress_token = NULL;
+    CU_ASSERT_EQUAL(n_progress, 2);
+    CU_ASSERT_EQUAL(jlen(r.data, "results"), 2);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "results.0.id"), "BTCUSDT");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "results.0.title"), "BTC/USDT");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "results.0.text"),
+                           "Current price: 50000.00 USDT");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "results.0.url"),
+                           "https://www.binance.com/en/trade/BTC_USDT");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "results.0.status"), "TRADING");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "results.1.id"), "ETHBTC");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "results.1.text"),
+                           "Current price: 0.06 BTC");
+    CU_ASSERT_EQUAL(fakex_count(&fx, "GET", "/api/v3/ticker/price"), 1);
+    res_free(&r);
+    json_object_put(tok);
+
+    /* Slashes and case do not matter; a halted pair says so. */
+    CU_ASSERT_EQUAL_FATAL(call("search", "{\"query\":\"Luna/Usdt\"}", &r), 0);
+    CU_ASSERT_EQUAL(jlen(r.data, "results"), 1);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "results.0.status"), "BREAK");
+    CU_ASSERT_PTR_NOT_NULL(strstr(jstr(r.data, "results.0.text"), "BREAK"));
+    res_free(&r);
+
+    /* Nothing found is an empty list, not an error. */
+    CU_ASSERT_EQUAL_FATAL(call("search", "{\"query\":\"zzz\"}", &r), 0);
+    CU_ASSERT_EQUAL(jlen(r.data, "results"), 0);
+    res_free(&r);
+    CU_ASSERT_EQUAL_FATAL(call("search", "{\"query\":\"//\"}", &r), 0);
+    CU_ASSERT_EQUAL(jlen(r.data, "results"), 0);
+    res_free(&r);
+
+    /* Prices failing still gives the symbols. */
+    CU_ASSERT_EQUAL(fakex_fault(&fx, "type=500&path=/api/v3/ticker/price"), 0);
+    CU_ASSERT_EQUAL_FATAL(call("search", "{\"query\":\"SOL\"}", &r), 0);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "results.0.id"), "SOLUSDT");
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(jstr(r.data, "results.0.text"), "unavailable"));
+    res_free(&r);
+}
+
+static void
+test_fetch(void)
+{
+    struct tool_result r;
+    json_object *tok = json_object_new_int(7);
+
+    progress_token = tok;
+    n_progress = 0;
+    CU_ASSERT_EQUAL_FATAL(call("fetch", "{\"id\":\"btcusdt\"}", &r), 0);
+    progress_token = NULL;
+    json_object_put(tok);
+    CU_ASSERT_EQUAL(n_progress, 3);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "id"), "BTCUSDT");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "title"), "BTC/USDT Market Data");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "url"),
+                           "https://www.binance.com/en/trade/BTC_USDT");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "metadata.baseAsset"), "BTC");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "metadata.quoteAsset"), "USDT");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "metadata.24hStats.lastPrice"),
+                           FAKEX_BTCUSDT_LAST);
+    CU_ASSERT_EQUAL(jint(r.data, "metadata.24hStats.trades"),
+                    FAKEX_TICKER_COUNT);
+    CU_ASSERT_EQUAL(jlen(r.data, "metadata.orderBook.bids"), 5);
+    CU_ASSERT_EQUAL(jlen(r.data, "metadata.orderBook.asks"), 5);
+    const char *text = jstr(r.data, "text");
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "**Last price:** 50000.00 USDT"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "+1000.00 USDT (+2.041%)"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "51000.00 / 48500.00 USDT"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "1234.50 BTC"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "- 0.10 @ 50000.01"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "- 0.10 @ 49999.99"));
+    res_free(&r);
+
+    CU_ASSERT_EQUAL(call("fetch", "{\"id\":\"NOPEUSDT\"}", &r), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.error, "search"));
+    res_free(&r);
+}
+
+/* ---- credentials ---- */
+
+/* Fails when the serialized result or error holds the secret or the key. */
+static void
+assert_no_secret(const struct tool_result *r)
+{
+    const char *s = r->data != NULL ? json_object_to_json_string(r->data) : "";
+
+    CU_ASSERT_PTR_NULL(strstr(s, TEST_SECRET_A));
+    CU_ASSERT_PTR_NULL(strstr(s, TEST_KEY_A));
+    CU_ASSERT_PTR_NULL(strstr(r->error, TEST_SECRET_A));
+    CU_ASSERT_PTR_NULL(strstr(r->error, TEST_KEY_A));
+}
+
+static void
+test_credentials(void)
+{
+    struct tool_result r;
+    char args[512];
+
+    creds_wipe(&sess.creds);
+    CU_ASSERT_EQUAL_FATAL(call("get_credentials_status", NULL, &r), 0);
+    CU_ASSERT_FALSE(json_object_get_boolean(jget(r.data, "configured")));
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "source"), "none");
+    CU_ASSERT_TRUE(json_object_get_boolean(jget(r.data, "tradingEnabled")));
+    res_free(&r);
+
+    snprintf(args, sizeof(args),
+             "{\"api_key\":\"%s\",\"api_secret\":\"%s\",\"environment\":"
+             "\"testnet\"}",
+             TEST_KEY_A, TEST_SECRET_A);
+    CU_ASSERT_EQUAL_FATAL(call("configure_credentials", args, &r), 0);
+    assert_no_secret(&r);
+    CU_ASSERT_TRUE(json_object_get_boolean(jget(r.data, "configured")));
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "environment"), "testnet");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "key"), "vmPU...Eh8A");
+    CU_ASSERT_EQUAL(strlen(jstr(r.data, "configuredAt")), 24);
+    CU_ASSERT_TRUE(sess.creds.set);
+    CU_ASSERT_EQUAL(sess.creds.env, BNC_ENV_TESTNET);
+    res_free(&r);
+
+    CU_ASSERT_EQUAL_FATAL(call("get_credentials_status", NULL, &r), 0);
+    assert_no_secret(&r);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "source"), "session");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "key"), "vmPU...Eh8A");
+    res_free(&r);
+
+    /* A bad secret is refused and keeps the working credentials. */
+    CU_ASSERT_EQUAL(call("configure_credentials",
+                         "{\"api_key\":\"abc def\",\"api_secret\":\"x\","
+                         "\"environment\":\"mainnet\"}",
+                         &r),
+                    -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.error, "unchanged"));
+    CU_ASSERT_TRUE(sess.creds.set);
+    CU_ASSERT_EQUAL(sess.creds.env, BNC_ENV_TESTNET);
+    res_free(&r);
+    CU_ASSERT_EQUAL(call("configure_credentials",
+                         "{\"api_key\":\"k\",\"api_secret\":\"s\","
+                         "\"environment\":\"moonnet\"}",
+                         &r),
+                    -2);
+    res_free(&r);
+    CU_ASSERT_EQUAL(call("configure_credentials", "{\"api_key\":\"k\"}", &r),
+                    -2);
+    res_free(&r);
+
+    CU_ASSERT_EQUAL_FATAL(call("revoke_credentials", NULL, &r), 0);
+    CU_ASSERT_TRUE(json_object_get_boolean(jget(r.data, "hadCredentials")));
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "fallback"), "none");
+    CU_ASSERT_FALSE(sess.creds.set);
+    CU_ASSERT_EQUAL(sess.creds.secret[0], '\0');
+    res_free(&r);
+    CU_ASSERT_EQUAL_FATAL(call("revoke_credentials", NULL, &r), 0);
+    CU_ASSERT_FALSE(json_object_get_boolean(jget(r.data, "hadCredentials")));
+    res_free(&r);
+}
+
+/* A read-only server with daemon credentials: the session falls back. */
+static void
+test_daemon_credentials(void)
+{
+    struct creds daemon;
+    struct mcp_options opts = {1, &daemon, NULL};
+    struct mcp_session s2;
+    struct tool_result r;
+    char err[128];
+
+    memset(&daemon, 0, sizeof(daemon));
+    CU_ASSERT_EQUAL_FATAL(creds_set(&daemon, TEST_KEY_B, TEST_SECRET_B,
+                                    BNC_ENV_MAINNET, err, sizeof(err)),
+                          0);
+    struct mcp_server *ro = mcp_server_new(&opts);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ro);
+    mcp_session_init(&s2, ro, "s2", sink, NULL);
+
+    CU_ASSERT_EQUAL_FATAL(call_in(&s2, "get_credentials_status", NULL, &r), 0);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "source"), "daemon");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "environment"), "mainnet");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "key"), "Bbbb...000B");
+    CU_ASSERT_FALSE(json_object_get_boolean(jget(r.data, "tradingEnabled")));
+    CU_ASSERT_PTR_NULL(
+        strstr(json_object_to_json_string(r.data), TEST_SECRET_B));
+    res_free(&r);
+
+    CU_ASSERT_EQUAL_FATAL(call_in(&s2, "get_account_info", NULL, &r), 0);
+    CU_ASSERT_EQUAL(jint(r.data, "uid"), FAKEX_UID_BASE + 1);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "environment"), "mainnet");
+    res_free(&r);
+
+    CU_ASSERT_EQUAL_FATAL(call_in(&s2, "revoke_credentials", NULL, &r), 0);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "fallback"), "daemon");
+    res_free(&r);
+
+    mcp_session_finish(&s2);
+    mcp_server_free(ro);
+    creds_wipe(&daemon);
+}
+
+/* ---- account ---- */
+
+static void
+test_account_no_creds(void)
+{
+    struct tool_result r;
+
+    creds_wipe(&sess.creds);
+    CU_ASSERT_EQUAL(fakex_reset(&fx), 0);
+    CU_ASSERT_EQUAL(call("get_account_info", NULL, &r), -1);
+    CU_ASSERT_STRING_EQUAL(r.error, tu_no_creds_text);
+    res_free(&r);
+    CU_ASSERT_EQUAL(call("get_open_orders", NULL, &r), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.error, "configure_credentials"));
+    res_free(&r);
+    CU_ASSERT_EQUAL(fakex_count(&fx, "GET", "/api/v3/account"), 0);
+    CU_ASSERT_EQUAL(fakex_count(&fx, "GET", "/api/v3/openOrders"), 0);
+}
+
+static void
+test_account_info(void)
+{
+    struct tool_result r;
+    json_object *bal;
+    int btc = 0, bnb = 0;
+
+    use_creds(BNC_ENV_TESTNET);
+    CU_ASSERT_EQUAL_FATAL(call("get_account_info", NULL, &r), 0);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "environment"), "testnet");
+    CU_ASSERT_EQUAL(jint(r.data, "uid"), FAKEX_UID_BASE);
+    CU_ASSERT_EQUAL(jint(r.data, "makerCommission"), FAKEX_COMMISSION_BPS);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "commissionRates.maker"),
+                           FAKEX_COMMISSION_RATE);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "permissions.0"), "SPOT");
+    CU_ASSERT_TRUE(json_object_get_boolean(jget(r.data, "canTrade")));
+    bal = jget(r.data, "balances");
+    for (size_t i = 0; i < json_object_array_length(bal); i++) {
+        json_object *b = json_object_array_get_idx(bal, i);
+        const char *a = jstr(b, "asset");
+        if (strcmp(a, "BTC") == 0) {
+            btc = 1;
+            CU_ASSERT_STRING_EQUAL(jstr(b, "free"), FAKEX_INIT_BTC);
+        }
+        bnb |= strcmp(a, "BNB") == 0;
+    }
+    CU_ASSERT_TRUE(btc);
+    CU_ASSERT_FALSE(bnb);
+    res_free(&r);
+
+    CU_ASSERT_EQUAL_FATAL(
+        call("get_account_info", "{\"omit_zero_balances\":false}", &r), 0);
+    bal = jget(r.data, "balances");
+    for (size_t i = 0; i < json_object_array_length(bal); i++)
+        bnb |= strcmp(jstr(json_object_array_get_idx(bal, i), "asset"),
+                      "BNB") == 0;
+    CU_ASSERT_TRUE(bnb);
+    res_free(&r);
+}
+
+static void
+test_account_trades(void)
+{
+    struct tool_result r;
+
+    use_creds(BNC_ENV_TESTNET);
+    CU_ASSERT_EQUAL(fakex_reset(&fx), 0);
+    CU_ASSERT_EQUAL_FATAL(
+        call("get_account_trades", "{\"symbol\":\"btcusdt\"}", &r), 0);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "symbol"), "BTCUSDT");
+    CU_ASSERT_EQUAL(jint(r.data, "count"), 2);
+    CU_ASSERT_EQUAL(jint(r.data, "trades.0.id"), FAKEX_SEED_TRADE_ID);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "trades.0.price"), FAKEX_SEED1_PRICE);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "trades.1.qty"), FAKEX_SEED2_QTY);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "trades.1.commission"),
+                           FAKEX_SEED2_COMMISSION);
+    res_free(&r);
+
+    CU_ASSERT_EQUAL(call("get_account_trades",
+                         "{\"symbol\":\"BTCUSDT\",\"start_time\":5,"
+                         "\"end_time\":4}",
+                         &r),
+                    -1);
+    res_free(&r);
+    CU_ASSERT_EQUAL(call("get_account_trades",
+                         "{\"symbol\":\"BTCUSDT\",\"start_time\":0,"
+                         "\"end_time\":90000000}",
+                         &r),
+                    -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.error, "24 hours"));
+    res_free(&r);
+    CU_ASSERT_EQUAL(call("get_account_trades",
+                         "{\"symbol\":\"BTCUSDT\",\"start_time\":0,"
+                         "\"from_id\":3}",
+                         &r),
+                    -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.error, "from_id"));
+    res_free(&r);
+    CU_ASSERT_EQUAL(fakex_count(&fx, "GET", "/api/v3/myTrades"), 1);
+}
+
+/* ---- orders ---- */
+
+/* Each of these must be refused before anything is sent. */
+static void
+test_order_rules(void)
+{
+    static const char *const bad[] = {
+        /* no price for LIMIT */
+        "{\"symbol\":\"BTCUSDT\",\"side\":\"BUY\",\"type\":\"LIMIT\","
+        "\"quantity\":\"0.001\"}",
+        /* price for MARKET */
+        "{\"symbol\":\"BTCUSDT\",\"side\":\"BUY\",\"type\":\"MARKET\","
+        "\"quantity\":\"0.001\",\"price\":\"1\"}",
+        /* both quantities */
+        "{\"symbol\":\"BTCUSDT\",\"side\":\"BUY\",\"type\":\"MARKET\","
+        "\"quantity\":\"0.001\",\"quote_order_qty\":\"10\"}",
+        /* neither */
+        "{\"symbol\":\"BTCUSDT\",\"side\":\"BUY\",\"type\":\"MARKET\"}",
+        /* quote_order_qty with LIMIT */
+        "{\"symbol\":\"BTCUSDT\",\"side\":\"BUY\",\"type\":\"LIMIT\","
+        "\"quote_order_qty\":\"10\",\"price\":\"40000\"}",
+        /* no stop_price */
+        "{\"symbol\":\"BTCUSDT\",\"side\":\"SELL\",\"type\":"
+        "\"STOP_LOSS_LIMIT\",\"quantity\":\"0.001\",\"price\":\"40000\"}",
+        /* stop_price where it does not belong */
+        "{\"symbol\":\"BTCUSDT\",\"side\":\"BUY\",\"type\":\"LIMIT\","
+        "\"quantity\":\"0.001\",\"price\":\"40000\",\"stop_price\":\"1\"}",
+        /* time_in_force for MARKET and LIMIT_MAKER */
+        "{\"symbol\":\"BTCUSDT\",\"side\":\"BUY\",\"type\":\"MARKET\","
+        "\"quantity\":\"0.001\",\"time_in_force\":\"GTC\"}",
+        "{\"symbol\":\"BTCUSDT\",\"side\":\"BUY\",\"type\":\"LIMIT_MAKER\","
+        "\"quantity\":\"0.001\",\"price\":\"40000\",\"time_in_force\":"
+        "\"IOC\"}",
+        /* zero */
+        "{\"symbol\":\"BTCUSDT\",\"side\":\"BUY\",\"type\":\"MARKET\","
+        "\"quantity\":\"0.000\"}",
+        NULL};
+    static const char *const bad_schema[] = {
+        "{\"symbol\":\"BTCUSDT\",\"side\":\"BUY\",\"type\":\"MARKET\","
+        "\"quantity\":\"1e5\"}",
+        "{\"symbol\":\"BTCUSDT\",\"side\":\"BUY\",\"type\":\"MARKET\","
+        "\"quantity\":\"1\",\"client_order_id\":\"bad id!\"}",
+        "{\"symbol\":\"BTCUSDT\",\"side\":\"HOLD\",\"type\":\"MARKET\","
+        "\"quantity\":\"1\"}",
+        "{\"symbol\":\"BTCUSDT\",\"side\":\"BUY\",\"type\":\"STOP_LOSS\","
+        "\"quantity\":\"1\"}",
+        NULL};
+    struct tool_result r;
+
+    use_creds(BNC_ENV_TESTNET);
+    CU_ASSERT_EQUAL(fakex_reset(&fx), 0);
+    for (size_t i = 0; bad[i] != NULL; i++) {
+        int rc = call("place_order", bad[i], &r);
+        if (rc != -1)
+            fprintf(stderr, "\naccepted: %s\n", bad[i]);
+        CU_ASSERT_EQUAL(rc, -1);
+        CU_ASSERT(strlen(r.error) > 10);
+        res_free(&r);
+    }
+    for (size_t i = 0; bad_schema[i] != NULL; i++) {
+        CU_ASSERT_EQUAL(call("place_order", bad_schema[i], &r), -2);
+        res_free(&r);
+    }
+    CU_ASSERT_EQUAL(fakex_count(&fx, "POST", "/api/v3/order"), 0);
+    CU_ASSERT_EQUAL(fakex_count(&fx, "POST", "/api/v3/order/test"), 0);
+
+    CU_ASSERT_EQUAL(call("get_order", "{\"symbol\":\"BTCUSDT\"}", &r), -1);
+    res_free(&r);
+    CU_ASSERT_EQUAL(call("cancel_order",
+                         "{\"symbol\":\"BTCUSDT\",\"order_id\":"
+                         "1,\"client_order_id\":\"x\"}",
+                         &r),
+                    -1);
+    res_free(&r);
+    CU_ASSERT_EQUAL(fakex_count(&fx, "GET", "/api/v3/order"), 0);
+    CU_ASSERT_EQUAL(fakex_count(&fx, "DELETE", "/api/v3/order"), 0);
+}
+
+static void
+test_order_test_mode(void)
+{
+    struct tool_result r;
+    char q[1024];
+
+    use_creds(BNC_ENV_TESTNET);
+    CU_ASSERT_EQUAL(fakex_reset(&fx), 0);
+    CU_ASSERT_EQUAL_FATAL(call("place_order",
+                               "{\"symbol\":\"btcusdt\",\"side\":\"BUY\","
+                               "\"type\":\"LIMIT\",\"quantity\":\"0.001\","
+                               "\"price\":\"40000\",\"test\":true}",
+                               &r),
+                          0);
+    CU_ASSERT_TRUE(json_object_get_boolean(jget(r.data, "test")));
+    CU_ASSERT_TRUE(json_object_get_boolean(jget(r.data, "validated")));
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "environment"), "testnet");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "request.symbol"), "BTCUSDT");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "request.timeInForce"), "GTC");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "request.newOrderRespType"), "FULL");
+    const char *cid = jstr(r.data, "clientOrderId");
+    CU_ASSERT_EQUAL(strlen(cid), 24);
+    CU_ASSERT_EQUAL(strncmp(cid, "binmcpd-", 8), 0);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "request.newClientOrderId"), cid);
+    CU_ASSERT_EQUAL(fakex_count(&fx, "POST", "/api/v3/order"), 0);
+    CU_ASSERT_EQUAL(fakex_count(&fx, "POST", "/api/v3/order/test"), 1);
+    last_query("POST", "/api/v3/order/test", q, sizeof(q));
+    CU_ASSERT_PTR_NOT_NULL(strstr(q, "symbol=BTCUSDT&side=BUY&type=LIMIT&"
+                                     "timeInForce=GTC&quantity=0.001&"
+                                     "price=40000&newClientOrderId=binmcpd-"));
+    res_free(&r);
+
+    /* Binance's own rejection of a test order is passed on. */
+    CU_ASSERT_EQUAL(call("place_order",
+                         "{\"symbol\":\"BTCUSDT\",\"side\":\"BUY\","
+                         "\"type\":\"LIMIT\",\"quantity\":\"0.001\","
+                         "\"price\":\"40000.001\",\"test\":true}",
+                         &r),
+                    -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.error, "Test order rejected"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.error, "-1013"));
+    res_free(&r);
+    CU_ASSERT_EQUAL(fakex_count(&fx, "POST", "/api/v3/order"), 0);
+}
+
+static void
+test_order_round_trip(void)
+{
+    struct tool_result r;
+    long long id;
+    char args[256];
+
+    use_creds(BNC_ENV_TESTNET);
+    CU_ASSERT_EQUAL(fakex_reset(&fx), 0);
+    CU_ASSERT_EQUAL_FATAL(call("place_order",
+                               "{\"symbol\":\"BTCUSDT\",\"side\":\"BUY\","
+                               "\"type\":\"LIMIT\",\"quantity\":\"0.001\","
+                               "\"price\":\"40000\",\"client_order_id\":"
+                               "\"my-order_1\"}",
+                               &r),
+                          0);
+    CU_ASSERT_FALSE(json_object_get_boolean(jget(r.data, "test")));
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "environment"), "testnet");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "clientOrderId"), "my-order_1");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "status"), "NEW");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "timeInForce"), "GTC");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "origQty"), "0.00100000");
+    id = jint(r.data, "orderId");
+    CU_ASSERT(id >= FAKEX_FIRST_ORDER_ID);
+    res_free(&r);
+    CU_ASSERT_EQUAL(fakex_count(&fx, "POST", "/api/v3/order"), 1);
+
+    CU_ASSERT_EQUAL_FATAL(call("get_order",
+                               "{\"symbol\":\"btcusdt\","
+                               "\"client_order_id\":"
+                               "\"my-order_1\"}",
+                               &r),
+                          0);
+    CU_ASSERT_EQUAL(jint(r.data, "orderId"), id);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "status"), "NEW");
+    res_free(&r);
+
+    CU_ASSERT_EQUAL_FATAL(call("get_open_orders", NULL, &r), 0);
+    CU_ASSERT_EQUAL(jint(r.data, "count"), 1);
+    CU_ASSERT_EQUAL(jint(r.data, "orders.0.orderId"), id);
+    res_free(&r);
+    CU_ASSERT_EQUAL_FATAL(
+        call("get_open_orders", "{\"symbol\":\"ETHUSDT\"}", &r), 0);
+    CU_ASSERT_EQUAL(jint(r.data, "count"), 0);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "symbol"), "ETHUSDT");
+    res_free(&r);
+
+    snprintf(args, sizeof(args), "{\"symbol\":\"BTCUSDT\",\"order_id\":%lld}",
+             id);
+    CU_ASSERT_EQUAL_FATAL(call("cancel_order", args, &r), 0);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "status"), "CANCELED");
+    CU_ASSERT_EQUAL(jint(r.data, "orderId"), id);
+    res_free(&r);
+    CU_ASSERT_EQUAL_FATAL(call("get_order", args, &r), 0);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "status"), "CANCELED");
+    res_free(&r);
+    /* A second cancel is Binance's definite "unknown order", not an
+     * unknown outcome. */
+    CU_ASSERT_EQUAL(call("cancel_order", args, &r), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.error, "-2011"));
+    CU_ASSERT_PTR_NULL(strstr(r.error, "UNKNOWN"));
+    res_free(&r);
+
+    CU_ASSERT_EQUAL_FATAL(
+        call("get_all_orders", "{\"symbol\":\"BTCUSDT\"}", &r), 0);
+    CU_ASSERT(jint(r.data, "count") >= 1);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "symbol"), "BTCUSDT");
+    res_free(&r);
+    CU_ASSERT_EQUAL(call("get_all_orders",
+                         "{\"symbol\":\"BTCUSDT\",\"start_time\":0,"
+                         "\"end_time\":90000000}",
+                         &r),
+                    -1);
+    res_free(&r);
+
+    /* A market order fills and reports its fills. */
+    CU_ASSERT_EQUAL_FATAL(call("place_order",
+                               "{\"symbol\":\"BTCUSDT\",\"side\":\"BUY\","
+                               "\"type\":\"MARKET\",\"quote_order_qty\":"
+                               "\"100\"}",
+                               &r),
+                          0);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "status"), "FILLED");
+    CU_ASSERT(jlen(r.data, "fills") >= 1);
+    res_free(&r);
+}
+
+/* The client order id in an error text ("binmcpd-" + 16 hex). */
+static void
+find_client_id(const char *text, char *out, size_t len)
+{
+    const char *p = strstr(text, "binmcpd-");
+
+    out[0] = '\0';
+    if (p != NULL && len > 24)
+        snprintf(out, 25, "%s", p);
+}
+
+static void
+test_order_unknown_outcome(void)
+{
+    struct tool_result r;
+    char cid[64], args[256];
+
+    use_creds(BNC_ENV_TESTNET);
+    CU_ASSERT_EQUAL(fakex_reset(&fx), 0);
+    /* The exchange places the order, then answers 503. */
+    CU_ASSERT_EQUAL(fakex_fault(&fx, "type=503&path=/api/v3/order&method=POST"
+                                     "&executed=1"),
+                    0);
+    CU_ASSERT_EQUAL(call("place_order",
+                         "{\"symbol\":\"BTCUSDT\",\"side\":\"BUY\","
+                         "\"type\":\"LIMIT\",\"quantity\":\"0.001\","
+                         "\"price\":\"40000\"}",
+                         &r),
+                    -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.error, "UNKNOWN"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.error, "NOT retried"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.error, "get_order"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.error, "\"client_order_id\":\"binmcpd-"));
+    find_client_id(r.error, cid, sizeof(cid));
+    CU_ASSERT_EQUAL(strlen(cid), 24);
+    res_free(&r);
+    CU_ASSERT_EQUAL(fakex_count(&fx, "POST", "/api/v3/order"), 1);
+
+    /* The lookup the error suggests tells the truth. */
+    snprintf(args, sizeof(args),
+             "{\"symbol\":\"BTCUSDT\",\"client_order_id\":\"%s\"}", cid);
+    CU_ASSERT_EQUAL_FATAL(call("get_order", args, &r), 0);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "clientOrderId"), cid);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "status"), "NEW");
+    res_free(&r);
+
+    /* Cancelling into a timeout is unknown too, and not retried. */
+    CU_ASSERT_EQUAL(fakex_fault(&fx, "type=slow&delay_ms=2500&path=/api/v3/"
+                                     "order&method=DELETE"),
+                    0);
+    CU_ASSERT_EQUAL(call("cancel_order", args, &r), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.error, "UNKNOWN"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.error, "cancel request"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.error, cid));
+    res_free(&r);
+    CU_ASSERT_EQUAL(fakex_count(&fx, "DELETE", "/api/v3/order"), 1);
+
+    /* A definite rejection is not "unknown". */
+    CU_ASSERT_EQUAL(call("place_order",
+                         "{\"symbol\":\"BTCUSDT\",\"side\":\"BUY\","
+                         "\"type\":\"LIMIT\",\"quantity\":\"5\","
+                         "\"price\":\"40000\"}",
+                         &r),
+                    -1);
+    CU_ASSERT_PTR_NULL(strstr(r.error, "UNKNOWN"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.error, "-2010"));
+    res_free(&r);
+}
+
+/* ---- resources ---- */
+
+static json_object *
+read_res(const char *uri, struct catalog_error *err)
+{
+    struct mcp_call c = {srv, &sess, NULL, NULL, 0};
+    memset(err, 0, sizeof(*err));
+    return catalog_read_resource(&c, uri, err);
+}
+
+static void
+test_resource_lists(void)
+{
+    json_object *l = catalog_resources(), *t = catalog_resource_templates();
+
+    CU_ASSERT_EQUAL(json_object_array_length(l), 4);
+    CU_ASSERT_STRING_EQUAL(jstr(l, "0.uri"), "binance://market/BTCUSDT");
+    CU_ASSERT_STRING_EQUAL(jstr(l, "1.uri"), "binance://market/ETHUSDT");
+    CU_ASSERT_STRING_EQUAL(jstr(l, "2.uri"), "binance://account/balances");
+    CU_ASSERT_STRING_EQUAL(jstr(l, "3.uri"), "binance://orders/open");
+    for (size_t i = 0; i < 4; i++) {
+        json_object *o = json_object_array_get_idx(l, i);
+        CU_ASSERT_STRING_EQUAL(jstr(o, "mimeType"), "text/markdown");
+        CU_ASSERT_PTR_NOT_NULL(jget(o, "name"));
+        CU_ASSERT_PTR_NOT_NULL(jget(o, "title"));
+        CU_ASSERT_PTR_NOT_NULL(jget(o, "description"));
+    }
+    CU_ASSERT_EQUAL(json_object_array_length(t), 1);
+    CU_ASSERT_STRING_EQUAL(jstr(t, "0.uriTemplate"),
+                           "binance://market/{symbol}");
+    json_object_put(l);
+    json_object_put(t);
+}
+
+static void
+test_resource_market(void)
+{
+    struct catalog_error err;
+    json_object *o = read_res("binance://market/btcusdt", &err);
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+    CU_ASSERT_STRING_EQUAL(jstr(o, "contents.0.uri"),
+                           "binance://market/btcusdt");
+    CU_ASSERT_STRING_EQUAL(jstr(o, "contents.0.mimeType"), "text/markdown");
+    const char *text = jstr(o, "contents.0.text");
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "## BTCUSDT (BTC/USDT)"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "50000.00 USDT"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "5-minute average price:** 49950.00"));
+    json_object_put(o);
+
+    o = read_res("binance://market/NOPEUSDT", &err);
+    CU_ASSERT_PTR_NULL(o);
+    CU_ASSERT_EQUAL(err.code, -32002);
+    json_object_put(err.data);
+    o = read_res("binance://market/", &err);
+    CU_ASSERT_PTR_NULL(o);
+    CU_ASSERT_EQUAL(err.code, -32002);
+    json_object_put(err.data);
+    o = read_res("binance://nothing/here", &err);
+    CU_ASSERT_PTR_NULL(o);
+    CU_ASSERT_EQUAL(err.code, -32002);
+    CU_ASSERT_STRING_EQUAL(jstr(err.data, "uri"), "binance://nothing/here");
+    json_object_put(err.data);
+}
+
+static void
+test_resource_account(void)
+{
+    struct catalog_error err;
+    json_object *o;
+
+    creds_wipe(&sess.creds);
+    o = read_res("binance://account/balances", &err);
+    CU_ASSERT_PTR_NULL(o);
+    CU_ASSERT_EQUAL(err.code, -32603);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "configure_credentials"));
+    json_object_put(err.data);
+
+    use_creds(BNC_ENV_TESTNET);
+    CU_ASSERT_EQUAL(fakex_reset(&fx), 0);
+    o = read_res("binance://account/balances", &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+    const char *text = jstr(o, "contents.0.text");
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "# Account balances (testnet)"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "| BTC | 1.00 | 0.00 | 1.00 |"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(text, "| USDT | 10000.00 | 0.00 | 10000.00 |"));
+    CU_ASSERT_PTR_NULL(strstr(text, "| BNB |"));
+    json_object_put(o);
+
+    o = read_res("binance://orders/open", &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(jstr(o, "contents.0.text"), "No open orders"));
+    json_object_put(o);
+
+    struct tool_result r;
+    CU_ASSERT_EQUAL(call("place_order",
+                         "{\"symbol\":\"ETHUSDT\",\"side\":\"SELL\","
+                         "\"type\":\"LIMIT\",\"quantity\":\"0.5\","
+                         "\"price\":\"3500\",\"client_order_id\":\"res-1\"}",
+                         &r),
+                    0);
+    res_free(&r);
+    o = read_res("binance://orders/open", &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+    text = jstr(o, "contents.0.text");
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "| ETHUSDT | SELL | LIMIT | 3500.00 | "
+                                        "0.50 | 0.00 | NEW | res-1 |"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "1 open order."));
+    json_object_put(o);
+
+    /* Locked funds show in the total. */
+    o = read_res("binance://account/balances", &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(jstr(o, "contents.0.text"), "| ETH | 4.50 | 0.50 | 5.00 |"));
+    json_object_put(o);
+}
+
+/* ---- prompts ---- */
+
+static json_object *
+get_prompt(const char *name, const char *args_json, struct catalog_error *err)
+{
+    struct mcp_call c = {srv, &sess, NULL, NULL, 0};
+    json_object *args = args_json ? json_tokener_parse(args_json) : NULL;
+    json_object *o;
+
+    memset(err, 0, sizeof(*err));
+    o = catalog_get_prompt(&c, name, args, err);
+    json_object_put(args);
+    return o;
+}
+
+static void
+test_prompts(void)
+{
+    struct catalog_error err;
+    json_object *l = catalog_prompts(), *o;
+
+    CU_ASSERT_EQUAL(json_object_array_length(l), 2);
+    CU_ASSERT_STRING_EQUAL(jstr(l, "0.name"), "trading_analysis");
+    CU_ASSERT_STRING_EQUAL(jstr(l, "0.arguments.0.name"), "symbol");
+    CU_ASSERT_TRUE(json_object_get_boolean(jget(l, "0.arguments.0.required")));
+    CU_ASSERT_STRING_EQUAL(jstr(l, "0.arguments.2.name"), "risk_tolerance");
+    CU_ASSERT_STRING_EQUAL(jstr(l, "1.name"), "portfolio_risk");
+    CU_ASSERT_EQUAL(jlen(l, "1.arguments"), 0);
+    json_object_put(l);
+
+    o = get_prompt("trading_analysis",
+                   "{\"symbol\":\"btcusdt\",\"strategy\":\"Aggressive\","
+                   "\"riskTolerance\":\"low\"}",
+                   &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+    CU_ASSERT_STRING_EQUAL(jstr(o, "messages.0.role"), "user");
+    CU_ASSERT_STRING_EQUAL(jstr(o, "messages.0.content.type"), "text");
+    const char *text = jstr(o, "messages.0.content.text");
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "BTCUSDT"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "strategy **aggressive**"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "risk tolerance **low**"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "50000.00 USDT"));
+    json_object_put(o);
+
+    o = get_prompt("trading_analysis", "{\"symbol\":\"ETHUSDT\"}", &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(jstr(o, "messages.0.content.text"), "strategy **balanced**"));
+    json_object_put(o);
+
+    static const char *const bad[] = {
+        "{}",
+        "{\"strategy\":\"balanced\"}",
+        "{\"symbol\":\"BTC USDT\"}",
+        "{\"symbol\":\"BTCUSDT\",\"strategy\":\"yolo\"}",
+        "{\"symbol\":\"BTCUSDT\",\"risk_tolerance\":\"extreme\"}",
+        "{\"symbol\":\"NOPEUSDT\"}",
+        NULL};
+    for (size_t i = 0; bad[i] != NULL; i++) {
+        o = get_prompt("trading_analysis", bad[i], &err);
+        CU_ASSERT_PTR_NULL(o);
+        CU_ASSERT_EQUAL(err.code, -32602);
+        json_object_put(err.data);
+    }
+    o = get_prompt("no_such_prompt", NULL, &err);
+    CU_ASSERT_PTR_NULL(o);
+    CU_ASSERT_EQUAL(err.code, -32602);
+
+    creds_wipe(&sess.creds);
+    o = get_prompt("portfolio_risk", NULL, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(jstr(o, "messages.0.content.text"), "No live balances"));
+    json_object_put(o);
+
+    use_creds(BNC_ENV_TESTNET);
+    CU_ASSERT_EQUAL(fakex_reset(&fx), 0);
+    o = get_prompt("portfolio_risk", NULL, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+    text = jstr(o, "messages.0.content.text");
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "testnet account"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "| BTC | 1.00 | 0.00 | 1.00 |"));
+    json_object_put(o);
+}
+
+/* ---- completion ---- */
+
+static json_object *
+complete(const char *type, const char *ref, const char *arg, const char *prefix,
+         struct catalog_error *err)
+{
+    struct mcp_call c = {srv, &sess, NULL, NULL, 0};
+    memset(err, 0, sizeof(*err));
+    return catalog_complete(&c, type, ref, arg, prefix, err);
+}
+
+static void
+test_completion(void)
+{
+    struct catalog_error err;
+    json_object *o;
+
+    o = complete("ref/prompt", "trading_analysis", "symbol", "bt", &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+    CU_ASSERT_EQUAL(jlen(o, "values"), 1);
+    CU_ASSERT_STRING_EQUAL(jstr(o, "values.0"), "BTCUSDT");
+    CU_ASSERT_EQUAL(jint(o, "total"), 1);
+    CU_ASSERT_FALSE(json_object_get_boolean(jget(o, "hasMore")));
+    json_object_put(o);
+
+    o = complete("ref/prompt", "trading_analysis", "symbol", "", &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+    CU_ASSERT_EQUAL(jlen(o, "values"), 7);
+    CU_ASSERT_EQUAL(jint(o, "total"), 7);
+    json_object_put(o);
+
+    o = complete("ref/prompt", "trading_analysis", "strategy", "C", &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+    CU_ASSERT_EQUAL(jlen(o, "values"), 1);
+    CU_ASSERT_STRING_EQUAL(jstr(o, "values.0"), "conservative");
+    json_object_put(o);
+
+    o = complete("ref/prompt", "trading_analysis", "risk_tolerance", "", &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+    CU_ASSERT_EQUAL(jlen(o, "values"), 3);
+    CU_ASSERT_EQUAL(jint(o, "total"), 3);
+    json_object_put(o);
+
+    o = complete("ref/resource", "binance://market/{symbol}", "symbol", "eth",
+                 &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+    CU_ASSERT_EQUAL(jlen(o, "values"), 2);
+    CU_ASSERT_STRING_EQUAL(jstr(o, "values.0"), "ETHUSDT");
+    CU_ASSERT_STRING_EQUAL(jstr(o, "values.1"), "ETHBTC");
+    json_object_put(o);
+
+    static const char *const bad[][4] = {
+        {"ref/prompt", "no_prompt", "symbol", ""},
+        {"ref/prompt", "trading_analysis", "colour", ""},
+        {"ref/prompt", "portfolio_risk", "symbol", ""},
+        {"ref/resource", "binance://account/{x}", "symbol", ""},
+        {"ref/resource", "binance://market/{symbol}", "side", ""},
+        {"ref/tool", "get_ticker", "symbol", ""},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        o = complete(bad[i][0], bad[i][1], bad[i][2], bad[i][3], &err);
+        CU_ASSERT_PTR_NULL(o);
+        CU_ASSERT_EQUAL(err.code, -32602);
+        json_object_put(err.data);
+    }
+}
+
+/* ---- helpers of tools_util ---- */
+
+static void
+test_decimals(void)
+{
+    char b[64];
+
+    CU_ASSERT_EQUAL(tu_dec_add("1.5", "0.25", b, sizeof(b)), 0);
+    CU_ASSERT_STRING_EQUAL(b, "1.75");
+    CU_ASSERT_EQUAL(tu_dec_add("99.99000000", "0.01000000", b, sizeof(b)), 0);
+    CU_ASSERT_STRING_EQUAL(b, "100.00000000");
+    CU_ASSERT_EQUAL(tu_dec_add("0", "0", b, sizeof(b)), 0);
+    CU_ASSERT_STRING_EQUAL(b, "0");
+    CU_ASSERT_EQUAL(
+        tu_dec_add("123456789012.12345678", "0.00000001", b, sizeof(b)), 0);
+    CU_ASSERT_STRING_EQUAL(b, "123456789012.12345679");
+    CU_ASSERT_EQUAL(tu_dec_add("9", "1", b, sizeof(b)), 0);
+    CU_ASSERT_STRING_EQUAL(b, "10");
+    CU_ASSERT_EQUAL(tu_dec_add("-1", "1", b, sizeof(b)), -1);
+    CU_ASSERT_EQUAL(tu_dec_add("1.2.3", "1", b, sizeof(b)), -1);
+    CU_ASSERT_EQUAL(tu_dec_add("12345", "1", b, 3), -1);
+
+    CU_ASSERT_STRING_EQUAL(tu_num_display("50000.00000000", b, sizeof(b)),
+                           "50000.00");
+    CU_ASSERT_STRING_EQUAL(tu_num_display("0.00100000", b, sizeof(b)), "0.001");
+    CU_ASSERT_STRING_EQUAL(tu_num_display("12", b, sizeof(b)), "12");
+    CU_ASSERT_STRING_EQUAL(tu_num_display("-3.50", b, sizeof(b)), "-3.50");
+    CU_ASSERT_STRING_EQUAL(tu_num_display("2.041", b, sizeof(b)), "2.041");
+    CU_ASSERT_TRUE(tu_dec_is_zero("0.00000000"));
+    CU_ASSERT_TRUE(tu_dec_is_zero("0"));
+    CU_ASSERT_FALSE(tu_dec_is_zero("0.00000001"));
+    CU_ASSERT_FALSE(tu_dec_is_zero(""));
+    CU_ASSERT_FALSE(tu_dec_is_zero("abc"));
+
+    CU_ASSERT_EQUAL(tu_symbol_norm("btcUsdt", b, sizeof(b)), 0);
+    CU_ASSERT_STRING_EQUAL(b, "BTCUSDT");
+    CU_ASSERT_EQUAL(tu_symbol_norm("btc/usdt", b, sizeof(b)), -1);
+    CU_ASSERT_EQUAL(tu_symbol_norm("", b, sizeof(b)), -1);
+    CU_ASSERT_EQUAL(tu_symbol_norm("ABCDEFGHIJKLMNOPQRSTU", b, sizeof(b)), -1);
+}
+
+static CU_TestInfo table_tests[] = {
+    {"rows have valid schemas and descriptions", test_table_rows},
+    {"annotation flags tell the truth", test_table_flags},
+    {"decimal and symbol helpers", test_decimals},
+    CU_TEST_INFO_NULL,
+};
+
+static CU_TestInfo market_tests[] = {
+    {"get_server_time", test_server_time},
+    {"get_ticker", test_ticker},
+    {"get_order_book", test_order_book},
+    {"get_recent_trades", test_recent_trades},
+    {"get_klines", test_klines},
+    {"get_average_price uses avgPrice", test_average_price},
+    {"Binance errors become tool errors", test_upstream_error},
+    {"symbol cache", test_symcache},
+    {"search", test_search},
+    {"fetch", test_fetch},
+    CU_TEST_INFO_NULL,
+};
+
+static CU_TestInfo account_tests[] = {
+    {"credential tools", test_credentials},
+    {"daemon credentials and read-only", test_daemon_credentials},
+    {"signed tools without credentials", test_account_no_creds},
+    {"get_account_info", test_account_info},
+    {"get_account_trades", test_account_trades},
+    {"place_order cross-field rules", test_order_rules},
+    {"place_order test mode places nothing", test_order_test_mode},
+    {"place, get, list, cancel", test_order_round_trip},
+    {"unknown outcome is never retried", test_order_unknown_outcome},
+    CU_TEST_INFO_NULL,
+};
+
+static CU_TestInfo catalog_tests[] = {
+    {"resource lists", test_resource_lists},
+    {"market resource", test_resource_market},
+    {"account and order resources", test_resource_account},
+    {"prompts", test_prompts},
+    {"completion", test_completion},
+    CU_TEST_INFO_NULL,
+};
+
+static CU_SuiteInfo suites[] = {
+    {"table", NULL, NULL, NULL, NULL, table_tests},
+    {"market", NULL, NULL, NULL, NULL, market_tests},
+    {"account", NULL, NULL, NULL, NULL, account_tests},
+    {"catalog", NULL, NULL, NULL, NULL, catalog_tests},
+    CU_SUITE_INFO_NULL,
+};
+
+int
+main(void)
+{
+    struct bnc_config cfg;
+    struct mcp_options opts = {0, NULL, NULL};
+    int rc;
+
+    if (fakex_start(&fx, NULL) < 0) {
+        fprintf(stderr, "cannot start the fake exchange (set FAKEX)\n");
+        return 1;
+    }
+    bnc_config_defaults(&cfg);
+    snprintf(cfg.mainnet_url, sizeof(cfg.mainnet_url), "%s", fx.url);
+    snprintf(cfg.testnet_url, sizeof(cfg.testnet_url), "%s", fx.url);
+    cfg.timeout_ms = 1500;
+    if (bnc_init(&cfg) < 0 || (srv = mcp_server_new(&opts)) == NULL) {
+        fakex_stop(&fx);
+        return 1;
+    }
+    mcp_session_init(&sess, srv, "test", sink, NULL);
+    rc = testlib_run(suites);
+    mcp_session_finish(&sess);
+    mcp_server_free(srv);
+    symcache_reset();
+    bnc_thread_cleanup();
+    bnc_shutdown();
+    fakex_stop(&fx);
+    return rc;
+}
