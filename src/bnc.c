@@ -43,6 +43,10 @@ static int bnc_curl_ready;
 /* Written by any thread. */
 static _Atomic int64_t bnc_offset_ms = 0;
 static atomic_long bnc_weight = -1;
+/* After a 429 or 418, no request leaves this process until this moment
+ * (CLOCK_MONOTONIC ms): Binance bans IPs that keep calling. */
+static atomic_llong bnc_hold_until_ms;
+static atomic_int bnc_hold_banned;
 
 /* One handle per thread, kept for connection reuse. */
 static _Thread_local CURL *bnc_curl;
@@ -718,6 +722,48 @@ resync_after_1021(const struct bnc_request *req, enum bnc_env env)
     return rc;
 }
 
+
+/* Remembers a 429/418's Retry-After (60 s when absent) so that no request
+ * is sent before it has passed. */
+static void
+hold_note(const struct bnc_response *resp)
+{
+    if (resp->status != BNC_ERR_RATE_LIMITED && resp->status != BNC_ERR_BANNED)
+        return;
+    long secs = resp->retry_after >= 0 ? resp->retry_after : 60;
+    long long until = (long long)mono_ms() + (long long)secs * 1000;
+    long long cur = atomic_load(&bnc_hold_until_ms);
+    while (cur < until &&
+           !atomic_compare_exchange_weak(&bnc_hold_until_ms, &cur, until))
+        ;
+    atomic_store(&bnc_hold_banned, resp->status == BNC_ERR_BANNED);
+    log_warnx("Binance answered HTTP %ld: holding every request back for "
+              "%ld s",
+              resp->http_status, secs);
+}
+
+/* Fills resp and returns 1 while an earlier Retry-After is running. */
+static int
+hold_active(struct bnc_response *resp)
+{
+    long long left = atomic_load(&bnc_hold_until_ms) - (long long)mono_ms();
+    if (left <= 0)
+        return 0;
+    set_status(resp,
+               atomic_load(&bnc_hold_banned) ? BNC_ERR_BANNED
+                                             : BNC_ERR_RATE_LIMITED,
+               "held back: Binance's Retry-After has not passed");
+    resp->retry_after = (long)((left + 999) / 1000);
+    return 1;
+}
+
+void
+bnc_hold_clear(void)
+{
+    atomic_store(&bnc_hold_until_ms, 0);
+    atomic_store(&bnc_hold_banned, 0);
+}
+
 /* Contract in bnc.h. */
 int
 bnc_call(const struct bnc_request *req, struct bnc_response *resp)
@@ -744,7 +790,10 @@ bnc_call(const struct bnc_request *req, struct bnc_response *resp)
         set_status(resp, BNC_ERR_CANCELLED, "cancelled by the client");
         return -1;
     }
+    if (hold_active(resp))
+        return -1;
     bnc_perform(req, env, resp);
+    hold_note(resp);
     if (resp->status == BNC_ERR_API && resp->api_code == BNC_ERR_TIMESTAMP &&
         req->kind != BNC_PUBLIC) {
         /* Only a read is sent again; a trade only gets the clock fixed so
@@ -900,7 +949,13 @@ describe_limit(const struct bnc_response *r, char *buf, size_t len,
     char hc[352];
 
     http_and_code(r, hc, sizeof(hc));
-    if (r->status == BNC_ERR_RATE_LIMITED)
+    if (r->http_status == 0)
+        desc_add(buf, len, used,
+                 "binmcpd did not send this request: Binance answered an "
+                 "earlier one with HTTP %s and its Retry-After has not "
+                 "passed.",
+                 r->status == BNC_ERR_RATE_LIMITED ? "429" : "418");
+    else if (r->status == BNC_ERR_RATE_LIMITED)
         desc_add(buf, len, used, "Binance rate limit hit%s.", hc);
     else
         desc_add(buf, len, used,

@@ -16,8 +16,11 @@
  *    retried by this module. libcurl itself may resend a read whose reused
  *    connection turned out dead before any answer; a BNC_TRADE call always
  *    takes a fresh connection, so it is sent exactly once and never retried.
- *  - 429/418 fill retry_after from Retry-After; used weight is tracked from
- *    X-MBX-USED-WEIGHT-1M on every answer.
+ *  - 429/418 fill retry_after from Retry-After, and until that time has
+ *    passed (60 s when Binance gave none) no request leaves the process: a
+ *    call fails at once with the same status, http_status 0 and the seconds
+ *    left in retry_after. Used weight is tracked from X-MBX-USED-WEIGHT-1M
+ *    on every answer.
  *  - No secret ever appears in a response field, an error text or a log.
  */
 #ifndef BINMCPD_BNC_H
@@ -84,7 +87,7 @@ void bnc_params_add_int(struct bnc_params *p, const char *key, long long v);
 enum bnc_kind {
     BNC_PUBLIC = 0, /* no key, no signature */
     BNC_READ,       /* signed, read-only (USER_DATA): may be retried on -1021 */
-    BNC_TRADE,      /* signed, changes state (order place/cancel): never retried */
+    BNC_TRADE, /* signed, changes state (order place/cancel): never retried */
 };
 
 enum bnc_status {
@@ -103,8 +106,8 @@ enum bnc_status {
 };
 
 struct bnc_request {
-    const char *method;        /* "GET", "POST" or "DELETE" */
-    const char *path;          /* e.g. "/api/v3/ticker/24hr" */
+    const char *method;              /* "GET", "POST" or "DELETE" */
+    const char *path;                /* e.g. "/api/v3/ticker/24hr" */
     const struct bnc_params *params; /* may be NULL */
     enum bnc_kind kind;
     const struct creds *creds; /* required for BNC_READ / BNC_TRADE */
@@ -113,16 +116,16 @@ struct bnc_request {
 
 struct bnc_response {
     enum bnc_status status;
-    long http_status;      /* 0 when no HTTP answer was received */
-    json_object *body;     /* the parsed JSON body on BNC_OK (object or
-                              array); owned by the response */
-    int api_code;          /* Binance's "code" when the body carried one */
-    char api_msg[256];     /* Binance's "msg" */
-    long retry_after;      /* seconds from Retry-After, -1 if absent */
-    long used_weight;      /* X-MBX-USED-WEIGHT-1M, -1 if absent */
-    long elapsed_ms;       /* wall time of the exchange */
-    char detail[256];      /* transport detail (curl's words), no secrets */
-    enum bnc_env env;      /* the exchange addressed (for error texts) */
+    long http_status;  /* 0 when no HTTP answer was received */
+    json_object *body; /* the parsed JSON body on BNC_OK (object or
+                          array); owned by the response */
+    int api_code;      /* Binance's "code" when the body carried one */
+    char api_msg[256]; /* Binance's "msg" */
+    long retry_after;  /* seconds from Retry-After, -1 if absent */
+    long used_weight;  /* X-MBX-USED-WEIGHT-1M, -1 if absent */
+    long elapsed_ms;   /* wall time of the exchange */
+    char detail[256];  /* transport detail (curl's words), no secrets */
+    enum bnc_env env;  /* the exchange addressed (for error texts) */
 };
 
 /* Performs one request. Always fills *resp (call bnc_response_free after).
@@ -153,6 +156,9 @@ int bnc_sync_time(int64_t *server_ms, int64_t *offset_ms,
 
 /* The last learned clock offset in ms (0 until a sync). */
 int64_t bnc_clock_offset(void);
+
+/* Forgets a running Retry-After hold (tests). */
+void bnc_hold_clear(void);
 
 /* The last X-MBX-USED-WEIGHT-1M seen by any thread, -1 if none yet. */
 long bnc_used_weight(void);

@@ -19,10 +19,10 @@
 
 /* JSON-RPC error a resource read or prompt get ends with. */
 struct catalog_error {
-    int code;                    /* -32002 unknown resource, -32602 bad
-                                    argument or prompt, -32603 upstream */
+    int code; /* -32002 unknown resource, -32602 bad
+                 argument or prompt, -32603 upstream */
     char message[CATALOG_ERR_MAX];
-    json_object *data;           /* optional error data, owned here */
+    json_object *data; /* optional error data, owned here */
 };
 
 /* Returns a new array of Resource objects for resources/list. */

@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#define CREDS_KEY_MAX 256    /* longest key or secret accepted, bytes */
+#define CREDS_KEY_MAX 256 /* longest key or secret accepted, bytes */
 
 enum bnc_env {
     BNC_ENV_MAINNET = 0,

@@ -27,9 +27,9 @@ log_level_parse(const char *name, enum log_level *out)
         const char *name;
         enum log_level level;
     } names[] = {
-        {"debug", LOG_LVL_DEBUG},     {"info", LOG_LVL_INFO},
-        {"notice", LOG_LVL_NOTICE},   {"warning", LOG_LVL_WARNING},
-        {"warn", LOG_LVL_WARNING},    {"error", LOG_LVL_ERROR},
+        {"debug", LOG_LVL_DEBUG},   {"info", LOG_LVL_INFO},
+        {"notice", LOG_LVL_NOTICE}, {"warning", LOG_LVL_WARNING},
+        {"warn", LOG_LVL_WARNING},  {"error", LOG_LVL_ERROR},
     };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (strcmp(name, names[i].name) == 0) {
@@ -41,8 +41,7 @@ log_level_parse(const char *name, enum log_level *out)
 }
 
 static void
-log_vemit(enum log_level level, const char *errstr, const char *fmt,
-          va_list ap)
+log_vemit(enum log_level level, const char *errstr, const char *fmt, va_list ap)
 {
     static const char *const label[] = {"debug", "info", "notice", "warning",
                                         "error"};
@@ -67,12 +66,12 @@ log_vemit(enum log_level level, const char *errstr, const char *fmt,
                 ts.tv_nsec / 1000000, (long)getpid(), label[level], msg);
 }
 
-#define LOG_BODY(level, errstr)                                              \
-    do {                                                                     \
-        va_list ap;                                                          \
-        va_start(ap, fmt);                                                   \
-        log_vemit((level), (errstr), fmt, ap);                               \
-        va_end(ap);                                                          \
+#define LOG_BODY(level, errstr)                                                \
+    do {                                                                       \
+        va_list ap;                                                            \
+        va_start(ap, fmt);                                                     \
+        log_vemit((level), (errstr), fmt, ap);                                 \
+        va_end(ap);                                                            \
     } while (0)
 
 void

@@ -73,8 +73,7 @@ main(int argc, char **argv)
         return 1;
     }
     log_info("binmcpd %s serving MCP on stdio (%s%s)", PACKAGE_VERSION,
-             bnc_base_url(s.bnc.default_env),
-             s.read_only ? ", read-only" : "");
+             bnc_base_url(s.bnc.default_env), s.read_only ? ", read-only" : "");
     rc = stdio_serve(srv, STDIN_FILENO, STDOUT_FILENO);
     mcp_server_free(srv);
     symcache_reset();

@@ -43,8 +43,8 @@ static const char *const supported_versions[] = {
 };
 
 static const char *const log_level_names[] = {
-    "debug", "info", "notice", "warning", "error", "critical", "alert",
-    "emergency",
+    "debug", "info",     "notice", "warning",
+    "error", "critical", "alert",  "emergency",
 };
 
 struct mcp_server {
@@ -188,8 +188,8 @@ server_tool_index(const struct mcp_server *srv, const char *name)
 /* Sessions                                                            */
 
 void
-mcp_session_init(struct mcp_session *s, struct mcp_server *srv,
-                 const char *id, mcp_sink_fn sink, void *sink_arg)
+mcp_session_init(struct mcp_session *s, struct mcp_server *srv, const char *id,
+                 mcp_sink_fn sink, void *sink_arg)
 {
     memset(s, 0, sizeof(*s));
     s->srv = srv;
@@ -270,8 +270,8 @@ static void
 sink_send(struct mcp_session *s, json_object *msg)
 {
     size_t len;
-    const char *text = json_object_to_json_string_length(msg, JSON_OUT_FLAGS,
-                                                         &len);
+    const char *text =
+        json_object_to_json_string_length(msg, JSON_OUT_FLAGS, &len);
     if (s->sink == NULL || s->sink(s->sink_arg, text, len) < 0)
         log_warnx("session %s: could not deliver a message", s->id);
 }
@@ -425,8 +425,7 @@ method_initialize(struct request *r)
 
     if (want == NULL) {
         reply_error(r->rc, r->id, RPC_INVALID_PARAMS,
-                    "initialize needs params.protocolVersion (a string)",
-                    NULL);
+                    "initialize needs params.protocolVersion (a string)", NULL);
         return;
     }
     for (size_t i = 0; i < sizeof(supported_versions) / sizeof(char *); i++)
@@ -444,10 +443,8 @@ method_initialize(struct request *r)
 
     json_object_object_add(tools, "listChanged", json_object_new_boolean(0));
     json_object_object_add(res_caps, "subscribe", json_object_new_boolean(0));
-    json_object_object_add(res_caps, "listChanged",
-                           json_object_new_boolean(0));
-    json_object_object_add(prompts, "listChanged",
-                           json_object_new_boolean(0));
+    json_object_object_add(res_caps, "listChanged", json_object_new_boolean(0));
+    json_object_object_add(prompts, "listChanged", json_object_new_boolean(0));
     json_object_object_add(caps, "tools", tools);
     json_object_object_add(caps, "resources", res_caps);
     json_object_object_add(caps, "prompts", prompts);
@@ -487,11 +484,10 @@ static int
 reject_cursor(struct request *r)
 {
     json_object *v;
-    if (r->params != NULL && json_object_object_get_ex(r->params, "cursor", &v)
-        && v != NULL) {
+    if (r->params != NULL &&
+        json_object_object_get_ex(r->params, "cursor", &v) && v != NULL) {
         reply_error(r->rc, r->id, RPC_INVALID_PARAMS,
-                    "invalid cursor: this server returns complete lists",
-                    NULL);
+                    "invalid cursor: this server returns complete lists", NULL);
         return 1;
     }
     return 0;
@@ -654,8 +650,8 @@ method_tools_call(struct request *r)
     id_to_text(r->id, idtext, sizeof(idtext));
     struct mcp_inflight *slot = inflight_begin(r->sess, idtext);
     int64_t t0 = mono_ms();
-    json_object *res = run_tool(r, idx, args, token,
-                                slot != NULL ? &slot->cancel : NULL);
+    json_object *res =
+        run_tool(r, idx, args, token, slot != NULL ? &slot->cancel : NULL);
     json_object *iserr = NULL;
     json_object_object_get_ex(res, "isError", &iserr);
     log_info("session %s: tool %s %s in %lld ms", r->sess->id, name,
@@ -666,8 +662,7 @@ method_tools_call(struct request *r)
     json_object_put(own_args);
     if (inflight_end(r->sess, slot)) {
         /* Cancelled: the client no longer wants an answer. */
-        log_info("session %s: request %s was cancelled", r->sess->id,
-                 idtext);
+        log_info("session %s: request %s was cancelled", r->sess->id, idtext);
         r->rc->sent++; /* counts as handled */
         json_object_put(res);
         return;
@@ -688,8 +683,11 @@ static struct mcp_call
 make_call(struct request *r)
 {
     struct mcp_call c = {
-        .srv = r->sess->srv, .sess = r->sess, .progress_token = NULL,
-        .cancel = NULL, .progress = 0,
+        .srv = r->sess->srv,
+        .sess = r->sess,
+        .progress_token = NULL,
+        .cancel = NULL,
+        .progress = 0,
     };
     return c;
 }
@@ -822,8 +820,7 @@ method_complete(struct request *r)
         return;
     }
     struct mcp_call call = make_call(r);
-    json_object *c =
-        catalog_complete(&call, type, ref_name, arg, value, &err);
+    json_object *c = catalog_complete(&call, type, ref_name, arg, value, &err);
     if (c == NULL) {
         reply_catalog_error(r, &err);
         return;
@@ -894,8 +891,7 @@ handle_one(struct reply_ctx *rc, json_object *msg)
     if (has_id && id != NULL && !json_object_is_type(id, json_type_string) &&
         !json_object_is_type(id, json_type_int)) {
         reply_error(rc, NULL, RPC_INVALID_REQUEST,
-                    "Invalid Request: id must be a string or an integer",
-                    NULL);
+                    "Invalid Request: id must be a string or an integer", NULL);
         return;
     }
     if (!json_object_object_get_ex(msg, "jsonrpc", &jv) ||

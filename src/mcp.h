@@ -26,7 +26,7 @@
 
 #define MCP_LATEST_VERSION "2025-11-25"
 #define MCP_SESSION_ID_MAX 64
-#define MCP_MAX_INFLIGHT 8
+#define MCP_MAX_INFLIGHT   8
 
 /* Receives one serialized JSON-RPC message (no trailing newline). Returns 0,
  * or -1 if it could not be delivered (the engine then logs and goes on). */
@@ -49,20 +49,20 @@ struct mcp_server;
 /* A request being served, so that notifications/cancelled can find it. */
 struct mcp_inflight {
     int used;
-    char id[64];      /* the request id, serialized as JSON */
+    char id[64];       /* the request id, serialized as JSON */
     atomic_int cancel; /* raised by mcp_session_cancel */
 };
 
 struct mcp_session {
     struct mcp_server *srv;
-    char id[MCP_SESSION_ID_MAX];   /* transport's session id ("stdio") */
-    int initialized;               /* initialize answered */
-    char version[16];              /* negotiated protocol version */
-    enum mcp_log_level log_level;  /* notifications/message threshold */
-    struct creds creds;            /* session credentials (creds.set) */
+    char id[MCP_SESSION_ID_MAX];  /* transport's session id ("stdio") */
+    int initialized;              /* initialize answered */
+    char version[16];             /* negotiated protocol version */
+    enum mcp_log_level log_level; /* notifications/message threshold */
+    struct creds creds;           /* session credentials (creds.set) */
     mcp_sink_fn sink;
     void *sink_arg;
-    pthread_mutex_t lock;          /* guards inflight[] */
+    pthread_mutex_t lock; /* guards inflight[] */
     struct mcp_inflight inflight[MCP_MAX_INFLIGHT];
 };
 
@@ -76,7 +76,7 @@ struct mcp_call {
 };
 
 struct mcp_options {
-    int read_only;               /* hide and refuse order tools */
+    int read_only;                    /* hide and refuse order tools */
     const struct creds *daemon_creds; /* fallback credentials, may be unset */
     pthread_rwlock_t *creds_lock;     /* guards *daemon_creds, may be NULL */
 };

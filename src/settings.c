@@ -52,12 +52,10 @@ parse_bool(const char *text, int *out)
 
 /* Accepts http:// and https:// URLs without a trailing slash. */
 static int
-set_url(char *dst, const char *url, const char *what, char *err,
-        size_t errlen)
+set_url(char *dst, const char *url, const char *what, char *err, size_t errlen)
 {
     size_t n = strlen(url);
-    if ((strncmp(url, "https://", 8) != 0 &&
-         strncmp(url, "http://", 7) != 0) ||
+    if ((strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0) ||
         n >= BNC_URL_MAX) {
         snprintf(err, errlen,
                  "%s must be an http:// or https:// URL shorter than %d "
@@ -82,8 +80,7 @@ settings_from_env(struct settings *s, char *err, size_t errlen)
         set_url(s->bnc.mainnet_url, v, "BINANCE_BASE_URL", err, errlen) < 0)
         return -1;
     if ((v = getenv("BINANCE_TESTNET_URL")) != NULL && *v != '\0' &&
-        set_url(s->bnc.testnet_url, v, "BINANCE_TESTNET_URL", err,
-                errlen) < 0)
+        set_url(s->bnc.testnet_url, v, "BINANCE_TESTNET_URL", err, errlen) < 0)
         return -1;
     if ((v = getenv("BINANCE_TESTNET")) != NULL) {
         if (parse_bool(v, &b) < 0) {
@@ -131,8 +128,8 @@ settings_from_env(struct settings *s, char *err, size_t errlen)
                  "neither");
         return -1;
     }
-    if (have_key && creds_set(&s->creds, key, secret, s->bnc.default_env,
-                              err, errlen) < 0)
+    if (have_key &&
+        creds_set(&s->creds, key, secret, s->bnc.default_env, err, errlen) < 0)
         return -1;
     return 0;
 }
@@ -140,27 +137,26 @@ settings_from_env(struct settings *s, char *err, size_t errlen)
 static void
 print_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: binmcpd [--mode stdio] [--read-only] [--testnet]\n"
-            "               [--base-url URL] [--testnet-url URL]\n"
-            "               [--timeout-ms MS] [--recv-window MS]\n"
-            "               [--log-level LEVEL] [--help] [--version]\n"
-            "\n"
-            "Serves the Binance Spot API to MCP clients (JSON-RPC over\n"
-            "stdin/stdout in stdio mode). Credentials come from\n"
-            "BINANCE_API_KEY and BINANCE_API_SECRET. See binmcpd(8).\n"
-            "\n"
-            "  --mode MODE        transport: stdio (default)\n"
-            "  --read-only        hide and refuse every order tool\n"
-            "  --testnet          use https://testnet.binance.vision\n"
-            "  --base-url URL     mainnet base URL (BINANCE_BASE_URL)\n"
-            "  --testnet-url URL  testnet base URL (BINANCE_TESTNET_URL)\n"
-            "  --timeout-ms MS    Binance request timeout (default 10000)\n"
-            "  --recv-window MS   recvWindow of signed calls, 1..60000 "
-            "(default 5000)\n"
-            "  --log-level LEVEL  debug, info, notice, warning, error\n"
-            "  -h, --help         print this help\n"
-            "  -V, --version      print the version\n");
+    fprintf(f, "usage: binmcpd [--mode stdio] [--read-only] [--testnet]\n"
+               "               [--base-url URL] [--testnet-url URL]\n"
+               "               [--timeout-ms MS] [--recv-window MS]\n"
+               "               [--log-level LEVEL] [--help] [--version]\n"
+               "\n"
+               "Serves the Binance Spot API to MCP clients (JSON-RPC over\n"
+               "stdin/stdout in stdio mode). Credentials come from\n"
+               "BINANCE_API_KEY and BINANCE_API_SECRET. See binmcpd(8).\n"
+               "\n"
+               "  --mode MODE        transport: stdio (default)\n"
+               "  --read-only        hide and refuse every order tool\n"
+               "  --testnet          use https://testnet.binance.vision\n"
+               "  --base-url URL     mainnet base URL (BINANCE_BASE_URL)\n"
+               "  --testnet-url URL  testnet base URL (BINANCE_TESTNET_URL)\n"
+               "  --timeout-ms MS    Binance request timeout (default 10000)\n"
+               "  --recv-window MS   recvWindow of signed calls, 1..60000 "
+               "(default 5000)\n"
+               "  --log-level LEVEL  debug, info, notice, warning, error\n"
+               "  -h, --help         print this help\n"
+               "  -V, --version      print the version\n");
 }
 
 int
@@ -216,8 +212,8 @@ settings_from_args(struct settings *s, int argc, char **argv, char *err,
             s->creds.env = BNC_ENV_TESTNET;
             break;
         case OPT_BASE_URL:
-            if (set_url(s->bnc.mainnet_url, optarg, "--base-url", err,
-                        errlen) < 0)
+            if (set_url(s->bnc.mainnet_url, optarg, "--base-url", err, errlen) <
+                0)
                 return -1;
             break;
         case OPT_TESTNET_URL:

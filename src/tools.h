@@ -33,11 +33,11 @@ enum {
 #define TOOL_ERR_MAX 1024
 
 struct tool_result {
-    json_object *data;     /* success: an object, ownership passes to the
-                              engine; must match output_schema */
-    char *text;            /* optional malloc'd text block to use instead of
-                              the serialized data (engine frees) */
-    int is_error;          /* set by tool_fail */
+    json_object *data;        /* success: an object, ownership passes to the
+                                 engine; must match output_schema */
+    char *text;               /* optional malloc'd text block to use instead of
+                                 the serialized data (engine frees) */
+    int is_error;             /* set by tool_fail */
     char error[TOOL_ERR_MAX]; /* the isError text */
 };
 
@@ -74,8 +74,8 @@ const struct tool_def *tool_find(const char *name);
 
 /* ---- per-family tables, concatenated by tool_at ---- */
 /* (Each file defines its rows; tools.c assembles them.) */
-extern const struct tool_def tools_market[];   /* tools_market.c */
-extern const struct tool_def tools_account[];  /* tools_account.c */
-extern const struct tool_def tools_creds[];    /* tools_creds.c */
+extern const struct tool_def tools_market[];  /* tools_market.c */
+extern const struct tool_def tools_account[]; /* tools_account.c */
+extern const struct tool_def tools_creds[];   /* tools_creds.c */
 
 #endif

@@ -377,6 +377,25 @@ test_rate_limited(void)
     CU_ASSERT_TRUE(
         contains(text, "Retry after 7 seconds; do not retry sooner."));
     bnc_response_free(&r);
+
+    /* until Retry-After has passed nothing more is sent */
+    CU_ASSERT_EQUAL(call("GET", TICKER, &p, BNC_PUBLIC, NULL, &r), -1);
+    CU_ASSERT_EQUAL(r.status, BNC_ERR_RATE_LIMITED);
+    CU_ASSERT_EQUAL(r.http_status, 0);
+    CU_ASSERT_TRUE(r.retry_after >= 1 && r.retry_after <= 7);
+    CU_ASSERT_EQUAL(fakex_count(&fx, "GET", TICKER), 1);
+    bnc_describe_error(&r, text, sizeof(text));
+    CU_ASSERT_TRUE(contains(text, "did not send"));
+    CU_ASSERT_TRUE(contains(text, "Retry after"));
+    bnc_response_free(&r);
+    long times = fakex_count(&fx, "GET", "/api/v3/time");
+    CU_ASSERT_EQUAL(call("GET", "/api/v3/time", NULL, BNC_PUBLIC, NULL, &r),
+                    -1);
+    CU_ASSERT_EQUAL(fakex_count(&fx, "GET", "/api/v3/time"), times);
+    bnc_response_free(&r);
+    bnc_hold_clear();
+    CU_ASSERT_EQUAL(call("GET", TICKER, &p, BNC_PUBLIC, NULL, &r), 0);
+    bnc_response_free(&r);
 }
 
 static void
@@ -401,6 +420,12 @@ test_banned(void)
     CU_ASSERT_TRUE(contains(text, "HTTP 418"));
     CU_ASSERT_TRUE(contains(text, "Retry after 120 seconds."));
     bnc_response_free(&r);
+    CU_ASSERT_EQUAL(call("GET", TICKER, &p, BNC_PUBLIC, NULL, &r), -1);
+    CU_ASSERT_EQUAL(r.status, BNC_ERR_BANNED);
+    CU_ASSERT_EQUAL(r.http_status, 0);
+    CU_ASSERT_EQUAL(fakex_count(&fx, "GET", TICKER), 1);
+    bnc_response_free(&r);
+    bnc_hold_clear();
 }
 
 static void
@@ -742,6 +767,7 @@ test_secret_never_in_texts(void)
                     bnc_status_name(r.status));
         assert_no_secret(&r);
         bnc_response_free(&r);
+        bnc_hold_clear();
     }
 }
 

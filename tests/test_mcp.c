@@ -266,11 +266,23 @@ static void
 test_tools_list(void)
 {
     static const char *const expected[] = {
-        "get_server_time", "get_ticker", "get_order_book",
-        "get_recent_trades", "get_klines", "get_average_price", "search",
-        "fetch", "get_account_info", "get_account_trades", "place_order",
-        "get_order", "cancel_order", "get_open_orders", "get_all_orders",
-        "configure_credentials", "get_credentials_status",
+        "get_server_time",
+        "get_ticker",
+        "get_order_book",
+        "get_recent_trades",
+        "get_klines",
+        "get_average_price",
+        "search",
+        "fetch",
+        "get_account_info",
+        "get_account_trades",
+        "place_order",
+        "get_order",
+        "cancel_order",
+        "get_open_orders",
+        "get_all_orders",
+        "configure_credentials",
+        "get_credentials_status",
         "revoke_credentials",
     };
     json_object *m =
@@ -305,8 +317,8 @@ test_read_only_hides_and_refuses(void)
 {
     struct mcp_session ro;
     mcp_session_init(&ro, srv_ro, "ro", capture_sink, NULL);
-    json_object *m =
-        send_on(&ro, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}");
+    json_object *m = send_on(
+        &ro, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}");
     CU_ASSERT_PTR_NULL(find_tool(m, "place_order"));
     CU_ASSERT_PTR_NULL(find_tool(m, "cancel_order"));
     CU_ASSERT_PTR_NOT_NULL(find_tool(m, "get_ticker"));
@@ -317,9 +329,9 @@ test_read_only_hides_and_refuses(void)
                 "\"symbol\":\"BTCUSDT\",\"side\":\"BUY\",\"type\":\"MARKET\","
                 "\"quantity\":\"0.001\"}}}");
     CU_ASSERT_TRUE(json_object_get_boolean(get_path(m, "result.isError")));
-    CU_ASSERT_PTR_NOT_NULL(strstr(
-        json_object_to_json_string(get_path(m, "result.content")),
-        "read-only"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(json_object_to_json_string(get_path(m, "result.content")),
+               "read-only"));
     CU_ASSERT_EQUAL(fakex_count(&fx, "POST", "/api/v3/order"), before);
     mcp_session_finish(&ro);
 }
@@ -327,9 +339,9 @@ test_read_only_hides_and_refuses(void)
 static void
 test_tools_call_errors(void)
 {
-    json_object *m = send_msg(
-        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
-        "\"params\":{\"name\":\"no_such_tool\"}}");
+    json_object *m =
+        send_msg("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
+                 "\"params\":{\"name\":\"no_such_tool\"}}");
     CU_ASSERT_EQUAL(error_code(m), -32602);
     CU_ASSERT_PTR_NOT_NULL(strstr(str_at(m, "error.message"), "no_such_tool"));
     m = send_msg("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
@@ -356,10 +368,10 @@ test_tools_call_errors(void)
 static void
 test_tools_call_success_shape(void)
 {
-    json_object *m = send_msg(
-        "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/call\","
-        "\"params\":{\"name\":\"get_ticker\",\"arguments\":{"
-        "\"symbol\":\"BTCUSDT\"}}}");
+    json_object *m =
+        send_msg("{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/call\","
+                 "\"params\":{\"name\":\"get_ticker\",\"arguments\":{"
+                 "\"symbol\":\"BTCUSDT\"}}}");
     CU_ASSERT_FALSE(json_object_get_boolean(get_path(m, "result.isError")));
     json_object *sc = get_path(m, "result.structuredContent");
     CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
@@ -376,10 +388,10 @@ test_tools_call_success_shape(void)
 static void
 test_upstream_error_is_tool_error(void)
 {
-    json_object *m = send_msg(
-        "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/call\","
-        "\"params\":{\"name\":\"get_ticker\",\"arguments\":{"
-        "\"symbol\":\"NOSUCHCOIN\"}}}");
+    json_object *m =
+        send_msg("{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/call\","
+                 "\"params\":{\"name\":\"get_ticker\",\"arguments\":{"
+                 "\"symbol\":\"NOSUCHCOIN\"}}}");
     CU_ASSERT_TRUE(json_object_get_boolean(get_path(m, "result.isError")));
     const char *t = str_at(
         json_object_array_get_idx(get_path(m, "result.content"), 0), "text");
@@ -391,9 +403,10 @@ test_upstream_error_is_tool_error(void)
 static void
 test_progress_notifications(void)
 {
-    send_msg("{\"jsonrpc\":\"2.0\",\"id\":11,\"method\":\"tools/call\","
-             "\"params\":{\"name\":\"fetch\",\"arguments\":{\"id\":\"ETHUSDT\"},"
-             "\"_meta\":{\"progressToken\":\"tok\"}}}");
+    send_msg(
+        "{\"jsonrpc\":\"2.0\",\"id\":11,\"method\":\"tools/call\","
+        "\"params\":{\"name\":\"fetch\",\"arguments\":{\"id\":\"ETHUSDT\"},"
+        "\"_meta\":{\"progressToken\":\"tok\"}}}");
     CU_ASSERT_TRUE_FATAL(cap.n >= 2);
     CU_ASSERT_STRING_EQUAL(str_at(cap.msg[0], "method"),
                            "notifications/progress");
@@ -402,20 +415,22 @@ test_progress_notifications(void)
     CU_ASSERT_EQUAL(json_object_get_int(get_path(cap.msg[cap.n - 1], "id")),
                     11);
     /* without a token, no progress */
-    send_msg("{\"jsonrpc\":\"2.0\",\"id\":12,\"method\":\"tools/call\","
-             "\"params\":{\"name\":\"fetch\",\"arguments\":{\"id\":\"ETHUSDT\"}}}");
+    send_msg(
+        "{\"jsonrpc\":\"2.0\",\"id\":12,\"method\":\"tools/call\","
+        "\"params\":{\"name\":\"fetch\",\"arguments\":{\"id\":\"ETHUSDT\"}}}");
     CU_ASSERT_EQUAL(cap.n, 1);
 }
 
 static void
 test_logging_level(void)
 {
-    json_object *m =
-        send_msg("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"logging/setLevel\","
-                 "\"params\":{\"level\":\"loud\"}}");
+    json_object *m = send_msg(
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"logging/setLevel\","
+        "\"params\":{\"level\":\"loud\"}}");
     CU_ASSERT_EQUAL(error_code(m), -32602);
-    m = send_msg("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"logging/setLevel\","
-                 "\"params\":{\"level\":\"debug\"}}");
+    m = send_msg(
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"logging/setLevel\","
+        "\"params\":{\"level\":\"debug\"}}");
     CU_ASSERT_PTR_NOT_NULL(get_path(m, "result"));
     CU_ASSERT_EQUAL(sess.log_level, MCP_LOG_DEBUG);
     struct mcp_call c = {srv, &sess, NULL, NULL, 0};
@@ -448,7 +463,8 @@ test_resources_prompts_errors(void)
     m = send_msg("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":"
                  "\"completion/complete\",\"params\":{}}");
     CU_ASSERT_EQUAL(error_code(m), -32602);
-    m = send_msg("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"resources/list\"}");
+    m = send_msg(
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"resources/list\"}");
     CU_ASSERT_TRUE(json_object_array_length(get_path(m, "result.resources")) >=
                    4);
     m = send_msg("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":"
@@ -472,10 +488,10 @@ test_completion_symbols(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(vals);
     CU_ASSERT_TRUE(json_object_array_length(vals) >= 2);
     for (size_t i = 0; i < json_object_array_length(vals); i++)
-        CU_ASSERT_EQUAL(strncmp(json_object_get_string(
-                                    json_object_array_get_idx(vals, i)),
-                                "ETH", 3),
-                        0);
+        CU_ASSERT_EQUAL(
+            strncmp(json_object_get_string(json_object_array_get_idx(vals, i)),
+                    "ETH", 3),
+            0);
 }
 
 static void
@@ -490,8 +506,8 @@ test_credentials_never_leak(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(all, "vmPU...Eh8A"));
     m = send_msg(
         "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{"
-        "\"name\":\"configure_credentials\",\"arguments\":{\"api_key\":\""
-        TEST_KEY_B "\",\"api_secret\":\"" TEST_SECRET_B
+        "\"name\":\"configure_credentials\",\"arguments\":{\"api_key\":"
+        "\"" TEST_KEY_B "\",\"api_secret\":\"" TEST_SECRET_B
         "\",\"environment\":\"testnet\"}}}");
     all = json_object_to_json_string(m);
     CU_ASSERT_FALSE(json_object_get_boolean(get_path(m, "result.isError")));

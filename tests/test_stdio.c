@@ -1349,27 +1349,46 @@ ticker_with_fault(const char *fault)
     return tool_text(res);
 }
 
+/* The daemon holds every request back until a 429/418's Retry-After has
+ * passed: a second call fails at once without reaching the exchange; once
+ * the time is over, calls go out again. */
+static void
+check_held_back_then_released(void)
+{
+    json_object *res = call_tool(&dm, "get_ticker", "{\"symbol\":\"BTCUSDT\"}");
+    CU_ASSERT_TRUE(res != NULL && is_error(res));
+    CU_ASSERT_TRUE(res != NULL && contains(tool_text(res), "did not send"));
+    CU_ASSERT_EQUAL(fakex_count(&fx, "GET", "/api/v3/ticker/24hr"), 1);
+    CU_ASSERT_TRUE(ping_ok(&dm));
+    usleep(1300 * 1000);
+    res = call_tool(&dm, "get_ticker", "{\"symbol\":\"BTCUSDT\"}");
+    CU_ASSERT_TRUE(res != NULL && !is_error(res));
+    CU_ASSERT_EQUAL(fakex_count(&fx, "GET", "/api/v3/ticker/24hr"), 2);
+}
+
 static void
 test_fault_429(void)
 {
     const char *t = ticker_with_fault(
-        "type=429&retry_after=7&path=/api/v3/ticker/24hr&count=1");
+        "type=429&retry_after=1&path=/api/v3/ticker/24hr&count=1");
     CU_ASSERT_TRUE(contains(t, "429"));
-    CU_ASSERT_TRUE(contains(t, "Retry after 7 seconds"));
+    CU_ASSERT_TRUE(contains(t, "Retry after 1 second"));
     /* one request, no hammering */
     CU_ASSERT_EQUAL(fakex_count(&fx, "GET", "/api/v3/ticker/24hr"), 1);
     CU_ASSERT_TRUE(ping_ok(&dm));
+    check_held_back_then_released();
 }
 
 static void
 test_fault_418(void)
 {
     const char *t = ticker_with_fault(
-        "type=418&retry_after=120&path=/api/v3/ticker/24hr&count=1");
+        "type=418&retry_after=1&path=/api/v3/ticker/24hr&count=1");
     CU_ASSERT_TRUE(contains(t, "418"));
     CU_ASSERT_TRUE(contains(t, "banned"));
     CU_ASSERT_EQUAL(fakex_count(&fx, "GET", "/api/v3/ticker/24hr"), 1);
     CU_ASSERT_TRUE(ping_ok(&dm));
+    check_held_back_then_released();
 }
 
 static void
@@ -1657,8 +1676,8 @@ static CU_TestInfo session_tests[] = {
     {"resources list, templates and read", test_resources},
     {"prompts and completion", test_prompts_and_completion},
     {"progress notifications precede the result", test_progress_notifications},
-    {"429: isError with Retry-After, one request", test_fault_429},
-    {"418: isError, banned", test_fault_418},
+    {"429: isError with Retry-After, then held back", test_fault_429},
+    {"418: isError, banned, then held back", test_fault_418},
     {"500: isError, outcome unknown", test_fault_500},
     {"timeout: isError naming the timeout", test_fault_timeout},
     {"bad JSON: isError", test_fault_badjson},

@@ -82,9 +82,9 @@ test_creds_set_and_wipe(void)
     CU_ASSERT_EQUAL(creds_set(&c, "", "x", BNC_ENV_MAINNET, err, sizeof(err)),
                     -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "empty"));
-    CU_ASSERT_EQUAL(creds_set(&c, "key with space", "s", BNC_ENV_MAINNET, err,
-                              sizeof(err)),
-                    -1);
+    CU_ASSERT_EQUAL(
+        creds_set(&c, "key with space", "s", BNC_ENV_MAINNET, err, sizeof(err)),
+        -1);
     CU_ASSERT_FALSE(c.set);
 }
 
@@ -165,9 +165,17 @@ test_settings_args(void)
 {
     struct settings s;
     char err[256];
-    char *ok[] = {S("binmcpd"), S("--mode"), S("stdio"), S("--read-only"),
-                  S("--recv-window"), S("60000"), S("--timeout-ms"), S("2500"),
-                  S("--base-url"), S("http://127.0.0.1:1"), NULL};
+    char *ok[] = {S("binmcpd"),
+                  S("--mode"),
+                  S("stdio"),
+                  S("--read-only"),
+                  S("--recv-window"),
+                  S("60000"),
+                  S("--timeout-ms"),
+                  S("2500"),
+                  S("--base-url"),
+                  S("http://127.0.0.1:1"),
+                  NULL};
     char *bad_mode[] = {S("binmcpd"), S("--mode"), S("carrier-pigeon"), NULL};
     char *bad_opt[] = {S("binmcpd"), S("--frobnicate"), NULL};
     char *extra[] = {S("binmcpd"), S("stray"), NULL};

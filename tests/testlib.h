@@ -12,10 +12,14 @@
 #include <CUnit/CUnit.h>
 
 /* Credentials the fake exchange accepts by default (see fakex.h). */
-#define TEST_KEY_A "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"
-#define TEST_SECRET_A "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
-#define TEST_KEY_B "BbbbKeyForTheSecondAccount0000000000000000000000000000000000000B"
-#define TEST_SECRET_B "BbbbSecretForTheSecondAccount00000000000000000000000000000000000"
+#define TEST_KEY_A                                                             \
+    "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"
+#define TEST_SECRET_A                                                          \
+    "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
+#define TEST_KEY_B                                                             \
+    "BbbbKeyForTheSecondAccount0000000000000000000000000000000000000B"
+#define TEST_SECRET_B                                                          \
+    "BbbbSecretForTheSecondAccount00000000000000000000000000000000000"
 
 /* Registers suites, runs them verbosely and returns the process exit status:
  * 0 when every test passed, 1 otherwise (CUnit's own return value does not
