@@ -6,4 +6,4 @@
 exec valgrind -q --leak-check=full --errors-for-leak-kinds=definite \
     --error-exitcode=99 \
     --log-file="${VALGRIND_LOG_DIR:-/tmp}/binmcpd-valgrind.%p.log" \
-    "${BINMCPD_REAL:?set BINMCPD_REAL to the daemon}" "$@"
+    "${VG_DAEMON:?set VG_DAEMON to the daemon}" "$@"
