@@ -25,6 +25,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -47,8 +48,8 @@ typedef enum MHD_Result mhd_result;
 typedef int mhd_result;
 #endif
 
-#define NSYM 7
-#define NASSET 7
+#define NSYM    7
+#define NASSET  7
 #define CID_MAX 36
 
 /* ------------------------------------------------------------------------
@@ -57,7 +58,7 @@ typedef int mhd_result;
 
 typedef int64_t fx_t;
 __extension__ typedef __int128 fx_wide;
-#define FX_ONE INT64_C(100000000)
+#define FX_ONE     INT64_C(100000000)
 #define FX_INT_MAX INT64_C(90000000000) /* keeps int * FX_ONE in range */
 
 /* Parses ^[0-9]{1,20}(\.[0-9]{1,20})?$ into *out.  Returns 0; -1 when the
@@ -197,7 +198,7 @@ static struct market {
 static fx_t g_min_qty, g_max_qty, g_step, g_max_price, g_max_notional;
 static fx_t g_commission;
 
-static const char *const ASSETS[NASSET] = {"BTC",  "ETH", "USDT", "BNB",
+static const char *const ASSETS[NASSET] = {"BTC", "ETH", "USDT", "BNB",
                                            "SOL", "XRP", "LUNA"};
 
 enum { SIDE_BUY, SIDE_SELL };
@@ -304,8 +305,8 @@ ticker_compute(int s, struct ticker *t)
     t->last_qty = fx_const(FAKEX_TICKER_LAST_QTY);
     t->bid_qty = fx_const(FAKEX_BID_QTY);
     t->ask_qty = fx_const(FAKEX_ASK_QTY);
-    t->pct_milli = (long long)((t->change * (fx_wide)100000 + t->open / 2) /
-                               t->open);
+    t->pct_milli =
+        (long long)((t->change * (fx_wide)100000 + t->open / 2) / t->open);
 }
 
 /* Formats a percentage kept in thousandths ("2.041"). */
@@ -331,11 +332,15 @@ market_selfcheck(void)
         fx_t v;
         const char *want;
     } rows[] = {
-        {t.open, FAKEX_BTCUSDT_OPEN},   {t.open, FAKEX_BTCUSDT_PREV_CLOSE},
-        {t.high, FAKEX_BTCUSDT_HIGH},   {t.low, FAKEX_BTCUSDT_LOW},
+        {t.open, FAKEX_BTCUSDT_OPEN},
+        {t.open, FAKEX_BTCUSDT_PREV_CLOSE},
+        {t.high, FAKEX_BTCUSDT_HIGH},
+        {t.low, FAKEX_BTCUSDT_LOW},
         {t.change, FAKEX_BTCUSDT_PRICE_CHANGE},
-        {t.wavg, FAKEX_BTCUSDT_WAVG},   {t.bid, FAKEX_BTCUSDT_BID},
-        {t.ask, FAKEX_BTCUSDT_ASK},     {t.avg, FAKEX_BTCUSDT_AVG_PRICE},
+        {t.wavg, FAKEX_BTCUSDT_WAVG},
+        {t.bid, FAKEX_BTCUSDT_BID},
+        {t.ask, FAKEX_BTCUSDT_ASK},
+        {t.avg, FAKEX_BTCUSDT_AVG_PRICE},
         {t.quote_volume, FAKEX_BTCUSDT_QUOTE_VOLUME},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -396,7 +401,7 @@ enum fault_type {
     F_BADJSON,
     F_DROP
 };
-static const char *const FAULT_NAMES[] = {"429",  "418",     "500", "502",
+static const char *const FAULT_NAMES[] = {"429", "418",  "500",     "502",
                                           "503", "slow", "badjson", "drop"};
 
 struct fault {
@@ -431,7 +436,9 @@ static struct state {
     char last_key[128];
 } g = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-static volatile sig_atomic_t g_stop;
+/* Set by SIGTERM/SIGINT; read by the main loop and by sleeping workers.
+ * A lock-free atomic is safe in a signal handler and across threads. */
+static atomic_int g_stop;
 
 static long long
 real_ms(void)
@@ -486,8 +493,8 @@ account_find(const char *key)
 /* Adds one seeded BTCUSDT trade (no balance effect) to account a. */
 static void
 account_seed_trade(struct account *a, long long id, long long order_id,
-                   long long time, bool buy, const char *price,
-                   const char *qty, const char *quote, const char *comm)
+                   long long time, bool buy, const char *price, const char *qty,
+                   const char *quote, const char *comm)
 {
     struct trade *t = &a->trades[a->ntrades++];
     memset(t, 0, sizeof(*t));
@@ -637,8 +644,7 @@ stats_note(const char *method, const char *path, const char *key,
         if (strcmp(g.stats[i].key, name) == 0)
             r = &g.stats[i];
     if (r == NULL) {
-        if (grow((void **)&g.stats, &g.cap_stats, g.nstats + 1,
-                 sizeof(*r)) < 0)
+        if (grow((void **)&g.stats, &g.cap_stats, g.nstats + 1, sizeof(*r)) < 0)
             return;
         r = &g.stats[g.nstats++];
         memset(r, 0, sizeof(*r));
@@ -708,7 +714,8 @@ url_decode(const char *s, size_t len)
     for (size_t i = 0; i < len; i++) {
         if (s[i] == '+') {
             *o++ = ' ';
-        } else if (s[i] == '%' && i + 2 < len && isxdigit((unsigned char)s[i + 1]) &&
+        } else if (s[i] == '%' && i + 2 < len &&
+                   isxdigit((unsigned char)s[i + 1]) &&
                    isxdigit((unsigned char)s[i + 2])) {
             *o++ = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
             i += 2;
@@ -780,13 +787,13 @@ struct call {
     json_object *body;
 };
 
-static int call_fail(struct call *c, int http, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+static void call_errorf(struct call *c, int http, int code, const char *fmt,
+                        ...) __attribute__((format(printf, 4, 5)));
 
 /* Sets the answer to a Binance error {"code":code,"msg":...} with HTTP
- * status http.  Always returns -1, so callers can `return call_fail(...)`. */
-static int
-call_fail(struct call *c, int http, int code, const char *fmt, ...)
+ * status http, replacing any answer already set. */
+static void
+call_errorf(struct call *c, int http, int code, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -799,60 +806,73 @@ call_fail(struct call *c, int http, int code, const char *fmt, ...)
     json_object_object_add(c->body, "code", json_object_new_int(code));
     json_object_object_add(c->body, "msg", json_object_new_string(msg));
     c->status = http;
+}
+
+/* call_errorf with a fixed message.  Always returns -1, so callers can
+ * `return call_fail(...)`. */
+static int
+call_fail(struct call *c, int http, int code, const char *msg)
+{
+    call_errorf(c, http, code, "%s", msg);
     return -1;
 }
 
 static int
 fail_mandatory(struct call *c, const char *name)
 {
-    return call_fail(c, 400, -1102,
-                     "Mandatory parameter '%s' was not sent, was empty/null, "
-                     "or malformed.",
-                     name);
+    call_errorf(c, 400, -1102,
+                "Mandatory parameter '%s' was not sent, was empty/null, "
+                "or malformed.",
+                name);
+    return -1;
 }
 
 static int
 fail_illegal_int(struct call *c, const char *name)
 {
-    return call_fail(c, 400, -1100,
-                     "Illegal characters found in parameter '%s'; legal range "
-                     "is '^[0-9]{1,20}$'.",
-                     name);
+    call_errorf(c, 400, -1100,
+                "Illegal characters found in parameter '%s'; legal range "
+                "is '^[0-9]{1,20}$'.",
+                name);
+    return -1;
 }
 
 static int
 fail_illegal_dec(struct call *c, const char *name)
 {
-    return call_fail(c, 400, -1100,
-                     "Illegal characters found in parameter '%s'; legal range "
-                     "is '^([0-9]{1,20})(\\.[0-9]{1,20})?$'.",
-                     name);
+    call_errorf(c, 400, -1100,
+                "Illegal characters found in parameter '%s'; legal range "
+                "is '^([0-9]{1,20})(\\.[0-9]{1,20})?$'.",
+                name);
+    return -1;
 }
 
 static int
 fail_invalid(struct call *c, const char *name)
 {
-    return call_fail(c, 400, -1130, "Data sent for parameter '%s' is not valid.",
-                     name);
+    call_errorf(c, 400, -1130, "Data sent for parameter '%s' is not valid.",
+                name);
+    return -1;
 }
 
 static int
 fail_not_required(struct call *c, const char *name)
 {
-    return call_fail(c, 400, -1106, "Parameter '%s' sent when not required.",
-                     name);
+    call_errorf(c, 400, -1106, "Parameter '%s' sent when not required.", name);
+    return -1;
 }
 
 static int
 fail_filter(struct call *c, const char *filter)
 {
-    return call_fail(c, 400, -1013, "Filter failure: %s", filter);
+    call_errorf(c, 400, -1013, "Filter failure: %s", filter);
+    return -1;
 }
 
 static int
 fail_rejected(struct call *c, const char *msg)
 {
-    return call_fail(c, 400, -2010, "%s", msg);
+    return call_fail(c, 400, -2010, msg);
 }
 
 static int
@@ -905,9 +925,11 @@ param_dec(struct call *c, const char *name, fx_t *out, bool *has)
     int rc = fx_parse(v, out);
     if (rc == -1)
         return fail_illegal_dec(c, name);
-    if (rc == -2)
-        return call_fail(c, 400, -1111, "Parameter '%s' has too much precision.",
-                         name);
+    if (rc == -2) {
+        call_errorf(c, 400, -1111, "Parameter '%s' has too much precision.",
+                    name);
+        return -1;
+    }
     return 0;
 }
 
@@ -953,11 +975,13 @@ symbol_syntax_ok(const char *s)
 static int
 symbol_lookup(struct call *c, const char *pname, const char *name, int *sym)
 {
-    if (!symbol_syntax_ok(name))
-        return call_fail(c, 400, -1100,
-                         "Illegal characters found in parameter '%s'; legal "
-                         "range is '^[A-Z0-9-_.]{1,20}$'.",
-                         pname);
+    if (!symbol_syntax_ok(name)) {
+        call_errorf(c, 400, -1100,
+                    "Illegal characters found in parameter '%s'; legal range "
+                    "is '^[A-Z0-9-_.]{1,20}$'.",
+                    pname);
+        return -1;
+    }
     if ((*sym = symbol_find(name)) < 0)
         return call_fail(c, 400, -1121, "Invalid symbol.");
     return 0;
@@ -992,8 +1016,8 @@ parse_symbol_list(struct call *c, const char *text, bool want[NSYM])
         }
     }
     for (size_t i = 0; i < n && rc == 0; i++) {
-        const char *name = json_object_get_string(
-            json_object_array_get_idx(arr, i));
+        const char *name =
+            json_object_get_string(json_object_array_get_idx(arr, i));
         if ((rc = symbol_lookup(c, "symbols", name, &s)) < 0)
             break;
         if (want[s])
@@ -1184,10 +1208,10 @@ h_exchange_info(struct call *c)
     limits = json_object_new_array();
     json_object_array_add(limits, rate_limit_json("REQUEST_WEIGHT", "MINUTE", 1,
                                                   FAKEX_WEIGHT_LIMIT_1M));
-    json_object_array_add(limits, rate_limit_json("ORDERS", "SECOND", 10,
-                                                  FAKEX_ORDER_LIMIT_10S));
-    json_object_array_add(limits, rate_limit_json("ORDERS", "DAY", 1,
-                                                  FAKEX_ORDER_LIMIT_1D));
+    json_object_array_add(
+        limits, rate_limit_json("ORDERS", "SECOND", 10, FAKEX_ORDER_LIMIT_10S));
+    json_object_array_add(
+        limits, rate_limit_json("ORDERS", "DAY", 1, FAKEX_ORDER_LIMIT_1D));
     jset(c->body, "rateLimits", limits);
     jset(c->body, "exchangeFilters", json_object_new_array());
     syms = json_object_new_array();
@@ -1341,8 +1365,8 @@ depth_side_json(int s, int n, int dir)
 
     for (int i = 0; i < n; i++) {
         json_object *lvl = json_object_new_array();
-        json_object_array_add(lvl,
-                              jfx(g_mkt[s].last + dir * g_mkt[s].tick * (i + 1)));
+        json_object_array_add(
+            lvl, jfx(g_mkt[s].last + dir * g_mkt[s].tick * (i + 1)));
         json_object_array_add(lvl, jfx(qstep * (i + 1)));
         json_object_array_add(side, lvl);
     }
@@ -1359,13 +1383,15 @@ h_depth(struct call *c)
         param_int(c, "limit", FAKEX_DEPTH_DEFAULT_LIMIT, &limit) < 0)
         return;
     if (limit < 1 || limit > FAKEX_DEPTH_MAX_LIMIT) {
-        call_fail(c, 400, -1100,
-                  "Illegal characters found in parameter 'limit'; legal range "
-                  "is '1 to %d'.",
-                  FAKEX_DEPTH_MAX_LIMIT);
+        call_errorf(
+            c, 400, -1100,
+            "Illegal characters found in parameter 'limit'; legal range "
+            "is '1 to %d'.",
+            FAKEX_DEPTH_MAX_LIMIT);
         return;
     }
-    int n = limit < FAKEX_DEPTH_MAX_LEVELS ? (int)limit : FAKEX_DEPTH_MAX_LEVELS;
+    int n =
+        limit < FAKEX_DEPTH_MAX_LEVELS ? (int)limit : FAKEX_DEPTH_MAX_LEVELS;
     c->body = json_object_new_object();
     jset(c->body, "lastUpdateId", jint(FAKEX_DEPTH_LAST_UPDATE_ID));
     jset(c->body, "bids", depth_side_json(s, n, -1));
@@ -1406,14 +1432,12 @@ struct interval {
 };
 
 static const struct interval INTERVALS[] = {
-    {"1s", 1000},         {"1m", 60000},        {"3m", 180000},
-    {"5m", 300000},       {"15m", 900000},      {"30m", 1800000},
-    {"1h", 3600000},      {"2h", 7200000},      {"4h", 14400000},
-    {"6h", 21600000},     {"8h", 28800000},     {"12h", 43200000},
-    {"1d", 86400000},     {"3d", 259200000},    {"1w", 604800000},
-    {"1M", 0},
+    {"1s", 1000},     {"1m", 60000},     {"3m", 180000},    {"5m", 300000},
+    {"15m", 900000},  {"30m", 1800000},  {"1h", 3600000},   {"2h", 7200000},
+    {"4h", 14400000}, {"6h", 21600000},  {"8h", 28800000},  {"12h", 43200000},
+    {"1d", 86400000}, {"3d", 259200000}, {"1w", 604800000}, {"1M", 0},
 };
-#define WEEK_MS 604800000LL
+#define WEEK_MS        604800000LL
 #define WEEK_OFFSET_MS (4 * 86400000LL) /* 1970-01-05, the first Monday */
 
 /* The start of the month containing t (ms), moved by months months. */
@@ -1456,7 +1480,8 @@ kline_json(int s, long long t, const struct interval *iv)
     fx_t last = g_mkt[s].last, tick = g_mkt[s].tick;
     long long j = (t / 60000) % 7;
     fx_t open = last - j * tick, close = last - ((j + 3) % 7) * tick;
-    fx_t vol = fx_const(FAKEX_KLINE_VOLUME), taker = fx_const(FAKEX_KLINE_TAKER_BASE);
+    fx_t vol = fx_const(FAKEX_KLINE_VOLUME),
+         taker = fx_const(FAKEX_KLINE_TAKER_BASE);
     json_object *k = json_object_new_array();
 
     json_object_array_add(k, jint(t));
@@ -1575,7 +1600,7 @@ signature_ok(const struct call *c, const char *secret, const char *sig)
     append_unsigned(payload, &len, c->raw_body);
     if (gnutls_hmac_fast(GNUTLS_MAC_SHA256, secret, strlen(secret), payload,
                          len, mac) == 0) {
-        for (int i = 0; i < 32; i++)
+        for (size_t i = 0; i < sizeof(mac); i++)
             snprintf(hex + 2 * i, 3, "%02x", mac[i]);
         ok = strlen(sig) == 64 && strcasecmp(hex, sig) == 0;
     }
@@ -1606,22 +1631,26 @@ auth_check(struct call *c)
         return call_fail(c, 401, -2014, "API-key format invalid.");
     if ((c->acct = account_find(key)) == NULL)
         return key_format_ok(key)
-                   ? call_fail(c, 401, -2015,
-                               "Invalid API-key, IP, or permissions for action.")
+                   ? call_fail(
+                         c, 401, -2015,
+                         "Invalid API-key, IP, or permissions for action.")
                    : call_fail(c, 401, -2014, "API-key format invalid.");
     if ((sig = param(c, "signature")) == NULL)
         return fail_mandatory(c, "signature");
     if (!signature_ok(c, c->acct->secret, sig))
-        return call_fail(c, 400, -1022, "Signature for this request is not valid.");
+        return call_fail(c, 400, -1022,
+                         "Signature for this request is not valid.");
     if ((ts_s = param(c, "timestamp")) == NULL)
         return fail_mandatory(c, "timestamp");
     if (int_parse(ts_s, false, &ts) < 0)
         return fail_illegal_int(c, "timestamp");
     if (param_int(c, "recvWindow", FAKEX_RECV_WINDOW_DEFAULT, &rw) < 0)
         return -1;
-    if (rw > FAKEX_RECV_WINDOW_MAX)
-        return call_fail(c, 400, -1131, "recvWindow must be less than %d",
-                         FAKEX_RECV_WINDOW_MAX);
+    if (rw > FAKEX_RECV_WINDOW_MAX) {
+        call_errorf(c, 400, -1131, "recvWindow must be less than %d",
+                    FAKEX_RECV_WINDOW_MAX);
+        return -1;
+    }
     now = server_now();
     if (ts >= now + 1000)
         return call_fail(c, 400, -1021,
@@ -1731,8 +1760,8 @@ h_my_trades(struct call *c)
         param_int(c, "startTime", -1, &start) < 0 ||
         param_int(c, "endTime", -1, &end) < 0 ||
         param_int(c, "fromId", -1, &from_id) < 0 ||
-        param_limit(c, FAKEX_LIST_LIMIT_DEFAULT, FAKEX_LIST_LIMIT_MAX,
-                    &limit) < 0)
+        param_limit(c, FAKEX_LIST_LIMIT_DEFAULT, FAKEX_LIST_LIMIT_MAX, &limit) <
+            0)
         return;
     const struct trade **sel = malloc((a->ntrades + 1) * sizeof(*sel));
     if (sel == NULL) {
@@ -1807,9 +1836,10 @@ order_parse_shape(struct call *c, struct order_req *rq)
         param_dec(c, "icebergQty", &rq->iceberg, &rq->has_iceberg) < 0)
         return -1;
     if (rq->type == T_MARKET && !rq->has_qty && !rq->has_quote_qty)
-        return call_fail(c, 400, -1102,
-                         "Param 'quantity' or 'quoteOrderQty' must be sent, but "
-                         "both were empty/null!");
+        return call_fail(
+            c, 400, -1102,
+            "Param 'quantity' or 'quoteOrderQty' must be sent, but "
+            "both were empty/null!");
     if (rq->type != T_MARKET && !rq->has_qty)
         return fail_mandatory(c, "quantity");
     if (ot->price && !rq->has_price)
@@ -1849,8 +1879,8 @@ order_parse_options(struct call *c, struct order_req *rq)
     const char *resp = param(c, "newOrderRespType");
     const char *stp = param(c, "selfTradePreventionMode");
 
-    rq->resp = (rq->type == T_MARKET || rq->type == T_LIMIT) ? RESP_FULL
-                                                              : RESP_ACK;
+    rq->resp =
+        (rq->type == T_MARKET || rq->type == T_LIMIT) ? RESP_FULL : RESP_ACK;
     if (resp != NULL && (rq->resp = ENUM_FIND(RESPS, resp)) < 0)
         return fail_invalid(c, "newOrderRespType");
     rq->cid = param(c, "newClientOrderId");
@@ -2312,9 +2342,9 @@ h_order_cancel(struct call *c)
         call_fail(c, 400, -2011, "Unknown order sent.");
         return;
     }
-    if (restrict_s != NULL &&
-        (strcmp(restrict_s, "ONLY_NEW") == 0 ? o->status != ST_NEW
-                                             : o->status != ST_PARTIALLY_FILLED)) {
+    if (restrict_s != NULL && (strcmp(restrict_s, "ONLY_NEW") == 0
+                                   ? o->status != ST_NEW
+                                   : o->status != ST_PARTIALLY_FILLED)) {
         call_fail(c, 400, -2011,
                   "Order was not canceled due to cancel restrictions.");
         return;
@@ -2375,8 +2405,8 @@ h_all_orders(struct call *c)
     if (need_symbol(c, &s) < 0 || param_int(c, "orderId", -1, &oid) < 0 ||
         param_int(c, "startTime", -1, &start) < 0 ||
         param_int(c, "endTime", -1, &end) < 0 ||
-        param_limit(c, FAKEX_LIST_LIMIT_DEFAULT, FAKEX_LIST_LIMIT_MAX,
-                    &limit) < 0)
+        param_limit(c, FAKEX_LIST_LIMIT_DEFAULT, FAKEX_LIST_LIMIT_MAX, &limit) <
+            0)
         return;
     const struct order **sel = malloc((a->norders + 1) * sizeof(*sel));
     if (sel == NULL) {
@@ -2533,9 +2563,9 @@ static bool
 route_accepts(const struct route *rt, const char *name)
 {
     char needle[80];
-    if (rt->is_signed && (strcmp(name, "timestamp") == 0 ||
-                          strcmp(name, "recvWindow") == 0 ||
-                          strcmp(name, "signature") == 0))
+    if (rt->is_signed &&
+        (strcmp(name, "timestamp") == 0 || strcmp(name, "recvWindow") == 0 ||
+         strcmp(name, "signature") == 0))
         return true;
     if (strlen(name) + 3 > sizeof(needle) || strchr(name, ',') != NULL)
         return false;
@@ -2552,10 +2582,11 @@ check_unread(struct call *c, const struct route *rt)
         read += route_accepts(rt, c->p.v[i].name);
     if (read == c->p.n)
         return 0;
-    return call_fail(c, 400, -1104,
-                     "Not all sent parameters were read; read '%zu' "
-                     "parameter(s) but was sent '%zu'.",
-                     read, c->p.n);
+    call_errorf(c, 400, -1104,
+                "Not all sent parameters were read; read '%zu' "
+                "parameter(s) but was sent '%zu'.",
+                read, c->p.n);
+    return -1;
 }
 
 /* Serves an /api/ request that is not faulted away.  Caller holds g.lock. */
@@ -2625,15 +2656,17 @@ fake_fault(struct call *c)
 
     memset(&f, 0, sizeof(f));
     if (type == NULL || (f.type = ENUM_FIND(FAULT_NAMES, type)) < 0) {
-        fake_fail(c, 400, "type must be 429, 418, 500, 502, 503, slow, "
-                          "badjson or drop");
+        fake_fail(c, 400,
+                  "type must be 429, 418, 500, 502, 503, slow, "
+                  "badjson or drop");
         return;
     }
     bool run_default = f.type == F_SLOW || f.type == F_BADJSON;
     if (fake_int(c, "count", 1, false, &count) < 0 ||
         fake_int(c, "retry_after", FAKEX_RETRY_AFTER_DEFAULT, false, &ra) < 0 ||
-        fake_int(c, "delay_ms", f.type == F_SLOW ? FAKEX_SLOW_DELAY_DEFAULT_MS : 0,
-                 false, &delay) < 0 ||
+        fake_int(c, "delay_ms",
+                 f.type == F_SLOW ? FAKEX_SLOW_DELAY_DEFAULT_MS : 0, false,
+                 &delay) < 0 ||
         fake_int(c, "executed", run_default, false, &exec) < 0)
         return;
     copy_str(f.path, sizeof(f.path), param(c, "path"));
@@ -2667,7 +2700,8 @@ fake_stats(struct call *c)
                 r = &g.stats[i];
         jset(c->body, "count", jint(r ? r->count : 0));
         jset(c->body, "last_api_key", jstr(r ? r->last_key : ""));
-        jset(c->body, "last_query", jstr(r && r->last_query ? r->last_query : ""));
+        jset(c->body, "last_query",
+             jstr(r && r->last_query ? r->last_query : ""));
         jset(c->body, "last_body", jstr(r && r->last_body ? r->last_body : ""));
         return;
     }
@@ -2740,7 +2774,7 @@ struct reply {
 static void
 sleep_ms(long ms)
 {
-    while (ms > 0 && !g_stop) {
+    while (ms > 0 && !atomic_load(&g_stop)) {
         long step = ms < 50 ? ms : 50;
         struct timespec ts = {0, step * 1000000L};
         nanosleep(&ts, NULL);
@@ -2829,7 +2863,7 @@ api_serve(struct call *c, bool too_big, struct reply *r)
 {
     bool path_known, faulted;
     const struct route *rt = route_find(c->method, c->path, &path_known);
-    int w = rt == NULL ? FAKEX_W_UNKNOWN
+    int w = rt == NULL              ? FAKEX_W_UNKNOWN
             : rt->weight_fn != NULL ? rt->weight_fn(c)
                                     : rt->weight;
     struct fault f;
@@ -2922,9 +2956,10 @@ serve(struct MHD_Connection *conn, struct req *rq, const char *method,
     const char *ctype =
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
     const char *q = rq->uri ? strchr(rq->uri, '?') : NULL;
-    bool form = rq->body != NULL &&
-                (ctype == NULL ||
-                 strncasecmp(ctype, "application/x-www-form-urlencoded", 33) == 0);
+    bool form =
+        rq->body != NULL &&
+        (ctype == NULL ||
+         strncasecmp(ctype, "application/x-www-form-urlencoded", 33) == 0);
 
     memset(&c, 0, sizeof(c));
     memset(&r, 0, sizeof(r));
@@ -2933,7 +2968,8 @@ serve(struct MHD_Connection *conn, struct req *rq, const char *method,
     c.path = path;
     c.raw_query = q ? q + 1 : "";
     c.raw_body = form && !rq->too_big ? rq->body : "";
-    c.api_key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-MBX-APIKEY");
+    c.api_key =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-MBX-APIKEY");
     params_parse(&c.p, c.raw_query, false);
     params_parse(&c.p, c.raw_body, true);
     if (strncmp(path, "/__fake/", 8) == 0) {
@@ -2974,9 +3010,8 @@ req_append(struct req *rq, const char *data, size_t len)
 
 static mhd_result
 access_handler(void *cls, struct MHD_Connection *conn, const char *url,
-               const char *method, const char *version,
-               const char *upload_data, size_t *upload_data_size,
-               void **con_cls)
+               const char *method, const char *version, const char *upload_data,
+               size_t *upload_data_size, void **con_cls)
 {
     struct req *rq = *con_cls;
     (void)cls;
@@ -3035,13 +3070,14 @@ static void
 on_signal(int sig)
 {
     (void)sig;
-    g_stop = 1;
+    atomic_store(&g_stop, 1);
 }
 
 static void
 usage(void)
 {
-    fprintf(stderr, "usage: fakex --port N [--bind ADDR] [--key KEY:SECRET]...\n");
+    fprintf(stderr,
+            "usage: fakex --port N [--bind ADDR] [--key KEY:SECRET]...\n");
 }
 
 /* Adds account KEY:SECRET (spec) to the state. Returns 0 or -1. */
@@ -3085,9 +3121,8 @@ parse_args(int argc, char **argv, long *port, const char **bind_addr)
             return -1;
         }
     }
-    if (g.nacct == 0 &&
-        (add_key(FAKEX_KEY_A ":" FAKEX_SECRET_A) < 0 ||
-         add_key(FAKEX_KEY_B ":" FAKEX_SECRET_B) < 0))
+    if (g.nacct == 0 && (add_key(FAKEX_KEY_A ":" FAKEX_SECRET_A) < 0 ||
+                         add_key(FAKEX_KEY_B ":" FAKEX_SECRET_B) < 0))
         return -1;
     return *port >= 0 ? 0 : -1;
 }
@@ -3157,7 +3192,7 @@ main(int argc, char **argv)
     }
     printf("PORT %u\n", (unsigned)info->port);
     fflush(stdout);
-    while (!g_stop)
+    while (!atomic_load(&g_stop))
         sigsuspend(&old);
     MHD_stop_daemon(d);
     pthread_mutex_lock(&g.lock);

@@ -18,147 +18,151 @@
 #define BINMCPD_FAKEX_H
 
 /* ---- credentials accepted when no --key is given (= testlib.h) ---- */
-#define FAKEX_KEY_A "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"
-#define FAKEX_SECRET_A "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
-#define FAKEX_KEY_B "BbbbKeyForTheSecondAccount0000000000000000000000000000000000000B"
-#define FAKEX_SECRET_B "BbbbSecretForTheSecondAccount00000000000000000000000000000000000"
+#define FAKEX_KEY_A                                                            \
+    "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"
+#define FAKEX_SECRET_A                                                         \
+    "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
+#define FAKEX_KEY_B                                                            \
+    "BbbbKeyForTheSecondAccount0000000000000000000000000000000000000B"
+#define FAKEX_SECRET_B                                                         \
+    "BbbbSecretForTheSecondAccount00000000000000000000000000000000000"
 
 /* ---- limits ---- */
-#define FAKEX_MAX_BODY 65536          /* larger request bodies get HTTP 413 */
-#define FAKEX_MAX_PARAMS 64           /* more parameters get -1101 */
-#define FAKEX_MAX_KEYS 16             /* --key may be given this often */
-#define FAKEX_WEIGHT_LIMIT_1M 6000    /* rateLimits REQUEST_WEIGHT */
-#define FAKEX_ORDER_LIMIT_10S 100     /* rateLimits ORDERS 10 SECOND */
-#define FAKEX_ORDER_LIMIT_1D 200000   /* rateLimits ORDERS 1 DAY */
+#define FAKEX_MAX_BODY            65536 /* larger request bodies get HTTP 413 */
+#define FAKEX_MAX_PARAMS          64    /* more parameters get -1101 */
+#define FAKEX_MAX_KEYS            16    /* --key may be given this often */
+#define FAKEX_WEIGHT_LIMIT_1M     6000  /* rateLimits REQUEST_WEIGHT */
+#define FAKEX_ORDER_LIMIT_10S     100   /* rateLimits ORDERS 10 SECOND */
+#define FAKEX_ORDER_LIMIT_1D      200000 /* rateLimits ORDERS 1 DAY */
 #define FAKEX_RECV_WINDOW_DEFAULT 5000
-#define FAKEX_RECV_WINDOW_MAX 60000
+#define FAKEX_RECV_WINDOW_MAX     60000
 
 /* ---- request weights (binance-spot.md) ---- */
-#define FAKEX_W_PING 1
-#define FAKEX_W_TIME 1
-#define FAKEX_W_EXCHANGE_INFO 20
-#define FAKEX_W_TICKER_24HR 2         /* per symbol; FAKEX_W_ALL_TICKERS without */
-#define FAKEX_W_ALL_TICKERS 80
-#define FAKEX_W_TICKER_PRICE 2        /* 4 for all or for symbols=[...] */
+#define FAKEX_W_PING             1
+#define FAKEX_W_TIME             1
+#define FAKEX_W_EXCHANGE_INFO    20
+#define FAKEX_W_TICKER_24HR      2 /* per symbol; FAKEX_W_ALL_TICKERS without */
+#define FAKEX_W_ALL_TICKERS      80
+#define FAKEX_W_TICKER_PRICE     2 /* 4 for all or for symbols=[...] */
 #define FAKEX_W_TICKER_PRICE_ALL 4
-#define FAKEX_W_BOOK_TICKER 2         /* 4 for all or for symbols=[...] */
-#define FAKEX_W_AVG_PRICE 2
-#define FAKEX_W_DEPTH_100 5           /* limit 1-100; 25, 50, 250 above */
-#define FAKEX_W_TRADES 25
-#define FAKEX_W_KLINES 2
-#define FAKEX_W_ACCOUNT 20
-#define FAKEX_W_MY_TRADES 20
-#define FAKEX_W_ORDER_NEW 1
-#define FAKEX_W_ORDER_TEST 1          /* 20 with computeCommissionRates=true */
-#define FAKEX_W_ORDER_GET 4
-#define FAKEX_W_ORDER_CANCEL 1
-#define FAKEX_W_OPEN_ORDERS 6         /* 80 without symbol */
-#define FAKEX_W_ALL_ORDERS 20
-#define FAKEX_W_CANCEL_ALL 1
-#define FAKEX_W_UNKNOWN 1             /* unknown path or method */
+#define FAKEX_W_BOOK_TICKER      2 /* 4 for all or for symbols=[...] */
+#define FAKEX_W_AVG_PRICE        2
+#define FAKEX_W_DEPTH_100        5 /* limit 1-100; 25, 50, 250 above */
+#define FAKEX_W_TRADES           25
+#define FAKEX_W_KLINES           2
+#define FAKEX_W_ACCOUNT          20
+#define FAKEX_W_MY_TRADES        20
+#define FAKEX_W_ORDER_NEW        1
+#define FAKEX_W_ORDER_TEST       1 /* 20 with computeCommissionRates=true */
+#define FAKEX_W_ORDER_GET        4
+#define FAKEX_W_ORDER_CANCEL     1
+#define FAKEX_W_OPEN_ORDERS      6 /* 80 without symbol */
+#define FAKEX_W_ALL_ORDERS       20
+#define FAKEX_W_CANCEL_ALL       1
+#define FAKEX_W_UNKNOWN          1 /* unknown path or method */
 
 /* ---- symbols and their last prices ---- */
-#define FAKEX_BTCUSDT_LAST "50000.00000000"
-#define FAKEX_ETHUSDT_LAST "3000.00000000"
-#define FAKEX_BNBUSDT_LAST "600.00000000"
-#define FAKEX_ETHBTC_LAST "0.06000000"
-#define FAKEX_SOLUSDT_LAST "150.00000000"
-#define FAKEX_XRPUSDT_LAST "0.50000000"
-#define FAKEX_LUNAUSDT_LAST "1.00000000"   /* status BREAK: no trading */
+#define FAKEX_BTCUSDT_LAST  "50000.00000000"
+#define FAKEX_ETHUSDT_LAST  "3000.00000000"
+#define FAKEX_BNBUSDT_LAST  "600.00000000"
+#define FAKEX_ETHBTC_LAST   "0.06000000"
+#define FAKEX_SOLUSDT_LAST  "150.00000000"
+#define FAKEX_XRPUSDT_LAST  "0.50000000"
+#define FAKEX_LUNAUSDT_LAST "1.00000000" /* status BREAK: no trading */
 
 /* PRICE_FILTER tickSize (minPrice = tickSize, maxPrice = FAKEX_MAX_PRICE).
  * XRPUSDT and LUNAUSDT trade below 1 USDT: 0.01 would leave no room for
  * 100 bid levels, so they use FAKEX_TICK_SMALL as on the real exchange. */
-#define FAKEX_TICK_USDT "0.01000000"
+#define FAKEX_TICK_USDT   "0.01000000"
 #define FAKEX_TICK_ETHBTC "0.00001000"
-#define FAKEX_TICK_SMALL "0.00010000"
-#define FAKEX_MAX_PRICE "1000000.00000000"
+#define FAKEX_TICK_SMALL  "0.00010000"
+#define FAKEX_MAX_PRICE   "1000000.00000000"
 /* LOT_SIZE, the same for every symbol */
-#define FAKEX_MIN_QTY "0.00001000"
-#define FAKEX_MAX_QTY "9000.00000000"
+#define FAKEX_MIN_QTY   "0.00001000"
+#define FAKEX_MAX_QTY   "9000.00000000"
 #define FAKEX_STEP_SIZE "0.00001000"
 /* NOTIONAL */
 #define FAKEX_MIN_NOTIONAL_USDT "5.00000000"
-#define FAKEX_MIN_NOTIONAL_BTC "0.00010000"
-#define FAKEX_MAX_NOTIONAL "9000000.00000000"
+#define FAKEX_MIN_NOTIONAL_BTC  "0.00010000"
+#define FAKEX_MAX_NOTIONAL      "9000000.00000000"
 
 /* ---- BTCUSDT ticker/24hr, bookTicker, avgPrice ---- */
-#define FAKEX_BTCUSDT_OPEN "49000.00000000"
-#define FAKEX_BTCUSDT_PREV_CLOSE "49000.00000000"
-#define FAKEX_BTCUSDT_HIGH "51000.00000000"
-#define FAKEX_BTCUSDT_LOW "48500.00000000"
-#define FAKEX_BTCUSDT_PRICE_CHANGE "1000.00000000"
+#define FAKEX_BTCUSDT_OPEN             "49000.00000000"
+#define FAKEX_BTCUSDT_PREV_CLOSE       "49000.00000000"
+#define FAKEX_BTCUSDT_HIGH             "51000.00000000"
+#define FAKEX_BTCUSDT_LOW              "48500.00000000"
+#define FAKEX_BTCUSDT_PRICE_CHANGE     "1000.00000000"
 #define FAKEX_BTCUSDT_PRICE_CHANGE_PCT "2.041"
-#define FAKEX_BTCUSDT_WAVG "49750.00000000"
-#define FAKEX_BTCUSDT_BID "49999.99000000"
-#define FAKEX_BTCUSDT_ASK "50000.01000000"
-#define FAKEX_BTCUSDT_AVG_PRICE "49950.00000000"
-#define FAKEX_BTCUSDT_QUOTE_VOLUME "61416375.00000000"
+#define FAKEX_BTCUSDT_WAVG             "49750.00000000"
+#define FAKEX_BTCUSDT_BID              "49999.99000000"
+#define FAKEX_BTCUSDT_ASK              "50000.01000000"
+#define FAKEX_BTCUSDT_AVG_PRICE        "49950.00000000"
+#define FAKEX_BTCUSDT_QUOTE_VOLUME     "61416375.00000000"
 /* the same for every symbol */
-#define FAKEX_TICKER_VOLUME "1234.50000000"
+#define FAKEX_TICKER_VOLUME   "1234.50000000"
 #define FAKEX_TICKER_LAST_QTY "0.10000000"
-#define FAKEX_BID_QTY "1.50000000"
-#define FAKEX_ASK_QTY "2.25000000"
+#define FAKEX_BID_QTY         "1.50000000"
+#define FAKEX_ASK_QTY         "2.25000000"
 #define FAKEX_TICKER_FIRST_ID 100000
-#define FAKEX_TICKER_LAST_ID 199999
-#define FAKEX_TICKER_COUNT 100000
-#define FAKEX_AVG_PRICE_MINS 5
+#define FAKEX_TICKER_LAST_ID  199999
+#define FAKEX_TICKER_COUNT    100000
+#define FAKEX_AVG_PRICE_MINS  5
 
 /* ---- depth: level i (0-based) is last -/+ tick*(i+1), qty (i+1)*step ---- */
 #define FAKEX_DEPTH_LAST_UPDATE_ID 1027024
-#define FAKEX_DEPTH_DEFAULT_LIMIT 100
-#define FAKEX_DEPTH_MAX_LIMIT 5000
-#define FAKEX_DEPTH_MAX_LEVELS 100
-#define FAKEX_DEPTH_QTY_STEP "0.10000000"
+#define FAKEX_DEPTH_DEFAULT_LIMIT  100
+#define FAKEX_DEPTH_MAX_LIMIT      5000
+#define FAKEX_DEPTH_MAX_LEVELS     100
+#define FAKEX_DEPTH_QTY_STEP       "0.10000000"
 
 /* ---- recent trades: min(limit, 50), ids ending at FAKEX_TRADES_LAST_ID,
  * price = last, qty = ((i % 5) + 1) * 0.01 ---- */
 #define FAKEX_TRADES_DEFAULT_LIMIT 500
-#define FAKEX_TRADES_MAX_LIMIT 1000
-#define FAKEX_TRADES_MAX 50
-#define FAKEX_TRADES_LAST_ID 28457
+#define FAKEX_TRADES_MAX_LIMIT     1000
+#define FAKEX_TRADES_MAX           50
+#define FAKEX_TRADES_LAST_ID       28457
 
 /* ---- klines: min(limit, 100); kline k with open time t has
  * j = (t / 60000) % 7, open = last - j*tick, close = last - ((j+3)%7)*tick,
  * high = max(open, close) + tick, low = min(open, close) - tick ---- */
 #define FAKEX_KLINES_DEFAULT_LIMIT 500
-#define FAKEX_KLINES_MAX_LIMIT 1000
-#define FAKEX_KLINES_MAX 100
-#define FAKEX_KLINE_VOLUME "10.00000000"
-#define FAKEX_KLINE_TAKER_BASE "4.00000000"
-#define FAKEX_KLINE_TRADES 100
+#define FAKEX_KLINES_MAX_LIMIT     1000
+#define FAKEX_KLINES_MAX           100
+#define FAKEX_KLINE_VOLUME         "10.00000000"
+#define FAKEX_KLINE_TAKER_BASE     "4.00000000"
+#define FAKEX_KLINE_TRADES         100
 
 /* ---- accounts (one per API key) ---- */
-#define FAKEX_INIT_BTC "1.00000000"
-#define FAKEX_INIT_USDT "10000.00000000"
-#define FAKEX_INIT_ETH "5.00000000"
-#define FAKEX_INIT_BNB "0.00000000"   /* listed, hidden by omitZeroBalances */
-#define FAKEX_UID_BASE 354937868       /* account i has uid BASE + i */
-#define FAKEX_COMMISSION_BPS 10        /* maker/takerCommission */
-#define FAKEX_COMMISSION_RATE "0.00100000"
-#define FAKEX_FIRST_ORDER_ID 1000
-#define FAKEX_FIRST_TRADE_ID 5000
-#define FAKEX_LIST_LIMIT_DEFAULT 500   /* allOrders, myTrades */
-#define FAKEX_LIST_LIMIT_MAX 1000
+#define FAKEX_INIT_BTC           "1.00000000"
+#define FAKEX_INIT_USDT          "10000.00000000"
+#define FAKEX_INIT_ETH           "5.00000000"
+#define FAKEX_INIT_BNB           "0.00000000" /* listed, hidden by omitZeroBalances */
+#define FAKEX_UID_BASE           354937868 /* account i has uid BASE + i */
+#define FAKEX_COMMISSION_BPS     10        /* maker/takerCommission */
+#define FAKEX_COMMISSION_RATE    "0.00100000"
+#define FAKEX_FIRST_ORDER_ID     1000
+#define FAKEX_FIRST_TRADE_ID     5000
+#define FAKEX_LIST_LIMIT_DEFAULT 500 /* allOrders, myTrades */
+#define FAKEX_LIST_LIMIT_MAX     1000
 
 /* Every account starts with two BTCUSDT trades (their orders are archived:
  * GET /api/v3/order does not find them).  Account i (0-based, in --key
  * order) has trade ids SEED_TRADE_ID + 2i and + 2i + 1, order ids
  * SEED_ORDER_ID + 2i and + 2i + 1. */
-#define FAKEX_SEED_TRADE_ID 101
-#define FAKEX_SEED_ORDER_ID 901
-#define FAKEX_SEED_TIME 1700000000000LL
-#define FAKEX_SEED1_PRICE "48000.00000000"  /* BUY, taker, at SEED_TIME */
-#define FAKEX_SEED1_QTY "0.01000000"
-#define FAKEX_SEED1_QUOTE_QTY "480.00000000"
-#define FAKEX_SEED1_COMMISSION "0.00001000" /* BTC */
-#define FAKEX_SEED2_PRICE "49000.00000000"  /* SELL, maker, SEED_TIME + 60000 */
-#define FAKEX_SEED2_QTY "0.00500000"
-#define FAKEX_SEED2_QUOTE_QTY "245.00000000"
+#define FAKEX_SEED_TRADE_ID    101
+#define FAKEX_SEED_ORDER_ID    901
+#define FAKEX_SEED_TIME        1700000000000LL
+#define FAKEX_SEED1_PRICE      "48000.00000000" /* BUY, taker, at SEED_TIME */
+#define FAKEX_SEED1_QTY        "0.01000000"
+#define FAKEX_SEED1_QUOTE_QTY  "480.00000000"
+#define FAKEX_SEED1_COMMISSION "0.00001000"     /* BTC */
+#define FAKEX_SEED2_PRICE      "49000.00000000" /* SELL, maker, +60 s */
+#define FAKEX_SEED2_QTY        "0.00500000"
+#define FAKEX_SEED2_QUOTE_QTY  "245.00000000"
 #define FAKEX_SEED2_COMMISSION "0.24500000" /* USDT */
 
 /* ---- faults (POST /__fake/fault) ---- */
-#define FAKEX_RETRY_AFTER_DEFAULT 60
+#define FAKEX_RETRY_AFTER_DEFAULT   60
 #define FAKEX_SLOW_DELAY_DEFAULT_MS 3000
 
 #endif
