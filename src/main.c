@@ -14,6 +14,7 @@
 #include "mcp.h"
 #include "settings.h"
 #include "stdio_transport.h"
+#include "supervisor.h"
 #include "symcache.h"
 
 int
@@ -37,13 +38,10 @@ main(int argc, char **argv)
         return rc < 0 ? 2 : 0;
     }
     log_set_level(s.log_level);
-    if (s.mode != MODE_STDIO) {
-        fprintf(stderr, "binmcpd: this build serves --mode stdio only\n");
-        settings_wipe(&s);
-        return 2;
-    }
     signal(SIGPIPE, SIG_IGN);
-    signal(SIGHUP, SIG_IGN);
+    /* In --mode sse the supervisor takes SIGHUP (and the stop signals). */
+    if (s.mode == MODE_STDIO)
+        signal(SIGHUP, SIG_IGN);
 
     snprintf(s.bnc.user_agent, sizeof(s.bnc.user_agent), "binmcpd/%s",
              PACKAGE_VERSION);
@@ -72,13 +70,18 @@ main(int argc, char **argv)
         settings_wipe(&s);
         return 1;
     }
-    log_info("binmcpd %s serving MCP on stdio (%s%s)", PACKAGE_VERSION,
+    log_info("binmcpd %s serving MCP %s (%s%s)", PACKAGE_VERSION,
+             s.mode == MODE_SSE ? "over HTTP" : "on stdio",
              bnc_base_url(s.bnc.default_env), s.read_only ? ", read-only" : "");
-    rc = stdio_serve(srv, STDIN_FILENO, STDOUT_FILENO);
+    /* --foreground changes nothing: the daemon never detaches yet. */
+    if (s.mode == MODE_SSE)
+        rc = supervisor_run(&s, srv);
+    else
+        rc = stdio_serve(srv, STDIN_FILENO, STDOUT_FILENO) == 0 ? 0 : 1;
     mcp_server_free(srv);
     symcache_reset();
     bnc_thread_cleanup();
     bnc_shutdown();
     settings_wipe(&s);
-    return rc == 0 ? 0 : 1;
+    return rc;
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "settings.h"
 #include "util.h"
@@ -19,6 +20,15 @@ settings_defaults(struct settings *s)
     memset(s, 0, sizeof(*s));
     s->mode = MODE_STDIO;
     s->log_level = LOG_LVL_INFO;
+    snprintf(s->bind, sizeof(s->bind), "127.0.0.1");
+    s->port = 8000;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    s->workers = ncpu > 0 ? (int)(ncpu > 64 ? 64 : ncpu) : 1;
+    s->max_connections = 50;
+    s->keepalive_s = 30;
+    s->session_idle_s = 1800;
+    s->drain_s = 10;
+    s->max_body = 1024 * 1024;
     bnc_config_defaults(&s->bnc);
 }
 
@@ -159,20 +169,86 @@ print_usage(FILE *f)
                "  -V, --version      print the version\n");
 }
 
+enum settings_opt {
+    OPT_MODE = 256,
+    OPT_READ_ONLY,
+    OPT_TESTNET,
+    OPT_BASE_URL,
+    OPT_TESTNET_URL,
+    OPT_TIMEOUT,
+    OPT_RECV_WINDOW,
+    OPT_LOG_LEVEL,
+    OPT_BIND,
+    OPT_PORT,
+    OPT_WORKERS,
+    OPT_MAX_CONN,
+    OPT_KEEPALIVE,
+    OPT_IDLE,
+    OPT_DRAIN,
+    OPT_MAX_BODY,
+    OPT_FOREGROUND,
+    OPT_ORIGIN,
+};
+
+/* The numeric options of --mode sse: name, range, destination. */
+static int
+set_number(struct settings *s, int opt, const char *text, char *err,
+           size_t errlen)
+{
+    static const struct {
+        enum settings_opt opt;
+        const char *name;
+        long lo, hi;
+    } spec[] = {
+        {OPT_PORT, "--port", 0, 65535},
+        {OPT_WORKERS, "--workers", 1, 64},
+        {OPT_MAX_CONN, "--max-connections", 1, 100000},
+        {OPT_KEEPALIVE, "--keepalive", 1, 3600},
+        {OPT_IDLE, "--session-idle", 1, 86400 * 7},
+        {OPT_DRAIN, "--drain-timeout", 0, 600},
+        {OPT_MAX_BODY, "--max-body", 1024, 3 * 1024 * 1024},
+    };
+    long v;
+    for (size_t i = 0; i < sizeof(spec) / sizeof(spec[0]); i++) {
+        if ((int)spec[i].opt != opt)
+            continue;
+        if (parse_long(text, spec[i].lo, spec[i].hi, &v) < 0) {
+            snprintf(err, errlen, "%s must be a whole number from %ld to %ld",
+                     spec[i].name, spec[i].lo, spec[i].hi);
+            return -1;
+        }
+        switch (i) {
+        case 0:
+            s->port = (int)v;
+            break;
+        case 1:
+            s->workers = (int)v;
+            break;
+        case 2:
+            s->max_connections = (int)v;
+            break;
+        case 3:
+            s->keepalive_s = (int)v;
+            break;
+        case 4:
+            s->session_idle_s = (int)v;
+            break;
+        case 5:
+            s->drain_s = (int)v;
+            break;
+        default:
+            s->max_body = (size_t)v;
+            break;
+        }
+        return 0;
+    }
+    return -1;
+}
+
 int
 settings_from_args(struct settings *s, int argc, char **argv, char *err,
                    size_t errlen)
 {
-    enum {
-        OPT_MODE = 256,
-        OPT_READ_ONLY,
-        OPT_TESTNET,
-        OPT_BASE_URL,
-        OPT_TESTNET_URL,
-        OPT_TIMEOUT,
-        OPT_RECV_WINDOW,
-        OPT_LOG_LEVEL,
-    };
     static const struct option longopts[] = {
         {"mode", required_argument, NULL, OPT_MODE},
         {"read-only", no_argument, NULL, OPT_READ_ONLY},
@@ -182,6 +258,16 @@ settings_from_args(struct settings *s, int argc, char **argv, char *err,
         {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
         {"recv-window", required_argument, NULL, OPT_RECV_WINDOW},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+        {"bind", required_argument, NULL, OPT_BIND},
+        {"port", required_argument, NULL, OPT_PORT},
+        {"workers", required_argument, NULL, OPT_WORKERS},
+        {"max-connections", required_argument, NULL, OPT_MAX_CONN},
+        {"keepalive", required_argument, NULL, OPT_KEEPALIVE},
+        {"session-idle", required_argument, NULL, OPT_IDLE},
+        {"drain-timeout", required_argument, NULL, OPT_DRAIN},
+        {"max-body", required_argument, NULL, OPT_MAX_BODY},
+        {"foreground", no_argument, NULL, OPT_FOREGROUND},
+        {"allow-origin", required_argument, NULL, OPT_ORIGIN},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -199,7 +285,7 @@ settings_from_args(struct settings *s, int argc, char **argv, char *err,
             } else if (strcmp(optarg, "sse") == 0) {
                 s->mode = MODE_SSE;
             } else {
-                snprintf(err, errlen, "unknown mode '%s' (valid: stdio)",
+                snprintf(err, errlen, "unknown mode '%s' (valid: stdio, sse)",
                          optarg);
                 return -1;
             }
@@ -241,6 +327,38 @@ settings_from_args(struct settings *s, int argc, char **argv, char *err,
                 snprintf(err, errlen, "unknown log level '%s'", optarg);
                 return -1;
             }
+            break;
+        case OPT_BIND:
+            if (strlcpy_checked(s->bind, optarg, sizeof(s->bind)) < 0 ||
+                optarg[0] == '\0') {
+                snprintf(err, errlen, "--bind needs an IP address");
+                return -1;
+            }
+            break;
+        case OPT_PORT:
+        case OPT_WORKERS:
+        case OPT_MAX_CONN:
+        case OPT_KEEPALIVE:
+        case OPT_IDLE:
+        case OPT_DRAIN:
+        case OPT_MAX_BODY:
+            if (set_number(s, ch, optarg, err, errlen) < 0)
+                return -1;
+            break;
+        case OPT_FOREGROUND:
+            s->foreground = 1;
+            break;
+        case OPT_ORIGIN:
+            if (s->norigins >= SETTINGS_ORIGINS_MAX ||
+                strlcpy_checked(s->origins[s->norigins], optarg,
+                                sizeof(s->origins[0])) < 0) {
+                snprintf(err, errlen,
+                         "--allow-origin: at most %d origins of up to 127 "
+                         "characters",
+                         SETTINGS_ORIGINS_MAX);
+                return -1;
+            }
+            s->norigins++;
             break;
         case 'h':
             print_usage(stdout);

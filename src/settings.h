@@ -21,9 +21,23 @@ enum run_mode {
     MODE_SSE,
 };
 
+#define SETTINGS_ORIGINS_MAX 16
+
 struct settings {
     enum run_mode mode;
     int read_only;
+    /* --mode sse */
+    char bind[64];       /* address to listen on, default 127.0.0.1 */
+    int port;            /* default 8000 */
+    int workers;         /* default: the number of CPUs */
+    int max_connections; /* live sessions across all workers, default 50 */
+    int keepalive_s;     /* SSE comment interval, default 30 */
+    int session_idle_s;  /* idle sessions expire, default 1800 */
+    int drain_s;         /* graceful-stop deadline, default 10 */
+    size_t max_body;     /* POST body cap, default 1 MiB */
+    int foreground;      /* accepted; the daemon never detaches yet */
+    int norigins;        /* allowed Origin values besides loopback */
+    char origins[SETTINGS_ORIGINS_MAX][128];
     enum log_level log_level;
     struct bnc_config bnc;
     struct creds creds; /* the daemon's own credentials; creds.set == 0

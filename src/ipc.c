@@ -1,0 +1,263 @@
+/*
+ * ipc.c - per-worker AF_UNIX datagram channels. See ipc.h.
+ *
+ * Capacity. On a connected AF_UNIX datagram pair the kernel charges queued
+ * messages to the *sending* socket's SO_SNDBUF (net.unix.max_dgram_qlen
+ * does not apply), and refuses with EMSGSIZE a datagram larger than that
+ * buffer. Every process sends to worker k through the same inherited
+ * pair[k][1], so that one buffer bounds what can wait for worker k. It is
+ * raised to IPC_SNDBUF: with SO_SNDBUFFORCE when we may (root, or
+ * CAP_NET_ADMIN), else with SO_SNDBUF, which the kernel caps at
+ * net.core.wmem_max; ipc_payload_limit() says what was obtained.
+ */
+#include "config.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "ipc.h"
+#include "log.h"
+
+/* One largest message plus room for a few small ones; the kernel doubles
+ * the value for its bookkeeping. */
+#define IPC_SNDBUF (IPC_PAYLOAD_MAX + sizeof(struct ipc_hdr) + 1024 * 1024)
+#define IPC_RCVBUF IPC_SNDBUF
+/* The kernel refuses a datagram longer than sk_sndbuf - 32. */
+#define IPC_KERNEL_SLACK 32
+
+_Static_assert(sizeof(struct ipc_hdr) == 40, "the wire header is 40 bytes");
+
+/* Sets a buffer size with the privileged option first (it ignores the
+ * sysctl cap), then the ordinary one. Returns 0 or -1 with errno. */
+static int
+ipc_set_buf(int fd, int force_opt, int opt, int bytes)
+{
+    if (setsockopt(fd, SOL_SOCKET, force_opt, &bytes, sizeof(bytes)) == 0)
+        return 0;
+    return setsockopt(fd, SOL_SOCKET, opt, &bytes, sizeof(bytes));
+}
+
+/* The largest payload one datagram may carry on fd's send buffer. */
+static size_t
+ipc_fd_payload_limit(int fd)
+{
+    int sndbuf = 0;
+    socklen_t optlen = sizeof(sndbuf);
+    size_t room;
+
+    if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &optlen) < 0 ||
+        sndbuf <= 0)
+        return 0;
+    if ((size_t)sndbuf <= sizeof(struct ipc_hdr) + IPC_KERNEL_SLACK)
+        return 0;
+    room = (size_t)sndbuf - sizeof(struct ipc_hdr) - IPC_KERNEL_SLACK;
+    return room < IPC_PAYLOAD_MAX ? room : IPC_PAYLOAD_MAX;
+}
+
+int
+ipc_create(struct ipc *ipc, int nworkers, char *err, size_t errlen)
+{
+    assert(ipc != NULL);
+    ipc->nworkers = 0;
+    ipc->pair = NULL;
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    if (nworkers <= 0) {
+        if (err != NULL)
+            snprintf(err, errlen, "ipc: bad number of workers (%d)", nworkers);
+        return -1;
+    }
+    ipc->pair = calloc((size_t)nworkers, sizeof(*ipc->pair));
+    if (ipc->pair == NULL) {
+        if (err != NULL)
+            snprintf(err, errlen, "ipc: out of memory");
+        return -1;
+    }
+    for (int k = 0; k < nworkers; k++)
+        ipc->pair[k][0] = ipc->pair[k][1] = -1;
+    ipc->nworkers = nworkers;
+
+    for (int k = 0; k < nworkers; k++) {
+        if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+                       ipc->pair[k]) < 0) {
+            if (err != NULL)
+                snprintf(err, errlen, "ipc: socketpair for worker %d: %s", k,
+                         strerror(errno));
+            ipc_destroy(ipc);
+            return -1;
+        }
+        if (ipc_set_buf(ipc->pair[k][1], SO_SNDBUFFORCE, SO_SNDBUF,
+                        (int)IPC_SNDBUF) < 0) {
+            if (err != NULL)
+                snprintf(err, errlen, "ipc: SO_SNDBUF for worker %d: %s", k,
+                         strerror(errno));
+            ipc_destroy(ipc);
+            return -1;
+        }
+        /* Not what bounds a connected datagram pair, but it costs
+         * nothing; a refusal is not worth failing for. */
+        (void)ipc_set_buf(ipc->pair[k][0], SO_RCVBUFFORCE, SO_RCVBUF,
+                          (int)IPC_RCVBUF);
+    }
+    size_t limit = ipc_payload_limit(ipc);
+    if (limit < IPC_PAYLOAD_MAX)
+        log_warnx("ipc: send buffers are capped at %zu payload bytes "
+                  "(raise net.core.wmem_max to %zu, or run with "
+                  "CAP_NET_ADMIN); larger messages fail with EMSGSIZE",
+                  limit, (size_t)IPC_SNDBUF);
+    return 0;
+}
+
+void
+ipc_destroy(struct ipc *ipc)
+{
+    if (ipc == NULL)
+        return;
+    for (int k = 0; ipc->pair != NULL && k < ipc->nworkers; k++) {
+        for (int e = 0; e < 2; e++) {
+            if (ipc->pair[k][e] >= 0)
+                close(ipc->pair[k][e]);
+            ipc->pair[k][e] = -1;
+        }
+    }
+    free(ipc->pair);
+    ipc->pair = NULL;
+    ipc->nworkers = 0;
+}
+
+/* Returns -1 for a bad w. */
+int
+ipc_rx_fd(const struct ipc *ipc, int w)
+{
+    if (ipc == NULL || ipc->pair == NULL || w < 0 || w >= ipc->nworkers)
+        return -1;
+    return ipc->pair[w][0];
+}
+
+/* The largest payload ipc_send() can carry on these channels: normally
+ * IPC_PAYLOAD_MAX, less when the kernel capped the send buffers (then
+ * ipc_create() logged a warning). 0 for an empty table. */
+size_t
+ipc_payload_limit(const struct ipc *ipc)
+{
+    size_t limit = IPC_PAYLOAD_MAX;
+    if (ipc == NULL || ipc->pair == NULL || ipc->nworkers <= 0)
+        return 0;
+    for (int k = 0; k < ipc->nworkers; k++) {
+        size_t l = ipc_fd_payload_limit(ipc->pair[k][1]);
+        if (l < limit)
+            limit = l;
+    }
+    return limit;
+}
+
+static int
+ipc_type_ok(uint16_t type)
+{
+    return type == IPC_DELIVER || type == IPC_OUTPUT || type == IPC_END;
+}
+
+/* Also EINVAL for a NULL header, an unknown h->type, or a NULL payload
+ * with len > 0. A send buffer the kernel could not allocate (ENOBUFS,
+ * ENOMEM: a large datagram needs contiguous kernel memory) is reported as
+ * EAGAIN: the caller retries later, as for a full channel. */
+int
+ipc_send(const struct ipc *ipc, int w, struct ipc_hdr *h, const void *payload,
+         size_t len)
+{
+    struct iovec iov[2];
+    struct msghdr msg;
+    ssize_t n;
+
+    if (ipc == NULL || ipc->pair == NULL || w < 0 || w >= ipc->nworkers ||
+        h == NULL || !ipc_type_ok(h->type) || (payload == NULL && len > 0)) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (len > IPC_PAYLOAD_MAX) {
+        errno = EMSGSIZE;
+        return -1;
+    }
+    h->magic = IPC_MAGIC;
+    h->version = IPC_VERSION;
+    h->len = (uint32_t)len;
+
+    iov[0].iov_base = h;
+    iov[0].iov_len = sizeof(*h);
+    iov[1].iov_base = (void *)(uintptr_t)payload; /* sendmsg does not write */
+    iov[1].iov_len = len;
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_iov = iov;
+    msg.msg_iovlen = len > 0 ? 2 : 1;
+
+    do {
+        n = sendmsg(ipc->pair[w][1], &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        if (errno == EWOULDBLOCK || errno == ENOBUFS || errno == ENOMEM)
+            errno = EAGAIN;
+        return -1;
+    }
+    /* A datagram goes whole or not at all. */
+    assert((size_t)n == sizeof(*h) + len);
+    return 0;
+}
+
+/* A malformed message sets errno EBADMSG; *h is then zeroed and buf holds
+ * the empty string. */
+int
+ipc_recv(int fd, struct ipc_hdr *h, char *buf, size_t cap)
+{
+    struct iovec iov[2];
+    struct msghdr msg;
+    ssize_t n;
+
+    assert(h != NULL && buf != NULL && cap > 0);
+    iov[0].iov_base = h;
+    iov[0].iov_len = sizeof(*h);
+    iov[1].iov_base = buf;
+    iov[1].iov_len = cap - 1; /* room for the NUL */
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_iov = iov;
+    msg.msg_iovlen = 2;
+
+    do {
+        n = recvmsg(fd, &msg, MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return 0;
+        return -1;
+    }
+
+    const char *why = NULL;
+    if (msg.msg_flags & MSG_TRUNC)
+        why = "longer than the buffer";
+    else if ((size_t)n < sizeof(*h))
+        why = "shorter than the header";
+    else if (h->magic != IPC_MAGIC)
+        why = "bad magic";
+    else if (h->version != IPC_VERSION)
+        why = "unknown version";
+    else if (!ipc_type_ok(h->type))
+        why = "unknown type";
+    else if (h->len > IPC_PAYLOAD_MAX || h->len != (size_t)n - sizeof(*h))
+        why = "length does not match";
+    if (why != NULL) {
+        log_warnx("ipc: dropped a malformed message of %zd bytes on fd %d: "
+                  "%s",
+                  n, fd, why);
+        memset(h, 0, sizeof(*h));
+        buf[0] = '\0';
+        errno = EBADMSG;
+        return -1;
+    }
+    buf[h->len] = '\0';
+    return 1;
+}

@@ -1,0 +1,734 @@
+/*
+ * registry.c - the shared-memory session registry. See registry.h.
+ *
+ * The mapping holds, in order: the header (struct registry, which carries
+ * the robust mutex), the worker pid table and the slot table, each starting
+ * on a 64-byte boundary.
+ *
+ * Locking. Claims, releases, lookups (the token must be read whole) and the
+ * reaping scans take the mutex. reg_valid() and reg_touch() do not: a
+ * slot's generation only changes while the slot is FREE, so reading the
+ * generation, then the state, then the generation again proves that the
+ * slot was LIVE with that generation at one instant (a seqlock read).
+ *
+ * Crash repair. A process may die anywhere while it holds the mutex; the
+ * next locker gets EOWNERDEAD and must make the table consistent again
+ * before it calls pthread_mutex_consistent(). Every change to a slot is
+ * announced first in the header (pending_op, pending_slot, pending_gen) and
+ * the announcement is withdrawn last, so repair knows which slot may be
+ * half-written: it frees that slot with a generation past the announced
+ * one. The free list and the live count are then rebuilt from the slot
+ * states, which are the truth.
+ */
+#include "config.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+
+#include "log.h"
+#include "registry.h"
+#include "util.h"
+
+#define REG_MAGIC       0x52454731u /* "REG1" */
+#define REG_VERSION     1
+#define REG_TOKEN_LEN   16
+#define REG_NO_SLOT     UINT32_MAX
+#define REG_MAX_SLOTS   (1u << 24) /* far beyond any connection limit */
+#define REG_MAX_WORKERS 4096
+/* refs reg_expire_idle() collects per hold of the lock */
+#define REG_EXPIRE_BATCH 64
+#define REG_ALIGN        64
+
+/* The lock-free paths need lock-free (hence address-free) atomics: the
+ * same memory is mapped into several processes. */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "atomic int must be lock-free");
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2,
+               "atomic long long must be lock-free");
+
+enum reg_slot_state {
+    SLOT_FREE = 0,
+    SLOT_LIVE = 1,
+};
+
+enum reg_pending_op {
+    OP_NONE = 0,
+    OP_CLAIM = 1,
+    OP_RELEASE = 2,
+};
+
+struct reg_slot {
+    _Alignas(REG_ALIGN) _Atomic uint32_t state; /* enum reg_slot_state */
+    _Atomic uint32_t gen; /* >= 1; changes only while FREE */
+    uint32_t next_free;   /* free list link (under the mutex) */
+    int32_t owner;        /* worker index */
+    uint8_t token[REG_TOKEN_LEN];
+    int64_t created_ms;           /* wall clock, ms since the epoch */
+    _Atomic int64_t last_seen_ms; /* CLOCK_MONOTONIC ms: idle time must
+                                     not jump with the wall clock */
+    uint32_t kind;                /* enum reg_kind */
+};
+
+_Static_assert(sizeof(struct reg_slot) == REG_ALIGN,
+               "a session slot is one cache line");
+
+/* The header at the start of the mapping. Fields without _Atomic are set
+ * once before fork, or are only touched under mu. */
+struct registry {
+    uint32_t magic;
+    uint32_t version;
+    uint32_t slot_size;
+    uint32_t max_live;
+    uint32_t nworkers;
+    uint32_t unused;
+    size_t pids_off;  /* bytes from the start of the mapping */
+    size_t slots_off; /* idem */
+    size_t map_len;
+    int64_t started_ms;
+    pthread_mutex_t mu;
+    /* under mu */
+    uint32_t free_head;
+    _Atomic uint32_t pending_op; /* enum reg_pending_op */
+    _Atomic uint32_t pending_slot;
+    _Atomic uint32_t pending_gen;
+    /* written under mu, read anywhere */
+    _Atomic uint32_t live;
+    _Atomic uint64_t sessions_total;
+    /* anywhere */
+    _Atomic uint64_t restarts;
+    _Atomic uint64_t rejected;
+};
+
+static size_t
+reg_round_up(size_t n)
+{
+    return (n + REG_ALIGN - 1) / REG_ALIGN * REG_ALIGN;
+}
+
+static struct reg_slot *
+reg_slots(struct registry *r)
+{
+    return (struct reg_slot *)(void *)((char *)r + r->slots_off);
+}
+
+static _Atomic int32_t *
+reg_pids(struct registry *r)
+{
+    return (_Atomic int32_t *)(void *)((char *)r + r->pids_off);
+}
+
+/* Generations never take the value 0, so an id with generation 0 is
+ * never valid. */
+static uint32_t
+reg_next_gen(uint32_t gen)
+{
+    return gen == UINT32_MAX ? 1 : gen + 1;
+}
+
+static int
+reg_worker_ok(const struct registry *r, int w)
+{
+    return w >= 0 && (uint32_t)w < r->nworkers;
+}
+
+/* Rebuilds the free list (lowest slot first) and the live count from the
+ * slot states; frees slots that no valid operation could have left. */
+static void
+reg_rebuild_locked(struct registry *r)
+{
+    struct reg_slot *slots = reg_slots(r);
+    uint32_t live = 0;
+
+    r->free_head = REG_NO_SLOT;
+    for (uint32_t i = r->max_live; i-- > 0;) {
+        struct reg_slot *s = &slots[i];
+        uint32_t state = atomic_load(&s->state);
+        int owner_ok = s->owner >= 0 && (uint32_t)s->owner < r->nworkers;
+        if (!(state == SLOT_FREE || (state == SLOT_LIVE && owner_ok))) {
+            atomic_store(&s->state, SLOT_FREE);
+            atomic_store(&s->gen, reg_next_gen(atomic_load(&s->gen)));
+            state = SLOT_FREE;
+        }
+        if (atomic_load(&s->gen) == 0)
+            atomic_store(&s->gen, 1);
+        if (state == SLOT_LIVE) {
+            live++;
+        } else {
+            s->next_free = r->free_head;
+            r->free_head = i;
+        }
+    }
+    atomic_store(&r->live, live);
+}
+
+/* Called with the mutex held after EOWNERDEAD: finishes or undoes the
+ * operation the dead process announced, then rebuilds. */
+static void
+reg_repair_locked(struct registry *r)
+{
+    uint32_t op = atomic_load(&r->pending_op);
+    uint32_t i = atomic_load(&r->pending_slot);
+    uint32_t gen = atomic_load(&r->pending_gen);
+    uint32_t before = atomic_load(&r->live);
+
+    if (op != OP_NONE && i < r->max_live) {
+        /* A half-claimed slot never reached its caller and a half-released
+         * one must end up FREE: either way the slot is freed, and its
+         * generation moves past the announced one (if it has not yet). */
+        struct reg_slot *s = &reg_slots(r)[i];
+        atomic_store(&s->state, SLOT_FREE);
+        if (atomic_load(&s->gen) == gen)
+            atomic_store(&s->gen, reg_next_gen(gen));
+        secure_wipe(s->token, sizeof(s->token));
+    }
+    atomic_store(&r->pending_op, OP_NONE);
+    reg_rebuild_locked(r);
+    char what[64] = "";
+    if (op == OP_CLAIM)
+        snprintf(what, sizeof(what), " while claiming slot %u (undone)", i);
+    else if (op == OP_RELEASE)
+        snprintf(what, sizeof(what), " while freeing slot %u (finished)", i);
+    log_warnx("registry: a process died holding the lock%s; repaired: %u "
+              "live sessions (was %u)",
+              what, atomic_load(&r->live), before);
+}
+
+/* Takes the registry mutex, repairing the table when its previous owner
+ * died. Returns 0, or -1 with errno EIO when the mutex is unusable. */
+static int
+reg_lock(struct registry *r)
+{
+    int rc = pthread_mutex_lock(&r->mu);
+    if (rc == 0)
+        return 0;
+    if (rc == EOWNERDEAD) {
+        reg_repair_locked(r);
+        rc = pthread_mutex_consistent(&r->mu);
+        if (rc == 0)
+            return 0;
+        log_error("registry: pthread_mutex_consistent: %s", strerror(rc));
+        pthread_mutex_unlock(&r->mu);
+    } else {
+        log_error("registry: lock: %s", strerror(rc));
+    }
+    errno = EIO;
+    return -1;
+}
+
+static void
+reg_unlock(struct registry *r)
+{
+    int rc = pthread_mutex_unlock(&r->mu);
+    assert(rc == 0);
+    (void)rc;
+}
+
+/* Frees a LIVE slot; the mutex is held. */
+static void
+reg_free_slot_locked(struct registry *r, uint32_t i)
+{
+    struct reg_slot *s = &reg_slots(r)[i];
+    uint32_t gen = atomic_load(&s->gen);
+
+    assert(i < r->max_live);
+    assert(atomic_load(&s->state) == SLOT_LIVE);
+    assert(atomic_load(&r->live) > 0);
+    atomic_store(&r->pending_slot, i);
+    atomic_store(&r->pending_gen, gen);
+    atomic_store(&r->pending_op, OP_RELEASE);
+    /* FREE before the generation moves: a reader that saw the old
+     * generation twice around LIVE really saw a live session. */
+    atomic_store(&s->state, SLOT_FREE);
+    atomic_store(&s->gen, reg_next_gen(gen));
+    secure_wipe(s->token, sizeof(s->token));
+    s->next_free = r->free_head;
+    r->free_head = i;
+    atomic_fetch_sub(&r->live, 1);
+    atomic_store(&r->pending_op, OP_NONE);
+}
+
+static void
+reg_format_hex32(char *out, uint32_t v)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (int k = 7; k >= 0; k--) {
+        out[k] = hex[v & 0xf];
+        v >>= 4;
+    }
+}
+
+static void
+reg_format_id(char id[REG_ID_LEN + 1], uint32_t slot, uint32_t gen,
+              const uint8_t token[REG_TOKEN_LEN])
+{
+    static const char hex[] = "0123456789abcdef";
+    reg_format_hex32(id, slot);
+    reg_format_hex32(id + 8, gen);
+    for (int k = 0; k < REG_TOKEN_LEN; k++) {
+        id[16 + 2 * k] = hex[token[k] >> 4];
+        id[16 + 2 * k + 1] = hex[token[k] & 0xf];
+    }
+    id[REG_ID_LEN] = '\0';
+}
+
+static int
+reg_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* Parses exactly REG_ID_LEN lowercase hex digits followed by the NUL.
+ * Reading stops at the first bad character, so a short string is never
+ * read past its end. Returns 0 or -1. */
+static int
+reg_parse_id(const char *id, uint32_t *slot, uint32_t *gen,
+             uint8_t token[REG_TOKEN_LEN])
+{
+    uint8_t nib[REG_ID_LEN];
+
+    if (id == NULL)
+        return -1;
+    for (int k = 0; k < REG_ID_LEN; k++) {
+        int v = reg_hex_digit(id[k]);
+        if (v < 0)
+            return -1;
+        nib[k] = (uint8_t)v;
+    }
+    if (id[REG_ID_LEN] != '\0')
+        return -1;
+    *slot = 0;
+    *gen = 0;
+    for (int k = 0; k < 8; k++) {
+        *slot = (*slot << 4) | nib[k];
+        *gen = (*gen << 4) | nib[8 + k];
+    }
+    for (int k = 0; k < REG_TOKEN_LEN; k++)
+        token[k] = (uint8_t)(nib[16 + 2 * k] << 4 | nib[16 + 2 * k + 1]);
+    secure_wipe(nib, sizeof(nib));
+    return 0;
+}
+
+struct registry *
+reg_create(uint32_t max_live, uint32_t nworkers, char *err, size_t errlen)
+{
+    pthread_mutexattr_t attr;
+    struct registry *r;
+    size_t pids_off, slots_off, len;
+    void *map;
+    int rc;
+
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    if (max_live == 0 || max_live > REG_MAX_SLOTS || nworkers == 0 ||
+        nworkers > REG_MAX_WORKERS) {
+        if (err != NULL)
+            snprintf(err, errlen,
+                     "registry: bad size (%u sessions, %u workers)", max_live,
+                     nworkers);
+        return NULL;
+    }
+    pids_off = reg_round_up(sizeof(struct registry));
+    slots_off = reg_round_up(pids_off + (size_t)nworkers * sizeof(int32_t));
+    len = slots_off + (size_t)max_live * sizeof(struct reg_slot);
+
+    map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+               -1, 0);
+    if (map == MAP_FAILED) {
+        if (err != NULL)
+            snprintf(err, errlen, "registry: mmap of %zu bytes: %s", len,
+                     strerror(errno));
+        return NULL;
+    }
+    /* The mapping comes zeroed: every slot is FREE, every pid 0. */
+    r = map;
+    r->magic = REG_MAGIC;
+    r->version = REG_VERSION;
+    r->slot_size = (uint32_t)sizeof(struct reg_slot);
+    r->max_live = max_live;
+    r->nworkers = nworkers;
+    r->pids_off = pids_off;
+    r->slots_off = slots_off;
+    r->map_len = len;
+    r->started_ms = now_ms();
+
+    rc = pthread_mutexattr_init(&attr);
+    if (rc == 0) {
+        rc = pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+        if (rc == 0)
+            rc = pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+        if (rc == 0)
+            rc = pthread_mutex_init(&r->mu, &attr);
+        pthread_mutexattr_destroy(&attr);
+    }
+    if (rc != 0) {
+        if (err != NULL)
+            snprintf(err, errlen, "registry: robust shared mutex: %s",
+                     strerror(rc));
+        munmap(map, len);
+        return NULL;
+    }
+
+    struct reg_slot *slots = reg_slots(r);
+    for (uint32_t i = 0; i < max_live; i++) {
+        atomic_init(&slots[i].gen, 1);
+        slots[i].next_free = i + 1 < max_live ? i + 1 : REG_NO_SLOT;
+    }
+    r->free_head = 0;
+    return r;
+}
+
+/* Only unmaps: the mutex stays as it is because other processes may still
+ * use the mapping (pthread_mutex_destroy would write to shared memory). */
+void
+reg_destroy(struct registry *r)
+{
+    if (r == NULL)
+        return;
+    assert(r->magic == REG_MAGIC);
+    munmap(r, r->map_len);
+}
+
+int
+reg_claim(struct registry *r, int w, enum reg_kind kind,
+          char id[REG_ID_LEN + 1], struct reg_ref *ref)
+{
+    uint8_t token[REG_TOKEN_LEN];
+    struct reg_slot *s;
+    uint32_t i, gen;
+
+    assert(r->magic == REG_MAGIC);
+    assert(id != NULL && ref != NULL);
+    if (!reg_worker_ok(r, w) ||
+        (kind != REG_KIND_LEGACY && kind != REG_KIND_STREAMABLE)) {
+        errno = EINVAL;
+        return -1;
+    }
+    /* Draw the token before locking: the lock is held briefly, and a
+     * failing generator must not leave a half-claimed slot. */
+    if (gnutls_rnd(GNUTLS_RND_KEY, token, sizeof(token)) != 0) {
+        log_warnx("registry: the random generator failed");
+        errno = EIO;
+        return -1;
+    }
+    if (reg_lock(r) < 0) {
+        secure_wipe(token, sizeof(token));
+        return -1;
+    }
+    i = r->free_head;
+    if (i == REG_NO_SLOT) {
+        reg_unlock(r);
+        secure_wipe(token, sizeof(token));
+        errno = EAGAIN;
+        return -1;
+    }
+    assert(i < r->max_live);
+    s = &reg_slots(r)[i];
+    assert(atomic_load(&s->state) == SLOT_FREE);
+    gen = atomic_load(&s->gen);
+    atomic_store(&r->pending_slot, i);
+    atomic_store(&r->pending_gen, gen);
+    atomic_store(&r->pending_op, OP_CLAIM);
+    r->free_head = s->next_free;
+    s->next_free = REG_NO_SLOT;
+    memcpy(s->token, token, sizeof(token));
+    s->owner = w;
+    s->kind = (uint32_t)kind;
+    s->created_ms = now_ms();
+    atomic_store(&s->last_seen_ms, mono_ms());
+    atomic_store(&s->state, SLOT_LIVE);
+    atomic_fetch_add(&r->live, 1);
+    atomic_fetch_add(&r->sessions_total, 1);
+    atomic_store(&r->pending_op, OP_NONE);
+    reg_unlock(r);
+
+    reg_format_id(id, i, gen, token);
+    secure_wipe(token, sizeof(token));
+    ref->slot = i;
+    ref->gen = gen;
+    return 0;
+}
+
+int
+reg_lookup(struct registry *r, const char *id, struct reg_ref *ref, int *owner,
+           enum reg_kind *kind)
+{
+    uint8_t token[REG_TOKEN_LEN];
+    uint32_t i, gen;
+    int match;
+
+    assert(r->magic == REG_MAGIC);
+    if (reg_parse_id(id, &i, &gen, token) < 0 || i >= r->max_live) {
+        errno = ENOENT;
+        return -1;
+    }
+    if (reg_lock(r) < 0) {
+        secure_wipe(token, sizeof(token));
+        return -1;
+    }
+    struct reg_slot *s = &reg_slots(r)[i];
+    /* The token is compared whatever the state, so the time taken says
+     * nothing about it; the slot and generation are not secret. */
+    match = ct_equal(s->token, sizeof(s->token), token, sizeof(token));
+    match &= atomic_load(&s->state) == SLOT_LIVE;
+    match &= atomic_load(&s->gen) == gen;
+    if (match) {
+        atomic_store(&s->last_seen_ms, mono_ms());
+        if (ref != NULL) {
+            ref->slot = i;
+            ref->gen = gen;
+        }
+        if (owner != NULL)
+            *owner = s->owner;
+        if (kind != NULL)
+            *kind = (enum reg_kind)s->kind;
+    }
+    reg_unlock(r);
+    secure_wipe(token, sizeof(token));
+    if (!match) {
+        errno = ENOENT;
+        return -1;
+    }
+    return 0;
+}
+
+int
+reg_valid(struct registry *r, struct reg_ref ref)
+{
+    assert(r->magic == REG_MAGIC);
+    if (ref.slot >= r->max_live)
+        return 0;
+    struct reg_slot *s = &reg_slots(r)[ref.slot];
+    uint32_t g1 = atomic_load(&s->gen);
+    uint32_t state = atomic_load(&s->state);
+    uint32_t g2 = atomic_load(&s->gen);
+    return g1 == ref.gen && g2 == ref.gen && state == SLOT_LIVE;
+}
+
+/* Lock-free. If the session is released and its slot claimed again between
+ * the check and the store, the new session's last-seen (set at its claim)
+ * moves to about the same instant: harmless. */
+void
+reg_touch(struct registry *r, struct reg_ref ref)
+{
+    if (reg_valid(r, ref))
+        atomic_store(&reg_slots(r)[ref.slot].last_seen_ms, mono_ms());
+}
+
+/* Sets errno ENOENT for a stale ref, EIO when the mutex is unusable. */
+int
+reg_release(struct registry *r, struct reg_ref ref)
+{
+    int rc = -1;
+
+    assert(r->magic == REG_MAGIC);
+    if (ref.slot >= r->max_live) {
+        errno = ENOENT;
+        return -1;
+    }
+    if (reg_lock(r) < 0)
+        return -1;
+    struct reg_slot *s = &reg_slots(r)[ref.slot];
+    if (atomic_load(&s->state) == SLOT_LIVE &&
+        atomic_load(&s->gen) == ref.gen) {
+        reg_free_slot_locked(r, ref.slot);
+        rc = 0;
+    }
+    reg_unlock(r);
+    if (rc < 0)
+        errno = ENOENT;
+    return rc;
+}
+
+/* Returns -1 (errno EIO) when the mutex is unusable; 0 for a bad w. */
+int
+reg_reap_worker(struct registry *r, int w)
+{
+    int n = 0;
+
+    assert(r->magic == REG_MAGIC);
+    if (!reg_worker_ok(r, w))
+        return 0;
+    if (reg_lock(r) < 0)
+        return -1;
+    struct reg_slot *slots = reg_slots(r);
+    for (uint32_t i = 0; i < r->max_live; i++) {
+        if (atomic_load(&slots[i].state) == SLOT_LIVE && slots[i].owner == w) {
+            reg_free_slot_locked(r, i);
+            n++;
+        }
+    }
+    reg_unlock(r);
+    return n;
+}
+
+/* Scans in batches of REG_EXPIRE_BATCH so no allocation is needed and the
+ * callback never runs under the lock. cb may be NULL. Returns -1 (errno
+ * EIO) only when the mutex fails before anything was freed. */
+int
+reg_expire_idle(struct registry *r, int w, int64_t idle_ms,
+                void (*cb)(void *arg, struct reg_ref ref), void *arg)
+{
+    struct reg_ref batch[REG_EXPIRE_BATCH];
+    int64_t now = mono_ms();
+    uint32_t i = 0;
+    int total = 0;
+
+    assert(r->magic == REG_MAGIC);
+    if (!reg_worker_ok(r, w))
+        return 0;
+    struct reg_slot *slots = reg_slots(r);
+    while (i < r->max_live) {
+        int n = 0;
+        if (reg_lock(r) < 0)
+            return total > 0 ? total : -1;
+        for (; i < r->max_live && n < REG_EXPIRE_BATCH; i++) {
+            struct reg_slot *s = &slots[i];
+            if (atomic_load(&s->state) != SLOT_LIVE || s->owner != w ||
+                now - atomic_load(&s->last_seen_ms) <= idle_ms)
+                continue;
+            batch[n].slot = i;
+            batch[n].gen = atomic_load(&s->gen);
+            n++;
+            reg_free_slot_locked(r, i);
+        }
+        reg_unlock(r);
+        for (int k = 0; k < n; k++) {
+            if (cb != NULL)
+                cb(arg, batch[k]);
+        }
+        total += n;
+    }
+    return total;
+}
+
+uint32_t
+reg_live(struct registry *r)
+{
+    return atomic_load(&r->live);
+}
+
+uint32_t
+reg_max_live(struct registry *r)
+{
+    return r->max_live;
+}
+
+/* A bad w is ignored. */
+void
+reg_worker_set(struct registry *r, int w, pid_t pid)
+{
+    if (reg_worker_ok(r, w))
+        atomic_store(&reg_pids(r)[w], (int32_t)pid);
+}
+
+/* Returns 0 for a bad w. */
+pid_t
+reg_worker_pid(struct registry *r, int w)
+{
+    if (!reg_worker_ok(r, w))
+        return 0;
+    return (pid_t)atomic_load(&reg_pids(r)[w]);
+}
+
+uint32_t
+reg_workers(struct registry *r)
+{
+    return r->nworkers;
+}
+
+uint32_t
+reg_workers_alive(struct registry *r)
+{
+    uint32_t n = 0;
+    for (uint32_t w = 0; w < r->nworkers; w++)
+        n += atomic_load(&reg_pids(r)[w]) != 0;
+    return n;
+}
+
+int64_t
+reg_started_ms(struct registry *r)
+{
+    return r->started_ms;
+}
+
+void
+reg_count_restart(struct registry *r)
+{
+    atomic_fetch_add(&r->restarts, 1);
+}
+
+uint64_t
+reg_restarts(struct registry *r)
+{
+    return atomic_load(&r->restarts);
+}
+
+void
+reg_count_rejected(struct registry *r)
+{
+    atomic_fetch_add(&r->rejected, 1);
+}
+
+uint64_t
+reg_rejected(struct registry *r)
+{
+    return atomic_load(&r->rejected);
+}
+
+uint64_t
+reg_sessions_total(struct registry *r)
+{
+    return atomic_load(&r->sessions_total);
+}
+
+/* ---- for tests ---- */
+
+void
+reg_debug_lock_and_exit(struct registry *r, enum reg_debug_stage stage,
+                        struct reg_ref ref)
+{
+    if (reg_lock(r) < 0)
+        _exit(3);
+    struct reg_slot *slots = reg_slots(r);
+    if (stage == REG_DEBUG_MID_CLAIM && r->free_head != REG_NO_SLOT) {
+        /* the slot is off the free list, LIVE and counted; the claim is
+         * still announced */
+        uint32_t i = r->free_head;
+        atomic_store(&r->pending_slot, i);
+        atomic_store(&r->pending_gen, atomic_load(&slots[i].gen));
+        atomic_store(&r->pending_op, OP_CLAIM);
+        r->free_head = slots[i].next_free;
+        slots[i].owner = 0;
+        slots[i].kind = REG_KIND_LEGACY;
+        atomic_store(&slots[i].state, SLOT_LIVE);
+        atomic_fetch_add(&r->live, 1);
+    } else if (stage == REG_DEBUG_MID_RELEASE && ref.slot < r->max_live &&
+               atomic_load(&slots[ref.slot].state) == SLOT_LIVE) {
+        /* FREE, but the generation has not moved, the slot is not on the
+         * free list and the live count still includes it */
+        atomic_store(&r->pending_slot, ref.slot);
+        atomic_store(&r->pending_gen, atomic_load(&slots[ref.slot].gen));
+        atomic_store(&r->pending_op, OP_RELEASE);
+        atomic_store(&slots[ref.slot].state, SLOT_FREE);
+    }
+    _exit(0);
+}
+
+void
+reg_debug_age(struct registry *r, struct reg_ref ref, int64_t ms)
+{
+    if (reg_valid(r, ref))
+        atomic_fetch_sub(&reg_slots(r)[ref.slot].last_seen_ms, ms);
+}

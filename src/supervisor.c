@@ -1,0 +1,561 @@
+/*
+ * supervisor.c - the prefork supervisor of --mode sse. See supervisor.h.
+ *
+ * The supervisor owns the listening socket, the session registry, the IPC
+ * channels and the write end of the "alive" pipe; it forks the workers and
+ * otherwise stays out of their way (PostgreSQL's rule: it creates shared
+ * memory but never takes the registry's lock except to reap a dead worker's
+ * sessions, so it can survive any worker's crash).
+ *
+ * Signals are blocked and read from a signalfd; the loop poll()s it with a
+ * timeout set by the earliest pending respawn. No threads, ever: workers are
+ * forked from this process.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ipc.h"
+#include "log.h"
+#include "registry.h"
+#include "supervisor.h"
+#include "util.h"
+#include "worker.h"
+
+#define SUP_BACKLOG        (SOMAXCONN > 1024 ? SOMAXCONN : 1024)
+#define SUP_SHORT_LIFE_MS  10000 /* a worker that died younger backs off */
+#define SUP_BACKOFF_MIN_MS 100
+#define SUP_BACKOFF_MAX_MS 2000
+#define SUP_LOOP_CRASHES   10    /* more crashes than this ... */
+#define SUP_LOOP_WINDOW_MS 30000 /* ... within this window: a crash loop */
+
+/* One worker slot. */
+struct sup_slot {
+    pid_t pid;             /* 0: no worker in the slot */
+    int64_t started_ms;    /* mono_ms() at fork */
+    int quick_crashes;     /* short-lived deaths in a row: the backoff step */
+    int spawn_pending;     /* the slot waits to be (re)filled ... */
+    int64_t next_spawn_ms; /* ... at this mono_ms() */
+    int respawn;           /* the next fork replaces a dead worker */
+};
+
+struct sup {
+    const struct settings *s;
+    struct mcp_server *srv;
+    pid_t pid;
+    int nworkers;
+    struct sup_slot *slot;
+    int listen_fd;
+    int sig_fd;
+    sigset_t old_mask; /* the mask before we blocked; workers get it back */
+    int alive[2];      /* [0]: workers poll it; [1]: only we hold it */
+    struct registry *reg;
+    struct ipc ipc;
+    int have_ipc;
+    int64_t crash_ms[SUP_LOOP_CRASHES + 1]; /* ring of recent crash times */
+    unsigned ncrashes;                      /* crashes ever */
+    int stopping;
+    int status; /* the exit status once stopping */
+};
+
+/* The signals the supervisor takes through its signalfd. */
+static const int sup_signals[] = {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGCHLD};
+#define SUP_NSIGNALS (sizeof(sup_signals) / sizeof(sup_signals[0]))
+
+/* ---- start-up: signals, socket, pipe ---- */
+
+/* The name of one of sup_signals, for the log. */
+static const char *
+sup_signal_name(int sig)
+{
+    switch (sig) {
+    case SIGTERM:
+        return "SIGTERM";
+    case SIGINT:
+        return "SIGINT";
+    case SIGQUIT:
+        return "SIGQUIT";
+    case SIGHUP:
+        return "SIGHUP";
+    default:
+        return "SIGCHLD";
+    }
+}
+
+/* Blocks the supervisor's signals (saving the old mask) and opens a
+ * signalfd for them. Dispositions are set to the default first: an ignored
+ * SIGCHLD would reap children behind our back. Returns 0 or -1. */
+static int
+sup_signals_open(struct sup *sup)
+{
+    sigset_t set;
+
+    sigemptyset(&set);
+    for (size_t i = 0; i < SUP_NSIGNALS; i++) {
+        signal(sup_signals[i], SIG_DFL);
+        sigaddset(&set, sup_signals[i]);
+    }
+    if (sigprocmask(SIG_BLOCK, &set, &sup->old_mask) < 0) {
+        log_warn("sigprocmask");
+        return -1;
+    }
+    sup->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (sup->sig_fd < 0) {
+        log_warn("signalfd");
+        return -1;
+    }
+    return 0;
+}
+
+/* Formats fd's local address as "ADDR:PORT" ("[ADDR]:PORT" for IPv6). */
+static void
+sup_format_local(int fd, char *buf, size_t len)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+
+    memset(&ss, 0, sizeof(ss));
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET6) {
+            struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+            inet_ntop(AF_INET6, &a6->sin6_addr, host, sizeof(host));
+            port = ntohs(a6->sin6_port);
+            snprintf(buf, len, "[%s]:%d", host, port);
+            return;
+        }
+        struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+        inet_ntop(AF_INET, &a4->sin_addr, host, sizeof(host));
+        port = ntohs(a4->sin_port);
+    }
+    snprintf(buf, len, "%s:%d", host, port);
+}
+
+/* Creates, binds and listens on settings->bind:port (a numeric IPv4 or IPv6
+ * address). Returns the descriptor (non-blocking, close-on-exec), or -1
+ * after logging why. */
+static int
+sup_listen(const struct settings *s)
+{
+    struct addrinfo hints, *ai = NULL;
+    char port[16];
+    int fd, one = 1, rc;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE | AI_NUMERICSERV;
+    snprintf(port, sizeof(port), "%d", s->port);
+    rc = getaddrinfo(s->bind, port, &hints, &ai);
+    if (rc != 0) {
+        log_error("cannot listen on %s:%d: %s", s->bind, s->port,
+                  rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+        return -1;
+    }
+    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                ai->ai_protocol);
+    if (fd < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+        bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
+        listen(fd, SUP_BACKLOG) < 0) {
+        log_error("cannot listen on %s:%d: %s", s->bind, s->port,
+                  strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        freeaddrinfo(ai);
+        return -1;
+    }
+    freeaddrinfo(ai);
+    return fd;
+}
+
+/* Sets up everything the workers share: the socket, the registry, the IPC
+ * channels and the alive pipe. Returns 0, or -1 after logging why (what
+ * was created is released by sup_cleanup). */
+static int
+sup_setup(struct sup *sup)
+{
+    char err[256], where[INET6_ADDRSTRLEN + 16];
+
+    sup->listen_fd = sup_listen(sup->s);
+    if (sup->listen_fd < 0)
+        return -1;
+    sup->reg = reg_create((uint32_t)sup->s->max_connections,
+                          (uint32_t)sup->nworkers, err, sizeof(err));
+    if (sup->reg == NULL) {
+        log_error("cannot create the session registry: %s", err);
+        return -1;
+    }
+    if (ipc_create(&sup->ipc, sup->nworkers, err, sizeof(err)) < 0) {
+        log_error("cannot create the worker channels: %s", err);
+        return -1;
+    }
+    sup->have_ipc = 1;
+    if (pipe2(sup->alive, O_CLOEXEC) < 0) {
+        log_warn("pipe");
+        return -1;
+    }
+    sup_format_local(sup->listen_fd, where, sizeof(where));
+    log_info("listening on %s (%d workers)", where, sup->nworkers);
+    return 0;
+}
+
+/* Releases what sup_setup and sup_signals_open created. The signals stay
+ * blocked: the process is about to exit, and a late SIGTERM must not kill
+ * it on the way out. */
+static void
+sup_cleanup(struct sup *sup)
+{
+    if (sup->have_ipc)
+        ipc_destroy(&sup->ipc);
+    if (sup->reg != NULL)
+        reg_destroy(sup->reg);
+    for (int i = 0; i < 2; i++) {
+        if (sup->alive[i] >= 0)
+            close(sup->alive[i]);
+    }
+    if (sup->listen_fd >= 0)
+        close(sup->listen_fd);
+    if (sup->sig_fd >= 0)
+        close(sup->sig_fd);
+    free(sup->slot);
+}
+
+/* ---- workers: spawn ---- */
+
+/* The child side of a fork: die with the supervisor, drop what is only the
+ * supervisor's, hand the signals back, run the worker. Never returns. */
+static void sup_child(struct sup *sup, int k) __attribute__((noreturn));
+static void
+sup_child(struct sup *sup, int k)
+{
+    struct worker_env env;
+
+    /* The supervisor may have died between fork() and prctl(). */
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != sup->pid)
+        _exit(WORKER_EXIT_OK);
+    close(sup->sig_fd);
+    close(sup->alive[1]);
+    for (size_t i = 0; i < SUP_NSIGNALS; i++)
+        signal(sup_signals[i], SIG_DFL);
+    sigprocmask(SIG_SETMASK, &sup->old_mask, NULL);
+
+    memset(&env, 0, sizeof(env));
+    env.index = k;
+    env.listen_fd = sup->listen_fd;
+    env.reg = sup->reg;
+    env.ipc = &sup->ipc;
+    env.settings = sup->s;
+    env.srv = sup->srv;
+    env.parent_fd = sup->alive[0];
+    env.parent_pid = sup->pid;
+    _exit(worker_run(&env));
+}
+
+/* The delay before slot k may be filled again, growing with the slot's
+ * short-lived deaths in a row: 100 ms, 200 ms, ... up to 2 s. */
+static int64_t
+sup_backoff_ms(struct sup_slot *w)
+{
+    int64_t d = SUP_BACKOFF_MIN_MS;
+
+    for (int i = 0; i < w->quick_crashes && d < SUP_BACKOFF_MAX_MS; i++)
+        d *= 2;
+    if (w->quick_crashes < 30)
+        w->quick_crashes++;
+    return d < SUP_BACKOFF_MAX_MS ? d : SUP_BACKOFF_MAX_MS;
+}
+
+/* Forks the worker of slot k. A failed fork is retried later. */
+static void
+sup_spawn(struct sup *sup, int k)
+{
+    struct sup_slot *w = &sup->slot[k];
+    pid_t pid = fork();
+
+    if (pid < 0) {
+        int64_t delay = sup_backoff_ms(w);
+        log_warn("worker %d: fork failed, retrying in %lld ms", k,
+                 (long long)delay);
+        w->next_spawn_ms = mono_ms() + delay;
+        return;
+    }
+    if (pid == 0)
+        sup_child(sup, k);
+    w->pid = pid;
+    w->started_ms = mono_ms();
+    w->spawn_pending = 0;
+    reg_worker_set(sup->reg, k, pid);
+    if (w->respawn)
+        reg_count_restart(sup->reg);
+    w->respawn = 0;
+    log_info("worker %d started (pid %d)", k, (int)pid);
+}
+
+/* Forks every slot whose respawn time has come. */
+static void
+sup_spawn_due(struct sup *sup)
+{
+    int64_t now = mono_ms();
+
+    for (int k = 0; k < sup->nworkers && !sup->stopping; k++) {
+        if (sup->slot[k].spawn_pending && sup->slot[k].next_spawn_ms <= now)
+            sup_spawn(sup, k);
+    }
+}
+
+/* The poll() timeout until the next pending spawn, or -1 for none. */
+static int
+sup_poll_timeout(const struct sup *sup)
+{
+    int64_t now = mono_ms(), t = -1;
+
+    for (int k = 0; k < sup->nworkers; k++) {
+        const struct sup_slot *w = &sup->slot[k];
+        if (!w->spawn_pending)
+            continue;
+        int64_t d = w->next_spawn_ms > now ? w->next_spawn_ms - now : 0;
+        if (t < 0 || d < t)
+            t = d;
+    }
+    return (int)t;
+}
+
+/* ---- workers: reap ---- */
+
+/* Describes a wait() status: "exit status N" or "killed by signal N (...)". */
+static void
+sup_describe_status(int status, char *buf, size_t len)
+{
+    if (WIFEXITED(status)) {
+        snprintf(buf, len, "exit status %d", WEXITSTATUS(status));
+    } else if (WIFSIGNALED(status)) {
+        snprintf(buf, len, "killed by signal %d (%s)%s", WTERMSIG(status),
+                 strsignal(WTERMSIG(status)),
+                 WCOREDUMP(status) ? ", core dumped" : "");
+    } else {
+        snprintf(buf, len, "wait status 0x%x", (unsigned)status);
+    }
+}
+
+/* Starts stopping the daemon with exit status rc (the first reason wins). */
+static void
+sup_request_stop(struct sup *sup, int rc)
+{
+    if (sup->stopping)
+        return;
+    sup->stopping = 1;
+    sup->status = rc;
+}
+
+/* Records a crash; returns 1 when it makes a crash loop (more than
+ * SUP_LOOP_CRASHES crashes within SUP_LOOP_WINDOW_MS). */
+static int
+sup_crash_loop(struct sup *sup, int64_t now)
+{
+    const unsigned ring = SUP_LOOP_CRASHES + 1;
+
+    sup->crash_ms[sup->ncrashes % ring] = now;
+    sup->ncrashes++;
+    /* The oldest of the last SUP_LOOP_CRASHES + 1 crashes. */
+    return sup->ncrashes >= ring &&
+           now - sup->crash_ms[sup->ncrashes % ring] <= SUP_LOOP_WINDOW_MS;
+}
+
+/* Worker k died unexpectedly: free its sessions, then schedule its
+ * replacement, or stop the daemon when crashes come too fast. */
+static void
+sup_on_crash(struct sup *sup, int k, const char *how)
+{
+    struct sup_slot *w = &sup->slot[k];
+    int64_t now = mono_ms(), delay = 0;
+    int freed = reg_reap_worker(sup->reg, k);
+
+    log_warnx("worker %d (pid %d) died: %s; %d session%s freed", k, (int)w->pid,
+              how, freed, freed == 1 ? "" : "s");
+    if (sup_crash_loop(sup, now)) {
+        log_error("crash loop: more than %d worker crashes within %d s; "
+                  "stopping",
+                  SUP_LOOP_CRASHES, SUP_LOOP_WINDOW_MS / 1000);
+        sup_request_stop(sup, 1);
+        return;
+    }
+    if (now - w->started_ms > SUP_SHORT_LIFE_MS)
+        w->quick_crashes = 0;
+    else
+        delay = sup_backoff_ms(w);
+    w->spawn_pending = 1;
+    w->respawn = 1;
+    w->next_spawn_ms = now + delay;
+    if (delay > 0)
+        log_info("worker %d: restarting in %lld ms", k, (long long)delay);
+}
+
+/* Acts on the death of slot k's worker with wait() status st. */
+static void
+sup_on_exit(struct sup *sup, int k, int st)
+{
+    char how[96];
+
+    sup_describe_status(st, how, sizeof(how));
+    reg_worker_set(sup->reg, k, 0);
+    if (WIFEXITED(st) && WEXITSTATUS(st) == WORKER_EXIT_FATAL) {
+        log_error("worker %d (pid %d) failed fatally (%s): stopping", k,
+                  (int)sup->slot[k].pid, how);
+        sup_request_stop(sup, 2);
+    } else if (sup->stopping) {
+        if (WIFEXITED(st) && WEXITSTATUS(st) == WORKER_EXIT_OK)
+            log_info("worker %d (pid %d) stopped", k, (int)sup->slot[k].pid);
+        else
+            log_warnx("worker %d (pid %d) stopped: %s", k,
+                      (int)sup->slot[k].pid, how);
+    } else {
+        sup_on_crash(sup, k, how);
+    }
+    sup->slot[k].pid = 0;
+}
+
+/* Reaps every child that has exited, without blocking. */
+static void
+sup_reap(struct sup *sup)
+{
+    pid_t pid;
+    int st, k;
+
+    while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+        for (k = 0; k < sup->nworkers && sup->slot[k].pid != pid; k++)
+            continue;
+        if (k == sup->nworkers) {
+            log_debug("reaped unknown child %d", (int)pid);
+            continue;
+        }
+        sup_on_exit(sup, k, st);
+    }
+}
+
+/* ---- signals and the loop ---- */
+
+/* Reads every pending signal from the signalfd and acts on it; SIGCHLD is
+ * left to sup_reap, which the loop calls every round anyway. */
+static void
+sup_read_signals(struct sup *sup)
+{
+    struct signalfd_siginfo si;
+
+    while (read(sup->sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        int sig = (int)si.ssi_signo;
+        if (sig == SIGHUP) {
+            log_info("SIGHUP: configuration reload is not implemented yet; "
+                     "nothing changed");
+        } else if (sig != SIGCHLD && sup->stopping) {
+            log_info("%s: already stopping", sup_signal_name(sig));
+        } else if (sig != SIGCHLD) {
+            log_info("%s: stopping (drain deadline %d s)", sup_signal_name(sig),
+                     sup->s->drain_s);
+            sup_request_stop(sup, 0);
+        }
+    }
+}
+
+/* Waits until the signalfd is readable or timeout_ms passes (-1: for
+ * ever), then handles signals and dead children. */
+static void
+sup_wait(struct sup *sup, int timeout_ms)
+{
+    struct pollfd pfd = {.fd = sup->sig_fd, .events = POLLIN};
+
+    if (poll(&pfd, 1, timeout_ms) < 0 && errno != EINTR)
+        log_warn("poll");
+    sup_read_signals(sup);
+    sup_reap(sup);
+}
+
+/* Counts the slots with a live worker. */
+static int
+sup_alive(const struct sup *sup)
+{
+    int n = 0;
+
+    for (int k = 0; k < sup->nworkers; k++)
+        n += sup->slot[k].pid > 0;
+    return n;
+}
+
+/* Stops every worker: SIGTERM, then up to drain_s + 1 seconds for them to
+ * drain, then SIGKILL for the rest. Returns when none is left. */
+static void
+sup_stop_workers(struct sup *sup)
+{
+    int64_t deadline = mono_ms() + ((int64_t)sup->s->drain_s + 1) * 1000;
+    int64_t now;
+
+    for (int k = 0; k < sup->nworkers; k++) {
+        sup->slot[k].spawn_pending = 0;
+        if (sup->slot[k].pid > 0)
+            kill(sup->slot[k].pid, SIGTERM);
+    }
+    while (sup_alive(sup) > 0 && (now = mono_ms()) < deadline)
+        sup_wait(sup, (int)(deadline - now));
+    for (int k = 0; k < sup->nworkers; k++) {
+        pid_t pid = sup->slot[k].pid;
+        int st;
+        if (pid <= 0)
+            continue;
+        log_warnx("worker %d (pid %d) did not stop in time: killing it", k,
+                  (int)pid);
+        kill(pid, SIGKILL);
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+            continue;
+        reg_worker_set(sup->reg, k, 0);
+        sup->slot[k].pid = 0;
+    }
+}
+
+int
+supervisor_run(const struct settings *s, struct mcp_server *srv)
+{
+    struct sup sup;
+    int rc;
+
+    memset(&sup, 0, sizeof(sup));
+    sup.s = s;
+    sup.srv = srv;
+    sup.pid = getpid();
+    sup.nworkers = s->workers > 0 ? s->workers : 1;
+    sup.listen_fd = sup.sig_fd = sup.alive[0] = sup.alive[1] = -1;
+    sup.slot = calloc((size_t)sup.nworkers, sizeof(*sup.slot));
+    if (sup.slot == NULL) {
+        log_error("out of memory");
+        return 1;
+    }
+    if (sup_signals_open(&sup) < 0 || sup_setup(&sup) < 0) {
+        sup_cleanup(&sup);
+        return 1;
+    }
+    for (int k = 0; k < sup.nworkers; k++)
+        sup.slot[k].spawn_pending = 1; /* next_spawn_ms 0: at once */
+    while (!sup.stopping) {
+        sup_spawn_due(&sup);
+        sup_wait(&sup, sup_poll_timeout(&sup));
+    }
+    sup_stop_workers(&sup);
+    rc = sup.status;
+    log_info("stopped (exit status %d)", rc);
+    sup_cleanup(&sup);
+    return rc;
+}

@@ -1,0 +1,28 @@
+/*
+ * supervisor.h - the prefork supervisor of --mode sse.
+ *
+ * Single-threaded. It binds the listening socket, creates the session
+ * registry and the IPC channels, forks the workers and watches them:
+ *  - a worker that dies is reaped, its sessions are freed in the registry,
+ *    and its slot is respawned at once, with a growing delay (up to 2 s)
+ *    when the same slot keeps crashing;
+ *  - too many crashes across all slots in a short time (a crash loop) stop
+ *    the daemon with a log line and exit status 1;
+ *  - a worker exiting with WORKER_EXIT_FATAL stops the daemon (status 2).
+ * Signals only set flags; the loop acts on them: SIGTERM, SIGINT, SIGQUIT
+ * drain and stop (workers get SIGTERM, then SIGKILL after the deadline);
+ * SIGHUP is logged (configuration reload comes with the operations work);
+ * SIGCHLD reaps.
+ */
+#ifndef BINMCPD_SUPERVISOR_H
+#define BINMCPD_SUPERVISOR_H
+
+#include "mcp.h"
+#include "settings.h"
+
+/* Runs the daemon until it is told to stop. Returns the process exit
+ * status: 0 after a requested stop, 1 for a crash loop or a start-up
+ * failure (bind, registry), 2 when a worker reported a fatal error. */
+int supervisor_run(const struct settings *s, struct mcp_server *srv);
+
+#endif

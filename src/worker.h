@@ -1,0 +1,43 @@
+/*
+ * worker.h - one HTTP worker process: libmicrohttpd in epoll mode with
+ * suspend/resume on the supervisor's listening socket, serving the MCP
+ * transports (legacy HTTP+SSE, Streamable HTTP), /health and /.
+ *
+ * A worker owns the sessions it created (their MCP state lives only here);
+ * a message for a session owned by another worker is forwarded over IPC,
+ * and outputs come back the same way.
+ */
+#ifndef BINMCPD_WORKER_H
+#define BINMCPD_WORKER_H
+
+#include "ipc.h"
+#include "mcp.h"
+#include "registry.h"
+#include "settings.h"
+
+/* Exit statuses of a worker process (the supervisor's protocol). */
+enum {
+    WORKER_EXIT_OK = 0,    /* drained after SIGTERM/SIGQUIT, or parent gone */
+    WORKER_EXIT_CRASH = 1, /* unexpected failure: respawn */
+    WORKER_EXIT_FATAL = 2, /* configuration can never work: do not respawn */
+};
+
+struct worker_env {
+    int index;                 /* 0 .. nworkers-1: the worker slot */
+    int listen_fd;             /* bound and listening, shared */
+    struct registry *reg;      /* shared */
+    struct ipc *ipc;           /* shared channels */
+    const struct settings *settings;
+    struct mcp_server *srv;    /* read-only, shared by all threads */
+    int parent_fd;             /* read end of a pipe the supervisor holds
+                                  open: EOF means the supervisor died */
+    pid_t parent_pid;
+};
+
+/* Runs a worker in the current (freshly forked) process until SIGTERM,
+ * SIGQUIT or SIGINT (graceful: stop accepting, end streams with a retry
+ * hint, wait for them up to the drain deadline) or the supervisor's death.
+ * Returns one of the WORKER_EXIT_* statuses for _exit(). */
+int worker_run(const struct worker_env *env);
+
+#endif
