@@ -160,7 +160,8 @@ ipc_payload_limit(const struct ipc *ipc)
 static int
 ipc_type_ok(uint16_t type)
 {
-    return type == IPC_DELIVER || type == IPC_OUTPUT || type == IPC_END;
+    return type == IPC_DELIVER || type == IPC_OUTPUT || type == IPC_END ||
+           type == IPC_RESUME;
 }
 
 /* Also EINVAL for a NULL header, an unknown h->type, or a NULL payload

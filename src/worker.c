@@ -54,18 +54,36 @@ enum stream_kind {
 
 struct wsession;
 
+/* A message sent on a POST stream, kept so that a client whose connection
+ * broke can resume with Last-Event-ID. */
+struct logged_event {
+    struct logged_event *next;
+    unsigned seq;
+    size_t len;
+    char msg[];
+};
+
+#define EVENT_LOG_MAX  64    /* events kept per POST stream */
+#define ORPHAN_KEEP_MS 60000 /* a broken POST stream waits this long */
+
 struct stream {
     uint64_t id;
     enum stream_kind kind;
     struct MHD_Connection *conn;
     struct dbuf out; /* bytes MHD has not taken yet */
     size_t out_off;
-    int suspended;              /* the reader suspended the connection */
-    int finished;               /* end the stream once out is drained */
-    struct wsession *sess;      /* STREAM_LEGACY: the session it carries */
-    struct reg_ref ref;         /* the session this stream belongs to */
-    int64_t deadline_ms;        /* STREAM_POST: give up waiting after this */
-    unsigned events;            /* event ids sent */
+    int suspended;         /* the reader suspended the connection */
+    int finished;          /* end the stream once out is drained */
+    struct wsession *sess; /* STREAM_LEGACY: the session it carries */
+    struct reg_ref ref;    /* the session this stream belongs to */
+    int64_t deadline_ms;   /* STREAM_POST: give up waiting after this */
+    unsigned events;       /* event ids sent */
+    struct logged_event *log, *log_tail; /* STREAM_POST: for resumption */
+    unsigned nlogged;
+    int orphan; /* the client's connection broke */
+    int64_t orphan_until;
+    int fwd_worker; /* resumed on another worker: forward there */
+    uint64_t fwd_stream;
     struct stream *hnext;       /* hash chain */
     struct stream *prev, *next; /* all streams */
 };
@@ -134,6 +152,7 @@ stream_new(enum stream_kind kind, struct reg_ref ref)
     st->id = ++w.next_stream_id;
     st->kind = kind;
     st->ref = ref;
+    st->fwd_worker = -1;
     dbuf_init(&st->out, STREAM_BUF_MAX);
     st->hnext = w.buckets[st->id % STREAM_BUCKETS];
     w.buckets[st->id % STREAM_BUCKETS] = st;
@@ -176,7 +195,7 @@ stream_wake(struct stream *st)
 static void
 stream_push(struct stream *st, const char *text, size_t len)
 {
-    if (st->finished)
+    if (st->finished || st->orphan)
         return;
     if (dbuf_append(&st->out, text, len) < 0) {
         log_warnx("stream %llu: client not reading; closing it",
@@ -186,9 +205,9 @@ stream_push(struct stream *st, const char *text, size_t len)
     stream_wake(st);
 }
 
-/* Queues one JSON-RPC message as an SSE "message" event. */
+/* Formats one event: "id:" only on Streamable HTTP streams. */
 static void
-stream_push_message(struct stream *st, const char *msg, size_t len)
+stream_push_event(struct stream *st, unsigned seq, const char *msg, size_t len)
 {
     char head[96];
     int n;
@@ -199,17 +218,116 @@ stream_push_message(struct stream *st, const char *msg, size_t len)
         n = snprintf(head, sizeof(head),
                      "id: %d.%llu.%u\nevent: message\n"
                      "data: ",
-                     w.env->index, (unsigned long long)st->id, ++st->events);
+                     w.env->index, (unsigned long long)st->id, seq);
     stream_push(st, head, (size_t)n);
     stream_push(st, msg, len);
     stream_push(st, "\n\n", 2);
 }
 
+static void forward_to(const struct stream *st, int type, const char *msg,
+                       size_t len);
+
+/* Keeps a POST stream's message for a later Last-Event-ID replay. */
+static void
+stream_log(struct stream *st, unsigned seq, const char *msg, size_t len)
+{
+    struct logged_event *ev;
+    if (st->nlogged >= EVENT_LOG_MAX) {
+        ev = st->log; /* forget the oldest */
+        st->log = ev->next;
+        if (st->log == NULL)
+            st->log_tail = NULL;
+        free(ev);
+        st->nlogged--;
+    }
+    ev = malloc(sizeof(*ev) + len + 1);
+    if (ev == NULL)
+        return;
+    ev->next = NULL;
+    ev->seq = seq;
+    ev->len = len;
+    memcpy(ev->msg, msg, len);
+    ev->msg[len] = '\0';
+    if (st->log_tail != NULL)
+        st->log_tail->next = ev;
+    else
+        st->log = ev;
+    st->log_tail = ev;
+    st->nlogged++;
+}
+
+/* Queues one JSON-RPC message as an SSE "message" event. */
+static void
+stream_push_message(struct stream *st, const char *msg, size_t len)
+{
+    if (st->fwd_worker >= 0 && st->orphan) {
+        forward_to(st, IPC_OUTPUT, msg, len);
+        return;
+    }
+    unsigned seq = ++st->events;
+    if (st->kind == STREAM_POST)
+        stream_log(st, seq, msg, len);
+    stream_push_event(st, seq, msg, len);
+}
+
 static void
 stream_finish(struct stream *st)
 {
+    if (st->fwd_worker >= 0 && st->orphan && !st->finished)
+        forward_to(st, IPC_END, NULL, 0);
     st->finished = 1;
     stream_wake(st);
+}
+
+static void
+stream_destroy(struct stream *st)
+{
+    struct logged_event *ev;
+    while ((ev = st->log) != NULL) {
+        st->log = ev->next;
+        secure_wipe(ev->msg, ev->len);
+        free(ev);
+    }
+    dbuf_wipe(&st->out);
+    free(st);
+}
+
+/* Passes a message (or the end) of a resumed stream to where the client
+ * reconnected. */
+static void
+forward_to(const struct stream *st, int type, const char *msg, size_t len)
+{
+    struct ipc_hdr h = {0};
+    h.type = (uint16_t)type;
+    h.slot = st->ref.slot;
+    h.gen = st->ref.gen;
+    h.stream = st->fwd_stream;
+    if (ipc_send(w.env->ipc, st->fwd_worker, &h, msg, msg ? len : 0) < 0)
+        log_warn("worker %d: could not forward a resumed stream's message",
+                 w.env->index);
+}
+
+/* Re-attaches a broken local POST stream to connection c, replaying the
+ * events after seq. Returns the stream, or NULL when it cannot. */
+static struct stream *
+resume_local_locked(struct reg_ref ref, uint64_t id, unsigned seq)
+{
+    struct stream *st = stream_find(id);
+    if (st == NULL || st->kind != STREAM_POST || !st->orphan ||
+        st->fwd_worker >= 0 || st->ref.slot != ref.slot ||
+        st->ref.gen != ref.gen)
+        return NULL;
+    int done = st->finished; /* the answer may be complete already */
+    st->orphan = 0;
+    st->finished = 0;
+    st->out_off = 0;
+    dbuf_reset(&st->out);
+    stream_push(st, RETRY_HINT, strlen(RETRY_HINT));
+    for (struct logged_event *ev = st->log; ev != NULL; ev = ev->next)
+        if (ev->seq > seq)
+            stream_push_event(st, ev->seq, ev->msg, ev->len);
+    st->finished = done;
+    return st;
 }
 
 /* MHD's reader: hands out queued bytes, ends a finished stream, and
@@ -251,6 +369,18 @@ stream_free_cb(void *cls)
     struct stream *st = cls;
 
     pthread_mutex_lock(&w.lock);
+    st->conn = NULL;
+    st->suspended = 0;
+    if (st->kind == STREAM_POST && !st->finished && !w.closing) {
+        /* The client lost the connection before the answer: keep the
+         * stream so that it can resume with Last-Event-ID. */
+        st->orphan = 1;
+        st->orphan_until = mono_ms() + ORPHAN_KEEP_MS;
+        st->out_off = 0;
+        dbuf_reset(&st->out);
+        pthread_mutex_unlock(&w.lock);
+        return;
+    }
     stream_unlink(st);
     if (st->sess != NULL) {
         st->sess->main = NULL;
@@ -260,8 +390,7 @@ stream_free_cb(void *cls)
     if (st->kind == STREAM_LEGACY)
         log_info("worker %d: SSE stream %llu closed", w.env->index,
                  (unsigned long long)st->id);
-    dbuf_free(&st->out);
-    free(st);
+    stream_destroy(st);
 }
 
 /* ------------------------------------------------------------------ */
@@ -723,7 +852,7 @@ legacy_open(struct MHD_Connection *c)
     if (ws == NULL) {
         if (st != NULL) {
             stream_unlink(st);
-            free(st);
+            stream_destroy(st);
         }
         pthread_mutex_unlock(&w.lock);
         reg_release(w.env->reg, ref);
@@ -881,8 +1010,7 @@ streamable_answer(struct MHD_Connection *c, struct req *rq, struct reg_ref ref,
         pthread_mutex_lock(&w.lock);
         stream_unlink(st);
         pthread_mutex_unlock(&w.lock);
-        dbuf_free(&st->out);
-        free(st);
+        stream_destroy(st);
         return busy ? reply_rpc_error(c, 503, -32000, "the server is busy",
                                       "Retry-After", "1")
                     : reply_rpc_error(c, 404, -32001, "Session not found", NULL,
@@ -958,6 +1086,53 @@ streamable_post(struct MHD_Connection *c, struct req *rq)
     return reply_text(c, 202, NULL, "", NULL, NULL);
 }
 
+/* GET /mcp with Last-Event-ID "<worker>.<stream>.<seq>": replays what a
+ * broken POST stream sent after seq and carries on with the rest. The
+ * stream may live in another worker, which then forwards its events. */
+static enum MHD_Result
+resume(struct MHD_Connection *c, struct reg_ref ref, int holder, uint64_t id,
+       unsigned seq)
+{
+    char num[32];
+    pthread_mutex_lock(&w.lock);
+    struct stream *st =
+        holder == w.env->index ? resume_local_locked(ref, id, seq) : NULL;
+    if (st == NULL) {
+        st = stream_new(
+            holder == w.env->index ? STREAM_STANDALONE : STREAM_POST, ref);
+        if (st != NULL) {
+            st->deadline_ms = mono_ms() + REMOTE_WAIT_MS;
+            stream_push(st, RETRY_HINT, strlen(RETRY_HINT));
+        }
+    } else {
+        holder = w.env->index; /* resumed here: nothing to ask */
+    }
+    pthread_mutex_unlock(&w.lock);
+    if (st == NULL)
+        return reply_rpc_error(c, 500, -32603, "out of memory", NULL, NULL);
+    if (holder != w.env->index) {
+        struct ipc_hdr h = {0};
+        h.type = IPC_RESUME;
+        h.slot = ref.slot;
+        h.gen = ref.gen;
+        h.reply_worker = w.env->index;
+        h.stream = id;
+        h.reserved = seq;
+        int n = snprintf(num, sizeof(num), "%llu", (unsigned long long)st->id);
+        if (ipc_send(w.env->ipc, holder, &h, num, (size_t)n) < 0) {
+            pthread_mutex_lock(&w.lock);
+            stream_unlink(st);
+            pthread_mutex_unlock(&w.lock);
+            stream_destroy(st);
+            return reply_rpc_error(c, 503, -32000, "the server is busy",
+                                   "Retry-After", "1");
+        }
+    }
+    log_info("worker %d: stream resumed after event %d.%llu.%u", w.env->index,
+             holder, (unsigned long long)id, seq);
+    return reply_stream(c, st, NULL, NULL);
+}
+
 /* GET and DELETE on /mcp. */
 static enum MHD_Result
 streamable_session_op(struct MHD_Connection *c, int is_delete)
@@ -983,6 +1158,13 @@ streamable_session_op(struct MHD_Connection *c, int is_delete)
                  w.env->index, sid);
         return reply_text(c, 200, NULL, "", NULL, NULL);
     }
+    const char *last = header(c, "Last-Event-ID");
+    int lw;
+    unsigned long long lid;
+    unsigned lseq;
+    if (last != NULL && sscanf(last, "%d.%llu.%u", &lw, &lid, &lseq) == 3 &&
+        lw >= 0 && (uint32_t)lw < reg_workers(w.env->reg))
+        return resume(c, ref, lw, lid, lseq);
     pthread_mutex_lock(&w.lock);
     struct stream *st = stream_new(STREAM_STANDALONE, ref);
     if (st != NULL)
@@ -1083,6 +1265,39 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 /* ------------------------------------------------------------------ */
 /* The main loop                                                       */
 
+/* Another worker took a Last-Event-ID GET for one of our broken POST
+ * streams: replay to it and forward from now on. */
+static void
+resume_remote_locked(const struct ipc_hdr *h, struct reg_ref ref,
+                     const char *payload)
+{
+    struct stream *st = stream_find(h->stream);
+    uint64_t target = strtoull(payload, NULL, 10);
+    struct ipc_hdr o = {0};
+
+    o.slot = ref.slot;
+    o.gen = ref.gen;
+    o.stream = target;
+    if (st == NULL || st->kind != STREAM_POST || !st->orphan ||
+        st->fwd_worker >= 0 || st->ref.slot != ref.slot ||
+        st->ref.gen != ref.gen) {
+        o.type = IPC_END;
+        ipc_send(w.env->ipc, h->reply_worker, &o, NULL, 0);
+        return;
+    }
+    o.type = IPC_OUTPUT;
+    for (struct logged_event *ev = st->log; ev != NULL; ev = ev->next)
+        if (ev->seq > h->reserved)
+            ipc_send(w.env->ipc, h->reply_worker, &o, ev->msg, ev->len);
+    st->fwd_worker = h->reply_worker;
+    st->fwd_stream = target;
+    if (st->finished) {
+        o.type = IPC_END;
+        ipc_send(w.env->ipc, h->reply_worker, &o, NULL, 0);
+        st->orphan_until = 0; /* done: the next tick frees it */
+    }
+}
+
 static void
 handle_ipc(void)
 {
@@ -1113,6 +1328,8 @@ handle_ipc(void)
                 }
                 continue;
             }
+        } else if (h.type == IPC_RESUME) {
+            resume_remote_locked(&h, ref, w.ipc_buf);
         } else {
             struct stream *st = stream_find(h.stream);
             if (st != NULL && h.type == IPC_OUTPUT)
@@ -1149,7 +1366,14 @@ tick(int64_t *last_keepalive)
     pthread_mutex_lock(&w.lock);
     if (keepalive)
         *last_keepalive = now;
-    for (struct stream *st = w.streams; st != NULL; st = st->next) {
+    for (struct stream *st = w.streams, *next; st != NULL; st = next) {
+        next = st->next;
+        if (st->orphan &&
+            (now > st->orphan_until || (st->finished && st->fwd_worker >= 0))) {
+            stream_unlink(st);
+            stream_destroy(st);
+            continue;
+        }
         if (st->finished)
             continue;
         if (!reg_valid(w.env->reg, st->ref) ||
@@ -1241,7 +1465,13 @@ drain(void)
         close(fd); /* our copy only: the supervisor keeps its own */
     pthread_mutex_lock(&w.lock);
     w.closing = 1;
-    for (struct stream *st = w.streams; st != NULL; st = st->next) {
+    for (struct stream *st = w.streams, *next; st != NULL; st = next) {
+        next = st->next;
+        if (st->orphan) {
+            stream_unlink(st);
+            stream_destroy(st);
+            continue;
+        }
         stream_push(st, RETRY_HINT, strlen(RETRY_HINT));
         stream_finish(st);
     }
