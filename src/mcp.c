@@ -273,7 +273,7 @@ sink_send(struct mcp_session *s, json_object *msg)
     const char *text =
         json_object_to_json_string_length(msg, JSON_OUT_FLAGS, &len);
     if (s->sink == NULL || s->sink(s->sink_arg, text, len) < 0)
-        log_warnx("session %s: could not deliver a message", s->id);
+        log_warnx("session %.8s: could not deliver a message", s->id);
 }
 
 /* Sends msg (taking the reference) as a response. */
@@ -654,7 +654,7 @@ method_tools_call(struct request *r)
         run_tool(r, idx, args, token, slot != NULL ? &slot->cancel : NULL);
     json_object *iserr = NULL;
     json_object_object_get_ex(res, "isError", &iserr);
-    log_info("session %s: tool %s %s in %lld ms", r->sess->id, name,
+    log_info("session %.8s: tool %s %s in %lld ms", r->sess->id, name,
              json_object_get_boolean(iserr) ? "failed" : "ok",
              (long long)(mono_ms() - t0));
     if (t->flags & TOOL_SECRET_ARGS)
@@ -662,7 +662,7 @@ method_tools_call(struct request *r)
     json_object_put(own_args);
     if (inflight_end(r->sess, slot)) {
         /* Cancelled: the client no longer wants an answer. */
-        log_info("session %s: request %s was cancelled", r->sess->id, idtext);
+        log_info("session %.8s: request %s was cancelled", r->sess->id, idtext);
         r->rc->sent++; /* counts as handled */
         json_object_put(res);
         return;
@@ -867,11 +867,11 @@ handle_notification(struct mcp_session *s, const char *method,
         return;
     }
     if (strcmp(method, "notifications/initialized") == 0) {
-        log_debug("session %s: client initialized", s->id);
+        log_debug("session %.8s: client initialized", s->id);
         return;
     }
     /* Other notifications need no action; the spec forbids an answer. */
-    log_debug("session %s: ignored notification %.64s", s->id, method);
+    log_debug("session %.8s: ignored notification %.64s", s->id, method);
 }
 
 /* Handles one request or notification object. */

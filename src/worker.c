@@ -21,10 +21,12 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <time.h>
@@ -82,6 +84,7 @@ struct stream {
     unsigned nlogged;
     int orphan; /* the client's connection broke */
     int64_t orphan_until;
+    int gone;       /* the client hung up (seen by the RDHUP watch) */
     int fwd_worker; /* resumed on another worker: forward there */
     uint64_t fwd_stream;
     struct stream *hnext;       /* hash chain */
@@ -129,6 +132,7 @@ static struct worker_state {
     pthread_t exec[EXECUTORS];
     int nexec;
     char *ipc_buf;
+    int hup_fd; /* epoll set watching SSE clients for a hang-up */
 } w;
 
 /* ------------------------------------------------------------------ */
@@ -349,6 +353,8 @@ stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
             st->out_off = 0;
             dbuf_reset(&st->out);
         }
+    } else if (st->gone) {
+        n = MHD_CONTENT_READER_END_WITH_ERROR; /* MHD closes it now */
     } else if (st->finished || w.closing) {
         n = MHD_CONTENT_READER_END_OF_STREAM;
     } else {
@@ -371,6 +377,7 @@ stream_free_cb(void *cls)
     pthread_mutex_lock(&w.lock);
     st->conn = NULL;
     st->suspended = 0;
+    st->gone = 0;
     if (st->kind == STREAM_POST && !st->finished && !w.closing) {
         /* The client lost the connection before the answer: keep the
          * stream so that it can resume with Last-Event-ID. */
@@ -409,6 +416,8 @@ session_new_locked(struct reg_ref ref, const char *id, enum reg_kind kind)
     memcpy(ws->id, id, sizeof(ws->id));
     ws->kind = kind;
     mcp_session_init(&ws->mcp, w.env->srv, id, session_sink, ws);
+    if (w.sess[ref.slot] != NULL) /* ended elsewhere, not swept yet */
+        session_release_locked(w.sess[ref.slot], "ended elsewhere");
     w.sess[ref.slot] = ws;
     return ws;
 }
@@ -747,6 +756,43 @@ origin_allowed(const char *origin)
     return 0;
 }
 
+/* libmicrohttpd does not watch a suspended connection, so a client that
+ * leaves would only be noticed at the next write. The worker watches each
+ * stream's socket for a hang-up itself (one-shot; a closed descriptor
+ * leaves the set by itself). */
+static void
+watch_hangup(struct MHD_Connection *c, uint64_t stream_id)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (ci == NULL)
+        return;
+    struct epoll_event ev = {.events = EPOLLRDHUP | EPOLLONESHOT | EPOLLET,
+                             .data.u64 = stream_id};
+    if (epoll_ctl(w.hup_fd, EPOLL_CTL_ADD, ci->connect_fd, &ev) < 0 &&
+        errno == EEXIST)
+        epoll_ctl(w.hup_fd, EPOLL_CTL_MOD, ci->connect_fd, &ev);
+}
+
+/* Ends the streams whose clients hung up. */
+static void
+handle_hangups(void)
+{
+    struct epoll_event ev[64];
+    int n;
+    while ((n = epoll_wait(w.hup_fd, ev, 64, 0)) > 0) {
+        pthread_mutex_lock(&w.lock);
+        for (int i = 0; i < n; i++) {
+            struct stream *st = stream_find(ev[i].data.u64);
+            if (st != NULL && st->conn != NULL && !st->orphan) {
+                st->gone = 1;
+                stream_wake(st);
+            }
+        }
+        pthread_mutex_unlock(&w.lock);
+    }
+}
+
 /* Answers with an SSE stream; the stream belongs to MHD from now on. */
 static enum MHD_Result
 reply_stream(struct MHD_Connection *c, struct stream *st, const char *hname,
@@ -754,7 +800,7 @@ reply_stream(struct MHD_Connection *c, struct stream *st, const char *hname,
 {
     char wid[16];
     struct MHD_Response *r = MHD_create_response_from_callback(
-        MHD_SIZE_UNKNOWN, 16 * 1024, stream_reader, st, stream_free_cb);
+        MHD_SIZE_UNKNOWN, 4096, stream_reader, st, stream_free_cb);
     if (r == NULL)
         return MHD_NO;
     snprintf(wid, sizeof(wid), "%d", w.env->index);
@@ -767,6 +813,8 @@ reply_stream(struct MHD_Connection *c, struct stream *st, const char *hname,
     st->conn = c;
     enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
     MHD_destroy_response(r);
+    if (ret == MHD_YES)
+        watch_hangup(c, st->id);
     return ret;
 }
 
@@ -1153,6 +1201,11 @@ streamable_session_op(struct MHD_Connection *c, int is_delete)
     if (reg_lookup(w.env->reg, sid, &ref, NULL, NULL) < 0)
         return reply_rpc_error(c, 404, -32001, "Session not found", NULL, NULL);
     if (is_delete) {
+        pthread_mutex_lock(&w.lock);
+        struct wsession *ws = session_get_locked(ref);
+        if (ws != NULL)
+            session_release_locked(ws, "deleted by the client");
+        pthread_mutex_unlock(&w.lock);
         reg_release(w.env->reg, ref);
         log_info("worker %d: session %.8s... deleted by the client",
                  w.env->index, sid);
@@ -1418,14 +1471,15 @@ main_loop(int sfd)
 {
     int64_t last_keepalive = mono_ms();
     int64_t last_tick = mono_ms();
-    struct pollfd pf[3] = {
+    struct pollfd pf[4] = {
         {sfd, POLLIN, 0},
         {ipc_rx_fd(w.env->ipc, w.env->index), POLLIN, 0},
         {w.env->parent_fd, POLLIN, 0},
+        {w.hup_fd, POLLIN, 0},
     };
 
     for (;;) {
-        int n = poll(pf, 3, 250);
+        int n = poll(pf, 4, 250);
         if (n < 0 && errno != EINTR)
             break;
         if (pf[0].revents & POLLIN) {
@@ -1447,6 +1501,8 @@ main_loop(int sfd)
         }
         if (pf[1].revents & POLLIN)
             handle_ipc();
+        if (pf[3].revents & POLLIN)
+            handle_hangups();
         if (mono_ms() - last_tick >= 1000) {
             last_tick = mono_ms();
             tick(&last_keepalive);
@@ -1500,6 +1556,17 @@ raise_fd_limit(void)
     }
 }
 
+/* libmicrohttpd's own messages, in our log format. */
+static void
+mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+    char text[512];
+    (void)cls;
+    vsnprintf(text, sizeof(text), fmt, ap);
+    text[strcspn(text, "\n")] = '\0';
+    log_debug("worker %d: libmicrohttpd: %s", w.env->index, text);
+}
+
 /* Starts MHD on the shared socket. */
 static int
 start_http(void)
@@ -1511,6 +1578,8 @@ start_http(void)
         0, NULL, NULL, on_request, NULL, MHD_OPTION_LISTEN_SOCKET,
         (MHD_socket)w.env->listen_fd, MHD_OPTION_CONNECTION_LIMIT, limit,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
     return w.mhd != NULL ? 0 : -1;
 }
@@ -1528,8 +1597,10 @@ worker_run(const struct worker_env *env)
     w.nsess_slots = reg_max_live(env->reg);
     w.sess = calloc(w.nsess_slots, sizeof(*w.sess));
     w.ipc_buf = malloc(IPC_PAYLOAD_MAX + 1);
+    w.hup_fd = epoll_create1(EPOLL_CLOEXEC);
     raise_fd_limit();
-    if (w.sess == NULL || w.ipc_buf == NULL || (sfd = signals_open()) < 0) {
+    if (w.sess == NULL || w.ipc_buf == NULL || w.hup_fd < 0 ||
+        (sfd = signals_open()) < 0) {
         log_error("worker %d: cannot set up", env->index);
         return WORKER_EXIT_CRASH;
     }
@@ -1558,6 +1629,7 @@ worker_run(const struct worker_env *env)
         }
     free(w.sess);
     free(w.ipc_buf);
+    close(w.hup_fd);
     close(sfd);
     bnc_thread_cleanup();
     log_info("worker %d: stopped", env->index);

@@ -70,7 +70,13 @@ if [ "$src_real" != "$build_real" ]; then
     done
 fi
 
-# The SDK at exactly the pinned version, or a fresh `npm ci`.
+# The SDK at exactly the pinned version, or a fresh `npm ci`, under a lock
+# shared with sdk_http.sh (both may run at once under make -j; the lock is
+# released when fd 9 closes; make clean removes the *.tmp lock file).
+exec 9>"$TESTS_BUILDDIR/sdk-npm.lock.tmp"
+if command -v flock >/dev/null 2>&1; then
+    flock -w 900 9 || fail "could not take $TESTS_BUILDDIR/sdk-npm.lock.tmp"
+fi
 sdk_manifest=$TESTS_BUILDDIR/node_modules/@modelcontextprotocol/sdk/package.json
 have_version=""
 if [ -f "$sdk_manifest" ]; then
@@ -90,6 +96,7 @@ if [ "$have_version" != "$SDK_VERSION" ]; then
     fi
     [ -f "$sdk_manifest" ] || fail "npm ci did not install the SDK"
 fi
+exec 9>&-
 
 # The fake exchange on a free port: it prints "PORT <n>" once it listens.
 workdir=$(mktemp -d "${TMPDIR:-/tmp}/sdk_stdio.XXXXXX")
