@@ -116,10 +116,13 @@ if [ -z "$port" ]; then
 fi
 fakex_url="http://127.0.0.1:$port"
 
-# The string value of a #define in fakex.h, or "".
+# The string value of a #define in fakex.h (continuation lines joined), or
+# "".
 fake_define() {
-    sed -n "s/^#define[[:space:]]*$1[[:space:]]*\"\([^\"]*\)\".*/\1/p" \
-        "$TESTS_SRCDIR/fakex.h" 2>/dev/null | head -n 1 || true
+    sed -e ':a' -e '/\\$/N' -e 's/\\\n//' -e 'ta' "$TESTS_SRCDIR/fakex.h" \
+        2>/dev/null |
+        sed -n "s/^#define[[:space:]]*$1[[:space:]]*\"\([^\"]*\)\".*/\1/p" |
+        head -n 1 || true
 }
 # The fake's default account A (public test credentials), so that the
 # account tools are checked too.

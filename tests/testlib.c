@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -58,6 +59,8 @@ fakex_start(struct fakex *fx, const char *const *extra_args)
     if (fx->pid < 0)
         return -1;
     if (fx->pid == 0) {
+        /* a crashed test must not leave the fake exchange running */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
         dup2(pfd[1], STDOUT_FILENO);
         close(pfd[0]);
         close(pfd[1]);
