@@ -268,13 +268,14 @@ sup_child(struct sup *sup, int k)
 }
 
 /* The delay before slot k may be filled again, growing with the slot's
- * short-lived deaths in a row: 100 ms, 200 ms, ... up to 2 s. */
+ * short-lived deaths in a row: at once the first time, then 100 ms,
+ * 200 ms, ... up to 2 s. */
 static int64_t
 sup_backoff_ms(struct sup_slot *w)
 {
-    int64_t d = SUP_BACKOFF_MIN_MS;
+    int64_t d = w->quick_crashes == 0 ? 0 : SUP_BACKOFF_MIN_MS;
 
-    for (int i = 0; i < w->quick_crashes && d < SUP_BACKOFF_MAX_MS; i++)
+    for (int i = 1; i < w->quick_crashes && d < SUP_BACKOFF_MAX_MS; i++)
         d *= 2;
     if (w->quick_crashes < 30)
         w->quick_crashes++;
