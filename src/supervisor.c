@@ -431,17 +431,27 @@ sup_on_exit(struct sup *sup, int k, int st)
     sup->slot[k].pid = 0;
 }
 
+/* The slot whose worker is pid, or -1. */
+static int
+sup_slot_of(const struct sup *sup, pid_t pid)
+{
+    for (int k = 0; k < sup->nworkers; k++) {
+        if (sup->slot[k].pid == pid)
+            return k;
+    }
+    return -1;
+}
+
 /* Reaps every child that has exited, without blocking. */
 static void
 sup_reap(struct sup *sup)
 {
     pid_t pid;
-    int st, k;
+    int st;
 
     while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-        for (k = 0; k < sup->nworkers && sup->slot[k].pid != pid; k++)
-            continue;
-        if (k == sup->nworkers) {
+        int k = sup_slot_of(sup, pid);
+        if (k < 0) {
             log_debug("reaped unknown child %d", (int)pid);
             continue;
         }
@@ -520,8 +530,9 @@ sup_stop_workers(struct sup *sup)
         log_warnx("worker %d (pid %d) did not stop in time: killing it", k,
                   (int)pid);
         kill(pid, SIGKILL);
-        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-            continue;
+        /* Our signals are blocked, so nothing interrupts this wait. */
+        if (waitpid(pid, &st, 0) < 0)
+            log_warn("waitpid %d", (int)pid);
         reg_worker_set(sup->reg, k, 0);
         sup->slot[k].pid = 0;
     }

@@ -296,11 +296,19 @@ stream_destroy(struct stream *st)
     free(st);
 }
 
-/* Passes a message (or the end) of a resumed stream to where the client
- * reconnected. */
+/* Passes a message (or the end) of a taken-over stream to the stream that
+ * replaced it, in this worker or another. */
 static void
 forward_to(const struct stream *st, int type, const char *msg, size_t len)
 {
+    if (st->fwd_worker == w.env->index) {
+        struct stream *to = stream_find(st->fwd_stream);
+        if (to != NULL && type == IPC_OUTPUT)
+            stream_push_message(to, msg, len);
+        else if (to != NULL)
+            stream_finish(to);
+        return;
+    }
     struct ipc_hdr h = {0};
     h.type = (uint16_t)type;
     h.slot = st->ref.slot;
@@ -311,28 +319,36 @@ forward_to(const struct stream *st, int type, const char *msg, size_t len)
                  w.env->index);
 }
 
-/* Re-attaches a broken local POST stream to connection c, replaying the
- * events after seq. Returns the stream, or NULL when it cannot. */
-static struct stream *
-resume_local_locked(struct reg_ref ref, uint64_t id, unsigned seq)
+/* A client resumes POST stream id of session ref after event seq, on
+ * stream to_stream of worker to_worker: replays what it missed there and
+ * forwards the rest. The old connection, if MHD has not noticed yet that
+ * it broke, is closed. Returns 0, or -1 when there is no such stream. */
+static int
+take_over_locked(struct reg_ref ref, uint64_t id, unsigned seq, int to_worker,
+                 uint64_t to_stream)
 {
     struct stream *st = stream_find(id);
-    if (st == NULL || st->kind != STREAM_POST || !st->orphan ||
-        st->fwd_worker >= 0 || st->ref.slot != ref.slot ||
-        st->ref.gen != ref.gen)
-        return NULL;
-    int done = st->finished; /* the answer may be complete already */
-    st->orphan = 0;
-    st->finished = 0;
-    st->out_off = 0;
-    dbuf_reset(&st->out);
-    stream_push(st, RETRY_HINT, strlen(RETRY_HINT));
+    if (st == NULL || st->kind != STREAM_POST || st->fwd_worker >= 0 ||
+        st->ref.slot != ref.slot || st->ref.gen != ref.gen)
+        return -1;
+    st->fwd_worker = to_worker;
+    st->fwd_stream = to_stream;
+    if (!st->orphan) {
+        st->orphan = 1;
+        st->orphan_until = mono_ms() + ORPHAN_KEEP_MS;
+        if (st->conn != NULL) {
+            st->gone = 1; /* MHD ends the old connection */
+            stream_wake(st);
+        }
+    }
     for (struct logged_event *ev = st->log; ev != NULL; ev = ev->next)
         if (ev->seq > seq)
-            stream_push_event(st, ev->seq, ev->msg, ev->len);
-    st->finished = done;
-    return st;
+            forward_to(st, IPC_OUTPUT, ev->msg, ev->len);
+    if (st->finished)
+        forward_to(st, IPC_END, NULL, 0);
+    return 0;
 }
+
 
 /* MHD's reader: hands out queued bytes, ends a finished stream, and
  * suspends the connection while there is nothing to send. */
@@ -1142,23 +1158,20 @@ resume(struct MHD_Connection *c, struct reg_ref ref, int holder, uint64_t id,
        unsigned seq)
 {
     char num[32];
+    int local = holder == w.env->index;
+
     pthread_mutex_lock(&w.lock);
-    struct stream *st =
-        holder == w.env->index ? resume_local_locked(ref, id, seq) : NULL;
-    if (st == NULL) {
-        st = stream_new(
-            holder == w.env->index ? STREAM_STANDALONE : STREAM_POST, ref);
-        if (st != NULL) {
-            st->deadline_ms = mono_ms() + REMOTE_WAIT_MS;
-            stream_push(st, RETRY_HINT, strlen(RETRY_HINT));
-        }
-    } else {
-        holder = w.env->index; /* resumed here: nothing to ask */
+    struct stream *st = stream_new(STREAM_POST, ref);
+    if (st != NULL) {
+        st->deadline_ms = mono_ms() + REMOTE_WAIT_MS;
+        stream_push(st, RETRY_HINT, strlen(RETRY_HINT));
+        if (local && take_over_locked(ref, id, seq, holder, st->id) < 0)
+            stream_finish(st); /* nothing to resume: end at once */
     }
     pthread_mutex_unlock(&w.lock);
     if (st == NULL)
         return reply_rpc_error(c, 500, -32603, "out of memory", NULL, NULL);
-    if (holder != w.env->index) {
+    if (!local) {
         struct ipc_hdr h = {0};
         h.type = IPC_RESUME;
         h.slot = ref.slot;
@@ -1324,31 +1337,16 @@ static void
 resume_remote_locked(const struct ipc_hdr *h, struct reg_ref ref,
                      const char *payload)
 {
-    struct stream *st = stream_find(h->stream);
     uint64_t target = strtoull(payload, NULL, 10);
+    if (take_over_locked(ref, h->stream, h->reserved, h->reply_worker,
+                         target) == 0)
+        return;
     struct ipc_hdr o = {0};
-
+    o.type = IPC_END;
     o.slot = ref.slot;
     o.gen = ref.gen;
     o.stream = target;
-    if (st == NULL || st->kind != STREAM_POST || !st->orphan ||
-        st->fwd_worker >= 0 || st->ref.slot != ref.slot ||
-        st->ref.gen != ref.gen) {
-        o.type = IPC_END;
-        ipc_send(w.env->ipc, h->reply_worker, &o, NULL, 0);
-        return;
-    }
-    o.type = IPC_OUTPUT;
-    for (struct logged_event *ev = st->log; ev != NULL; ev = ev->next)
-        if (ev->seq > h->reserved)
-            ipc_send(w.env->ipc, h->reply_worker, &o, ev->msg, ev->len);
-    st->fwd_worker = h->reply_worker;
-    st->fwd_stream = target;
-    if (st->finished) {
-        o.type = IPC_END;
-        ipc_send(w.env->ipc, h->reply_worker, &o, NULL, 0);
-        st->orphan_until = 0; /* done: the next tick frees it */
-    }
+    ipc_send(w.env->ipc, h->reply_worker, &o, NULL, 0);
 }
 
 static void
@@ -1421,7 +1419,7 @@ tick(int64_t *last_keepalive)
         *last_keepalive = now;
     for (struct stream *st = w.streams, *next; st != NULL; st = next) {
         next = st->next;
-        if (st->orphan &&
+        if (st->orphan && st->conn == NULL &&
             (now > st->orphan_until || (st->finished && st->fwd_worker >= 0))) {
             stream_unlink(st);
             stream_destroy(st);
@@ -1523,7 +1521,7 @@ drain(void)
     w.closing = 1;
     for (struct stream *st = w.streams, *next; st != NULL; st = next) {
         next = st->next;
-        if (st->orphan) {
+        if (st->orphan && st->conn == NULL) {
             stream_unlink(st);
             stream_destroy(st);
             continue;

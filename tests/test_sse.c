@@ -1821,6 +1821,108 @@ test_sh_delete_and_405(void)
     httpc_resp_free(&h);
 }
 
+/* One round of resumption: a fetch whose second Binance call is slow is
+ * POSTed; the client drops the connection after the first event, then
+ * resumes with GET /mcp + Last-Event-ID. Returns 1 when the missed events
+ * and the response came, each once, and none of what was already seen;
+ * *cross is set when the GET was served by another worker than the POST. */
+static int
+resume_round(const char *sid, int req_id, int *cross)
+{
+    char hdr[512], body[512], seen[128] = "";
+    struct httpc_sse s;
+    struct httpc_event ev;
+    int post_worker, responses = 0, repeats = 0, progress = 0, ok;
+
+    *cross = 0;
+    if (fakex_fault(&fx, "type=slow&delay_ms=700&path=/api/v3/depth&count=1") <
+        0)
+        return 0;
+    snprintf(hdr, sizeof(hdr),
+             "Accept: application/json, text/event-stream\r\n"
+             "Content-Type: application/json\r\nMcp-Session-Id: %s\r\n",
+             sid);
+    snprintf(body, sizeof(body),
+             "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"tools/call\","
+             "\"params\":{\"name\":\"fetch\",\"arguments\":{\"id\":"
+             "\"BTCUSDT\"},\"_meta\":{\"progressToken\":\"r%d\"}}}",
+             req_id, req_id);
+    if (httpc_sse_open(&s, dm.port, "POST", "/mcp", hdr, body, strlen(body),
+                       ms(HTTP_MS)) < 0 ||
+        s.status != 200) {
+        httpc_sse_close(&s);
+        return 0;
+    }
+    post_worker = worker_of(s.headers);
+    while (seen[0] == '\0' && httpc_sse_next(&s, &ev, ms(RPC_MS)) == 1) {
+        if (ev.id[0] != '\0' && ev.data[0] != '\0')
+            snprintf(seen, sizeof(seen), "%s", ev.id);
+        httpc_event_free(&ev);
+    }
+    httpc_sse_close(&s); /* the client's connection breaks here */
+    if (seen[0] == '\0')
+        return 0;
+
+    snprintf(hdr, sizeof(hdr),
+             "Accept: text/event-stream\r\nMcp-Session-Id: %s\r\n"
+             "Last-Event-ID: %s\r\n",
+             sid, seen);
+    if (httpc_sse_open(&s, dm.port, "GET", "/mcp", hdr, NULL, 0, ms(HTTP_MS)) <
+            0 ||
+        s.status != 200) {
+        httpc_sse_close(&s);
+        return 0;
+    }
+    *cross = worker_of(s.headers) != post_worker;
+    while (httpc_sse_next(&s, &ev, ms(RPC_MS)) == 1) {
+        json_object *m = json_tokener_parse(ev.data);
+        if (strcmp(ev.id, seen) == 0)
+            repeats++;
+        if (m != NULL && is_response(m) && int_at(m, "id") == req_id &&
+            strcmp(str_at(m, "result.structuredContent.id"), "BTCUSDT") == 0)
+            responses++;
+        if (m != NULL &&
+            strcmp(str_at(m, "method"), "notifications/progress") == 0)
+            progress++;
+        json_object_put(m);
+        httpc_event_free(&ev);
+    }
+    httpc_sse_close(&s);
+    ok = responses == 1 && repeats == 0;
+    if (!ok)
+        fprintf(stderr,
+                "test_sse: resume after %s: %d responses, %d repeats, %d "
+                "progress\n",
+                seen, responses, repeats, progress);
+    return ok;
+}
+
+static void
+test_sh_resume(void)
+{
+    char sid[128];
+    int same = 0, cross = 0;
+
+    CU_ASSERT_EQUAL_FATAL(sh_session(sid, sizeof(sid)), 0);
+    /* Rounds until a resume was served by the POST's own worker and by
+     * the other one (the kernel picks the worker of each connection). */
+    for (int i = 0; i < 16 && (same == 0 || cross == 0); i++) {
+        int c;
+        CU_ASSERT_TRUE(resume_round(sid, 100 + i, &c));
+        if (c)
+            cross++;
+        else
+            same++;
+    }
+    fprintf(stderr,
+            "test_sse: resumed on the same worker %d times, on the "
+            "other %d times\n",
+            same, cross);
+    CU_ASSERT_TRUE(same + cross > 0);
+    fakex_reset(&fx);
+    sh_delete(sid);
+}
+
 static CU_TestInfo streamable_tests[] = {
     {"initialize: 200 SSE, Mcp-Session-Id, InitializeResult; notification 202",
      test_sh_initialize},
@@ -1832,6 +1934,8 @@ static CU_TestInfo streamable_tests[] = {
      test_sh_get_stream},
     {"requests on fresh connections (both workers) all answered",
      test_sh_fresh_connections},
+    {"Last-Event-ID resumes a broken POST stream (same or other worker)",
+     test_sh_resume},
     {"DELETE ends the session (404 after); PUT 405 with Allow",
      test_sh_delete_and_405},
     CU_TEST_INFO_NULL,

@@ -618,7 +618,8 @@ capture_path(const char *tag, char *out, size_t len)
 {
     const char *dir = getenv("TESTS_BUILDDIR");
     if (dir != NULL && *dir != '\0') {
-        snprintf(out, len, "%s/test_stdio.%s.stderr.tmp", dir, tag);
+        snprintf(out, len, "%s/test_stdio.%ld.%s.stderr.tmp", dir,
+                 (long)getpid(), tag);
     } else {
         snprintf(out, len, "/tmp/test_stdio.%ld.%s.stderr.tmp", (long)getpid(),
                  tag);

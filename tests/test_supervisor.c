@@ -405,11 +405,10 @@ static void
 log_path(const char *tag, char *out, size_t len)
 {
     const char *dir = getenv("TESTS_BUILDDIR");
-    if (dir != NULL && *dir != '\0')
-        snprintf(out, len, "%s/test_supervisor.%s.stderr.tmp", dir, tag);
-    else
-        snprintf(out, len, "/tmp/test_supervisor.%ld.%s.stderr.tmp",
-                 (long)getpid(), tag);
+    /* the pid keeps two runs of this test (two builds, a developer's and
+     * CI's) from writing each other's logs */
+    snprintf(out, len, "%s/test_supervisor.%ld.%s.stderr.tmp",
+             dir != NULL && *dir != '\0' ? dir : "/tmp", (long)getpid(), tag);
     if (nlogs < MAX_LOGS)
         snprintf(logs[nlogs++], sizeof(logs[0]), "%s", out);
 }
