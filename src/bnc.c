@@ -574,6 +574,17 @@ run_exchange(CURL *h, struct bnc_response *resp, struct bnc_xfer *x,
     classify_answer(resp, &x->body);
 }
 
+static struct bnc_hooks bnc_hooks;
+
+void
+bnc_set_hooks(const struct bnc_hooks *hooks)
+{
+    if (hooks != NULL)
+        bnc_hooks = *hooks;
+    else
+        memset(&bnc_hooks, 0, sizeof(bnc_hooks));
+}
+
 /* One request to env, no retries. resp must have been initialised. */
 static void
 bnc_perform(const struct bnc_request *req, enum bnc_env env,
@@ -602,6 +613,18 @@ bnc_perform(const struct bnc_request *req, enum bnc_env env,
         set_status(resp, BNC_ERR_INTERNAL, "out of memory");
         goto done;
     }
+    long wait_ms = 0;
+    int64_t sent_ms = now_ms();
+    if (bnc_hooks.before_send != NULL &&
+        bnc_hooks.before_send(bnc_hooks.arg, req->method, req->path,
+                              req->params != NULL ? req->params->buf : "",
+                              &wait_ms) < 0) {
+        set_status(resp, BNC_ERR_RATE_LIMITED,
+                   "held back: the daemon's shared Binance request-weight "
+                   "budget for this minute is spent");
+        resp->retry_after = (wait_ms + 999) / 1000;
+        goto done;
+    }
     if ((h = thread_handle()) == NULL) {
         set_status(resp, BNC_ERR_INTERNAL, "cannot create a curl handle");
         goto done;
@@ -611,6 +634,8 @@ bnc_perform(const struct bnc_request *req, enum bnc_env env,
         goto done;
     }
     run_exchange(h, resp, &x, errbuf);
+    if (bnc_hooks.after_exchange != NULL)
+        bnc_hooks.after_exchange(bnc_hooks.arg, resp, sent_ms);
     /* Drop the pointers into this frame before it goes away. */
     curl_easy_reset(h);
     log_debug("%s %s -> %s (HTTP %ld, %ld ms, weight %ld)", req->method,

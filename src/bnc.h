@@ -157,6 +157,22 @@ int bnc_sync_time(int64_t *server_ms, int64_t *offset_ms,
 /* The last learned clock offset in ms (0 until a sync). */
 int64_t bnc_clock_offset(void);
 
+/* Hooks the daemon uses to share Binance's request-weight budget between
+ * processes and to count upstream errors. before_send returns 0 to send,
+ * or -1 with the wait in *wait_ms (the call then fails with
+ * BNC_ERR_RATE_LIMITED, http_status 0, nothing sent). after_exchange sees
+ * every answer (or transport failure). Both run in the calling thread. */
+struct bnc_hooks {
+    int (*before_send)(void *arg, const char *method, const char *path,
+                       const char *query, long *wait_ms);
+    void (*after_exchange)(void *arg, const struct bnc_response *resp,
+                           int64_t sent_ms);
+    void *arg;
+};
+
+/* Installs hooks (copied; NULL removes them). Call before threads start. */
+void bnc_set_hooks(const struct bnc_hooks *hooks);
+
 /* Forgets a running Retry-After hold (tests). */
 void bnc_hold_clear(void);
 

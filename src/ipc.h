@@ -24,6 +24,8 @@ enum ipc_type {
     IPC_DELIVER = 1, /* a client message for the session's owner to run */
     IPC_OUTPUT = 2,  /* a message for a stream held by the receiver */
     IPC_END = 3,     /* the stream's job is done: end the stream */
+    IPC_CREDS = 5,   /* from the supervisor: new daemon credentials,
+                        payload "key\nsecret\nenv" ("" = none) */
     IPC_RESUME = 4,  /* replay a broken stream's events after
                         h.reserved to (reply_worker, payload = the new
                         stream id in decimal), then forward the rest */

@@ -1,5 +1,5 @@
 /*
- * log.c - stderr logging with levels. See log.h.
+ * log.c - logging with levels, to stderr or syslog. See log.h.
  */
 #include "config.h"
 
@@ -7,17 +7,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 
 static enum log_level log_min = LOG_LVL_INFO;
+static int log_syslog;     /* 1 after log_to_syslog() */
+static char log_ident[32]; /* openlog() keeps the pointer */
 
 void
 log_set_level(enum log_level level)
 {
     log_min = level;
+}
+
+void
+log_to_syslog(const char *ident)
+{
+    if (log_syslog)
+        closelog();
+    snprintf(log_ident, sizeof(log_ident), "%s", ident);
+    openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+    log_syslog = 1;
 }
 
 int
@@ -45,6 +58,8 @@ log_vemit(enum log_level level, const char *errstr, const char *fmt, va_list ap)
 {
     static const char *const label[] = {"debug", "info", "notice", "warning",
                                         "error"};
+    static const int priority[] = {LOG_DEBUG, LOG_INFO, LOG_NOTICE, LOG_WARNING,
+                                   LOG_ERR};
     char msg[2048];
     char stamp[32];
     struct timespec ts;
@@ -52,6 +67,15 @@ log_vemit(enum log_level level, const char *errstr, const char *fmt, va_list ap)
 
     if (level < log_min)
         return;
+    if (log_syslog) {
+        /* syslog stamps the time, the ident and the pid itself. */
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        if (errstr != NULL)
+            syslog(priority[level], "%s: %s", msg, errstr);
+        else
+            syslog(priority[level], "%s", msg);
+        return;
+    }
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
     strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);

@@ -1,9 +1,10 @@
 /*
  * log.h - the daemon's logging, in the OpenBSD idiom.
  *
- * Everything goes to stderr (stdout belongs to the stdio transport).
- * Lines look like "binmcpd[pid]: level: message". Nothing here may ever be
- * handed a secret: callers mask keys with creds_mask() first.
+ * In the foreground everything goes to stderr (stdout belongs to the stdio
+ * transport), as lines "TIME binmcpd[pid]: level: message". A detached
+ * daemon switches to syslog(3) with log_to_syslog(). Nothing here may ever
+ * be handed a secret: callers mask keys with creds_mask() first.
  */
 #ifndef BINMCPD_LOG_H
 #define BINMCPD_LOG_H
@@ -20,6 +21,14 @@ enum log_level {
 
 /* Sets the lowest level that is printed. */
 void log_set_level(enum log_level level);
+
+/* From now on sends every line to syslog(3) instead of stderr: facility
+ * LOG_DAEMON, ident (copied; up to 31 bytes are kept) with the pid, and
+ * the levels mapped to LOG_DEBUG, LOG_INFO, LOG_NOTICE, LOG_WARNING and
+ * LOG_ERR. The level set by log_set_level still filters. The syslog
+ * socket is opened at once, so that it works after privileges are
+ * dropped; processes forked later share it. Calling it again reopens. */
+void log_to_syslog(const char *ident);
 
 /* Parses "debug", "info", "notice", "warning"/"warn", "error". Returns 0 and
  * stores the level, or -1 when the name is unknown. */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "bnc.h"
 #include "log.h"
 #include "mcp.h"
@@ -16,26 +17,66 @@
 #include "stdio_transport.h"
 #include "supervisor.h"
 #include "symcache.h"
+#include "tls.h"
+
+/* --check-config: the verdict of settings_load (rc, err), then what only
+ * the daemon's start would find: the user and the pid file's directory,
+ * the TLS certificate and key (parsed and matched), the auth tokens file
+ * (parsed). Prints "configuration OK" and a summary without secrets on
+ * stdout and returns 0, or the first problem on stderr and returns 1. */
+static int
+check_config(struct settings *s, int rc, char *err, size_t errlen)
+{
+    if (rc == 0 && settings_check_paths(s, err, errlen) < 0)
+        rc = -1;
+    if (rc == 0 && s->tls_cert[0] != '\0') {
+        char *cert, *key;
+        if (tls_load(s->tls_cert, s->tls_key, &cert, &key, err, errlen) < 0)
+            rc = -1;
+        else
+            tls_free_pem(cert, key);
+    }
+    if (rc == 0 && s->auth_tokens_file[0] != '\0') {
+        struct auth_tokens *tokens =
+            auth_load(s->auth_tokens_file, err, errlen);
+        if (tokens == NULL)
+            rc = -1;
+        auth_free(tokens);
+    }
+    if (rc < 0) {
+        fprintf(stderr, "binmcpd: %s\n", err);
+        return 1;
+    }
+    printf("configuration OK\n");
+    settings_print_summary(s, stdout);
+    return 0;
+}
 
 int
 main(int argc, char **argv)
 {
     struct settings s;
-    char err[512], masked[32];
+    char err[1024];
     int rc;
 
-    settings_defaults(&s);
-    if (settings_from_env(&s, err, sizeof(err)) < 0) {
-        fprintf(stderr, "binmcpd: %s\n", err);
+    /* defaults, config file, environment, command line, credentials */
+    rc = settings_load(&s, argc, argv, err, sizeof(err));
+    if (rc <= 0 && s.check_config) {
+        rc = check_config(&s, rc, err, sizeof(err));
         settings_wipe(&s);
-        return 2;
+        return rc;
     }
-    rc = settings_from_args(&s, argc, argv, err, sizeof(err));
     if (rc != 0) {
         if (rc < 0)
-            fprintf(stderr, "binmcpd: %s\nTry 'binmcpd --help'.\n", err);
+            fprintf(stderr, "binmcpd: %s\n", err);
         settings_wipe(&s);
         return rc < 0 ? 2 : 0;
+    }
+    if (s.mode == MODE_STDIO && (s.daemonize || s.user[0] != '\0')) {
+        fprintf(stderr, "binmcpd: --daemon and --user are for --mode sse; "
+                        "a stdio server is run by its client\n");
+        settings_wipe(&s);
+        return 2;
     }
     log_set_level(s.log_level);
     signal(SIGPIPE, SIG_IGN);
@@ -50,10 +91,13 @@ main(int argc, char **argv)
         settings_wipe(&s);
         return 1;
     }
+    if (s.config_loaded)
+        log_info("configuration file %s", s.config_path);
     if (s.creds.set) {
+        char masked[32];
         creds_mask(s.creds.key, masked, sizeof(masked));
-        log_info("credentials: key %s (%s)", masked,
-                 creds_env_name(s.creds.env));
+        log_info("credentials: key %s (%s) from the %s", masked,
+                 creds_env_name(s.creds.env), s.creds_from);
     } else {
         log_info("no credentials: market data only until "
                  "configure_credentials is called");
@@ -73,7 +117,6 @@ main(int argc, char **argv)
     log_info("binmcpd %s serving MCP %s (%s%s)", PACKAGE_VERSION,
              s.mode == MODE_SSE ? "over HTTP" : "on stdio",
              bnc_base_url(s.bnc.default_env), s.read_only ? ", read-only" : "");
-    /* --foreground changes nothing: the daemon never detaches yet. */
     if (s.mode == MODE_SSE)
         rc = supervisor_run(&s, srv);
     else

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "catalog.h"
 #include "log.h"
@@ -54,6 +55,8 @@ struct mcp_server {
     json_object **schemas;         /* parsed input schemas, per row */
     json_object *list_all;         /* tools/list result array */
     json_object *list_read_only;   /* the same without TOOL_TRADING rows */
+    void (*observer)(void *arg, const char *tool, int ok, double seconds);
+    void *observer_arg;
 };
 
 /* ------------------------------------------------------------------ */
@@ -166,6 +169,31 @@ mcp_server_free(struct mcp_server *srv)
     json_object_put(srv->list_all);
     json_object_put(srv->list_read_only);
     free(srv);
+}
+
+void
+mcp_server_set_tool_observer(struct mcp_server *srv,
+                             void (*fn)(void *arg, const char *tool, int ok,
+                                        double seconds),
+                             void *arg)
+{
+    srv->observer = fn;
+    srv->observer_arg = arg;
+}
+
+static void
+observe(const struct mcp_server *srv, const char *tool, int ok, double seconds)
+{
+    if (srv->observer != NULL)
+        srv->observer(srv->observer_arg, tool, ok, seconds);
+}
+
+void
+mcp_server_set_creds(struct mcp_server *srv, const struct creds *creds,
+                     pthread_rwlock_t *lock)
+{
+    srv->opts.daemon_creds = creds;
+    srv->opts.creds_lock = lock;
 }
 
 int
@@ -619,6 +647,7 @@ method_tools_call(struct request *r)
     if (idx < 0) {
         snprintf(msg, sizeof(msg), "Unknown tool: %.100s", name);
         reply_error(r->rc, r->id, RPC_INVALID_PARAMS, msg, NULL);
+        observe(srv, name, 0, 0);
         return;
     }
     if (json_object_object_get_ex(r->params, "arguments", &args) &&
@@ -641,6 +670,7 @@ method_tools_call(struct request *r)
                  "no order can be placed or cancelled.",
                  name);
         reply_result(r->rc, r->id, tool_error_result(msg));
+        observe(srv, name, 0, 0);
         return;
     }
 
@@ -649,14 +679,19 @@ method_tools_call(struct request *r)
         args = own_args = json_object_new_object();
     id_to_text(r->id, idtext, sizeof(idtext));
     struct mcp_inflight *slot = inflight_begin(r->sess, idtext);
-    int64_t t0 = mono_ms();
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     json_object *res =
         run_tool(r, idx, args, token, slot != NULL ? &slot->cancel : NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) +
+                  (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     json_object *iserr = NULL;
     json_object_object_get_ex(res, "isError", &iserr);
-    log_info("session %.8s: tool %s %s in %lld ms", r->sess->id, name,
-             json_object_get_boolean(iserr) ? "failed" : "ok",
-             (long long)(mono_ms() - t0));
+    int ok = !json_object_get_boolean(iserr);
+    log_info("session %.8s: tool %s %s in %.0f ms", r->sess->id, name,
+             ok ? "ok" : "failed", secs * 1000);
+    observe(srv, t->name, ok, secs);
     if (t->flags & TOOL_SECRET_ARGS)
         wipe_string_args(args);
     json_object_put(own_args);

@@ -122,6 +122,19 @@ void mcp_call_log(struct mcp_call *c, enum mcp_log_level level,
  * the caller must creds_wipe). Returns NULL when neither is set. */
 const struct creds *mcp_call_creds(struct mcp_call *c, struct creds *buf);
 
+/* Points the server at another copy of the daemon's credentials, guarded
+ * by lock (either may be NULL). A worker calls it once after fork, before
+ * its threads start, so that a credential reload touches only its copy. */
+void mcp_server_set_creds(struct mcp_server *srv, const struct creds *creds,
+                          pthread_rwlock_t *lock);
+
+/* Calls fn(arg, tool, ok, seconds) after every tools/call (also for an
+ * unknown tool or a refused one, with ok 0). Set before threads start. */
+void mcp_server_set_tool_observer(struct mcp_server *srv,
+                                  void (*fn)(void *arg, const char *tool,
+                                             int ok, double seconds),
+                                  void *arg);
+
 /* Whether the server was started read-only. */
 int mcp_server_read_only(const struct mcp_server *srv);
 

@@ -1,18 +1,502 @@
 /*
  * settings.c - see settings.h.
+ *
+ * Every option is a row of opt_table: its long name (the file key is the
+ * same with '_' for '-'), where it may appear, its environment variable,
+ * and a setter that checks a value and stores it. The command line, the
+ * configuration file and the environment all go through the same setters,
+ * so a value is accepted or refused the same way wherever it comes from;
+ * only the name in the message changes ("--port", "port", "BINANCE_...").
  */
 #include "config.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <getopt.h>
-#include <limits.h>
+#include <math.h>
+#include <netdb.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 
+#include "secfile.h"
 #include "settings.h"
 #include "util.h"
+
+/* Which layer a value came from; a later layer wins. */
+enum layer {
+    LAYER_DEFAULT = 0,
+    LAYER_FILE,
+    LAYER_ENV,
+    LAYER_ARGS,
+};
+
+struct opt_row;
+
+/* Checks value and stores it in s. name is what the user wrote ("--port",
+ * "port" or "BINANCE_..."), for the message. value is NULL for a flag given
+ * on the command line. Returns 0, or -1 with a sentence in err. */
+typedef int (*opt_setter)(struct settings *s, const struct opt_row *o,
+                          const char *name, const char *value, enum layer layer,
+                          char *err, size_t errlen);
+
+enum opt_meta {
+    META_NONE = 0,
+    META_CONFIG,
+    META_CHECK,
+    META_HELP,
+    META_VERSION,
+};
+
+#define WHERE_ARGS 1u
+#define WHERE_FILE 2u
+#define WHERE_ALL  (WHERE_ARGS | WHERE_FILE)
+
+struct opt_row {
+    const char *name;   /* long option; the file key has '_' for '-' */
+    const char *arg;    /* the value's name in --help; NULL: a flag */
+    const char *env;    /* environment variable or NULL */
+    opt_setter set;     /* NULL for meta options */
+    size_t off, size;   /* the field in struct settings */
+    double lo, hi;      /* range of a number */
+    const char *help;   /* one line for --help */
+    int shortopt;       /* 'h', 'V' or 0 */
+    unsigned where;     /* WHERE_ARGS and/or WHERE_FILE */
+    enum opt_meta meta; /* command-line-only options, handled first */
+};
+
+/* Parses a whole decimal number in [lo, hi]. Returns 0 or -1. */
+static int
+parse_long(const char *text, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Parses a plain decimal number ("12", "0.5", "2."; no sign, exponent, hex,
+ * inf or nan) in [lo, hi]. Returns 0 or -1. */
+static int
+parse_decimal(const char *text, double lo, double hi, double *out)
+{
+    size_t digits = 0, dots = 0;
+    for (const char *p = text; *p != '\0'; p++) {
+        if (*p >= '0' && *p <= '9')
+            digits++;
+        else if (*p == '.')
+            dots++;
+        else
+            return -1;
+    }
+    if (digits == 0 || dots > 1)
+        return -1;
+    errno = 0;
+    double v = strtod(text, NULL);
+    if (errno != 0 || !isfinite(v) || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Parses yes/no, true/false, on/off (any case), 1/0. Returns 0 or -1. */
+static int
+parse_bool(const char *text, int *out)
+{
+    static const char *const yes[] = {"1", "yes", "true", "on"};
+    static const char *const no[] = {"0", "no", "false", "off"};
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+        if (strcasecmp(text, yes[i]) == 0) {
+            *out = 1;
+            return 0;
+        }
+        if (strcasecmp(text, no[i]) == 0) {
+            *out = 0;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+#define FIELD_PTR(s, o, type) ((type *)(void *)((char *)(s) + (o)->off))
+
+/* ---- setters ---- */
+
+/* A flag: set by its mere presence on the command line, a boolean
+ * elsewhere. Stores 0/1 into *out. */
+static int
+flag_value(const char *name, const char *value, int *out, char *err,
+           size_t errlen)
+{
+    if (value == NULL) {
+        *out = 1;
+        return 0;
+    }
+    if (parse_bool(value, out) < 0) {
+        snprintf(err, errlen,
+                 "%s must be yes or no (or true/false, on/off, 1/0), not "
+                 "'%.64s'",
+                 name, value);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+set_flag(struct settings *s, const struct opt_row *o, const char *name,
+         const char *value, enum layer layer, char *err, size_t errlen)
+{
+    (void)layer;
+    return flag_value(name, value, FIELD_PTR(s, o, int), err, errlen);
+}
+
+/* --daemon and --foreground contradict each other: the later one wins, so
+ * `--foreground` on the command line beats `daemon = yes` in the file. */
+static int
+set_daemon(struct settings *s, const struct opt_row *o, const char *name,
+           const char *value, enum layer layer, char *err, size_t errlen)
+{
+    int on;
+    (void)o;
+    (void)layer;
+    if (flag_value(name, value, &on, err, errlen) < 0)
+        return -1;
+    s->daemonize = on;
+    if (on)
+        s->foreground = 0;
+    return 0;
+}
+
+static int
+set_foreground(struct settings *s, const struct opt_row *o, const char *name,
+               const char *value, enum layer layer, char *err, size_t errlen)
+{
+    int on;
+    (void)o;
+    (void)layer;
+    if (flag_value(name, value, &on, err, errlen) < 0)
+        return -1;
+    s->foreground = on;
+    if (on)
+        s->daemonize = 0;
+    return 0;
+}
+
+static int
+set_testnet(struct settings *s, const struct opt_row *o, const char *name,
+            const char *value, enum layer layer, char *err, size_t errlen)
+{
+    int on;
+    (void)o;
+    (void)layer;
+    if (flag_value(name, value, &on, err, errlen) < 0)
+        return -1;
+    s->bnc.default_env = on ? BNC_ENV_TESTNET : BNC_ENV_MAINNET;
+    if (!s->creds_env_fixed)
+        s->creds.env = s->bnc.default_env;
+    return 0;
+}
+
+/* A whole number in the row's range. Returns 0, or -1 with a sentence. */
+static int
+number_value(const struct opt_row *o, const char *name, const char *value,
+             long *out, char *err, size_t errlen)
+{
+    if (parse_long(value, (long)o->lo, (long)o->hi, out) < 0) {
+        snprintf(err, errlen, "%s must be a whole number from %ld to %ld", name,
+                 (long)o->lo, (long)o->hi);
+        return -1;
+    }
+    return 0;
+}
+
+/* An int field. */
+static int
+set_int(struct settings *s, const struct opt_row *o, const char *name,
+        const char *value, enum layer layer, char *err, size_t errlen)
+{
+    long v;
+    (void)layer;
+    assert(o->size == sizeof(int));
+    if (number_value(o, name, value, &v, err, errlen) < 0)
+        return -1;
+    *FIELD_PTR(s, o, int) = (int)v;
+    return 0;
+}
+
+/* A long field. */
+static int
+set_long(struct settings *s, const struct opt_row *o, const char *name,
+         const char *value, enum layer layer, char *err, size_t errlen)
+{
+    (void)layer;
+    assert(o->size == sizeof(long));
+    return number_value(o, name, value, FIELD_PTR(s, o, long), err, errlen);
+}
+
+/* A size_t field. */
+static int
+set_size(struct settings *s, const struct opt_row *o, const char *name,
+         const char *value, enum layer layer, char *err, size_t errlen)
+{
+    long v;
+    (void)layer;
+    assert(o->size == sizeof(size_t));
+    if (number_value(o, name, value, &v, err, errlen) < 0)
+        return -1;
+    *FIELD_PTR(s, o, size_t) = (size_t)v;
+    return 0;
+}
+
+static int
+set_decimal(struct settings *s, const struct opt_row *o, const char *name,
+            const char *value, enum layer layer, char *err, size_t errlen)
+{
+    (void)layer;
+    if (parse_decimal(value, o->lo, o->hi, FIELD_PTR(s, o, double)) < 0) {
+        snprintf(err, errlen,
+                 "%s must be a number from %g to %g (a decimal point is "
+                 "allowed)",
+                 name, o->lo, o->hi);
+        return -1;
+    }
+    return 0;
+}
+
+/* A string; empty means "none". */
+static int
+set_string(struct settings *s, const struct opt_row *o, const char *name,
+           const char *value, enum layer layer, char *err, size_t errlen)
+{
+    (void)layer;
+    if (strlen(value) >= o->size) {
+        snprintf(err, errlen, "%s is longer than %zu characters", name,
+                 o->size - 1);
+        return -1;
+    }
+    memcpy(FIELD_PTR(s, o, char), value, strlen(value) + 1);
+    return 0;
+}
+
+/* An http:// or https:// URL; a trailing slash is dropped. */
+static int
+set_url(struct settings *s, const struct opt_row *o, const char *name,
+        const char *value, enum layer layer, char *err, size_t errlen)
+{
+    char *dst = FIELD_PTR(s, o, char);
+    size_t n = strlen(value);
+    (void)layer;
+    if ((strncmp(value, "https://", 8) != 0 &&
+         strncmp(value, "http://", 7) != 0) ||
+        n >= o->size) {
+        snprintf(err, errlen,
+                 "%s must be an http:// or https:// URL shorter than %zu "
+                 "characters",
+                 name, o->size);
+        return -1;
+    }
+    memcpy(dst, value, n + 1);
+    while (n > 8 && dst[n - 1] == '/')
+        dst[--n] = '\0';
+    return 0;
+}
+
+/* A numeric IPv4 or IPv6 address, as the supervisor's getaddrinfo takes. */
+static int
+set_bind(struct settings *s, const struct opt_row *o, const char *name,
+         const char *value, enum layer layer, char *err, size_t errlen)
+{
+    struct addrinfo hints, *ai = NULL;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE;
+    if (value[0] == '\0' || strlen(value) >= o->size ||
+        getaddrinfo(value, NULL, &hints, &ai) != 0) {
+        snprintf(err, errlen,
+                 "%s needs a numeric IPv4 or IPv6 address, not '%.64s'", name,
+                 value);
+        return -1;
+    }
+    freeaddrinfo(ai);
+    return set_string(s, o, name, value, layer, err, errlen);
+}
+
+static int
+set_mode(struct settings *s, const struct opt_row *o, const char *name,
+         const char *value, enum layer layer, char *err, size_t errlen)
+{
+    (void)o;
+    (void)layer;
+    if (strcmp(value, "stdio") == 0) {
+        s->mode = MODE_STDIO;
+    } else if (strcmp(value, "sse") == 0) {
+        s->mode = MODE_SSE;
+    } else {
+        snprintf(err, errlen, "%s must be stdio or sse, not '%.64s'", name,
+                 value);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+set_log_level(struct settings *s, const struct opt_row *o, const char *name,
+              const char *value, enum layer layer, char *err, size_t errlen)
+{
+    (void)o;
+    (void)layer;
+    if (log_level_parse(value, &s->log_level) < 0) {
+        snprintf(err, errlen,
+                 "%s must be debug, info, notice, warning or error, not "
+                 "'%.64s'",
+                 name, value);
+        return -1;
+    }
+    return 0;
+}
+
+/* Repeatable: values of one layer add up; the first value from a later
+ * layer replaces the list (the command line wins over the file). */
+static int
+set_origin(struct settings *s, const struct opt_row *o, const char *name,
+           const char *value, enum layer layer, char *err, size_t errlen)
+{
+    (void)o;
+    if ((int)layer != s->origins_layer) {
+        s->norigins = 0;
+        s->origins_layer = (int)layer;
+    }
+    if (value[0] == '\0') {
+        snprintf(err, errlen, "%s needs an origin such as https://host", name);
+        return -1;
+    }
+    if (s->norigins >= SETTINGS_ORIGINS_MAX ||
+        strlcpy_checked(s->origins[s->norigins], value, sizeof(s->origins[0])) <
+            0) {
+        snprintf(err, errlen, "%s: at most %d origins of up to %zu characters",
+                 name, SETTINGS_ORIGINS_MAX, sizeof(s->origins[0]) - 1);
+        return -1;
+    }
+    s->norigins++;
+    return 0;
+}
+
+/* ---- the table ---- */
+
+#define F(m)    offsetof(struct settings, m), sizeof(((struct settings *)0)->m)
+#define NOFIELD 0, 0
+
+/* A row, in reading order; F() fills two fields, hence the extra level. */
+#define OPT(...) OPT_ROW(__VA_ARGS__)
+#define OPT_ROW(name_, short_, arg_, where_, env_, meta_, set_, off_, size_,   \
+                lo_, hi_, help_)                                               \
+    {                                                                          \
+        .name = (name_), .shortopt = (short_), .arg = (arg_),                  \
+        .where = (where_), .env = (env_), .meta = (meta_), .set = (set_),      \
+        .off = (off_), .size = (size_), .lo = (lo_), .hi = (hi_),              \
+        .help = (help_)                                                        \
+    }
+
+static const struct opt_row opt_table[] = {
+    /* command line only */
+    OPT("config", 0, "PATH", WHERE_ARGS, NULL, META_CONFIG, NULL,
+        F(config_path), 0, 0, "configuration file (default below)"),
+    OPT("check-config", 0, NULL, WHERE_ARGS, NULL, META_CHECK, NULL,
+        F(check_config), 0, 0,
+        "check configuration and credentials, then exit"),
+    /* Binance and MCP */
+    OPT("mode", 0, "MODE", WHERE_ALL, NULL, META_NONE, set_mode, F(mode), 0, 0,
+        "transport: stdio (default) or sse (HTTP daemon)"),
+    OPT("read-only", 0, NULL, WHERE_ALL, "BINMCPD_READ_ONLY", META_NONE,
+        set_flag, F(read_only), 0, 0, "hide and refuse every order tool"),
+    OPT("testnet", 0, NULL, WHERE_ALL, "BINANCE_TESTNET", META_NONE,
+        set_testnet, NOFIELD, 0, 0, "use the Spot testnet by default"),
+    OPT("base-url", 0, "URL", WHERE_ALL, "BINANCE_BASE_URL", META_NONE, set_url,
+        F(bnc.mainnet_url), 0, 0, "mainnet URL (https://api.binance.com)"),
+    OPT("testnet-url", 0, "URL", WHERE_ALL, "BINANCE_TESTNET_URL", META_NONE,
+        set_url, F(bnc.testnet_url), 0, 0,
+        "testnet URL (https://testnet.binance.vision)"),
+    OPT("timeout-ms", 0, "MS", WHERE_ALL, "BINANCE_TIMEOUT_MS", META_NONE,
+        set_long, F(bnc.timeout_ms), 100, 600000,
+        "Binance request timeout, 100..600000 (10000)"),
+    OPT("recv-window", 0, "MS", WHERE_ALL, "BINANCE_RECV_WINDOW", META_NONE,
+        set_long, F(bnc.recv_window), 1, 60000,
+        "recvWindow of signed calls, 1..60000 (5000)"),
+    OPT("credentials-file", 0, "PATH", WHERE_ALL, NULL, META_NONE, set_string,
+        F(credentials_file), 0, 0, "api_key/api_secret file, mode 0600"),
+    OPT("log-level", 0, "LEVEL", WHERE_ALL, "BINMCPD_LOG_LEVEL", META_NONE,
+        set_log_level, F(log_level), 0, 0,
+        "debug, info (default), notice, warning, error"),
+    /* the HTTP daemon */
+    OPT("bind", 0, "ADDR", WHERE_ALL, NULL, META_NONE, set_bind, F(bind), 0, 0,
+        "address to listen on (127.0.0.1)"),
+    OPT("port", 0, "PORT", WHERE_ALL, NULL, META_NONE, set_int, F(port), 0,
+        65535, "TCP port, 0 = any free one (8000)"),
+    OPT("workers", 0, "N", WHERE_ALL, NULL, META_NONE, set_int, F(workers), 1,
+        64, "worker processes, 1..64 (number of CPUs)"),
+    OPT("max-connections", 0, "N", WHERE_ALL, NULL, META_NONE, set_int,
+        F(max_connections), 1, 100000, "live sessions, all workers (50)"),
+    OPT("keepalive", 0, "SEC", WHERE_ALL, NULL, META_NONE, set_int,
+        F(keepalive_s), 1, 3600, "SSE keep-alive interval (30)"),
+    OPT("session-idle", 0, "SEC", WHERE_ALL, NULL, META_NONE, set_int,
+        F(session_idle_s), 1, 86400 * 7, "idle sessions expire (1800)"),
+    OPT("drain-timeout", 0, "SEC", WHERE_ALL, NULL, META_NONE, set_int,
+        F(drain_s), 0, 600, "graceful-stop deadline (10)"),
+    OPT("max-body", 0, "BYTES", WHERE_ALL, NULL, META_NONE, set_size,
+        F(max_body), 1024, 3 * 1024 * 1024, "largest POST body (1048576)"),
+    OPT("allow-origin", 0, "ORIGIN", WHERE_ALL, NULL, META_NONE, set_origin,
+        NOFIELD, 0, 0, "a browser Origin to allow (repeatable)"),
+    OPT("tls-cert", 0, "PATH", WHERE_ALL, NULL, META_NONE, set_string,
+        F(tls_cert), 0, 0, "PEM certificate chain: serve HTTPS"),
+    OPT("tls-key", 0, "PATH", WHERE_ALL, NULL, META_NONE, set_string,
+        F(tls_key), 0, 0, "PEM private key of --tls-cert"),
+    OPT("auth-tokens-file", 0, "PATH", WHERE_ALL, NULL, META_NONE, set_string,
+        F(auth_tokens_file), 0, 0, "bearer tokens clients must present"),
+    OPT("allow-unauthenticated", 0, NULL, WHERE_ALL, NULL, META_NONE, set_flag,
+        F(allow_unauthenticated), 0, 0,
+        "allow a non-loopback bind without tokens"),
+    OPT("rate-limit", 0, "N", WHERE_ALL, NULL, META_NONE, set_decimal,
+        F(rate_limit), 0, 1000000, "requests/s per client, 0 = off (0)"),
+    OPT("rate-burst", 0, "N", WHERE_ALL, NULL, META_NONE, set_int,
+        F(rate_burst), 1, 1000000, "requests allowed in a burst (20)"),
+    /* running as a daemon */
+    OPT("daemon", 0, NULL, WHERE_ALL, NULL, META_NONE, set_daemon, F(daemonize),
+        0, 0, "detach from the terminal"),
+    OPT("foreground", 0, NULL, WHERE_ALL, NULL, META_NONE, set_foreground,
+        F(foreground), 0, 0, "stay in the foreground (overrides daemon)"),
+    OPT("pidfile", 0, "PATH", WHERE_ALL, NULL, META_NONE, set_string,
+        F(pidfile), 0, 0, "process id file (default below)"),
+    OPT("user", 0, "NAME", WHERE_ALL, NULL, META_NONE, set_string, F(user), 0,
+        0, "drop root privileges to this user"),
+    /* command line only */
+    OPT("help", 'h', NULL, WHERE_ARGS, NULL, META_HELP, NULL, NOFIELD, 0, 0,
+        "print this help"),
+    OPT("version", 'V', NULL, WHERE_ARGS, NULL, META_VERSION, NULL, NOFIELD, 0,
+        0, "print the version"),
+};
+
+#define OPT_COUNT    (sizeof(opt_table) / sizeof(opt_table[0]))
+#define OPT_VAL_BASE 256
+
+/* The row of the long option name, or NULL. */
+static const struct opt_row *
+opt_find(const char *name)
+{
+    for (size_t i = 0; i < OPT_COUNT; i++)
+        if (strcmp(opt_table[i].name, name) == 0)
+            return &opt_table[i];
+    return NULL;
+}
 
 void
 settings_defaults(struct settings *s)
@@ -29,103 +513,57 @@ settings_defaults(struct settings *s)
     s->session_idle_s = 1800;
     s->drain_s = 10;
     s->max_body = 1024 * 1024;
+    s->rate_limit = 0;
+    s->rate_burst = 20;
+    snprintf(s->config_path, sizeof(s->config_path), "%s",
+             SETTINGS_DEFAULT_CONFIG);
+    snprintf(s->pidfile, sizeof(s->pidfile), "%s", SETTINGS_DEFAULT_PIDFILE);
     bnc_config_defaults(&s->bnc);
 }
 
-/* Parses a whole decimal number in [lo, hi]. Returns 0 or -1. */
-static int
-parse_long(const char *text, long lo, long hi, long *out)
+void
+settings_usage(FILE *out)
 {
-    char *end;
-    errno = 0;
-    long v = strtol(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
+    char left[64];
 
-static int
-parse_bool(const char *text, int *out)
-{
-    if (strcmp(text, "1") == 0 || strcmp(text, "true") == 0 ||
-        strcmp(text, "yes") == 0 || strcmp(text, "on") == 0)
-        *out = 1;
-    else if (strcmp(text, "0") == 0 || strcmp(text, "false") == 0 ||
-             strcmp(text, "no") == 0 || strcmp(text, "off") == 0 ||
-             text[0] == '\0')
-        *out = 0;
-    else
-        return -1;
-    return 0;
-}
-
-/* Accepts http:// and https:// URLs without a trailing slash. */
-static int
-set_url(char *dst, const char *url, const char *what, char *err, size_t errlen)
-{
-    size_t n = strlen(url);
-    if ((strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0) ||
-        n >= BNC_URL_MAX) {
-        snprintf(err, errlen,
-                 "%s must be an http:// or https:// URL shorter than %d "
-                 "characters",
-                 what, BNC_URL_MAX);
-        return -1;
+    fprintf(out,
+            "usage: binmcpd [--mode stdio|sse] [--config PATH] [options]\n"
+            "       binmcpd --check-config [--config PATH]\n"
+            "\n"
+            "Serves the Binance Spot API to MCP clients: JSON-RPC on stdin\n"
+            "and stdout (--mode stdio), or an HTTP daemon (--mode sse).\n"
+            "Settings come from the configuration file, then the\n"
+            "environment, then the command line; every option is also a\n"
+            "file key (--max-connections N: max_connections = N).\n"
+            "Credentials come from BINANCE_API_KEY and BINANCE_API_SECRET\n"
+            "or from the credentials file. See binmcpd(8), binmcpd.conf(5).\n"
+            "\n");
+    for (size_t i = 0; i < OPT_COUNT; i++) {
+        const struct opt_row *o = &opt_table[i];
+        if (o->shortopt != 0)
+            snprintf(left, sizeof(left), "-%c, --%s", o->shortopt, o->name);
+        else if (o->arg != NULL)
+            snprintf(left, sizeof(left), "    --%s %s", o->name, o->arg);
+        else
+            snprintf(left, sizeof(left), "    --%s", o->name);
+        fprintf(out, "  %-27s %s\n", left, o->help);
     }
-    memcpy(dst, url, n + 1);
-    while (n > 8 && dst[n - 1] == '/')
-        dst[--n] = '\0';
-    return 0;
+    fprintf(out, "\nConfiguration file: %s\nPid file: %s\n",
+            SETTINGS_DEFAULT_CONFIG, SETTINGS_DEFAULT_PIDFILE);
 }
+
+/* ---- the environment ---- */
 
 int
 settings_from_env(struct settings *s, char *err, size_t errlen)
 {
-    const char *v;
-    long n;
-    int b;
-
-    if ((v = getenv("BINANCE_BASE_URL")) != NULL && *v != '\0' &&
-        set_url(s->bnc.mainnet_url, v, "BINANCE_BASE_URL", err, errlen) < 0)
-        return -1;
-    if ((v = getenv("BINANCE_TESTNET_URL")) != NULL && *v != '\0' &&
-        set_url(s->bnc.testnet_url, v, "BINANCE_TESTNET_URL", err, errlen) < 0)
-        return -1;
-    if ((v = getenv("BINANCE_TESTNET")) != NULL) {
-        if (parse_bool(v, &b) < 0) {
-            snprintf(err, errlen, "BINANCE_TESTNET must be 0 or 1");
+    for (size_t i = 0; i < OPT_COUNT; i++) {
+        const struct opt_row *o = &opt_table[i];
+        const char *v;
+        if (o->env == NULL || (v = getenv(o->env)) == NULL || *v == '\0')
+            continue;
+        if (o->set(s, o, o->env, v, LAYER_ENV, err, errlen) < 0)
             return -1;
-        }
-        s->bnc.default_env = b ? BNC_ENV_TESTNET : BNC_ENV_MAINNET;
-    }
-    if ((v = getenv("BINANCE_TIMEOUT_MS")) != NULL) {
-        if (parse_long(v, 100, 600000, &n) < 0) {
-            snprintf(err, errlen,
-                     "BINANCE_TIMEOUT_MS must be 100..600000 milliseconds");
-            return -1;
-        }
-        s->bnc.timeout_ms = n;
-    }
-    if ((v = getenv("BINANCE_RECV_WINDOW")) != NULL) {
-        if (parse_long(v, 1, 60000, &n) < 0) {
-            snprintf(err, errlen, "BINANCE_RECV_WINDOW must be 1..60000 ms");
-            return -1;
-        }
-        s->bnc.recv_window = n;
-    }
-    if ((v = getenv("BINMCPD_READ_ONLY")) != NULL) {
-        if (parse_bool(v, &s->read_only) < 0) {
-            snprintf(err, errlen, "BINMCPD_READ_ONLY must be 0 or 1");
-            return -1;
-        }
-    }
-    if ((v = getenv("BINMCPD_LOG_LEVEL")) != NULL &&
-        log_level_parse(v, &s->log_level) < 0) {
-        snprintf(err, errlen,
-                 "BINMCPD_LOG_LEVEL must be debug, info, notice, warning or "
-                 "error");
-        return -1;
     }
 
     const char *key = getenv("BINANCE_API_KEY");
@@ -138,248 +576,699 @@ settings_from_env(struct settings *s, char *err, size_t errlen)
                  "neither");
         return -1;
     }
-    if (have_key &&
-        creds_set(&s->creds, key, secret, s->bnc.default_env, err, errlen) < 0)
-        return -1;
+    if (have_key) {
+        char why[200];
+        if (creds_set(&s->creds, key, secret, s->bnc.default_env, why,
+                      sizeof(why)) < 0) {
+            snprintf(err, errlen, "BINANCE_API_KEY/BINANCE_API_SECRET: %s",
+                     why);
+            return -1;
+        }
+        s->creds_env_fixed = 0;
+        snprintf(s->creds_from, sizeof(s->creds_from), "environment");
+    }
     return 0;
 }
 
-static void
-print_usage(FILE *f)
+/* ---- the command line ---- */
+
+/* getopt_long over argv, from the start. pass_meta: handle only --config,
+ * --check-config, --help and --version, and find every syntax error;
+ * otherwise apply every other option. *wants (may be NULL) gets META_HELP
+ * or META_VERSION when asked for. Returns 0 or -1 with a sentence in err.
+ * argv is not permuted ('+': the first non-option ends the options). */
+static int
+args_pass(struct settings *s, int argc, char **argv, int pass_meta,
+          enum opt_meta *wants, char *err, size_t errlen)
 {
-    fprintf(f, "usage: binmcpd [--mode stdio] [--read-only] [--testnet]\n"
-               "               [--base-url URL] [--testnet-url URL]\n"
-               "               [--timeout-ms MS] [--recv-window MS]\n"
-               "               [--log-level LEVEL] [--help] [--version]\n"
-               "\n"
-               "Serves the Binance Spot API to MCP clients (JSON-RPC over\n"
-               "stdin/stdout in stdio mode). Credentials come from\n"
-               "BINANCE_API_KEY and BINANCE_API_SECRET. See binmcpd(8).\n"
-               "\n"
-               "  --mode MODE        transport: stdio (default)\n"
-               "  --read-only        hide and refuse every order tool\n"
-               "  --testnet          use https://testnet.binance.vision\n"
-               "  --base-url URL     mainnet base URL (BINANCE_BASE_URL)\n"
-               "  --testnet-url URL  testnet base URL (BINANCE_TESTNET_URL)\n"
-               "  --timeout-ms MS    Binance request timeout (default 10000)\n"
-               "  --recv-window MS   recvWindow of signed calls, 1..60000 "
-               "(default 5000)\n"
-               "  --log-level LEVEL  debug, info, notice, warning, error\n"
-               "  -h, --help         print this help\n"
-               "  -V, --version      print the version\n");
+    struct option longopts[OPT_COUNT + 1];
+    int ch, failed = 0;
+
+    memset(longopts, 0, sizeof(longopts)); /* and the terminating row */
+    for (size_t i = 0; i < OPT_COUNT; i++) {
+        longopts[i].name = opt_table[i].name;
+        longopts[i].has_arg =
+            opt_table[i].arg != NULL ? required_argument : no_argument;
+        longopts[i].flag = NULL;
+        longopts[i].val = opt_table[i].shortopt != 0 ? opt_table[i].shortopt
+                                                     : OPT_VAL_BASE + (int)i;
+    }
+
+    if (argc < 1 || argv == NULL)
+        return 0;
+    opterr = 0;
+#ifdef __GLIBC__
+    optind = 0; /* also resets glibc's state from an earlier scan */
+#else
+    optind = 1;
+#endif
+    while ((ch = getopt_long(argc, argv, "+:hV", longopts, NULL)) != -1) {
+        const struct opt_row *o = NULL;
+        if (ch >= OPT_VAL_BASE && ch < OPT_VAL_BASE + (int)OPT_COUNT) {
+            o = &opt_table[ch - OPT_VAL_BASE];
+        } else if (ch == 'h' || ch == 'V') {
+            o = opt_find(ch == 'h' ? "help" : "version");
+        } else if (ch == ':' || ch == '?') {
+            if (failed++)
+                continue;
+            if (ch == ':' && optopt >= OPT_VAL_BASE)
+                snprintf(err, errlen,
+                         "option '--%s' needs a value; try 'binmcpd --help'",
+                         opt_table[optopt - OPT_VAL_BASE].name);
+            else if (optopt >= OPT_VAL_BASE)
+                snprintf(err, errlen,
+                         "option '--%s' takes no value; try 'binmcpd --help'",
+                         opt_table[optopt - OPT_VAL_BASE].name);
+            else if (optopt > 0)
+                snprintf(err, errlen,
+                         "unknown option '-%c'; try 'binmcpd --help'", optopt);
+            else
+                snprintf(err, errlen,
+                         "unknown or ambiguous option '%s'; try 'binmcpd "
+                         "--help'",
+                         argv[optind - 1]);
+            if (!pass_meta)
+                return -1;
+            continue;
+        }
+        if (o == NULL)
+            continue;
+        if (pass_meta) {
+            if (o->meta == META_CHECK)
+                s->check_config = 1; /* even after an error: exit 1 */
+            if (failed)
+                continue;
+            switch (o->meta) {
+            case META_CONFIG:
+                if (optarg[0] == '\0' ||
+                    strlcpy_checked(s->config_path, optarg,
+                                    sizeof(s->config_path)) < 0) {
+                    snprintf(err, errlen,
+                             "--config needs a path shorter than %d "
+                             "characters",
+                             SETTINGS_PATH_MAX);
+                    failed++;
+                }
+                s->config_given = 1;
+                break;
+            case META_HELP:
+            case META_VERSION:
+                if (wants != NULL && *wants == META_NONE)
+                    *wants = o->meta;
+                break;
+            case META_CHECK:
+            case META_NONE:
+                break;
+            }
+            continue;
+        }
+        if (o->meta != META_NONE)
+            continue;
+        char name[64];
+        snprintf(name, sizeof(name), "--%s", o->name);
+        if (o->set(s, o, name, o->arg != NULL ? optarg : NULL, LAYER_ARGS, err,
+                   errlen) < 0)
+            return -1;
+    }
+    if (!failed && optind < argc) {
+        snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
+        failed++;
+    }
+    return failed ? -1 : 0;
 }
 
-enum settings_opt {
-    OPT_MODE = 256,
-    OPT_READ_ONLY,
-    OPT_TESTNET,
-    OPT_BASE_URL,
-    OPT_TESTNET_URL,
-    OPT_TIMEOUT,
-    OPT_RECV_WINDOW,
-    OPT_LOG_LEVEL,
-    OPT_BIND,
-    OPT_PORT,
-    OPT_WORKERS,
-    OPT_MAX_CONN,
-    OPT_KEEPALIVE,
-    OPT_IDLE,
-    OPT_DRAIN,
-    OPT_MAX_BODY,
-    OPT_FOREGROUND,
-    OPT_ORIGIN,
-};
-
-/* The numeric options of --mode sse: name, range, destination. */
+/* The first pass, and --help / --version. Returns 0, 1 (printed; exit 0)
+ * or -1. */
 static int
-set_number(struct settings *s, int opt, const char *text, char *err,
-           size_t errlen)
+args_meta(struct settings *s, int argc, char **argv, int quiet, char *err,
+          size_t errlen)
 {
-    static const struct {
-        enum settings_opt opt;
-        const char *name;
-        long lo, hi;
-    } spec[] = {
-        {OPT_PORT, "--port", 0, 65535},
-        {OPT_WORKERS, "--workers", 1, 64},
-        {OPT_MAX_CONN, "--max-connections", 1, 100000},
-        {OPT_KEEPALIVE, "--keepalive", 1, 3600},
-        {OPT_IDLE, "--session-idle", 1, 86400 * 7},
-        {OPT_DRAIN, "--drain-timeout", 0, 600},
-        {OPT_MAX_BODY, "--max-body", 1024, 3 * 1024 * 1024},
-    };
-    long v;
-    for (size_t i = 0; i < sizeof(spec) / sizeof(spec[0]); i++) {
-        if ((int)spec[i].opt != opt)
-            continue;
-        if (parse_long(text, spec[i].lo, spec[i].hi, &v) < 0) {
-            snprintf(err, errlen, "%s must be a whole number from %ld to %ld",
-                     spec[i].name, spec[i].lo, spec[i].hi);
-            return -1;
-        }
-        switch (i) {
-        case 0:
-            s->port = (int)v;
-            break;
-        case 1:
-            s->workers = (int)v;
-            break;
-        case 2:
-            s->max_connections = (int)v;
-            break;
-        case 3:
-            s->keepalive_s = (int)v;
-            break;
-        case 4:
-            s->session_idle_s = (int)v;
-            break;
-        case 5:
-            s->drain_s = (int)v;
-            break;
-        default:
-            s->max_body = (size_t)v;
-            break;
-        }
-        return 0;
+    enum opt_meta wants = META_NONE;
+    if (args_pass(s, argc, argv, 1, &wants, err, errlen) < 0)
+        return -1;
+    if (wants == META_HELP) {
+        if (!quiet)
+            settings_usage(stdout);
+        return 1;
     }
-    return -1;
+    if (wants == META_VERSION) {
+        if (!quiet)
+            printf("binmcpd %s\n", PACKAGE_VERSION);
+        return 1;
+    }
+    return 0;
 }
 
 int
 settings_from_args(struct settings *s, int argc, char **argv, char *err,
                    size_t errlen)
 {
-    static const struct option longopts[] = {
-        {"mode", required_argument, NULL, OPT_MODE},
-        {"read-only", no_argument, NULL, OPT_READ_ONLY},
-        {"testnet", no_argument, NULL, OPT_TESTNET},
-        {"base-url", required_argument, NULL, OPT_BASE_URL},
-        {"testnet-url", required_argument, NULL, OPT_TESTNET_URL},
-        {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
-        {"recv-window", required_argument, NULL, OPT_RECV_WINDOW},
-        {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-        {"bind", required_argument, NULL, OPT_BIND},
-        {"port", required_argument, NULL, OPT_PORT},
-        {"workers", required_argument, NULL, OPT_WORKERS},
-        {"max-connections", required_argument, NULL, OPT_MAX_CONN},
-        {"keepalive", required_argument, NULL, OPT_KEEPALIVE},
-        {"session-idle", required_argument, NULL, OPT_IDLE},
-        {"drain-timeout", required_argument, NULL, OPT_DRAIN},
-        {"max-body", required_argument, NULL, OPT_MAX_BODY},
-        {"foreground", no_argument, NULL, OPT_FOREGROUND},
-        {"allow-origin", required_argument, NULL, OPT_ORIGIN},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
-    };
-    long n;
-    int ch;
+    int rc = args_meta(s, argc, argv, 0, err, errlen);
+    if (rc != 0)
+        return rc;
+    return args_pass(s, argc, argv, 0, NULL, err, errlen);
+}
 
-    opterr = 0;
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
-        switch (ch) {
-        case OPT_MODE:
-            if (strcmp(optarg, "stdio") == 0) {
-                s->mode = MODE_STDIO;
-            } else if (strcmp(optarg, "sse") == 0) {
-                s->mode = MODE_SSE;
-            } else {
-                snprintf(err, errlen, "unknown mode '%s' (valid: stdio, sse)",
-                         optarg);
-                return -1;
-            }
-            break;
-        case OPT_READ_ONLY:
-            s->read_only = 1;
-            break;
-        case OPT_TESTNET:
-            s->bnc.default_env = BNC_ENV_TESTNET;
-            s->creds.env = BNC_ENV_TESTNET;
-            break;
-        case OPT_BASE_URL:
-            if (set_url(s->bnc.mainnet_url, optarg, "--base-url", err, errlen) <
-                0)
-                return -1;
-            break;
-        case OPT_TESTNET_URL:
-            if (set_url(s->bnc.testnet_url, optarg, "--testnet-url", err,
-                        errlen) < 0)
-                return -1;
-            break;
-        case OPT_TIMEOUT:
-            if (parse_long(optarg, 100, 600000, &n) < 0) {
+/* ---- files of `key = value` lines ---- */
+
+/* Handles one key and its value. Returns 0, or -1 with a sentence (without
+ * the file and line) in err. */
+typedef int (*kv_handler)(void *ctx, const char *key, const char *value,
+                          char *err, size_t errlen);
+
+static int
+is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* Splits one NUL-terminated line in place. *key is NULL for a blank line
+ * or a comment. secret: never quote the line in a message. Returns 0, or
+ * -1 with a sentence in err. */
+static int
+kv_split(char *line, int secret, char **key, char **value, char *err,
+         size_t errlen)
+{
+    char *p = line, *eq, *end;
+
+    *key = *value = NULL;
+    while (is_blank(*p))
+        p++;
+    if (*p == '\0' || *p == '#')
+        return 0;
+    eq = strchr(p, '=');
+    if (eq == NULL) {
+        snprintf(err, errlen, "expected 'key = value'");
+        return -1;
+    }
+    end = eq;
+    while (end > p && is_blank(end[-1]))
+        end--;
+    if (end == p) {
+        snprintf(err, errlen, "missing key before '='");
+        return -1;
+    }
+    *end = '\0';
+    for (char *k = p; *k != '\0'; k++) {
+        if (!((*k >= 'a' && *k <= 'z') || (*k >= '0' && *k <= '9') ||
+              *k == '_' || *k == '-')) {
+            if (secret)
                 snprintf(err, errlen,
-                         "--timeout-ms must be 100..600000 milliseconds");
-                return -1;
-            }
-            s->bnc.timeout_ms = n;
-            break;
-        case OPT_RECV_WINDOW:
-            if (parse_long(optarg, 1, 60000, &n) < 0) {
-                snprintf(err, errlen, "--recv-window must be 1..60000 ms");
-                return -1;
-            }
-            s->bnc.recv_window = n;
-            break;
-        case OPT_LOG_LEVEL:
-            if (log_level_parse(optarg, &s->log_level) < 0) {
-                snprintf(err, errlen, "unknown log level '%s'", optarg);
-                return -1;
-            }
-            break;
-        case OPT_BIND:
-            if (strlcpy_checked(s->bind, optarg, sizeof(s->bind)) < 0 ||
-                optarg[0] == '\0') {
-                snprintf(err, errlen, "--bind needs an IP address");
-                return -1;
-            }
-            break;
-        case OPT_PORT:
-        case OPT_WORKERS:
-        case OPT_MAX_CONN:
-        case OPT_KEEPALIVE:
-        case OPT_IDLE:
-        case OPT_DRAIN:
-        case OPT_MAX_BODY:
-            if (set_number(s, ch, optarg, err, errlen) < 0)
-                return -1;
-            break;
-        case OPT_FOREGROUND:
-            s->foreground = 1;
-            break;
-        case OPT_ORIGIN:
-            if (s->norigins >= SETTINGS_ORIGINS_MAX ||
-                strlcpy_checked(s->origins[s->norigins], optarg,
-                                sizeof(s->origins[0])) < 0) {
-                snprintf(err, errlen,
-                         "--allow-origin: at most %d origins of up to 127 "
-                         "characters",
-                         SETTINGS_ORIGINS_MAX);
-                return -1;
-            }
-            s->norigins++;
-            break;
-        case 'h':
-            print_usage(stdout);
-            return 1;
-        case 'V':
-            printf("binmcpd %s\n", PACKAGE_VERSION);
-            return 1;
-        default:
-            if (optopt != 0 && optopt < 256)
-                snprintf(err, errlen, "unknown option '-%c'", optopt);
+                         "a key is made of a-z, 0-9 and '_' (and is "
+                         "followed by '=')");
             else
-                snprintf(err, errlen, "unknown or incomplete option '%s'",
-                         argv[optind - 1]);
+                snprintf(err, errlen,
+                         "invalid key '%.64s' (a key is made of a-z, 0-9 and "
+                         "'_')",
+                         p);
             return -1;
         }
     }
-    if (optind < argc) {
-        snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
+    *key = p;
+
+    char *v = eq + 1;
+    while (is_blank(*v))
+        v++;
+    if (*v == '"') {
+        char *close = strchr(v + 1, '"');
+        if (close == NULL) {
+            snprintf(err, errlen, "the value's closing '\"' is missing");
+            return -1;
+        }
+        *close = '\0';
+        for (char *r = close + 1; *r != '\0' && *r != '#'; r++) {
+            if (!is_blank(*r)) {
+                snprintf(err, errlen,
+                         "only a comment may follow a quoted value");
+                return -1;
+            }
+        }
+        *value = v + 1;
+        return 0;
+    }
+    /* '#' after whitespace starts a comment (it may be in a URL otherwise) */
+    for (char *c = eq + 1; *c != '\0'; c++) {
+        if (*c == '#' && is_blank(c[-1])) {
+            *c = '\0';
+            break;
+        }
+    }
+    end = v + strlen(v);
+    while (end > v && is_blank(end[-1]))
+        end--;
+    *end = '\0';
+    *value = v;
+    return 0;
+}
+
+/* Parses text (len bytes; text[len] must be writable) line by line, in
+ * place, calling fn for every `key = value`. Errors read "path:line: ...".
+ * Returns 0 or -1. */
+static int
+kv_parse(const char *path, char *text, size_t len, int secret, kv_handler fn,
+         void *ctx, char *err, size_t errlen)
+{
+    char *p = text, *end = text + len, *key, *value;
+    char why[384];
+    unsigned line = 0;
+
+    text[len] = '\0';
+    while (p < end) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        char *eol = nl != NULL ? nl : end;
+        line++;
+        if ((size_t)(eol - p) > SETTINGS_LINE_MAX) {
+            snprintf(err, errlen, "%s:%u: line longer than %d characters", path,
+                     line, SETTINGS_LINE_MAX);
+            return -1;
+        }
+        if (memchr(p, '\0', (size_t)(eol - p)) != NULL) {
+            snprintf(err, errlen, "%s:%u: line contains a NUL byte", path,
+                     line);
+            return -1;
+        }
+        *eol = '\0';
+        if (kv_split(p, secret, &key, &value, why, sizeof(why)) < 0 ||
+            (key != NULL && fn(ctx, key, value, why, sizeof(why)) < 0)) {
+            snprintf(err, errlen, "%s:%u: %s", path, line, why);
+            secure_wipe(why, sizeof(why));
+            return -1;
+        }
+        p = eol + 1;
+    }
+    return 0;
+}
+
+/* The configuration file's key handler: ctx is the struct settings. */
+static int
+config_key(void *ctx, const char *key, const char *value, char *err,
+           size_t errlen)
+{
+    struct settings *s = ctx;
+    char name[64];
+    const struct opt_row *o = NULL;
+    size_t n = strlen(key);
+
+    if (strchr(key, '-') != NULL) {
+        char fixed[64];
+        snprintf(fixed, sizeof(fixed), "%s", key);
+        for (char *c = fixed; *c != '\0'; c++)
+            if (*c == '-')
+                *c = '_';
+        snprintf(err, errlen, "unknown key '%.64s' (did you mean '%s'?)", key,
+                 fixed);
+        return -1;
+    }
+    if (n < sizeof(name)) {
+        memcpy(name, key, n + 1);
+        for (char *c = name; *c != '\0'; c++)
+            if (*c == '_')
+                *c = '-';
+        o = opt_find(name);
+    }
+    if (o == NULL) {
+        if (strcmp(key, "api_key") == 0 || strcmp(key, "api_secret") == 0 ||
+            strcmp(key, "environment") == 0)
+            snprintf(err, errlen,
+                     "%s belongs in the credentials file (see "
+                     "credentials_file)",
+                     key);
+        else
+            snprintf(err, errlen, "unknown key '%.64s'", key);
+        return -1;
+    }
+    if (!(o->where & WHERE_FILE)) {
+        snprintf(err, errlen, "'%s' is a command-line option, not a key", key);
+        return -1;
+    }
+    if (o->arg == NULL && value[0] == '\0') {
+        snprintf(err, errlen, "%s needs yes or no", key);
+        return -1;
+    }
+    return o->set(s, o, key, value, LAYER_FILE, err, errlen);
+}
+
+int
+settings_from_file(struct settings *s, const char *path, char *err,
+                   size_t errlen)
+{
+    size_t len;
+    char *text;
+    int rc;
+
+    if (secfile_read(path, "the configuration file", SECFILE_PUBLIC,
+                     SETTINGS_FILE_MAX, &text, &len, err, errlen) < 0)
+        return -1;
+    rc = kv_parse(path, text, len, 0, config_key, s, err, errlen);
+    free(text);
+    return rc;
+}
+
+/* ---- the credentials file ---- */
+
+struct creds_file {
+    char key[CREDS_KEY_MAX + 1];
+    char secret[CREDS_KEY_MAX + 1];
+    int have_key, have_secret, have_env;
+    enum bnc_env env;
+};
+
+static int
+creds_key(void *ctx, const char *key, const char *value, char *err,
+          size_t errlen)
+{
+    struct creds_file *cf = ctx;
+    char *dst = NULL;
+    int *have;
+
+    if (strcmp(key, "api_key") == 0) {
+        dst = cf->key;
+        have = &cf->have_key;
+    } else if (strcmp(key, "api_secret") == 0) {
+        dst = cf->secret;
+        have = &cf->have_secret;
+    } else if (strcmp(key, "environment") == 0) {
+        have = &cf->have_env;
+    } else {
+        snprintf(err, errlen,
+                 "unknown key (the keys are api_key, api_secret and "
+                 "environment)");
+        return -1;
+    }
+    if (*have) {
+        snprintf(err, errlen, "%s is given twice", key);
+        return -1;
+    }
+    *have = 1;
+    if (dst == NULL) {
+        if (creds_env_parse(value, &cf->env) < 0) {
+            snprintf(err, errlen,
+                     "environment must be mainnet or testnet, not '%.32s'",
+                     value);
+            return -1;
+        }
+        return 0;
+    }
+    if (strlcpy_checked(dst, value, CREDS_KEY_MAX + 1) < 0) {
+        snprintf(err, errlen, "%s is longer than %d characters", key,
+                 CREDS_KEY_MAX);
         return -1;
     }
     return 0;
+}
+
+int
+settings_read_credentials(const char *path, enum bnc_env env, struct creds *out,
+                          int *env_fixed, char *err, size_t errlen)
+{
+    struct creds_file cf;
+    size_t len = 0;
+    char *text;
+    char why[256];
+    int rc = -1;
+
+    creds_wipe(out);
+    if (secfile_read(path, "the credentials file", SECFILE_SECRET,
+                     SETTINGS_CREDS_FILE_MAX, &text, &len, err, errlen) < 0)
+        return -1;
+    memset(&cf, 0, sizeof(cf));
+    if (kv_parse(path, text, len, 1, creds_key, &cf, err, errlen) < 0)
+        goto done;
+    if (!cf.have_key || !cf.have_secret) {
+        snprintf(err, errlen, "credentials file %s: %s is missing", path,
+                 !cf.have_key ? "api_key" : "api_secret");
+        goto done;
+    }
+    if (creds_set(out, cf.key, cf.secret, cf.have_env ? cf.env : env, why,
+                  sizeof(why)) < 0) {
+        snprintf(err, errlen, "credentials file %s: %s", path, why);
+        goto done;
+    }
+    if (env_fixed != NULL)
+        *env_fixed = cf.have_env;
+    rc = 0;
+done:
+    secure_wipe(text, len + 1);
+    free(text);
+    secure_wipe(&cf, sizeof(cf));
+    return rc;
+}
+
+/* ---- all of it ---- */
+
+/* Checks that span several settings. Returns 0 or -1. */
+static int
+settings_validate(const struct settings *s, char *err, size_t errlen)
+{
+    if ((s->tls_cert[0] != '\0') != (s->tls_key[0] != '\0')) {
+        snprintf(err, errlen,
+                 "tls_cert and tls_key go together: give both or neither");
+        return -1;
+    }
+    return 0;
+}
+
+/* Credentials: the environment's (already in s->creds) win over the
+ * credentials file, which is read and checked all the same. */
+static int
+load_credentials(struct settings *s, char *err, size_t errlen)
+{
+    struct creds file;
+    int fixed = 0;
+
+    if (s->credentials_file[0] != '\0') {
+        memset(&file, 0, sizeof(file));
+        if (settings_read_credentials(s->credentials_file, s->bnc.default_env,
+                                      &file, &fixed, err, errlen) < 0)
+            return -1;
+        if (!s->creds.set) {
+            memcpy(&s->creds, &file, sizeof(file));
+            s->creds_env_fixed = fixed;
+            snprintf(s->creds_from, sizeof(s->creds_from),
+                     "credentials file %s", s->credentials_file);
+        }
+        creds_wipe(&file);
+    }
+    if (s->creds.set && !s->creds_env_fixed)
+        s->creds.env = s->bnc.default_env;
+    return 0;
+}
+
+/* Makes the path in buf (of size len) absolute against dir, since a
+ * daemon changes to / before a SIGHUP reads the files again. key names it
+ * in the message. Returns 0, or -1 with a sentence in err. */
+static int
+make_absolute(const char *key, char *buf, size_t len, const char *dir,
+              char *err, size_t errlen)
+{
+    char out[SETTINGS_PATH_MAX];
+    const char *rel = buf;
+
+    if (buf[0] == '\0' || buf[0] == '/')
+        return 0;
+    if (dir[0] != '/') {
+        snprintf(err, errlen,
+                 "%s %s is relative and the working directory is unknown", key,
+                 buf);
+        return -1;
+    }
+    while (rel[0] == '.' && rel[1] == '/')
+        rel += 2;
+    if ((size_t)snprintf(out, sizeof(out), "%s%s%s", dir,
+                         dir[1] != '\0' ? "/" : "", rel) >= len) {
+        snprintf(err, errlen, "%s %s is too long once made absolute", key, buf);
+        return -1;
+    }
+    memcpy(buf, out, strlen(out) + 1);
+    return 0;
+}
+
+/* Every path setting, made absolute. */
+static int
+paths_absolute(struct settings *s, char *err, size_t errlen)
+{
+    struct {
+        const char *key;
+        char *buf;
+        size_t len;
+    } paths[] = {
+        {"credentials_file", s->credentials_file, sizeof(s->credentials_file)},
+        {"tls_cert", s->tls_cert, sizeof(s->tls_cert)},
+        {"tls_key", s->tls_key, sizeof(s->tls_key)},
+        {"auth_tokens_file", s->auth_tokens_file, sizeof(s->auth_tokens_file)},
+        {"pidfile", s->pidfile, sizeof(s->pidfile)},
+    };
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+        if (make_absolute(paths[i].key, paths[i].buf, paths[i].len,
+                          s->start_dir, err, errlen) < 0)
+            return -1;
+    return 0;
+}
+
+/* settings_load and settings_reload. dir: the working directory relative
+ * paths are taken against (NULL: the current one). quiet: print nothing. */
+static int
+load_all(struct settings *s, int argc, char **argv, const char *dir, int quiet,
+         char *err, size_t errlen)
+{
+    int rc;
+
+    settings_defaults(s);
+    s->argc = argc;
+    s->argv = argv;
+    if (dir != NULL)
+        snprintf(s->start_dir, sizeof(s->start_dir), "%s", dir);
+    else if (getcwd(s->start_dir, sizeof(s->start_dir)) == NULL)
+        s->start_dir[0] = '\0';
+    rc = args_meta(s, argc, argv, quiet, err, errlen);
+    if (rc != 0)
+        return rc;
+    if (make_absolute("--config", s->config_path, sizeof(s->config_path),
+                      s->start_dir, err, errlen) < 0)
+        goto fail;
+    if (s->config_given || access(s->config_path, F_OK) == 0 ||
+        errno != ENOENT) {
+        if (settings_from_file(s, s->config_path, err, errlen) < 0)
+            goto fail;
+        s->config_loaded = 1;
+    }
+    if (settings_from_env(s, err, errlen) < 0 ||
+        args_pass(s, argc, argv, 0, NULL, err, errlen) < 0 ||
+        paths_absolute(s, err, errlen) < 0 ||
+        load_credentials(s, err, errlen) < 0 ||
+        settings_validate(s, err, errlen) < 0)
+        goto fail;
+    return 0;
+fail:
+    creds_wipe(&s->creds);
+    s->creds_from[0] = '\0';
+    return -1;
+}
+
+int
+settings_load(struct settings *s, int argc, char **argv, char *err,
+              size_t errlen)
+{
+    return load_all(s, argc, argv, NULL, 0, err, errlen);
+}
+
+int
+settings_reload(const struct settings *current, struct settings *next,
+                char *err, size_t errlen)
+{
+    int rc = load_all(next, current->argc, current->argv, current->start_dir, 1,
+                      err, errlen);
+    if (rc > 0) {
+        /* cannot happen: the same line started the daemon */
+        snprintf(err, errlen, "the command line asks for --help/--version");
+        creds_wipe(&next->creds);
+        return -1;
+    }
+    return rc;
+}
+
+/* Appends name to what (", "-separated). */
+static void
+append_name(char *what, size_t len, const char *name)
+{
+    size_t used = strlen(what);
+    if (used + 1 >= len)
+        return;
+    snprintf(what + used, len - used, "%s%s", used > 0 ? ", " : "", name);
+}
+
+int
+settings_needs_restart(const struct settings *a, const struct settings *b,
+                       char *what, size_t len)
+{
+    int n = 0;
+    struct {
+        int differs;
+        const char *name;
+    } check[] = {
+        {strcmp(a->bind, b->bind) != 0, "bind"},
+        {a->port != b->port, "port"},
+        {a->workers != b->workers, "workers"},
+        {a->max_connections != b->max_connections, "max_connections"},
+        {a->mode != b->mode, "mode"},
+        {strcmp(a->user, b->user) != 0, "user"},
+        {a->daemonize != b->daemonize, "daemon"},
+        {strcmp(a->pidfile, b->pidfile) != 0, "pidfile"},
+    };
+
+    if (len > 0)
+        what[0] = '\0';
+    for (size_t i = 0; i < sizeof(check) / sizeof(check[0]); i++) {
+        if (!check[i].differs)
+            continue;
+        n++;
+        if (len > 0)
+            append_name(what, len, check[i].name);
+    }
+    return n;
+}
+
+int
+settings_check_paths(const struct settings *s, char *err, size_t errlen)
+{
+    if (s->user[0] != '\0' && getpwnam(s->user) == NULL) {
+        snprintf(err, errlen, "user '%s' does not exist", s->user);
+        return -1;
+    }
+    if (s->daemonize && s->pidfile[0] != '\0') {
+        struct stat st;
+        char dir[SETTINGS_PATH_MAX], *slash;
+        snprintf(dir, sizeof(dir), "%s", s->pidfile);
+        slash = strrchr(dir, '/');
+        if (slash == dir)
+            slash[1] = '\0';
+        else if (slash != NULL)
+            *slash = '\0';
+        else
+            snprintf(dir, sizeof(dir), ".");
+        if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+            snprintf(err, errlen, "pidfile %s: the directory %s does not exist",
+                     s->pidfile, dir);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void
+settings_print_summary(const struct settings *s, FILE *out)
+{
+    if (s->config_loaded)
+        fprintf(out, "config file: %s\n", s->config_path);
+    else
+        fprintf(out, "config file: none (%s does not exist)\n", s->config_path);
+    fprintf(out, "mode: %s%s\n", s->mode == MODE_SSE ? "sse" : "stdio",
+            s->read_only ? ", read-only" : "");
+    if (s->mode == MODE_SSE) {
+        fprintf(out, "listen: %s port %d, %d workers, %s\n", s->bind, s->port,
+                s->workers, s->tls_cert[0] != '\0' ? "HTTPS" : "HTTP");
+        fprintf(out, "auth: %s%s\n",
+                s->auth_tokens_file[0] != '\0' ? "bearer tokens from "
+                : s->allow_unauthenticated     ? "none (allowed)"
+                                               : "none",
+                s->auth_tokens_file);
+        if (s->rate_limit > 0)
+            fprintf(out, "rate limit: %g requests/s per client, burst %d\n",
+                    s->rate_limit, s->rate_burst);
+        else
+            fprintf(out, "rate limit: off\n");
+    }
+    fprintf(out, "environment: %s (%s)\n", creds_env_name(s->bnc.default_env),
+            s->bnc.default_env == BNC_ENV_TESTNET ? s->bnc.testnet_url
+                                                  : s->bnc.mainnet_url);
+    if (s->creds.set) {
+        char masked[32];
+        creds_mask(s->creds.key, masked, sizeof(masked));
+        fprintf(out, "credentials: key %s (%s) from the %s\n", masked,
+                creds_env_name(s->creds.env), s->creds_from);
+    } else {
+        fprintf(out, "credentials: none (market data only)\n");
+    }
 }
 
 void

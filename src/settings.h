@@ -1,27 +1,67 @@
 /*
- * settings.h - the daemon's settings: defaults, then the environment, then
- * the command line (which wins).
+ * settings.h - the daemon's settings: defaults, then the configuration file,
+ * then the environment, then the command line (which wins).
  *
- * Environment: BINANCE_API_KEY, BINANCE_API_SECRET, BINANCE_BASE_URL,
- * BINANCE_TESTNET (1 = the default environment is the testnet),
+ * One option table (settings.c) drives the command line, the configuration
+ * file and the environment: every option `--some-name` is the file key
+ * `some_name` (except --config, --check-config, --help and --version, which
+ * only make sense on the command line), and the same code checks a value
+ * wherever it comes from.
+ *
+ * The configuration file (default BINMCPD_SYSCONFDIR/binmcpd/binmcpd.conf)
+ * holds `key = value` lines; '#' starts a comment at the start of a line or
+ * after whitespace; blank lines are skipped; a value may be put in double
+ * quotes. Errors name the place: "path:12: unknown key 'x'". A missing
+ * default file means "no configuration"; a missing --config file is an
+ * error. See binmcpd.conf(5).
+ *
+ * Environment (an empty variable counts as unset): BINANCE_BASE_URL,
+ * BINANCE_TESTNET (yes/1 = the default environment is the testnet),
  * BINANCE_TESTNET_URL, BINANCE_TIMEOUT_MS, BINANCE_RECV_WINDOW,
- * BINMCPD_READ_ONLY (1 = read-only), BINMCPD_LOG_LEVEL.
+ * BINMCPD_READ_ONLY, BINMCPD_LOG_LEVEL; BINANCE_API_KEY and
+ * BINANCE_API_SECRET (both or neither).
+ *
+ * Relative paths (--config, credentials_file, tls_cert, tls_key,
+ * auth_tokens_file, pidfile) are made absolute against the working
+ * directory of the first load, so a SIGHUP after a daemon's chdir("/")
+ * reads the same files.
+ *
+ * Credentials: BINANCE_API_KEY/BINANCE_API_SECRET win over the
+ * credentials_file (there is no command-line option that carries a secret).
+ * The credentials file is read even then, and must be valid. Their
+ * environment is the file's `environment` key when given, else the final
+ * default environment (testnet / --testnet).
  */
 #ifndef BINMCPD_SETTINGS_H
 #define BINMCPD_SETTINGS_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "bnc.h"
 #include "creds.h"
 #include "log.h"
+
+/* The build passes -DBINMCPD_SYSCONFDIR=... and -DBINMCPD_RUNSTATEDIR=... */
+#ifndef BINMCPD_SYSCONFDIR
+#define BINMCPD_SYSCONFDIR "/usr/local/etc"
+#endif
+#ifndef BINMCPD_RUNSTATEDIR
+#define BINMCPD_RUNSTATEDIR "/run"
+#endif
+#define SETTINGS_DEFAULT_CONFIG  BINMCPD_SYSCONFDIR "/binmcpd/binmcpd.conf"
+#define SETTINGS_DEFAULT_PIDFILE BINMCPD_RUNSTATEDIR "/binmcpd.pid"
 
 enum run_mode {
     MODE_STDIO = 0,
     MODE_SSE,
 };
 
-#define SETTINGS_ORIGINS_MAX 16
+#define SETTINGS_ORIGINS_MAX    16
+#define SETTINGS_PATH_MAX       512
+#define SETTINGS_LINE_MAX       4096      /* longest line of a settings file */
+#define SETTINGS_FILE_MAX       (1 << 20) /* largest configuration file */
+#define SETTINGS_CREDS_FILE_MAX 16384     /* largest credentials file */
 
 struct settings {
     enum run_mode mode;
@@ -35,28 +75,105 @@ struct settings {
     int session_idle_s;  /* idle sessions expire, default 1800 */
     int drain_s;         /* graceful-stop deadline, default 10 */
     size_t max_body;     /* POST body cap, default 1 MiB */
-    int foreground;      /* accepted; the daemon never detaches yet */
+    int foreground;      /* --foreground: also clears daemonize */
     int norigins;        /* allowed Origin values besides loopback */
     char origins[SETTINGS_ORIGINS_MAX][128];
+    /* operations (the config file offers every option as a key) */
+    char config_path[SETTINGS_PATH_MAX]; /* --config */
+    int config_given;                    /* --config was on the line */
+    int check_config;                    /* --check-config */
+    int daemonize;                       /* --daemon (clears foreground) */
+    char pidfile[SETTINGS_PATH_MAX];     /* --pidfile, "" = none */
+    char user[64];                       /* --user: drop to it */
+    char credentials_file[SETTINGS_PATH_MAX];
+    char tls_cert[SETTINGS_PATH_MAX]; /* PEM; HTTPS when both set */
+    char tls_key[SETTINGS_PATH_MAX];
+    char auth_tokens_file[SETTINGS_PATH_MAX];
+    int allow_unauthenticated; /* non-loopback bind, no tokens */
+    double rate_limit;         /* requests/s per client, 0 off */
+    int rate_burst;            /* GCRA burst, default 20 */
     enum log_level log_level;
     struct bnc_config bnc;
     struct creds creds; /* the daemon's own credentials; creds.set == 0
                            when none were given */
+    /* what settings_load saw and did */
+    int argc;            /* the command line, for settings_reload; argv */
+    char **argv;         /* is not copied (main's argv lives for ever) */
+    int config_loaded;   /* a configuration file was read */
+    int creds_env_fixed; /* the credentials file named the environment */
+    char creds_from[SETTINGS_PATH_MAX + 32]; /* "environment", "credentials
+                                                file PATH" or "" */
+    int origins_layer; /* which layer set origins[] (a later one replaces) */
+    char start_dir[SETTINGS_PATH_MAX]; /* relative paths are made absolute
+                                          against it, at load and reload */
 };
 
-/* Fills s with the built-in defaults. */
+/* Fills s with the built-in defaults (s needs no prior initialisation). */
 void settings_defaults(struct settings *s);
 
 /* Applies the environment variables listed above. Returns 0, or -1 with a
- * sentence naming the variable in err. The secrets are copied into s->creds;
- * nothing else keeps them. */
+ * sentence naming the variable in err. The secrets are copied into s->creds
+ * (the old ones are wiped); nothing else keeps them. */
 int settings_from_env(struct settings *s, char *err, size_t errlen);
 
 /* Applies the command line. Returns 0 to run, 1 when the process should
  * exit 0 at once (--help, --version: the text was printed to stdout), or -1
- * with a sentence in err for a usage error. */
+ * with a sentence in err for a usage error. argv is not modified. */
 int settings_from_args(struct settings *s, int argc, char **argv, char *err,
                        size_t errlen);
+
+/* Applies the configuration file at path. Returns 0, or -1 with
+ * "path:line: reason" (or "cannot read ...") in err; s may then hold part
+ * of the file's settings. A missing file is an error here. */
+int settings_from_file(struct settings *s, const char *path, char *err,
+                       size_t errlen);
+
+/* Reads a credentials file (`api_key`, `api_secret`, optional
+ * `environment`) into out, refusing a file whose mode gives any permission
+ * to group or others. env is the environment used when the file names
+ * none; *env_fixed (may be NULL) tells whether it did. The file's bytes are
+ * wiped from memory after parsing. Returns 0, or -1 with a sentence that
+ * never contains a secret in err (out is then wiped and unset). */
+int settings_read_credentials(const char *path, enum bnc_env env,
+                              struct creds *out, int *env_fixed, char *err,
+                              size_t errlen);
+
+/* Does all of it: defaults, then the configuration file (--config or the
+ * default), the environment, the command line, then the credentials file,
+ * then the checks that span several settings. argv must outlive s (it is
+ * kept for settings_reload). Returns 0 to run, 1 when the process should
+ * exit 0 at once (--help, --version, printed to stdout), -1 with a sentence
+ * in err (s->creds is then wiped; s->check_config is still meaningful). */
+int settings_load(struct settings *s, int argc, char **argv, char *err,
+                  size_t errlen);
+
+/* SIGHUP: loads next afresh from the same command line as current (same
+ * configuration and credentials files, the environment as it is now).
+ * Prints nothing. Returns 0, or -1 with a sentence in err; next is always
+ * initialised and must be released with settings_wipe(). */
+int settings_reload(const struct settings *current, struct settings *next,
+                    char *err, size_t errlen);
+
+/* Names, as configuration keys separated by ", ", the settings that differ
+ * between a and b and cannot change without a restart: bind, port,
+ * workers, max_connections, mode, user, daemon, pidfile. Returns how many
+ * differ (0: none; what is then ""). */
+int settings_needs_restart(const struct settings *a, const struct settings *b,
+                           char *what, size_t len);
+
+/* For --check-config: checks what settings_load does not touch: the user
+ * exists, and with daemon set the pid file's directory exists. (The TLS and
+ * auth token files are checked by their own modules.) Returns 0, or -1
+ * with a sentence in err. */
+int settings_check_paths(const struct settings *s, char *err, size_t errlen);
+
+/* Writes a summary for --check-config to out: the configuration file, the
+ * mode, the environment, the masked key and where it came from. Never a
+ * secret. */
+void settings_print_summary(const struct settings *s, FILE *out);
+
+/* Writes the --help text (every option, from the option table). */
+void settings_usage(FILE *out);
 
 /* Wipes the secrets s holds. */
 void settings_wipe(struct settings *s);

@@ -29,8 +29,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "auth.h"
+#include "bnc.h"
+#include "daemon.h"
 #include "ipc.h"
 #include "log.h"
+#include "metrics.h"
+#include "ratelimit.h"
+#include "tls.h"
+#include "tools.h"
 #include "registry.h"
 #include "supervisor.h"
 #include "util.h"
@@ -54,7 +61,8 @@ struct sup_slot {
 };
 
 struct sup {
-    const struct settings *s;
+    struct settings cur;      /* the settings in force (SIGHUP replaces) */
+    const struct settings *s; /* &cur */
     struct mcp_server *srv;
     pid_t pid;
     int nworkers;
@@ -70,6 +78,12 @@ struct sup {
     unsigned ncrashes;                      /* crashes ever */
     int stopping;
     int status; /* the exit status once stopping */
+    /* operations, shared with the workers; NULL when off */
+    struct auth_tokens *auth;
+    struct ratelimit *rl;
+    struct upstream_budget *ub;
+    struct metrics *metrics;
+    char *cert_pem, *key_pem;
 };
 
 /* The signals the supervisor takes through its signalfd. */
@@ -184,6 +198,127 @@ sup_listen(const struct settings *s)
     return fd;
 }
 
+/* The engine reports every tool call here (any worker, any thread). */
+static void
+sup_observe_tool(void *arg, const char *tool, int ok, double seconds)
+{
+    metrics_tool_call(arg, tool, ok, seconds);
+}
+
+/* Before each Binance request: take its weight from the budget that all
+ * workers share, so that together they stay under Binance's limit. */
+static int
+sup_before_send(void *arg, const char *method, const char *path,
+                const char *query, long *wait_ms)
+{
+    struct sup *sup = arg;
+    return ub_take(sup->ub, ub_request_weight(method, path, query), now_ms(),
+                   wait_ms)
+               ? 0
+               : -1;
+}
+
+/* After each Binance answer: follow its weight header, stop every worker
+ * on 429/418, and count errors. */
+static void
+sup_after_exchange(void *arg, const struct bnc_response *r, int64_t sent_ms)
+{
+    struct sup *sup = arg;
+
+    ub_observe(sup->ub, r->used_weight, sent_ms);
+    metrics_upstream_weight(sup->metrics, r->used_weight);
+    if (r->status == BNC_ERR_RATE_LIMITED || r->status == BNC_ERR_BANNED)
+        ub_hold(sup->ub,
+                now_ms() + (r->retry_after > 0 ? r->retry_after : 60) * 1000);
+    if (r->status != BNC_OK && r->status != BNC_ERR_CANCELLED &&
+        r->status != BNC_ERR_INTERNAL && r->status != BNC_ERR_NO_CREDENTIALS)
+        metrics_upstream_error(sup->metrics, (int)r->http_status, r->api_code);
+}
+
+/* Loads what the operations settings ask for: tokens, TLS, the rate limit,
+ * the metrics and the upstream budget, all before any fork so that the
+ * workers share them. Returns 0 or -1 after logging why. */
+static int
+sup_setup_operations(struct sup *sup)
+{
+    const struct settings *s = sup->s;
+    char err[512];
+    size_t n = tool_count();
+    const char **names = calloc(n ? n : 1, sizeof(*names));
+
+    if (names == NULL)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        names[i] = tool_at(i)->name;
+    sup->metrics = metrics_create(names, n, err, sizeof(err));
+    free(names);
+    if (sup->metrics == NULL ||
+        (sup->ub = ub_create(6000, err, sizeof(err))) == NULL)
+        goto fail;
+    if (s->auth_tokens_file[0] != '\0' &&
+        (sup->auth = auth_load(s->auth_tokens_file, err, sizeof(err))) == NULL)
+        goto fail;
+    if (sup->auth == NULL && !s->allow_unauthenticated &&
+        !auth_is_loopback(s->bind)) {
+        snprintf(err, sizeof(err),
+                 "refusing to listen on %s without authentication: set "
+                 "auth_tokens_file, or --allow-unauthenticated if a proxy "
+                 "in front authenticates",
+                 s->bind);
+        goto fail;
+    }
+    if (s->rate_limit > 0 && (sup->rl = rl_create(s->rate_limit, s->rate_burst,
+                                                  0, err, sizeof(err))) == NULL)
+        goto fail;
+    if ((s->tls_cert[0] != '\0') != (s->tls_key[0] != '\0')) {
+        snprintf(err, sizeof(err), "HTTPS needs both tls_cert and tls_key");
+        goto fail;
+    }
+    if (s->tls_cert[0] != '\0' &&
+        tls_load(s->tls_cert, s->tls_key, &sup->cert_pem, &sup->key_pem, err,
+                 sizeof(err)) < 0)
+        goto fail;
+    mcp_server_set_tool_observer(sup->srv, sup_observe_tool, sup->metrics);
+    struct bnc_hooks hooks = {sup_before_send, sup_after_exchange, sup};
+    bnc_set_hooks(&hooks);
+    return 0;
+fail:
+    log_error("%s", err);
+    return -1;
+}
+
+/* After the socket and the shared pieces exist, and before any worker is
+ * forked: detach (--daemon: syslog, pid file) and drop privileges
+ * (--user). Returns 0 or -1 after logging why. */
+static int
+sup_operate(struct sup *sup)
+{
+    char err[256];
+
+    if (sup->s->daemonize) {
+        if (daemon_detach(err, sizeof(err)) < 0) {
+            log_error("%s", err);
+            return -1;
+        }
+        sup->pid = getpid(); /* workers check getppid() against it */
+        log_to_syslog("binmcpd");
+        if (sup->s->pidfile[0] != '\0' &&
+            pidfile_write(sup->s->pidfile, err, sizeof(err)) < 0) {
+            log_error("%s", err);
+            return -1;
+        }
+    }
+    if (sup->s->user[0] != '\0' &&
+        drop_privileges(sup->s->user, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        if (sup->s->daemonize)
+            pidfile_remove(sup->s->pidfile);
+        return -1;
+    }
+    daemon_ready();
+    return 0;
+}
+
 /* Sets up everything the workers share: the socket, the registry, the IPC
  * channels and the alive pipe. Returns 0, or -1 after logging why (what
  * was created is released by sup_cleanup). */
@@ -192,6 +327,8 @@ sup_setup(struct sup *sup)
 {
     char err[256], where[INET6_ADDRSTRLEN + 16];
 
+    if (sup_setup_operations(sup) < 0)
+        return -1;
     sup->listen_fd = sup_listen(sup->s);
     if (sup->listen_fd < 0)
         return -1;
@@ -233,6 +370,17 @@ sup_cleanup(struct sup *sup)
         close(sup->listen_fd);
     if (sup->sig_fd >= 0)
         close(sup->sig_fd);
+    settings_wipe(&sup->cur);
+    bnc_set_hooks(NULL);
+    auth_free(sup->auth);
+    if (sup->rl != NULL)
+        rl_destroy(sup->rl);
+    if (sup->ub != NULL)
+        ub_destroy(sup->ub);
+    if (sup->metrics != NULL)
+        metrics_destroy(sup->metrics);
+    if (sup->cert_pem != NULL || sup->key_pem != NULL)
+        tls_free_pem(sup->cert_pem, sup->key_pem);
     free(sup->slot);
 }
 
@@ -264,6 +412,11 @@ sup_child(struct sup *sup, int k)
     env.srv = sup->srv;
     env.parent_fd = sup->alive[0];
     env.parent_pid = sup->pid;
+    env.auth = sup->auth;
+    env.rl = sup->rl;
+    env.metrics = sup->metrics;
+    env.tls_cert_pem = sup->cert_pem;
+    env.tls_key_pem = sup->key_pem;
     _exit(worker_run(&env));
 }
 
@@ -461,6 +614,76 @@ sup_reap(struct sup *sup)
 
 /* ---- signals and the loop ---- */
 
+/* Sends the daemon's credentials to every worker slot; a worker that is
+ * being replaced reads them too (and a new one inherits them anyway). */
+static void
+sup_push_creds(struct sup *sup)
+{
+    const struct creds *c = &sup->cur.creds;
+    char buf[2 * CREDS_KEY_MAX + 32];
+    int n = 0;
+
+    if (c->set)
+        n = snprintf(buf, sizeof(buf), "%s\n%s\n%s", c->key, c->secret,
+                     creds_env_name(c->env));
+    for (int k = 0; k < sup->nworkers; k++) {
+        struct ipc_hdr h = {0};
+        h.type = IPC_CREDS;
+        if (ipc_send(&sup->ipc, k, &h, buf, (size_t)n) < 0)
+            log_warn("SIGHUP: could not pass the credentials to worker %d", k);
+    }
+    secure_wipe(buf, sizeof(buf));
+}
+
+/* Whether two credential sets differ (compared in constant time). */
+static int
+creds_differ(const struct creds *a, const struct creds *b)
+{
+    if (a->set != b->set || a->env != b->env)
+        return 1;
+    return !ct_equal(a->key, strlen(a->key), b->key, strlen(b->key)) ||
+           !ct_equal(a->secret, strlen(a->secret), b->secret,
+                     strlen(b->secret));
+}
+
+/* SIGHUP: re-reads the configuration and credentials files. Credentials
+ * and the log level take effect at once in every worker, without touching
+ * a session; settings that need new sockets or processes are reported. A
+ * configuration with an error changes nothing. */
+static void
+sup_reload(struct sup *sup)
+{
+    struct settings next;
+    char err[512], what[256];
+
+    if (settings_reload(&sup->cur, &next, err, sizeof(err)) < 0) {
+        log_error("SIGHUP: configuration rejected, nothing changed: %s", err);
+        settings_wipe(&next);
+        return;
+    }
+    if (settings_needs_restart(&sup->cur, &next, what, sizeof(what)))
+        log_warnx("SIGHUP: %s changed; that needs a restart and was not "
+                  "applied",
+                  what);
+    if (creds_differ(&sup->cur.creds, &next.creds)) {
+        memcpy(&sup->cur.creds, &next.creds, sizeof(sup->cur.creds));
+        sup_push_creds(sup);
+        if (sup->cur.creds.set) {
+            char masked[32];
+            creds_mask(sup->cur.creds.key, masked, sizeof(masked));
+            log_info("SIGHUP: credentials reloaded: key %s (%s)", masked,
+                     creds_env_name(sup->cur.creds.env));
+        } else {
+            log_info("SIGHUP: credentials removed");
+        }
+    } else {
+        log_info("SIGHUP: configuration re-read; credentials unchanged");
+    }
+    sup->cur.log_level = next.log_level;
+    log_set_level(next.log_level);
+    settings_wipe(&next);
+}
+
 /* Reads every pending signal from the signalfd and acts on it; SIGCHLD is
  * left to sup_reap, which the loop calls every round anyway. */
 static void
@@ -471,8 +694,7 @@ sup_read_signals(struct sup *sup)
     while (read(sup->sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
         int sig = (int)si.ssi_signo;
         if (sig == SIGHUP) {
-            log_info("SIGHUP: configuration reload is not implemented yet; "
-                     "nothing changed");
+            sup_reload(sup);
         } else if (sig != SIGCHLD && sup->stopping) {
             log_info("%s: already stopping", sup_signal_name(sig));
         } else if (sig != SIGCHLD) {
@@ -545,7 +767,8 @@ supervisor_run(const struct settings *s, struct mcp_server *srv)
     int rc;
 
     memset(&sup, 0, sizeof(sup));
-    sup.s = s;
+    memcpy(&sup.cur, s, sizeof(sup.cur));
+    sup.s = &sup.cur;
     sup.srv = srv;
     sup.pid = getpid();
     sup.nworkers = s->workers > 0 ? s->workers : 1;
@@ -555,7 +778,8 @@ supervisor_run(const struct settings *s, struct mcp_server *srv)
         log_error("out of memory");
         return 1;
     }
-    if (sup_signals_open(&sup) < 0 || sup_setup(&sup) < 0) {
+    if (sup_signals_open(&sup) < 0 || sup_setup(&sup) < 0 ||
+        sup_operate(&sup) < 0) {
         sup_cleanup(&sup);
         return 1;
     }
@@ -568,6 +792,8 @@ supervisor_run(const struct settings *s, struct mcp_server *srv)
     sup_stop_workers(&sup);
     rc = sup.status;
     log_info("stopped (exit status %d)", rc);
+    if (sup.s->daemonize)
+        pidfile_remove(sup.s->pidfile);
     sup_cleanup(&sup);
     return rc;
 }

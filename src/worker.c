@@ -34,9 +34,12 @@
 
 #include <microhttpd.h>
 
+#include "auth.h"
 #include "bnc.h"
 #include "dbuf.h"
 #include "log.h"
+#include "metrics.h"
+#include "ratelimit.h"
 #include "util.h"
 #include "worker.h"
 
@@ -132,7 +135,9 @@ static struct worker_state {
     pthread_t exec[EXECUTORS];
     int nexec;
     char *ipc_buf;
-    int hup_fd; /* epoll set watching SSE clients for a hang-up */
+    int hup_fd;         /* epoll set watching SSE clients for a hang-up */
+    struct creds creds; /* this worker's copy of the daemon's */
+    pthread_rwlock_t creds_lock;
 } w;
 
 /* ------------------------------------------------------------------ */
@@ -637,6 +642,13 @@ executor_main(void *arg)
 /* ------------------------------------------------------------------ */
 /* HTTP helpers                                                        */
 
+static void
+count_reject(enum metrics_reject_reason why)
+{
+    if (w.env->metrics != NULL)
+        metrics_reject(w.env->metrics, why);
+}
+
 struct req {
     struct dbuf body;
     int too_big;
@@ -704,6 +716,7 @@ reply_full(struct MHD_Connection *c, int streamable)
 {
     char msg[160];
     reg_count_rejected(w.env->reg);
+    count_reject(METRICS_REJECT_MAX_CONNECTIONS);
     snprintf(msg, sizeof(msg),
              "all %d session slots are in use; retry in a few seconds",
              w.set->max_connections);
@@ -881,6 +894,24 @@ serve_health(struct MHD_Connection *c)
              (unsigned long long)reg_restarts(reg),
              (long long)((now_ms() - reg_started_ms(reg)) / 1000));
     return reply_text(c, 200, "application/json", text, NULL, NULL);
+}
+
+static enum MHD_Result
+serve_metrics(struct MHD_Connection *c)
+{
+    struct dbuf o;
+    enum MHD_Result ret;
+
+    if (w.env->metrics == NULL)
+        return reply_error(c, 404, "not_found", "metrics are off");
+    dbuf_init(&o, 4u << 20);
+    if (metrics_render(w.env->metrics, w.env->reg, &o) < 0)
+        ret = reply_error(c, 500, "internal", "cannot render the metrics");
+    else
+        ret =
+            reply_text(c, 200, METRICS_CONTENT_TYPE, dbuf_str(&o), NULL, NULL);
+    dbuf_free(&o);
+    return ret;
 }
 
 static enum MHD_Result
@@ -1253,6 +1284,8 @@ route(struct MHD_Connection *c, const char *url, const char *method,
         return serve_health(c);
     if (strcmp(url, "/") == 0 && (get || head))
         return serve_root(c);
+    if (strcmp(url, "/metrics") == 0 && (get || head))
+        return serve_metrics(c);
     if (strcmp(url, "/mcp/sse") == 0 && get)
         return legacy_open(c);
     if (strcmp(url, "/mcp/message") == 0 && post)
@@ -1268,10 +1301,62 @@ route(struct MHD_Connection *c, const char *url, const char *method,
                                "GET, POST, DELETE");
     }
     if (strcmp(url, "/health") == 0 || strcmp(url, "/") == 0 ||
-        strcmp(url, "/mcp/sse") == 0 || strcmp(url, "/mcp/message") == 0)
+        strcmp(url, "/metrics") == 0 || strcmp(url, "/mcp/sse") == 0 ||
+        strcmp(url, "/mcp/message") == 0)
         return reply_error(c, 405, "method_not_allowed",
                            "this method is not allowed here");
     return reply_error(c, 404, "not_found", "no such endpoint");
+}
+
+/* What every request must pass before anything else: the per-client rate
+ * limit, the Origin check and the bearer token (/health is exempt from
+ * the limit and the token, so that monitoring always works). Queues the
+ * refusal and returns 1, or returns 0 to go on. */
+static int
+refuse_early(struct MHD_Connection *c, const char *url, const char *method,
+             enum MHD_Result *ret)
+{
+    int health = strcmp(url, "/health") == 0;
+    const char *origin = header(c, "Origin");
+    char key[64], secs[24];
+    double wait = 0;
+
+    if (!health && w.env->rl != NULL) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        rl_client_key(ci != NULL ? ci->client_addr : NULL, key, sizeof(key));
+        if (!rl_allow(w.env->rl, key, &wait)) {
+            count_reject(METRICS_REJECT_RATE_LIMITED);
+            snprintf(secs, sizeof(secs), "%ld", rl_retry_after_header(wait));
+            *ret = reply_text(c, 429, "application/json",
+                              "{\"error\":\"rate_limited\",\"message\":"
+                              "\"too many requests from this address; see "
+                              "Retry-After\"}",
+                              "Retry-After", secs);
+            return 1;
+        }
+    }
+    if (origin != NULL && !origin_allowed(origin)) {
+        log_info("worker %d: %s %s refused: Origin %.100s", w.env->index,
+                 method, url, origin);
+        count_reject(METRICS_REJECT_FORBIDDEN_ORIGIN);
+        *ret = reply_error(c, 403, "forbidden_origin",
+                           "this Origin is not allowed");
+        return 1;
+    }
+    if (!health && w.env->auth != NULL) {
+        const char *authz = header(c, "Authorization");
+        if (!auth_check(w.env->auth, authz)) {
+            count_reject(METRICS_REJECT_UNAUTHORIZED);
+            *ret = reply_text(c, 401, "application/json",
+                              "{\"error\":\"invalid_token\","
+                              "\"error_description\":\"missing or invalid "
+                              "bearer token\"}",
+                              "WWW-Authenticate", auth_challenge(authz));
+            return 1;
+        }
+    }
+    return 0;
 }
 
 static enum MHD_Result
@@ -1280,20 +1365,18 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
            size_t *upload_size, void **con_cls)
 {
     struct req *rq = *con_cls;
+    enum MHD_Result ret;
 
     (void)cls;
     (void)version;
     if (rq == NULL) {
-        const char *origin = header(c, "Origin");
         const char *clen = header(c, "Content-Length");
-        if (origin != NULL && !origin_allowed(origin)) {
-            log_info("worker %d: %s %s refused: Origin %.100s", w.env->index,
-                     method, url, origin);
-            return reply_error(c, 403, "forbidden_origin",
-                               "this Origin is not allowed");
-        }
-        if (clen != NULL && strtoull(clen, NULL, 10) > w.set->max_body)
+        if (refuse_early(c, url, method, &ret))
+            return ret;
+        if (clen != NULL && strtoull(clen, NULL, 10) > w.set->max_body) {
+            count_reject(METRICS_REJECT_TOO_LARGE);
             return reply_error(c, 413, "too_large", "the body is over the cap");
+        }
         rq = calloc(1, sizeof(*rq));
         if (rq == NULL)
             return MHD_NO;
@@ -1349,6 +1432,38 @@ resume_remote_locked(const struct ipc_hdr *h, struct reg_ref ref,
     ipc_send(w.env->ipc, h->reply_worker, &o, NULL, 0);
 }
 
+/* The supervisor re-read the credentials (SIGHUP): the next signed call of
+ * every session without its own credentials uses them. Sessions and
+ * streams are untouched. */
+static void
+update_creds(char *payload, size_t len)
+{
+    char err[128];
+    char *key = payload, *secret = NULL, *env = NULL;
+    enum bnc_env e = BNC_ENV_MAINNET;
+
+    if ((secret = memchr(key, '\n', len)) != NULL) {
+        *secret++ = '\0';
+        if ((env = strchr(secret, '\n')) != NULL)
+            *env++ = '\0';
+    }
+    pthread_rwlock_wrlock(&w.creds_lock);
+    if (len == 0) {
+        creds_wipe(&w.creds);
+        log_info("worker %d: daemon credentials removed", w.env->index);
+    } else if (secret == NULL || env == NULL || creds_env_parse(env, &e) < 0 ||
+               creds_set(&w.creds, key, secret, e, err, sizeof(err)) < 0) {
+        log_warnx("worker %d: a malformed credentials message was ignored",
+                  w.env->index);
+    } else {
+        char masked[32];
+        creds_mask(w.creds.key, masked, sizeof(masked));
+        log_info("worker %d: daemon credentials replaced: key %s (%s)",
+                 w.env->index, masked, creds_env_name(e));
+    }
+    pthread_rwlock_unlock(&w.creds_lock);
+}
+
 static void
 handle_ipc(void)
 {
@@ -1362,6 +1477,11 @@ handle_ipc(void)
         if (rc < 0)
             break;
         struct reg_ref ref = {h.slot, h.gen};
+        if (h.type == IPC_CREDS) {
+            update_creds(w.ipc_buf, h.len);
+            secure_wipe(w.ipc_buf, h.len);
+            continue;
+        }
         pthread_mutex_lock(&w.lock);
         if (h.type == IPC_DELIVER) {
             struct wsession *ws = session_get_locked(ref);
@@ -1570,13 +1690,20 @@ static int
 start_http(void)
 {
     unsigned limit = (unsigned)w.set->max_connections + 256;
+    int tls = w.env->tls_cert_pem != NULL && w.env->tls_key_pem != NULL;
+    struct MHD_OptionItem tls_opts[] = {
+        {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0,
+         (void *)(uintptr_t)w.env->tls_cert_pem},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)(uintptr_t)w.env->tls_key_pem},
+        {MHD_OPTION_END, 0, NULL},
+    };
     w.mhd = MHD_start_daemon(
         MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
-            MHD_USE_ERROR_LOG,
-        0, NULL, NULL, on_request, NULL, MHD_OPTION_LISTEN_SOCKET,
-        (MHD_socket)w.env->listen_fd, MHD_OPTION_CONNECTION_LIMIT, limit,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384,
+            MHD_USE_ERROR_LOG | (tls ? MHD_USE_TLS : 0),
+        0, NULL, NULL, on_request, NULL, MHD_OPTION_ARRAY, tls_opts,
+        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)w.env->listen_fd,
+        MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)60, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
     return w.mhd != NULL ? 0 : -1;
@@ -1596,6 +1723,9 @@ worker_run(const struct worker_env *env)
     w.sess = calloc(w.nsess_slots, sizeof(*w.sess));
     w.ipc_buf = malloc(IPC_PAYLOAD_MAX + 1);
     w.hup_fd = epoll_create1(EPOLL_CLOEXEC);
+    pthread_rwlock_init(&w.creds_lock, NULL);
+    memcpy(&w.creds, &env->settings->creds, sizeof(w.creds));
+    mcp_server_set_creds(env->srv, &w.creds, &w.creds_lock);
     raise_fd_limit();
     if (w.sess == NULL || w.ipc_buf == NULL || w.hup_fd < 0 ||
         (sfd = signals_open()) < 0) {
@@ -1629,6 +1759,7 @@ worker_run(const struct worker_env *env)
     free(w.ipc_buf);
     close(w.hup_fd);
     close(sfd);
+    creds_wipe(&w.creds);
     bnc_thread_cleanup();
     log_info("worker %d: stopped", env->index);
     return status;

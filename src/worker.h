@@ -15,6 +15,10 @@
 #include "registry.h"
 #include "settings.h"
 
+struct auth_tokens;
+struct ratelimit;
+struct metrics;
+
 /* Exit statuses of a worker process (the supervisor's protocol). */
 enum {
     WORKER_EXIT_OK = 0,    /* drained after SIGTERM/SIGQUIT, or parent gone */
@@ -23,15 +27,21 @@ enum {
 };
 
 struct worker_env {
-    int index;                 /* 0 .. nworkers-1: the worker slot */
-    int listen_fd;             /* bound and listening, shared */
-    struct registry *reg;      /* shared */
-    struct ipc *ipc;           /* shared channels */
+    int index;            /* 0 .. nworkers-1: the worker slot */
+    int listen_fd;        /* bound and listening, shared */
+    struct registry *reg; /* shared */
+    struct ipc *ipc;      /* shared channels */
     const struct settings *settings;
-    struct mcp_server *srv;    /* read-only, shared by all threads */
-    int parent_fd;             /* read end of a pipe the supervisor holds
-                                  open: EOF means the supervisor died */
+    struct mcp_server *srv; /* read-only, shared by all threads */
+    int parent_fd;          /* read end of a pipe the supervisor holds
+                               open: EOF means the supervisor died */
     pid_t parent_pid;
+    /* operations; NULL when the feature is off */
+    const struct auth_tokens *auth; /* bearer tokens */
+    struct ratelimit *rl;           /* per-client GCRA, shared */
+    struct metrics *metrics;        /* counters, shared */
+    const char *tls_cert_pem;       /* HTTPS when both are set */
+    const char *tls_key_pem;
 };
 
 /* Runs a worker in the current (freshly forked) process until SIGTERM,

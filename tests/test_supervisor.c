@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -446,25 +447,32 @@ daemon_wait(struct daemon *d, long timeout_ms)
  * --drain-timeout 3` with stderr in a file named after tag, and waits for
  * its "listening on 127.0.0.1:PORT" line. Returns 0 or -1. */
 static int
-daemon_start(struct daemon *d, const char *tag)
+daemon_start_args(struct daemon *d, const char *tag, const char *const *extra)
 {
     char base[160], testnet[160];
     const char *envset[] = {base, testnet, "BINANCE_TIMEOUT_MS=3000", NULL};
-    const char *argv[] = {binmcpd_path(),
-                          "--mode",
-                          "sse",
-                          "--bind",
-                          "127.0.0.1",
-                          "--port",
-                          "0",
-                          "--workers",
-                          "2",
-                          "--keepalive",
-                          "1",
-                          "--drain-timeout",
-                          "3",
-                          NULL};
+    const char *argv[32] = {binmcpd_path(),
+                            "--mode",
+                            "sse",
+                            "--bind",
+                            "127.0.0.1",
+                            "--port",
+                            "0",
+                            "--workers",
+                            "2",
+                            "--keepalive",
+                            "1",
+                            "--drain-timeout",
+                            "3",
+                            NULL};
     char **env;
+    int nargs = 0;
+
+    while (argv[nargs] != NULL)
+        nargs++;
+    for (int i = 0; extra != NULL && extra[i] != NULL && nargs < 31; i++)
+        argv[nargs++] = extra[i];
+    argv[nargs] = NULL;
     int fd, null_fd;
     int64_t end;
 
@@ -516,6 +524,12 @@ daemon_start(struct daemon *d, const char *tag)
     fprintf(stderr, "test_supervisor: the daemon did not start (see %s)\n",
             d->log);
     return -1;
+}
+
+static int
+daemon_start(struct daemon *d, const char *tag)
+{
+    return daemon_start_args(d, tag, NULL);
 }
 
 /* The supervisor's live workers, up to max. */
@@ -1274,6 +1288,136 @@ test_supervisor_killed(void)
 }
 
 /* ------------------------------------------------------------------ */
+/* Suite "reload": SIGHUP re-reads the credentials without dropping     */
+/* a session                                                           */
+
+static char cred_path[512];
+
+/* Writes the credentials file with mode. Returns 0 or -1. */
+static int
+write_creds(const char *key, const char *secret, mode_t mode)
+{
+    FILE *f = fopen(cred_path, "w");
+    if (f == NULL)
+        return -1;
+    fprintf(f,
+            "# test credentials\napi_key = %s\napi_secret = %s\n"
+            "environment = mainnet\n",
+            key, secret);
+    if (fclose(f) != 0 || chmod(cred_path, mode) != 0)
+        return -1;
+    return 0;
+}
+
+/* The API key the fake exchange saw last on GET /api/v3/account. */
+static void
+last_account_key(char *out, size_t len)
+{
+    char body[2048];
+    out[0] = '\0';
+    if (fakex_http(&fx, "GET", "/__fake/stats?method=GET&path=/api/v3/account",
+                   body, sizeof(body)) != 200)
+        return;
+    json_object *o = json_tokener_parse(body);
+    snprintf(out, len, "%s", str_at(o, "last_api_key"));
+    json_object_put(o);
+}
+
+/* get_account_info on c; returns the key the fake saw ("" on failure). */
+static int
+account_with_key(struct client *c, int port, const char *want)
+{
+    char seen[128];
+    json_object *m = client_rpc(c, port, "tools/call",
+                                "{\"name\":\"get_account_info\","
+                                "\"arguments\":{}}");
+    int ok =
+        m != NULL && !json_object_get_boolean(get_path(m, "result.isError"));
+    json_object_put(m);
+    last_account_key(seen, sizeof(seen));
+    if (!ok || strcmp(seen, want) != 0)
+        fprintf(stderr, "test_supervisor: get_account_info ok=%d, key %.8s\n",
+                ok, seen);
+    return ok && strcmp(seen, want) == 0;
+}
+
+/* Counts the log lines holding text. */
+static int
+log_count(const char *path, const char *text)
+{
+    char *log = slurp(path), *p = log;
+    int n = 0;
+    while (p != NULL && (p = strstr(p, text)) != NULL) {
+        n++;
+        p += strlen(text);
+    }
+    free(log);
+    return n;
+}
+
+/* Sends SIGHUP and waits until the log holds want lines with text. */
+static int
+hup_and_wait(struct daemon *d, const char *text, int want)
+{
+    int64_t end = now_ms() + 5000;
+    if (kill(d->pid, SIGHUP) != 0)
+        return 0;
+    while (now_ms() < end) {
+        if (log_count(d->log, text) >= want)
+            return 1;
+        sleep_ms(20);
+    }
+    return 0;
+}
+
+static void
+test_reload_credentials(void)
+{
+    const char *tmp = getenv("TESTS_BUILDDIR");
+    const char *extra[] = {"--credentials-file", cred_path, NULL};
+    struct daemon d;
+    struct client c[6];
+    int n;
+
+    snprintf(cred_path, sizeof(cred_path), "%s/test_supervisor.%ld.creds.tmp",
+             tmp != NULL && *tmp != '\0' ? tmp : "/tmp", (long)getpid());
+    CU_ASSERT_EQUAL_FATAL(write_creds(TEST_KEY_A, TEST_SECRET_A, 0600), 0);
+    CU_ASSERT_EQUAL_FATAL(daemon_start_args(&d, "reload", extra), 0);
+    n = open_spread(c, 6, 2, d.port);
+    CU_ASSERT_TRUE_FATAL(n >= 2);
+    for (int i = 0; i < n; i++) {
+        CU_ASSERT_EQUAL(client_init(&c[i], d.port), 0);
+        CU_ASSERT_TRUE(account_with_key(&c[i], d.port, TEST_KEY_A));
+    }
+
+    /* key B in the file, SIGHUP: every worker takes it, no session drops */
+    CU_ASSERT_EQUAL(write_creds(TEST_KEY_B, TEST_SECRET_B, 0600), 0);
+    CU_ASSERT_TRUE(hup_and_wait(&d, "daemon credentials replaced", NWORKERS));
+    for (int i = 0; i < n; i++) {
+        CU_ASSERT_TRUE(c[i].open);
+        CU_ASSERT_TRUE(account_with_key(&c[i], d.port, TEST_KEY_B));
+    }
+
+    /* a file anyone may read is refused; key B stays */
+    CU_ASSERT_EQUAL(write_creds(TEST_KEY_A, TEST_SECRET_A, 0644), 0);
+    CU_ASSERT_TRUE(hup_and_wait(&d, "nothing changed", 1));
+    for (int i = 0; i < n; i++)
+        CU_ASSERT_TRUE(account_with_key(&c[i], d.port, TEST_KEY_B));
+    CU_ASSERT_EQUAL(log_count(d.log, TEST_SECRET_A), 0);
+    CU_ASSERT_EQUAL(log_count(d.log, TEST_SECRET_B), 0);
+
+    close_all(c, n);
+    daemon_kill(&d);
+    unlink(cred_path);
+}
+
+static CU_TestInfo reload_tests[] = {
+    {"SIGHUP: new credentials in every worker, sessions kept; bad file "
+     "refused",
+     test_reload_credentials},
+    CU_TEST_INFO_NULL,
+};
+
 /* Suite "crash loop"                                                  */
 
 static void
@@ -1350,6 +1494,7 @@ main(void)
         {"respawn", init_respawn, clean_respawn, NULL, NULL, respawn_tests},
         {"signals", NULL, NULL, NULL, NULL, signal_tests},
         {"orphans", NULL, NULL, NULL, NULL, orphan_tests},
+        {"reload", NULL, NULL, NULL, NULL, reload_tests},
         {"crash loop", NULL, NULL, NULL, NULL, crash_tests},
         CU_SUITE_INFO_NULL,
     };

@@ -1,0 +1,67 @@
+/*
+ * auth.h - static bearer tokens for the HTTP transports.
+ *
+ * The tokens file holds one token per line. Blank lines and lines whose
+ * first non-blank character is '#' are ignored; spaces, tabs and a CR
+ * around a token are trimmed. A line is either
+ *   - a plain token: at least AUTH_TOKEN_MIN visible ASCII characters, no
+ *     spaces (any client sends it as "Authorization: Bearer <token>"), or
+ *   - "sha256:" followed by the 64 hex digits of the SHA-256 of a token, so
+ *     the file need not hold the secret itself:
+ *         printf %s "$TOKEN" | sha256sum
+ * The file must not be accessible by group or others (like the credentials
+ * file): auth_load() refuses it with the chmod to run.
+ *
+ * Only SHA-256 digests are kept in memory, plain tokens included, so every
+ * comparison is between 32-byte strings whatever the lengths of the tokens,
+ * and the presented token is compared with every configured one (no early
+ * exit), so the time taken reveals neither which token matched nor how
+ * long the tokens are.
+ */
+#ifndef BINMCPD_AUTH_H
+#define BINMCPD_AUTH_H
+
+#include <stddef.h>
+
+#define AUTH_TOKEN_MIN  16      /* characters of a plain token, at least */
+#define AUTH_TOKEN_MAX  4096    /* characters of a token, at most */
+#define AUTH_FILE_MAX   1048576 /* bytes of a tokens file, at most */
+#define AUTH_HASHED_LEN 71      /* "sha256:" + 64 hex digits */
+
+struct auth_tokens;
+
+/* Reads the tokens file at path. Returns the token set (free it with
+ * auth_free), or NULL with a sentence in err: the file cannot be read, is
+ * not a regular file, is accessible by group or others, is too large,
+ * holds no token, or a line is malformed (the sentence names path:line but
+ * never quotes the line). Every buffer that held the file is wiped. */
+struct auth_tokens *auth_load(const char *path, char *err, size_t errlen);
+
+/* Returns 1 when authorization (the value of an Authorization header, may
+ * be NULL) is "Bearer <token>" (scheme case-insensitive, one or more
+ * spaces) with a configured token, else 0. t == NULL allows nothing. */
+int auth_check(const struct auth_tokens *t, const char *authorization);
+
+/* Number of tokens in the set (0 for NULL). */
+size_t auth_count(const struct auth_tokens *t);
+
+/* Formats the hashed form of token, "sha256:<64 lowercase hex>", into out
+ * (at least AUTH_HASHED_LEN + 1 bytes). Returns 0, or -1 when out is too
+ * small or hashing fails. */
+int auth_hash_token(const char *token, char *out, size_t outlen);
+
+/* The WWW-Authenticate value of a 401 (RFC 6750 section 3): without an
+ * Authorization header, `Bearer realm="binmcpd"`; with one (wrong token or
+ * scheme), the same plus error="invalid_token". A static string. */
+const char *auth_challenge(const char *authorization);
+
+/* Returns 1 when bind (the address to listen on) can only be reached from
+ * this host: 127.0.0.0/8, ::1, [::1] or "localhost"; 0 for anything else
+ * (0.0.0.0, ::, other addresses and names). Binding elsewhere without
+ * tokens needs --allow-unauthenticated. */
+int auth_is_loopback(const char *bind);
+
+/* Wipes and frees the set. NULL is allowed. */
+void auth_free(struct auth_tokens *t);
+
+#endif

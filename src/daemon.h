@@ -1,0 +1,87 @@
+/*
+ * daemon.h - what a SysV-style start needs: leaving the terminal, the pid
+ * file, and dropping root after the privileged work (binding) is done.
+ *
+ * The order the supervisor follows with --daemon --pidfile --user:
+ *   bind and set up (as root) -> daemon_detach -> log_to_syslog ->
+ *   pidfile_write (as root, so it may live in /run) -> drop_privileges ->
+ *   daemon_ready -> fork the workers ... -> pidfile_remove at exit.
+ * Under systemd none of this is used: the unit runs the daemon in the
+ * foreground as its own user.
+ */
+#ifndef BINMCPD_DAEMON_H
+#define BINMCPD_DAEMON_H
+
+#include <stddef.h>
+
+/*
+ * Detaches from the terminal: fork, setsid, fork again (so the daemon is
+ * not a session leader and can never reacquire a controlling terminal),
+ * chdir("/"), and stdin, stdout and stderr onto /dev/null. Logging must be
+ * switched to syslog (log_to_syslog) right after, since stderr is gone.
+ *
+ * Returns 0 in the daemon, or -1 with a sentence in err: in the caller when
+ * the pipe or the first fork fails (nothing changed then), or in the
+ * daemon when chdir or /dev/null fail (stderr may still be the terminal;
+ * the caller logs err and exits, and the starter then exits 1).
+ *
+ * The process that called it otherwise never returns: it waits until the
+ * daemon calls daemon_ready() and then _exits 0, or _exits 1 when the
+ * daemon exits (or closes the channel) without doing so, so a start script
+ * sees a failed start. The intermediate process _exits at once. _exit, not
+ * exit: those processes hold copies of the daemon's resources (sockets,
+ * shared memory, stdio buffers), and no atexit handler may clean them up
+ * on the daemon's behalf.
+ *
+ * Call it before any thread exists and before forking anything that must
+ * belong to the daemon.
+ */
+int daemon_detach(char *err, size_t len);
+
+/*
+ * Tells the process waiting in daemon_detach that the daemon started, and
+ * closes the channel to it. Call it once the pid file is written and the
+ * privileges are dropped, and before forking workers (they would otherwise
+ * inherit the channel). Does nothing when daemon_detach was not called or
+ * daemon_ready already ran.
+ */
+void daemon_ready(void);
+
+/*
+ * Writes the calling process's pid ("%ld\n", mode 0644) to path. The file
+ * appears complete and atomically (a temporary file beside it is linked
+ * into place), so a reader never sees it half written. When path exists:
+ *   - it names a live process other than the caller (kill(pid, 0) succeeds
+ *     or fails with EPERM): returns -1, err names the pid, the file stays;
+ *   - otherwise (a dead pid, the caller's own pid, garbage) the file is
+ *     stale and replaced.
+ * Returns 0, or -1 with a sentence in err (the directory must exist and be
+ * writable). Two instances racing over a stale file are not excluded;
+ * binding the same port is what excludes them.
+ */
+int pidfile_write(const char *path, char *err, size_t len);
+
+/*
+ * Removes path if, and only if, it holds the calling process's pid: an
+ * instance that lost the race, or an old one stopping after a new one
+ * started, leaves the other's file alone. Failures are logged and
+ * otherwise ignored. Removing needs write access to the directory, which
+ * after drop_privileges means a directory owned by that user (the init
+ * script creates one under /run).
+ */
+void pidfile_remove(const char *path);
+
+/*
+ * Becomes user (a name from the password database) for good: its
+ * supplementary groups (initgroups), then real, effective and saved group
+ * and user ids. Then verifies that root cannot be regained (setuid(0) and
+ * seteuid(0) must fail) and that no id is left at 0. Must run as root,
+ * unless user is already the caller's identity (then it changes nothing
+ * and returns 0). A user whose uid is 0 is refused: that would drop
+ * nothing.
+ * Returns 0, or -1 with a sentence in err; after a failure in the middle
+ * the process may be partly changed and must exit.
+ */
+int drop_privileges(const char *user, char *err, size_t len);
+
+#endif

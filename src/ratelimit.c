@@ -1,0 +1,558 @@
+/*
+ * ratelimit.c - the per-client GCRA limiter and the upstream weight budget,
+ * in shared memory. See ratelimit.h.
+ *
+ * The limiter's mapping holds the header (struct ratelimit) and then the
+ * sets, each one cache-line aligned: a robust process-shared mutex and
+ * RL_WAYS slots {key hash, TAT}. A set's lock is held for a few loads and
+ * stores, so contention between workers is negligible. Every state of a
+ * slot is valid (a key with some TAT), so a process that dies holding a
+ * set's lock leaves nothing to repair: the next locker only marks the mutex
+ * consistent.
+ *
+ * The budget is one 64-bit word, (minute << 32) | weight used, changed by
+ * compare-and-swap, and a hold deadline: no lock at all.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+
+#include "log.h"
+#include "ratelimit.h"
+
+#define RL_MAGIC       0x524c4731u /* "RLG1" */
+#define UB_MAGIC       0x55424731u /* "UBG1" */
+#define RL_ALIGN       64
+#define RL_MAX_BUCKETS (1u << 24)
+#define RL_MAX_BURST   1000000
+#define NS_PER_S       1000000000LL
+
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2,
+               "the budget needs lock-free 64-bit atomics");
+
+struct rl_slot {
+    uint64_t key; /* hash of the client key; 0 = never used */
+    int64_t tat;  /* theoretical arrival time, monotonic ns */
+};
+
+struct rl_set {
+    _Alignas(RL_ALIGN) pthread_mutex_t mu;
+    struct rl_slot slot[RL_WAYS];
+};
+
+/* Set once before fork, then read-only; the sets follow. */
+struct ratelimit {
+    uint32_t magic;
+    uint32_t nsets;
+    size_t map_len;
+    size_t sets_off;
+    int64_t interval_ns;  /* T = 1 / rate */
+    int64_t tolerance_ns; /* burst * T */
+    uint64_t seed;
+    _Atomic int broken_logged;
+};
+
+struct upstream_budget {
+    uint32_t magic;
+    int limit;
+    size_t map_len;
+    _Atomic uint64_t window; /* (minute << 32) | used */
+    _Atomic int64_t hold_until_ms;
+};
+
+static struct rl_set *
+rl_sets(struct ratelimit *rl)
+{
+    return (struct rl_set *)(void *)((char *)rl + rl->sets_off);
+}
+
+/* FNV-1a over the key, started from the random seed, then the splitmix64
+ * finaliser so every bit of the result depends on every input bit. The seed
+ * keeps clients from choosing addresses that crowd one set. */
+static uint64_t
+rl_hash(const struct ratelimit *rl, const char *key)
+{
+    uint64_t h = 0xcbf29ce484222325ull ^ rl->seed;
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
+        h ^= *p;
+        h *= 0x100000001b3ull;
+    }
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebull;
+    h ^= h >> 31;
+    return h != 0 ? h : 1;
+}
+
+static int64_t
+mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
+}
+
+static void *
+shared_map(size_t len)
+{
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static int
+robust_mutex_init(pthread_mutex_t *mu)
+{
+    pthread_mutexattr_t attr;
+    int rc = pthread_mutexattr_init(&attr);
+    if (rc != 0)
+        return rc;
+    rc = pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+    if (rc == 0)
+        rc = pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+    if (rc == 0)
+        rc = pthread_mutex_init(mu, &attr);
+    pthread_mutexattr_destroy(&attr);
+    return rc;
+}
+
+/* Locks a set. A dead owner left valid slots (see the top), so EOWNERDEAD
+ * only needs pthread_mutex_consistent. Returns 0 or -1 (unusable). */
+static int
+rl_lock(struct ratelimit *rl, struct rl_set *set)
+{
+    int rc = pthread_mutex_lock(&set->mu);
+    if (rc == EOWNERDEAD)
+        rc = pthread_mutex_consistent(&set->mu);
+    if (rc == 0)
+        return 0;
+    if (atomic_exchange(&rl->broken_logged, 1) == 0)
+        log_error("rate limiter: lock: %s; requests are no longer limited",
+                  strerror(rc));
+    return -1;
+}
+
+struct ratelimit *
+rl_create(double rate_per_s, int burst, unsigned nbuckets, char *err,
+          size_t errlen)
+{
+    struct ratelimit *rl;
+    size_t sets_off, len;
+    uint32_t nsets;
+    double interval;
+
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    if (!(rate_per_s > 0 && rate_per_s <= 1e9) || burst < 1 ||
+        burst > RL_MAX_BURST || nbuckets > RL_MAX_BUCKETS) {
+        if (err != NULL)
+            snprintf(err, errlen,
+                     "rate limiter: bad settings (rate %g/s, burst %d, %u "
+                     "clients); the rate must be in (0, 1e9] and the burst "
+                     "in 1..%d",
+                     rate_per_s, burst, nbuckets, RL_MAX_BURST);
+        return NULL;
+    }
+    interval = 1e9 / rate_per_s;
+    if (interval * burst > 1e17) { /* centuries: surely a mistake */
+        if (err != NULL)
+            snprintf(err, errlen,
+                     "rate limiter: rate %g/s with burst %d is too slow",
+                     rate_per_s, burst);
+        return NULL;
+    }
+    if (nbuckets == 0)
+        nbuckets = RL_DEFAULT_BUCKETS;
+    nsets = (nbuckets + RL_WAYS - 1) / RL_WAYS;
+    sets_off = (sizeof(struct ratelimit) + RL_ALIGN - 1) / RL_ALIGN * RL_ALIGN;
+    len = sets_off + (size_t)nsets * sizeof(struct rl_set);
+    rl = shared_map(len);
+    if (rl == NULL) {
+        if (err != NULL)
+            snprintf(err, errlen, "rate limiter: mmap of %zu bytes: %s", len,
+                     strerror(errno));
+        return NULL;
+    }
+    rl->magic = RL_MAGIC;
+    rl->nsets = nsets;
+    rl->map_len = len;
+    rl->sets_off = sets_off;
+    rl->interval_ns = (int64_t)(interval + 0.5);
+    if (rl->interval_ns < 1)
+        rl->interval_ns = 1;
+    rl->tolerance_ns = rl->interval_ns * burst;
+    if (gnutls_rnd(GNUTLS_RND_NONCE, &rl->seed, sizeof(rl->seed)) != 0)
+        rl->seed = (uint64_t)mono_ns();
+    struct rl_set *sets = rl_sets(rl);
+    for (uint32_t i = 0; i < nsets; i++) {
+        int rc = robust_mutex_init(&sets[i].mu);
+        if (rc != 0) {
+            if (err != NULL)
+                snprintf(err, errlen, "rate limiter: robust shared mutex: %s",
+                         strerror(rc));
+            munmap(rl, len);
+            return NULL;
+        }
+    }
+    return rl;
+}
+
+/* Only unmaps: the mutexes may still be in use by other processes. */
+void
+rl_destroy(struct ratelimit *rl)
+{
+    if (rl != NULL)
+        munmap(rl, rl->map_len);
+}
+
+int
+rl_allow_at(struct ratelimit *rl, const char *client_key, int64_t now_ns,
+            double *retry_after_s)
+{
+    uint64_t h = rl_hash(rl, client_key);
+    struct rl_set *set = &rl_sets(rl)[h % rl->nsets];
+    struct rl_slot *s = NULL;
+    int64_t tat, next, wait;
+
+    if (rl_lock(rl, set) < 0)
+        return 1;
+    for (int k = 0; k < RL_WAYS && s == NULL; k++)
+        if (set->slot[k].key == h)
+            s = &set->slot[k];
+    if (s == NULL) {
+        /* The slot with the smallest TAT: a never used one (0), one with
+         * nothing owed, or at worst the least indebted client. */
+        s = &set->slot[0];
+        for (int k = 1; k < RL_WAYS; k++)
+            if (set->slot[k].tat < s->tat)
+                s = &set->slot[k];
+        s->tat = now_ns;
+        s->key = h;
+    }
+    tat = s->tat > now_ns ? s->tat : now_ns;
+    next = tat + rl->interval_ns;
+    wait = next - now_ns - rl->tolerance_ns;
+    if (wait <= 0)
+        s->tat = next;
+    pthread_mutex_unlock(&set->mu);
+    if (wait <= 0)
+        return 1;
+    if (retry_after_s != NULL)
+        *retry_after_s = (double)wait / 1e9;
+    return 0;
+}
+
+int
+rl_allow(struct ratelimit *rl, const char *client_key, double *retry_after_s)
+{
+    return rl_allow_at(rl, client_key, mono_ns(), retry_after_s);
+}
+
+const char *
+rl_client_key(const struct sockaddr *sa, char *out, size_t outlen)
+{
+    char text[INET6_ADDRSTRLEN];
+
+    if (sa != NULL && sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        if (inet_ntop(AF_INET, &in->sin_addr, text, sizeof(text)) != NULL) {
+            snprintf(out, outlen, "%s", text);
+            return out;
+        }
+    } else if (sa != NULL && sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        struct in6_addr a = in6->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(&a)) {
+            if (inet_ntop(AF_INET, &a.s6_addr[12], text, sizeof(text)) !=
+                NULL) {
+                snprintf(out, outlen, "%s", text);
+                return out;
+            }
+        } else {
+            memset(&a.s6_addr[8], 0, 8);
+            if (inet_ntop(AF_INET6, &a, text, sizeof(text)) != NULL) {
+                snprintf(out, outlen, "%s/64", text);
+                return out;
+            }
+        }
+    }
+    snprintf(out, outlen, "other");
+    return out;
+}
+
+long
+rl_retry_after_header(double retry_after_s)
+{
+    if (!(retry_after_s > 1)) /* NaN included */
+        return 1;
+    if (retry_after_s >= 86400)
+        return 86400;
+    long s = (long)retry_after_s;
+    return (double)s < retry_after_s ? s + 1 : s;
+}
+
+/* ---- for tests ---- */
+
+void
+rl_debug_lock_and_exit(struct ratelimit *rl, const char *client_key)
+{
+    uint64_t h = rl_hash(rl, client_key);
+    struct rl_set *set = &rl_sets(rl)[h % rl->nsets];
+    if (rl_lock(rl, set) < 0)
+        _exit(3);
+    set->slot[0].key = h; /* half an eviction: the TAT is someone else's */
+    _exit(0);
+}
+
+/* ---- the upstream budget ---- */
+
+#define UB_WIN(w)  ((uint32_t)((w) >> 32))
+#define UB_USED(w) ((uint32_t)((w)&0xffffffffu))
+#define UB_PACK(minute, used)                                                  \
+    (((uint64_t)(uint32_t)(minute) << 32) | (uint32_t)(used))
+
+static uint32_t
+ub_minute(int64_t ms)
+{
+    return ms > 0 ? (uint32_t)(ms / UB_WINDOW_MS) : 0;
+}
+
+struct upstream_budget *
+ub_create(int weight_per_min, char *err, size_t errlen)
+{
+    struct upstream_budget *b;
+
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    if (weight_per_min <= 0) {
+        if (err != NULL)
+            snprintf(err, errlen,
+                     "upstream budget: the weight per minute must be > 0 "
+                     "(got %d)",
+                     weight_per_min);
+        return NULL;
+    }
+    b = shared_map(sizeof(*b));
+    if (b == NULL) {
+        if (err != NULL)
+            snprintf(err, errlen, "upstream budget: mmap: %s", strerror(errno));
+        return NULL;
+    }
+    b->magic = UB_MAGIC;
+    b->limit = weight_per_min;
+    b->map_len = sizeof(*b);
+    atomic_init(&b->window, 0);
+    atomic_init(&b->hold_until_ms, 0);
+    return b;
+}
+
+void
+ub_destroy(struct upstream_budget *b)
+{
+    if (b != NULL)
+        munmap(b, b->map_len);
+}
+
+int
+ub_take(struct upstream_budget *b, int weight, int64_t now_ms,
+        long *retry_after_ms)
+{
+    uint32_t minute = ub_minute(now_ms);
+    uint32_t want = 0;
+    int64_t hold = atomic_load(&b->hold_until_ms);
+    uint64_t cur, next;
+
+    if (weight > b->limit)
+        want = (uint32_t)b->limit;
+    else if (weight > 0)
+        want = (uint32_t)weight;
+    if (hold > now_ms) {
+        if (retry_after_ms != NULL)
+            *retry_after_ms = (long)(hold - now_ms);
+        return 0;
+    }
+    cur = atomic_load(&b->window);
+    do {
+        uint32_t win = UB_WIN(cur), used = UB_USED(cur);
+        if (minute > win) {
+            win = minute;
+            used = 0;
+        }
+        /* minute < win: this process's clock is behind the one that
+         * opened the window; count in that newer window. */
+        if ((uint64_t)used + want > (uint64_t)b->limit) {
+            if (retry_after_ms != NULL) {
+                int64_t wait = ((int64_t)win + 1) * UB_WINDOW_MS - now_ms;
+                *retry_after_ms = (long)(wait > 0 ? wait : 1);
+            }
+            return 0;
+        }
+        next = UB_PACK(win, used + want);
+    } while (!atomic_compare_exchange_weak(&b->window, &cur, next));
+    return 1;
+}
+
+void
+ub_observe(struct upstream_budget *b, long used_weight, int64_t sent_ms)
+{
+    uint32_t minute = ub_minute(sent_ms);
+    uint32_t seen;
+    uint64_t cur, next;
+
+    if (used_weight < 0)
+        return;
+    seen = used_weight > (long)UINT32_MAX ? UINT32_MAX : (uint32_t)used_weight;
+    cur = atomic_load(&b->window);
+    do {
+        uint32_t win = UB_WIN(cur), used = UB_USED(cur);
+        if (minute < win)
+            return; /* about a minute already over */
+        if (minute > win)
+            used = 0;
+        if (seen <= used)
+            return;
+        next = UB_PACK(minute, seen);
+    } while (!atomic_compare_exchange_weak(&b->window, &cur, next));
+}
+
+void
+ub_hold(struct upstream_budget *b, int64_t until_ms)
+{
+    int64_t cur = atomic_load(&b->hold_until_ms);
+    while (cur < until_ms &&
+           !atomic_compare_exchange_weak(&b->hold_until_ms, &cur, until_ms))
+        ;
+}
+
+/* The value of key in an x-www-form-urlencoded query, as a pointer into
+ * the query and its length, or NULL. */
+static const char *
+query_param(const char *query, const char *key, size_t *len)
+{
+    size_t klen = strlen(key);
+    for (const char *p = query; p != NULL && *p != '\0';) {
+        const char *end = strchr(p, '&');
+        if (end == NULL)
+            end = p + strlen(p);
+        if ((size_t)(end - p) > klen && strncmp(p, key, klen) == 0 &&
+            p[klen] == '=') {
+            *len = (size_t)(end - p) - klen - 1;
+            return p + klen + 1;
+        }
+        p = *end == '&' ? end + 1 : end;
+    }
+    return NULL;
+}
+
+static long
+query_long(const char *query, const char *key, long dflt)
+{
+    size_t len;
+    const char *v = query_param(query, key, &len);
+    long n = 0;
+    if (v == NULL || len == 0 || len > 9)
+        return dflt;
+    for (size_t i = 0; i < len; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return dflt;
+        n = n * 10 + (v[i] - '0');
+    }
+    return n;
+}
+
+/* Symbols in a symbols=["A","B"] parameter (raw or percent-encoded), 0
+ * when it is absent. */
+static long
+query_symbols(const char *query)
+{
+    size_t len;
+    const char *v = query_param(query, "symbols", &len);
+    long n = 1;
+    if (v == NULL)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        if (v[i] == ',')
+            n++;
+        else if (v[i] == '%' && i + 2 < len && v[i + 1] == '2' &&
+                 (v[i + 2] == 'C' || v[i + 2] == 'c'))
+            n++;
+    }
+    return n;
+}
+
+int
+ub_request_weight(const char *method, const char *path, const char *query)
+{
+    size_t len;
+    int has_symbol = query_param(query, "symbol", &len) != NULL;
+    long nsym = query_symbols(query);
+    int get = strcmp(method, "GET") == 0;
+
+    if (strcmp(path, "/api/v3/ping") == 0 || strcmp(path, "/api/v3/time") == 0)
+        return 1;
+    if (strcmp(path, "/api/v3/exchangeInfo") == 0)
+        return 20;
+    if (strcmp(path, "/api/v3/depth") == 0) {
+        long limit = query_long(query, "limit", 100);
+        return limit <= 100 ? 5 : limit <= 500 ? 25 : limit <= 1000 ? 50 : 250;
+    }
+    if (strcmp(path, "/api/v3/trades") == 0 ||
+        strcmp(path, "/api/v3/historicalTrades") == 0)
+        return 25;
+    if (strcmp(path, "/api/v3/aggTrades") == 0)
+        return 4;
+    if (strcmp(path, "/api/v3/klines") == 0 ||
+        strcmp(path, "/api/v3/uiKlines") == 0 ||
+        strcmp(path, "/api/v3/avgPrice") == 0)
+        return 2;
+    if (strcmp(path, "/api/v3/ticker/24hr") == 0) {
+        if (has_symbol || (nsym >= 1 && nsym <= 20))
+            return 2;
+        return nsym >= 21 && nsym <= 100 ? 40 : 80;
+    }
+    if (strcmp(path, "/api/v3/ticker/price") == 0 ||
+        strcmp(path, "/api/v3/ticker/bookTicker") == 0)
+        return has_symbol ? 2 : 4;
+    if (strcmp(path, "/api/v3/order") == 0)
+        return get ? 4 : 1;
+    if (strcmp(path, "/api/v3/order/test") == 0) {
+        size_t clen;
+        const char *v = query_param(query, "computeCommissionRates", &clen);
+        return v != NULL && clen == 4 && strncmp(v, "true", 4) == 0 ? 20 : 1;
+    }
+    if (strcmp(path, "/api/v3/openOrders") == 0)
+        return !get ? 1 : has_symbol ? 6 : 80;
+    if (strcmp(path, "/api/v3/allOrders") == 0 ||
+        strcmp(path, "/api/v3/account") == 0)
+        return 20;
+    if (strcmp(path, "/api/v3/myTrades") == 0)
+        return query_param(query, "orderId", &len) != NULL ? 5 : 20;
+    return UB_WEIGHT_UNKNOWN;
+}
+
+long
+ub_used(struct upstream_budget *b, int64_t now_ms)
+{
+    uint64_t cur = atomic_load(&b->window);
+    return UB_WIN(cur) == ub_minute(now_ms) ? (long)UB_USED(cur) : 0;
+}
+
+int
+ub_limit(const struct upstream_budget *b)
+{
+    return b->limit;
+}

@@ -1,0 +1,130 @@
+/*
+ * ratelimit.h - limits shared by every worker process:
+ *
+ *  1. Per-client request rate (GCRA, the generic cell rate algorithm): a
+ *     client may send `burst` requests at once and then one every
+ *     1/rate seconds. The state is one number per client, its theoretical
+ *     arrival time (TAT); a request at `now` is allowed when
+ *         max(TAT, now) + T - now <= burst * T      (T = 1 / rate)
+ *     and then TAT becomes max(TAT, now) + T. Otherwise the client must wait
+ *     max(TAT, now) + T - now - burst * T.
+ *
+ *  2. The upstream budget: Binance counts request weight per IP and per
+ *     minute (X-MBX-USED-WEIGHT-1M; 6000 by default on Spot). All workers
+ *     share one counter for the current minute, so together they never send
+ *     more than the budget; ub_observe() raises it to what Binance reports
+ *     (other programs behind the same IP count too). A 429/418 hold applies
+ *     to every worker.
+ *
+ * Both live in their own anonymous MAP_SHARED mapping, created by the
+ * supervisor before it forks, so every worker sees them at the same address.
+ * A process that dies while using them never wedges the others (robust
+ * mutexes, lock-free atomics).
+ */
+#ifndef BINMCPD_RATELIMIT_H
+#define BINMCPD_RATELIMIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct sockaddr;
+
+/* ---- per-client rate ---- */
+
+#define RL_WAYS            8     /* a client's state is in one of 8 slots */
+#define RL_DEFAULT_BUCKETS 16384 /* client states kept, by default */
+#define RL_KEY_MAX         64    /* rl_client_key() output, with the NUL */
+
+struct ratelimit;
+
+/* Creates a limiter of rate_per_s requests per second (> 0) with a burst
+ * of burst requests (>= 1), keeping up to nbuckets client states (0: the
+ * default; rounded up to a multiple of RL_WAYS). Call before fork. Returns
+ * NULL with a sentence in err (bad arguments, mmap or mutex failure).
+ *
+ * Client keys are hashed with a random seed into sets of RL_WAYS slots, one
+ * robust mutex per set. A key takes the slot that holds it, else a slot
+ * whose TAT has passed (a client with nothing owed is the same as a client
+ * never seen), else the slot closest to passing: with more active clients
+ * than slots, the least indebted of them starts afresh. */
+struct ratelimit *rl_create(double rate_per_s, int burst, unsigned nbuckets,
+                            char *err, size_t errlen);
+
+/* Unmaps the limiter (other processes keep their own mapping). */
+void rl_destroy(struct ratelimit *rl);
+
+/* Counts one request of client_key (any NUL-terminated string, usually from
+ * rl_client_key) now, on CLOCK_MONOTONIC. Returns 1 when allowed, 0 when
+ * limited; then *retry_after_s (may be NULL) is the wait in seconds (> 0)
+ * before the next request would be allowed. A limited request is not
+ * counted. Returns 1 as well when the limiter is unusable (a mutex could
+ * not be recovered): it fails open, after a log line. */
+int rl_allow(struct ratelimit *rl, const char *client_key,
+             double *retry_after_s);
+
+/* The same at a given time now_ns (monotonic nanoseconds; tests). */
+int rl_allow_at(struct ratelimit *rl, const char *client_key, int64_t now_ns,
+                double *retry_after_s);
+
+/* Formats the key of a client address: IPv4 as a.b.c.d, an IPv4-mapped
+ * IPv6 address as its IPv4 form, other IPv6 addresses as their /64 prefix
+ * ("2001:db8:1:2::/64"), since one host usually holds a whole /64; any
+ * other family as "other". out holds at least RL_KEY_MAX bytes. Returns
+ * out. sa may be NULL ("other"). */
+const char *rl_client_key(const struct sockaddr *sa, char *out, size_t outlen);
+
+/* Retry-After value for a wait: whole seconds, rounded up, at least 1. */
+long rl_retry_after_header(double retry_after_s);
+
+/* Tests: takes the lock of client_key's set, half-writes a slot and
+ * _exit()s without unlocking. Call only in a forked child. */
+void rl_debug_lock_and_exit(struct ratelimit *rl, const char *client_key)
+    __attribute__((noreturn));
+
+/* ---- the upstream weight budget ---- */
+
+#define UB_DEFAULT_WEIGHT 6000 /* Binance Spot REQUEST_WEIGHT per minute */
+#define UB_WINDOW_MS      60000
+
+struct upstream_budget;
+
+/* Creates a budget of weight_per_min (> 0) per wall-clock minute. Call
+ * before fork. Returns NULL with a sentence in err. */
+struct upstream_budget *ub_create(int weight_per_min, char *err, size_t errlen);
+
+void ub_destroy(struct upstream_budget *b);
+
+/* Takes weight from the current minute's budget (now_ms: wall clock ms
+ * since the epoch, like Binance's minutes). Returns 1 when taken; 0 when the
+ * minute's budget cannot cover it or a hold is running, with
+ * *retry_after_ms (may be NULL) the wait until the next minute or the end
+ * of the hold. A weight above the whole budget is taken as the budget (it
+ * needs an untouched minute). weight <= 0 is always allowed unless held.
+ * Lock-free. */
+int ub_take(struct upstream_budget *b, int weight, int64_t now_ms,
+            long *retry_after_ms);
+
+/* Records Binance's X-MBX-USED-WEIGHT-1M (used_weight; < 0 means absent
+ * and is ignored) for the minute of sent_ms, the time the request was sent:
+ * the minute's count becomes at least that. Lock-free. */
+void ub_observe(struct upstream_budget *b, long used_weight, int64_t sent_ms);
+
+/* Stops every worker from calling Binance until until_ms (wall clock ms);
+ * a hold already running longer is kept. For 429/418 and Retry-After. */
+void ub_hold(struct upstream_budget *b, int64_t until_ms);
+
+/* The REQUEST_WEIGHT Binance charges for method + path with the query
+ * string query (may be NULL; "symbol=BTCUSDT&limit=500", the form sent),
+ * from Binance's Spot API documentation: e.g. depth by limit, ticker/24hr
+ * by the number of symbols, openOrders with or without a symbol. An
+ * endpoint not in the table counts UB_WEIGHT_UNKNOWN, on the safe side;
+ * ub_observe() corrects the count with what Binance reports anyway. */
+#define UB_WEIGHT_UNKNOWN 20
+int ub_request_weight(const char *method, const char *path, const char *query);
+
+/* Weight counted in the minute of now_ms (0 when that minute has not been
+ * touched), and the budget. */
+long ub_used(struct upstream_budget *b, int64_t now_ms);
+int ub_limit(const struct upstream_budget *b);
+
+#endif
