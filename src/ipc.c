@@ -161,7 +161,8 @@ static int
 ipc_type_ok(uint16_t type)
 {
     return type == IPC_DELIVER || type == IPC_OUTPUT || type == IPC_END ||
-           type == IPC_RESUME || type == IPC_CREDS;
+           type == IPC_RESUME || type == IPC_CREDS ||
+           type == IPC_TLS;
 }
 
 /* Also EINVAL for a NULL header, an unknown h->type, or a NULL payload

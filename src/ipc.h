@@ -26,6 +26,8 @@ enum ipc_type {
     IPC_END = 3,     /* the stream's job is done: end the stream */
     IPC_CREDS = 5,   /* from the supervisor: new daemon credentials,
                         payload "key\nsecret\nenv" ("" = none) */
+    IPC_TLS = 6,     /* from the supervisor: a new HTTPS certificate,
+                        payload "cert PEM\0key PEM" */
     IPC_RESUME = 4,  /* replay a broken stream's events after
                         h.reserved to (reply_worker, payload = the new
                         stream id in decimal), then forward the rest */

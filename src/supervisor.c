@@ -646,6 +646,47 @@ creds_differ(const struct creds *a, const struct creds *b)
                      strlen(b->secret));
 }
 
+/* SIGHUP with HTTPS on: re-reads the certificate and key files and, when
+ * they changed and are valid, passes them to every worker (new handshakes
+ * use them; open connections are kept). */
+static void
+sup_reload_tls(struct sup *sup, const struct settings *next)
+{
+    char err[512], *cert = NULL, *key = NULL;
+
+    if (sup->cert_pem == NULL)
+        return; /* HTTPS on or off needs a restart */
+    if (tls_load(next->tls_cert, next->tls_key, &cert, &key, err, sizeof(err)) <
+        0) {
+        log_error("SIGHUP: the TLS certificate was not reloaded: %s", err);
+        return;
+    }
+    if (strcmp(cert, sup->cert_pem) == 0 && strcmp(key, sup->key_pem) == 0) {
+        tls_free_pem(cert, key);
+        return;
+    }
+    size_t cl = strlen(cert), kl = strlen(key);
+    char *msg = malloc(cl + kl + 2);
+    if (msg == NULL) {
+        tls_free_pem(cert, key);
+        return;
+    }
+    memcpy(msg, cert, cl + 1);
+    memcpy(msg + cl + 1, key, kl + 1);
+    for (int k = 0; k < sup->nworkers; k++) {
+        struct ipc_hdr h = {0};
+        h.type = IPC_TLS;
+        if (ipc_send(&sup->ipc, k, &h, msg, cl + kl + 2) < 0)
+            log_warn("SIGHUP: could not pass the certificate to worker %d", k);
+    }
+    secure_wipe(msg, cl + kl + 2);
+    free(msg);
+    tls_free_pem(sup->cert_pem, sup->key_pem);
+    sup->cert_pem = cert;
+    sup->key_pem = key;
+    log_info("SIGHUP: TLS certificate reloaded");
+}
+
 /* SIGHUP: re-reads the configuration and credentials files. Credentials
  * and the log level take effect at once in every worker, without touching
  * a session; settings that need new sockets or processes are reported. A
@@ -679,6 +720,7 @@ sup_reload(struct sup *sup)
     } else {
         log_info("SIGHUP: configuration re-read; credentials unchanged");
     }
+    sup_reload_tls(sup, &next);
     sup->cur.log_level = next.log_level;
     log_set_level(next.log_level);
     settings_wipe(&next);

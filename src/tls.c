@@ -10,7 +10,9 @@
 #include <time.h>
 
 #include <gnutls/gnutls.h>
+#include <gnutls/abstract.h>
 #include <gnutls/x509.h>
+#include <pthread.h>
 
 #include "log.h"
 #include "secfile.h"
@@ -136,5 +138,101 @@ tls_free_pem(char *cert_pem, char *key_pem)
     if (key_pem != NULL) {
         secure_wipe(key_pem, strlen(key_pem));
         free(key_pem);
+    }
+}
+
+/* ---- the certificate in force ---- */
+
+
+struct tls_current {
+    struct tls_current *older; /* kept: a handshake may still use it */
+    gnutls_pcert_st pcert[TLS_CHAIN_MAX];
+    unsigned int npcert;
+    gnutls_privkey_t key;
+};
+
+static pthread_mutex_t tls_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct tls_current *tls_now;
+
+static void
+tls_current_free(struct tls_current *t)
+{
+    for (unsigned int i = 0; i < t->npcert; i++)
+        gnutls_pcert_deinit(&t->pcert[i]);
+    if (t->key != NULL)
+        gnutls_privkey_deinit(t->key);
+    free(t);
+}
+
+int
+tls_install(const char *cert_pem, const char *key_pem, char *err, size_t errlen)
+{
+    struct tls_current *t = calloc(1, sizeof(*t));
+    gnutls_datum_t cd = {(unsigned char *)(uintptr_t)cert_pem,
+                         (unsigned int)strlen(cert_pem)};
+    gnutls_datum_t kd = {(unsigned char *)(uintptr_t)key_pem,
+                         (unsigned int)strlen(key_pem)};
+    int rc;
+
+    if (t == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    t->npcert = TLS_CHAIN_MAX;
+    rc = gnutls_pcert_list_import_x509_raw(t->pcert, &t->npcert, &cd,
+                                           GNUTLS_X509_FMT_PEM, 0);
+    if (rc < 0) {
+        t->npcert = 0;
+        goto fail;
+    }
+    if ((rc = gnutls_privkey_init(&t->key)) < 0 ||
+        (rc = gnutls_privkey_import_x509_raw(t->key, &kd, GNUTLS_X509_FMT_PEM,
+                                             NULL, 0)) < 0)
+        goto fail;
+    pthread_mutex_lock(&tls_lock);
+    t->older = tls_now;
+    tls_now = t;
+    pthread_mutex_unlock(&tls_lock);
+    return 0;
+fail:
+    snprintf(err, errlen, "the certificate or key does not parse: %s",
+             gnutls_strerror(rc));
+    tls_current_free(t);
+    return -1;
+}
+
+int
+tls_cert_callback(gnutls_session_t session, const gnutls_datum_t *req_ca_rdn,
+                  int nreqs, const gnutls_pk_algorithm_t *pk_algos,
+                  int pk_algos_length, gnutls_pcert_st **pcert,
+                  unsigned int *pcert_length, gnutls_privkey_t *privkey)
+{
+    (void)session;
+    (void)req_ca_rdn;
+    (void)nreqs;
+    (void)pk_algos;
+    (void)pk_algos_length;
+    pthread_mutex_lock(&tls_lock);
+    struct tls_current *t = tls_now;
+    pthread_mutex_unlock(&tls_lock);
+    if (t == NULL)
+        return -1;
+    *pcert = t->pcert;
+    *pcert_length = t->npcert;
+    *privkey = t->key;
+    return 0;
+}
+
+void
+tls_release_all(void)
+{
+    pthread_mutex_lock(&tls_lock);
+    struct tls_current *t = tls_now;
+    tls_now = NULL;
+    pthread_mutex_unlock(&tls_lock);
+    while (t != NULL) {
+        struct tls_current *older = t->older;
+        tls_current_free(t);
+        t = older;
     }
 }

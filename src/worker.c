@@ -40,6 +40,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "ratelimit.h"
+#include "tls.h"
 #include "util.h"
 #include "worker.h"
 
@@ -1464,6 +1465,23 @@ update_creds(char *payload, size_t len)
     pthread_rwlock_unlock(&w.creds_lock);
 }
 
+/* SIGHUP brought a new certificate: new handshakes use it at once. */
+static void
+update_tls(const char *payload, size_t len)
+{
+    char err[256];
+    size_t cert_len = strnlen(payload, len);
+    if (cert_len >= len) {
+        log_warnx("worker %d: a malformed certificate message was ignored",
+                  w.env->index);
+        return;
+    }
+    if (tls_install(payload, payload + cert_len + 1, err, sizeof(err)) < 0)
+        log_warnx("worker %d: new certificate refused: %s", w.env->index, err);
+    else
+        log_info("worker %d: HTTPS certificate replaced", w.env->index);
+}
+
 static void
 handle_ipc(void)
 {
@@ -1479,6 +1497,11 @@ handle_ipc(void)
         struct reg_ref ref = {h.slot, h.gen};
         if (h.type == IPC_CREDS) {
             update_creds(w.ipc_buf, h.len);
+            secure_wipe(w.ipc_buf, h.len);
+            continue;
+        }
+        if (h.type == IPC_TLS) {
+            update_tls(w.ipc_buf, h.len);
             secure_wipe(w.ipc_buf, h.len);
             continue;
         }
@@ -1691,12 +1714,19 @@ start_http(void)
 {
     unsigned limit = (unsigned)w.set->max_connections + 256;
     int tls = w.env->tls_cert_pem != NULL && w.env->tls_key_pem != NULL;
+    char err[256];
+    /* The certificate comes from a callback, so that SIGHUP can replace it
+     * without restarting the worker. */
     struct MHD_OptionItem tls_opts[] = {
-        {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0,
-         (void *)(uintptr_t)w.env->tls_cert_pem},
-        {MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)(uintptr_t)w.env->tls_key_pem},
+        {tls ? MHD_OPTION_HTTPS_CERT_CALLBACK : MHD_OPTION_END, 0,
+         (void *)(uintptr_t)tls_cert_callback},
         {MHD_OPTION_END, 0, NULL},
     };
+    if (tls && tls_install(w.env->tls_cert_pem, w.env->tls_key_pem, err,
+                           sizeof(err)) < 0) {
+        log_error("worker %d: %s", w.env->index, err);
+        return -1;
+    }
     w.mhd = MHD_start_daemon(
         MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
             MHD_USE_ERROR_LOG | (tls ? MHD_USE_TLS : 0),
@@ -1748,6 +1778,7 @@ worker_run(const struct worker_env *env)
         return WORKER_EXIT_OK;
     }
     MHD_stop_daemon(w.mhd);
+    tls_release_all();
     for (int i = 0; i < w.nexec; i++)
         pthread_join(w.exec[i], NULL);
     for (uint32_t i = 0; i < w.nsess_slots; i++)

@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include <CUnit/CUnit.h>
+#include <curl/curl.h>
 #include <json-c/json.h>
 
 #include "fakex.h"
@@ -1411,7 +1412,94 @@ test_reload_credentials(void)
     unlink(cred_path);
 }
 
+/* Makes a self-signed ECDSA certificate for 127.0.0.1 with certtool into
+ * dir/cert<tag>.pem and dir/key<tag>.pem (mode 0600). Returns 0 or -1. */
+static int
+make_cert(const char *dir, const char *tag)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof(cmd),
+             "cd '%s' && printf 'cn = 127.0.0.1\\nip_address = 127.0.0.1\\n"
+             "expiration_days = 2\\ntls_www_server\\nsigning_key\\n' "
+             "> tmpl%s && certtool --generate-privkey --key-type=ecdsa "
+             "--outfile key%s.pem >/dev/null 2>&1 && chmod 600 key%s.pem && "
+             "certtool --generate-self-signed --load-privkey key%s.pem "
+             "--template tmpl%s --outfile cert%s.pem >/dev/null 2>&1",
+             dir, tag, tag, tag, tag, tag, tag);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* GET https://127.0.0.1:port/health trusting only ca; the HTTP status, or
+ * 0 when the handshake or the verification failed. */
+static long
+https_health(int port, const char *ca)
+{
+    char url[128];
+    long status = 0;
+    CURL *h = curl_easy_init();
+    if (h == NULL)
+        return 0;
+    snprintf(url, sizeof(url), "https://127.0.0.1:%d/health", port);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CAINFO, ca);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
+    curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    if (curl_easy_perform(h) == CURLE_OK)
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(h);
+    return status;
+}
+
+static void
+test_reload_tls(void)
+{
+    const char *tmp = getenv("TESTS_BUILDDIR");
+    char dir[512], cert[600], key[600], ca_a[600], ca_b[600], cmd[2048];
+    const char *extra[] = {"--tls-cert", cert, "--tls-key", key, NULL};
+    struct daemon d;
+
+    snprintf(dir, sizeof(dir), "%s/test_supervisor.%ld.tls.tmp",
+             tmp != NULL && *tmp != '\0' ? tmp : "/tmp", (long)getpid());
+    snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+    snprintf(key, sizeof(key), "%s/key.pem", dir);
+    snprintf(ca_a, sizeof(ca_a), "%s/certa.pem", dir);
+    snprintf(ca_b, sizeof(ca_b), "%s/certb.pem", dir);
+    mkdir(dir, 0700);
+    CU_ASSERT_EQUAL_FATAL(make_cert(dir, "a"), 0);
+    CU_ASSERT_EQUAL_FATAL(make_cert(dir, "b"), 0);
+    snprintf(cmd, sizeof(cmd),
+             "cd '%s' && cp certa.pem cert.pem && cp keya.pem key.pem && "
+             "chmod 600 key.pem",
+             dir);
+    CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+    CU_ASSERT_EQUAL_FATAL(daemon_start_args(&d, "tls", extra), 0);
+    for (int i = 0; i < 4; i++) /* both workers, most likely */
+        CU_ASSERT_EQUAL(https_health(d.port, ca_a), 200);
+    CU_ASSERT_EQUAL(https_health(d.port, ca_b), 0);
+
+    /* new files, SIGHUP: every worker hands out the new certificate */
+    snprintf(cmd, sizeof(cmd),
+             "cd '%s' && cp certb.pem cert.pem && cp keyb.pem key.pem", dir);
+    CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+    CU_ASSERT_TRUE(hup_and_wait(&d, "HTTPS certificate replaced", NWORKERS));
+    for (int i = 0; i < 4; i++) {
+        CU_ASSERT_EQUAL(https_health(d.port, ca_b), 200);
+        CU_ASSERT_EQUAL(https_health(d.port, ca_a), 0);
+    }
+
+    /* a key anyone may read is refused; the certificate in force stays */
+    CU_ASSERT_EQUAL(chmod(key, 0644), 0);
+    CU_ASSERT_TRUE(hup_and_wait(&d, "TLS certificate was not reloaded", 1));
+    CU_ASSERT_EQUAL(https_health(d.port, ca_b), 200);
+
+    daemon_kill(&d);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
 static CU_TestInfo reload_tests[] = {
+    {"SIGHUP: a new TLS certificate in every worker; a bad key refused",
+     test_reload_tls},
     {"SIGHUP: new credentials in every worker, sessions kept; bad file "
      "refused",
      test_reload_credentials},
