@@ -756,3 +756,20 @@ catalog_complete(struct mcp_call *call, const char *ref_type,
     return a->values != NULL ? complete_enum(a->values, prefix)
                              : complete_symbols(prefix, err);
 }
+
+/* binmcpd's own offer: the Binance tools and this catalog. The instructions
+ * are chosen by the engine (they depend on --read-only). */
+const struct mcp_provider mcp_binance_provider = {
+    .name = "binmcpd",
+    .title = "binmcpd: Binance Spot",
+    .instructions = NULL,
+    .tool_count = tool_count,
+    .tool_at = tool_at,
+    .resources = catalog_resources,
+    .resource_templates = catalog_resource_templates,
+    .read_resource = catalog_read_resource,
+    .prompts = catalog_prompts,
+    .get_prompt = catalog_get_prompt,
+    .complete = catalog_complete,
+    .subscribe = NULL,
+};

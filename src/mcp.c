@@ -50,6 +50,7 @@ static const char *const log_level_names[] = {
 
 struct mcp_server {
     struct mcp_options opts;
+    const struct mcp_provider *prov;
     size_t ntools;
     const struct tool_def **tools; /* the tool rows, in order */
     json_object **schemas;         /* parsed input schemas, per row */
@@ -111,7 +112,7 @@ static int
 server_load_tools(struct mcp_server *srv)
 {
     char err[256];
-    size_t n = tool_count();
+    size_t n = srv->prov->tool_count();
 
     srv->tools = calloc(n ? n : 1, sizeof(*srv->tools));
     srv->schemas = calloc(n ? n : 1, sizeof(*srv->schemas));
@@ -120,7 +121,7 @@ server_load_tools(struct mcp_server *srv)
     if (srv->tools == NULL || srv->schemas == NULL)
         return -1;
     for (size_t i = 0; i < n; i++) {
-        const struct tool_def *t = tool_at(i);
+        const struct tool_def *t = srv->prov->tool_at(i);
         srv->tools[i] = t;
         srv->ntools = i + 1;
         srv->schemas[i] = json_tokener_parse(t->input_schema);
@@ -150,6 +151,7 @@ mcp_server_new(const struct mcp_options *opts)
     if (srv == NULL)
         return NULL;
     srv->opts = *opts;
+    srv->prov = opts->provider != NULL ? opts->provider : &mcp_binance_provider;
     if (server_load_tools(srv) < 0) {
         mcp_server_free(srv);
         return NULL;
@@ -423,6 +425,198 @@ mcp_call_creds(struct mcp_call *c, struct creds *buf)
 }
 
 /* ------------------------------------------------------------------ */
+/* Server requests to the client                                       */
+
+static void id_to_text(json_object *id, char *buf, size_t len);
+
+struct mcp_pending {
+    struct mcp_pending *next;
+    char id[64]; /* the request id as JSON text */
+    int done;
+    json_object *response; /* the client's answer, owned */
+    pthread_cond_t cond;
+};
+
+/* Gives a response object (reference taken) to the request waiting for
+ * it. Returns 1 when one was waiting. */
+static int
+deliver_response(struct mcp_session *s, json_object *msg)
+{
+    json_object *id;
+    char idtext[64];
+    int found = 0;
+
+    if (!json_object_object_get_ex(msg, "id", &id) || id == NULL) {
+        json_object_put(msg);
+        return 0;
+    }
+    id_to_text(id, idtext, sizeof(idtext));
+    pthread_mutex_lock(&s->lock);
+    for (struct mcp_pending *p = s->pending; p != NULL; p = p->next) {
+        if (!p->done && strcmp(p->id, idtext) == 0) {
+            p->response = msg;
+            p->done = 1;
+            pthread_cond_signal(&p->cond);
+            found = 1;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (!found)
+        json_object_put(msg);
+    return found;
+}
+
+/* Parses len bytes of msg as one JSON object, or NULL. */
+static json_object *
+parse_object(const char *msg, size_t len)
+{
+    char *text = malloc(len + 1);
+    json_object *o = NULL;
+    if (text == NULL)
+        return NULL;
+    memcpy(text, msg, len);
+    text[len] = '\0';
+    o = json_tokener_parse(text);
+    free(text);
+    if (o != NULL && !json_object_is_type(o, json_type_object)) {
+        json_object_put(o);
+        o = NULL;
+    }
+    return o;
+}
+
+static int
+object_is_response(json_object *o)
+{
+    return o != NULL && json_object_object_get_ex(o, "id", NULL) &&
+           !json_object_object_get_ex(o, "method", NULL) &&
+           (json_object_object_get_ex(o, "result", NULL) ||
+            json_object_object_get_ex(o, "error", NULL));
+}
+
+int
+mcp_is_response(const char *msg, size_t len)
+{
+    if (memmem(msg, len, "\"result\"", 8) == NULL &&
+        memmem(msg, len, "\"error\"", 7) == NULL)
+        return 0;
+    json_object *o = parse_object(msg, len);
+    int yes = object_is_response(o);
+    json_object_put(o);
+    return yes;
+}
+
+int
+mcp_session_response(struct mcp_session *s, const char *msg, size_t len)
+{
+    json_object *o = parse_object(msg, len);
+    if (!object_is_response(o)) {
+        json_object_put(o);
+        return 0;
+    }
+    return deliver_response(s, o);
+}
+
+/* Whether the client declared capability cap (NULL: no check). */
+static int
+client_has(const struct mcp_session *s, const char *cap)
+{
+    if (cap == NULL)
+        return 1;
+    if (strcmp(cap, "sampling") == 0)
+        return s->client_sampling;
+    if (strcmp(cap, "elicitation") == 0)
+        return s->client_elicitation;
+    return 0;
+}
+
+/* Waits (s->lock held) until p is answered, the call is cancelled or
+ * deadline (CLOCK_MONOTONIC ms) passes. */
+static void
+wait_answer(struct mcp_call *c, struct mcp_pending *p, int64_t deadline)
+{
+    while (!p->done && mono_ms() < deadline &&
+           !(c->cancel != NULL && atomic_load(c->cancel))) {
+        int64_t until = mono_ms() + 100;
+        if (until > deadline)
+            until = deadline;
+        struct timespec ts = {(time_t)(until / 1000),
+                              (long)(until % 1000) * 1000000};
+        pthread_cond_timedwait(&p->cond, &c->sess->lock, &ts);
+    }
+}
+
+int
+mcp_call_request(struct mcp_call *c, const char *method, json_object *params,
+                 const char *cap, int timeout_ms, json_object **result,
+                 char *err, size_t errlen)
+{
+    struct mcp_session *s = c->sess;
+    struct mcp_pending p;
+    pthread_condattr_t attr;
+    char idstr[32];
+    json_object *v;
+
+    *result = NULL;
+    if (s == NULL || !client_has(s, cap)) {
+        snprintf(err, errlen, "the client did not declare the %s capability",
+                 cap != NULL ? cap : "needed");
+        return -1;
+    }
+    memset(&p, 0, sizeof(p));
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&p.cond, &attr);
+    pthread_condattr_destroy(&attr);
+    pthread_mutex_lock(&s->lock);
+    snprintf(idstr, sizeof(idstr), "srv-%u", ++s->next_request);
+    snprintf(p.id, sizeof(p.id), "\"%s\"", idstr);
+    p.next = s->pending;
+    s->pending = &p;
+    pthread_mutex_unlock(&s->lock);
+
+    json_object *msg = json_object_new_object();
+    json_object_object_add(msg, "jsonrpc", json_object_new_string("2.0"));
+    json_object_object_add(msg, "id", json_object_new_string(idstr));
+    json_object_object_add(msg, "method", json_object_new_string(method));
+    if (params != NULL)
+        json_object_object_add(msg, "params", json_object_get(params));
+    sink_send(s, msg);
+    json_object_put(msg);
+
+    pthread_mutex_lock(&s->lock);
+    wait_answer(c, &p, mono_ms() + timeout_ms);
+    for (struct mcp_pending **pp = &s->pending; *pp != NULL;
+         pp = &(*pp)->next) {
+        if (*pp == &p) {
+            *pp = p.next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    pthread_cond_destroy(&p.cond);
+    if (!p.done) {
+        snprintf(err, errlen, "the client did not answer %s within %d ms",
+                 method, timeout_ms);
+        return -1;
+    }
+    if (json_object_object_get_ex(p.response, "result", &v) &&
+        json_object_is_type(v, json_type_object)) {
+        *result = json_object_get(v);
+        json_object_put(p.response);
+        return 0;
+    }
+    json_object *e = NULL, *m = NULL;
+    json_object_object_get_ex(p.response, "error", &e);
+    json_object_object_get_ex(e, "message", &m);
+    snprintf(err, errlen, "the client answered %s with an error: %s", method,
+             m != NULL ? json_object_get_string(m) : "(no message)");
+    json_object_put(p.response);
+    return -1;
+}
+
+/* ------------------------------------------------------------------ */
 /* Method handlers                                                     */
 
 /* Everything a method handler needs about the request in hand. */
@@ -461,6 +655,15 @@ method_initialize(struct request *r)
             version = supported_versions[i];
     strlcpy_checked(r->sess->version, version, sizeof(r->sess->version));
     r->sess->initialized = 1;
+    json_object *ccaps = NULL;
+    if (json_object_object_get_ex(r->params, "capabilities", &ccaps) &&
+        json_object_is_type(ccaps, json_type_object)) {
+        r->sess->client_sampling =
+            json_object_object_get_ex(ccaps, "sampling", NULL);
+        r->sess->client_elicitation =
+            json_object_object_get_ex(ccaps, "elicitation", NULL);
+    }
+    const struct mcp_provider *prov = r->sess->srv->prov;
 
     json_object *res = json_object_new_object();
     json_object *caps = json_object_new_object();
@@ -470,7 +673,8 @@ method_initialize(struct request *r)
     json_object *info = json_object_new_object();
 
     json_object_object_add(tools, "listChanged", json_object_new_boolean(0));
-    json_object_object_add(res_caps, "subscribe", json_object_new_boolean(0));
+    json_object_object_add(res_caps, "subscribe",
+                           json_object_new_boolean(prov->subscribe != NULL));
     json_object_object_add(res_caps, "listChanged", json_object_new_boolean(0));
     json_object_object_add(prompts, "listChanged", json_object_new_boolean(0));
     json_object_object_add(caps, "tools", tools);
@@ -478,9 +682,8 @@ method_initialize(struct request *r)
     json_object_object_add(caps, "prompts", prompts);
     json_object_object_add(caps, "logging", json_object_new_object());
     json_object_object_add(caps, "completions", json_object_new_object());
-    json_object_object_add(info, "name", json_object_new_string("binmcpd"));
-    json_object_object_add(info, "title",
-                           json_object_new_string("binmcpd: Binance Spot"));
+    json_object_object_add(info, "name", json_object_new_string(prov->name));
+    json_object_object_add(info, "title", json_object_new_string(prov->title));
     json_object_object_add(info, "version",
                            json_object_new_string(PACKAGE_VERSION));
     json_object_object_add(res, "protocolVersion",
@@ -490,7 +693,8 @@ method_initialize(struct request *r)
     json_object_object_add(
         res, "instructions",
         json_object_new_string(
-            mcp_server_read_only(r->sess->srv)
+            prov->instructions != NULL ? prov->instructions
+            : mcp_server_read_only(r->sess->srv)
                 ? "Binance Spot market data and account tools (read-only: "
                   "order tools are disabled). Symbols are like BTCUSDT; use "
                   "`search` to find them."
@@ -549,24 +753,30 @@ tool_error_result(const char *text)
     return res;
 }
 
-/* The CallToolResult of a success; takes tr->data and tr->text. */
+/* The CallToolResult of a success; takes tr->data, tr->text and
+ * tr->content. */
 static json_object *
 tool_success_result(struct tool_result *tr)
 {
     json_object *res = json_object_new_object();
-    json_object *content = json_object_new_array();
-    json_object *block = json_object_new_object();
-    const char *text = tr->text;
+    json_object *content = tr->content;
 
-    if (text == NULL)
-        text = json_object_to_json_string_ext(tr->data, JSON_OUT_FLAGS);
-    json_object_object_add(block, "type", json_object_new_string("text"));
-    json_object_object_add(block, "text", json_object_new_string(text));
-    json_object_array_add(content, block);
+    if (content == NULL) {
+        json_object *block = json_object_new_object();
+        const char *text = tr->text;
+        if (text == NULL)
+            text = json_object_to_json_string_ext(tr->data, JSON_OUT_FLAGS);
+        content = json_object_new_array();
+        json_object_object_add(block, "type", json_object_new_string("text"));
+        json_object_object_add(block, "text", json_object_new_string(text));
+        json_object_array_add(content, block);
+    }
     json_object_object_add(res, "content", content);
-    json_object_object_add(res, "structuredContent", tr->data);
+    if (tr->data != NULL)
+        json_object_object_add(res, "structuredContent", tr->data);
     json_object_object_add(res, "isError", json_object_new_boolean(0));
     tr->data = NULL;
+    tr->content = NULL;
     free(tr->text);
     tr->text = NULL;
     return res;
@@ -597,10 +807,13 @@ run_tool(struct request *r, int idx, json_object *args,
     };
     memset(&tr, 0, sizeof(tr));
     int rc = t->handler(&call, args, &tr);
-    if (rc == 0 && tr.data != NULL &&
-        json_object_is_type(tr.data, json_type_object))
+    if (rc == 0 &&
+        ((tr.data != NULL && json_object_is_type(tr.data, json_type_object)) ||
+         (tr.data == NULL && tr.content != NULL &&
+          json_object_is_type(tr.content, json_type_array))))
         return tool_success_result(&tr);
     json_object_put(tr.data);
+    json_object_put(tr.content);
     free(tr.text);
     if (!tr.is_error || tr.error[0] == '\0')
         snprintf(tr.error, sizeof(tr.error), "%s failed without a reason",
@@ -733,7 +946,7 @@ method_resources_list(struct request *r)
     if (reject_cursor(r))
         return;
     json_object *res = json_object_new_object();
-    json_object_object_add(res, "resources", catalog_resources());
+    json_object_object_add(res, "resources", r->sess->srv->prov->resources());
     reply_result(r->rc, r->id, res);
 }
 
@@ -744,7 +957,7 @@ method_resource_templates(struct request *r)
         return;
     json_object *res = json_object_new_object();
     json_object_object_add(res, "resourceTemplates",
-                           catalog_resource_templates());
+                           r->sess->srv->prov->resource_templates());
     reply_result(r->rc, r->id, res);
 }
 
@@ -760,11 +973,48 @@ method_resources_read(struct request *r)
         return;
     }
     struct mcp_call call = make_call(r);
-    json_object *res = catalog_read_resource(&call, uri, &err);
+    json_object *res = r->sess->srv->prov->read_resource(&call, uri, &err);
     if (res == NULL)
         reply_catalog_error(r, &err);
     else
         reply_result(r->rc, r->id, res);
+}
+
+/* resources/subscribe and resources/unsubscribe. */
+static void
+subscribe_op(struct request *r, int on)
+{
+    const struct mcp_provider *prov = r->sess->srv->prov;
+    const char *uri = param_string(r, "uri");
+    struct catalog_error err = {0, "", NULL};
+
+    if (prov->subscribe == NULL) {
+        reply_error(r->rc, r->id, RPC_METHOD_NOT_FOUND,
+                    "this server offers no resource subscriptions", NULL);
+        return;
+    }
+    if (uri == NULL) {
+        reply_error(r->rc, r->id, RPC_INVALID_PARAMS,
+                    "needs params.uri (a string)", NULL);
+        return;
+    }
+    struct mcp_call call = make_call(r);
+    if (prov->subscribe(&call, uri, on, &err) < 0)
+        reply_catalog_error(r, &err);
+    else
+        reply_result(r->rc, r->id, json_object_new_object());
+}
+
+static void
+method_subscribe(struct request *r)
+{
+    subscribe_op(r, 1);
+}
+
+static void
+method_unsubscribe(struct request *r)
+{
+    subscribe_op(r, 0);
 }
 
 static void
@@ -773,7 +1023,7 @@ method_prompts_list(struct request *r)
     if (reject_cursor(r))
         return;
     json_object *res = json_object_new_object();
-    json_object_object_add(res, "prompts", catalog_prompts());
+    json_object_object_add(res, "prompts", r->sess->srv->prov->prompts());
     reply_result(r->rc, r->id, res);
 }
 
@@ -796,7 +1046,7 @@ method_prompts_get(struct request *r)
         return;
     }
     struct mcp_call call = make_call(r);
-    json_object *res = catalog_get_prompt(&call, name, args, &err);
+    json_object *res = r->sess->srv->prov->get_prompt(&call, name, args, &err);
     if (res == NULL)
         reply_catalog_error(r, &err);
     else
@@ -855,7 +1105,8 @@ method_complete(struct request *r)
         return;
     }
     struct mcp_call call = make_call(r);
-    json_object *c = catalog_complete(&call, type, ref_name, arg, value, &err);
+    json_object *c =
+        r->sess->srv->prov->complete(&call, type, ref_name, arg, value, &err);
     if (c == NULL) {
         reply_catalog_error(r, &err);
         return;
@@ -876,6 +1127,8 @@ static const struct {
     {"resources/list", method_resources_list},
     {"resources/templates/list", method_resource_templates},
     {"resources/read", method_resources_read},
+    {"resources/subscribe", method_subscribe},
+    {"resources/unsubscribe", method_unsubscribe},
     {"prompts/list", method_prompts_list},
     {"prompts/get", method_prompts_get},
     {"logging/setLevel", method_set_level},
@@ -937,10 +1190,11 @@ handle_one(struct reply_ctx *rc, json_object *msg)
         return;
     }
     if (!json_object_object_get_ex(msg, "method", &m)) {
-        /* A response to a server request: we send none, so ignore it. */
-        if (json_object_object_get_ex(msg, "result", NULL) ||
-            json_object_object_get_ex(msg, "error", NULL))
+        /* A response to a server request (mcp_call_request). */
+        if (object_is_response(msg)) {
+            deliver_response(rc->sess, json_object_get(msg));
             return;
+        }
         reply_error(rc, id, RPC_INVALID_REQUEST,
                     "Invalid Request: method is missing", NULL);
         return;

@@ -53,6 +53,8 @@ struct mcp_inflight {
     atomic_int cancel; /* raised by mcp_session_cancel */
 };
 
+struct mcp_pending; /* server requests waiting for a response */
+
 struct mcp_session {
     struct mcp_server *srv;
     char id[MCP_SESSION_ID_MAX];  /* transport's session id ("stdio") */
@@ -62,8 +64,12 @@ struct mcp_session {
     struct creds creds;           /* session credentials (creds.set) */
     mcp_sink_fn sink;
     void *sink_arg;
-    pthread_mutex_t lock; /* guards inflight[] */
+    pthread_mutex_t lock; /* guards inflight[] and pending */
     struct mcp_inflight inflight[MCP_MAX_INFLIGHT];
+    struct mcp_pending *pending; /* server requests awaiting answers */
+    unsigned next_request;       /* ids of server requests */
+    int client_sampling;         /* client capabilities from initialize */
+    int client_elicitation;
 };
 
 /* What a tool handler, resource reader or prompt sees of its caller. */
@@ -75,10 +81,42 @@ struct mcp_call {
     double progress;             /* last progress value sent */
 };
 
+struct tool_def;
+struct catalog_error;
+
+/* What a server offers: its tools, resources, prompts and completions.
+ * binmcpd's own is mcp_binance_provider (the Binance tools and catalog);
+ * the conformance test server brings its fixtures. */
+struct mcp_provider {
+    const char *name;  /* serverInfo.name */
+    const char *title; /* serverInfo.title */
+    const char *instructions;
+    size_t (*tool_count)(void);
+    const struct tool_def *(*tool_at)(size_t i);
+    json_object *(*resources)(void);          /* new array */
+    json_object *(*resource_templates)(void); /* new array */
+    json_object *(*read_resource)(struct mcp_call *call, const char *uri,
+                                  struct catalog_error *err);
+    json_object *(*prompts)(void); /* new array */
+    json_object *(*get_prompt)(struct mcp_call *call, const char *name,
+                               json_object *args, struct catalog_error *err);
+    json_object *(*complete)(struct mcp_call *call, const char *ref_type,
+                             const char *ref_name, const char *arg_name,
+                             const char *prefix, struct catalog_error *err);
+    /* resources/subscribe (on 1) and unsubscribe (on 0); NULL: the server
+     * does not offer subscriptions. Returns 0, or -1 with err set. */
+    int (*subscribe)(struct mcp_call *call, const char *uri, int on,
+                     struct catalog_error *err);
+};
+
+/* binmcpd's provider (tools_*.c, catalog.c). */
+extern const struct mcp_provider mcp_binance_provider;
+
 struct mcp_options {
     int read_only;                    /* hide and refuse order tools */
     const struct creds *daemon_creds; /* fallback credentials, may be unset */
     pthread_rwlock_t *creds_lock;     /* guards *daemon_creds, may be NULL */
+    const struct mcp_provider *provider; /* NULL: mcp_binance_provider */
 };
 
 /* Creates a server. opts is copied (daemon_creds is borrowed: it must
@@ -101,6 +139,27 @@ void mcp_session_finish(struct mcp_session *s);
  * call returns. Malformed input is answered with the JSON-RPC error the spec
  * names; it never fails the session. Returns the number of responses sent. */
 int mcp_handle_message(struct mcp_session *s, const char *msg, size_t len);
+
+/* Whether msg (len bytes) is a JSON-RPC response (an id with a result or
+ * an error, no method). Transports route responses with
+ * mcp_session_response instead of queueing them behind the request that
+ * waits for them. */
+int mcp_is_response(const char *msg, size_t len);
+
+/* Hands a response from the client to the server request waiting for it
+ * (mcp_call_request). Safe from any thread. Returns 1 when a request was
+ * waiting for it, 0 when nobody was (it is dropped). */
+int mcp_session_response(struct mcp_session *s, const char *msg, size_t len);
+
+/* Sends a request to the client (sampling/createMessage, elicitation/create,
+ * ...) through the session's sink and waits up to timeout_ms for its
+ * response. On success stores the result object (new reference) in
+ * *result and returns 0; returns -1 with a sentence in err when the client
+ * lacks the capability (cap, e.g. "sampling"; NULL: no check), answered
+ * with an error, the call was cancelled, or the time ran out. */
+int mcp_call_request(struct mcp_call *c, const char *method,
+                     json_object *params, const char *cap, int timeout_ms,
+                     json_object **result, char *err, size_t errlen);
 
 /* Marks the request whose JSON-serialized id is id_json as cancelled, if it
  * is still running. Safe from another thread. Returns 1 if found. */

@@ -146,8 +146,14 @@ take_line(struct stdio_ctx *ctx, const char *text, size_t len)
         len--;
     if (len == 0)
         return;
-    if (!try_cancel(ctx, text, len))
-        queue_push(ctx, text, len);
+    if (try_cancel(ctx, text, len))
+        return;
+    /* An answer to a server request must not wait behind the request
+     * that is waiting for it. */
+    if (mcp_is_response(text, len) &&
+        mcp_session_response(&ctx->sess, text, len))
+        return;
+    queue_push(ctx, text, len);
 }
 
 /* Reads the input until EOF; splits it into lines. A line longer than

@@ -39,6 +39,11 @@ struct tool_result {
                                  the serialized data (engine frees) */
     int is_error;             /* set by tool_fail */
     char error[TOOL_ERR_MAX]; /* the isError text */
+    json_object *content;     /* optional: the content blocks (an array:
+                                 text, image, audio, resource, ...) to send
+                                 instead of the text block; ownership passes
+                                 to the engine. With it, data may be NULL
+                                 (no structuredContent). */
 };
 
 /* Fills in a result. args is a JSON object already validated against the

@@ -521,6 +521,12 @@ session_enqueue_locked(struct wsession *ws, const char *msg, size_t len,
 {
     if (try_cancel(ws, msg, len))
         return 0;
+    /* An answer to a server request (sampling, elicitation) goes straight
+     * to the tool call waiting for it, not behind it in the queue. */
+    if (mcp_is_response(msg, len)) {
+        mcp_session_response(&ws->mcp, msg, len);
+        return 0;
+    }
     struct job *j = malloc(sizeof(*j) + len + 1);
     if (j == NULL)
         return -1;

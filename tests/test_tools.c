@@ -658,7 +658,7 @@ static void
 test_daemon_credentials(void)
 {
     struct creds daemon;
-    struct mcp_options opts = {1, &daemon, NULL};
+    struct mcp_options opts = {1, &daemon, NULL, NULL};
     struct mcp_session s2;
     struct tool_result r;
     char err[128];
@@ -1441,7 +1441,7 @@ int
 main(void)
 {
     struct bnc_config cfg;
-    struct mcp_options opts = {0, NULL, NULL};
+    struct mcp_options opts = {0, NULL, NULL, NULL};
     int rc;
 
     if (fakex_start(&fx, NULL) < 0) {
