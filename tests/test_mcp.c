@@ -6,8 +6,11 @@
  */
 #include "config.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <CUnit/CUnit.h>
 #include <json-c/json.h>
@@ -521,6 +524,114 @@ test_credentials_never_leak(void)
     CU_ASSERT_FALSE(sess.creds.set);
 }
 
+/* ---- server requests to the client ---- */
+
+static atomic_int answer_mode; /* 0: result, 1: error, 2: none */
+
+/* Plays the client: waits for the request the sink captured, answers it
+ * through mcp_session_response as a transport would. */
+static void *
+client_thread(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 200 && cap.n == 0; i++)
+        usleep(5000);
+    if (cap.n == 0 || atomic_load(&answer_mode) == 2)
+        return NULL;
+    char reply[512];
+    const char *id = json_object_to_json_string(get_path(cap.msg[0], "id"));
+    if (atomic_load(&answer_mode) == 0)
+        snprintf(reply, sizeof(reply),
+                 "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"role\":"
+                 "\"assistant\",\"content\":{\"type\":\"text\",\"text\":"
+                 "\"hi\"}}}",
+                 id);
+    else
+        snprintf(reply, sizeof(reply),
+                 "{\"jsonrpc\":\"2.0\",\"id\":%s,\"error\":{\"code\":-1,"
+                 "\"message\":\"user declined\"}}",
+                 id);
+    CU_ASSERT_TRUE(mcp_is_response(reply, strlen(reply)));
+    CU_ASSERT_EQUAL(mcp_session_response(&sess, reply, strlen(reply)), 1);
+    return NULL;
+}
+
+static int
+request_with(int mode, int timeout_ms, json_object **result, char *err,
+             size_t len)
+{
+    pthread_t t;
+    struct mcp_call c = {srv, &sess, NULL, NULL, 0};
+    json_object *params = json_object_new_object();
+    capture_reset();
+    atomic_store(&answer_mode, mode);
+    pthread_create(&t, NULL, client_thread, NULL);
+    int rc = mcp_call_request(&c, "sampling/createMessage", params, "sampling",
+                              timeout_ms, result, err, len);
+    pthread_join(t, NULL);
+    json_object_put(params);
+    return rc;
+}
+
+static void
+test_server_requests(void)
+{
+    json_object *result = NULL;
+    char err[256];
+    struct mcp_call c = {srv, &sess, NULL, NULL, 0};
+
+    /* a client that did not declare sampling is not asked */
+    sess.client_sampling = 0;
+    capture_reset();
+    CU_ASSERT_EQUAL(mcp_call_request(&c, "sampling/createMessage", NULL,
+                                     "sampling", 1000, &result, err,
+                                     sizeof(err)),
+                    -1);
+    CU_ASSERT_EQUAL(cap.n, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "sampling"));
+
+    sess.client_sampling = 1;
+    CU_ASSERT_EQUAL(request_with(0, 3000, &result, err, sizeof(err)), 0);
+    CU_ASSERT_STRING_EQUAL(str_at(result, "content.text"), "hi");
+    CU_ASSERT_STRING_EQUAL(str_at(cap.msg[0], "method"),
+                           "sampling/createMessage");
+    json_object_put(result);
+
+    CU_ASSERT_EQUAL(request_with(1, 3000, &result, err, sizeof(err)), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "user declined"));
+    CU_ASSERT_EQUAL(request_with(2, 200, &result, err, sizeof(err)), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "did not answer"));
+    /* a late or unknown answer finds nobody and is dropped */
+    {
+        static const char late[] =
+            "{\"jsonrpc\":\"2.0\",\"id\":\"srv-99\",\"result\":{}}";
+        CU_ASSERT_TRUE(mcp_is_response(late, strlen(late)));
+        CU_ASSERT_EQUAL(mcp_session_response(&sess, late, strlen(late)), 0);
+    }
+    {
+        static const char req[] =
+            "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}";
+        CU_ASSERT_FALSE(mcp_is_response(req, strlen(req)));
+    }
+    sess.client_sampling = 0;
+}
+
+static void
+test_initialize_records_client_caps(void)
+{
+    send_msg("{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\","
+             "\"params\":{\"protocolVersion\":\"2025-11-25\","
+             "\"capabilities\":{\"sampling\":{},\"elicitation\":{}}}}");
+    CU_ASSERT_TRUE(sess.client_sampling);
+    CU_ASSERT_TRUE(sess.client_elicitation);
+    json_object *m = send_msg("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":"
+                              "\"resources/subscribe\",\"params\":{\"uri\":"
+                              "\"binance://market/BTCUSDT\"}}");
+    /* binmcpd offers no subscriptions (nothing would ever be pushed) */
+    CU_ASSERT_EQUAL(error_code(m), -32601);
+    sess.client_sampling = sess.client_elicitation = 0;
+}
+
 static CU_TestInfo engine_tests[] = {
     {"parse errors are -32700 with a null id", test_parse_errors},
     {"invalid requests are -32600", test_invalid_requests},
@@ -543,6 +654,10 @@ static CU_TestInfo engine_tests[] = {
     {"resources and prompts errors", test_resources_prompts_errors},
     {"completion of symbols", test_completion_symbols},
     {"credentials never leak", test_credentials_never_leak},
+    {"server requests: answered, refused, timed out, capability",
+     test_server_requests},
+    {"initialize records client capabilities; no subscriptions",
+     test_initialize_records_client_caps},
     CU_TEST_INFO_NULL,
 };
 
