@@ -803,7 +803,7 @@ run_tool(struct request *r, int idx, json_object *args,
         .sess = r->sess,
         .progress_token = progress_token,
         .cancel = cancel,
-        .progress = 0,
+        .progress = -1, /* nothing sent yet: 0 is a valid first value */
     };
     memset(&tr, 0, sizeof(tr));
     int rc = t->handler(&call, args, &tr);
@@ -935,7 +935,7 @@ make_call(struct request *r)
         .sess = r->sess,
         .progress_token = NULL,
         .cancel = NULL,
-        .progress = 0,
+        .progress = -1, /* nothing sent yet: 0 is a valid first value */
     };
     return c;
 }

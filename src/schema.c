@@ -23,7 +23,27 @@
 struct sctx {
     char *err;
     size_t errlen;
+    json_object *root; /* the whole schema, for "$ref": "#/$defs/NAME" */
+    int depth;         /* $ref nesting, against loops */
 };
+
+#define SCHEMA_REF_DEPTH 16
+
+/* The schema a local "$ref" names ("#/$defs/NAME"), or NULL. */
+static json_object *
+resolve_ref(const struct sctx *c, json_object *ref)
+{
+    static const char prefix[] = "#/$defs/";
+    json_object *defs, *target;
+    const char *s = json_object_get_string(ref);
+
+    if (c->root == NULL || s == NULL ||
+        strncmp(s, prefix, sizeof(prefix) - 1) != 0 ||
+        !json_object_object_get_ex(c->root, "$defs", &defs) ||
+        !json_object_object_get_ex(defs, s + sizeof(prefix) - 1, &target))
+        return NULL;
+    return target;
+}
 
 static int schema_fail(struct sctx *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -475,6 +495,17 @@ validate_node(struct sctx *c, json_object *schema, json_object *v,
 
     if (!json_object_is_type(schema, json_type_object))
         return 0;
+    if (json_object_object_get_ex(schema, "$ref", &k)) {
+        json_object *target = resolve_ref(c, k);
+        if (target == NULL || c->depth >= SCHEMA_REF_DEPTH)
+            return schema_fail(c, "the schema's $ref %s cannot be followed",
+                               json_object_get_string(k));
+        c->depth++;
+        int rc = validate_node(c, target, v, path);
+        c->depth--;
+        if (rc < 0)
+            return -1;
+    }
     if (json_object_object_get_ex(schema, "type", &k) &&
         check_type(c, k, v, path) < 0)
         return -1;
@@ -503,7 +534,7 @@ int
 schema_validate(json_object *schema, json_object *value, char *err,
                 size_t errlen)
 {
-    struct sctx c = {err, errlen};
+    struct sctx c = {err, errlen, schema, 0};
     json_object *empty = NULL;
     int rc;
 
@@ -535,6 +566,8 @@ enum kw_kind {
     KW_STRING,
     KW_ARRAY,
     KW_ANY,
+    KW_DEFS,
+    KW_REF,
 };
 
 static const struct {
@@ -557,6 +590,8 @@ static const struct {
     {"default", KW_ANY},
     /* pure annotations, harmless to carry */
     {"$schema", KW_STRING},
+    {"$defs", KW_DEFS},
+    {"$ref", KW_REF},
     {"$comment", KW_STRING},
     {"examples", KW_ARRAY},
 };
@@ -704,6 +739,24 @@ check_keyword(struct sctx *c, json_object *schema, const char *key,
         return 0;
     case KW_ANY:
         return 0;
+    case KW_DEFS:
+        if (!json_object_is_type(val, json_type_object))
+            return schema_fail(c, "%s: '$defs' must be an object", where);
+        json_object_object_foreach(val, name, def)
+        {
+            snprintf(sub_where, sizeof(sub_where), "%s/$defs/%s", where, name);
+            if (check_node(c, def, sub_where) < 0)
+                return -1;
+        }
+        return 0;
+    case KW_REF:
+        if (!json_object_is_type(val, json_type_string) ||
+            resolve_ref(c, val) == NULL)
+            return schema_fail(c,
+                               "%s: '$ref' must name a schema of this "
+                               "schema's $defs (\"#/$defs/NAME\")",
+                               where);
+        return 0;
     }
     return 0;
 }
@@ -750,7 +803,7 @@ check_node(struct sctx *c, json_object *schema, const char *where)
 int
 schema_check(json_object *schema, char *err, size_t errlen)
 {
-    struct sctx c = {err, errlen};
+    struct sctx c = {err, errlen, schema, 0};
     json_object *t;
 
     if (err != NULL && errlen > 0)

@@ -521,7 +521,53 @@ static CU_TestInfo validate_tests[] = {
     CU_TEST_INFO_NULL,
 };
 
+/* JSON Schema 2020-12 local references: "$ref": "#/$defs/NAME". */
+static const char *const ref_schema =
+    "{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\","
+    " \"type\":\"object\","
+    " \"$defs\":{\"address\":{\"type\":\"object\","
+    "   \"properties\":{\"street\":{\"type\":\"string\"},"
+    "                   \"city\":{\"type\":\"string\"}},"
+    "   \"required\":[\"city\"],\"additionalProperties\":false}},"
+    " \"properties\":{\"name\":{\"type\":\"string\"},"
+    "                 \"address\":{\"$ref\":\"#/$defs/address\"}},"
+    " \"additionalProperties\":false}";
+
+static void
+test_refs(void)
+{
+    char err[256];
+    json_object *s = json_tokener_parse(ref_schema);
+    CU_ASSERT_EQUAL(schema_check(s, err, sizeof(err)), 0);
+    json_object_put(s);
+    expect_ok(ref_schema, "{\"name\":\"a\",\"address\":{\"city\":\"Oslo\"}}");
+    /* the referenced schema is enforced, not skipped */
+    CU_ASSERT_EQUAL(run_validate(ref_schema, "{\"address\":{\"street\":\"x\"}}",
+                                 err, sizeof(err)),
+                    -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "city"));
+    CU_ASSERT_EQUAL(run_validate(ref_schema, "{\"address\":{\"city\":5}}", err,
+                                 sizeof(err)),
+                    -1);
+    /* a $ref that names nothing, or something outside $defs, is refused */
+    s = json_tokener_parse("{\"type\":\"object\",\"properties\":{\"a\":"
+                           "{\"$ref\":\"#/$defs/missing\"}}}");
+    CU_ASSERT_EQUAL(schema_check(s, err, sizeof(err)), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "$ref"));
+    json_object_put(s);
+    s = json_tokener_parse("{\"type\":\"object\",\"properties\":{\"a\":"
+                           "{\"$ref\":\"https://example.com/s.json\"}}}");
+    CU_ASSERT_EQUAL(schema_check(s, err, sizeof(err)), -1);
+    json_object_put(s);
+    /* a reference loop is stopped, not followed for ever */
+    expect_err("{\"type\":\"object\",\"$defs\":{\"x\":{\"$ref\":"
+               "\"#/$defs/x\"}},\"properties\":{\"a\":{\"$ref\":"
+               "\"#/$defs/x\"}}}",
+               "{\"a\":1}", "the schema's $ref #/$defs/x cannot be followed");
+}
+
 static CU_TestInfo check_tests[] = {
+    {"$defs and $ref", test_refs},
     {"good schemas", test_check_good},
     {"top level", test_check_top_level},
     {"bad keywords and types", test_check_bad_keywords},
