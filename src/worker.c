@@ -1357,7 +1357,7 @@ refuse_early(struct MHD_Connection *c, const char *url, const char *method,
             count_reject(METRICS_REJECT_UNAUTHORIZED);
             *ret = reply_text(c, 401, "application/json",
                               "{\"error\":\"invalid_token\","
-                              "\"error_description\":\"missing or invalid "
+                              "\"message\":\"missing or invalid "
                               "bearer token\"}",
                               "WWW-Authenticate", auth_challenge(authz));
             return 1;
