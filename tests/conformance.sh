@@ -34,39 +34,20 @@ set -euo pipefail
 START_TIMEOUT_S=10
 STOP_TIMEOUT_S=6 # --drain-timeout 3 and a little
 SUITE_TIMEOUT_S=300 # the active suite takes about 2 s on loopback
-NPM_TIMEOUT_S=600
 here=$(cd "$(dirname "$0")" && pwd)
 BINMCPD=${BINMCPD:-$here/../binmcpd}
 FAKEX=${FAKEX:-$here/fakex}
 TESTS_SRCDIR=${TESTS_SRCDIR:-$here}
 TESTS_BUILDDIR=${TESTS_BUILDDIR:-$here}
 CONFORMANCE_SERVER=${CONFORMANCE_SERVER:-$TESTS_BUILDDIR/conformance_server}
+TL_NAME=conformance
+# shellcheck source=tests/testlib.sh
+. "$here/testlib.sh"
 
 workdir=""
-stage=""
 fakex_pid=""
 server_pid=""
 server_port=""
-passed=0
-failed=0
-
-# Stops one child by PID: SIGTERM, up to $2 seconds, then SIGKILL.
-# Prints nothing; returns the child's exit status (or 255 when killed).
-stop_pid() {
-    local pid=$1 wait_s=$2 i rc=0
-    kill "$pid" 2>/dev/null || true
-    for ((i = 0; i < wait_s * 10; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-        return 255
-    fi
-    wait "$pid" 2>/dev/null || rc=$?
-    return "$rc"
-}
 
 # shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
@@ -76,37 +57,14 @@ cleanup() {
     if [ -n "$fakex_pid" ]; then
         stop_pid "$fakex_pid" 5 || true
     fi
-    if [ -n "$stage" ]; then
-        rm -rf "$stage"
+    if [ -n "$tl_npm_stage" ]; then
+        rm -rf "$tl_npm_stage"
     fi
     if [ -n "$workdir" ]; then
         rm -rf "$workdir"
     fi
 }
 trap cleanup EXIT
-
-finish() {
-    echo "$passed passed, $failed failed"
-    if [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]; then
-        exit 0
-    fi
-    exit 1
-}
-
-ok() {
-    passed=$((passed + 1))
-    echo "conformance: ok - $*"
-}
-
-not_ok() {
-    failed=$((failed + 1))
-    echo "conformance: not ok - $*"
-}
-
-fail() {
-    not_ok "$*"
-    finish
-}
 
 for tool in node npm timeout; do
     command -v "$tool" >/dev/null 2>&1 || fail "$tool is not installed"
@@ -121,37 +79,12 @@ done
 mkdir -p "$TESTS_BUILDDIR/conformance"
 
 # The pinned packages, or a fresh `npm ci` when the lock they were installed
-# from is not the lock in the source tree. They are installed in a private
-# directory and moved into place, so that an interrupted install never
-# leaves a half-filled node_modules behind. The lock (released when fd 9
-# closes) keeps conformance.sh and inspector.sh from installing at once; the
-# name ends in .tmp so that make clean removes it.
+# from is not the lock in the source tree, under a lock shared with
+# inspector.sh (see tl_npm_install).
 node_modules=$TESTS_BUILDDIR/conformance/node_modules
-installed_lock=$node_modules/.binmcpd-package-lock.json
-exec 9>"$TESTS_BUILDDIR/conformance-npm.lock.tmp"
-if command -v flock >/dev/null 2>&1; then
-    flock -w 900 9 ||
-        fail "could not take $TESTS_BUILDDIR/conformance-npm.lock.tmp"
-fi
-if ! cmp -s "$manifest_dir/package-lock.json" "$installed_lock"; then
-    echo "conformance: installing the packages of" \
-        "$manifest_dir/package-lock.json with npm ci into $node_modules"
-    stage=$(mktemp -d "$TESTS_BUILDDIR/conformance-npm-stage.XXXXXX.tmp")
-    cp "$manifest_dir/package.json" "$manifest_dir/package-lock.json" \
-        "$stage/"
-    if ! timeout "$NPM_TIMEOUT_S" npm ci --no-audit --no-fund \
-        --prefix "$stage" >&2; then
-        fail "npm ci failed: the npm registry could not be reached or the" \
-            "lock file is broken; the conformance suite cannot run"
-    fi
-    cp "$manifest_dir/package-lock.json" \
-        "$stage/node_modules/.binmcpd-package-lock.json"
-    rm -rf "$node_modules"
-    mv "$stage/node_modules" "$node_modules"
-    rm -rf "$stage"
-    stage=""
-fi
-exec 9>&-
+tl_npm_install "$manifest_dir" "$TESTS_BUILDDIR/conformance" \
+    "$TESTS_BUILDDIR/conformance-npm.lock.tmp" "the conformance suite" \
+    tl_lock_is_installed "$manifest_dir" "$TESTS_BUILDDIR/conformance"
 conformance_js=$node_modules/@modelcontextprotocol/conformance/dist/index.js
 [ -f "$conformance_js" ] || fail "npm ci did not install the conformance suite"
 
@@ -178,31 +111,11 @@ results=$TESTS_BUILDDIR/conformance-results.tmp
 rm -rf "$results"
 mkdir -p "$results"
 
-# The fake exchange on a free port: it prints "PORT <n>" once it listens.
-"$FAKEX" --port 0 >"$workdir/fakex.out" 2>"$workdir/fakex.err" &
-fakex_pid=$!
-fake_port=""
-for _ in $(seq 1 $((START_TIMEOUT_S * 10))); do
-    fake_port=$(sed -n 's/^PORT \([0-9][0-9]*\)$/\1/p' "$workdir/fakex.out" |
-        head -n 1)
-    [ -n "$fake_port" ] && break
-    kill -0 "$fakex_pid" 2>/dev/null || break
-    sleep 0.1
-done
-if [ -z "$fake_port" ]; then
-    cat "$workdir/fakex.err" >&2 || true
-    fail "the fake exchange ($FAKEX) did not report a port" \
-        "within $START_TIMEOUT_S s"
-fi
-fakex_url="http://127.0.0.1:$fake_port"
+# The fake exchange on a free port.
+tl_start_fakex "$workdir" "$START_TIMEOUT_S"
 
 # None of the caller's Binance or binmcpd settings reach the servers.
-unset_args=()
-while IFS= read -r name; do
-    case $name in
-    BINANCE_* | BINMCPD_*) unset_args+=(-u "$name") ;;
-    esac
-done < <(compgen -e)
+tl_clean_env
 
 # start_server LABEL PROGRAM: starts PROGRAM --mode sse on a free loopback
 # port against the fake exchange, logging to $workdir/LABEL.log. Sets
@@ -210,22 +123,15 @@ done < <(compgen -e)
 # printed, when it exits or does not log its port within START_TIMEOUT_S.
 start_server() {
     local label=$1 program=$2 log=$workdir/$1.log
-    env "${unset_args[@]}" \
+    env "${tl_unset_args[@]}" \
         BINANCE_BASE_URL="$fakex_url" BINANCE_TESTNET_URL="$fakex_url" \
         BINANCE_TIMEOUT_MS=5000 \
         "$program" --mode sse --bind 127.0.0.1 --port 0 --workers 2 \
         --keepalive 1 --drain-timeout 3 \
         </dev/null >"$log" 2>&1 &
     server_pid=$!
-    server_port=""
-    for _ in $(seq 1 $((START_TIMEOUT_S * 10))); do
-        server_port=$(sed -n \
-            's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$log" |
-            head -n 1)
-        [ -n "$server_port" ] && return 0
-        kill -0 "$server_pid" 2>/dev/null || break
-        sleep 0.1
-    done
+    server_port=$(tl_wait_port "$log" "$server_pid" "$START_TIMEOUT_S") &&
+        return 0
     cat "$log" >&2 || true
     stop_pid "$server_pid" "$STOP_TIMEOUT_S" || true
     server_pid=""

@@ -21,37 +21,18 @@ set -euo pipefail
 START_TIMEOUT_S=10
 STOP_TIMEOUT_S=6 # --drain-timeout 3 and a little
 CLI_TIMEOUT_S=60
-NPM_TIMEOUT_S=600
 here=$(cd "$(dirname "$0")" && pwd)
 BINMCPD=${BINMCPD:-$here/../binmcpd}
 FAKEX=${FAKEX:-$here/fakex}
 TESTS_SRCDIR=${TESTS_SRCDIR:-$here}
 TESTS_BUILDDIR=${TESTS_BUILDDIR:-$here}
+TL_NAME=inspector
+# shellcheck source=tests/testlib.sh
+. "$here/testlib.sh"
 
 workdir=""
-stage=""
 fakex_pid=""
 daemon_pid=""
-passed=0
-failed=0
-
-# Stops one child by PID: SIGTERM, up to $2 seconds, then SIGKILL.
-# Prints nothing; returns the child's exit status (or 255 when killed).
-stop_pid() {
-    local pid=$1 wait_s=$2 i rc=0
-    kill "$pid" 2>/dev/null || true
-    for ((i = 0; i < wait_s * 10; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-        return 255
-    fi
-    wait "$pid" 2>/dev/null || rc=$?
-    return "$rc"
-}
 
 # shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
@@ -61,37 +42,14 @@ cleanup() {
     if [ -n "$fakex_pid" ]; then
         stop_pid "$fakex_pid" 5 || true
     fi
-    if [ -n "$stage" ]; then
-        rm -rf "$stage"
+    if [ -n "$tl_npm_stage" ]; then
+        rm -rf "$tl_npm_stage"
     fi
     if [ -n "$workdir" ]; then
         rm -rf "$workdir"
     fi
 }
 trap cleanup EXIT
-
-finish() {
-    echo "$passed passed, $failed failed"
-    if [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]; then
-        exit 0
-    fi
-    exit 1
-}
-
-ok() {
-    passed=$((passed + 1))
-    echo "inspector: ok - $*"
-}
-
-not_ok() {
-    failed=$((failed + 1))
-    echo "inspector: not ok - $*"
-}
-
-fail() {
-    not_ok "$*"
-    finish
-}
 
 for tool in node npm timeout; do
     command -v "$tool" >/dev/null 2>&1 || fail "$tool is not installed"
@@ -106,34 +64,11 @@ mkdir -p "$TESTS_BUILDDIR/conformance"
 
 # The pinned packages, or a fresh `npm ci` when the lock they were installed
 # from is not the lock in the source tree; the same install as
-# conformance.sh's, under the same lock (released when fd 9 closes; make
-# clean removes the *.tmp lock file).
+# conformance.sh's, under the same lock (see tl_npm_install).
 node_modules=$TESTS_BUILDDIR/conformance/node_modules
-installed_lock=$node_modules/.binmcpd-package-lock.json
-exec 9>"$TESTS_BUILDDIR/conformance-npm.lock.tmp"
-if command -v flock >/dev/null 2>&1; then
-    flock -w 900 9 ||
-        fail "could not take $TESTS_BUILDDIR/conformance-npm.lock.tmp"
-fi
-if ! cmp -s "$manifest_dir/package-lock.json" "$installed_lock"; then
-    echo "inspector: installing the packages of" \
-        "$manifest_dir/package-lock.json with npm ci into $node_modules"
-    stage=$(mktemp -d "$TESTS_BUILDDIR/conformance-npm-stage.XXXXXX.tmp")
-    cp "$manifest_dir/package.json" "$manifest_dir/package-lock.json" \
-        "$stage/"
-    if ! timeout "$NPM_TIMEOUT_S" npm ci --no-audit --no-fund \
-        --prefix "$stage" >&2; then
-        fail "npm ci failed: the npm registry could not be reached or the" \
-            "lock file is broken; the Inspector cannot run"
-    fi
-    cp "$manifest_dir/package-lock.json" \
-        "$stage/node_modules/.binmcpd-package-lock.json"
-    rm -rf "$node_modules"
-    mv "$stage/node_modules" "$node_modules"
-    rm -rf "$stage"
-    stage=""
-fi
-exec 9>&-
+tl_npm_install "$manifest_dir" "$TESTS_BUILDDIR/conformance" \
+    "$TESTS_BUILDDIR/conformance-npm.lock.tmp" "the Inspector" \
+    tl_lock_is_installed "$manifest_dir" "$TESTS_BUILDDIR/conformance"
 inspector_dir=$node_modules/@modelcontextprotocol/inspector-cli
 [ -f "$inspector_dir/build/cli.js" ] ||
     fail "npm ci did not install the Inspector CLI"
@@ -142,45 +77,18 @@ inspector_version=$(node -p 'require(process.argv[1]).version' \
 
 workdir=$(mktemp -d "${TMPDIR:-/tmp}/inspector.XXXXXX")
 
-# The string value of a #define in fakex.h (continuation lines joined), or
-# "".
-fake_define() {
-    sed -e ':a' -e '/\\$/N' -e 's/\\\n//' -e 'ta' "$TESTS_SRCDIR/fakex.h" \
-        2>/dev/null |
-        sed -n "s/^#define[[:space:]]*$1[[:space:]]*\"\([^\"]*\)\".*/\1/p" |
-        head -n 1 || true
-}
 expect_last=$(fake_define FAKEX_BTCUSDT_LAST)
 [ -n "$expect_last" ] ||
     fail "cannot read FAKEX_BTCUSDT_LAST from $TESTS_SRCDIR/fakex.h"
 
-# The fake exchange on a free port: it prints "PORT <n>" once it listens.
-"$FAKEX" --port 0 >"$workdir/fakex.out" 2>"$workdir/fakex.err" &
-fakex_pid=$!
-fake_port=""
-for _ in $(seq 1 $((START_TIMEOUT_S * 10))); do
-    fake_port=$(sed -n 's/^PORT \([0-9][0-9]*\)$/\1/p' "$workdir/fakex.out" |
-        head -n 1)
-    [ -n "$fake_port" ] && break
-    kill -0 "$fakex_pid" 2>/dev/null || break
-    sleep 0.1
-done
-if [ -z "$fake_port" ]; then
-    cat "$workdir/fakex.err" >&2 || true
-    fail "the fake exchange ($FAKEX) did not report a port" \
-        "within $START_TIMEOUT_S s"
-fi
-fakex_url="http://127.0.0.1:$fake_port"
+# The fake exchange on a free port.
+tl_start_fakex "$workdir" "$START_TIMEOUT_S"
 
 # None of the caller's Binance or binmcpd settings reach the daemon (nor
 # the stdio one, which inherits the Inspector's environment): only the
 # fake's URL.
-daemon_env=()
-while IFS= read -r name; do
-    case $name in
-    BINANCE_* | BINMCPD_*) daemon_env+=(-u "$name") ;;
-    esac
-done < <(compgen -e)
+tl_clean_env
+daemon_env=("${tl_unset_args[@]}")
 daemon_env+=(BINANCE_BASE_URL="$fakex_url" BINANCE_TESTNET_URL="$fakex_url"
     BINANCE_TIMEOUT_MS=5000)
 
@@ -189,14 +97,8 @@ env "${daemon_env[@]}" \
     --keepalive 1 --drain-timeout 3 \
     </dev/null >"$workdir/binmcpd.err" 2>&1 &
 daemon_pid=$!
-port=""
-for _ in $(seq 1 $((START_TIMEOUT_S * 10))); do
-    port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' \
-        "$workdir/binmcpd.err" | head -n 1)
-    [ -n "$port" ] && break
-    kill -0 "$daemon_pid" 2>/dev/null || break
-    sleep 0.1
-done
+port=$(tl_wait_port "$workdir/binmcpd.err" "$daemon_pid" "$START_TIMEOUT_S") ||
+    port=""
 if [ -z "$port" ]; then
     cat "$workdir/binmcpd.err" >&2 || true
     fail "binmcpd --mode sse did not log 'listening on 127.0.0.1:PORT'" \

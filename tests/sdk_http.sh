@@ -21,32 +21,14 @@ BINMCPD=${BINMCPD:-$here/../binmcpd}
 FAKEX=${FAKEX:-$here/fakex}
 TESTS_SRCDIR=${TESTS_SRCDIR:-$here}
 TESTS_BUILDDIR=${TESTS_BUILDDIR:-$here}
+TL_NAME=sdk_http
+TL_NOT_OK_STDERR=1
+# shellcheck source=tests/testlib.sh
+. "$here/testlib.sh"
 
 workdir=""
-stage=""
 fakex_pid=""
 daemon_pid=""
-copied=()
-passed=0
-failed=0
-
-# Stops one child by PID: SIGTERM, up to $2 seconds, then SIGKILL.
-# Prints nothing; returns the child's exit status (or 255 when killed).
-stop_pid() {
-    local pid=$1 wait_s=$2 i rc=0
-    kill "$pid" 2>/dev/null || true
-    for ((i = 0; i < wait_s * 10; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-        return 255
-    fi
-    wait "$pid" 2>/dev/null || rc=$?
-    return "$rc"
-}
 
 # shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
@@ -56,40 +38,17 @@ cleanup() {
     if [ -n "$fakex_pid" ]; then
         stop_pid "$fakex_pid" 5 || true
     fi
-    if [ "${#copied[@]}" -gt 0 ]; then
-        rm -f "${copied[@]}"
+    if [ "${#tl_copied[@]}" -gt 0 ]; then
+        rm -f "${tl_copied[@]}"
     fi
-    if [ -n "$stage" ]; then
-        rm -rf "$stage"
+    if [ -n "$tl_npm_stage" ]; then
+        rm -rf "$tl_npm_stage"
     fi
     if [ -n "$workdir" ]; then
         rm -rf "$workdir"
     fi
 }
 trap cleanup EXIT
-
-finish() {
-    echo "$passed passed, $failed failed"
-    if [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]; then
-        exit 0
-    fi
-    exit 1
-}
-
-ok() {
-    passed=$((passed + 1))
-    echo "sdk_http: ok - $*"
-}
-
-not_ok() {
-    failed=$((failed + 1))
-    echo "sdk_http: not ok - $*" >&2
-}
-
-fail() {
-    not_ok "$*"
-    finish
-}
 
 for tool in node npm; do
     command -v "$tool" >/dev/null 2>&1 || fail "$tool is not installed"
@@ -98,64 +57,20 @@ done
 [ -x "$FAKEX" ] || fail "FAKEX=$FAKEX is not an executable"
 mkdir -p "$TESTS_BUILDDIR"
 
-# In a VPATH build the script is copied next to node_modules (ESM resolves
-# the SDK relative to the script's own directory). The manifest and the lock
-# are not: the install below reads them from the source directory.
-src_real=$(cd "$TESTS_SRCDIR" && pwd -P)
-build_real=$(cd "$TESTS_BUILDDIR" && pwd -P)
-if [ "$src_real" != "$build_real" ]; then
-    cp "$TESTS_SRCDIR/sdk_http.mjs" "$TESTS_BUILDDIR/sdk_http.mjs"
-    copied+=("$TESTS_BUILDDIR/sdk_http.mjs")
-fi
+# In a VPATH build the script is copied next to node_modules. The manifest
+# and the lock are not: the install below reads them from the source
+# directory.
+tl_copy_to_build sdk_http.mjs
 
-# The SDK at exactly the pinned version, or a fresh `npm ci`. The lock
-# (released when fd 9 closes) keeps two test scripts from installing into
-# the same node_modules at once; the name ends in .tmp so that make clean
-# removes it.
+# The SDK at exactly the pinned version, or a fresh `npm ci`, under a lock
+# shared with sdk_stdio.sh (see tl_npm_install).
 sdk_manifest=$TESTS_BUILDDIR/node_modules/@modelcontextprotocol/sdk/package.json
-sdk_version() {
-    if [ -f "$sdk_manifest" ]; then
-        node -p 'require(process.argv[1]).version' "$sdk_manifest" \
-            2>/dev/null || true
-    fi
-}
-exec 9>"$TESTS_BUILDDIR/sdk-npm.lock.tmp"
-if command -v flock >/dev/null 2>&1; then
-    flock -w 900 9 || fail "could not take $TESTS_BUILDDIR/sdk-npm.lock.tmp"
-fi
-if [ "$(sdk_version)" != "$SDK_VERSION" ]; then
-    echo "sdk_http: installing @modelcontextprotocol/sdk $SDK_VERSION" \
-        "with npm ci into $TESTS_BUILDDIR/node_modules"
-    # Installed in a private directory and moved into place, so that the
-    # shared package.json in the build directory is never touched.
-    stage=$(mktemp -d "$TESTS_BUILDDIR/npm-stage.XXXXXX.tmp")
-    cp "$TESTS_SRCDIR/package.json" "$TESTS_SRCDIR/package-lock.json" "$stage/"
-    npm_cmd=(npm ci --no-audit --no-fund --prefix "$stage")
-    if command -v timeout >/dev/null 2>&1; then
-        npm_cmd=(timeout 600 "${npm_cmd[@]}")
-    fi
-    if ! "${npm_cmd[@]}" >&2; then
-        fail "npm ci failed: the npm registry could not be reached or the" \
-            "lock file is broken; the SDK interop test cannot run"
-    fi
-    rm -rf "$TESTS_BUILDDIR/node_modules"
-    mv "$stage/node_modules" "$TESTS_BUILDDIR/node_modules"
-    rm -rf "$stage"
-    stage=""
-    [ "$(sdk_version)" = "$SDK_VERSION" ] || fail "npm ci did not install the SDK"
-fi
-exec 9>&-
+tl_npm_install "$TESTS_SRCDIR" "$TESTS_BUILDDIR" \
+    "$TESTS_BUILDDIR/sdk-npm.lock.tmp" "the SDK interop test" \
+    tl_pkg_version_is "$sdk_manifest" "$SDK_VERSION"
 
 workdir=$(mktemp -d "${TMPDIR:-/tmp}/sdk_http.XXXXXX")
 
-# The string value of a #define in fakex.h (continuation lines joined), or
-# "".
-fake_define() {
-    sed -e ':a' -e '/\\$/N' -e 's/\\\n//' -e 'ta' "$TESTS_SRCDIR/fakex.h" \
-        2>/dev/null |
-        sed -n "s/^#define[[:space:]]*$1[[:space:]]*\"\([^\"]*\)\".*/\1/p" |
-        head -n 1 || true
-}
 api_key=$(fake_define FAKEX_KEY_A)
 api_secret=$(fake_define FAKEX_SECRET_A)
 expect_last=$(fake_define FAKEX_BTCUSDT_LAST)
@@ -163,33 +78,13 @@ if [ -z "$api_secret" ] || [ -z "$expect_last" ]; then
     fail "cannot read the fake's constants from $TESTS_SRCDIR/fakex.h"
 fi
 
-# The fake exchange on a free port: it prints "PORT <n>" once it listens.
-"$FAKEX" --port 0 >"$workdir/fakex.out" 2>"$workdir/fakex.err" &
-fakex_pid=$!
-fake_port=""
-for _ in $(seq 1 $((START_TIMEOUT_S * 10))); do
-    fake_port=$(sed -n 's/^PORT \([0-9][0-9]*\)$/\1/p' "$workdir/fakex.out" |
-        head -n 1)
-    [ -n "$fake_port" ] && break
-    kill -0 "$fakex_pid" 2>/dev/null || break
-    sleep 0.1
-done
-if [ -z "$fake_port" ]; then
-    cat "$workdir/fakex.err" >&2 || true
-    fail "the fake exchange ($FAKEX) did not report a port" \
-        "within $START_TIMEOUT_S s"
-fi
-fakex_url="http://127.0.0.1:$fake_port"
+# The fake exchange on a free port.
+tl_start_fakex "$workdir" "$START_TIMEOUT_S"
 
 # The daemon, with none of the caller's Binance settings: only the fake's
 # URL and its public test credentials.
-unset_args=()
-while IFS= read -r name; do
-    case $name in
-    BINANCE_* | BINMCPD_*) unset_args+=(-u "$name") ;;
-    esac
-done < <(compgen -e)
-env "${unset_args[@]}" \
+tl_clean_env
+env "${tl_unset_args[@]}" \
     BINANCE_BASE_URL="$fakex_url" BINANCE_TESTNET_URL="$fakex_url" \
     BINANCE_TIMEOUT_MS=5000 \
     BINANCE_API_KEY="$api_key" BINANCE_API_SECRET="$api_secret" \
@@ -197,14 +92,8 @@ env "${unset_args[@]}" \
     --keepalive 1 --drain-timeout 3 \
     </dev/null >"$workdir/binmcpd.err" 2>&1 &
 daemon_pid=$!
-port=""
-for _ in $(seq 1 $((START_TIMEOUT_S * 10))); do
-    port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' \
-        "$workdir/binmcpd.err" | head -n 1)
-    [ -n "$port" ] && break
-    kill -0 "$daemon_pid" 2>/dev/null || break
-    sleep 0.1
-done
+port=$(tl_wait_port "$workdir/binmcpd.err" "$daemon_pid" "$START_TIMEOUT_S") ||
+    port=""
 if [ -z "$port" ]; then
     cat "$workdir/binmcpd.err" >&2 || true
     fail "binmcpd --mode sse did not log 'listening on 127.0.0.1:PORT'" \

@@ -64,35 +64,11 @@ send_msg(const char *text)
     return send_on(&sess, text);
 }
 
-/* Follows a dotted path ("error.code", "result.tools") through objects. */
-static json_object *
-get_path(json_object *o, const char *path)
-{
-    char buf[128], *save = NULL;
-    strncpy(buf, path, sizeof(buf) - 1);
-    buf[sizeof(buf) - 1] = '\0';
-    for (char *k = strtok_r(buf, ".", &save); k && o;
-         k = strtok_r(NULL, ".", &save)) {
-        json_object *next = NULL;
-        if (!json_object_object_get_ex(o, k, &next))
-            return NULL;
-        o = next;
-    }
-    return o;
-}
-
 static int
 error_code(json_object *m)
 {
-    json_object *c = get_path(m, "error.code");
+    json_object *c = tl_get_path(m, "error.code");
     return c ? json_object_get_int(c) : 0;
-}
-
-static const char *
-str_at(json_object *m, const char *path)
-{
-    json_object *v = get_path(m, path);
-    return v ? json_object_get_string(v) : "";
 }
 
 static int
@@ -142,7 +118,7 @@ test_parse_errors(void)
     json_object *m = send_msg("{\"jsonrpc\":\"2.0\",");
     CU_ASSERT_EQUAL(error_code(m), -32700);
     CU_ASSERT_TRUE(json_object_object_get_ex(m, "id", NULL));
-    CU_ASSERT_PTR_NULL(get_path(m, "id"));
+    CU_ASSERT_PTR_NULL(tl_get_path(m, "id"));
     m = send_msg("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"} junk");
     CU_ASSERT_EQUAL(error_code(m), -32700);
     m = send_msg("");
@@ -156,7 +132,7 @@ test_invalid_requests(void)
     CU_ASSERT_EQUAL(error_code(m), -32600);
     m = send_msg("{\"id\":7,\"method\":\"ping\"}");
     CU_ASSERT_EQUAL(error_code(m), -32600);
-    CU_ASSERT_EQUAL(json_object_get_int(get_path(m, "id")), 7);
+    CU_ASSERT_EQUAL(json_object_get_int(tl_get_path(m, "id")), 7);
     m = send_msg("{\"jsonrpc\":\"2.0\",\"id\":true,\"method\":\"ping\"}");
     CU_ASSERT_EQUAL(error_code(m), -32600);
     m = send_msg("{\"jsonrpc\":\"2.0\",\"id\":null,\"method\":\"ping\"}");
@@ -175,7 +151,7 @@ test_unknown_method_and_params(void)
     json_object *m =
         send_msg("{\"jsonrpc\":\"2.0\",\"id\":\"a\",\"method\":\"nope\"}");
     CU_ASSERT_EQUAL(error_code(m), -32601);
-    CU_ASSERT_STRING_EQUAL(str_at(m, "id"), "a");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(m, "id"), "a");
     m = send_msg(
         "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\",\"params\":[1]}");
     CU_ASSERT_EQUAL(error_code(m), -32602);
@@ -206,23 +182,25 @@ test_initialize(void)
         "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{"
         "\"protocolVersion\":\"2025-06-18\",\"capabilities\":{},"
         "\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}");
-    CU_ASSERT_STRING_EQUAL(str_at(m, "result.protocolVersion"), "2025-06-18");
-    CU_ASSERT_STRING_EQUAL(str_at(m, "result.serverInfo.name"), "binmcpd");
-    CU_ASSERT_STRING_EQUAL(str_at(m, "result.serverInfo.version"),
+    CU_ASSERT_STRING_EQUAL(tl_str_at(m, "result.protocolVersion"),
+                           "2025-06-18");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(m, "result.serverInfo.name"), "binmcpd");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(m, "result.serverInfo.version"),
                            PACKAGE_VERSION);
-    CU_ASSERT_PTR_NOT_NULL(get_path(m, "result.capabilities.tools"));
-    CU_ASSERT_PTR_NOT_NULL(get_path(m, "result.capabilities.resources"));
-    CU_ASSERT_PTR_NOT_NULL(get_path(m, "result.capabilities.prompts"));
-    CU_ASSERT_PTR_NOT_NULL(get_path(m, "result.capabilities.logging"));
-    CU_ASSERT_PTR_NOT_NULL(get_path(m, "result.capabilities.completions"));
+    CU_ASSERT_PTR_NOT_NULL(tl_get_path(m, "result.capabilities.tools"));
+    CU_ASSERT_PTR_NOT_NULL(tl_get_path(m, "result.capabilities.resources"));
+    CU_ASSERT_PTR_NOT_NULL(tl_get_path(m, "result.capabilities.prompts"));
+    CU_ASSERT_PTR_NOT_NULL(tl_get_path(m, "result.capabilities.logging"));
+    CU_ASSERT_PTR_NOT_NULL(tl_get_path(m, "result.capabilities.completions"));
     CU_ASSERT_STRING_EQUAL(sess.version, "2025-06-18");
 
     m = send_msg("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\","
                  "\"params\":{\"protocolVersion\":\"2024-11-05\"}}");
-    CU_ASSERT_STRING_EQUAL(str_at(m, "result.protocolVersion"), "2024-11-05");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(m, "result.protocolVersion"),
+                           "2024-11-05");
     m = send_msg("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\","
                  "\"params\":{\"protocolVersion\":\"1999-01-01\"}}");
-    CU_ASSERT_STRING_EQUAL(str_at(m, "result.protocolVersion"),
+    CU_ASSERT_STRING_EQUAL(tl_str_at(m, "result.protocolVersion"),
                            MCP_LATEST_VERSION);
     m = send_msg("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\","
                  "\"params\":{}}");
@@ -234,7 +212,7 @@ test_ping(void)
 {
     json_object *m =
         send_msg("{\"jsonrpc\":\"2.0\",\"id\":\"p\",\"method\":\"ping\"}");
-    json_object *r = get_path(m, "result");
+    json_object *r = tl_get_path(m, "result");
     CU_ASSERT_PTR_NOT_NULL_FATAL(r);
     CU_ASSERT_EQUAL(json_object_object_length(r), 0);
 }
@@ -256,10 +234,10 @@ test_batch(void)
 static json_object *
 find_tool(json_object *m, const char *name)
 {
-    json_object *tools = get_path(m, "result.tools");
+    json_object *tools = tl_get_path(m, "result.tools");
     for (size_t i = 0; tools && i < json_object_array_length(tools); i++) {
         json_object *t = json_object_array_get_idx(tools, i);
-        if (strcmp(str_at(t, "name"), name) == 0)
+        if (strcmp(tl_str_at(t, "name"), name) == 0)
             return t;
     }
     return NULL;
@@ -290,29 +268,29 @@ test_tools_list(void)
     };
     json_object *m =
         send_msg("{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/list\"}");
-    json_object *tools = get_path(m, "result.tools");
+    json_object *tools = tl_get_path(m, "result.tools");
     CU_ASSERT_PTR_NOT_NULL_FATAL(tools);
     CU_ASSERT_TRUE(json_object_array_length(tools) >= 18);
     for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++) {
         json_object *t = find_tool(m, expected[i]);
         CU_ASSERT_PTR_NOT_NULL_FATAL(t);
-        CU_ASSERT_TRUE(strlen(str_at(t, "description")) > 20);
-        CU_ASSERT_STRING_EQUAL(str_at(t, "inputSchema.type"), "object");
-        CU_ASSERT_STRING_EQUAL(str_at(t, "outputSchema.type"), "object");
-        CU_ASSERT_PTR_NOT_NULL(get_path(t, "annotations.readOnlyHint"));
-        CU_ASSERT_PTR_NOT_NULL(get_path(t, "annotations.destructiveHint"));
-        CU_ASSERT_PTR_NOT_NULL(get_path(t, "annotations.idempotentHint"));
-        CU_ASSERT_PTR_NOT_NULL(get_path(t, "annotations.openWorldHint"));
+        CU_ASSERT_TRUE(strlen(tl_str_at(t, "description")) > 20);
+        CU_ASSERT_STRING_EQUAL(tl_str_at(t, "inputSchema.type"), "object");
+        CU_ASSERT_STRING_EQUAL(tl_str_at(t, "outputSchema.type"), "object");
+        CU_ASSERT_PTR_NOT_NULL(tl_get_path(t, "annotations.readOnlyHint"));
+        CU_ASSERT_PTR_NOT_NULL(tl_get_path(t, "annotations.destructiveHint"));
+        CU_ASSERT_PTR_NOT_NULL(tl_get_path(t, "annotations.idempotentHint"));
+        CU_ASSERT_PTR_NOT_NULL(tl_get_path(t, "annotations.openWorldHint"));
     }
     /* the annotations tell the truth */
     CU_ASSERT_TRUE(json_object_get_boolean(
-        get_path(find_tool(m, "get_ticker"), "annotations.readOnlyHint")));
+        tl_get_path(find_tool(m, "get_ticker"), "annotations.readOnlyHint")));
     CU_ASSERT_FALSE(json_object_get_boolean(
-        get_path(find_tool(m, "place_order"), "annotations.readOnlyHint")));
-    CU_ASSERT_TRUE(json_object_get_boolean(
-        get_path(find_tool(m, "cancel_order"), "annotations.destructiveHint")));
+        tl_get_path(find_tool(m, "place_order"), "annotations.readOnlyHint")));
+    CU_ASSERT_TRUE(json_object_get_boolean(tl_get_path(
+        find_tool(m, "cancel_order"), "annotations.destructiveHint")));
     CU_ASSERT_PTR_NOT_NULL(strstr(
-        str_at(find_tool(m, "place_order"), "description"), "real money"));
+        tl_str_at(find_tool(m, "place_order"), "description"), "real money"));
 }
 
 static void
@@ -331,9 +309,9 @@ test_read_only_hides_and_refuses(void)
                 "\"params\":{\"name\":\"place_order\",\"arguments\":{"
                 "\"symbol\":\"BTCUSDT\",\"side\":\"BUY\",\"type\":\"MARKET\","
                 "\"quantity\":\"0.001\"}}}");
-    CU_ASSERT_TRUE(json_object_get_boolean(get_path(m, "result.isError")));
+    CU_ASSERT_TRUE(json_object_get_boolean(tl_get_path(m, "result.isError")));
     CU_ASSERT_PTR_NOT_NULL(
-        strstr(json_object_to_json_string(get_path(m, "result.content")),
+        strstr(json_object_to_json_string(tl_get_path(m, "result.content")),
                "read-only"));
     CU_ASSERT_EQUAL(fakex_count(&fx, "POST", "/api/v3/order"), before);
     mcp_session_finish(&ro);
@@ -346,7 +324,8 @@ test_tools_call_errors(void)
         send_msg("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
                  "\"params\":{\"name\":\"no_such_tool\"}}");
     CU_ASSERT_EQUAL(error_code(m), -32602);
-    CU_ASSERT_PTR_NOT_NULL(strstr(str_at(m, "error.message"), "no_such_tool"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(tl_str_at(m, "error.message"), "no_such_tool"));
     m = send_msg("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
                  "\"params\":{}}");
     CU_ASSERT_EQUAL(error_code(m), -32602);
@@ -358,14 +337,15 @@ test_tools_call_errors(void)
     m = send_msg("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
                  "\"params\":{\"name\":\"get_order_book\",\"arguments\":{"
                  "\"symbol\":\"BTCUSDT\",\"limit\":7}}}");
-    CU_ASSERT_TRUE(json_object_get_boolean(get_path(m, "result.isError")));
+    CU_ASSERT_TRUE(json_object_get_boolean(tl_get_path(m, "result.isError")));
     CU_ASSERT_PTR_NOT_NULL(strstr(
-        json_object_to_json_string(get_path(m, "result.content")), "limit"));
+        json_object_to_json_string(tl_get_path(m, "result.content")), "limit"));
     m = send_msg("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
                  "\"params\":{\"name\":\"get_ticker\",\"arguments\":{}}}");
-    CU_ASSERT_TRUE(json_object_get_boolean(get_path(m, "result.isError")));
-    CU_ASSERT_PTR_NOT_NULL(strstr(
-        json_object_to_json_string(get_path(m, "result.content")), "symbol"));
+    CU_ASSERT_TRUE(json_object_get_boolean(tl_get_path(m, "result.isError")));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(json_object_to_json_string(tl_get_path(m, "result.content")),
+               "symbol"));
 }
 
 static void
@@ -375,15 +355,15 @@ test_tools_call_success_shape(void)
         send_msg("{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/call\","
                  "\"params\":{\"name\":\"get_ticker\",\"arguments\":{"
                  "\"symbol\":\"BTCUSDT\"}}}");
-    CU_ASSERT_FALSE(json_object_get_boolean(get_path(m, "result.isError")));
-    json_object *sc = get_path(m, "result.structuredContent");
+    CU_ASSERT_FALSE(json_object_get_boolean(tl_get_path(m, "result.isError")));
+    json_object *sc = tl_get_path(m, "result.structuredContent");
     CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
-    CU_ASSERT_STRING_EQUAL(str_at(sc, "symbol"), "BTCUSDT");
-    CU_ASSERT_TRUE(strlen(str_at(sc, "lastPrice")) > 0);
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "symbol"), "BTCUSDT");
+    CU_ASSERT_TRUE(strlen(tl_str_at(sc, "lastPrice")) > 0);
     /* the text block carries the same JSON */
-    json_object *content = get_path(m, "result.content");
+    json_object *content = tl_get_path(m, "result.content");
     json_object *text = json_tokener_parse(
-        str_at(json_object_array_get_idx(content, 0), "text"));
+        tl_str_at(json_object_array_get_idx(content, 0), "text"));
     CU_ASSERT_TRUE(json_object_equal(text, sc));
     json_object_put(text);
 }
@@ -395,9 +375,9 @@ test_upstream_error_is_tool_error(void)
         send_msg("{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/call\","
                  "\"params\":{\"name\":\"get_ticker\",\"arguments\":{"
                  "\"symbol\":\"NOSUCHCOIN\"}}}");
-    CU_ASSERT_TRUE(json_object_get_boolean(get_path(m, "result.isError")));
-    const char *t = str_at(
-        json_object_array_get_idx(get_path(m, "result.content"), 0), "text");
+    CU_ASSERT_TRUE(json_object_get_boolean(tl_get_path(m, "result.isError")));
+    const char *t = tl_str_at(
+        json_object_array_get_idx(tl_get_path(m, "result.content"), 0), "text");
     CU_ASSERT_PTR_NOT_NULL(strstr(t, "-1121"));
     CU_ASSERT_PTR_NOT_NULL(strstr(t, "Invalid symbol."));
     CU_ASSERT_PTR_NOT_NULL(strstr(t, "400"));
@@ -411,11 +391,12 @@ test_progress_notifications(void)
         "\"params\":{\"name\":\"fetch\",\"arguments\":{\"id\":\"ETHUSDT\"},"
         "\"_meta\":{\"progressToken\":\"tok\"}}}");
     CU_ASSERT_TRUE_FATAL(cap.n >= 2);
-    CU_ASSERT_STRING_EQUAL(str_at(cap.msg[0], "method"),
+    CU_ASSERT_STRING_EQUAL(tl_str_at(cap.msg[0], "method"),
                            "notifications/progress");
-    CU_ASSERT_STRING_EQUAL(str_at(cap.msg[0], "params.progressToken"), "tok");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(cap.msg[0], "params.progressToken"),
+                           "tok");
     /* the response comes last */
-    CU_ASSERT_EQUAL(json_object_get_int(get_path(cap.msg[cap.n - 1], "id")),
+    CU_ASSERT_EQUAL(json_object_get_int(tl_get_path(cap.msg[cap.n - 1], "id")),
                     11);
     /* without a token, no progress */
     send_msg(
@@ -434,15 +415,15 @@ test_logging_level(void)
     m = send_msg(
         "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"logging/setLevel\","
         "\"params\":{\"level\":\"debug\"}}");
-    CU_ASSERT_PTR_NOT_NULL(get_path(m, "result"));
+    CU_ASSERT_PTR_NOT_NULL(tl_get_path(m, "result"));
     CU_ASSERT_EQUAL(sess.log_level, MCP_LOG_DEBUG);
     struct mcp_call c = {srv, &sess, NULL, NULL, 0};
     capture_reset();
     mcp_call_log(&c, MCP_LOG_INFO, "test", "hello %d", 1);
     CU_ASSERT_EQUAL_FATAL(cap.n, 1);
-    CU_ASSERT_STRING_EQUAL(str_at(cap.msg[0], "method"),
+    CU_ASSERT_STRING_EQUAL(tl_str_at(cap.msg[0], "method"),
                            "notifications/message");
-    CU_ASSERT_STRING_EQUAL(str_at(cap.msg[0], "params.data"), "hello 1");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(cap.msg[0], "params.data"), "hello 1");
     send_msg("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"logging/setLevel\","
              "\"params\":{\"level\":\"error\"}}");
     capture_reset();
@@ -468,14 +449,14 @@ test_resources_prompts_errors(void)
     CU_ASSERT_EQUAL(error_code(m), -32602);
     m = send_msg(
         "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"resources/list\"}");
-    CU_ASSERT_TRUE(json_object_array_length(get_path(m, "result.resources")) >=
-                   4);
+    CU_ASSERT_TRUE(
+        json_object_array_length(tl_get_path(m, "result.resources")) >= 4);
     m = send_msg("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":"
                  "\"resources/templates/list\"}");
-    CU_ASSERT_TRUE(
-        json_object_array_length(get_path(m, "result.resourceTemplates")) >= 1);
+    CU_ASSERT_TRUE(json_object_array_length(
+                       tl_get_path(m, "result.resourceTemplates")) >= 1);
     m = send_msg("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"prompts/list\"}");
-    CU_ASSERT_TRUE(json_object_array_length(get_path(m, "result.prompts")) >=
+    CU_ASSERT_TRUE(json_object_array_length(tl_get_path(m, "result.prompts")) >=
                    2);
 }
 
@@ -487,7 +468,7 @@ test_completion_symbols(void)
         "\"params\":{\"ref\":{\"type\":\"ref/prompt\",\"name\":"
         "\"trading_analysis\"},\"argument\":{\"name\":\"symbol\",\"value\":"
         "\"eth\"}}}");
-    json_object *vals = get_path(m, "result.completion.values");
+    json_object *vals = tl_get_path(m, "result.completion.values");
     CU_ASSERT_PTR_NOT_NULL_FATAL(vals);
     CU_ASSERT_TRUE(json_object_array_length(vals) >= 2);
     for (size_t i = 0; i < json_object_array_length(vals); i++)
@@ -513,14 +494,14 @@ test_credentials_never_leak(void)
         "\"" TEST_KEY_B "\",\"api_secret\":\"" TEST_SECRET_B
         "\",\"environment\":\"testnet\"}}}");
     all = json_object_to_json_string(m);
-    CU_ASSERT_FALSE(json_object_get_boolean(get_path(m, "result.isError")));
+    CU_ASSERT_FALSE(json_object_get_boolean(tl_get_path(m, "result.isError")));
     CU_ASSERT_PTR_NULL(strstr(all, TEST_SECRET_B));
     CU_ASSERT_PTR_NULL(strstr(all, TEST_KEY_B));
     CU_ASSERT_TRUE(sess.creds.set);
     m = send_msg(
         "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{"
         "\"name\":\"revoke_credentials\",\"arguments\":{}}}");
-    CU_ASSERT_FALSE(json_object_get_boolean(get_path(m, "result.isError")));
+    CU_ASSERT_FALSE(json_object_get_boolean(tl_get_path(m, "result.isError")));
     CU_ASSERT_FALSE(sess.creds.set);
 }
 
@@ -539,7 +520,7 @@ client_thread(void *arg)
     if (cap.n == 0 || atomic_load(&answer_mode) == 2)
         return NULL;
     char reply[512];
-    const char *id = json_object_to_json_string(get_path(cap.msg[0], "id"));
+    const char *id = json_object_to_json_string(tl_get_path(cap.msg[0], "id"));
     if (atomic_load(&answer_mode) == 0)
         snprintf(reply, sizeof(reply),
                  "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"role\":"
@@ -592,8 +573,8 @@ test_server_requests(void)
 
     sess.client_sampling = 1;
     CU_ASSERT_EQUAL(request_with(0, 3000, &result, err, sizeof(err)), 0);
-    CU_ASSERT_STRING_EQUAL(str_at(result, "content.text"), "hi");
-    CU_ASSERT_STRING_EQUAL(str_at(cap.msg[0], "method"),
+    CU_ASSERT_STRING_EQUAL(tl_str_at(result, "content.text"), "hi");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(cap.msg[0], "method"),
                            "sampling/createMessage");
     json_object_put(result);
 

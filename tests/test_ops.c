@@ -47,7 +47,6 @@
 #include "metrics.h"
 #include "testlib.h"
 
-extern char **environ;
 
 /* The daemons under test. */
 #define NWORKERS     2
@@ -95,101 +94,10 @@ static int fx_up;
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
 
-static int64_t
-now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-sleep_ms(long ms_)
-{
-    struct timespec ts = {ms_ / 1000, (ms_ % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
 static int
 ms(int base)
 {
     return base * slow;
-}
-
-static int
-contains(const char *hay, const char *needle)
-{
-    return hay != NULL && strstr(hay, needle) != NULL;
-}
-
-/* Follows a dotted path ("result.content.0.text") through objects and
- * arrays. Borrowed; NULL when absent. */
-static json_object *
-get_path(json_object *o, const char *path)
-{
-    char buf[256], *save = NULL;
-    snprintf(buf, sizeof(buf), "%s", path);
-    for (char *k = strtok_r(buf, ".", &save); k != NULL && o != NULL;
-         k = strtok_r(NULL, ".", &save)) {
-        json_object *next = NULL;
-        if (json_object_is_type(o, json_type_array) && k[0] >= '0' &&
-            k[0] <= '9') {
-            size_t i = strtoul(k, NULL, 10);
-            if (i >= json_object_array_length(o))
-                return NULL;
-            next = json_object_array_get_idx(o, i);
-        } else if (!json_object_object_get_ex(o, k, &next)) {
-            return NULL;
-        }
-        o = next;
-    }
-    return o;
-}
-
-static const char *
-str_at(json_object *o, const char *path)
-{
-    json_object *v = get_path(o, path);
-    return v != NULL ? json_object_get_string(v) : "";
-}
-
-static int64_t
-int_at(json_object *o, const char *path)
-{
-    json_object *v = get_path(o, path);
-    return v != NULL ? json_object_get_int64(v) : INT64_MIN;
-}
-
-/* Reads a whole file (NUL-terminated, caller frees); NULL on error. */
-static char *
-slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    size_t cap = 0, n = 0;
-
-    *len = 0;
-    if (f == NULL)
-        return NULL;
-    for (;;) {
-        if (cap - n < 4096) {
-            char *nb = realloc(buf, cap + 65536);
-            if (nb == NULL)
-                break;
-            buf = nb;
-            cap += 65536;
-        }
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
-        n += got;
-        if (got == 0)
-            break;
-    }
-    fclose(f);
-    if (buf != NULL)
-        buf[n] = '\0';
-    *len = n;
-    return buf;
 }
 
 /* Writes text to path with exactly mode (whatever the umask). Returns 0 or
@@ -234,37 +142,6 @@ static int ndaemons;
 static char captures[MAX_FILES][600];
 static int ncaptures;
 
-static const char *
-binmcpd_path(void)
-{
-    const char *p = getenv("BINMCPD");
-    return p != NULL && *p != '\0' ? p : "./binmcpd";
-}
-
-/* A copy of the environment without BINANCE_* and BINMCPD_*, plus set (a
- * NULL-terminated list of "NAME=value"). Free the array, not the strings. */
-static char **
-env_build(const char *const *set)
-{
-    size_t n = 0, k = 0, j = 0;
-    char **env;
-
-    for (char **e = environ; *e != NULL; e++)
-        n++;
-    while (set != NULL && set[k] != NULL)
-        k++;
-    env = calloc(n + k + 1, sizeof(*env));
-    if (env == NULL)
-        return NULL;
-    for (char **e = environ; *e != NULL; e++)
-        if (strncmp(*e, "BINANCE_", 8) != 0 && strncmp(*e, "BINMCPD_", 8) != 0)
-            env[j++] = *e;
-    for (size_t i = 0; i < k; i++)
-        env[j++] = (char *)(uintptr_t)set[i];
-    env[j] = NULL;
-    return env;
-}
-
 /* Starts `$BINMCPD args...` (args NULL-terminated) with the fake exchange's
  * URLs and key A in its environment, stdout and stderr in files named
  * after tag. Returns the daemon's row, or NULL. */
@@ -281,15 +158,13 @@ daemon_spawn(const char *tag, const char *const *args)
     const char *argv[48];
     struct daemon *d;
     char name[64];
-    char **env;
     int n = 0, out_fd, err_fd, nul;
-    pid_t self = getpid();
 
     if (ndaemons >= MAX_DAEMONS || ncaptures + 2 > MAX_FILES)
         return NULL;
     d = &daemons[ndaemons++];
     memset(d, 0, sizeof(*d));
-    argv[n++] = binmcpd_path();
+    argv[n++] = tl_binmcpd_path();
     for (int i = 0; args[i] != NULL && n < 47; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
@@ -307,9 +182,7 @@ daemon_spawn(const char *tag, const char *const *args)
     out_fd =
         open(d->out, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
     nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    env = env_build(envset);
-    if (err_fd < 0 || out_fd < 0 || nul < 0 || env == NULL) {
-        free(env);
+    if (err_fd < 0 || out_fd < 0 || nul < 0) {
         if (err_fd >= 0)
             close(err_fd);
         if (out_fd >= 0)
@@ -318,19 +191,9 @@ daemon_spawn(const char *tag, const char *const *args)
             close(nul);
         return NULL;
     }
-    d->pid = fork();
-    if (d->pid == 0) {
-        /* should this program die, the daemon must not outlive it (its
-         * workers follow the supervisor) */
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != self)
-            _exit(126);
-        if (dup2(nul, STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0 ||
-            dup2(err_fd, STDERR_FILENO) < 0)
-            _exit(126);
-        execve(argv[0], (char *const *)(uintptr_t)argv, env);
-        _exit(127);
-    }
-    free(env);
+    /* should this program die, the daemon must not outlive it (its
+     * workers follow the supervisor) */
+    d->pid = tl_spawn(argv, envset, nul, out_fd, err_fd, SIGKILL);
     close(err_fd);
     close(out_fd);
     close(nul);
@@ -345,15 +208,7 @@ daemon_spawn(const char *tag, const char *const *args)
 static int
 daemon_reaped(struct daemon *d)
 {
-    int st;
-    if (d->pid <= 0)
-        return 1;
-    if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
-        d->status = st;
-        d->pid = 0;
-        return 1;
-    }
-    return 0;
+    return tl_reaped(&d->pid, &d->status);
 }
 
 /* Waits up to timeout_ms for the supervisor to exit. Returns 1 when it
@@ -361,13 +216,7 @@ daemon_reaped(struct daemon *d)
 static int
 daemon_wait(struct daemon *d, long timeout_ms)
 {
-    int64_t end = now_ms() + timeout_ms;
-    while (!daemon_reaped(d)) {
-        if (now_ms() >= end)
-            return 0;
-        sleep_ms(10);
-    }
-    return 1;
+    return tl_wait_reaped(&d->pid, &d->status, timeout_ms);
 }
 
 /* Kills the supervisor (SIGKILL) if it still runs, and reaps it; its
@@ -388,8 +237,8 @@ static int
 daemon_said(const struct daemon *d, const char *needle)
 {
     size_t len;
-    char *log = slurp(d->err, &len);
-    int found = contains(log, needle);
+    char *log = tl_slurp(d->err, &len);
+    int found = tl_contains(log, needle);
     free(log);
     return found;
 }
@@ -398,7 +247,7 @@ static void
 daemon_dump(const struct daemon *d, const char *why)
 {
     size_t len;
-    char *log = slurp(d->err, &len);
+    char *log = tl_slurp(d->err, &len);
     fprintf(stderr, "test_ops: %s; the daemon's stderr (%s):\n%s\n", why,
             d->err, log != NULL ? log : "(none)");
     free(log);
@@ -410,26 +259,14 @@ daemon_dump(const struct daemon *d, const char *why)
 static int
 daemon_listening(struct daemon *d)
 {
-    static const char marker[] = "listening on ";
-    int64_t end = now_ms() + ms(START_MS);
+    int st, port = tl_wait_listening(d->err, d->pid, ms(START_MS), &st);
 
-    while (now_ms() < end && !daemon_reaped(d)) {
-        size_t len;
-        char *log = slurp(d->err, &len);
-        const char *p = log != NULL ? strstr(log, marker) : NULL;
-        const char *stop = p != NULL ? strstr(p, " (") : NULL;
-        if (stop != NULL) {
-            const char *colon = stop;
-            while (colon > p && *colon != ':')
-                colon--;
-            d->port = atoi(colon + 1);
-        }
-        free(log);
-        if (d->port > 0)
-            return 0;
-        sleep_ms(20);
+    if (port < 0) {
+        d->status = st;
+        d->pid = 0;
     }
-    return -1;
+    d->port = port > 0 ? port : 0;
+    return port > 0 ? 0 : -1;
 }
 
 /* The command line of a test daemon: `--mode sse --port 0 --workers 2
@@ -509,7 +346,7 @@ expect_refusal(const char *tag, const char *const *extra,
 {
     const char *args[ARGS_MAX];
     struct daemon *d;
-    int64_t t0 = now_ms();
+    int64_t t0 = tl_now_ms();
 
     daemon_args(extra, args);
     d = daemon_spawn(tag, args);
@@ -533,7 +370,7 @@ expect_refusal(const char *tag, const char *const *extra,
             daemon_dump(d, words[i]);
     }
     printf("\n    %s: exit status %d after %lld ms ", tag, code,
-           (long long)(now_ms() - t0));
+           (long long)(tl_now_ms() - t0));
     fflush(stdout);
 }
 
@@ -582,7 +419,7 @@ http_patient(int port, const char *method, const char *path,
                         ? atol(ra)
                         : 1;
         httpc_resp_free(r);
-        sleep_ms(wait < 1 ? 1000 : wait > 2 ? 2000 : wait * 1000);
+        tl_sleep_ms(wait < 1 ? 1000 : wait > 2 ? 2000 : wait * 1000);
     }
 }
 
@@ -602,7 +439,7 @@ body_error_is(const struct httpc_resp *r, const char *code)
 {
     json_object *o = r->body != NULL ? json_tokener_parse(r->body) : NULL;
     int ok = json_object_is_type(o, json_type_object) &&
-             strcmp(str_at(o, "error"), code) == 0;
+             strcmp(tl_str_at(o, "error"), code) == 0;
     if (!ok)
         fprintf(stderr, "test_ops: wanted a JSON body with error %s: %.300s\n",
                 code, r->body != NULL ? r->body : "(none)");
@@ -644,7 +481,7 @@ static int
 legacy_open(struct legacy *l, int port, const char *auth)
 {
     char hdr[512];
-    int64_t end = now_ms() + ms(HTTP_MS);
+    int64_t end = tl_now_ms() + ms(HTTP_MS);
 
     memset(l, 0, sizeof(*l));
     l->port = port;
@@ -663,7 +500,7 @@ legacy_open(struct legacy *l, int port, const char *auth)
     l->worker = worker_of(l->s.headers);
     for (;;) {
         struct httpc_event ev;
-        int64_t left = end - now_ms();
+        int64_t left = end - tl_now_ms();
         memset(&ev, 0, sizeof(ev));
         if (httpc_sse_next(&l->s, &ev, left > 0 ? (int)left : 0) != 1) {
             fprintf(stderr, "test_ops: no endpoint event\n");
@@ -698,7 +535,7 @@ legacy_rpc(struct legacy *l, const char *method, const char *params)
 {
     char body[1024];
     int id = l->next_id++, status;
-    int64_t end = now_ms() + ms(RPC_MS);
+    int64_t end = tl_now_ms() + ms(RPC_MS);
 
     snprintf(body, sizeof(body),
              "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"%s\"%s%s}", id,
@@ -712,7 +549,7 @@ legacy_rpc(struct legacy *l, const char *method, const char *params)
     }
     for (;;) {
         struct httpc_event ev;
-        int64_t left = end - now_ms();
+        int64_t left = end - tl_now_ms();
         memset(&ev, 0, sizeof(ev));
         if (httpc_sse_next(&l->s, &ev, left > 0 ? (int)left : 0) != 1) {
             fprintf(stderr, "test_ops: no answer to %s\n", method);
@@ -722,7 +559,7 @@ legacy_rpc(struct legacy *l, const char *method, const char *params)
                              ? json_tokener_parse(ev.data)
                              : NULL;
         httpc_event_free(&ev);
-        if (m != NULL && int_at(m, "id") == id)
+        if (m != NULL && tl_int_at(m, "id") == id)
             return m;
         json_object_put(m);
     }
@@ -733,7 +570,7 @@ static int
 legacy_initialize(struct legacy *l)
 {
     json_object *m = legacy_rpc(l, "initialize", INIT_PARAMS);
-    int ok = strcmp(str_at(m, "result.serverInfo.name"), "binmcpd") == 0;
+    int ok = strcmp(tl_str_at(m, "result.serverInfo.name"), "binmcpd") == 0;
     json_object_put(m);
     if (!ok)
         return -1;
@@ -762,7 +599,7 @@ sh_initialize(int port, const char *extra, char *sid, size_t sidlen, int *n429)
     sid[0] = '\0';
     if (status == 200 &&
         (httpc_header(r.headers, "Mcp-Session-Id", sid, sidlen) == NULL ||
-         !contains(r.body, "\"serverInfo\""))) {
+         !tl_contains(r.body, "\"serverInfo\""))) {
         fprintf(stderr, "test_ops: initialize: no session or result: %.300s\n",
                 r.body != NULL ? r.body : "");
         status = -1;
@@ -933,11 +770,11 @@ expect_401(int status, const struct httpc_resp *r, int invalid)
     CU_ASSERT_PTR_NOT_NULL(
         httpc_header(r->headers, "WWW-Authenticate", chal, sizeof(chal)));
     CU_ASSERT_TRUE(strncmp(chal, "Bearer ", 7) == 0);
-    CU_ASSERT_TRUE(contains(chal, "realm=\""));
-    CU_ASSERT_EQUAL(contains(chal, "error=\"invalid_token\""), invalid);
+    CU_ASSERT_TRUE(tl_contains(chal, "realm=\""));
+    CU_ASSERT_EQUAL(tl_contains(chal, "error=\"invalid_token\""), invalid);
     json_object *o = body_json(r);
     CU_ASSERT_TRUE(json_object_is_type(o, json_type_object));
-    CU_ASSERT_TRUE(get_path(o, "error") != NULL);
+    CU_ASSERT_TRUE(tl_get_path(o, "error") != NULL);
     json_object_put(o);
     CU_ASSERT_TRUE(worker_of(r->headers) >= 0);
 }
@@ -948,7 +785,7 @@ test_tok_health_open(void)
     struct httpc_resp r;
     CU_ASSERT_EQUAL(http(tok_d->port, "GET", "/health", NULL, NULL, &r), 200);
     json_object *o = body_json(&r);
-    CU_ASSERT_STRING_EQUAL(str_at(o, "status"), "ok");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(o, "status"), "ok");
     json_object_put(o);
     httpc_resp_free(&r);
 }
@@ -1025,7 +862,7 @@ test_tok_plain(void)
     CU_ASSERT_EQUAL(legacy_initialize(&l), 0);
     json_object *m = legacy_rpc(&l, "ping", NULL);
     CU_ASSERT_TRUE(
-        json_object_is_type(get_path(m, "result"), json_type_object));
+        json_object_is_type(tl_get_path(m, "result"), json_type_object));
     json_object_put(m);
     legacy_close(&l);
 }
@@ -1198,18 +1035,18 @@ certtool(const char *const *args)
         execvp("certtool", (char *const *)(uintptr_t)argv);
         _exit(127);
     }
-    int64_t end = now_ms() + 20000;
+    int64_t end = tl_now_ms() + 20000;
     for (;;) {
         pid_t w = waitpid(pid, &status, WNOHANG);
         if (w == pid)
             break;
-        if ((w < 0 && errno != EINTR) || now_ms() >= end) {
+        if ((w < 0 && errno != EINTR) || tl_now_ms() >= end) {
             kill(pid, SIGKILL);
             while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
                 ;
             return -1;
         }
-        sleep_ms(10);
+        tl_sleep_ms(10);
     }
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
@@ -1245,7 +1082,7 @@ init_https(void)
     if (certtool(cert) != 0 || chmod(in_dir("key.pem"), 0600) < 0)
         return -1;
     /* the same key, readable by everyone */
-    pem = slurp(in_dir("key.pem"), &len);
+    pem = tl_slurp(in_dir("key.pem"), &len);
     if (pem == NULL || write_file(in_dir("key-0644.pem"), pem, 0644) < 0) {
         free(pem);
         return -1;
@@ -1336,8 +1173,8 @@ test_https_health(void)
     CU_ASSERT_EQUAL(rc, CURLE_OK);
     CU_ASSERT_EQUAL(code, 200);
     json_object *o = json_tokener_parse(k.buf);
-    CU_ASSERT_STRING_EQUAL(str_at(o, "status"), "ok");
-    CU_ASSERT_EQUAL(int_at(o, "workers"), NWORKERS);
+    CU_ASSERT_STRING_EQUAL(tl_str_at(o, "status"), "ok");
+    CU_ASSERT_EQUAL(tl_int_at(o, "workers"), NWORKERS);
     json_object_put(o);
 }
 
@@ -1392,7 +1229,7 @@ test_https_plain_http(void)
         https_get(tls_d->port, "/health", in_dir("cert.pem"), &k, &code),
         CURLE_OK);
     json_object *o = json_tokener_parse(k.buf);
-    CU_ASSERT_EQUAL(int_at(o, "workers_alive"), NWORKERS);
+    CU_ASSERT_EQUAL(tl_int_at(o, "workers_alive"), NWORKERS);
     json_object_put(o);
 }
 
@@ -1479,7 +1316,7 @@ test_rate_burst(void)
 
     for (int i = 0; i < 10; i++) {
         struct httpc_resp r;
-        t[i] = now_ms();
+        t[i] = tl_now_ms();
         status[i] = http(rl_d->port, "GET", "/", NULL, NULL, &r);
         if (status[i] == 429) {
             rl_429s++;
@@ -1490,7 +1327,7 @@ test_rate_burst(void)
         }
         httpc_resp_free(&r);
     }
-    long elapsed = (long)(now_ms() - t[0]);
+    long elapsed = (long)(tl_now_ms() - t[0]);
     printf("\n    10 GET / in %ld ms: %d x 200 (", elapsed, ok);
     for (int i = 0; i < 10; i++)
         printf("%s%d", i ? " " : "", status[i]);
@@ -1528,7 +1365,7 @@ test_rate_recovers(void)
     struct httpc_resp r;
     char *text = NULL;
 
-    sleep_ms(1100);
+    tl_sleep_ms(1100);
     CU_ASSERT_EQUAL(http(rl_d->port, "GET", "/", NULL, NULL, &r), 200);
     if (r.status == 429)
         rl_429s++;
@@ -1550,10 +1387,10 @@ test_rate_shared(void)
     int64_t t0, end;
 
     /* a full budget again: burst / rate seconds, and a margin */
-    sleep_ms(1000 * RL_BURST / RL_RATE + 200);
-    t0 = now_ms();
+    tl_sleep_ms(1000 * RL_BURST / RL_RATE + 200);
+    t0 = tl_now_ms();
     end = t0 + ms(4000);
-    while (n < 400 && now_ms() < end) {
+    while (n < 400 && tl_now_ms() < end) {
         struct httpc_resp r;
         int status = http(rl_d->port, "GET", "/", NULL, NULL, &r);
         int w = worker_of(r.headers);
@@ -1568,7 +1405,7 @@ test_rate_shared(void)
         if (req[0] > RL_BURST && req[1] > RL_BURST)
             break;
     }
-    long elapsed = (long)(now_ms() - t0);
+    long elapsed = (long)(tl_now_ms() - t0);
     int allowance = RL_BURST + (int)(elapsed * RL_RATE / 1000) + 1;
     printf("\n    %d requests in %ld ms: worker 0 %d (%d ok), worker 1 %d "
            "(%d ok); %d ok, at most %d allowed ",
@@ -1629,7 +1466,7 @@ clean_metrics(void)
 static int
 wait_series(const char *name, double want, long timeout_ms)
 {
-    int64_t end = now_ms() + timeout_ms;
+    int64_t end = tl_now_ms() + timeout_ms;
     double last = -1;
     for (;;) {
         char *text = NULL;
@@ -1638,9 +1475,9 @@ wait_series(const char *name, double want, long timeout_ms)
         free(text);
         if (last == want)
             return 1;
-        if (now_ms() >= end)
+        if (tl_now_ms() >= end)
             break;
-        sleep_ms(250);
+        tl_sleep_ms(250);
     }
     fprintf(stderr, "test_ops: %s stayed %g, not %g\n", name, last, want);
     return 0;
@@ -1672,18 +1509,18 @@ test_metrics_exposition(void)
     m = legacy_rpc(
         &l, "tools/call",
         "{\"name\":\"get_ticker\",\"arguments\":{\"symbol\":\"BTCUSDT\"}}");
-    CU_ASSERT_FALSE(json_object_get_boolean(get_path(m, "result.isError")));
-    CU_ASSERT_STRING_EQUAL(str_at(m, "result.structuredContent.lastPrice"),
+    CU_ASSERT_FALSE(json_object_get_boolean(tl_get_path(m, "result.isError")));
+    CU_ASSERT_STRING_EQUAL(tl_str_at(m, "result.structuredContent.lastPrice"),
                            FAKEX_BTCUSDT_LAST);
     json_object_put(m);
     m = legacy_rpc(
         &l, "tools/call",
         "{\"name\":\"get_ticker\",\"arguments\":{\"symbol\":\"NOPENOPE\"}}");
-    CU_ASSERT_TRUE(json_object_get_boolean(get_path(m, "result.isError")));
+    CU_ASSERT_TRUE(json_object_get_boolean(tl_get_path(m, "result.isError")));
     json_object_put(m);
     m = legacy_rpc(&l, "tools/call",
                    "{\"name\":\"no_such_tool\",\"arguments\":{}}");
-    CU_ASSERT_PTR_NOT_NULL(get_path(m, "error.code"));
+    CU_ASSERT_PTR_NOT_NULL(tl_get_path(m, "error.code"));
     json_object_put(m);
 
     /* a Streamable HTTP session too: two open */
@@ -1818,9 +1655,9 @@ test_config_check_ok(void)
         return; /* not reached: for the static analysers */
     CU_ASSERT_TRUE_FATAL(daemon_wait(d, ms(REFUSE_MS)));
     CU_ASSERT_TRUE(WIFEXITED(d->status) && WEXITSTATUS(d->status) == 0);
-    char *out = slurp(d->out, &len);
-    CU_ASSERT_TRUE(contains(out, "configuration OK"));
-    if (!contains(out, "configuration OK"))
+    char *out = tl_slurp(d->out, &len);
+    CU_ASSERT_TRUE(tl_contains(out, "configuration OK"));
+    if (!tl_contains(out, "configuration OK"))
         daemon_dump(d, "no \"configuration OK\"");
     free(out);
 }
@@ -1842,8 +1679,8 @@ test_config_check_bad(void)
     snprintf(place, sizeof(place), "%s:3", in_dir("bad.conf"));
     CU_ASSERT_TRUE(daemon_said(d, place));
     CU_ASSERT_TRUE(daemon_said(d, "max_conections"));
-    char *out = slurp(d->out, &len);
-    CU_ASSERT_FALSE(contains(out, "configuration OK"));
+    char *out = tl_slurp(d->out, &len);
+    CU_ASSERT_FALSE(tl_contains(out, "configuration OK"));
     free(out);
     if (!daemon_said(d, place) || !daemon_said(d, "max_conections"))
         daemon_dump(d, "the error does not name the place and the key");
@@ -1897,7 +1734,7 @@ test_no_secret(void)
 
     for (int i = 0; i < ncaptures; i++) {
         size_t len;
-        char *text = slurp(captures[i], &len);
+        char *text = tl_slurp(captures[i], &len);
         if (text == NULL)
             continue;
         checked++;
@@ -1928,7 +1765,7 @@ test_no_crash(void)
 
     for (int i = 0; i < ncaptures; i++) {
         size_t len;
-        char *text = slurp(captures[i], &len);
+        char *text = tl_slurp(captures[i], &len);
         for (size_t k = 0; text != NULL && k < sizeof(signs) / sizeof(signs[0]);
              k++) {
             int found = memmem(text, len, signs[k], strlen(signs[k])) != NULL;
@@ -2008,7 +1845,8 @@ main(void)
 
     /* a daemon that went away must show up as a failed write */
     signal(SIGPIPE, SIG_IGN);
-    if ((vg != NULL && *vg != '\0') || contains(binmcpd_path(), "valgrind"))
+    if ((vg != NULL && *vg != '\0') ||
+        tl_contains(tl_binmcpd_path(), "valgrind"))
         slow = 5;
     if (workdir_create() < 0) {
         perror("test_ops: the work directory");

@@ -44,7 +44,6 @@
 #include "httpc.h"
 #include "testlib.h"
 
-extern char **environ;
 
 /* The daemon under test. */
 #define N_WORKERS     2
@@ -73,78 +72,10 @@ static int slow = 1;
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
 
-static int64_t
-now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
 static int
 ms(int base)
 {
     return base * slow;
-}
-
-/* Follows a dotted path ("result.content.0.text") through objects and
- * arrays. Borrowed; NULL when absent. */
-static json_object *
-get_path(json_object *o, const char *path)
-{
-    char buf[256], *save = NULL;
-    snprintf(buf, sizeof(buf), "%s", path);
-    for (char *k = strtok_r(buf, ".", &save); k != NULL && o != NULL;
-         k = strtok_r(NULL, ".", &save)) {
-        json_object *next = NULL;
-        if (json_object_is_type(o, json_type_array) && k[0] >= '0' &&
-            k[0] <= '9') {
-            size_t i = strtoul(k, NULL, 10);
-            if (i >= json_object_array_length(o))
-                return NULL;
-            next = json_object_array_get_idx(o, i);
-        } else if (!json_object_object_get_ex(o, k, &next)) {
-            return NULL;
-        }
-        o = next;
-    }
-    return o;
-}
-
-static const char *
-str_at(json_object *o, const char *path)
-{
-    json_object *v = get_path(o, path);
-    return v != NULL ? json_object_get_string(v) : "";
-}
-
-static int64_t
-int_at(json_object *o, const char *path)
-{
-    json_object *v = get_path(o, path);
-    return v != NULL ? json_object_get_int64(v) : INT64_MIN;
-}
-
-static size_t
-len_at(json_object *o, const char *path)
-{
-    json_object *v = get_path(o, path);
-    return json_object_is_type(v, json_type_array) ? json_object_array_length(v)
-                                                   : 0;
-}
-
-static int
-contains(const char *hay, const char *needle)
-{
-    return hay != NULL && strstr(hay, needle) != NULL;
 }
 
 /* The id of a JSON-RPC message serialized ("7", "\"a\"", "null"), or ""
@@ -203,121 +134,8 @@ is_lower_hex(const char *s, size_t len)
     return 1;
 }
 
-/* Reads a whole file (NUL-terminated, caller frees); NULL on error. */
-static char *
-slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    size_t cap = 0, n = 0;
-
-    *len = 0;
-    if (f == NULL)
-        return NULL;
-    for (;;) {
-        if (cap - n < 4096) {
-            char *nb = realloc(buf, cap + 65536);
-            if (nb == NULL)
-                break;
-            buf = nb;
-            cap += 65536;
-        }
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
-        n += got;
-        if (got == 0)
-            break;
-    }
-    fclose(f);
-    if (buf != NULL)
-        buf[n] = '\0';
-    *len = n;
-    return buf;
-}
-
 /* ------------------------------------------------------------------ */
 /* Child processes                                                     */
-
-/* A copy of the environment without BINANCE_* and BINMCPD_*, plus set (a
- * NULL-terminated list of "NAME=value"). Free the array, not the strings. */
-static char **
-env_build(const char *const *set)
-{
-    size_t n = 0, k = 0, j = 0;
-    char **env;
-
-    for (char **e = environ; *e != NULL; e++)
-        n++;
-    while (set != NULL && set[k] != NULL)
-        k++;
-    env = calloc(n + k + 1, sizeof(*env));
-    if (env == NULL)
-        return NULL;
-    for (char **e = environ; *e != NULL; e++)
-        if (strncmp(*e, "BINANCE_", 8) != 0 && strncmp(*e, "BINMCPD_", 8) != 0)
-            env[j++] = *e;
-    for (size_t i = 0; i < k; i++)
-        env[j++] = (char *)(uintptr_t)set[i];
-    env[j] = NULL;
-    return env;
-}
-
-/* Forks and execs argv[0] with in_fd, out_fd, err_fd as its standard
- * descriptors. Returns the PID or -1. */
-static pid_t
-spawn(const char *const *argv, const char *const *envset, int in_fd, int out_fd,
-      int err_fd)
-{
-    char **env = env_build(envset);
-    pid_t pid;
-
-    if (env == NULL)
-        return -1;
-    pid = fork();
-    if (pid == 0) {
-        if (dup2(in_fd, STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0 ||
-            dup2(err_fd, STDERR_FILENO) < 0)
-            _exit(126);
-        execve(argv[0], (char *const *)(uintptr_t)argv, env);
-        _exit(127);
-    }
-    free(env);
-    return pid;
-}
-
-/* Waits up to timeout_ms for pid to exit and stores its wait status.
- * Returns 0, or -1 after killing (SIGKILL) and reaping a child that did not
- * exit in time. */
-static int
-wait_exit(pid_t pid, long timeout_ms, int *status)
-{
-    int64_t end = now_ms() + timeout_ms;
-    int st = 0;
-
-    for (;;) {
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid) {
-            *status = st;
-            return 0;
-        }
-        if (r < 0 && errno != EINTR)
-            return -1;
-        if (now_ms() >= end)
-            break;
-        sleep_ms(10);
-    }
-    kill(pid, SIGKILL);
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-        ;
-    *status = st;
-    return -1;
-}
-
-static const char *
-binmcpd_path(void)
-{
-    const char *p = getenv("BINMCPD");
-    return p != NULL && *p != '\0' ? p : "./binmcpd";
-}
 
 static char err_files[MAX_ERR_FILES][512];
 static int n_err_files;
@@ -373,39 +191,12 @@ struct sse_daemon {
 static struct sse_daemon dm = {-1, 0, "", -1};
 static int dm_tried;
 
-/* Polls the stderr capture for "listening on 127.0.0.1:PORT" until the
- * deadline; returns the port, or -1 (the daemon died, or never said it). */
-static int
-wait_listening(struct sse_daemon *d)
-{
-    int64_t end = now_ms() + ms(START_MS);
-    static const char marker[] = "listening on 127.0.0.1:";
-
-    while (now_ms() < end) {
-        size_t len;
-        char *log = slurp(d->err_path, &len);
-        const char *p = log != NULL ? strstr(log, marker) : NULL;
-        int port = p != NULL ? atoi(p + strlen(marker)) : 0;
-        free(log);
-        if (port > 0)
-            return port;
-        int st;
-        if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
-            d->status = st;
-            d->pid = -1;
-            return -1;
-        }
-        sleep_ms(20);
-    }
-    return -1;
-}
-
 static int
 daemon_start(struct sse_daemon *d)
 {
     struct bin_env e = {0};
     char workers[16], maxc[16], ka[16], body[32], drain[16];
-    const char *argv[] = {binmcpd_path(),
+    const char *argv[] = {tl_binmcpd_path(),
                           "--mode",
                           "sse",
                           "--bind",
@@ -445,15 +236,17 @@ daemon_start(struct sse_daemon *d)
         return -1;
     }
     d->status = -1;
-    d->pid = spawn(argv, e.set, nul, err_fd, err_fd);
+    d->pid = tl_spawn(argv, e.set, nul, err_fd, err_fd, 0);
     close(nul);
     close(err_fd);
     if (d->pid < 0)
         return -1;
-    d->port = wait_listening(d);
+    d->port = tl_wait_listening(d->err_path, d->pid, ms(START_MS), &d->status);
+    if (d->port < 0)
+        d->pid = -1; /* it died, and is reaped */
     if (d->port <= 0) {
         size_t len;
-        char *log = slurp(d->err_path, &len);
+        char *log = tl_slurp(d->err_path, &len);
         fprintf(stderr,
                 "test_sse: the daemon did not log its port; its log:\n%s\n",
                 log != NULL ? log : "(none)");
@@ -471,7 +264,7 @@ daemon_stop(struct sse_daemon *d)
 {
     if (d->pid > 0) {
         kill(d->pid, SIGTERM);
-        wait_exit(d->pid, ms((DRAIN_S * 1000) + EXIT_GRACE), &d->status);
+        tl_wait_exit(d->pid, ms((DRAIN_S * 1000) + EXIT_GRACE), &d->status);
         d->pid = -1;
     }
 }
@@ -520,8 +313,8 @@ is_error_body(const struct httpc_resp *r, const char *code)
 {
     json_object *o = body_json(r);
     int ok = header_starts(r->headers, "Content-Type", "application/json") &&
-             strcmp(str_at(o, "error"), code) == 0 &&
-             json_object_is_type(get_path(o, "message"), json_type_string);
+             strcmp(tl_str_at(o, "error"), code) == 0 &&
+             json_object_is_type(tl_get_path(o, "message"), json_type_string);
     if (!ok)
         fprintf(stderr, "test_sse: expected error %s, got %d %s\n", code,
                 r->status, r->body != NULL ? r->body : "(no body)");
@@ -535,10 +328,10 @@ is_rpc_error_body(const struct httpc_resp *r, int code)
 {
     json_object *o = body_json(r);
     int ok =
-        strcmp(str_at(o, "jsonrpc"), "2.0") == 0 &&
-        json_object_object_get_ex(o, "id", NULL) && get_path(o, "id") == NULL &&
-        int_at(o, "error.code") == code &&
-        json_object_is_type(get_path(o, "error.message"), json_type_string);
+        strcmp(tl_str_at(o, "jsonrpc"), "2.0") == 0 &&
+        json_object_object_get_ex(o, "id", NULL) &&
+        tl_get_path(o, "id") == NULL && tl_int_at(o, "error.code") == code &&
+        json_object_is_type(tl_get_path(o, "error.message"), json_type_string);
     if (!ok)
         fprintf(stderr, "test_sse: expected JSON-RPC error %d, got %d %s\n",
                 code, r->status, r->body != NULL ? r->body : "(no body)");
@@ -563,14 +356,14 @@ health(void)
 static int64_t
 wait_sessions(int64_t want)
 {
-    int64_t end = now_ms() + ms(NOTICE_MS);
+    int64_t end = tl_now_ms() + ms(NOTICE_MS);
     for (;;) {
         json_object *h = health();
-        int64_t n = int_at(h, "sessions");
+        int64_t n = tl_int_at(h, "sessions");
         json_object_put(h);
-        if (n == want || now_ms() >= end)
+        if (n == want || tl_now_ms() >= end)
             return n;
-        sleep_ms(100);
+        tl_sleep_ms(100);
     }
 }
 
@@ -708,10 +501,10 @@ legacy_take(struct legacy *l, const char *id_json)
 static json_object *
 legacy_wait(struct legacy *l, const char *id_json, int timeout_ms)
 {
-    int64_t end = now_ms() + timeout_ms;
+    int64_t end = tl_now_ms() + timeout_ms;
     for (;;) {
         json_object *m = legacy_take(l, id_json);
-        int64_t left = end - now_ms();
+        int64_t left = end - tl_now_ms();
         if (m != NULL)
             return m;
         if (left <= 0 || legacy_pump(l, (int)left) < 0)
@@ -733,8 +526,8 @@ legacy_queued_responses(const struct legacy *l)
 static void
 legacy_drain(struct legacy *l, int ms_)
 {
-    int64_t end = now_ms() + ms_;
-    while (now_ms() < end && legacy_pump(l, (int)(end - now_ms())) == 1)
+    int64_t end = tl_now_ms() + ms_;
+    while (tl_now_ms() < end && legacy_pump(l, (int)(end - tl_now_ms())) == 1)
         ;
 }
 
@@ -813,7 +606,7 @@ static int
 legacy_initialize(struct legacy *l)
 {
     json_object *m = legacy_rpc(l, "initialize", INIT_PARAMS);
-    int ok = strcmp(str_at(m, "result.serverInfo.name"), "binmcpd") == 0;
+    int ok = strcmp(tl_str_at(m, "result.serverInfo.name"), "binmcpd") == 0;
     json_object_put(m);
     if (legacy_post(l, "{\"jsonrpc\":\"2.0\",\"method\":"
                        "\"notifications/initialized\"}") != 202)
@@ -970,7 +763,7 @@ sh_session(char *sid, size_t len)
             0, NULL, &r);
     ok = r.status == 200 &&
          httpc_header(r.headers, "Mcp-Session-Id", sid, len) != NULL &&
-         strcmp(str_at(sh_find(&r, "0"), "result.serverInfo.name"),
+         strcmp(tl_str_at(sh_find(&r, "0"), "result.serverInfo.name"),
                 "binmcpd") == 0;
     sh_free(&r);
     if (!ok)
@@ -1076,14 +869,15 @@ test_legacy_initialize_and_list(void)
                        0, "application/json", NULL, &r),
         202);
     o = body_json(&r);
-    CU_ASSERT_STRING_EQUAL(str_at(o, "status"), "accepted");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(o, "status"), "accepted");
     CU_ASSERT_TRUE(valid_worker(r.headers));
     json_object_put(o);
     httpc_resp_free(&r);
     m = legacy_wait(&l, "\"ini-0\"", ms(RPC_MS));
-    CU_ASSERT_STRING_EQUAL(str_at(m, "result.serverInfo.name"), "binmcpd");
-    CU_ASSERT_STRING_EQUAL(str_at(m, "result.protocolVersion"), "2025-11-25");
-    CU_ASSERT_PTR_NOT_NULL(get_path(m, "result.capabilities.tools"));
+    CU_ASSERT_STRING_EQUAL(tl_str_at(m, "result.serverInfo.name"), "binmcpd");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(m, "result.protocolVersion"),
+                           "2025-11-25");
+    CU_ASSERT_PTR_NOT_NULL(tl_get_path(m, "result.capabilities.tools"));
     json_object_put(m);
     CU_ASSERT_EQUAL(legacy_post(&l, "{\"jsonrpc\":\"2.0\",\"method\":"
                                     "\"notifications/initialized\"}"),
@@ -1095,10 +889,10 @@ test_legacy_initialize_and_list(void)
                                    1, "application/json", NULL, NULL),
                     202);
     m = legacy_wait(&l, "\"ini-1\"", ms(RPC_MS));
-    tools = json_object_to_json_string(get_path(m, "result.tools"));
-    CU_ASSERT_TRUE(len_at(m, "result.tools") >= MIN_TOOLS);
-    CU_ASSERT_TRUE(contains(tools, "\"get_ticker\""));
-    CU_ASSERT_TRUE(contains(tools, "\"get_order_book\""));
+    tools = json_object_to_json_string(tl_get_path(m, "result.tools"));
+    CU_ASSERT_TRUE(tl_len_at(m, "result.tools") >= MIN_TOOLS);
+    CU_ASSERT_TRUE(tl_contains(tools, "\"get_ticker\""));
+    CU_ASSERT_TRUE(tl_contains(tools, "\"get_order_book\""));
     json_object_put(m);
     /* a charset parameter on the Content-Type is fine */
     CU_ASSERT_EQUAL(legacy_post_ex(&l,
@@ -1109,7 +903,7 @@ test_legacy_initialize_and_list(void)
                     202);
     m = legacy_wait(&l, "\"ini-2\"", ms(RPC_MS));
     CU_ASSERT_TRUE(
-        json_object_is_type(get_path(m, "result"), json_type_object));
+        json_object_is_type(tl_get_path(m, "result"), json_type_object));
     json_object_put(m);
     /* every message was an "event: message" with one JSON object */
     CU_ASSERT_EQUAL(l.not_message, 0);
@@ -1126,7 +920,7 @@ test_legacy_get_ticker(void)
     int64_t t0;
 
     CU_ASSERT_EQUAL_FATAL(legacy_session(&l, "tk-"), 0);
-    t0 = now_ms();
+    t0 = tl_now_ms();
     CU_ASSERT_EQUAL(legacy_post(&l, "{\"jsonrpc\":\"2.0\",\"id\":\"tk-9\","
                                     "\"method\":\"tools/call\",\"params\":{"
                                     "\"name\":\"get_ticker\",\"arguments\":{"
@@ -1134,11 +928,11 @@ test_legacy_get_ticker(void)
                     202);
     m = legacy_wait(&l, "\"tk-9\"", ms(TICKER_MS));
     CU_ASSERT_PTR_NOT_NULL(m);
-    CU_ASSERT_TRUE(now_ms() - t0 <= ms(TICKER_MS));
-    CU_ASSERT_FALSE(json_object_get_boolean(get_path(m, "result.isError")));
-    CU_ASSERT_STRING_EQUAL(str_at(m, "result.structuredContent.symbol"),
+    CU_ASSERT_TRUE(tl_now_ms() - t0 <= ms(TICKER_MS));
+    CU_ASSERT_FALSE(json_object_get_boolean(tl_get_path(m, "result.isError")));
+    CU_ASSERT_STRING_EQUAL(tl_str_at(m, "result.structuredContent.symbol"),
                            "BTCUSDT");
-    CU_ASSERT_STRING_EQUAL(str_at(m, "result.structuredContent.lastPrice"),
+    CU_ASSERT_STRING_EQUAL(tl_str_at(m, "result.structuredContent.lastPrice"),
                            FAKEX_BTCUSDT_LAST);
     json_object_put(m);
     legacy_close(&l);
@@ -1159,12 +953,13 @@ test_legacy_progress(void)
                         "\"progressToken\":\"pg-tok\"}}}"),
         202);
     m = legacy_wait(&l, "\"pg-9\"", ms(RPC_MS));
-    CU_ASSERT_FALSE(json_object_get_boolean(get_path(m, "result.isError")));
+    CU_ASSERT_FALSE(json_object_get_boolean(tl_get_path(m, "result.isError")));
     json_object_put(m);
     /* what is still queued arrived before the response */
     for (size_t i = 0; i < l.qn; i++)
-        if (strcmp(str_at(l.q[i], "method"), "notifications/progress") == 0 &&
-            strcmp(str_at(l.q[i], "params.progressToken"), "pg-tok") == 0)
+        if (strcmp(tl_str_at(l.q[i], "method"), "notifications/progress") ==
+                0 &&
+            strcmp(tl_str_at(l.q[i], "params.progressToken"), "pg-tok") == 0)
             before++;
     CU_ASSERT_TRUE(before >= 1);
     legacy_close(&l);
@@ -1208,7 +1003,7 @@ test_legacy_three_streams(void)
             char id[32];
             snprintf(id, sizeof(id), "\"%s%d\"", prefixes[k], j);
             json_object *m = legacy_wait(&l[k], id, ms(RPC_MS));
-            CU_ASSERT_PTR_NOT_NULL(get_path(m, "result"));
+            CU_ASSERT_PTR_NOT_NULL(tl_get_path(m, "result"));
             json_object_put(m);
         }
     }
@@ -1292,12 +1087,12 @@ test_legacy_errors(void)
     CU_ASSERT_EQUAL(legacy_post(&l, big), 202);
     free(big);
     json_object *m = legacy_wait(&l, "\"e-big\"", ms(RPC_MS));
-    CU_ASSERT_PTR_NOT_NULL(get_path(m, "result"));
+    CU_ASSERT_PTR_NOT_NULL(tl_get_path(m, "result"));
     json_object_put(m);
 
     /* the session survived all of it */
     m = legacy_rpc(&l, "ping", NULL);
-    CU_ASSERT_PTR_NOT_NULL(get_path(m, "result"));
+    CU_ASSERT_PTR_NOT_NULL(tl_get_path(m, "result"));
     json_object_put(m);
     /* the refused POSTs produced nothing on the stream */
     legacy_drain(&l, STRAY_MS);
@@ -1386,8 +1181,8 @@ test_legacy_closed_stream_404(void)
     legacy_close(&l);
     /* The server notices the close at its next write at the latest (a
      * keep-alive every second here). */
-    end = now_ms() + ms(NOTICE_MS);
-    while (now_ms() < end) {
+    end = tl_now_ms() + ms(NOTICE_MS);
+    while (tl_now_ms() < end) {
         st = http_do("POST", path, "Content-Type: application/json\r\n",
                      "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/"
                      "initialized\"}",
@@ -1398,7 +1193,7 @@ test_legacy_closed_stream_404(void)
             break;
         }
         httpc_resp_free(&r);
-        sleep_ms(100);
+        tl_sleep_ms(100);
     }
     CU_ASSERT_EQUAL(st, 404);
 }
@@ -1448,7 +1243,7 @@ test_legacy_cross_worker(void)
         char id[32];
         snprintf(id, sizeof(id), "\"xw-p%d\"", i);
         json_object *m = legacy_wait(&l, id, ms(RPC_MS));
-        if (get_path(m, "result") == NULL) {
+        if (tl_get_path(m, "result") == NULL) {
             missing++;
             fprintf(stderr, "test_sse: no answer to %s%s\n", id,
                     i == cross_id ? " (the first cross-worker POST)" : "");
@@ -1518,8 +1313,9 @@ test_sh_initialize(void)
     CU_ASSERT_EQUAL(r.n, 1);
     CU_ASSERT_EQUAL(r.bad, 0);
     m = sh_find(&r, "0");
-    CU_ASSERT_STRING_EQUAL(str_at(m, "result.protocolVersion"), "2025-11-25");
-    CU_ASSERT_STRING_EQUAL(str_at(m, "result.serverInfo.name"), "binmcpd");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(m, "result.protocolVersion"),
+                           "2025-11-25");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(m, "result.serverInfo.name"), "binmcpd");
     CU_ASSERT_TRUE(r.n > 0 && r.evid[0][0] != '\0');
     CU_ASSERT_EQUAL(r.ended, 1);
     sh_free(&r);
@@ -1547,7 +1343,7 @@ test_sh_tools(void)
     CU_ASSERT_TRUE(r.sse);
     CU_ASSERT_EQUAL(r.first_retry, 1000);
     m = sh_find(&r, "1");
-    CU_ASSERT_TRUE(len_at(m, "result.tools") >= MIN_TOOLS);
+    CU_ASSERT_TRUE(tl_len_at(m, "result.tools") >= MIN_TOOLS);
     CU_ASSERT_EQUAL(r.ended, 1);
     if (r.n > 0)
         snprintf(first_id, sizeof(first_id), "%s", r.evid[0]);
@@ -1561,8 +1357,8 @@ test_sh_tools(void)
     CU_ASSERT_EQUAL(r.status, 200);
     CU_ASSERT_TRUE(r.sse);
     m = sh_find(&r, "2");
-    CU_ASSERT_FALSE(json_object_get_boolean(get_path(m, "result.isError")));
-    CU_ASSERT_STRING_EQUAL(str_at(m, "result.structuredContent.lastPrice"),
+    CU_ASSERT_FALSE(json_object_get_boolean(tl_get_path(m, "result.isError")));
+    CU_ASSERT_STRING_EQUAL(tl_str_at(m, "result.structuredContent.lastPrice"),
                            FAKEX_BTCUSDT_LAST);
     CU_ASSERT_EQUAL(r.ended, 1);
     CU_ASSERT_EQUAL(r.bad, 0);
@@ -1592,8 +1388,9 @@ test_sh_progress(void)
             resp_at = i;
             continue;
         }
-        if (strcmp(str_at(r.msg[i], "method"), "notifications/progress") == 0 &&
-            strcmp(str_at(r.msg[i], "params.progressToken"), "sh-p1") == 0) {
+        if (strcmp(tl_str_at(r.msg[i], "method"), "notifications/progress") ==
+                0 &&
+            strcmp(tl_str_at(r.msg[i], "params.progressToken"), "sh-p1") == 0) {
             if (resp_at == SIZE_MAX)
                 progress_before++;
             else
@@ -1606,7 +1403,7 @@ test_sh_progress(void)
     /* the response is the last message, then the stream ends */
     CU_ASSERT_EQUAL(resp_at, r.n - 1);
     CU_ASSERT_FALSE(json_object_get_boolean(
-        get_path(resp_at < r.n ? r.msg[resp_at] : NULL, "result.isError")));
+        tl_get_path(resp_at < r.n ? r.msg[resp_at] : NULL, "result.isError")));
     CU_ASSERT_EQUAL(r.ended, 1);
     sh_free(&r);
 }
@@ -1627,7 +1424,7 @@ test_sh_errors(void)
     sh_post(NULL, list, 0, NULL, &r);
     CU_ASSERT_EQUAL(r.status, 400);
     CU_ASSERT_TRUE(is_rpc_error_body(&r.plain, -32000));
-    CU_ASSERT_TRUE(contains(r.plain.body, "Mcp-Session-Id"));
+    CU_ASSERT_TRUE(tl_contains(r.plain.body, "Mcp-Session-Id"));
     sh_free(&r);
     /* an unknown session */
     sh_post(unknown, list, 0, NULL, &r);
@@ -1653,12 +1450,12 @@ test_sh_errors(void)
             &r);
     CU_ASSERT_EQUAL(r.status, 400);
     CU_ASSERT_TRUE(is_rpc_error_body(&r.plain, -32000));
-    CU_ASSERT_TRUE(contains(r.plain.body, "2025-11-25"));
+    CU_ASSERT_TRUE(tl_contains(r.plain.body, "2025-11-25"));
     sh_free(&r);
     sh_post(sh_sid, list, SH_NO_VERSION, "MCP-Protocol-Version: 2025-03-26\r\n",
             &r);
     CU_ASSERT_EQUAL(r.status, 200);
-    CU_ASSERT_PTR_NOT_NULL(get_path(sh_find(&r, "4"), "result.tools"));
+    CU_ASSERT_PTR_NOT_NULL(tl_get_path(sh_find(&r, "4"), "result.tools"));
     sh_free(&r);
     /* not JSON */
     sh_post(sh_sid, "{\"jsonrpc\":", 0, NULL, &r);
@@ -1694,7 +1491,7 @@ test_sh_errors(void)
     sh_free(&r);
     /* and the session lives on */
     json_object *m = sh_rpc(sh_sid, 5, "ping", NULL, NULL);
-    CU_ASSERT_PTR_NOT_NULL(get_path(m, "result"));
+    CU_ASSERT_PTR_NOT_NULL(tl_get_path(m, "result"));
     json_object_put(m);
 }
 
@@ -1762,12 +1559,13 @@ test_sh_fresh_connections(void)
                        "{\"name\":\"get_ticker\",\"arguments\":{\"symbol\":"
                        "\"BTCUSDT\"}}",
                        &w);
-            if (strcmp(str_at(m, "result.structuredContent.lastPrice"),
+            if (strcmp(tl_str_at(m, "result.structuredContent.lastPrice"),
                        FAKEX_BTCUSDT_LAST) != 0)
                 wrong++;
         } else {
             m = sh_rpc(sh_sid, 100 + i, "ping", NULL, &w);
-            if (!json_object_is_type(get_path(m, "result"), json_type_object))
+            if (!json_object_is_type(tl_get_path(m, "result"),
+                                     json_type_object))
                 wrong++;
         }
         json_object_put(m);
@@ -1811,9 +1609,9 @@ test_sh_delete_and_405(void)
     {
         char allow[128] = "";
         httpc_header(h.headers, "Allow", allow, sizeof(allow));
-        CU_ASSERT_TRUE(contains(allow, "GET"));
-        CU_ASSERT_TRUE(contains(allow, "POST"));
-        CU_ASSERT_TRUE(contains(allow, "DELETE"));
+        CU_ASSERT_TRUE(tl_contains(allow, "GET"));
+        CU_ASSERT_TRUE(tl_contains(allow, "POST"));
+        CU_ASSERT_TRUE(tl_contains(allow, "DELETE"));
         CU_ASSERT_TRUE(valid_worker(h.headers));
     }
     httpc_resp_free(&h);
@@ -1878,11 +1676,11 @@ resume_round(const char *sid, int req_id, int *cross)
         json_object *m = json_tokener_parse(ev.data);
         if (strcmp(ev.id, seen) == 0)
             repeats++;
-        if (m != NULL && is_response(m) && int_at(m, "id") == req_id &&
-            strcmp(str_at(m, "result.structuredContent.id"), "BTCUSDT") == 0)
+        if (m != NULL && is_response(m) && tl_int_at(m, "id") == req_id &&
+            strcmp(tl_str_at(m, "result.structuredContent.id"), "BTCUSDT") == 0)
             responses++;
         if (m != NULL &&
-            strcmp(str_at(m, "method"), "notifications/progress") == 0)
+            strcmp(tl_str_at(m, "method"), "notifications/progress") == 0)
             progress++;
         json_object_put(m);
         httpc_event_free(&ev);
@@ -1955,7 +1753,7 @@ static int
 stdio_start(struct stdio_client *c)
 {
     struct bin_env e = {0};
-    const char *argv[] = {binmcpd_path(), "--mode", "stdio", NULL};
+    const char *argv[] = {tl_binmcpd_path(), "--mode", "stdio", NULL};
     char err_path[512];
     int in[2], out[2], err_fd;
 
@@ -1977,7 +1775,7 @@ stdio_start(struct stdio_client *c)
         close(err_fd);
         return -1;
     }
-    c->pid = spawn(argv, e.set, in[0], out[1], err_fd);
+    c->pid = tl_spawn(argv, e.set, in[0], out[1], err_fd, 0);
     close(in[0]);
     close(out[1]);
     close(err_fd);
@@ -1991,7 +1789,7 @@ stdio_start(struct stdio_client *c)
 static json_object *
 stdio_rpc(struct stdio_client *c, const char *line, const char *id_json)
 {
-    int64_t end = now_ms() + ms(RPC_MS);
+    int64_t end = tl_now_ms() + ms(RPC_MS);
     size_t len = strlen(line);
 
     if (write(c->in_fd, line, len) != (ssize_t)len ||
@@ -2013,7 +1811,7 @@ stdio_rpc(struct stdio_client *c, const char *line, const char *id_json)
             json_object_put(m);
         }
         struct pollfd p = {c->out_fd, POLLIN, 0};
-        int64_t left = end - now_ms();
+        int64_t left = end - tl_now_ms();
         if (left <= 0 || poll(&p, 1, (int)left) <= 0)
             return NULL;
         if (c->cap - c->len < 65536) {
@@ -2037,7 +1835,7 @@ stdio_stop(struct stdio_client *c)
     if (c->in_fd >= 0)
         close(c->in_fd);
     if (c->pid > 0)
-        wait_exit(c->pid, ms(HTTP_MS), &st);
+        tl_wait_exit(c->pid, ms(HTTP_MS), &st);
     if (c->out_fd >= 0)
         close(c->out_fd);
     free(c->buf);
@@ -2066,13 +1864,13 @@ normalized(json_object *result)
     json_object *c = NULL, *content;
     if (result == NULL || json_object_deep_copy(result, &c, NULL) != 0)
         return NULL;
-    strip_clock(get_path(c, "structuredContent"));
-    content = get_path(c, "content");
-    for (size_t i = 0; i < len_at(c, "content"); i++) {
+    strip_clock(tl_get_path(c, "structuredContent"));
+    content = tl_get_path(c, "content");
+    for (size_t i = 0; i < tl_len_at(c, "content"); i++) {
         json_object *item = json_object_array_get_idx(content, i);
-        if (strcmp(str_at(item, "type"), "text") != 0)
+        if (strcmp(tl_str_at(item, "type"), "text") != 0)
             continue;
-        json_object *parsed = json_tokener_parse(str_at(item, "text"));
+        json_object *parsed = json_tokener_parse(tl_str_at(item, "text"));
         if (!json_object_is_type(parsed, json_type_object)) {
             json_object_put(parsed);
             continue;
@@ -2102,7 +1900,7 @@ test_parity(void)
                   "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\","
                   "\"params\":" INIT_PARAMS "}",
                   "1");
-    CU_ASSERT_STRING_EQUAL(str_at(m, "result.serverInfo.name"), "binmcpd");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(m, "result.serverInfo.name"), "binmcpd");
     json_object_put(m);
     stdio_rpc(&sc,
               "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}",
@@ -2124,13 +1922,13 @@ test_parity(void)
         json_object *ml = legacy_rpc(&l, "tools/call", params);
         json_object *mh =
             sh_rpc(sid, (int)(10 + i), "tools/call", params, NULL);
-        r[0] = get_path(ms_, "result");
-        r[1] = get_path(ml, "result");
-        r[2] = get_path(mh, "result");
+        r[0] = tl_get_path(ms_, "result");
+        r[1] = tl_get_path(ml, "result");
+        r[2] = tl_get_path(mh, "result");
         for (int k = 0; k < 3; k++)
             n[k] = normalized(r[k]);
         CU_ASSERT_PTR_NOT_NULL(n[0]);
-        CU_ASSERT_FALSE(json_object_get_boolean(get_path(n[0], "isError")));
+        CU_ASSERT_FALSE(json_object_get_boolean(tl_get_path(n[0], "isError")));
         CU_ASSERT_TRUE(n[0] != NULL && json_object_equal(n[0], n[1]));
         CU_ASSERT_TRUE(n[0] != NULL && json_object_equal(n[0], n[2]));
         if (n[0] == NULL || !json_object_equal(n[0], n[1]) ||
@@ -2177,14 +1975,14 @@ test_health(void)
     CU_ASSERT_TRUE(valid_worker(r.headers));
     h = body_json(&r);
     httpc_resp_free(&r);
-    CU_ASSERT_STRING_EQUAL(str_at(h, "status"), "ok");
-    CU_ASSERT_STRING_EQUAL(str_at(h, "version"), PACKAGE_VERSION);
-    CU_ASSERT_EQUAL(int_at(h, "workers"), N_WORKERS);
-    CU_ASSERT_EQUAL(int_at(h, "workers_alive"), N_WORKERS);
-    CU_ASSERT_EQUAL(int_at(h, "max_sessions"), MAX_CONNS);
-    CU_ASSERT_EQUAL(int_at(h, "worker_restarts"), 0);
-    CU_ASSERT_TRUE(int_at(h, "uptime_s") >= 0);
-    CU_ASSERT_EQUAL(int_at(h, "sessions"), 0);
+    CU_ASSERT_STRING_EQUAL(tl_str_at(h, "status"), "ok");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(h, "version"), PACKAGE_VERSION);
+    CU_ASSERT_EQUAL(tl_int_at(h, "workers"), N_WORKERS);
+    CU_ASSERT_EQUAL(tl_int_at(h, "workers_alive"), N_WORKERS);
+    CU_ASSERT_EQUAL(tl_int_at(h, "max_sessions"), MAX_CONNS);
+    CU_ASSERT_EQUAL(tl_int_at(h, "worker_restarts"), 0);
+    CU_ASSERT_TRUE(tl_int_at(h, "uptime_s") >= 0);
+    CU_ASSERT_EQUAL(tl_int_at(h, "sessions"), 0);
     json_object_put(h);
 
     /* two legacy streams and a Streamable HTTP session */
@@ -2192,11 +1990,11 @@ test_health(void)
     CU_ASSERT_EQUAL(legacy_open(&l[1], NULL), 200);
     CU_ASSERT_EQUAL(sh_session(sid, sizeof(sid)), 0);
     h = health();
-    CU_ASSERT_EQUAL(int_at(h, "sessions"), 3);
+    CU_ASSERT_EQUAL(tl_int_at(h, "sessions"), 3);
     json_object_put(h);
     CU_ASSERT_EQUAL(sh_delete(sid), 200);
     h = health();
-    CU_ASSERT_EQUAL(int_at(h, "sessions"), 2);
+    CU_ASSERT_EQUAL(tl_int_at(h, "sessions"), 2);
     json_object_put(h);
     legacy_close(&l[0]);
     legacy_close(&l[1]);
@@ -2215,16 +2013,16 @@ test_discovery(void)
         header_starts(r.headers, "Content-Type", "application/json"));
     o = body_json(&r);
     httpc_resp_free(&r);
-    CU_ASSERT_STRING_EQUAL(str_at(o, "name"), "binmcpd");
-    CU_ASSERT_STRING_EQUAL(str_at(o, "version"), PACKAGE_VERSION);
-    CU_ASSERT_STRING_EQUAL(str_at(o, "transports.sse"), "/mcp/sse");
-    CU_ASSERT_STRING_EQUAL(str_at(o, "transports.message"), "/mcp/message");
-    CU_ASSERT_STRING_EQUAL(str_at(o, "transports.streamable_http"), "/mcp");
-    CU_ASSERT_STRING_EQUAL(str_at(o, "health"), "/health");
-    versions = json_object_to_json_string(get_path(o, "protocolVersions"));
-    CU_ASSERT_TRUE(len_at(o, "protocolVersions") >= 4);
-    CU_ASSERT_TRUE(contains(versions, "\"2025-11-25\""));
-    CU_ASSERT_TRUE(contains(versions, "\"2024-11-05\""));
+    CU_ASSERT_STRING_EQUAL(tl_str_at(o, "name"), "binmcpd");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(o, "version"), PACKAGE_VERSION);
+    CU_ASSERT_STRING_EQUAL(tl_str_at(o, "transports.sse"), "/mcp/sse");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(o, "transports.message"), "/mcp/message");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(o, "transports.streamable_http"), "/mcp");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(o, "health"), "/health");
+    versions = json_object_to_json_string(tl_get_path(o, "protocolVersions"));
+    CU_ASSERT_TRUE(tl_len_at(o, "protocolVersions") >= 4);
+    CU_ASSERT_TRUE(tl_contains(versions, "\"2025-11-25\""));
+    CU_ASSERT_TRUE(tl_contains(versions, "\"2024-11-05\""));
     json_object_put(o);
 }
 
@@ -2297,19 +2095,19 @@ test_capacity(void)
     sh_free(&sr);
     /* /health is not a session */
     json_object *h = health();
-    CU_ASSERT_EQUAL(int_at(h, "sessions"), MAX_CONNS);
+    CU_ASSERT_EQUAL(tl_int_at(h, "sessions"), MAX_CONNS);
     json_object_put(h);
 
     /* one stream goes away: a new one gets in once the server noticed */
     legacy_close(&l[0]);
-    end = now_ms() + ms(NOTICE_MS);
+    end = tl_now_ms() + ms(NOTICE_MS);
     st = 0;
-    while (now_ms() < end) {
+    while (tl_now_ms() < end) {
         st = legacy_open(&extra, NULL);
         if (st == 200)
             break;
         legacy_close(&extra);
-        sleep_ms(100);
+        tl_sleep_ms(100);
     }
     CU_ASSERT_EQUAL(st, 200);
     legacy_close(&extra);
@@ -2413,7 +2211,7 @@ test_sigterm(void)
         g_ok = 1;
     CU_ASSERT_TRUE(g_ok);
 
-    t0 = now_ms();
+    t0 = tl_now_ms();
     CU_ASSERT_EQUAL_FATAL(kill(dm.pid, SIGTERM), 0);
     /* every open stream ends cleanly, the last thing on it a retry hint */
     for (int k = 0; k < 3; k++) {
@@ -2433,20 +2231,20 @@ test_sigterm(void)
         CU_ASSERT_TRUE(last_retry >= 0);
     }
     /* the supervisor exits 0 within the drain deadline and a little */
-    int rc = wait_exit(dm.pid, ms(DRAIN_S * 1000 + EXIT_GRACE), &st);
+    int rc = tl_wait_exit(dm.pid, ms(DRAIN_S * 1000 + EXIT_GRACE), &st);
     fprintf(stderr, "test_sse: daemon exited %ld ms after SIGTERM\n",
-            (long)(now_ms() - t0));
+            (long)(tl_now_ms() - t0));
     dm.pid = -1;
     dm.status = st;
     CU_ASSERT_EQUAL(rc, 0);
     CU_ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
     /* and no worker remains (a zombie handed to init goes in a moment) */
     for (int i = 0; i < nkids; i++) {
-        int64_t end = now_ms() + 1000;
+        int64_t end = tl_now_ms() + 1000;
         char state;
         while ((state = proc_state(kids[i])) != '\0' && state == 'Z' &&
-               now_ms() < end)
-            sleep_ms(20);
+               tl_now_ms() < end)
+            tl_sleep_ms(20);
         if (state != '\0')
             fprintf(stderr, "test_sse: worker %ld still there (state %c)\n",
                     (long)kids[i], state);
@@ -2464,7 +2262,7 @@ test_no_secret_in_log(void)
     CU_ASSERT_TRUE(n_err_files >= 1);
     for (int i = 0; i < n_err_files; i++) {
         size_t len = 0;
-        char *log = slurp(err_files[i], &len);
+        char *log = tl_slurp(err_files[i], &len);
         CU_ASSERT_PTR_NOT_NULL(log);
         if (log == NULL)
             continue;
@@ -2521,7 +2319,8 @@ main(void)
 
     /* a daemon that went away must show up as a failed write */
     signal(SIGPIPE, SIG_IGN);
-    if ((vg != NULL && *vg != '\0') || contains(binmcpd_path(), "valgrind"))
+    if ((vg != NULL && *vg != '\0') ||
+        tl_contains(tl_binmcpd_path(), "valgrind"))
         slow = 5;
     rc = testlib_run(suites);
     /* whatever a failed suite left running */

@@ -40,7 +40,6 @@
 #include "stdio_transport.h"
 #include "testlib.h"
 
-extern char **environ;
 
 #define RPC_TIMEOUT_MS    8000 /* longest wait for one answer */
 #define EXIT_TIMEOUT_MS   5000 /* longest wait for a daemon to exit */
@@ -50,75 +49,6 @@ extern char **environ;
 
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
-
-static int64_t
-now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
-/* Follows a dotted path ("result.content.0.text") through objects and
- * arrays (numeric components index arrays). Borrowed; NULL when absent. */
-static json_object *
-get_path(json_object *o, const char *path)
-{
-    char buf[256], *save = NULL;
-    snprintf(buf, sizeof(buf), "%s", path);
-    for (char *k = strtok_r(buf, ".", &save); k != NULL && o != NULL;
-         k = strtok_r(NULL, ".", &save)) {
-        json_object *next = NULL;
-        if (json_object_is_type(o, json_type_array) && k[0] >= '0' &&
-            k[0] <= '9') {
-            size_t i = strtoul(k, NULL, 10);
-            if (i >= json_object_array_length(o))
-                return NULL;
-            next = json_object_array_get_idx(o, i);
-        } else if (!json_object_object_get_ex(o, k, &next)) {
-            return NULL;
-        }
-        o = next;
-    }
-    return o;
-}
-
-/* The value at path as text ("" when absent); borrowed from o. */
-static const char *
-str_at(json_object *o, const char *path)
-{
-    json_object *v = get_path(o, path);
-    return v != NULL ? json_object_get_string(v) : "";
-}
-
-static int64_t
-int_at(json_object *o, const char *path)
-{
-    json_object *v = get_path(o, path);
-    return v != NULL ? json_object_get_int64(v) : INT64_MIN;
-}
-
-static size_t
-len_at(json_object *o, const char *path)
-{
-    json_object *v = get_path(o, path);
-    return json_object_is_type(v, json_type_array) ? json_object_array_length(v)
-                                                   : 0;
-}
-
-static int
-contains(const char *hay, const char *needle)
-{
-    return hay != NULL && strstr(hay, needle) != NULL;
-}
 
 /* Parses exactly len bytes as one JSON value; NULL on any error or on
  * trailing bytes. The caller owns the result. */
@@ -167,95 +97,12 @@ is_jsonrpc(json_object *m)
     if (has_res)
         return json_object_is_type(res, json_type_object);
     return json_object_is_type(err, json_type_object) &&
-           json_object_is_type(get_path(err, "code"), json_type_int) &&
-           json_object_is_type(get_path(err, "message"), json_type_string);
+           json_object_is_type(tl_get_path(err, "code"), json_type_int) &&
+           json_object_is_type(tl_get_path(err, "message"), json_type_string);
 }
 
 /* ------------------------------------------------------------------ */
 /* Child processes                                                     */
-
-/* A copy of the environment without BINANCE_* and BINMCPD_* (so that the
- * caller's own credentials never reach a daemon under test), plus set (a
- * NULL-terminated list of "NAME=value"). Free the array, not the strings. */
-static char **
-env_build(const char *const *set)
-{
-    size_t n = 0, k = 0, j = 0;
-    char **env;
-
-    for (char **e = environ; *e != NULL; e++)
-        n++;
-    while (set != NULL && set[k] != NULL)
-        k++;
-    env = calloc(n + k + 1, sizeof(*env));
-    if (env == NULL)
-        return NULL;
-    for (char **e = environ; *e != NULL; e++)
-        if (strncmp(*e, "BINANCE_", 8) != 0 && strncmp(*e, "BINMCPD_", 8) != 0)
-            env[j++] = *e;
-    for (size_t i = 0; i < k; i++)
-        env[j++] = (char *)(uintptr_t)set[i];
-    env[j] = NULL;
-    return env;
-}
-
-/* Forks and execs argv[0] with the given descriptors as stdin, stdout and
- * stderr. Returns the PID or -1. */
-static pid_t
-spawn(const char *const *argv, const char *const *envset, int in_fd, int out_fd,
-      int err_fd)
-{
-    char **env = env_build(envset);
-    pid_t pid;
-
-    if (env == NULL)
-        return -1;
-    pid = fork();
-    if (pid == 0) {
-        if (dup2(in_fd, STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0 ||
-            dup2(err_fd, STDERR_FILENO) < 0)
-            _exit(126);
-        execve(argv[0], (char *const *)(uintptr_t)argv, env);
-        _exit(127);
-    }
-    free(env);
-    return pid;
-}
-
-/* Waits up to timeout_ms for pid to exit and stores its wait status.
- * Returns 0, or -1 after killing (SIGKILL) and reaping a child that did not
- * exit in time. */
-static int
-wait_exit(pid_t pid, long timeout_ms, int *status)
-{
-    int64_t end = now_ms() + timeout_ms;
-    int st = 0;
-
-    for (;;) {
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid) {
-            *status = st;
-            return 0;
-        }
-        if (r < 0 && errno != EINTR)
-            return -1;
-        if (now_ms() >= end)
-            break;
-        sleep_ms(10);
-    }
-    kill(pid, SIGKILL);
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-        ;
-    *status = st;
-    return -1;
-}
-
-static const char *
-binmcpd_path(void)
-{
-    const char *p = getenv("BINMCPD");
-    return p != NULL && *p != '\0' ? p : "./binmcpd";
-}
 
 /* ------------------------------------------------------------------ */
 /* The daemon on a pipe, and a line-oriented JSON-RPC client           */
@@ -418,11 +265,11 @@ take_response(struct daemon *d, const char *id_json)
 static json_object *
 wait_response(struct daemon *d, const char *id_json, long timeout_ms)
 {
-    int64_t end = now_ms() + timeout_ms;
+    int64_t end = tl_now_ms() + timeout_ms;
 
     for (;;) {
         json_object *m = take_response(d, id_json);
-        int64_t left = end - now_ms();
+        int64_t left = end - tl_now_ms();
         if (m != NULL)
             return m;
         if (left <= 0 || pump(d, (int)left) < 0)
@@ -450,9 +297,10 @@ notes_before_last(const struct daemon *d, const char *method, const char *token)
     for (size_t i = 0; i < d->qn; i++) {
         json_object *m = d->q[i].msg;
         if (d->q[i].seq > d->taken_seq ||
-            strcmp(str_at(m, "method"), method) != 0)
+            strcmp(tl_str_at(m, "method"), method) != 0)
             continue;
-        if (token != NULL && strcmp(str_at(m, "params.progressToken"), token))
+        if (token != NULL &&
+            strcmp(tl_str_at(m, "params.progressToken"), token))
             continue;
         n++;
     }
@@ -478,11 +326,11 @@ drop_notes(struct daemon *d)
 static int
 send_raw(struct daemon *d, const char *buf, size_t len)
 {
-    int64_t end = now_ms() + RPC_TIMEOUT_MS;
+    int64_t end = tl_now_ms() + RPC_TIMEOUT_MS;
 
     while (len > 0) {
         struct pollfd p[2] = {{d->in_fd, POLLOUT, 0}, {d->out_fd, POLLIN, 0}};
-        int64_t left = end - now_ms();
+        int64_t left = end - tl_now_ms();
         int rc;
 
         if (left <= 0 || d->in_fd < 0)
@@ -559,23 +407,23 @@ call_tool(struct daemon *d, const char *name, const char *args)
     snprintf(params, need, "{\"name\":\"%s\",\"arguments\":%s}", name, args);
     m = rpc(d, "tools/call", params);
     free(params);
-    if (m != NULL && get_path(m, "result") == NULL)
+    if (m != NULL && tl_get_path(m, "result") == NULL)
         fprintf(stderr, "test_stdio: tools/call %s: %s\n", name,
                 json_object_to_json_string(m));
-    return get_path(m, "result");
+    return tl_get_path(m, "result");
 }
 
 static int
 is_error(json_object *res)
 {
-    return json_object_get_boolean(get_path(res, "isError"));
+    return json_object_get_boolean(tl_get_path(res, "isError"));
 }
 
 /* The first text block of a CallToolResult ("" when none). */
 static const char *
 tool_text(json_object *res)
 {
-    return str_at(res, "content.0.text");
+    return tl_str_at(res, "content.0.text");
 }
 
 /* Calls a tool that must succeed; returns its structuredContent or NULL
@@ -590,14 +438,14 @@ call_ok(struct daemon *d, const char *name, const char *args)
         fprintf(stderr, "test_stdio: %s failed: %s\n", name, tool_text(res));
         return NULL;
     }
-    return get_path(res, "structuredContent");
+    return tl_get_path(res, "structuredContent");
 }
 
 /* Whether the daemon answers ping with {}. */
 static int
 ping_ok(struct daemon *d)
 {
-    json_object *r = get_path(rpc(d, "ping", NULL), "result");
+    json_object *r = tl_get_path(rpc(d, "ping", NULL), "result");
     return json_object_is_type(r, json_type_object) &&
            json_object_object_length(r) == 0;
 }
@@ -650,7 +498,7 @@ daemon_start(struct daemon *d, const char *tag, const char *const *extra,
     snprintf(base, sizeof(base), "BINANCE_BASE_URL=%s", fx.url);
     snprintf(testnet, sizeof(testnet), "BINANCE_TESTNET_URL=%s", fx.url);
     snprintf(timeout, sizeof(timeout), "BINANCE_TIMEOUT_MS=%s", timeout_ms);
-    argv[n++] = binmcpd_path();
+    argv[n++] = tl_binmcpd_path();
     argv[n++] = "--mode";
     argv[n++] = "stdio";
     for (int i = 0; extra != NULL && extra[i] != NULL && n < 15; i++)
@@ -672,7 +520,7 @@ daemon_start(struct daemon *d, const char *tag, const char *const *extra,
         close(err_fd);
         return -1;
     }
-    d->pid = spawn(argv, envset, in[0], out[1], err_fd);
+    d->pid = tl_spawn(argv, envset, in[0], out[1], err_fd, 0);
     close(in[0]);
     close(out[1]);
     close(err_fd);
@@ -688,7 +536,7 @@ daemon_start(struct daemon *d, const char *tag, const char *const *extra,
 static int
 daemon_close(struct daemon *d, int *status)
 {
-    int64_t end = now_ms() + EXIT_TIMEOUT_MS;
+    int64_t end = tl_now_ms() + EXIT_TIMEOUT_MS;
     int rc = -1;
 
     *status = -1;
@@ -696,11 +544,11 @@ daemon_close(struct daemon *d, int *status)
         close(d->in_fd);
         d->in_fd = -1;
     }
-    while (d->out_fd >= 0 && !d->eof && now_ms() < end)
-        pump(d, (int)(end - now_ms()));
+    while (d->out_fd >= 0 && !d->eof && tl_now_ms() < end)
+        pump(d, (int)(end - tl_now_ms()));
     if (d->pid > 0) {
-        int64_t left = end - now_ms();
-        rc = wait_exit(d->pid, left > 0 ? left : 1, status);
+        int64_t left = end - tl_now_ms();
+        rc = tl_wait_exit(d->pid, left > 0 ? left : 1, status);
         d->pid = -1;
     }
     return rc;
@@ -749,7 +597,7 @@ fake_last_key(const char *method, const char *path, char *out, size_t len)
     if (fakex_http(&fx, "GET", q, body, sizeof(body)) != 200)
         return;
     o = json_tokener_parse(body);
-    snprintf(out, len, "%s", str_at(o, "last_api_key"));
+    snprintf(out, len, "%s", tl_str_at(o, "last_api_key"));
     json_object_put(o);
 }
 
@@ -780,12 +628,12 @@ run_capture(const char *const *args, const char *const *envset,
     const char *argv[16];
     int out[2], err[2], nul, n = 0;
     size_t olen = 0, elen = 0;
-    int64_t end = now_ms() + EXIT_TIMEOUT_MS;
+    int64_t end = tl_now_ms() + EXIT_TIMEOUT_MS;
     pid_t pid;
 
     memset(r, 0, sizeof(*r));
     r->status = -1;
-    argv[n++] = binmcpd_path();
+    argv[n++] = tl_binmcpd_path();
     for (int i = 0; args[i] != NULL && n < 15; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
@@ -802,14 +650,14 @@ run_capture(const char *const *args, const char *const *envset,
         close(out[1]);
         return -1;
     }
-    pid = spawn(argv, envset, nul, out[1], err[1]);
+    pid = tl_spawn(argv, envset, nul, out[1], err[1], 0);
     close(nul);
     close(out[1]);
     close(err[1]);
     int open_fds = 2;
     struct pollfd p[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
-    while (pid > 0 && open_fds > 0 && now_ms() < end) {
-        if (poll(p, 2, (int)(end - now_ms())) <= 0)
+    while (pid > 0 && open_fds > 0 && tl_now_ms() < end) {
+        if (poll(p, 2, (int)(end - tl_now_ms())) <= 0)
             continue;
         for (int i = 0; i < 2; i++) {
             char *buf = i == 0 ? r->out : r->err;
@@ -840,7 +688,8 @@ run_capture(const char *const *args, const char *const *envset,
         return -1;
     if (has_secret(r->out, olen) || has_secret(r->err, elen))
         total_leaks++;
-    return wait_exit(pid, end - now_ms() > 0 ? end - now_ms() : 1, &r->status);
+    return tl_wait_exit(pid, end - tl_now_ms() > 0 ? end - tl_now_ms() : 1,
+                        &r->status);
 }
 
 static int
@@ -859,9 +708,9 @@ test_cli_help(void)
 
     CU_ASSERT_EQUAL(run_capture(args, envset, &r), 0);
     CU_ASSERT_TRUE(exited_with(r.status, 0));
-    CU_ASSERT_TRUE(contains(r.out, "usage"));
-    CU_ASSERT_TRUE(contains(r.out, "--mode"));
-    CU_ASSERT_TRUE(contains(r.out, "--read-only"));
+    CU_ASSERT_TRUE(tl_contains(r.out, "usage"));
+    CU_ASSERT_TRUE(tl_contains(r.out, "--mode"));
+    CU_ASSERT_TRUE(tl_contains(r.out, "--read-only"));
 }
 
 static void
@@ -872,7 +721,7 @@ test_cli_bogus_option(void)
 
     CU_ASSERT_EQUAL(run_capture(args, NULL, &r), 0);
     CU_ASSERT_TRUE(exited_with(r.status, 2));
-    CU_ASSERT_TRUE(contains(r.err, "bogus"));
+    CU_ASSERT_TRUE(tl_contains(r.err, "bogus"));
     CU_ASSERT_EQUAL(r.out[0], '\0'); /* stdout stays protocol-only */
 }
 
@@ -885,7 +734,7 @@ test_cli_key_without_secret(void)
 
     CU_ASSERT_EQUAL(run_capture(args, envset, &r), 0);
     CU_ASSERT_TRUE(exited_with(r.status, 2));
-    CU_ASSERT_TRUE(contains(r.err, "BINANCE_API_SECRET"));
+    CU_ASSERT_TRUE(tl_contains(r.err, "BINANCE_API_SECRET"));
     CU_ASSERT_EQUAL(r.out[0], '\0');
 }
 
@@ -898,7 +747,7 @@ test_cli_bad_timeout(void)
 
     CU_ASSERT_EQUAL(run_capture(args, envset, &r), 0);
     CU_ASSERT_TRUE(exited_with(r.status, 2));
-    CU_ASSERT_TRUE(contains(r.err, "BINANCE_TIMEOUT_MS"));
+    CU_ASSERT_TRUE(tl_contains(r.err, "BINANCE_TIMEOUT_MS"));
 }
 
 static CU_TestInfo cli_tests[] = {
@@ -939,15 +788,16 @@ test_initialize(void)
             "{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{},"
             "\"clientInfo\":{\"name\":\"test_stdio\",\"version\":\"1\"}}");
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-    CU_ASSERT_STRING_EQUAL(str_at(m, "result.protocolVersion"), "2025-06-18");
-    CU_ASSERT_STRING_EQUAL(str_at(m, "result.serverInfo.name"), "binmcpd");
-    CU_ASSERT_STRING_EQUAL(str_at(m, "result.serverInfo.version"),
+    CU_ASSERT_STRING_EQUAL(tl_str_at(m, "result.protocolVersion"),
+                           "2025-06-18");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(m, "result.serverInfo.name"), "binmcpd");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(m, "result.serverInfo.version"),
                            PACKAGE_VERSION);
-    CU_ASSERT_PTR_NOT_NULL(get_path(m, "result.capabilities.tools"));
-    CU_ASSERT_PTR_NOT_NULL(get_path(m, "result.capabilities.resources"));
-    CU_ASSERT_PTR_NOT_NULL(get_path(m, "result.capabilities.prompts"));
-    CU_ASSERT_PTR_NOT_NULL(get_path(m, "result.capabilities.logging"));
-    CU_ASSERT_PTR_NOT_NULL(get_path(m, "result.capabilities.completions"));
+    CU_ASSERT_PTR_NOT_NULL(tl_get_path(m, "result.capabilities.tools"));
+    CU_ASSERT_PTR_NOT_NULL(tl_get_path(m, "result.capabilities.resources"));
+    CU_ASSERT_PTR_NOT_NULL(tl_get_path(m, "result.capabilities.prompts"));
+    CU_ASSERT_PTR_NOT_NULL(tl_get_path(m, "result.capabilities.logging"));
+    CU_ASSERT_PTR_NOT_NULL(tl_get_path(m, "result.capabilities.completions"));
     /* a notification is never answered: the next answer is the ping's */
     CU_ASSERT_EQUAL(send_line(&dm, "{\"jsonrpc\":\"2.0\",\"method\":"
                                    "\"notifications/initialized\"}"),
@@ -980,7 +830,7 @@ test_tools_list(void)
         "revoke_credentials",
     };
     json_object *m = rpc(&dm, "tools/list", NULL);
-    json_object *tools = get_path(m, "result.tools");
+    json_object *tools = tl_get_path(m, "result.tools");
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(tools);
     CU_ASSERT_TRUE(json_object_array_length(tools) >= 18);
@@ -988,14 +838,14 @@ test_tools_list(void)
         json_object *found = NULL;
         for (size_t j = 0; j < json_object_array_length(tools); j++) {
             json_object *t = json_object_array_get_idx(tools, j);
-            if (strcmp(str_at(t, "name"), expected[i]) == 0)
+            if (strcmp(tl_str_at(t, "name"), expected[i]) == 0)
                 found = t;
         }
         if (found == NULL)
             fprintf(stderr, "test_stdio: tool %s missing\n", expected[i]);
         CU_ASSERT_PTR_NOT_NULL(found);
-        CU_ASSERT_STRING_EQUAL(str_at(found, "inputSchema.type"), "object");
-        CU_ASSERT_STRING_EQUAL(str_at(found, "outputSchema.type"), "object");
+        CU_ASSERT_STRING_EQUAL(tl_str_at(found, "inputSchema.type"), "object");
+        CU_ASSERT_STRING_EQUAL(tl_str_at(found, "outputSchema.type"), "object");
     }
 }
 
@@ -1006,75 +856,77 @@ test_market_tools(void)
 
     sc = call_ok(&dm, "get_server_time", "{}");
     CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
-    CU_ASSERT_TRUE(int_at(sc, "serverTime") > 1600000000000LL);
+    CU_ASSERT_TRUE(tl_int_at(sc, "serverTime") > 1600000000000LL);
 
     sc = call_ok(&dm, "get_ticker", "{\"symbol\":\"btcusdt\"}");
     CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
-    CU_ASSERT_STRING_EQUAL(str_at(sc, "symbol"), "BTCUSDT");
-    CU_ASSERT_STRING_EQUAL(str_at(sc, "lastPrice"), FAKEX_BTCUSDT_LAST);
-    CU_ASSERT_STRING_EQUAL(str_at(sc, "openPrice"), FAKEX_BTCUSDT_OPEN);
-    CU_ASSERT_STRING_EQUAL(str_at(sc, "highPrice"), FAKEX_BTCUSDT_HIGH);
-    CU_ASSERT_STRING_EQUAL(str_at(sc, "lowPrice"), FAKEX_BTCUSDT_LOW);
-    CU_ASSERT_STRING_EQUAL(str_at(sc, "bidPrice"), FAKEX_BTCUSDT_BID);
-    CU_ASSERT_STRING_EQUAL(str_at(sc, "askPrice"), FAKEX_BTCUSDT_ASK);
-    CU_ASSERT_STRING_EQUAL(str_at(sc, "priceChangePercent"),
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "symbol"), "BTCUSDT");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "lastPrice"), FAKEX_BTCUSDT_LAST);
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "openPrice"), FAKEX_BTCUSDT_OPEN);
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "highPrice"), FAKEX_BTCUSDT_HIGH);
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "lowPrice"), FAKEX_BTCUSDT_LOW);
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "bidPrice"), FAKEX_BTCUSDT_BID);
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "askPrice"), FAKEX_BTCUSDT_ASK);
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "priceChangePercent"),
                            FAKEX_BTCUSDT_PRICE_CHANGE_PCT);
-    CU_ASSERT_STRING_EQUAL(str_at(sc, "volume"), FAKEX_TICKER_VOLUME);
-    CU_ASSERT_EQUAL(int_at(sc, "count"), FAKEX_TICKER_COUNT);
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "volume"), FAKEX_TICKER_VOLUME);
+    CU_ASSERT_EQUAL(tl_int_at(sc, "count"), FAKEX_TICKER_COUNT);
 
     sc = call_ok(&dm, "get_average_price", "{\"symbol\":\"BTCUSDT\"}");
     CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
-    CU_ASSERT_STRING_EQUAL(str_at(sc, "price"), FAKEX_BTCUSDT_AVG_PRICE);
-    CU_ASSERT_STRING_NOT_EQUAL(str_at(sc, "price"), FAKEX_BTCUSDT_LAST);
-    CU_ASSERT_EQUAL(int_at(sc, "mins"), FAKEX_AVG_PRICE_MINS);
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "price"), FAKEX_BTCUSDT_AVG_PRICE);
+    CU_ASSERT_STRING_NOT_EQUAL(tl_str_at(sc, "price"), FAKEX_BTCUSDT_LAST);
+    CU_ASSERT_EQUAL(tl_int_at(sc, "mins"), FAKEX_AVG_PRICE_MINS);
 
     sc = call_ok(&dm, "get_order_book", "{\"symbol\":\"BTCUSDT\",\"limit\":5}");
     CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
-    CU_ASSERT_EQUAL(len_at(sc, "bids"), 5);
-    CU_ASSERT_EQUAL(len_at(sc, "asks"), 5);
-    CU_ASSERT_STRING_EQUAL(str_at(sc, "bids.0.0"), FAKEX_BTCUSDT_BID);
-    CU_ASSERT_STRING_EQUAL(str_at(sc, "asks.0.0"), FAKEX_BTCUSDT_ASK);
-    CU_ASSERT_EQUAL(int_at(sc, "lastUpdateId"), FAKEX_DEPTH_LAST_UPDATE_ID);
+    CU_ASSERT_EQUAL(tl_len_at(sc, "bids"), 5);
+    CU_ASSERT_EQUAL(tl_len_at(sc, "asks"), 5);
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "bids.0.0"), FAKEX_BTCUSDT_BID);
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "asks.0.0"), FAKEX_BTCUSDT_ASK);
+    CU_ASSERT_EQUAL(tl_int_at(sc, "lastUpdateId"), FAKEX_DEPTH_LAST_UPDATE_ID);
 
     sc = call_ok(&dm, "get_recent_trades",
                  "{\"symbol\":\"BTCUSDT\",\"limit\":3}");
     CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
-    CU_ASSERT_EQUAL(len_at(sc, "trades"), 3);
-    CU_ASSERT_STRING_EQUAL(str_at(sc, "trades.0.price"), FAKEX_BTCUSDT_LAST);
-    CU_ASSERT_EQUAL(int_at(sc, "trades.2.id"), FAKEX_TRADES_LAST_ID);
+    CU_ASSERT_EQUAL(tl_len_at(sc, "trades"), 3);
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "trades.0.price"), FAKEX_BTCUSDT_LAST);
+    CU_ASSERT_EQUAL(tl_int_at(sc, "trades.2.id"), FAKEX_TRADES_LAST_ID);
 
     sc = call_ok(&dm, "get_klines",
                  "{\"symbol\":\"BTCUSDT\",\"interval\":\"1h\",\"limit\":4}");
     CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
-    CU_ASSERT_STRING_EQUAL(str_at(sc, "interval"), "1h");
-    CU_ASSERT_EQUAL_FATAL(len_at(sc, "klines"), 4);
-    CU_ASSERT_EQUAL(int_at(sc, "klines.1.openTime") -
-                        int_at(sc, "klines.0.openTime"),
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "interval"), "1h");
+    CU_ASSERT_EQUAL_FATAL(tl_len_at(sc, "klines"), 4);
+    CU_ASSERT_EQUAL(tl_int_at(sc, "klines.1.openTime") -
+                        tl_int_at(sc, "klines.0.openTime"),
                     3600000);
-    CU_ASSERT_EQUAL(int_at(sc, "klines.0.closeTime") -
-                        int_at(sc, "klines.0.openTime"),
+    CU_ASSERT_EQUAL(tl_int_at(sc, "klines.0.closeTime") -
+                        tl_int_at(sc, "klines.0.openTime"),
                     3599999);
-    CU_ASSERT_STRING_EQUAL(str_at(sc, "klines.0.volume"), FAKEX_KLINE_VOLUME);
-    CU_ASSERT_EQUAL(int_at(sc, "klines.3.trades"), FAKEX_KLINE_TRADES);
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "klines.0.volume"),
+                           FAKEX_KLINE_VOLUME);
+    CU_ASSERT_EQUAL(tl_int_at(sc, "klines.3.trades"), FAKEX_KLINE_TRADES);
 
     sc = call_ok(&dm, "search", "{\"query\":\"eth\"}");
     CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
     int eth_usdt = 0, eth_btc = 0;
-    for (size_t i = 0; i < len_at(sc, "results"); i++) {
-        json_object *r = json_object_array_get_idx(get_path(sc, "results"), i);
-        eth_usdt |= strcmp(str_at(r, "id"), "ETHUSDT") == 0;
-        eth_btc |= strcmp(str_at(r, "id"), "ETHBTC") == 0;
+    for (size_t i = 0; i < tl_len_at(sc, "results"); i++) {
+        json_object *r =
+            json_object_array_get_idx(tl_get_path(sc, "results"), i);
+        eth_usdt |= strcmp(tl_str_at(r, "id"), "ETHUSDT") == 0;
+        eth_btc |= strcmp(tl_str_at(r, "id"), "ETHBTC") == 0;
     }
     CU_ASSERT_TRUE(eth_usdt);
     CU_ASSERT_TRUE(eth_btc);
 
     sc = call_ok(&dm, "fetch", "{\"id\":\"ethusdt\"}");
     CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
-    CU_ASSERT_STRING_EQUAL(str_at(sc, "id"), "ETHUSDT");
-    CU_ASSERT_STRING_EQUAL(str_at(sc, "metadata.baseAsset"), "ETH");
-    CU_ASSERT_STRING_EQUAL(str_at(sc, "metadata.quoteAsset"), "USDT");
-    CU_ASSERT_TRUE(contains(str_at(sc, "text"), "3000"));
-    CU_ASSERT_TRUE(strlen(str_at(sc, "url")) > 0);
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "id"), "ETHUSDT");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "metadata.baseAsset"), "ETH");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "metadata.quoteAsset"), "USDT");
+    CU_ASSERT_TRUE(tl_contains(tl_str_at(sc, "text"), "3000"));
+    CU_ASSERT_TRUE(strlen(tl_str_at(sc, "url")) > 0);
 }
 
 static void
@@ -1084,30 +936,31 @@ test_account_tools(void)
     int btc = 0, usdt = 0, eth = 0;
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
-    for (size_t i = 0; i < len_at(sc, "balances"); i++) {
-        json_object *b = json_object_array_get_idx(get_path(sc, "balances"), i);
-        const char *asset = str_at(b, "asset");
+    for (size_t i = 0; i < tl_len_at(sc, "balances"); i++) {
+        json_object *b =
+            json_object_array_get_idx(tl_get_path(sc, "balances"), i);
+        const char *asset = tl_str_at(b, "asset");
         if (strcmp(asset, "BTC") == 0)
-            btc = strcmp(str_at(b, "free"), FAKEX_INIT_BTC) == 0;
+            btc = strcmp(tl_str_at(b, "free"), FAKEX_INIT_BTC) == 0;
         if (strcmp(asset, "USDT") == 0)
-            usdt = strcmp(str_at(b, "free"), FAKEX_INIT_USDT) == 0;
+            usdt = strcmp(tl_str_at(b, "free"), FAKEX_INIT_USDT) == 0;
         if (strcmp(asset, "ETH") == 0)
-            eth = strcmp(str_at(b, "free"), FAKEX_INIT_ETH) == 0;
+            eth = strcmp(tl_str_at(b, "free"), FAKEX_INIT_ETH) == 0;
         CU_ASSERT_STRING_NOT_EQUAL(asset, "BNB"); /* zero: omitted */
     }
     CU_ASSERT_TRUE(btc);
     CU_ASSERT_TRUE(usdt);
     CU_ASSERT_TRUE(eth);
-    CU_ASSERT_EQUAL(int_at(sc, "uid"), FAKEX_UID_BASE);
-    CU_ASSERT_STRING_EQUAL(str_at(sc, "environment"), "mainnet");
+    CU_ASSERT_EQUAL(tl_int_at(sc, "uid"), FAKEX_UID_BASE);
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "environment"), "mainnet");
 
     sc = call_ok(&dm, "get_account_trades", "{\"symbol\":\"BTCUSDT\"}");
     CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
-    CU_ASSERT_EQUAL_FATAL(len_at(sc, "trades"), 2);
-    CU_ASSERT_EQUAL(int_at(sc, "trades.0.id"), FAKEX_SEED_TRADE_ID);
-    CU_ASSERT_STRING_EQUAL(str_at(sc, "trades.0.price"), FAKEX_SEED1_PRICE);
-    CU_ASSERT_STRING_EQUAL(str_at(sc, "trades.1.price"), FAKEX_SEED2_PRICE);
-    CU_ASSERT_STRING_EQUAL(str_at(sc, "trades.1.qty"), FAKEX_SEED2_QTY);
+    CU_ASSERT_EQUAL_FATAL(tl_len_at(sc, "trades"), 2);
+    CU_ASSERT_EQUAL(tl_int_at(sc, "trades.0.id"), FAKEX_SEED_TRADE_ID);
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "trades.0.price"), FAKEX_SEED1_PRICE);
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "trades.1.price"), FAKEX_SEED2_PRICE);
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "trades.1.qty"), FAKEX_SEED2_QTY);
 }
 
 static void
@@ -1123,12 +976,12 @@ test_place_order_test_mode(void)
                  "{\"symbol\":\"BTCUSDT\",\"side\":\"BUY\",\"type\":\"LIMIT\","
                  "\"quantity\":\"0.001\",\"price\":\"10000\",\"test\":true}");
     CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
-    CU_ASSERT_TRUE(json_object_get_boolean(get_path(sc, "test")));
+    CU_ASSERT_TRUE(json_object_get_boolean(tl_get_path(sc, "test")));
     CU_ASSERT_EQUAL(fakex_count(&fx, "POST", "/api/v3/order"), placed);
     CU_ASSERT_EQUAL(fakex_count(&fx, "POST", "/api/v3/order/test"), tested + 1);
     sc = call_ok(&dm, "get_open_orders", "{\"symbol\":\"BTCUSDT\"}");
     CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
-    CU_ASSERT_EQUAL(len_at(sc, "orders"), 0);
+    CU_ASSERT_EQUAL(tl_len_at(sc, "orders"), 0);
 }
 
 /* Whether list (an array of orders) holds orderId id with status. */
@@ -1138,8 +991,8 @@ has_order(json_object *list, int64_t id, const char *status)
     for (size_t i = 0; list != NULL && i < json_object_array_length(list);
          i++) {
         json_object *o = json_object_array_get_idx(list, i);
-        if (int_at(o, "orderId") == id &&
-            strcmp(str_at(o, "status"), status) == 0)
+        if (tl_int_at(o, "orderId") == id &&
+            strcmp(tl_str_at(o, "status"), status) == 0)
             return 1;
     }
     return 0;
@@ -1157,50 +1010,50 @@ test_order_lifecycle(void)
                  "\"quantity\":\"0.001\",\"price\":\"10000.00\","
                  "\"client_order_id\":\"stdio-life-1\"}");
     CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
-    CU_ASSERT_STRING_EQUAL(str_at(sc, "status"), "NEW");
-    CU_ASSERT_STRING_EQUAL(str_at(sc, "clientOrderId"), "stdio-life-1");
-    CU_ASSERT_STRING_EQUAL(str_at(sc, "timeInForce"), "GTC");
-    id = int_at(sc, "orderId");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "status"), "NEW");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "clientOrderId"), "stdio-life-1");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "timeInForce"), "GTC");
+    id = tl_int_at(sc, "orderId");
     CU_ASSERT_TRUE_FATAL(id >= FAKEX_FIRST_ORDER_ID);
 
     snprintf(args, sizeof(args), "{\"symbol\":\"BTCUSDT\",\"order_id\":%lld}",
              (long long)id);
     sc = call_ok(&dm, "get_order", args);
     CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
-    CU_ASSERT_STRING_EQUAL(str_at(sc, "status"), "NEW");
-    CU_ASSERT_STRING_EQUAL(str_at(sc, "clientOrderId"), "stdio-life-1");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "status"), "NEW");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "clientOrderId"), "stdio-life-1");
 
     sc = call_ok(
         &dm, "get_order",
         "{\"symbol\":\"BTCUSDT\",\"client_order_id\":\"stdio-life-1\"}");
     CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
-    CU_ASSERT_EQUAL(int_at(sc, "orderId"), id);
-    CU_ASSERT_STRING_EQUAL(str_at(sc, "price"), "10000.00000000");
+    CU_ASSERT_EQUAL(tl_int_at(sc, "orderId"), id);
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "price"), "10000.00000000");
 
     sc = call_ok(&dm, "get_open_orders", "{\"symbol\":\"BTCUSDT\"}");
     CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
-    CU_ASSERT_TRUE(has_order(get_path(sc, "orders"), id, "NEW"));
+    CU_ASSERT_TRUE(has_order(tl_get_path(sc, "orders"), id, "NEW"));
 
     sc = call_ok(&dm, "cancel_order", args);
     CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
-    CU_ASSERT_STRING_EQUAL(str_at(sc, "status"), "CANCELED");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "status"), "CANCELED");
 
     sc = call_ok(&dm, "get_order", args);
     CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
-    CU_ASSERT_STRING_EQUAL(str_at(sc, "status"), "CANCELED");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "status"), "CANCELED");
 
     sc = call_ok(&dm, "get_open_orders", "{}");
     CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
-    CU_ASSERT_FALSE(has_order(get_path(sc, "orders"), id, "NEW"));
+    CU_ASSERT_FALSE(has_order(tl_get_path(sc, "orders"), id, "NEW"));
 
     sc = call_ok(&dm, "get_all_orders", "{\"symbol\":\"BTCUSDT\"}");
     CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
-    CU_ASSERT_TRUE(has_order(get_path(sc, "orders"), id, "CANCELED"));
+    CU_ASSERT_TRUE(has_order(tl_get_path(sc, "orders"), id, "CANCELED"));
 
     /* cancelling again is Binance's -2011, a plain tool error */
     json_object *res = call_tool(&dm, "cancel_order", args);
     CU_ASSERT_TRUE(is_error(res));
-    CU_ASSERT_TRUE(contains(tool_text(res), "-2011"));
+    CU_ASSERT_TRUE(tl_contains(tool_text(res), "-2011"));
 }
 
 static void
@@ -1211,8 +1064,8 @@ test_credentials_switch(void)
 
     sc = call_ok(&dm, "get_credentials_status", "{}");
     CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
-    CU_ASSERT_TRUE(json_object_get_boolean(get_path(sc, "configured")));
-    CU_ASSERT_STRING_EQUAL(str_at(sc, "source"), "daemon");
+    CU_ASSERT_TRUE(json_object_get_boolean(tl_get_path(sc, "configured")));
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "source"), "daemon");
 
     sc = call_ok(&dm, "configure_credentials",
                  "{\"api_key\":\"" TEST_KEY_B
@@ -1220,27 +1073,27 @@ test_credentials_switch(void)
                  "\",\"environment\":\"mainnet\"}");
     CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
     m = dm.last;
-    CU_ASSERT_FALSE(contains(json_object_to_json_string(m), TEST_SECRET_B));
-    CU_ASSERT_FALSE(contains(json_object_to_json_string(m), TEST_KEY_B));
+    CU_ASSERT_FALSE(tl_contains(json_object_to_json_string(m), TEST_SECRET_B));
+    CU_ASSERT_FALSE(tl_contains(json_object_to_json_string(m), TEST_KEY_B));
 
     sc = call_ok(&dm, "get_credentials_status", "{}");
     CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
-    CU_ASSERT_STRING_EQUAL(str_at(sc, "source"), "session");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "source"), "session");
 
     sc = call_ok(&dm, "get_account_info", "{}");
     CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
-    CU_ASSERT_EQUAL(int_at(sc, "uid"), FAKEX_UID_BASE + 1);
+    CU_ASSERT_EQUAL(tl_int_at(sc, "uid"), FAKEX_UID_BASE + 1);
     fake_last_key("GET", "/api/v3/account", key, sizeof(key));
     CU_ASSERT_STRING_EQUAL(key, TEST_KEY_B);
 
     sc = call_ok(&dm, "revoke_credentials", "{}");
     CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
-    CU_ASSERT_TRUE(json_object_get_boolean(get_path(sc, "revoked")));
-    CU_ASSERT_STRING_EQUAL(str_at(sc, "fallback"), "daemon");
+    CU_ASSERT_TRUE(json_object_get_boolean(tl_get_path(sc, "revoked")));
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "fallback"), "daemon");
 
     sc = call_ok(&dm, "get_account_info", "{}");
     CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
-    CU_ASSERT_EQUAL(int_at(sc, "uid"), FAKEX_UID_BASE);
+    CU_ASSERT_EQUAL(tl_int_at(sc, "uid"), FAKEX_UID_BASE);
     fake_last_key("GET", "/api/v3/account", key, sizeof(key));
     CU_ASSERT_STRING_EQUAL(key, TEST_KEY_A);
 }
@@ -1251,39 +1104,43 @@ test_resources(void)
     json_object *m = rpc(&dm, "resources/list", NULL);
     int balances = 0;
 
-    CU_ASSERT_PTR_NOT_NULL_FATAL(get_path(m, "result.resources"));
-    for (size_t i = 0; i < len_at(m, "result.resources"); i++) {
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tl_get_path(m, "result.resources"));
+    for (size_t i = 0; i < tl_len_at(m, "result.resources"); i++) {
         json_object *r =
-            json_object_array_get_idx(get_path(m, "result.resources"), i);
-        balances |= strcmp(str_at(r, "uri"), "binance://account/balances") == 0;
+            json_object_array_get_idx(tl_get_path(m, "result.resources"), i);
+        balances |=
+            strcmp(tl_str_at(r, "uri"), "binance://account/balances") == 0;
     }
     CU_ASSERT_TRUE(balances);
 
     m = rpc(&dm, "resources/templates/list", NULL);
     int market = 0;
-    for (size_t i = 0; i < len_at(m, "result.resourceTemplates"); i++) {
+    for (size_t i = 0; i < tl_len_at(m, "result.resourceTemplates"); i++) {
         json_object *t = json_object_array_get_idx(
-            get_path(m, "result.resourceTemplates"), i);
-        market |=
-            strcmp(str_at(t, "uriTemplate"), "binance://market/{symbol}") == 0;
+            tl_get_path(m, "result.resourceTemplates"), i);
+        market |= strcmp(tl_str_at(t, "uriTemplate"),
+                         "binance://market/{symbol}") == 0;
     }
     CU_ASSERT_TRUE(market);
 
     m = rpc(&dm, "resources/read", "{\"uri\":\"binance://market/BTCUSDT\"}");
-    CU_ASSERT_STRING_EQUAL(str_at(m, "result.contents.0.uri"),
+    CU_ASSERT_STRING_EQUAL(tl_str_at(m, "result.contents.0.uri"),
                            "binance://market/BTCUSDT");
-    CU_ASSERT_STRING_EQUAL(str_at(m, "result.contents.0.mimeType"),
+    CU_ASSERT_STRING_EQUAL(tl_str_at(m, "result.contents.0.mimeType"),
                            "text/markdown");
-    CU_ASSERT_TRUE(contains(str_at(m, "result.contents.0.text"), "BTCUSDT"));
-    CU_ASSERT_TRUE(contains(str_at(m, "result.contents.0.text"), "50000"));
+    CU_ASSERT_TRUE(
+        tl_contains(tl_str_at(m, "result.contents.0.text"), "BTCUSDT"));
+    CU_ASSERT_TRUE(
+        tl_contains(tl_str_at(m, "result.contents.0.text"), "50000"));
 
     m = rpc(&dm, "resources/read", "{\"uri\":\"binance://account/balances\"}");
-    CU_ASSERT_TRUE(contains(str_at(m, "result.contents.0.text"), "BTC"));
-    CU_ASSERT_TRUE(contains(str_at(m, "result.contents.0.text"), "USDT"));
-    CU_ASSERT_TRUE(contains(str_at(m, "result.contents.0.text"), "10000"));
+    CU_ASSERT_TRUE(tl_contains(tl_str_at(m, "result.contents.0.text"), "BTC"));
+    CU_ASSERT_TRUE(tl_contains(tl_str_at(m, "result.contents.0.text"), "USDT"));
+    CU_ASSERT_TRUE(
+        tl_contains(tl_str_at(m, "result.contents.0.text"), "10000"));
 
     m = rpc(&dm, "resources/read", "{\"uri\":\"binance://nowhere\"}");
-    CU_ASSERT_EQUAL(int_at(m, "error.code"), -32002);
+    CU_ASSERT_EQUAL(tl_int_at(m, "error.code"), -32002);
 }
 
 static void
@@ -1291,19 +1148,20 @@ test_prompts_and_completion(void)
 {
     json_object *m = rpc(&dm, "prompts/list", NULL);
 
-    CU_ASSERT_TRUE(contains(json_object_to_json_string(get_path(m, "result")),
-                            "\"trading_analysis\""));
+    CU_ASSERT_TRUE(
+        tl_contains(json_object_to_json_string(tl_get_path(m, "result")),
+                    "\"trading_analysis\""));
     m = rpc(&dm, "prompts/get",
             "{\"name\":\"trading_analysis\",\"arguments\":{\"symbol\":"
             "\"BTCUSDT\"}}");
-    CU_ASSERT_TRUE(len_at(m, "result.messages") >= 1);
+    CU_ASSERT_TRUE(tl_len_at(m, "result.messages") >= 1);
     CU_ASSERT_TRUE(
-        contains(str_at(m, "result.messages.0.content.text"), "BTCUSDT"));
+        tl_contains(tl_str_at(m, "result.messages.0.content.text"), "BTCUSDT"));
 
     m = rpc(&dm, "completion/complete",
             "{\"ref\":{\"type\":\"ref/prompt\",\"name\":\"trading_analysis\"},"
             "\"argument\":{\"name\":\"symbol\",\"value\":\"eth\"}}");
-    json_object *vals = get_path(m, "result.completion.values");
+    json_object *vals = tl_get_path(m, "result.completion.values");
     CU_ASSERT_PTR_NOT_NULL_FATAL(vals);
     int eth_usdt = 0, eth_btc = 0;
     for (size_t i = 0; i < json_object_array_length(vals); i++) {
@@ -1325,7 +1183,7 @@ test_progress_notifications(void)
         rpc(&dm, "tools/call",
             "{\"name\":\"fetch\",\"arguments\":{\"id\":\"BTCUSDT\"},"
             "\"_meta\":{\"progressToken\":\"stdio-p1\"}}");
-    CU_ASSERT_FALSE(is_error(get_path(m, "result")));
+    CU_ASSERT_FALSE(is_error(tl_get_path(m, "result")));
     CU_ASSERT_TRUE(
         notes_before_last(&dm, "notifications/progress", "stdio-p1") >= 1);
     drop_notes(&dm);
@@ -1358,7 +1216,7 @@ check_held_back_then_released(void)
 {
     json_object *res = call_tool(&dm, "get_ticker", "{\"symbol\":\"BTCUSDT\"}");
     CU_ASSERT_TRUE(res != NULL && is_error(res));
-    CU_ASSERT_TRUE(res != NULL && contains(tool_text(res), "did not send"));
+    CU_ASSERT_TRUE(res != NULL && tl_contains(tool_text(res), "did not send"));
     CU_ASSERT_EQUAL(fakex_count(&fx, "GET", "/api/v3/ticker/24hr"), 1);
     CU_ASSERT_TRUE(ping_ok(&dm));
     usleep(1300 * 1000);
@@ -1372,8 +1230,8 @@ test_fault_429(void)
 {
     const char *t = ticker_with_fault(
         "type=429&retry_after=1&path=/api/v3/ticker/24hr&count=1");
-    CU_ASSERT_TRUE(contains(t, "429"));
-    CU_ASSERT_TRUE(contains(t, "Retry after 1 second"));
+    CU_ASSERT_TRUE(tl_contains(t, "429"));
+    CU_ASSERT_TRUE(tl_contains(t, "Retry after 1 second"));
     /* one request, no hammering */
     CU_ASSERT_EQUAL(fakex_count(&fx, "GET", "/api/v3/ticker/24hr"), 1);
     CU_ASSERT_TRUE(ping_ok(&dm));
@@ -1385,8 +1243,8 @@ test_fault_418(void)
 {
     const char *t = ticker_with_fault(
         "type=418&retry_after=1&path=/api/v3/ticker/24hr&count=1");
-    CU_ASSERT_TRUE(contains(t, "418"));
-    CU_ASSERT_TRUE(contains(t, "banned"));
+    CU_ASSERT_TRUE(tl_contains(t, "418"));
+    CU_ASSERT_TRUE(tl_contains(t, "banned"));
     CU_ASSERT_EQUAL(fakex_count(&fx, "GET", "/api/v3/ticker/24hr"), 1);
     CU_ASSERT_TRUE(ping_ok(&dm));
     check_held_back_then_released();
@@ -1397,8 +1255,8 @@ test_fault_500(void)
 {
     const char *t =
         ticker_with_fault("type=500&path=/api/v3/ticker/24hr&count=1");
-    CU_ASSERT_TRUE(contains(t, "500"));
-    CU_ASSERT_TRUE(contains(t, "unknown"));
+    CU_ASSERT_TRUE(tl_contains(t, "500"));
+    CU_ASSERT_TRUE(tl_contains(t, "unknown"));
     CU_ASSERT_EQUAL(fakex_count(&fx, "GET", "/api/v3/ticker/24hr"), 1);
     CU_ASSERT_TRUE(ping_ok(&dm));
 }
@@ -1406,12 +1264,12 @@ test_fault_500(void)
 static void
 test_fault_timeout(void)
 {
-    int64_t t0 = now_ms();
+    int64_t t0 = tl_now_ms();
     const char *t = ticker_with_fault(
         "type=slow&delay_ms=3000&path=/api/v3/ticker/24hr&count=1");
-    int64_t took = now_ms() - t0;
-    CU_ASSERT_TRUE(contains(t, DAEMON_TIMEOUT_MS));
-    CU_ASSERT_TRUE(contains(t, "No answer"));
+    int64_t took = tl_now_ms() - t0;
+    CU_ASSERT_TRUE(tl_contains(t, DAEMON_TIMEOUT_MS));
+    CU_ASSERT_TRUE(tl_contains(t, "No answer"));
     CU_ASSERT_TRUE(took < 2900); /* gave up at the timeout, not the delay */
     CU_ASSERT_TRUE(ping_ok(&dm));
 }
@@ -1421,7 +1279,7 @@ test_fault_badjson(void)
 {
     const char *t =
         ticker_with_fault("type=badjson&path=/api/v3/ticker/24hr&count=1");
-    CU_ASSERT_TRUE(contains(t, "JSON"));
+    CU_ASSERT_TRUE(tl_contains(t, "JSON"));
     CU_ASSERT_TRUE(ping_ok(&dm));
 }
 
@@ -1433,14 +1291,14 @@ test_fault_drop(void)
      * connection can go unnoticed by a read; five cannot. */
     const char *t =
         ticker_with_fault("type=drop&path=/api/v3/ticker/24hr&count=5");
-    CU_ASSERT_TRUE(contains(t, "Could not reach Binance"));
-    CU_ASSERT_TRUE(contains(t, fx.url));
+    CU_ASSERT_TRUE(tl_contains(t, "Could not reach Binance"));
+    CU_ASSERT_TRUE(tl_contains(t, fx.url));
     CU_ASSERT_TRUE(fakex_count(&fx, "GET", "/api/v3/ticker/24hr") <= 6);
     CU_ASSERT_TRUE(ping_ok(&dm));
     CU_ASSERT_EQUAL(fakex_reset(&fx), 0);
     /* the fault was used up: the next call works */
     json_object *sc = call_ok(&dm, "get_ticker", "{\"symbol\":\"BTCUSDT\"}");
-    CU_ASSERT_STRING_EQUAL(str_at(sc, "lastPrice"), FAKEX_BTCUSDT_LAST);
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "lastPrice"), FAKEX_BTCUSDT_LAST);
 }
 
 /* ---- trading safety ---- */
@@ -1463,16 +1321,16 @@ test_order_503_outcome_unknown(void)
                     "\"client_order_id\":\"stdio-503\"}");
     CU_ASSERT_TRUE_FATAL(is_error(res));
     t = tool_text(res);
-    CU_ASSERT_TRUE(contains(t, "OUTCOME UNKNOWN"));
-    CU_ASSERT_TRUE(contains(t, "503"));
-    CU_ASSERT_TRUE(contains(t, "stdio-503"));
-    CU_ASSERT_TRUE(contains(t, "NOT retried"));
+    CU_ASSERT_TRUE(tl_contains(t, "OUTCOME UNKNOWN"));
+    CU_ASSERT_TRUE(tl_contains(t, "503"));
+    CU_ASSERT_TRUE(tl_contains(t, "stdio-503"));
+    CU_ASSERT_TRUE(tl_contains(t, "NOT retried"));
     CU_ASSERT_EQUAL(fakex_count(&fx, "POST", "/api/v3/order"), 1);
     /* the lookup the text proposes tells the truth */
     sc = call_ok(&dm, "get_order",
                  "{\"symbol\":\"BTCUSDT\",\"client_order_id\":\"stdio-503\"}");
     CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
-    CU_ASSERT_STRING_EQUAL(str_at(sc, "status"), "NEW");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "status"), "NEW");
     CU_ASSERT_TRUE(ping_ok(&dm));
 }
 
@@ -1498,8 +1356,8 @@ test_order_drop_not_resent(void)
     CU_ASSERT_EQUAL(fakex_count(&fx, "POST", "/api/v3/order"), 1);
     CU_ASSERT_TRUE(is_error(res));
     t = tool_text(res);
-    CU_ASSERT_TRUE(contains(t, "OUTCOME UNKNOWN"));
-    CU_ASSERT_TRUE(contains(t, "stdio-drop"));
+    CU_ASSERT_TRUE(tl_contains(t, "OUTCOME UNKNOWN"));
+    CU_ASSERT_TRUE(tl_contains(t, "stdio-drop"));
     CU_ASSERT_TRUE(ping_ok(&dm));
 }
 
@@ -1519,15 +1377,15 @@ test_order_timeout_outcome_unknown(void)
                     "\"LIMIT\",\"quantity\":\"0.001\",\"price\":\"10000\"}");
     CU_ASSERT_TRUE_FATAL(is_error(res));
     t = tool_text(res);
-    CU_ASSERT_TRUE(contains(t, "OUTCOME UNKNOWN"));
-    CU_ASSERT_TRUE(contains(t, DAEMON_TIMEOUT_MS));
+    CU_ASSERT_TRUE(tl_contains(t, "OUTCOME UNKNOWN"));
+    CU_ASSERT_TRUE(tl_contains(t, DAEMON_TIMEOUT_MS));
     /* the generated client order id is named, for get_order */
-    CU_ASSERT_TRUE(contains(t, "clientOrderId binmcpd-"));
-    CU_ASSERT_TRUE(contains(t, "\"client_order_id\":\"binmcpd-"));
+    CU_ASSERT_TRUE(tl_contains(t, "clientOrderId binmcpd-"));
+    CU_ASSERT_TRUE(tl_contains(t, "\"client_order_id\":\"binmcpd-"));
     CU_ASSERT_EQUAL(fakex_count(&fx, "POST", "/api/v3/order"), 1);
     CU_ASSERT_TRUE(ping_ok(&dm));
     /* still exactly one after the fake's delay has passed */
-    sleep_ms(1600);
+    tl_sleep_ms(1600);
     CU_ASSERT_EQUAL(fakex_count(&fx, "POST", "/api/v3/order"), 1);
 }
 
@@ -1556,8 +1414,8 @@ test_clock_skew_order_not_retried(void)
                     "{\"symbol\":\"BTCUSDT\",\"side\":\"BUY\",\"type\":"
                     "\"LIMIT\",\"quantity\":\"0.001\",\"price\":\"10000\"}");
     CU_ASSERT_TRUE_FATAL(is_error(res));
-    CU_ASSERT_TRUE(contains(tool_text(res), "-1021"));
-    CU_ASSERT_FALSE(contains(tool_text(res), "OUTCOME UNKNOWN"));
+    CU_ASSERT_TRUE(tl_contains(tool_text(res), "-1021"));
+    CU_ASSERT_FALSE(tl_contains(tool_text(res), "OUTCOME UNKNOWN"));
     CU_ASSERT_EQUAL(fakex_count(&fx, "POST", "/api/v3/order"), 1);
     /* resynchronised meanwhile: the next signed read works at once */
     CU_ASSERT_EQUAL(fakex_reset(&fx), 0);
@@ -1575,7 +1433,7 @@ test_malformed_line(void)
     CU_ASSERT_EQUAL(send_line(&dm, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":"),
                     0);
     m = wait_response(&dm, "null", RPC_TIMEOUT_MS);
-    CU_ASSERT_EQUAL(int_at(m, "error.code"), -32700);
+    CU_ASSERT_EQUAL(tl_int_at(m, "error.code"), -32700);
     json_object_put(m);
     CU_ASSERT_TRUE(ping_ok(&dm));
 }
@@ -1600,7 +1458,7 @@ test_oversized_line(void)
     CU_ASSERT_EQUAL(send_line(&dm, big), 0);
     free(big);
     m = wait_response(&dm, "null", RPC_TIMEOUT_MS);
-    CU_ASSERT_EQUAL(int_at(m, "error.code"), -32700);
+    CU_ASSERT_EQUAL(tl_int_at(m, "error.code"), -32700);
     json_object_put(m);
     CU_ASSERT_TRUE(ping_ok(&dm));
     /* the id inside the discarded line is never answered */
@@ -1627,7 +1485,7 @@ test_large_line_accepted(void)
     CU_ASSERT_EQUAL(send_line(&dm, big), 0);
     free(big);
     m = wait_response(&dm, "\"big\"", RPC_TIMEOUT_MS);
-    CU_ASSERT_PTR_NOT_NULL(get_path(m, "result"));
+    CU_ASSERT_PTR_NOT_NULL(tl_get_path(m, "result"));
     json_object_put(m);
 }
 
@@ -1635,13 +1493,13 @@ static void
 test_unknown_method(void)
 {
     json_object *m = rpc(&dm, "no/such/method", "{}");
-    CU_ASSERT_EQUAL(int_at(m, "error.code"), -32601);
+    CU_ASSERT_EQUAL(tl_int_at(m, "error.code"), -32601);
     /* string ids come back as they were sent */
     CU_ASSERT_EQUAL(send_line(&dm, "{\"jsonrpc\":\"2.0\",\"id\":\"s-1\","
                                    "\"method\":\"ping\"}"),
                     0);
     m = wait_response(&dm, "\"s-1\"", RPC_TIMEOUT_MS);
-    CU_ASSERT_PTR_NOT_NULL(get_path(m, "result"));
+    CU_ASSERT_PTR_NOT_NULL(tl_get_path(m, "result"));
     json_object_put(m);
     /* an unknown notification is not answered */
     CU_ASSERT_EQUAL(
@@ -1654,11 +1512,11 @@ static void
 test_stdin_close_exits_0(void)
 {
     int status;
-    int64_t t0 = now_ms();
+    int64_t t0 = tl_now_ms();
 
     CU_ASSERT_EQUAL(daemon_close(&dm, &status), 0);
     CU_ASSERT_TRUE(exited_with(status, 0));
-    CU_ASSERT_TRUE(now_ms() - t0 < EXIT_TIMEOUT_MS);
+    CU_ASSERT_TRUE(tl_now_ms() - t0 < EXIT_TIMEOUT_MS);
     CU_ASSERT_TRUE(dm.lines > 0);
     CU_ASSERT_EQUAL(dm.bad_lines, 0);
     CU_ASSERT_EQUAL(dm.leaks, 0);
@@ -1731,7 +1589,7 @@ test_ro_initialize_unknown_version(void)
             "{\"protocolVersion\":\"1999-01-01\",\"capabilities\":{},"
             "\"clientInfo\":{\"name\":\"test_stdio\",\"version\":\"1\"}}");
     /* an unknown version is answered with the server's latest */
-    CU_ASSERT_STRING_EQUAL(str_at(m, "result.protocolVersion"),
+    CU_ASSERT_STRING_EQUAL(tl_str_at(m, "result.protocolVersion"),
                            MCP_LATEST_VERSION);
     CU_ASSERT_EQUAL(send_line(&ro, "{\"jsonrpc\":\"2.0\",\"method\":"
                                    "\"notifications/initialized\"}"),
@@ -1742,13 +1600,14 @@ static void
 test_ro_tools_hidden(void)
 {
     json_object *m = rpc(&ro, "tools/list", NULL);
-    const char *all = json_object_to_json_string(get_path(m, "result.tools"));
+    const char *all =
+        json_object_to_json_string(tl_get_path(m, "result.tools"));
 
-    CU_ASSERT_TRUE(len_at(m, "result.tools") >= 16);
-    CU_ASSERT_FALSE(contains(all, "\"place_order\""));
-    CU_ASSERT_FALSE(contains(all, "\"cancel_order\""));
-    CU_ASSERT_TRUE(contains(all, "\"get_ticker\""));
-    CU_ASSERT_TRUE(contains(all, "\"get_open_orders\""));
+    CU_ASSERT_TRUE(tl_len_at(m, "result.tools") >= 16);
+    CU_ASSERT_FALSE(tl_contains(all, "\"place_order\""));
+    CU_ASSERT_FALSE(tl_contains(all, "\"cancel_order\""));
+    CU_ASSERT_TRUE(tl_contains(all, "\"get_ticker\""));
+    CU_ASSERT_TRUE(tl_contains(all, "\"get_open_orders\""));
 }
 
 static void
@@ -1761,11 +1620,11 @@ test_ro_order_refused(void)
                     "{\"symbol\":\"BTCUSDT\",\"side\":\"BUY\",\"type\":"
                     "\"MARKET\",\"quantity\":\"0.001\"}");
     CU_ASSERT_TRUE(is_error(res));
-    CU_ASSERT_TRUE(contains(tool_text(res), "read-only"));
+    CU_ASSERT_TRUE(tl_contains(tool_text(res), "read-only"));
     res = call_tool(&ro, "cancel_order",
                     "{\"symbol\":\"BTCUSDT\",\"order_id\":1000}");
     CU_ASSERT_TRUE(is_error(res));
-    CU_ASSERT_TRUE(contains(tool_text(res), "read-only"));
+    CU_ASSERT_TRUE(tl_contains(tool_text(res), "read-only"));
     CU_ASSERT_EQUAL(fakex_count(&fx, "POST", "/api/v3/order"), 0);
     CU_ASSERT_EQUAL(fakex_count(&fx, "DELETE", "/api/v3/order"), 0);
     /* reads still work */
@@ -1833,7 +1692,7 @@ test_cancel_slow_call(void)
         fakex_fault(&fx, "type=slow&delay_ms=3000&path=/api/v3/ticker/24hr"
                          "&count=1"),
         0);
-    t0 = now_ms();
+    t0 = tl_now_ms();
     CU_ASSERT_EQUAL_FATAL(
         send_line(&cx, "{\"jsonrpc\":\"2.0\",\"id\":77,\"method\":"
                        "\"tools/call\",\"params\":{\"name\":\"get_ticker\","
@@ -1841,9 +1700,9 @@ test_cancel_slow_call(void)
         0);
     /* Let the call reach the exchange, so that it is in flight. */
     while (fakex_count(&fx, "GET", "/api/v3/ticker/24hr") < 1 &&
-           now_ms() - t0 < 1000)
-        sleep_ms(20);
-    sleep_ms(200);
+           tl_now_ms() - t0 < 1000)
+        tl_sleep_ms(20);
+    tl_sleep_ms(200);
     CU_ASSERT_EQUAL(send_line(&cx, "{\"jsonrpc\":\"2.0\",\"method\":"
                                    "\"notifications/cancelled\",\"params\":{"
                                    "\"requestId\":77,\"reason\":\"test\"}}"),
@@ -1852,20 +1711,20 @@ test_cancel_slow_call(void)
         send_line(&cx, "{\"jsonrpc\":\"2.0\",\"id\":78,\"method\":\"ping\"}"),
         0);
     m = wait_response(&cx, "78", 6000);
-    answered = now_ms() - t0;
-    CU_ASSERT_PTR_NOT_NULL(get_path(m, "result"));
+    answered = tl_now_ms() - t0;
+    CU_ASSERT_PTR_NOT_NULL(tl_get_path(m, "result"));
     json_object_put(m);
     /* the Binance call was aborted, not waited out */
     CU_ASSERT_TRUE(answered < 2900);
     /* and no answer to 77 ever comes (the fake would have answered at 3 s) */
-    int64_t left = 4500 - (now_ms() - t0);
+    int64_t left = 4500 - (tl_now_ms() - t0);
     m = wait_response(&cx, "77", left > 0 ? left : 1);
     CU_ASSERT_PTR_NULL(m);
     json_object_put(m);
     CU_ASSERT_TRUE(ping_ok(&cx));
     /* the same tool works again */
     json_object *sc = call_ok(&cx, "get_ticker", "{\"symbol\":\"BTCUSDT\"}");
-    CU_ASSERT_STRING_EQUAL(str_at(sc, "lastPrice"), FAKEX_BTCUSDT_LAST);
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "lastPrice"), FAKEX_BTCUSDT_LAST);
 }
 
 static void
@@ -1888,43 +1747,13 @@ static CU_TestInfo cancel_tests[] = {
 /* ------------------------------------------------------------------ */
 /* Suite "secrets": what every daemon wrote                            */
 
-/* Reads a whole file (NUL-terminated, caller frees); NULL on error. */
-static char *
-slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    size_t cap = 0, n = 0;
-
-    if (f == NULL)
-        return NULL;
-    for (;;) {
-        if (cap - n < 4096) {
-            char *nb = realloc(buf, cap + 65536);
-            if (nb == NULL)
-                break;
-            buf = nb;
-            cap += 65536;
-        }
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
-        n += got;
-        if (got == 0)
-            break;
-    }
-    fclose(f);
-    if (buf != NULL)
-        buf[n] = '\0';
-    *len = n;
-    return buf;
-}
-
 static void
 test_no_secret_in_stderr(void)
 {
     CU_ASSERT_TRUE(n_err_files >= 3);
     for (int i = 0; i < n_err_files; i++) {
         size_t len = 0;
-        char *log = slurp(err_files[i], &len);
+        char *log = tl_slurp(err_files[i], &len);
         CU_ASSERT_PTR_NOT_NULL(log);
         if (log == NULL)
             continue;

@@ -53,7 +53,6 @@
 #include "httpc.h"
 #include "testlib.h"
 
-extern char **environ;
 
 #define NWORKERS         2
 #define DRAIN_S          3     /* --drain-timeout of the daemons */
@@ -68,89 +67,6 @@ extern char **environ;
 
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
-
-static int64_t
-now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
-/* Follows a dotted path ("result.content.0.text") through objects and
- * arrays. Borrowed; NULL when absent. */
-static json_object *
-get_path(json_object *o, const char *path)
-{
-    char buf[256], *save = NULL;
-    snprintf(buf, sizeof(buf), "%s", path);
-    for (char *k = strtok_r(buf, ".", &save); k != NULL && o != NULL;
-         k = strtok_r(NULL, ".", &save)) {
-        json_object *next = NULL;
-        if (json_object_is_type(o, json_type_array) &&
-            isdigit((unsigned char)k[0])) {
-            size_t i = strtoul(k, NULL, 10);
-            if (i >= json_object_array_length(o))
-                return NULL;
-            next = json_object_array_get_idx(o, i);
-        } else if (!json_object_object_get_ex(o, k, &next)) {
-            return NULL;
-        }
-        o = next;
-    }
-    return o;
-}
-
-static const char *
-str_at(json_object *o, const char *path)
-{
-    json_object *v = get_path(o, path);
-    return v != NULL ? json_object_get_string(v) : "";
-}
-
-static int64_t
-int_at(json_object *o, const char *path)
-{
-    json_object *v = get_path(o, path);
-    return v != NULL ? json_object_get_int64(v) : INT64_MIN;
-}
-
-/* Reads a whole file (NUL-terminated, caller frees); NULL on error. */
-static char *
-slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    size_t cap = 0, n = 0;
-
-    if (f == NULL)
-        return NULL;
-    for (;;) {
-        if (cap - n < 4096) {
-            char *nb = realloc(buf, cap + 65536);
-            if (nb == NULL)
-                break;
-            buf = nb;
-            cap += 65536;
-        }
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
-        n += got;
-        if (got == 0)
-            break;
-    }
-    fclose(f);
-    if (buf != NULL)
-        buf[n] = '\0';
-    return buf;
-}
 
 /* Whether line (up to its newline) holds pid as a whole number. */
 static int
@@ -176,7 +92,7 @@ line_has_pid(const char *line, const char *end, pid_t pid)
 static int
 log_has_line(const char *path, pid_t pid, const char *const *words)
 {
-    char *log = slurp(path);
+    char *log = tl_slurp(path, NULL);
     int found = 0;
 
     for (char *line = log; line != NULL && *line != '\0' && !found;) {
@@ -310,16 +226,16 @@ proc_alive(struct proc_ref r)
 static int
 wait_gone(const struct proc_ref *rs, int n, long timeout_ms)
 {
-    int64_t end = now_ms() + timeout_ms;
+    int64_t end = tl_now_ms() + timeout_ms;
     for (;;) {
         int alive = 0;
         for (int i = 0; i < n; i++)
             alive += proc_alive(rs[i]);
         if (alive == 0)
             return 1;
-        if (now_ms() >= end)
+        if (tl_now_ms() >= end)
             return 0;
-        sleep_ms(20);
+        tl_sleep_ms(20);
     }
 }
 
@@ -354,30 +270,6 @@ reap_leftovers(pid_t keep)
     return n;
 }
 
-/* A copy of the environment without BINANCE_* and BINMCPD_*, plus set (a
- * NULL-terminated list). Free the array, not the strings. */
-static char **
-env_build(const char *const *set)
-{
-    size_t n = 0, k = 0, j = 0;
-    char **env;
-
-    for (char **e = environ; *e != NULL; e++)
-        n++;
-    while (set != NULL && set[k] != NULL)
-        k++;
-    env = calloc(n + k + 1, sizeof(*env));
-    if (env == NULL)
-        return NULL;
-    for (char **e = environ; *e != NULL; e++)
-        if (strncmp(*e, "BINANCE_", 8) != 0 && strncmp(*e, "BINMCPD_", 8) != 0)
-            env[j++] = *e;
-    for (size_t i = 0; i < k; i++)
-        env[j++] = (char *)(uintptr_t)set[i];
-    env[j] = NULL;
-    return env;
-}
-
 /* ------------------------------------------------------------------ */
 /* The daemon                                                          */
 
@@ -387,13 +279,6 @@ struct daemon {
     int status; /* its wait status once reaped */
     char log[512];
 };
-
-static const char *
-binmcpd_path(void)
-{
-    const char *p = getenv("BINMCPD");
-    return p != NULL && *p != '\0' ? p : "./binmcpd";
-}
 
 #define MAX_LOGS 8
 static char logs[MAX_LOGS][512];
@@ -419,15 +304,7 @@ log_path(const char *tag, char *out, size_t len)
 static int
 daemon_reaped(struct daemon *d)
 {
-    int st;
-    if (d->pid <= 0)
-        return 1;
-    if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
-        d->status = st;
-        d->pid = 0;
-        return 1;
-    }
-    return 0;
+    return tl_reaped(&d->pid, &d->status);
 }
 
 /* Waits up to timeout_ms for the supervisor to exit. Returns 1 when it
@@ -435,13 +312,7 @@ daemon_reaped(struct daemon *d)
 static int
 daemon_wait(struct daemon *d, long timeout_ms)
 {
-    int64_t end = now_ms() + timeout_ms;
-    while (!daemon_reaped(d)) {
-        if (now_ms() >= end)
-            return 0;
-        sleep_ms(10);
-    }
-    return 1;
+    return tl_wait_reaped(&d->pid, &d->status, timeout_ms);
 }
 
 /* Starts `$BINMCPD --mode sse --port 0 --workers 2 --keepalive 1
@@ -452,7 +323,7 @@ daemon_start_args(struct daemon *d, const char *tag, const char *const *extra)
 {
     char base[160], testnet[160];
     const char *envset[] = {base, testnet, "BINANCE_TIMEOUT_MS=3000", NULL};
-    const char *argv[32] = {binmcpd_path(),
+    const char *argv[32] = {tl_binmcpd_path(),
                             "--mode",
                             "sse",
                             "--bind",
@@ -466,16 +337,13 @@ daemon_start_args(struct daemon *d, const char *tag, const char *const *extra)
                             "--drain-timeout",
                             "3",
                             NULL};
-    char **env;
-    int nargs = 0;
+    int nargs = 0, fd, null_fd, st;
 
     while (argv[nargs] != NULL)
         nargs++;
     for (int i = 0; extra != NULL && extra[i] != NULL && nargs < 31; i++)
         argv[nargs++] = extra[i];
     argv[nargs] = NULL;
-    int fd, null_fd;
-    int64_t end;
 
     memset(d, 0, sizeof(*d));
     snprintf(base, sizeof(base), "BINANCE_BASE_URL=%s", fx.url);
@@ -483,45 +351,30 @@ daemon_start_args(struct daemon *d, const char *tag, const char *const *extra)
     log_path(tag, d->log, sizeof(d->log));
     fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-    env = env_build(envset);
-    if (fd < 0 || null_fd < 0 || env == NULL) {
-        free(env);
+    if (fd < 0 || null_fd < 0) {
         if (fd >= 0)
             close(fd);
         if (null_fd >= 0)
             close(null_fd);
         return -1;
     }
-    pid_t self = getpid();
-    d->pid = fork();
-    if (d->pid == 0) {
-        /* should this program crash, the daemon must not outlive it (its
-         * workers follow the supervisor) */
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != self)
-            _exit(126);
-        if (dup2(null_fd, STDIN_FILENO) < 0 ||
-            dup2(null_fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0)
-            _exit(126);
-        execve(argv[0], (char *const *)(uintptr_t)argv, env);
-        _exit(127);
-    }
-    free(env);
+    /* should this program crash, the daemon must not outlive it (its
+     * workers follow the supervisor) */
+    d->pid = tl_spawn(argv, envset, null_fd, null_fd, fd, SIGKILL);
     close(fd);
     close(null_fd);
     if (d->pid < 0) {
         d->pid = 0;
         return -1;
     }
-    end = now_ms() + START_TIMEOUT_MS;
-    while (now_ms() < end && !daemon_reaped(d)) {
-        char *log = slurp(d->log), *p;
-        if (log != NULL && (p = strstr(log, "listening on 127.0.0.1:")) != NULL)
-            d->port = atoi(p + strlen("listening on 127.0.0.1:"));
-        free(log);
-        if (d->port > 0)
-            return 0;
-        sleep_ms(20);
+    d->port = tl_wait_listening(d->log, d->pid, START_TIMEOUT_MS, &st);
+    if (d->port > 0)
+        return 0;
+    if (d->port < 0) {
+        d->status = st;
+        d->pid = 0;
     }
+    d->port = 0;
     fprintf(stderr, "test_supervisor: the daemon did not start (see %s)\n",
             d->log);
     return -1;
@@ -586,20 +439,20 @@ health(int port)
 static int
 wait_health(int port, int alive, int restarts, long timeout_ms)
 {
-    int64_t end = now_ms() + timeout_ms;
+    int64_t end = tl_now_ms() + timeout_ms;
     char last[512] = "(no answer)";
     for (;;) {
         json_object *h = health(port);
-        int ok = h != NULL && int_at(h, "workers_alive") == alive &&
-                 (restarts < 0 || int_at(h, "worker_restarts") == restarts);
+        int ok = h != NULL && tl_int_at(h, "workers_alive") == alive &&
+                 (restarts < 0 || tl_int_at(h, "worker_restarts") == restarts);
         if (h != NULL)
             snprintf(last, sizeof(last), "%s", json_object_to_json_string(h));
         json_object_put(h);
         if (ok)
             return 1;
-        if (now_ms() >= end)
+        if (tl_now_ms() >= end)
             break;
-        sleep_ms(50);
+        tl_sleep_ms(50);
     }
     fprintf(stderr,
             "test_supervisor: /health never had workers_alive %d, "
@@ -634,7 +487,7 @@ client_close(struct client *c)
 static int
 client_next(struct client *c, struct httpc_event *ev, int64_t end)
 {
-    int64_t left = end - now_ms();
+    int64_t left = end - tl_now_ms();
     int rc;
 
     memset(ev, 0, sizeof(*ev));
@@ -649,7 +502,7 @@ static int
 client_open(struct client *c, int port)
 {
     char buf[128];
-    int64_t end = now_ms() + HTTP_TIMEOUT_MS;
+    int64_t end = tl_now_ms() + HTTP_TIMEOUT_MS;
 
     memset(c, 0, sizeof(*c));
     c->worker = -1;
@@ -713,7 +566,7 @@ client_rpc(struct client *c, int port, const char *method, const char *params)
 {
     char body[1024];
     int id = c->next_id++, status;
-    int64_t end = now_ms() + RPC_TIMEOUT_MS;
+    int64_t end = tl_now_ms() + RPC_TIMEOUT_MS;
 
     snprintf(body, sizeof(body),
              "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"%s\"%s%s}", id,
@@ -736,7 +589,7 @@ client_rpc(struct client *c, int port, const char *method, const char *params)
         if (strcmp(ev.event, "message") == 0 && ev.data != NULL) {
             json_object *m = json_tokener_parse(ev.data);
             httpc_event_free(&ev);
-            if (m != NULL && int_at(m, "id") == id)
+            if (m != NULL && tl_int_at(m, "id") == id)
                 return m;
             json_object_put(m);
             continue;
@@ -753,7 +606,7 @@ client_init(struct client *c, int port)
         c, port, "initialize",
         "{\"protocolVersion\":\"2024-11-05\",\"capabilities\":{},"
         "\"clientInfo\":{\"name\":\"test_supervisor\",\"version\":\"1\"}}");
-    int ok = m != NULL && get_path(m, "result.protocolVersion") != NULL;
+    int ok = m != NULL && tl_get_path(m, "result.protocolVersion") != NULL;
 
     json_object_put(m);
     if (!ok)
@@ -773,8 +626,8 @@ client_ticker(struct client *c, int port)
         c, port, "tools/call",
         "{\"name\":\"get_ticker\",\"arguments\":{\"symbol\":\"BTCUSDT\"}}");
     int ok = m != NULL &&
-             !json_object_get_boolean(get_path(m, "result.isError")) &&
-             strcmp(str_at(m, "result.structuredContent.lastPrice"),
+             !json_object_get_boolean(tl_get_path(m, "result.isError")) &&
+             strcmp(tl_str_at(m, "result.structuredContent.lastPrice"),
                     FAKEX_BTCUSDT_LAST) == 0;
 
     if (m != NULL && !ok)
@@ -789,7 +642,7 @@ static int
 client_ping(struct client *c, int port)
 {
     json_object *m = client_rpc(c, port, "ping", NULL);
-    int ok = json_object_is_type(get_path(m, "result"), json_type_object);
+    int ok = json_object_is_type(tl_get_path(m, "result"), json_type_object);
     json_object_put(m);
     return ok;
 }
@@ -909,8 +762,8 @@ test_workers_up(void)
     CU_ASSERT_FATAL(dm.port > 0);
     CU_ASSERT_TRUE(wait_health(dm.port, NWORKERS, 0, 5000));
     h = health(dm.port);
-    CU_ASSERT_EQUAL(int_at(h, "workers"), NWORKERS);
-    CU_ASSERT_STRING_EQUAL(str_at(h, "status"), "ok");
+    CU_ASSERT_EQUAL(tl_int_at(h, "workers"), NWORKERS);
+    CU_ASSERT_STRING_EQUAL(tl_str_at(h, "status"), "ok");
     json_object_put(h);
     CU_ASSERT_EQUAL(daemon_workers(&dm, w, MAX_PIDS), NWORKERS);
 }
@@ -946,7 +799,7 @@ test_kill_worker(void)
                 vidx);
 
     /* The kill. Client 0 notices its stream end and reconnects at once. */
-    t0 = now_ms();
+    t0 = tl_now_ms();
     CU_ASSERT_EQUAL_FATAL(kill(victim, SIGKILL), 0);
     end = t0 + RECONNECT_MS;
     for (;;) {
@@ -958,12 +811,12 @@ test_kill_worker(void)
     }
     client_close(&cl[0]);
     memset(&re, 0, sizeof(re));
-    while (now_ms() < end && t_result < 0) {
+    while (tl_now_ms() < end && t_result < 0) {
         if (client_open(&re, dm.port) == 0 && client_init(&re, dm.port) == 0 &&
             client_ticker(&re, dm.port))
-            t_result = now_ms();
+            t_result = tl_now_ms();
         else
-            sleep_ms(20);
+            tl_sleep_ms(20);
         if (t_result < 0)
             client_close(&re);
     }
@@ -980,7 +833,7 @@ test_kill_worker(void)
     for (int i = 1; i < ncl; i++) {
         if (cl[i].worker != vidx)
             continue;
-        int64_t e = now_ms() + 3000;
+        int64_t e = tl_now_ms() + 3000;
         int rc;
         for (;;) {
             struct httpc_event ev;
@@ -995,13 +848,13 @@ test_kill_worker(void)
     for (int i = 0; i < ncl; i++) {
         if (cl[i].worker != vidx)
             continue;
-        int64_t e = now_ms() + 5000;
+        int64_t e = tl_now_ms() + 5000;
         int st;
         while ((st = post_status(dm.port, cl[i].endpoint,
                                  "{\"jsonrpc\":\"2.0\",\"id\":99,"
                                  "\"method\":\"ping\"}")) != 404 &&
-               now_ms() < e)
-            sleep_ms(50);
+               tl_now_ms() < e)
+            tl_sleep_ms(50);
         if (st != 404)
             fprintf(stderr,
                     "test_supervisor: POST to a dead worker's session: %d\n",
@@ -1012,18 +865,18 @@ test_kill_worker(void)
     CU_ASSERT_TRUE(gone >= 1);
 
     /* A new worker took the slot. */
-    end = now_ms() + RESPAWN_MS;
-    while (now_ms() < end) {
+    end = tl_now_ms() + RESPAWN_MS;
+    while (tl_now_ms() < end) {
         int has_victim = 0;
         na = daemon_workers(&dm, after, MAX_PIDS);
         for (int i = 0; i < na; i++)
             has_victim |= after[i] == victim;
         if (na == NWORKERS && !has_victim)
             break;
-        sleep_ms(20);
+        tl_sleep_ms(20);
     }
     printf("respawn: kill -> new worker seen: %lld ms\n",
-           (long long)(now_ms() - t0));
+           (long long)(tl_now_ms() - t0));
     fflush(stdout);
     CU_ASSERT_EQUAL(na, NWORKERS);
     for (int i = 0; i < na; i++) {
@@ -1040,15 +893,15 @@ test_kill_worker(void)
     /* The registry holds exactly the live sessions: the other worker's
      * and the reconnected one. */
     {
-        int64_t e = now_ms() + 3000;
+        int64_t e = tl_now_ms() + 3000;
         int64_t live = -1;
-        while (now_ms() < e) {
+        while (tl_now_ms() < e) {
             json_object *h = health(dm.port);
-            live = int_at(h, "sessions");
+            live = tl_int_at(h, "sessions");
             json_object_put(h);
             if (live == others + 1)
                 break;
-            sleep_ms(50);
+            tl_sleep_ms(50);
         }
         if (live != others + 1)
             fprintf(stderr,
@@ -1062,13 +915,13 @@ test_kill_worker(void)
         static const char *const crash_words[] = {"crash",  "died",   "killed",
                                                   "signal", "exited", NULL};
         static const char *const start_words[] = {"respawn", "start", NULL};
-        int64_t e = now_ms() + 3000;
+        int64_t e = tl_now_ms() + 3000;
         int crash = 0, respawn = 0;
-        while (now_ms() < e && !(crash && respawn)) {
+        while (tl_now_ms() < e && !(crash && respawn)) {
             crash = log_has_line(dm.log, victim, crash_words);
             respawn = fresh > 0 && log_has_line(dm.log, fresh, start_words);
             if (!(crash && respawn))
-                sleep_ms(50);
+                tl_sleep_ms(50);
         }
         if (!crash)
             fprintf(stderr,
@@ -1105,7 +958,7 @@ test_sighup(void)
     CU_ASSERT_FATAL(dm.pid > 0 && dm.port > 0);
     nb = daemon_workers(&dm, before, MAX_PIDS);
     CU_ASSERT_EQUAL_FATAL(kill(dm.pid, SIGHUP), 0);
-    sleep_ms(500);
+    tl_sleep_ms(500);
     CU_ASSERT_FALSE_FATAL(daemon_reaped(&dm));
     na = daemon_workers(&dm, after, MAX_PIDS);
     CU_ASSERT_EQUAL(na, nb);
@@ -1144,7 +997,7 @@ check_graceful_stop(struct daemon *d, struct client *cs, int n, int sig)
     CU_ASSERT_EQUAL(nw, NWORKERS);
     for (int i = 0; i < nw; i++)
         refs[i] = proc_ref(w[i]);
-    t0 = now_ms();
+    t0 = tl_now_ms();
     end = t0 + (DRAIN_S + 2) * 1000;
     CU_ASSERT_EQUAL_FATAL(kill(d->pid, sig), 0);
     for (int i = 0; i < n; i++) {
@@ -1177,10 +1030,10 @@ check_graceful_stop(struct daemon *d, struct client *cs, int n, int sig)
         client_close(&cs[i]);
     }
     CU_ASSERT_TRUE(clean >= 1);
-    CU_ASSERT_TRUE(daemon_wait(d, end - now_ms()));
+    CU_ASSERT_TRUE(daemon_wait(d, end - tl_now_ms()));
     if (d->pid == 0) {
         printf("\nsignal %d: exit after %lld ms\n", sig,
-               (long long)(now_ms() - t0));
+               (long long)(tl_now_ms() - t0));
         fflush(stdout);
         CU_ASSERT_TRUE(WIFEXITED(d->status));
         CU_ASSERT_EQUAL(WEXITSTATUS(d->status), 0);
@@ -1280,12 +1133,12 @@ test_supervisor_killed(void)
     CU_ASSERT_EQUAL(n, NWORKERS);
     for (int i = 0; i < n; i++)
         refs[i] = proc_ref(w[i]);
-    t0 = now_ms();
+    t0 = tl_now_ms();
     CU_ASSERT_EQUAL(kill(d.pid, SIGKILL), 0);
     CU_ASSERT_TRUE(daemon_wait(&d, 2000));
     CU_ASSERT_TRUE(wait_gone(refs, n, 3000));
     printf("\nsupervisor SIGKILL -> workers gone: %lld ms\n",
-           (long long)(now_ms() - t0));
+           (long long)(tl_now_ms() - t0));
     fflush(stdout);
     client_close(&c);
     daemon_kill(&d);
@@ -1325,7 +1178,7 @@ last_account_key(char *out, size_t len)
                    body, sizeof(body)) != 200)
         return;
     json_object *o = json_tokener_parse(body);
-    snprintf(out, len, "%s", str_at(o, "last_api_key"));
+    snprintf(out, len, "%s", tl_str_at(o, "last_api_key"));
     json_object_put(o);
 }
 
@@ -1338,7 +1191,7 @@ account_with_key(struct client *c, int port, const char *want)
                                 "{\"name\":\"get_account_info\","
                                 "\"arguments\":{}}");
     int ok =
-        m != NULL && !json_object_get_boolean(get_path(m, "result.isError"));
+        m != NULL && !json_object_get_boolean(tl_get_path(m, "result.isError"));
     json_object_put(m);
     last_account_key(seen, sizeof(seen));
     if (!ok || strcmp(seen, want) != 0)
@@ -1351,7 +1204,7 @@ account_with_key(struct client *c, int port, const char *want)
 static int
 log_count(const char *path, const char *text)
 {
-    char *log = slurp(path), *p = log;
+    char *log = tl_slurp(path, NULL), *p = log;
     int n = 0;
     while (p != NULL && (p = strstr(p, text)) != NULL) {
         n++;
@@ -1365,13 +1218,13 @@ log_count(const char *path, const char *text)
 static int
 hup_and_wait(struct daemon *d, const char *text, int want)
 {
-    int64_t end = now_ms() + 5000;
+    int64_t end = tl_now_ms() + 5000;
     if (kill(d->pid, SIGHUP) != 0)
         return 0;
-    while (now_ms() < end) {
+    while (tl_now_ms() < end) {
         if (log_count(d->log, text) >= want)
             return 1;
-        sleep_ms(20);
+        tl_sleep_ms(20);
     }
     return 0;
 }
@@ -1524,9 +1377,9 @@ test_crash_loop(void)
 
     CU_ASSERT_EQUAL_FATAL(daemon_start(&d, "crashloop"), 0);
     CU_ASSERT_TRUE(wait_health(d.port, NWORKERS, 0, 5000));
-    t0 = now_ms();
+    t0 = tl_now_ms();
     end = t0 + CRASH_LOOP_MS;
-    while (now_ms() < end && !daemon_reaped(&d)) {
+    while (tl_now_ms() < end && !daemon_reaped(&d)) {
         pid_t w[MAX_PIDS];
         int n = daemon_workers(&d, w, MAX_PIDS);
         for (int i = 0; i < n; i++) {
@@ -1539,11 +1392,11 @@ test_crash_loop(void)
             if (killed[nkilled].pid > 0 && kill(w[i], SIGKILL) == 0)
                 nkilled++;
         }
-        sleep_ms(100);
+        tl_sleep_ms(100);
     }
     CU_ASSERT_TRUE(daemon_wait(&d, 5000));
     printf("\ncrash loop: %d workers killed, supervisor gone after %lld ms\n",
-           nkilled, (long long)(now_ms() - t0));
+           nkilled, (long long)(tl_now_ms() - t0));
     fflush(stdout);
     CU_ASSERT_TRUE(nkilled > 10);
     if (d.pid == 0) {
@@ -1559,7 +1412,7 @@ test_crash_loop(void)
     CU_ASSERT_TRUE(log_has_line(d.log, 0, words));
     daemon_kill(&d);
     /* the workers alive at the end went with the supervisor */
-    sleep_ms(500);
+    tl_sleep_ms(500);
     CU_ASSERT_EQUAL(reap_leftovers(0), 0);
 }
 

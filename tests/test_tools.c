@@ -46,45 +46,24 @@ sink(void *arg, const char *msg, size_t len)
 
 /* ---- helpers ---- */
 
-/* Walks a dotted path ("results.0.id") through objects and arrays. */
-static json_object *
-jget(json_object *o, const char *path)
-{
-    char buf[256], *save = NULL, *tok;
-
-    snprintf(buf, sizeof(buf), "%s", path);
-    for (tok = strtok_r(buf, ".", &save); o != NULL && tok != NULL;
-         tok = strtok_r(NULL, ".", &save)) {
-        if (json_object_is_type(o, json_type_array)) {
-            size_t i = (size_t)strtoul(tok, NULL, 10);
-            o = i < json_object_array_length(o)
-                    ? json_object_array_get_idx(o, i)
-                    : NULL;
-        } else if (!json_object_object_get_ex(o, tok, &o)) {
-            o = NULL;
-        }
-    }
-    return o;
-}
-
 static const char *
 jstr(json_object *o, const char *path)
 {
-    json_object *v = jget(o, path);
+    json_object *v = tl_get_path(o, path);
     return v != NULL ? json_object_get_string(v) : "(absent)";
 }
 
 static long long
 jint(json_object *o, const char *path)
 {
-    json_object *v = jget(o, path);
+    json_object *v = tl_get_path(o, path);
     return v != NULL ? (long long)json_object_get_int64(v) : -999;
 }
 
 static size_t
 jlen(json_object *o, const char *path)
 {
-    json_object *v = jget(o, path);
+    json_object *v = tl_get_path(o, path);
     return json_object_is_type(v, json_type_array) ? json_object_array_length(v)
                                                    : (size_t)-1;
 }
@@ -312,7 +291,8 @@ test_ticker(void)
                            FAKEX_BTCUSDT_QUOTE_VOLUME);
     CU_ASSERT_EQUAL(jint(r.data, "count"), FAKEX_TICKER_COUNT);
     CU_ASSERT_EQUAL(jint(r.data, "firstId"), FAKEX_TICKER_FIRST_ID);
-    CU_ASSERT(json_object_is_type(jget(r.data, "closeTime"), json_type_int));
+    CU_ASSERT(
+        json_object_is_type(tl_get_path(r.data, "closeTime"), json_type_int));
     CU_ASSERT_EQUAL(json_object_object_length(r.data), 21);
     res_free(&r);
 
@@ -367,7 +347,7 @@ test_recent_trades(void)
     CU_ASSERT_EQUAL(jlen(r.data, "trades"), 10);
     CU_ASSERT_EQUAL(jint(r.data, "trades.9.id"), FAKEX_TRADES_LAST_ID);
     CU_ASSERT_STRING_EQUAL(jstr(r.data, "trades.0.price"), FAKEX_ETHUSDT_LAST);
-    CU_ASSERT(json_object_is_type(jget(r.data, "trades.0.isBuyerMaker"),
+    CU_ASSERT(json_object_is_type(tl_get_path(r.data, "trades.0.isBuyerMaker"),
                                   json_type_boolean));
     res_free(&r);
     CU_ASSERT_EQUAL(call("get_recent_trades",
@@ -399,7 +379,8 @@ test_klines(void)
     CU_ASSERT_STRING_EQUAL(jstr(r.data, "klines.0.takerBuyBaseVolume"),
                            FAKEX_KLINE_TAKER_BASE);
     CU_ASSERT_EQUAL(jint(r.data, "klines.0.trades"), FAKEX_KLINE_TRADES);
-    CU_ASSERT_EQUAL(json_object_object_length(jget(r.data, "klines.0")), 11);
+    CU_ASSERT_EQUAL(json_object_object_length(tl_get_path(r.data, "klines.0")),
+                    11);
     res_free(&r);
 
     CU_ASSERT_EQUAL(call("get_klines",
@@ -597,9 +578,10 @@ test_credentials(void)
 
     creds_wipe(&sess.creds);
     CU_ASSERT_EQUAL_FATAL(call("get_credentials_status", NULL, &r), 0);
-    CU_ASSERT_FALSE(json_object_get_boolean(jget(r.data, "configured")));
+    CU_ASSERT_FALSE(json_object_get_boolean(tl_get_path(r.data, "configured")));
     CU_ASSERT_STRING_EQUAL(jstr(r.data, "source"), "none");
-    CU_ASSERT_TRUE(json_object_get_boolean(jget(r.data, "tradingEnabled")));
+    CU_ASSERT_TRUE(
+        json_object_get_boolean(tl_get_path(r.data, "tradingEnabled")));
     res_free(&r);
 
     snprintf(args, sizeof(args),
@@ -608,7 +590,7 @@ test_credentials(void)
              TEST_KEY_A, TEST_SECRET_A);
     CU_ASSERT_EQUAL_FATAL(call("configure_credentials", args, &r), 0);
     assert_no_secret(&r);
-    CU_ASSERT_TRUE(json_object_get_boolean(jget(r.data, "configured")));
+    CU_ASSERT_TRUE(json_object_get_boolean(tl_get_path(r.data, "configured")));
     CU_ASSERT_STRING_EQUAL(jstr(r.data, "environment"), "testnet");
     CU_ASSERT_STRING_EQUAL(jstr(r.data, "key"), "vmPU...Eh8A");
     CU_ASSERT_EQUAL(strlen(jstr(r.data, "configuredAt")), 24);
@@ -643,13 +625,15 @@ test_credentials(void)
     res_free(&r);
 
     CU_ASSERT_EQUAL_FATAL(call("revoke_credentials", NULL, &r), 0);
-    CU_ASSERT_TRUE(json_object_get_boolean(jget(r.data, "hadCredentials")));
+    CU_ASSERT_TRUE(
+        json_object_get_boolean(tl_get_path(r.data, "hadCredentials")));
     CU_ASSERT_STRING_EQUAL(jstr(r.data, "fallback"), "none");
     CU_ASSERT_FALSE(sess.creds.set);
     CU_ASSERT_EQUAL(sess.creds.secret[0], '\0');
     res_free(&r);
     CU_ASSERT_EQUAL_FATAL(call("revoke_credentials", NULL, &r), 0);
-    CU_ASSERT_FALSE(json_object_get_boolean(jget(r.data, "hadCredentials")));
+    CU_ASSERT_FALSE(
+        json_object_get_boolean(tl_get_path(r.data, "hadCredentials")));
     res_free(&r);
 }
 
@@ -675,7 +659,8 @@ test_daemon_credentials(void)
     CU_ASSERT_STRING_EQUAL(jstr(r.data, "source"), "daemon");
     CU_ASSERT_STRING_EQUAL(jstr(r.data, "environment"), "mainnet");
     CU_ASSERT_STRING_EQUAL(jstr(r.data, "key"), "Bbbb...000B");
-    CU_ASSERT_FALSE(json_object_get_boolean(jget(r.data, "tradingEnabled")));
+    CU_ASSERT_FALSE(
+        json_object_get_boolean(tl_get_path(r.data, "tradingEnabled")));
     CU_ASSERT_PTR_NULL(
         strstr(json_object_to_json_string(r.data), TEST_SECRET_B));
     res_free(&r);
@@ -728,8 +713,8 @@ test_account_info(void)
     CU_ASSERT_STRING_EQUAL(jstr(r.data, "commissionRates.maker"),
                            FAKEX_COMMISSION_RATE);
     CU_ASSERT_STRING_EQUAL(jstr(r.data, "permissions.0"), "SPOT");
-    CU_ASSERT_TRUE(json_object_get_boolean(jget(r.data, "canTrade")));
-    bal = jget(r.data, "balances");
+    CU_ASSERT_TRUE(json_object_get_boolean(tl_get_path(r.data, "canTrade")));
+    bal = tl_get_path(r.data, "balances");
     for (size_t i = 0; i < json_object_array_length(bal); i++) {
         json_object *b = json_object_array_get_idx(bal, i);
         const char *a = jstr(b, "asset");
@@ -745,7 +730,7 @@ test_account_info(void)
 
     CU_ASSERT_EQUAL_FATAL(
         call("get_account_info", "{\"omit_zero_balances\":false}", &r), 0);
-    bal = jget(r.data, "balances");
+    bal = tl_get_path(r.data, "balances");
     for (size_t i = 0; i < json_object_array_length(bal); i++)
         bnb |= strcmp(jstr(json_object_array_get_idx(bal, i), "asset"),
                       "BNB") == 0;
@@ -886,8 +871,8 @@ test_order_test_mode(void)
                                "\"price\":\"40000\",\"test\":true}",
                                &r),
                           0);
-    CU_ASSERT_TRUE(json_object_get_boolean(jget(r.data, "test")));
-    CU_ASSERT_TRUE(json_object_get_boolean(jget(r.data, "validated")));
+    CU_ASSERT_TRUE(json_object_get_boolean(tl_get_path(r.data, "test")));
+    CU_ASSERT_TRUE(json_object_get_boolean(tl_get_path(r.data, "validated")));
     CU_ASSERT_STRING_EQUAL(jstr(r.data, "environment"), "testnet");
     CU_ASSERT_STRING_EQUAL(jstr(r.data, "request.symbol"), "BTCUSDT");
     CU_ASSERT_STRING_EQUAL(jstr(r.data, "request.timeInForce"), "GTC");
@@ -933,7 +918,7 @@ test_order_round_trip(void)
                                "\"my-order_1\"}",
                                &r),
                           0);
-    CU_ASSERT_FALSE(json_object_get_boolean(jget(r.data, "test")));
+    CU_ASSERT_FALSE(json_object_get_boolean(tl_get_path(r.data, "test")));
     CU_ASSERT_STRING_EQUAL(jstr(r.data, "environment"), "testnet");
     CU_ASSERT_STRING_EQUAL(jstr(r.data, "clientOrderId"), "my-order_1");
     CU_ASSERT_STRING_EQUAL(jstr(r.data, "status"), "NEW");
@@ -1096,9 +1081,9 @@ test_resource_lists(void)
     for (size_t i = 0; i < 4; i++) {
         json_object *o = json_object_array_get_idx(l, i);
         CU_ASSERT_STRING_EQUAL(jstr(o, "mimeType"), "text/markdown");
-        CU_ASSERT_PTR_NOT_NULL(jget(o, "name"));
-        CU_ASSERT_PTR_NOT_NULL(jget(o, "title"));
-        CU_ASSERT_PTR_NOT_NULL(jget(o, "description"));
+        CU_ASSERT_PTR_NOT_NULL(tl_get_path(o, "name"));
+        CU_ASSERT_PTR_NOT_NULL(tl_get_path(o, "title"));
+        CU_ASSERT_PTR_NOT_NULL(tl_get_path(o, "description"));
     }
     CU_ASSERT_EQUAL(json_object_array_length(t), 1);
     CU_ASSERT_STRING_EQUAL(jstr(t, "0.uriTemplate"),
@@ -1217,7 +1202,8 @@ test_prompts(void)
     CU_ASSERT_EQUAL(json_object_array_length(l), 2);
     CU_ASSERT_STRING_EQUAL(jstr(l, "0.name"), "trading_analysis");
     CU_ASSERT_STRING_EQUAL(jstr(l, "0.arguments.0.name"), "symbol");
-    CU_ASSERT_TRUE(json_object_get_boolean(jget(l, "0.arguments.0.required")));
+    CU_ASSERT_TRUE(
+        json_object_get_boolean(tl_get_path(l, "0.arguments.0.required")));
     CU_ASSERT_STRING_EQUAL(jstr(l, "0.arguments.2.name"), "risk_tolerance");
     CU_ASSERT_STRING_EQUAL(jstr(l, "1.name"), "portfolio_risk");
     CU_ASSERT_EQUAL(jlen(l, "1.arguments"), 0);
@@ -1300,7 +1286,7 @@ test_completion(void)
     CU_ASSERT_EQUAL(jlen(o, "values"), 1);
     CU_ASSERT_STRING_EQUAL(jstr(o, "values.0"), "BTCUSDT");
     CU_ASSERT_EQUAL(jint(o, "total"), 1);
-    CU_ASSERT_FALSE(json_object_get_boolean(jget(o, "hasMore")));
+    CU_ASSERT_FALSE(json_object_get_boolean(tl_get_path(o, "hasMore")));
     json_object_put(o);
 
     o = complete("ref/prompt", "trading_analysis", "symbol", "", &err);

@@ -5,11 +5,13 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
@@ -17,6 +19,8 @@
 #include <json-c/json.h>
 
 #include "testlib.h"
+
+extern char **environ;
 
 int
 testlib_run(CU_SuiteInfo *suites)
@@ -170,4 +174,251 @@ int
 fakex_reset(const struct fakex *fx)
 {
     return fakex_http(fx, "POST", "/__fake/reset", NULL, 0) == 200 ? 0 : -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Small helpers                                                       */
+
+int64_t
+tl_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+tl_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+int
+tl_contains(const char *hay, const char *needle)
+{
+    return hay != NULL && strstr(hay, needle) != NULL;
+}
+
+json_object *
+tl_get_path(json_object *o, const char *path)
+{
+    char buf[256], *save = NULL;
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (char *k = strtok_r(buf, ".", &save); k != NULL && o != NULL;
+         k = strtok_r(NULL, ".", &save)) {
+        json_object *next = NULL;
+        if (json_object_is_type(o, json_type_array) && k[0] >= '0' &&
+            k[0] <= '9') {
+            size_t i = strtoul(k, NULL, 10);
+            if (i >= json_object_array_length(o))
+                return NULL;
+            next = json_object_array_get_idx(o, i);
+        } else if (!json_object_object_get_ex(o, k, &next)) {
+            return NULL;
+        }
+        o = next;
+    }
+    return o;
+}
+
+const char *
+tl_str_at(json_object *o, const char *path)
+{
+    json_object *v = tl_get_path(o, path);
+    return v != NULL ? json_object_get_string(v) : "";
+}
+
+int64_t
+tl_int_at(json_object *o, const char *path)
+{
+    json_object *v = tl_get_path(o, path);
+    return v != NULL ? json_object_get_int64(v) : INT64_MIN;
+}
+
+size_t
+tl_len_at(json_object *o, const char *path)
+{
+    json_object *v = tl_get_path(o, path);
+    return json_object_is_type(v, json_type_array) ? json_object_array_length(v)
+                                                   : 0;
+}
+
+char *
+tl_slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t cap = 0, n = 0;
+
+    if (len != NULL)
+        *len = 0;
+    if (f == NULL)
+        return NULL;
+    for (;;) {
+        if (cap - n < 4096) {
+            char *nb = realloc(buf, cap + 65536);
+            if (nb == NULL)
+                break;
+            buf = nb;
+            cap += 65536;
+        }
+        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    fclose(f);
+    if (buf != NULL)
+        buf[n] = '\0';
+    if (len != NULL)
+        *len = n;
+    return buf;
+}
+
+/* ------------------------------------------------------------------ */
+/* Child processes                                                     */
+
+const char *
+tl_binmcpd_path(void)
+{
+    const char *p = getenv("BINMCPD");
+    return p != NULL && *p != '\0' ? p : "./binmcpd";
+}
+
+char **
+tl_env_build(const char *const *set)
+{
+    size_t n = 0, k = 0, j = 0;
+    char **env;
+
+    for (char **e = environ; *e != NULL; e++)
+        n++;
+    while (set != NULL && set[k] != NULL)
+        k++;
+    env = calloc(n + k + 1, sizeof(*env));
+    if (env == NULL)
+        return NULL;
+    for (char **e = environ; *e != NULL; e++)
+        if (strncmp(*e, "BINANCE_", 8) != 0 && strncmp(*e, "BINMCPD_", 8) != 0)
+            env[j++] = *e;
+    for (size_t i = 0; i < k; i++)
+        env[j++] = (char *)(uintptr_t)set[i];
+    env[j] = NULL;
+    return env;
+}
+
+pid_t
+tl_spawn(const char *const *argv, const char *const *envset, int in_fd,
+         int out_fd, int err_fd, int pdeathsig)
+{
+    char **env = tl_env_build(envset);
+    pid_t self = getpid(), pid;
+
+    if (env == NULL)
+        return -1;
+    pid = fork();
+    if (pid == 0) {
+        /* should this program die, the child must not outlive it (a
+         * daemon's workers follow their supervisor) */
+        if (pdeathsig != 0 &&
+            (prctl(PR_SET_PDEATHSIG, pdeathsig) < 0 || getppid() != self))
+            _exit(126);
+        if (dup2(in_fd, STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0 ||
+            dup2(err_fd, STDERR_FILENO) < 0)
+            _exit(126);
+        execve(argv[0], (char *const *)(uintptr_t)argv, env);
+        _exit(127);
+    }
+    free(env);
+    return pid;
+}
+
+int
+tl_wait_exit(pid_t pid, long timeout_ms, int *status)
+{
+    int64_t end = tl_now_ms() + timeout_ms;
+    int st = 0;
+
+    for (;;) {
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid) {
+            *status = st;
+            return 0;
+        }
+        if (r < 0 && errno != EINTR)
+            return -1;
+        if (tl_now_ms() >= end)
+            break;
+        tl_sleep_ms(10);
+    }
+    kill(pid, SIGKILL);
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    *status = st;
+    return -1;
+}
+
+int
+tl_reaped(pid_t *pid, int *status)
+{
+    int st;
+    if (*pid <= 0)
+        return 1;
+    if (waitpid(*pid, &st, WNOHANG) == *pid) {
+        *status = st;
+        *pid = 0;
+        return 1;
+    }
+    return 0;
+}
+
+int
+tl_wait_reaped(pid_t *pid, int *status, long timeout_ms)
+{
+    int64_t end = tl_now_ms() + timeout_ms;
+    while (!tl_reaped(pid, status)) {
+        if (tl_now_ms() >= end)
+            return 0;
+        tl_sleep_ms(10);
+    }
+    return 1;
+}
+
+int
+tl_log_port(const char *path)
+{
+    static const char marker[] = "listening on ";
+    char *log = tl_slurp(path, NULL);
+    const char *p = log != NULL ? strstr(log, marker) : NULL;
+    const char *stop = p != NULL ? strstr(p, " (") : NULL;
+    int port = 0;
+
+    if (stop != NULL) {
+        const char *colon = stop;
+        while (colon > p && *colon != ':')
+            colon--;
+        port = atoi(colon + 1);
+    }
+    free(log);
+    return port > 0 ? port : 0;
+}
+
+int
+tl_wait_listening(const char *path, pid_t pid, long timeout_ms, int *status)
+{
+    int64_t end = tl_now_ms() + timeout_ms;
+
+    while (tl_now_ms() < end) {
+        int port = tl_log_port(path), st;
+        if (port > 0)
+            return port;
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            *status = st;
+            return -1;
+        }
+        tl_sleep_ms(20);
+    }
+    return 0;
 }

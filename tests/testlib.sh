@@ -1,0 +1,203 @@
+# shellcheck shell=bash
+# testlib.sh - what the interop scripts (sdk_stdio.sh, sdk_http.sh,
+# conformance.sh, inspector.sh) share; sourced, never run.
+#
+# The sourcing script sets TL_NAME (the prefix of its messages) and may set
+# TL_NOT_OK_STDERR=1 to send "not ok" lines to standard error. It owns its
+# EXIT trap; the helpers here only set the variables they name, so that the
+# trap can stop what they started. `fail` may be redefined by a script with
+# its own way to end (sdk_stdio.sh); the helpers call whichever is defined.
+
+TL_NAME=${TL_NAME:-test}
+TL_NOT_OK_STDERR=${TL_NOT_OK_STDERR:-0}
+passed=0
+failed=0
+
+# Prints "N passed, N failed" and exits 0 when something passed and
+# nothing failed, else 1.
+finish() {
+    echo "$passed passed, $failed failed"
+    if [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]; then
+        exit 0
+    fi
+    exit 1
+}
+
+ok() {
+    passed=$((passed + 1))
+    echo "$TL_NAME: ok - $*"
+}
+
+not_ok() {
+    failed=$((failed + 1))
+    if [ "$TL_NOT_OK_STDERR" = 1 ]; then
+        echo "$TL_NAME: not ok - $*" >&2
+    else
+        echo "$TL_NAME: not ok - $*"
+    fi
+}
+
+# Counts one failure and ends the script.
+fail() {
+    not_ok "$*"
+    finish
+}
+
+# Stops one child by PID: SIGTERM, up to $2 seconds, then SIGKILL.
+# Prints nothing; returns the child's exit status (or 255 when killed).
+stop_pid() {
+    local pid=$1 wait_s=$2 i rc=0
+    kill "$pid" 2>/dev/null || true
+    for ((i = 0; i < wait_s * 10; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+        return 255
+    fi
+    wait "$pid" 2>/dev/null || rc=$?
+    return "$rc"
+}
+
+# tl_npm_install SRC DEST LOCK WHAT FRESH...: the packages of
+# SRC/package.json and SRC/package-lock.json in DEST/node_modules, with a
+# fresh `npm ci` (bounded by `timeout` when there is one) unless the command
+# FRESH... says the installed ones are current. Installed in a private
+# directory (tl_npm_stage, for the caller's trap to remove) and moved into
+# place, so that an interrupted install never leaves a half-filled
+# node_modules behind; the lock it was installed from is kept as
+# DEST/node_modules/.binmcpd-package-lock.json. LOCK is the file of the
+# flock (released on return) that keeps two scripts from installing into
+# DEST at once; its name ends in .tmp so that make clean removes it. On a
+# failure (the lock, npm ci, or FRESH... still false afterwards) calls fail
+# with a message naming WHAT.
+tl_npm_stage=""
+tl_npm_install() {
+    local src=$1 dest=$2 lock=$3 what=$4
+    shift 4
+    local npm_cmd
+    exec 9>"$lock"
+    if command -v flock >/dev/null 2>&1; then
+        flock -w 900 9 || fail "could not take $lock"
+    fi
+    if ! "$@"; then
+        echo "$TL_NAME: installing the packages of $src/package-lock.json" \
+            "with npm ci into $dest/node_modules"
+        tl_npm_stage=$(mktemp -d "$dest/npm-stage.XXXXXX.tmp")
+        cp "$src/package.json" "$src/package-lock.json" "$tl_npm_stage/"
+        npm_cmd=(npm ci --no-audit --no-fund --prefix "$tl_npm_stage")
+        if command -v timeout >/dev/null 2>&1; then
+            npm_cmd=(timeout 600 "${npm_cmd[@]}")
+        fi
+        if ! "${npm_cmd[@]}" >&2; then
+            fail "npm ci failed: the npm registry could not be reached or" \
+                "the lock file is broken; $what cannot run"
+        fi
+        cp "$src/package-lock.json" \
+            "$tl_npm_stage/node_modules/.binmcpd-package-lock.json"
+        rm -rf "$dest/node_modules"
+        mv "$tl_npm_stage/node_modules" "$dest/node_modules"
+        rm -rf "$tl_npm_stage"
+        tl_npm_stage=""
+        "$@" || fail "npm ci did not install $what"
+    fi
+    exec 9>&-
+}
+
+# tl_pkg_version_is MANIFEST VERSION: whether the package.json MANIFEST
+# exists and gives VERSION (a FRESH command for tl_npm_install).
+tl_pkg_version_is() {
+    [ -f "$1" ] &&
+        [ "$(node -p 'require(process.argv[1]).version' "$1" 2>/dev/null ||
+            true)" = "$2" ]
+}
+
+# tl_copy_to_build NAME: in a VPATH build, copies $TESTS_SRCDIR/NAME to
+# $TESTS_BUILDDIR/NAME (a script next to node_modules: ESM resolves
+# packages relative to the script's own directory) and records the copy in
+# tl_copied, for the caller's trap to remove. Does nothing in the source
+# tree.
+tl_copied=()
+tl_copy_to_build() {
+    local src_real build_real
+    src_real=$(cd "$TESTS_SRCDIR" && pwd -P)
+    build_real=$(cd "$TESTS_BUILDDIR" && pwd -P)
+    if [ "$src_real" != "$build_real" ]; then
+        cp "$TESTS_SRCDIR/$1" "$TESTS_BUILDDIR/$1"
+        tl_copied+=("$TESTS_BUILDDIR/$1")
+    fi
+}
+
+# tl_lock_is_installed SRC DEST: whether DEST/node_modules was installed
+# from SRC/package-lock.json (a FRESH command for tl_npm_install).
+tl_lock_is_installed() {
+    cmp -s "$1/package-lock.json" "$2/node_modules/.binmcpd-package-lock.json"
+}
+
+# tl_start_fakex DIR TIMEOUT_S: starts $FAKEX on a free port (it prints
+# "PORT <n>" once it listens) with its output in DIR/fakex.out and
+# DIR/fakex.err. Sets fakex_pid (for the caller's trap to stop) and
+# fakex_url; calls fail, its stderr printed, when no port came within
+# TIMEOUT_S.
+tl_start_fakex() {
+    local dir=$1 timeout_s=$2 fake_port=""
+    "$FAKEX" --port 0 >"$dir/fakex.out" 2>"$dir/fakex.err" &
+    fakex_pid=$!
+    for _ in $(seq 1 $((timeout_s * 10))); do
+        fake_port=$(sed -n 's/^PORT \([0-9][0-9]*\)$/\1/p' "$dir/fakex.out" |
+            head -n 1)
+        [ -n "$fake_port" ] && break
+        kill -0 "$fakex_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if [ -z "$fake_port" ]; then
+        cat "$dir/fakex.err" >&2 || true
+        fail "the fake exchange ($FAKEX) did not report a port" \
+            "within $timeout_s s"
+    fi
+    # shellcheck disable=SC2034 # read by the sourcing script
+    fakex_url="http://127.0.0.1:$fake_port"
+}
+
+# tl_wait_port LOG PID TIMEOUT_S: prints the port of the daemon's
+# "listening on 127.0.0.1:PORT" line in LOG once it is there. Returns 1,
+# printing nothing, when PID exits first or TIMEOUT_S passes.
+tl_wait_port() {
+    local log=$1 pid=$2 timeout_s=$3 port
+    for _ in $(seq 1 $((timeout_s * 10))); do
+        port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' \
+            "$log" | head -n 1)
+        if [ -n "$port" ]; then
+            echo "$port"
+            return 0
+        fi
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    return 1
+}
+
+# tl_unset_args: sets the array tl_unset_args to `env` options that remove
+# every BINANCE_* and BINMCPD_* variable, so that none of the caller's
+# settings reach a daemon under test.
+tl_unset_args=()
+tl_clean_env() {
+    local name
+    tl_unset_args=()
+    while IFS= read -r name; do
+        case $name in
+        BINANCE_* | BINMCPD_*) tl_unset_args+=(-u "$name") ;;
+        esac
+    done < <(compgen -e)
+}
+
+# The string value of a #define in $TESTS_SRCDIR/fakex.h (continuation lines
+# joined), or "".
+fake_define() {
+    sed -e ':a' -e '/\\$/N' -e 's/\\\n//' -e 'ta' "$TESTS_SRCDIR/fakex.h" \
+        2>/dev/null |
+        sed -n "s/^#define[[:space:]]*$1[[:space:]]*\"\([^\"]*\)\".*/\1/p" |
+        head -n 1 || true
+}
