@@ -62,9 +62,9 @@ struct tool_def {
     tool_fn handler;
 };
 
-/* The whole table in listing order: market, account, credentials. C cannot
- * concatenate arrays defined in other files at build time, so the table is
- * reached by index: tool_count() rows, tool_at(i) for 0 <= i < count (NULL
+/* The whole table in listing order: market, order book, account, credentials. C
+ * cannot concatenate arrays defined in other files at build time, so the table
+ * is reached by index: tool_count() rows, tool_at(i) for 0 <= i < count (NULL
  * past the end). Rows are static; the pointers stay valid forever. */
 size_t tool_count(void);
 const struct tool_def *tool_at(size_t i);
@@ -79,8 +79,9 @@ const struct tool_def *tool_find(const char *name);
 
 /* ---- per-family tables, concatenated by tool_at ---- */
 /* (Each file defines its rows; tools.c assembles them.) */
-extern const struct tool_def tools_market[];  /* tools_market.c */
-extern const struct tool_def tools_account[]; /* tools_account.c */
-extern const struct tool_def tools_creds[];   /* tools_creds.c */
+extern const struct tool_def tools_market[];    /* tools_market.c */
+extern const struct tool_def tools_orderbook[]; /* tools_orderbook.c */
+extern const struct tool_def tools_account[];   /* tools_account.c */
+extern const struct tool_def tools_creds[];     /* tools_creds.c */
 
 #endif

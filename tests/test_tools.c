@@ -26,6 +26,7 @@
 #include "testlib.h"
 #include "tools.h"
 #include "tools_util.h"
+#include "util.h"
 
 static struct fakex fx;
 static struct mcp_server *srv;
@@ -171,7 +172,7 @@ test_table_rows(void)
     size_t n = tool_count();
     char err[256];
 
-    CU_ASSERT_EQUAL(n, 18);
+    CU_ASSERT_EQUAL(n, 21);
     CU_ASSERT_PTR_NULL(tool_at(n));
     CU_ASSERT_PTR_NULL(tool_find("no_such_tool"));
     CU_ASSERT_PTR_NULL(tool_find(NULL));
@@ -1331,6 +1332,252 @@ test_completion(void)
     }
 }
 
+/* ---- order book (REST snapshots) ---- */
+
+#define NEAR(a, b) ((a) - (b) < 1e-9 && (b) - (a) < 1e-9)
+
+static double
+jdbl(json_object *o, const char *path)
+{
+    json_object *v = tl_get_path(o, path);
+    return json_object_is_type(v, json_type_double) ||
+                   json_object_is_type(v, json_type_int)
+               ? json_object_get_double(v)
+               : -999.0;
+}
+
+/* Runs first in its suite: no order-book call has been made yet. */
+static void
+test_orderbook_health_empty(void)
+{
+    struct tool_result r;
+
+    CU_ASSERT_EQUAL_FATAL(call("get_orderbook_health", NULL, &r), 0);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "status"), "ok");
+    CU_ASSERT_EQUAL(jint(r.data, "orderbook_symbols_active"), 0);
+    CU_ASSERT_EQUAL(jint(r.data, "last_update_age_ms"), 0);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "websocket_connected"), "false");
+    CU_ASSERT_PTR_NOT_NULL(strstr(jstr(r.data, "reason"), "REST snapshot"));
+    CU_ASSERT(jint(r.data, "timestamp") > FAKEX_SEED_TIME);
+    res_free(&r);
+}
+
+static void
+test_orderbook_metrics(void)
+{
+    struct tool_result r;
+    char q[256];
+    int64_t before = now_ms(), after;
+    double bid = 49999.99, ask = 50000.01, vol = 0;
+
+    for (int i = 0; i < 20; i++)
+        vol += 0.1 * (i + 1);
+    CU_ASSERT_EQUAL_FATAL(
+        call("get_orderbook_metrics", "{\"symbol\":\"btcusdt\"}", &r), 0);
+    after = now_ms();
+    last_query("GET", "/api/v3/depth", q, sizeof(q));
+    CU_ASSERT_STRING_EQUAL(q, "symbol=BTCUSDT&limit=100");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "symbol"), "BTCUSDT");
+    CU_ASSERT(jint(r.data, "timestamp") >= before &&
+              jint(r.data, "timestamp") <= after);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "best_bid"), FAKEX_BTCUSDT_BID);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "best_ask"), FAKEX_BTCUSDT_ASK);
+    CU_ASSERT(NEAR(jdbl(r.data, "spread_bps"), 0.02 / 49999.99 * 1e4));
+    CU_ASSERT(NEAR(jdbl(r.data, "bid_volume"), 21.0));
+    CU_ASSERT(NEAR(jdbl(r.data, "ask_volume"), 21.0));
+    CU_ASSERT(NEAR(vol, 21.0));
+    CU_ASSERT(NEAR(jdbl(r.data, "imbalance_ratio"), 1.0));
+    CU_ASSERT(NEAR(jdbl(r.data, "microprice"),
+                   (bid * vol + ask * vol) / (vol + vol)));
+    CU_ASSERT(NEAR(jdbl(r.data, "microprice"), 50000.0));
+    /* Quantities 0.1..2.0 twice: median 1.05, nothing above 2.1. */
+    CU_ASSERT_EQUAL(jlen(r.data, "walls.bids"), 0);
+    CU_ASSERT_EQUAL(jlen(r.data, "walls.asks"), 0);
+
+    /* Buying 10k USD: all of 0.1 @ 50000.01 (5000.001 USD), the remaining
+     * 4999.999 USD at 50000.02. */
+    double fq = 0.1 + 4999.999 / 50000.02, avg = 10000.0 / fq;
+    CU_ASSERT(NEAR(jdbl(r.data, "slippage_estimates.buy_10k_usd.target_usd"),
+                   10000.0));
+    CU_ASSERT(NEAR(jdbl(r.data, "slippage_estimates.buy_10k_usd.filled_usd"),
+                   10000.0));
+    CU_ASSERT(
+        NEAR(jdbl(r.data, "slippage_estimates.buy_10k_usd.filled_qty"), fq));
+    CU_ASSERT(
+        NEAR(jdbl(r.data, "slippage_estimates.buy_10k_usd.avg_price"), avg));
+    CU_ASSERT(NEAR(jdbl(r.data, "slippage_estimates.buy_10k_usd.slippage_bps"),
+                   (avg - ask) / ask * 1e4));
+    CU_ASSERT(jdbl(r.data, "slippage_estimates.buy_10k_usd.slippage_bps") > 0);
+    /* Selling walks the bids: 0.1 @ 49999.99, the rest at 49999.98. */
+    fq = 0.1 + (10000.0 - 4999.999) / 49999.98;
+    CU_ASSERT(
+        NEAR(jdbl(r.data, "slippage_estimates.sell_10k_usd.filled_qty"), fq));
+    CU_ASSERT(NEAR(jdbl(r.data, "slippage_estimates.sell_10k_usd.avg_price"),
+                   10000.0 / fq));
+    /* 50k USD needs more than the first levels and is still filled. */
+    CU_ASSERT(NEAR(jdbl(r.data, "slippage_estimates.buy_50k_usd.filled_usd"),
+                   50000.0));
+    CU_ASSERT(jdbl(r.data, "slippage_estimates.buy_50k_usd.slippage_bps") >
+              jdbl(r.data, "slippage_estimates.buy_10k_usd.slippage_bps"));
+    CU_ASSERT(jdbl(r.data, "slippage_estimates.sell_25k_usd.avg_price") < bid);
+    res_free(&r);
+}
+
+static void
+test_orderbook_depth(void)
+{
+    struct tool_result r;
+    char path[32];
+
+    CU_ASSERT_EQUAL_FATAL(call("get_orderbook_depth",
+                               "{\"symbol\":\"BTCUSDT\",\"levels\":5}", &r),
+                          0);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "symbol"), "BTCUSDT");
+    CU_ASSERT_EQUAL(jint(r.data, "price_scale"), 100);
+    CU_ASSERT_EQUAL(jint(r.data, "qty_scale"), 100000);
+    CU_ASSERT_EQUAL(jlen(r.data, "bids"), 5);
+    CU_ASSERT_EQUAL(jlen(r.data, "asks"), 5);
+    CU_ASSERT_EQUAL(jint(r.data, "bids.0.0"), 4999999);
+    CU_ASSERT_EQUAL(jint(r.data, "bids.0.1"), 10000);
+    CU_ASSERT_EQUAL(jint(r.data, "asks.0.0"), 5000001);
+    for (int i = 0; i < 5; i++) {
+        snprintf(path, sizeof(path), "bids.%d.0", i);
+        CU_ASSERT_EQUAL(jint(r.data, path), 4999999 - i);
+        snprintf(path, sizeof(path), "bids.%d.1", i);
+        CU_ASSERT_EQUAL(jint(r.data, path), 10000 * (i + 1));
+        snprintf(path, sizeof(path), "asks.%d.0", i);
+        CU_ASSERT_EQUAL(jint(r.data, path), 5000001 + i);
+        snprintf(path, sizeof(path), "asks.%d.1", i);
+        CU_ASSERT_EQUAL(jint(r.data, path), 10000 * (i + 1));
+    }
+    res_free(&r);
+
+    /* Default 20; ETHBTC's 0.05999 truncates to 5 at scale 100. */
+    CU_ASSERT_EQUAL_FATAL(
+        call("get_orderbook_depth", "{\"symbol\":\"ETHBTC\"}", &r), 0);
+    CU_ASSERT_EQUAL(jlen(r.data, "bids"), 20);
+    CU_ASSERT_EQUAL(jlen(r.data, "asks"), 20);
+    CU_ASSERT_EQUAL(jint(r.data, "bids.0.0"), 5);
+    CU_ASSERT_EQUAL(jint(r.data, "asks.19.0"), 6);
+    CU_ASSERT_EQUAL(jint(r.data, "asks.19.1"), 200000);
+    res_free(&r);
+    CU_ASSERT_EQUAL_FATAL(call("get_orderbook_depth",
+                               "{\"symbol\":\"BTCUSDT\",\"levels\":100}", &r),
+                          0);
+    CU_ASSERT_EQUAL(jlen(r.data, "bids"), 100);
+    CU_ASSERT_EQUAL(jint(r.data, "bids.99.0"), 4999900);
+    res_free(&r);
+}
+
+static void
+test_orderbook_levels_schema(void)
+{
+    const struct tool_def *t = tool_find("get_orderbook_depth");
+    json_object *schema, *v;
+    char err[256];
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    schema = json_tokener_parse(t->input_schema);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(schema);
+    v = json_tokener_parse("{\"symbol\":\"BTCUSDT\",\"levels\":0}");
+    CU_ASSERT(schema_validate(schema, v, err, sizeof(err)) < 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "levels"));
+    json_object_put(v);
+    v = json_tokener_parse("{\"symbol\":\"BTCUSDT\",\"levels\":101}");
+    CU_ASSERT(schema_validate(schema, v, err, sizeof(err)) < 0);
+    json_object_put(v);
+    v = json_tokener_parse("{\"symbol\":\"BTCUSDT\",\"levels\":\"5\"}");
+    CU_ASSERT(schema_validate(schema, v, err, sizeof(err)) < 0);
+    json_object_put(v);
+    v = json_tokener_parse("{\"symbol\":\"BTC-USDT\"}");
+    CU_ASSERT(schema_validate(schema, v, err, sizeof(err)) < 0);
+    json_object_put(v);
+    v = json_tokener_parse("{\"symbol\":\"BTCUSDT\",\"levels\":1}");
+    CU_ASSERT(schema_validate(schema, v, err, sizeof(err)) == 0);
+    json_object_put(v);
+    v = json_tokener_parse("{\"symbol\":\"BTCUSDT\",\"levels\":100}");
+    CU_ASSERT(schema_validate(schema, v, err, sizeof(err)) == 0);
+    json_object_put(v);
+    json_object_put(schema);
+}
+
+static void
+test_orderbook_errors(void)
+{
+    struct tool_result r;
+
+    CU_ASSERT_EQUAL(
+        call("get_orderbook_metrics", "{\"symbol\":\"NOPEUSDT\"}", &r), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.error, "-1121"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.error, "Invalid symbol"));
+    res_free(&r);
+    CU_ASSERT_EQUAL(
+        call("get_orderbook_depth", "{\"symbol\":\"NOPEUSDT\"}", &r), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.error, "-1121"));
+    res_free(&r);
+}
+
+/* After metrics (BTCUSDT) and depth (BTCUSDT, ETHBTC); the unknown symbol
+ * of test_orderbook_errors is not counted. */
+static void
+test_orderbook_health(void)
+{
+    struct tool_result r;
+
+    CU_ASSERT_EQUAL_FATAL(call("get_orderbook_health", NULL, &r), 0);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "status"), "ok");
+    CU_ASSERT_EQUAL(jint(r.data, "orderbook_symbols_active"), 2);
+    CU_ASSERT(jint(r.data, "last_update_age_ms") >= 0 &&
+              jint(r.data, "last_update_age_ms") < 60000);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "websocket_connected"), "false");
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(jstr(r.data, "reason"), "no streaming connection"));
+    res_free(&r);
+
+    /* A failed snapshot of a tracked symbol degrades the health ... */
+    CU_ASSERT_EQUAL(fakex_fault(&fx, "type=500&path=/api/v3/depth&count=1"), 0);
+    CU_ASSERT_EQUAL(call("get_orderbook_depth", "{\"symbol\":\"ETHBTC\"}", &r),
+                    -1);
+    res_free(&r);
+    CU_ASSERT_EQUAL_FATAL(call("get_orderbook_health", NULL, &r), 0);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "status"), "degraded");
+    CU_ASSERT_EQUAL(jint(r.data, "orderbook_symbols_active"), 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(jstr(r.data, "reason"), "1 of 2"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(jstr(r.data, "reason"), "ETHBTC"));
+    res_free(&r);
+
+    /* ... until the next snapshot of it succeeds. */
+    CU_ASSERT_EQUAL(call("get_orderbook_depth", "{\"symbol\":\"ETHBTC\"}", &r),
+                    0);
+    res_free(&r);
+    CU_ASSERT_EQUAL_FATAL(call("get_orderbook_health", NULL, &r), 0);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "status"), "ok");
+    res_free(&r);
+}
+
+static void
+test_orderbook_flags(void)
+{
+    const struct tool_def *t;
+
+    t = tool_find("get_orderbook_metrics");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_EQUAL(t->flags,
+                    TOOL_READ_ONLY | TOOL_IDEMPOTENT | TOOL_OPEN_WORLD);
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(t->description, "REST snapshot taken at call time"));
+    t = tool_find("get_orderbook_depth");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_EQUAL(t->flags,
+                    TOOL_READ_ONLY | TOOL_IDEMPOTENT | TOOL_OPEN_WORLD);
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(t->description, "REST snapshot taken at call time"));
+    t = tool_find("get_orderbook_health");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_EQUAL(t->flags, TOOL_READ_ONLY | TOOL_IDEMPOTENT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(t->description, "REST snapshot"));
+}
+
 /* ---- helpers of tools_util ---- */
 
 static void
@@ -1415,11 +1662,24 @@ static CU_TestInfo catalog_tests[] = {
     CU_TEST_INFO_NULL,
 };
 
+static CU_TestInfo orderbook_tests[] = {
+    {"get_orderbook_health before any snapshot", test_orderbook_health_empty},
+    {"get_orderbook_metrics", test_orderbook_metrics},
+    {"get_orderbook_depth", test_orderbook_depth},
+    {"levels outside 1..100 refused by the schema",
+     test_orderbook_levels_schema},
+    {"unknown symbol carries Binance's code", test_orderbook_errors},
+    {"get_orderbook_health after snapshots", test_orderbook_health},
+    {"annotation flags and descriptions", test_orderbook_flags},
+    CU_TEST_INFO_NULL,
+};
+
 static CU_SuiteInfo suites[] = {
     {"table", NULL, NULL, NULL, NULL, table_tests},
     {"market", NULL, NULL, NULL, NULL, market_tests},
     {"account", NULL, NULL, NULL, NULL, account_tests},
     {"catalog", NULL, NULL, NULL, NULL, catalog_tests},
+    {"orderbook", NULL, NULL, NULL, NULL, orderbook_tests},
     CU_SUITE_INFO_NULL,
 };
 
