@@ -633,6 +633,7 @@ bnc_perform(const struct bnc_request *req, enum bnc_env env,
         set_status(resp, BNC_ERR_INTERNAL, "unsupported HTTP method");
         goto done;
     }
+    resp->sent = 1;
     run_exchange(h, resp, &x, errbuf);
     if (bnc_hooks.after_exchange != NULL)
         bnc_hooks.after_exchange(bnc_hooks.arg, resp, sent_ms);
@@ -789,6 +790,49 @@ bnc_hold_clear(void)
     atomic_store(&bnc_hold_banned, 0);
 }
 
+static struct bnc_trade_gate trade_gate;
+
+void
+bnc_set_trade_gate(const struct bnc_trade_gate *gate)
+{
+    if (gate != NULL)
+        trade_gate = *gate;
+    else
+        memset(&trade_gate, 0, sizeof(trade_gate));
+}
+
+/* Sends a trade through the gate: admit, then (if still wanted) the one
+ * exchange, then settle. Never retried. */
+static void
+trade_through_gate(const struct bnc_request *req, enum bnc_env env,
+                   struct bnc_response *resp)
+{
+    void *ticket = NULL;
+
+    if (trade_gate.admit == NULL) {
+        set_status(resp, BNC_ERR_REFUSED, "no trading guard");
+        snprintf(resp->verdict, sizeof(resp->verdict),
+                 "Refused: this process has no trading guard, so no order "
+                 "can be sent. Nothing was sent.");
+        return;
+    }
+    if (trade_gate.admit(trade_gate.arg, req, env, &ticket, resp) < 0) {
+        set_status(resp, BNC_ERR_REFUSED, "refused by the trading guard");
+        resp->env = env;
+        return;
+    }
+    /* The confirmation may have taken a while: look again. */
+    if (req->cancel != NULL && atomic_load(req->cancel) != 0)
+        set_status(resp, BNC_ERR_CANCELLED,
+                   "cancelled by the client before it was sent");
+    else if (!hold_active(resp))
+        bnc_perform(req, env, resp);
+    hold_note(resp);
+    if (resp->status == BNC_ERR_API && resp->api_code == BNC_ERR_TIMESTAMP)
+        (void)resync_after_1021(req, env); /* for the caller's next try */
+    trade_gate.settle(trade_gate.arg, req, ticket, resp);
+}
+
 /* Contract in bnc.h. */
 int
 bnc_call(const struct bnc_request *req, struct bnc_response *resp)
@@ -810,6 +854,8 @@ bnc_call(const struct bnc_request *req, struct bnc_response *resp)
             return -1;
         }
         env = req->creds->env;
+    } else if (req->env != NULL) {
+        env = *req->env;
     }
     if (req->cancel != NULL && atomic_load(req->cancel) != 0) {
         set_status(resp, BNC_ERR_CANCELLED, "cancelled by the client");
@@ -817,6 +863,10 @@ bnc_call(const struct bnc_request *req, struct bnc_response *resp)
     }
     if (hold_active(resp))
         return -1;
+    if (req->kind == BNC_TRADE) {
+        trade_through_gate(req, env, resp);
+        return resp->status == BNC_OK ? 0 : -1;
+    }
     bnc_perform(req, env, resp);
     hold_note(resp);
     if (resp->status == BNC_ERR_API && resp->api_code == BNC_ERR_TIMESTAMP &&
@@ -840,6 +890,8 @@ bnc_response_free(struct bnc_response *resp)
         return;
     json_object_put(resp->body);
     resp->body = NULL;
+    json_object_put(resp->reconciled);
+    resp->reconciled = NULL;
 }
 
 /* Stable names for logs and structured errors. */
@@ -859,6 +911,7 @@ bnc_status_name(enum bnc_status s)
         [BNC_ERR_NO_CREDENTIALS] = "no_credentials",
         [BNC_ERR_CANCELLED] = "cancelled",
         [BNC_ERR_INTERNAL] = "internal_error",
+        [BNC_ERR_REFUSED] = "refused",
     };
     if ((unsigned)s < sizeof(names) / sizeof(names[0]) && names[s] != NULL)
         return names[s];
@@ -1078,6 +1131,12 @@ bnc_describe_error(const struct bnc_response *resp, char *buf, size_t len)
             desc_add(buf, len, &used, "Binance sent an unusable answer%s: %s.",
                      http_and_code(resp, hc, sizeof(hc)), resp->detail);
         }
+        break;
+    case BNC_ERR_REFUSED:
+        desc_add(buf, len, &used, "%s",
+                 resp->verdict[0] != '\0' ? resp->verdict
+                                          : "Refused by the trading guard; "
+                                            "nothing was sent.");
         break;
     case BNC_ERR_INTERNAL:
         desc_add(buf, len, &used, "binmcpd could not make the request: %s.",

@@ -103,6 +103,7 @@ enum bnc_status {
     BNC_ERR_NO_CREDENTIALS, /* signed call without credentials */
     BNC_ERR_CANCELLED,      /* the caller's cancel flag was raised */
     BNC_ERR_INTERNAL,       /* query too long, out of memory, ... */
+    BNC_ERR_REFUSED,        /* the trading gate refused it: nothing sent */
 };
 
 struct bnc_request {
@@ -112,7 +113,13 @@ struct bnc_request {
     enum bnc_kind kind;
     const struct creds *creds; /* required for BNC_READ / BNC_TRADE */
     const atomic_int *cancel;  /* optional: non-zero aborts the transfer */
+    const enum bnc_env *env;   /* BNC_PUBLIC: this exchange instead of the
+                                  default one (NULL: the default) */
+    void *origin; /* BNC_TRADE: who asks, for the trading gate (opaque
+                     here: the guard's mcp_call); may be NULL */
 };
+
+#define BNC_VERDICT_MAX 2048
 
 struct bnc_response {
     enum bnc_status status;
@@ -126,13 +133,20 @@ struct bnc_response {
     long elapsed_ms;   /* wall time of the exchange */
     char detail[256];  /* transport detail (curl's words), no secrets */
     enum bnc_env env;  /* the exchange addressed (for error texts) */
+    int sent;          /* the request may have reached Binance */
+    /* BNC_TRADE: what the trading gate said: why it refused, or what it
+     * learned afterwards (e.g. the order's real state after an unknown
+     * outcome). "" when it said nothing. */
+    char verdict[BNC_VERDICT_MAX];
+    json_object *reconciled; /* the order as one read after an unknown
+                                outcome found it, or NULL; owned */
 };
 
 /* Performs one request. Always fills *resp (call bnc_response_free after).
  * Returns 0 when resp->status is BNC_OK, -1 otherwise. */
 int bnc_call(const struct bnc_request *req, struct bnc_response *resp);
 
-/* Releases resp->body. */
+/* Releases resp->body and resp->reconciled. */
 void bnc_response_free(struct bnc_response *resp);
 
 /* Writes a sentence for a model or a person: what failed, Binance's own code
@@ -172,6 +186,33 @@ struct bnc_hooks {
 
 /* Installs hooks (copied; NULL removes them). Call before threads start. */
 void bnc_set_hooks(const struct bnc_hooks *hooks);
+
+/* ---- the trading gate ---- */
+
+/* Every BNC_TRADE request passes the gate just before it is signed; while
+ * no gate is installed no BNC_TRADE request is sent at all (the call fails
+ * with BNC_ERR_REFUSED). This is what makes the guard (guard.h) the one
+ * write path: a tool cannot reach Binance's order endpoints around it.
+ *
+ * admit sees the request and the exchange it goes to; it returns 0 to let
+ * it go, or -1 to refuse it with a sentence in resp->verdict (nothing is
+ * sent; the call fails with BNC_ERR_REFUSED). *ticket is the gate's own
+ * state for this request. When admit let it go, settle is called exactly
+ * once afterwards with the answer (or the failure; resp->sent says whether
+ * anything may have reached Binance) and may fill resp->verdict and
+ * resp->reconciled. Both run in the calling thread and may themselves make
+ * BNC_PUBLIC and BNC_READ calls. */
+struct bnc_trade_gate {
+    int (*admit)(void *arg, const struct bnc_request *req, enum bnc_env env,
+                 void **ticket, struct bnc_response *resp);
+    void (*settle)(void *arg, const struct bnc_request *req, void *ticket,
+                   struct bnc_response *resp);
+    void *arg;
+};
+
+/* Installs the gate (copied; NULL removes it, which stops all trading).
+ * Call before threads start. */
+void bnc_set_trade_gate(const struct bnc_trade_gate *gate);
 
 /* Forgets a running Retry-After hold (tests). */
 void bnc_hold_clear(void);

@@ -11,6 +11,7 @@
 
 #include "auth.h"
 #include "bnc.h"
+#include "guard.h"
 #include "log.h"
 #include "mcp.h"
 #include "settings.h"
@@ -102,6 +103,23 @@ main(int argc, char **argv)
         log_info("no credentials: market data only until "
                  "configure_credentials is called");
     }
+    /* The trading guard: its shared rules and token store exist before the
+     * supervisor forks; each process that trades opens its own journal. */
+    if (guard_init(&s.trading, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        bnc_shutdown();
+        settings_wipe(&s);
+        return 1;
+    }
+    if (!s.read_only)
+        log_info("trading guard: confirmation %s, max_order_notional %g, "
+                 "max_daily_notional %g, journal %s",
+                 s.trading.confirmation == OC_OFF ? "off" : "on",
+                 s.trading.max_order_notional, s.trading.max_daily_notional,
+                 s.trading.journal);
+    if (s.mode == MODE_STDIO && !s.read_only &&
+        guard_open(&s.creds, err, sizeof(err)) < 0)
+        log_error("%s; every order will be refused", err);
     struct mcp_options opts = {
         .read_only = s.read_only,
         .daemon_creds = &s.creds,
@@ -122,6 +140,7 @@ main(int argc, char **argv)
     else
         rc = stdio_serve(srv, STDIN_FILENO, STDOUT_FILENO) == 0 ? 0 : 1;
     mcp_server_free(srv);
+    guard_close();
     symcache_reset();
     bnc_thread_cleanup();
     bnc_shutdown();

@@ -69,7 +69,8 @@ struct mcp_session {
     struct mcp_pending *pending; /* server requests awaiting answers */
     unsigned next_request;       /* ids of server requests */
     int client_sampling;         /* client capabilities from initialize */
-    int client_elicitation;
+    int client_elicitation;      /* form-mode elicitation (an empty
+                                    elicitation object or one with form) */
 };
 
 /* What a tool handler, resource reader or prompt sees of its caller. */
@@ -79,6 +80,9 @@ struct mcp_call {
     json_object *progress_token; /* borrowed; NULL when the caller sent none */
     const atomic_int *cancel;    /* raised when the client cancels */
     double progress;             /* last progress value sent */
+    const char *tool;            /* tools/call: the tool's name, else NULL */
+    json_object *args;           /* tools/call: its validated arguments
+                                    (borrowed), else NULL */
 };
 
 struct tool_def;
@@ -145,6 +149,27 @@ int mcp_handle_message(struct mcp_session *s, const char *msg, size_t len);
  * mcp_session_response instead of queueing them behind the request that
  * waits for them. */
 int mcp_is_response(const char *msg, size_t len);
+
+/* The method of a JSON-RPC message object, borrowed from o; NULL when o is
+ * not an object or its method is absent or not a string. Every transport
+ * reads a message's method through this, so a hostile message (a null, a
+ * number, an array as method) is never taken for a string. */
+const char *mcp_message_method(json_object *o);
+
+/* What a transport must know of a parsed message (an object or a batch
+ * array) before it queues it: *requests is set when it holds at least one
+ * request (a method and an id), *initialize when one of them is
+ * "initialize". Malformed members count as neither. */
+void mcp_message_classify(json_object *o, int *initialize, int *requests);
+
+/* The one triage every transport runs on an incoming message before it
+ * queues it: a notifications/cancelled (its requestId serialized exactly
+ * as the engine serializes ids) is acted on at once, and a response to a
+ * server request goes straight to the call waiting for it. Returns 1 when
+ * msg was one of those (the transport then drops it), 0 when it must be
+ * queued for mcp_handle_message. Never fails on malformed input (it
+ * returns 0 and the engine answers the error). Safe from any thread. */
+int mcp_session_intercept(struct mcp_session *s, const char *msg, size_t len);
 
 /* Hands a response from the client to the server request waiting for it
  * (mcp_call_request). Safe from any thread. Returns 1 when a request was

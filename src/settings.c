@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <assert.h>
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -391,6 +392,84 @@ set_origin(struct settings *s, const struct opt_row *o, const char *name,
     return 0;
 }
 
+static int
+set_confirmation(struct settings *s, const struct opt_row *o, const char *name,
+                 const char *value, enum layer layer, char *err, size_t errlen)
+{
+    static const char *const names[] = {
+        [OC_AUTO] = "auto",
+        [OC_ELICITATION] = "elicitation",
+        [OC_TOKEN] = "token",
+        [OC_OFF] = "off",
+    };
+    (void)o;
+    (void)layer;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcmp(value, names[i]) == 0) {
+            s->trading.confirmation = (enum order_confirmation)i;
+            return 0;
+        }
+    }
+    snprintf(err, errlen,
+             "%s must be auto, elicitation, token or off, not '%.64s'", name,
+             value);
+    return -1;
+}
+
+static int
+set_confirm_on(struct settings *s, const struct opt_row *o, const char *name,
+               const char *value, enum layer layer, char *err, size_t errlen)
+{
+    (void)o;
+    (void)layer;
+    if (strcmp(value, "mainnet") == 0 || strcmp(value, "always") == 0) {
+        s->trading.confirm_always = strcmp(value, "always") == 0;
+        return 0;
+    }
+    snprintf(err, errlen, "%s must be mainnet or always, not '%.64s'", name,
+             value);
+    return -1;
+}
+
+/* A comma-separated list of symbols or globs ("BTCUSDT, ETH*"): each entry
+ * 1-20 of A-Z 0-9 * ?, stored upper-cased without spaces. */
+static int
+set_symbols(struct settings *s, const struct opt_row *o, const char *name,
+            const char *value, enum layer layer, char *err, size_t errlen)
+{
+    char *dst = FIELD_PTR(s, o, char);
+    size_t n = 0, entry = 0;
+    (void)layer;
+    for (const char *p = value;; p++) {
+        if (*p == ',' || *p == '\0') {
+            if (entry == 0 && (*p == ',' || n > 0))
+                goto bad;
+            if (*p == '\0')
+                break;
+            entry = 0;
+        } else if (*p == ' ' || *p == '\t') {
+            continue;
+        } else if (!isalnum((unsigned char)*p) && *p != '*' && *p != '?') {
+            goto bad;
+        } else if (++entry > 20) {
+            goto bad;
+        }
+        if (n + 1 >= o->size)
+            goto bad;
+        dst[n++] = (char)toupper((unsigned char)*p);
+    }
+    dst[n] = '\0';
+    return 0;
+bad:
+    dst[0] = '\0';
+    snprintf(err, errlen,
+             "%s must be a comma-separated list of symbols or globs (A-Z, "
+             "0-9, * and ?; at most 20 characters each, %zu in all), not "
+             "'%.64s'",
+             name, o->size - 1, value);
+    return -1;
+}
+
 /* ---- the table ---- */
 
 #define F(m)    offsetof(struct settings, m), sizeof(((struct settings *)0)->m)
@@ -437,6 +516,36 @@ static const struct opt_row opt_table[] = {
     OPT("log-level", 0, "LEVEL", WHERE_ALL, "BINMCPD_LOG_LEVEL", META_NONE,
         set_log_level, F(log_level), 0, 0,
         "debug, info (default), notice, warning, error"),
+    /* trading safety (binmcpd.conf(5), TRADING SAFELY) */
+    OPT("order-confirmation", 0, "MODE", WHERE_ALL,
+        "BINMCPD_ORDER_CONFIRMATION", META_NONE, set_confirmation, NOFIELD, 0,
+        0, "auto (default), elicitation, token or off"),
+    OPT("confirm-on", 0, "WHEN", WHERE_ALL, "BINMCPD_CONFIRM_ON", META_NONE,
+        set_confirm_on, NOFIELD, 0, 0, "mainnet (default) or always"),
+    OPT("confirmation-timeout", 0, "SEC", WHERE_ALL,
+        "BINMCPD_CONFIRMATION_TIMEOUT", META_NONE, set_int,
+        F(trading.confirmation_timeout_s), 5, 3600,
+        "wait for the user's answer, 5..3600 (120)"),
+    OPT("max-order-notional", 0, "USDT", WHERE_ALL,
+        "BINMCPD_MAX_ORDER_NOTIONAL", META_NONE, set_decimal,
+        F(trading.max_order_notional), 0, 1e12,
+        "per-order cap; required for mainnet orders"),
+    OPT("max-daily-notional", 0, "USDT", WHERE_ALL,
+        "BINMCPD_MAX_DAILY_NOTIONAL", META_NONE, set_decimal,
+        F(trading.max_daily_notional), 0, 1e12,
+        "per key, rolling 24 h, 0 = none (0)"),
+    OPT("allowed-symbols", 0, "LIST", WHERE_ALL, "BINMCPD_ALLOWED_SYMBOLS",
+        META_NONE, set_symbols, F(trading.allowed_symbols), 0, 0,
+        "symbols orders may use (globs; all)"),
+    OPT("denied-symbols", 0, "LIST", WHERE_ALL, "BINMCPD_DENIED_SYMBOLS",
+        META_NONE, set_symbols, F(trading.denied_symbols), 0, 0,
+        "symbols orders may not use (globs)"),
+    OPT("max-open-orders", 0, "N", WHERE_ALL, "BINMCPD_MAX_OPEN_ORDERS",
+        META_NONE, set_int, F(trading.max_open_orders), 0, 100000,
+        "open orders per symbol, 0 = no limit (0)"),
+    OPT("journal", 0, "PATH", WHERE_ALL, "BINMCPD_JOURNAL", META_NONE,
+        set_string, F(trading.journal), 0, 0,
+        "audit journal (SQLite; default below)"),
     /* the HTTP daemon */
     OPT("bind", 0, "ADDR", WHERE_ALL, NULL, META_NONE, set_bind, F(bind), 0, 0,
         "address to listen on (127.0.0.1)"),
@@ -515,6 +624,7 @@ settings_defaults(struct settings *s)
     s->max_body = 1024 * 1024;
     s->rate_limit = 0;
     s->rate_burst = 20;
+    s->trading.confirmation_timeout_s = 120;
     snprintf(s->config_path, sizeof(s->config_path), "%s",
              SETTINGS_DEFAULT_CONFIG);
     snprintf(s->pidfile, sizeof(s->pidfile), "%s", SETTINGS_DEFAULT_PIDFILE);
@@ -548,8 +658,12 @@ settings_usage(FILE *out)
             snprintf(left, sizeof(left), "    --%s", o->name);
         fprintf(out, "  %-27s %s\n", left, o->help);
     }
-    fprintf(out, "\nConfiguration file: %s\nPid file: %s\n",
-            SETTINGS_DEFAULT_CONFIG, SETTINGS_DEFAULT_PIDFILE);
+    fprintf(out,
+            "\nConfiguration file: %s\nPid file: %s\n"
+            "Journal: %s (--mode sse),\n"
+            "         $XDG_STATE_HOME/binmcpd/journal.db (--mode stdio)\n",
+            SETTINGS_DEFAULT_CONFIG, SETTINGS_DEFAULT_PIDFILE,
+            SETTINGS_DEFAULT_JOURNAL);
 }
 
 /* ---- the environment ---- */
@@ -1097,11 +1211,45 @@ paths_absolute(struct settings *s, char *err, size_t errlen)
         {"tls_key", s->tls_key, sizeof(s->tls_key)},
         {"auth_tokens_file", s->auth_tokens_file, sizeof(s->auth_tokens_file)},
         {"pidfile", s->pidfile, sizeof(s->pidfile)},
+        {"journal", s->trading.journal, sizeof(s->trading.journal)},
     };
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
         if (make_absolute(paths[i].key, paths[i].buf, paths[i].len,
                           s->start_dir, err, errlen) < 0)
             return -1;
+    return 0;
+}
+
+/* The journal's default path when none was given: the daemon's state
+ * directory, or for a stdio server (run by one user's client) the XDG state
+ * directory of that user. Returns 0, or -1 with a sentence. */
+static int
+journal_default(struct settings *s, char *err, size_t errlen)
+{
+    const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+    int n;
+
+    if (s->trading.journal[0] != '\0')
+        return 0;
+    if (s->mode == MODE_SSE)
+        n = snprintf(s->trading.journal, sizeof(s->trading.journal), "%s",
+                     SETTINGS_DEFAULT_JOURNAL);
+    else if (xdg != NULL && xdg[0] == '/')
+        n = snprintf(s->trading.journal, sizeof(s->trading.journal),
+                     "%s/binmcpd/journal.db", xdg);
+    else if (home != NULL && home[0] == '/')
+        n = snprintf(s->trading.journal, sizeof(s->trading.journal),
+                     "%s/.local/state/binmcpd/journal.db", home);
+    else
+        n = snprintf(s->trading.journal, sizeof(s->trading.journal),
+                     "%s/binmcpd-journal.db", s->start_dir);
+    if (n < 0 || (size_t)n >= sizeof(s->trading.journal)) {
+        s->trading.journal[0] = '\0';
+        snprintf(err, errlen,
+                 "the default journal path is too long; set "
+                 "journal = PATH");
+        return -1;
+    }
     return 0;
 }
 
@@ -1135,6 +1283,7 @@ load_all(struct settings *s, int argc, char **argv, const char *dir, int quiet,
     if (settings_from_env(s, err, errlen) < 0 ||
         args_pass(s, argc, argv, 0, NULL, err, errlen) < 0 ||
         paths_absolute(s, err, errlen) < 0 ||
+        journal_default(s, err, errlen) < 0 ||
         load_credentials(s, err, errlen) < 0 ||
         settings_validate(s, err, errlen) < 0)
         goto fail;
@@ -1269,6 +1418,48 @@ settings_print_summary(const struct settings *s, FILE *out)
     } else {
         fprintf(out, "credentials: none (market data only)\n");
     }
+    settings_print_trading(&s->trading, s->read_only, out);
+}
+
+/* Formats a notional cap: "1000 USDT", or what its absence means. */
+static const char *
+cap_text(double v, const char *unset, char *buf, size_t len)
+{
+    if (v <= 0)
+        return unset;
+    snprintf(buf, len, "%.8g USDT", v);
+    return buf;
+}
+
+void
+settings_print_trading(const struct trading_settings *t, int read_only,
+                       FILE *out)
+{
+    static const char *const modes[] = {"auto", "elicitation", "token", "off"};
+    char a[48], b[48];
+
+    if (read_only) {
+        fprintf(out, "trading: off (read-only)\n");
+        return;
+    }
+    fprintf(out, "order confirmation: %s, on %s, timeout %d s\n",
+            modes[t->confirmation],
+            t->confirm_always ? "every order" : "mainnet orders",
+            t->confirmation_timeout_s);
+    fprintf(out, "max order notional: %s\n",
+            cap_text(t->max_order_notional,
+                     "not set (mainnet orders are refused)", a, sizeof(a)));
+    fprintf(out, "max daily notional: %s\n",
+            cap_text(t->max_daily_notional, "none", b, sizeof(b)));
+    fprintf(out, "allowed symbols: %s\n",
+            t->allowed_symbols[0] != '\0' ? t->allowed_symbols : "all");
+    fprintf(out, "denied symbols: %s\n",
+            t->denied_symbols[0] != '\0' ? t->denied_symbols : "none");
+    if (t->max_open_orders > 0)
+        fprintf(out, "max open orders: %d per symbol\n", t->max_open_orders);
+    else
+        fprintf(out, "max open orders: no limit\n");
+    fprintf(out, "journal: %s\n", t->journal);
 }
 
 void

@@ -51,6 +51,10 @@
 #endif
 #define SETTINGS_DEFAULT_CONFIG  BINMCPD_SYSCONFDIR "/binmcpd/binmcpd.conf"
 #define SETTINGS_DEFAULT_PIDFILE BINMCPD_RUNSTATEDIR "/binmcpd.pid"
+#ifndef BINMCPD_LOCALSTATEDIR
+#define BINMCPD_LOCALSTATEDIR "/var"
+#endif
+#define SETTINGS_DEFAULT_JOURNAL BINMCPD_LOCALSTATEDIR "/lib/binmcpd/journal.db"
 
 enum run_mode {
     MODE_STDIO = 0,
@@ -62,6 +66,33 @@ enum run_mode {
 #define SETTINGS_LINE_MAX       4096      /* longest line of a settings file */
 #define SETTINGS_FILE_MAX       (1 << 20) /* largest configuration file */
 #define SETTINGS_CREDS_FILE_MAX 16384     /* largest credentials file */
+
+/* How a human confirms an order (order_confirmation). */
+enum order_confirmation {
+    OC_AUTO = 0,    /* elicitation when the client offers it, else token */
+    OC_ELICITATION, /* always ask through the client; never a token */
+    OC_TOKEN,       /* a summary and a single-use token, then the order */
+    OC_OFF,         /* no confirmation */
+};
+
+#define SETTINGS_SYMBOLS_MAX 1024
+
+/* The operator's trading rules (guard.h enforces them). Set only by the
+ * configuration file, the environment and the command line; SIGHUP
+ * reloads them. */
+struct trading_settings {
+    enum order_confirmation confirmation; /* default OC_AUTO */
+    int confirm_always;         /* confirm_on = always (default mainnet) */
+    int confirmation_timeout_s; /* elicitation answer deadline (120) */
+    double max_order_notional;  /* USDT per order; 0 = not set (then
+                                   mainnet orders are refused) */
+    double max_daily_notional;  /* USDT per key per rolling 24 h; 0 = none */
+    char allowed_symbols[SETTINGS_SYMBOLS_MAX]; /* "A,B*": upper-case globs;
+                                                   "" = every symbol */
+    char denied_symbols[SETTINGS_SYMBOLS_MAX];  /* "" = none */
+    int max_open_orders;             /* per symbol before placing; 0 = none */
+    char journal[SETTINGS_PATH_MAX]; /* "" = the mode's default */
+};
 
 struct settings {
     enum run_mode mode;
@@ -94,6 +125,7 @@ struct settings {
     int rate_burst;            /* GCRA burst, default 20 */
     enum log_level log_level;
     struct bnc_config bnc;
+    struct trading_settings trading;
     struct creds creds; /* the daemon's own credentials; creds.set == 0
                            when none were given */
     /* what settings_load saw and did */
@@ -171,6 +203,10 @@ int settings_check_paths(const struct settings *s, char *err, size_t errlen);
  * mode, the environment, the masked key and where it came from. Never a
  * secret. */
 void settings_print_summary(const struct settings *s, FILE *out);
+
+/* Writes the trading rules in force (for --check-config and the log). */
+void settings_print_trading(const struct trading_settings *t, int read_only,
+                            FILE *out);
 
 /* Writes the --help text (every option, from the option table). */
 void settings_usage(FILE *out);

@@ -112,32 +112,6 @@ executor_main(void *arg)
     return NULL;
 }
 
-/* Acts on a cancellation at once; returns 1 when line was one. */
-static int
-try_cancel(struct stdio_ctx *ctx, const char *text, size_t len)
-{
-    json_object *o, *m, *p, *rid;
-    int done = 0;
-
-    if (memmem(text, len, "notifications/cancelled", 23) == NULL)
-        return 0;
-    o = json_tokener_parse(text);
-    if (o != NULL && json_object_object_get_ex(o, "method", &m) &&
-        json_object_is_type(m, json_type_string) &&
-        strcmp(json_object_get_string(m), "notifications/cancelled") == 0 &&
-        !json_object_object_get_ex(o, "id", NULL)) {
-        if (json_object_object_get_ex(o, "params", &p) &&
-            json_object_object_get_ex(p, "requestId", &rid) && rid != NULL)
-            mcp_session_cancel(&ctx->sess,
-                               json_object_to_json_string_ext(
-                                   rid, JSON_C_TO_STRING_PLAIN |
-                                            JSON_C_TO_STRING_NOSLASHESCAPE));
-        done = 1;
-    }
-    json_object_put(o);
-    return done;
-}
-
 /* Hands one complete input line over (blank lines are skipped). */
 static void
 take_line(struct stdio_ctx *ctx, const char *text, size_t len)
@@ -146,12 +120,9 @@ take_line(struct stdio_ctx *ctx, const char *text, size_t len)
         len--;
     if (len == 0)
         return;
-    if (try_cancel(ctx, text, len))
-        return;
-    /* An answer to a server request must not wait behind the request
-     * that is waiting for it. */
-    if (mcp_is_response(text, len) &&
-        mcp_session_response(&ctx->sess, text, len))
+    /* A cancel, or an answer to a server request, must not wait behind
+     * the request it concerns. */
+    if (mcp_session_intercept(&ctx->sess, text, len))
         return;
     queue_push(ctx, text, len);
 }

@@ -32,6 +32,7 @@
 #include "auth.h"
 #include "bnc.h"
 #include "daemon.h"
+#include "guard.h"
 #include "ipc.h"
 #include "log.h"
 #include "metrics.h"
@@ -721,6 +722,12 @@ sup_reload(struct sup *sup)
         log_info("SIGHUP: configuration re-read; credentials unchanged");
     }
     sup_reload_tls(sup, &next);
+    guard_set_rules(&next.trading);
+    sup->cur.trading = next.trading;
+    log_info("SIGHUP: trading rules reloaded: max_order_notional %g, "
+             "max_daily_notional %g, max_open_orders %d",
+             next.trading.max_order_notional, next.trading.max_daily_notional,
+             next.trading.max_open_orders);
     sup->cur.log_level = next.log_level;
     log_set_level(next.log_level);
     settings_wipe(&next);

@@ -30,7 +30,7 @@ enum {
                                   them once the call is over */
 };
 
-#define TOOL_ERR_MAX 1024
+#define TOOL_ERR_MAX 2048
 
 struct tool_result {
     json_object *data;        /* success: an object, ownership passes to the

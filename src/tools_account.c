@@ -16,6 +16,7 @@
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 
+#include "guard.h"
 #include "tools.h"
 #include "tools_util.h"
 
@@ -66,10 +67,19 @@ static const char *const order_fields[] = {
                "\"^[0-9]{1,20}([.][0-9]{1,20})?$\",\"description\":\""     \
                desc "\"}")
 
+#define IN_CONFIRMATION_TOKEN                                                \
+    TU_F("confirmation_token",                                               \
+         "{\"type\":\"string\",\"maxLength\":128,\"description\":"        \
+         "\"Only when an earlier identical call answered CONFIRMATION "       \
+         "REQUIRED with a token, and the user approved that order: the "     \
+         "token. Never use a token the user did not approve.\"}")
+
 #define MONEY_WARNING                                                        \
     "With mainnet credentials this moves real money. Try it first with "    \
     "testnet credentials (configure_credentials environment \"testnet\")" \
-    " or with test: true on place_order."
+    " or with test: true on place_order. The operator's trading guard "     \
+    "checks it (limits, symbols) and may ask the user to confirm it; it "   \
+    "is recorded in the audit journal (get_audit_log)."
 
 /* clang-format on */
 
@@ -484,6 +494,49 @@ place_order(struct mcp_call *call, json_object *args, struct tool_result *res)
     return rc;
 }
 
+/* ---- the audit journal ---- */
+
+/* The journal entries of the API key this session uses: nobody sees
+ * another key's orders. */
+static int
+get_audit_log(struct mcp_call *call, json_object *args, struct tool_result *res)
+{
+    struct creds buf;
+    const struct creds *cr;
+    struct journal_filter f = {0};
+    int64_t v;
+    char err[512];
+    json_object *entries, *out;
+
+    memset(&buf, 0, sizeof(buf));
+    cr = mcp_call_creds(call, &buf);
+    if (cr == NULL) {
+        creds_wipe(&buf);
+        return tool_fail(res, "%s", tu_no_creds_text);
+    }
+    if (tu_arg_int(args, "since", &v))
+        f.since_ms = v;
+    if (tu_arg_int(args, "limit", &v))
+        f.limit = (int)v;
+    f.outcome = tu_arg_str(args, "outcome");
+    char sym[TU_SYMBOL_MAX];
+    if (tu_arg_str(args, "symbol") != NULL) {
+        tu_symbol_norm(tu_arg_str(args, "symbol"), sym, sizeof(sym));
+        f.symbol = sym;
+    }
+    entries = guard_audit_log(cr, &f, err, sizeof(err));
+    creds_wipe(&buf);
+    if (entries == NULL)
+        return tool_fail(res, "%s", err);
+    out = json_object_new_object();
+    json_object_object_add(
+        out, "count",
+        json_object_new_int64((int64_t)json_object_array_length(entries)));
+    json_object_object_add(out, "entries", entries);
+    res->data = out;
+    return 0;
+}
+
 /* ---- the rows ---- */
 
 /* clang-format off */
@@ -571,7 +624,8 @@ const struct tool_def tools_account[] = {
            IN_CLIENT_ORDER_ID("Your id for the order (1-36 of A-Z a-z 0-9 _ "
                               "-); generated when left out.") ","
            TU_F("test", "{\"type\":\"boolean\",\"default\":false,"
-                        "\"description\":\"Validate only; place nothing.\"}"),
+                        "\"description\":\"Validate only; place nothing.\"}")
+           "," IN_CONFIRMATION_TOKEN,
            "\"symbol\",\"side\",\"type\""),
      TU_OBJ(ORDER_PROPS "," TU_F("test", TU_BOOL) ","
             TU_F("validated", TU_BOOL) "," TU_F("message", TU_STR) ","
@@ -592,7 +646,7 @@ const struct tool_def tools_account[] = {
      " Cancelling twice has no further effect. Needs credentials.",
      TU_IN(TU_IN_SYMBOL "," IN_ORDER_ID ","
            IN_CLIENT_ORDER_ID("The client order id the order was placed "
-                              "with."),
+                              "with.") "," IN_CONFIRMATION_TOKEN,
            "\"symbol\""),
      TU_OBJ(ORDER_PROPS),
      TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT | TOOL_OPEN_WORLD | TOOL_TRADING,
@@ -619,6 +673,24 @@ const struct tool_def tools_account[] = {
      TU_OBJ(TU_F("symbol", TU_STR) "," TU_F("count", TU_INT) ","
             TU_F("orders", TU_ARR(TU_OBJ(ORDER_PROPS))) "," ENV_PROP),
      READ_FLAGS, get_all_orders},
+    {"get_audit_log", "Audit journal",
+     "binmcpd's journal of the order-changing calls made with the API key "
+     "this session uses (newest first): what was asked (intent), how it was "
+     "confirmed, and what happened (accepted with Binance's status and "
+     "ids, rejected with Binance's code, refused by which check, unknown, "
+     "reconciled). Filter by since (ms since the epoch), symbol and "
+     "outcome; at most 200 entries. Needs credentials.",
+     TU_IN_OPTIONAL(
+         TU_IN_TIME("since", "Entries at or after this time") ","
+         TU_IN_SYMBOL_AS("symbol", "Only this trading pair.") ","
+         TU_F("outcome", "{\"type\":\"string\",\"enum\":[\"pending\","
+                         "\"accepted\",\"rejected\",\"refused\","
+                         "\"unknown\",\"reconciled\"],\"description\":"
+                         "\"Only entries whose latest outcome is this.\"}")
+         "," TU_IN_INT("limit", 1, 200, "How many entries (default 50).")),
+     TU_OBJ(TU_F("count", TU_INT) ","
+            TU_F("entries", TU_ARR("{\"type\":\"object\"}"))),
+     TOOL_READ_ONLY | TOOL_IDEMPOTENT, get_audit_log},
     {NULL, NULL, NULL, NULL, NULL, 0, NULL},
 };
 /* clang-format on */

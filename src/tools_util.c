@@ -214,6 +214,7 @@ tu_call_run(struct mcp_call *call, struct tu_call *tc)
     req.params = &tc->params;
     req.kind = tc->kind;
     req.cancel = call != NULL ? call->cancel : NULL;
+    req.origin = call; /* the trading guard asks its questions through it */
     if (tc->kind != BNC_PUBLIC) {
         cr = call != NULL ? mcp_call_creds(call, &buf) : NULL;
         if (cr == NULL) {
@@ -279,11 +280,12 @@ tu_fail_unknown(struct tool_result *res, const char *what, json_object *lookup,
         "OUTCOME UNKNOWN: the %s may or may not have been executed by "
         "Binance. %s It was NOT retried, because repeating a trading request "
         "could execute it twice. Before doing anything else, call get_order "
-        "with %s to learn the real status.%s%s",
+        "with %s to learn the real status.%s%s%s%s",
         what, why,
         json_object_to_json_string_ext(
             lookup, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
-        hint != NULL ? " " : "", hint != NULL ? hint : "");
+        hint != NULL ? " " : "", hint != NULL ? hint : "",
+        resp->verdict[0] != '\0' ? " " : "", resp->verdict);
 }
 
 /* ---- shaping ---- */

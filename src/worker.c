@@ -37,6 +37,7 @@
 #include "auth.h"
 #include "bnc.h"
 #include "dbuf.h"
+#include "guard.h"
 #include "log.h"
 #include "metrics.h"
 #include "ratelimit.h"
@@ -490,43 +491,15 @@ session_get_locked(struct reg_ref ref)
     return ws;
 }
 
-/* A notifications/cancelled is acted on at once, not queued behind the
- * request it cancels. Returns 1 when msg was one. */
-static int
-try_cancel(struct wsession *ws, const char *msg, size_t len)
-{
-    json_object *o, *m, *p, *rid;
-    int done = 0;
-
-    if (memmem(msg, len, "notifications/cancelled", 23) == NULL)
-        return 0;
-    o = json_tokener_parse(msg);
-    if (o != NULL && json_object_object_get_ex(o, "method", &m) &&
-        strcmp(json_object_get_string(m), "notifications/cancelled") == 0 &&
-        !json_object_object_get_ex(o, "id", NULL)) {
-        if (json_object_object_get_ex(o, "params", &p) &&
-            json_object_object_get_ex(p, "requestId", &rid) && rid != NULL)
-            mcp_session_cancel(&ws->mcp, json_object_to_json_string_ext(
-                                             rid, JSON_C_TO_STRING_PLAIN));
-        done = 1;
-    }
-    json_object_put(o);
-    return done;
-}
-
 /* Queues a client message for the session. Returns 0 or -1. */
 static int
 session_enqueue_locked(struct wsession *ws, const char *msg, size_t len,
                        int reply_worker, uint64_t reply_stream)
 {
-    if (try_cancel(ws, msg, len))
+    /* Cancels and answers to server requests (sampling, elicitation) act
+     * at once, not behind the request they concern. */
+    if (mcp_session_intercept(&ws->mcp, msg, len))
         return 0;
-    /* An answer to a server request (sampling, elicitation) goes straight
-     * to the tool call waiting for it, not behind it in the queue. */
-    if (mcp_is_response(msg, len)) {
-        mcp_session_response(&ws->mcp, msg, len);
-        return 0;
-    }
     struct job *j = malloc(sizeof(*j) + len + 1);
     if (j == NULL)
         return -1;
@@ -1058,29 +1031,6 @@ legacy_post(struct MHD_Connection *c, struct req *rq)
                       NULL, NULL);
 }
 
-/* What a Streamable HTTP body holds. */
-static void
-classify(json_object *o, int *initialize, int *requests)
-{
-    json_object *m;
-    *initialize = *requests = 0;
-    if (json_object_is_type(o, json_type_array)) {
-        for (size_t i = 0; i < json_object_array_length(o); i++) {
-            int a, b;
-            classify(json_object_array_get_idx(o, i), &a, &b);
-            *initialize |= a;
-            *requests |= b;
-        }
-        return;
-    }
-    if (!json_object_is_type(o, json_type_object) ||
-        !json_object_object_get_ex(o, "method", &m) ||
-        !json_object_object_get_ex(o, "id", NULL))
-        return;
-    *requests = 1;
-    *initialize = strcmp(json_object_get_string(m), "initialize") == 0;
-}
-
 static int
 version_supported(const char *v)
 {
@@ -1148,7 +1098,7 @@ streamable_post(struct MHD_Connection *c, struct req *rq)
     json_object *o = post_parse(c, rq);
     if (o == NULL)
         return MHD_YES;
-    classify(o, &init, &requests);
+    mcp_message_classify(o, &init, &requests);
     json_object_put(o);
 
     if (init) {
@@ -1762,6 +1712,12 @@ worker_run(const struct worker_env *env)
     pthread_rwlock_init(&w.creds_lock, NULL);
     memcpy(&w.creds, &env->settings->creds, sizeof(w.creds));
     mcp_server_set_creds(env->srv, &w.creds, &w.creds_lock);
+    if (!env->settings->read_only) {
+        char gerr[512];
+        if (guard_open(&w.creds, gerr, sizeof(gerr)) < 0)
+            log_error("worker %d: %s; every order will be refused", env->index,
+                      gerr);
+    }
     raise_fd_limit();
     if (w.sess == NULL || w.ipc_buf == NULL || w.hup_fd < 0 ||
         (sfd = signals_open()) < 0) {
@@ -1796,6 +1752,7 @@ worker_run(const struct worker_env *env)
     free(w.ipc_buf);
     close(w.hup_fd);
     close(sfd);
+    guard_close();
     creds_wipe(&w.creds);
     bnc_thread_cleanup();
     log_info("worker %d: stopped", env->index);

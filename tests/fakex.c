@@ -410,6 +410,7 @@ struct fault {
     long remaining;             /* 0: until reset */
     long retry_after, delay_ms;
     bool executed;
+    bool delay_after;    /* execute at once, delay only the answer */
     long long ban_until; /* 418: filled when taken */
 };
 
@@ -2646,7 +2647,10 @@ fake_int(struct call *c, const char *name, long long def, bool allow_neg,
 }
 
 /* POST /__fake/fault?type=T[&path=P][&method=M][&count=N][&retry_after=S]
- * [&delay_ms=MS][&executed=0|1] */
+ * [&delay_ms=MS][&executed=0|1][&when=before|after]: a slow fault delays
+ * before executing the request (when=before, the default) or executes it
+ * at once and delays only the answer (when=after: an order that is placed
+ * while its client waits). */
 static void
 fake_fault(struct call *c)
 {
@@ -2675,6 +2679,13 @@ fake_fault(struct call *c)
     f.retry_after = (long)ra;
     f.delay_ms = (long)delay;
     f.executed = run_default || exec != 0;
+    const char *when = param(c, "when");
+    if (when != NULL && strcmp(when, "after") != 0 &&
+        strcmp(when, "before") != 0) {
+        fake_fail(c, 400, "when must be before or after");
+        return;
+    }
+    f.delay_after = when != NULL && strcmp(when, "after") == 0;
     if (grow((void **)&g.faults, &g.cap_faults, g.nfaults + 1, sizeof(f)) < 0) {
         fake_fail(c, 500, "out of memory");
         return;
@@ -2875,7 +2886,7 @@ api_serve(struct call *c, bool too_big, struct reply *r)
     faulted = fault_take(c->method, c->path, &f);
     pthread_mutex_unlock(&g.lock);
 
-    if (faulted && f.delay_ms > 0)
+    if (faulted && f.delay_ms > 0 && !f.delay_after)
         sleep_ms(f.delay_ms);
     if (!faulted || f.executed) {
         pthread_mutex_lock(&g.lock);
@@ -2894,6 +2905,8 @@ api_serve(struct call *c, bool too_big, struct reply *r)
         pthread_mutex_unlock(&g.lock);
         reply_from_call(r, c);
     }
+    if (faulted && f.delay_ms > 0 && f.delay_after)
+        sleep_ms(f.delay_ms);
     if (faulted)
         fault_apply(&f, r);
 }

@@ -91,6 +91,7 @@ echo "sdk_stdio: fake exchange at $fakex_url, daemon $BINMCPD," \
     "expected BTCUSDT lastPrice ${expect_last:-(asked from the fake)}"
 rc=0
 BINMCPD="$BINMCPD" FAKEX_URL="$fakex_url" EXPECT_LAST="$expect_last" \
+    STDIO_JOURNAL="$tl_journal" \
     SDK_API_KEY="$api_key" SDK_API_SECRET="$api_secret" \
     node "$TESTS_BUILDDIR/sdk_stdio.mjs" || rc=$?
 if [ "$rc" -ne 0 ]; then

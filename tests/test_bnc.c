@@ -1008,6 +1008,51 @@ test_describe_timeout_uses_configured_timeout(void)
                            "https://testnet.binance.vision");
 }
 
+static int gate_settled;
+static int refuse_admit(void *arg, const struct bnc_request *req,
+                        enum bnc_env env, void **ticket,
+                        struct bnc_response *resp);
+static int admit_all(void *arg, const struct bnc_request *req, enum bnc_env env,
+                     void **ticket, struct bnc_response *resp);
+static void settle_count(void *arg, const struct bnc_request *req, void *ticket,
+                         struct bnc_response *resp);
+
+/* No trade leaves the client around the gate: without one, or when it
+ * refuses, nothing is sent; an admitted trade is settled exactly once. */
+static void
+test_trade_gate(void)
+{
+    struct bnc_params p;
+    struct bnc_response r;
+    struct bnc_trade_gate refusing = {refuse_admit, settle_count, NULL};
+    struct bnc_trade_gate all = {admit_all, settle_count, NULL};
+    char text[512];
+
+    REQUIRE_FAKEX();
+    CU_ASSERT_EQUAL_FATAL(fakex_reset(&fx), 0);
+    order_params(&p);
+    bnc_set_trade_gate(NULL);
+    CU_ASSERT_EQUAL(call("POST", ORDER, &p, BNC_TRADE, &creds_a, &r), -1);
+    CU_ASSERT_EQUAL(r.status, BNC_ERR_REFUSED);
+    CU_ASSERT_TRUE(contains(r.verdict, "no trading guard"));
+    bnc_response_free(&r);
+    bnc_set_trade_gate(&refusing);
+    gate_settled = 0;
+    CU_ASSERT_EQUAL(call("DELETE", ORDER, &p, BNC_TRADE, &creds_a, &r), -1);
+    CU_ASSERT_EQUAL(r.status, BNC_ERR_REFUSED);
+    bnc_describe_error(&r, text, sizeof(text));
+    CU_ASSERT_STRING_EQUAL(text, "Refused by the test gate.");
+    CU_ASSERT_EQUAL(gate_settled, 0);
+    bnc_response_free(&r);
+    CU_ASSERT_EQUAL(fakex_count(&fx, "POST", ORDER), 0);
+    CU_ASSERT_EQUAL(fakex_count(&fx, "DELETE", ORDER), 0);
+    bnc_set_trade_gate(&all);
+    CU_ASSERT_EQUAL(call("POST", ORDER, &p, BNC_TRADE, &creds_a, &r), 0);
+    CU_ASSERT_EQUAL(gate_settled, 1);
+    CU_ASSERT_EQUAL(fakex_count(&fx, "POST", ORDER), 1);
+    bnc_response_free(&r);
+}
+
 static CU_TestInfo offline_tests[] = {
     {"params: percent-encoding", test_params_encoding},
     {"params: overflow", test_params_overflow},
@@ -1020,6 +1065,8 @@ static CU_TestInfo offline_tests[] = {
 };
 
 static CU_TestInfo fakex_tests[] = {
+    {"trades pass the gate: none without one, refused ones never sent",
+     test_trade_gate},
     {"public ticker", test_public_ticker},
     {"invalid symbol (-1121)", test_invalid_symbol},
     {"percent-encoded query", test_percent_encoding_reaches_the_exchange},
@@ -1057,8 +1104,49 @@ static CU_SuiteInfo suites[] = {
     CU_SUITE_INFO_NULL,
 };
 
+/* This program tests the Binance client below the trading guard: its
+ * trades pass a gate that admits everything (the daemon's gate is the
+ * guard, tested in test_guard). settle records that it was called. */
+static int
+refuse_admit(void *arg, const struct bnc_request *req, enum bnc_env env,
+             void **ticket, struct bnc_response *resp)
+{
+    (void)arg;
+    (void)req;
+    (void)env;
+    *ticket = NULL;
+    snprintf(resp->verdict, sizeof(resp->verdict), "Refused by the test gate.");
+    return -1;
+}
+
+static int
+admit_all(void *arg, const struct bnc_request *req, enum bnc_env env,
+          void **ticket, struct bnc_response *resp)
+{
+    (void)arg;
+    (void)req;
+    (void)env;
+    (void)resp;
+    *ticket = NULL;
+    return 0;
+}
+
+static void
+settle_count(void *arg, const struct bnc_request *req, void *ticket,
+             struct bnc_response *resp)
+{
+    (void)arg;
+    (void)req;
+    (void)ticket;
+    (void)resp;
+    gate_settled++;
+}
+
 int
 main(void)
 {
+    struct bnc_trade_gate gate = {admit_all, settle_count, NULL};
+
+    bnc_set_trade_gate(&gate);
     return testlib_run(suites);
 }

@@ -417,7 +417,7 @@ test_logging_level(void)
         "\"params\":{\"level\":\"debug\"}}");
     CU_ASSERT_PTR_NOT_NULL(tl_get_path(m, "result"));
     CU_ASSERT_EQUAL(sess.log_level, MCP_LOG_DEBUG);
-    struct mcp_call c = {srv, &sess, NULL, NULL, 0};
+    struct mcp_call c = {.srv = srv, .sess = &sess};
     capture_reset();
     mcp_call_log(&c, MCP_LOG_INFO, "test", "hello %d", 1);
     CU_ASSERT_EQUAL_FATAL(cap.n, 1);
@@ -542,7 +542,7 @@ request_with(int mode, int timeout_ms, json_object **result, char *err,
              size_t len)
 {
     pthread_t t;
-    struct mcp_call c = {srv, &sess, NULL, NULL, 0};
+    struct mcp_call c = {.srv = srv, .sess = &sess};
     json_object *params = json_object_new_object();
     capture_reset();
     atomic_store(&answer_mode, mode);
@@ -559,7 +559,7 @@ test_server_requests(void)
 {
     json_object *result = NULL;
     char err[256];
-    struct mcp_call c = {srv, &sess, NULL, NULL, 0};
+    struct mcp_call c = {.srv = srv, .sess = &sess};
 
     /* a client that did not declare sampling is not asked */
     sess.client_sampling = 0;
@@ -613,7 +613,93 @@ test_initialize_records_client_caps(void)
     sess.client_sampling = sess.client_elicitation = 0;
 }
 
+/* Classifies text (parsed here) with mcp_message_classify. */
+static void
+classify_text(const char *text, int *init, int *requests)
+{
+    json_object *o = json_tokener_parse(text);
+    mcp_message_classify(o, init, requests);
+    json_object_put(o);
+}
+
+static void
+test_triage_hostile_and_slash_ids(void)
+{
+    static const char *const hostile[] = {
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":null}",
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":7}",
+        "{\"jsonrpc\":\"2.0\",\"method\":null,\"params\":{\"requestId\":"
+        "\"a/b\",\"x\":\"notifications/cancelled\"}}",
+        "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\","
+        "\"params\":[\"a/b\"]}",
+        "[{\"method\":null,\"id\":2},{\"method\":{\"notifications/"
+        "cancelled\":1}}]",
+        "notifications/cancelled \"result\" not json",
+    };
+    int init, requests;
+
+    /* the method is read only when it is a string */
+    classify_text(hostile[0], &init, &requests);
+    CU_ASSERT_TRUE(requests); /* an id without a result: it gets -32600 */
+    CU_ASSERT_FALSE(init);
+    classify_text(hostile[4], &init, &requests);
+    CU_ASSERT_TRUE(requests);
+    CU_ASSERT_FALSE(init);
+    classify_text("[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":"
+                  "\"initialize\"}]",
+                  &init, &requests);
+    CU_ASSERT_TRUE(init && requests);
+    classify_text("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}", &init,
+                  &requests);
+    CU_ASSERT_FALSE(init || requests);
+
+    /* a running request with the string id "a/b" */
+    memset(&sess.inflight[0], 0, sizeof(sess.inflight[0]));
+    sess.inflight[0].used = 1;
+    snprintf(sess.inflight[0].id, sizeof(sess.inflight[0].id), "\"a/b\"");
+    for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+        int taken =
+            mcp_session_intercept(&sess, hostile[i], strlen(hostile[i]));
+        /* only the well-formed cancel with bad params is taken (and does
+         * nothing); nothing here cancels "a/b" */
+        CU_ASSERT_EQUAL(taken, i == 3);
+        CU_ASSERT_EQUAL(atomic_load(&sess.inflight[0].cancel), 0);
+    }
+    const char cancel[] = "{\"jsonrpc\":\"2.0\",\"method\":"
+                          "\"notifications/cancelled\",\"params\":{"
+                          "\"requestId\":\"a/b\"}}";
+    CU_ASSERT_EQUAL(mcp_session_intercept(&sess, cancel, strlen(cancel)), 1);
+    CU_ASSERT_EQUAL(atomic_load(&sess.inflight[0].cancel), 1);
+    sess.inflight[0].used = 0;
+    /* the engine answers the hostile requests with -32600, id kept */
+    json_object *m = send_msg(hostile[0]);
+    CU_ASSERT_EQUAL(error_code(m), -32600);
+    CU_ASSERT_EQUAL(tl_int_at(m, "id"), 1);
+}
+
+static void
+test_elicitation_capability_forms(void)
+{
+    send_msg("{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\","
+             "\"params\":{\"protocolVersion\":\"2025-11-25\","
+             "\"capabilities\":{\"elicitation\":{\"url\":{}}}}}");
+    CU_ASSERT_FALSE(sess.client_elicitation); /* URL mode only */
+    send_msg("{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\","
+             "\"params\":{\"protocolVersion\":\"2025-11-25\","
+             "\"capabilities\":{\"elicitation\":{\"form\":{}}}}}");
+    CU_ASSERT_TRUE(sess.client_elicitation);
+    send_msg("{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\","
+             "\"params\":{\"protocolVersion\":\"2025-11-25\","
+             "\"capabilities\":{\"elicitation\":true}}}");
+    CU_ASSERT_FALSE(sess.client_elicitation);
+    sess.client_elicitation = 0;
+}
+
 static CU_TestInfo engine_tests[] = {
+    {"triage: non-string methods never crash; cancel of \"a/b\" matches",
+     test_triage_hostile_and_slash_ids},
+    {"elicitation capability: form mode only",
+     test_elicitation_capability_forms},
     {"parse errors are -32700 with a null id", test_parse_errors},
     {"invalid requests are -32600", test_invalid_requests},
     {"unknown method -32601, bad params -32602",

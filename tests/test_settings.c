@@ -183,7 +183,16 @@ test_every_key(void)
              "foreground = yes\n"
              "daemon = 1\n"
              "pidfile = /tmp/binmcpd-test.pid\n"
-             "user = nobody\n",
+             "user = nobody\n"
+             "order_confirmation = token\n"
+             "confirm_on = always\n"
+             "confirmation_timeout = 30\n"
+             "max_order_notional = 250.5\n"
+             "max_daily_notional = 1000\n"
+             "allowed_symbols = btc*, ETHUSDT\n"
+             "denied_symbols = BTCUP?\n"
+             "max_open_orders = 4\n"
+             "journal = /tmp/binmcpd-test-journal.db\n",
              creds);
     write_file(conf, "every.conf", 0644, text);
     CU_ASSERT_EQUAL_FATAL(load_with(&s, conf, NULL, err, sizeof(err)), 0);
@@ -219,6 +228,15 @@ test_every_key(void)
     CU_ASSERT_EQUAL(s.foreground, 0);
     CU_ASSERT_STRING_EQUAL(s.pidfile, "/tmp/binmcpd-test.pid");
     CU_ASSERT_STRING_EQUAL(s.user, "nobody");
+    CU_ASSERT_EQUAL(s.trading.confirmation, OC_TOKEN);
+    CU_ASSERT_EQUAL(s.trading.confirm_always, 1);
+    CU_ASSERT_EQUAL(s.trading.confirmation_timeout_s, 30);
+    CU_ASSERT_DOUBLE_EQUAL(s.trading.max_order_notional, 250.5, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(s.trading.max_daily_notional, 1000, 1e-9);
+    CU_ASSERT_STRING_EQUAL(s.trading.allowed_symbols, "BTC*,ETHUSDT");
+    CU_ASSERT_STRING_EQUAL(s.trading.denied_symbols, "BTCUP?");
+    CU_ASSERT_EQUAL(s.trading.max_open_orders, 4);
+    CU_ASSERT_STRING_EQUAL(s.trading.journal, "/tmp/binmcpd-test-journal.db");
     CU_ASSERT_TRUE(s.creds.set);
     CU_ASSERT_STRING_EQUAL(s.creds.key, TEST_KEY_A);
     CU_ASSERT_EQUAL(s.creds.env, BNC_ENV_TESTNET); /* from testnet = true */
@@ -252,7 +270,7 @@ test_every_key(void)
             fprintf(stderr, "\n  key of --%s not tested\n", name);
         CU_ASSERT_TRUE(contains(text, key));
     }
-    CU_ASSERT_EQUAL(options, 28);
+    CU_ASSERT_EQUAL(options, 37);
     CU_ASSERT_TRUE(contains(help, "--help"));
     CU_ASSERT_TRUE(contains(help, "--version"));
     CU_ASSERT_TRUE(contains(help, "--check-config"));

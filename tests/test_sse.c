@@ -1740,6 +1740,189 @@ static CU_TestInfo streamable_tests[] = {
 };
 
 /* ------------------------------------------------------------------ */
+/* Suite "hostile": malformed messages never take a worker down        */
+
+/* Worker restarts as /health counts them (-1 when unreadable). */
+static int64_t
+restarts_now(void)
+{
+    json_object *h = health();
+    int64_t n = h != NULL ? tl_int_at(h, "worker_restarts") : -1;
+    json_object_put(h);
+    return n;
+}
+
+/* Messages whose method is not a string, sent by an unauthenticated
+ * client and inside sessions, once to each worker at least. */
+static const char *const hostile[] = {
+    "{\"jsonrpc\":\"2.0\",\"id\":91,\"method\":null}",
+    "{\"jsonrpc\":\"2.0\",\"id\":92,\"method\":7}",
+    "{\"jsonrpc\":\"2.0\",\"id\":93,\"method\":[\"initialize\"]}",
+    "{\"jsonrpc\":\"2.0\",\"method\":null,\"params\":{\"requestId\":1,"
+    "\"x\":\"notifications/cancelled\"}}",
+    "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\","
+    "\"params\":null}",
+    "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\","
+    "\"params\":[\"notifications/cancelled\"]}",
+    "[{\"jsonrpc\":\"2.0\",\"id\":94,\"method\":null},"
+    "{\"jsonrpc\":\"2.0\",\"method\":{\"a\":\"notifications/cancelled\"}}]",
+    "{\"jsonrpc\":\"2.0\",\"id\":95,\"result\":null,\"method\":false}",
+};
+
+static void
+test_hostile_streamable(void)
+{
+    char sid[128];
+    struct sh_result r;
+    int64_t before = restarts_now();
+
+    CU_ASSERT_TRUE_FATAL(before >= 0);
+    /* without a session: a clear 400, no crash */
+    for (int round = 0; round < 2 * N_WORKERS; round++) {
+        sh_post(NULL, hostile[0], 0, NULL, &r);
+        CU_ASSERT_EQUAL(r.status, 400);
+        sh_free(&r);
+    }
+    CU_ASSERT_EQUAL_FATAL(sh_session(sid, sizeof(sid)), 0);
+    for (int round = 0; round < 2; round++) {
+        for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+            sh_post(sid, hostile[i], 0, NULL, &r);
+            CU_ASSERT_TRUE(r.status == 200 || r.status == 202);
+            sh_free(&r);
+        }
+    }
+    /* a request with a null method is answered -32600 with its id */
+    sh_post(sid, hostile[0], 0, NULL, &r);
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_EQUAL(tl_int_at(sh_find(&r, "91"), "error.code"), -32600);
+    sh_free(&r);
+    /* the session lives on and no worker was restarted */
+    json_object *m = sh_rpc(sid, 96, "ping", NULL, NULL);
+    CU_ASSERT_PTR_NOT_NULL(tl_get_path(m, "result"));
+    json_object_put(m);
+    CU_ASSERT_EQUAL(restarts_now(), before);
+    sh_delete(sid);
+}
+
+static void
+test_hostile_legacy(void)
+{
+    struct legacy l;
+    int64_t before = restarts_now();
+
+    CU_ASSERT_EQUAL_FATAL(legacy_session(&l, "H-"), 0);
+    for (int round = 0; round < 2 * N_WORKERS; round++)
+        for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++)
+            CU_ASSERT_EQUAL(legacy_post(&l, hostile[i]), 202);
+    json_object *m = legacy_wait(&l, "91", ms(RPC_MS));
+    CU_ASSERT_EQUAL(tl_int_at(m, "error.code"), -32600);
+    json_object_put(m);
+    m = legacy_rpc(&l, "ping", NULL);
+    CU_ASSERT_PTR_NOT_NULL(tl_get_path(m, "result"));
+    json_object_put(m);
+    CU_ASSERT_EQUAL(restarts_now(), before);
+    legacy_close(&l);
+}
+
+/* A call with the string id "a/b" held up by the fake exchange, then
+ * cancelled: the session's next request is answered long before the
+ * exchange would have answered (the id must match although it has a '/'). */
+static void
+test_cancel_slash_id_legacy(void)
+{
+    struct legacy l;
+    int64_t t0;
+
+    CU_ASSERT_EQUAL_FATAL(legacy_session(&l, "S-"), 0);
+    CU_ASSERT_EQUAL_FATAL(fakex_reset(&fx), 0);
+    CU_ASSERT_EQUAL_FATAL(
+        fakex_fault(&fx, "type=slow&delay_ms=2500&path=/api/v3/ticker/24hr"
+                         "&count=1"),
+        0);
+    t0 = tl_now_ms();
+    CU_ASSERT_EQUAL(
+        legacy_post(&l, "{\"jsonrpc\":\"2.0\",\"id\":\"a/b\",\"method\":"
+                        "\"tools/call\",\"params\":{\"name\":\"get_ticker\","
+                        "\"arguments\":{\"symbol\":\"BTCUSDT\"}}}"),
+        202);
+    while (fakex_count(&fx, "GET", "/api/v3/ticker/24hr") < 1 &&
+           tl_now_ms() - t0 < ms(2000))
+        tl_sleep_ms(20);
+    CU_ASSERT_EQUAL(legacy_post(&l,
+                                "{\"jsonrpc\":\"2.0\",\"method\":"
+                                "\"notifications/cancelled\",\"params\":{"
+                                "\"requestId\":\"a/b\",\"reason\":\"test\"}}"),
+                    202);
+    json_object *m = legacy_rpc(&l, "ping", NULL);
+    CU_ASSERT_PTR_NOT_NULL(tl_get_path(m, "result"));
+    json_object_put(m);
+    if (slow == 1)
+        CU_ASSERT_TRUE(tl_now_ms() - t0 < 2300);
+    /* no answer to the cancelled call */
+    legacy_drain(&l, ms(STRAY_MS));
+    m = legacy_take(&l, "\"a/b\"");
+    CU_ASSERT_PTR_NULL(m);
+    json_object_put(m);
+    legacy_close(&l);
+}
+
+static void
+test_cancel_slash_id_streamable(void)
+{
+    char sid[128], hdr[512];
+    struct httpc_sse call;
+    struct sh_result r;
+    int64_t t0;
+    const char body[] = "{\"jsonrpc\":\"2.0\",\"id\":\"a/b\",\"method\":"
+                        "\"tools/call\",\"params\":{\"name\":\"get_ticker\","
+                        "\"arguments\":{\"symbol\":\"BTCUSDT\"}}}";
+
+    CU_ASSERT_EQUAL_FATAL(sh_session(sid, sizeof(sid)), 0);
+    CU_ASSERT_EQUAL_FATAL(fakex_reset(&fx), 0);
+    CU_ASSERT_EQUAL_FATAL(
+        fakex_fault(&fx, "type=slow&delay_ms=2500&path=/api/v3/ticker/24hr"
+                         "&count=1"),
+        0);
+    snprintf(hdr, sizeof(hdr),
+             "Accept: application/json, text/event-stream\r\n"
+             "Content-Type: application/json\r\nMcp-Session-Id: %s\r\n"
+             "MCP-Protocol-Version: 2025-11-25\r\n",
+             sid);
+    t0 = tl_now_ms();
+    CU_ASSERT_EQUAL_FATAL(httpc_sse_open(&call, dm.port, "POST", "/mcp", hdr,
+                                         body, strlen(body), ms(HTTP_MS)),
+                          0);
+    while (fakex_count(&fx, "GET", "/api/v3/ticker/24hr") < 1 &&
+           tl_now_ms() - t0 < ms(2000))
+        tl_sleep_ms(20);
+    sh_post(sid,
+            "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\","
+            "\"params\":{\"requestId\":\"a/b\",\"reason\":\"test\"}}",
+            0, NULL, &r);
+    CU_ASSERT_EQUAL(r.status, 202);
+    sh_free(&r);
+    json_object *m = sh_rpc(sid, 97, "ping", NULL, NULL);
+    CU_ASSERT_PTR_NOT_NULL(tl_get_path(m, "result"));
+    json_object_put(m);
+    if (slow == 1)
+        CU_ASSERT_TRUE(tl_now_ms() - t0 < 2300);
+    httpc_sse_close(&call);
+    sh_delete(sid);
+}
+
+static CU_TestInfo hostile_tests[] = {
+    {"Streamable HTTP: non-string methods and cancels; no worker dies",
+     test_hostile_streamable},
+    {"legacy SSE: the same messages; -32600 on the stream, no worker dies",
+     test_hostile_legacy},
+    {"legacy SSE: cancelling the string id \"a/b\" stops the call",
+     test_cancel_slash_id_legacy},
+    {"Streamable HTTP: cancelling the string id \"a/b\" stops the call",
+     test_cancel_slash_id_streamable},
+    CU_TEST_INFO_NULL,
+};
+
+/* ------------------------------------------------------------------ */
 /* Suite "parity": stdio, legacy SSE and Streamable HTTP agree         */
 
 struct stdio_client {
@@ -2304,6 +2487,7 @@ static CU_TestInfo shutdown_tests[] = {
 static CU_SuiteInfo suites[] = {
     {"legacy", init_suite, NULL, NULL, NULL, legacy_tests},
     {"streamable", init_suite, clean_streamable, NULL, NULL, streamable_tests},
+    {"hostile", init_suite, NULL, NULL, NULL, hostile_tests},
     {"parity", init_suite, NULL, NULL, NULL, parity_tests},
     {"health", init_suite, NULL, NULL, NULL, health_tests},
     {"capacity", init_suite, NULL, NULL, NULL, capacity_tests},

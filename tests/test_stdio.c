@@ -482,12 +482,13 @@ daemon_start(struct daemon *d, const char *tag, const char *const *extra,
              const char *timeout_ms)
 {
     char base[160], testnet[160], timeout[64];
-    const char *envset[] = {base,
-                            testnet,
-                            timeout,
+    const char *envset[] = {base, testnet, timeout,
                             "BINANCE_API_KEY=" TEST_KEY_A,
                             "BINANCE_API_SECRET=" TEST_SECRET_A,
-                            NULL};
+                            /* the tools' own behaviour is tested here; the
+                             * trading guard in test_guard */
+                            "BINMCPD_MAX_ORDER_NOTIONAL=10000000",
+                            "BINMCPD_ORDER_CONFIRMATION=off", NULL};
     const char *argv[16];
     int in[2], out[2], err_fd, n = 0;
 
@@ -1508,6 +1509,40 @@ test_unknown_method(void)
     CU_ASSERT_EQUAL(queued_responses(&dm), 0);
 }
 
+/* Methods that are not strings, also in cancels and batches: -32600 where
+ * an id asks for an answer, nothing else, and the session goes on. */
+static void
+test_non_string_methods(void)
+{
+    json_object *m;
+
+    CU_ASSERT_EQUAL(
+        send_line(&dm, "{\"jsonrpc\":\"2.0\",\"id\":61,\"method\":null}"), 0);
+    m = wait_response(&dm, "61", RPC_TIMEOUT_MS);
+    CU_ASSERT_EQUAL(tl_int_at(m, "error.code"), -32600);
+    json_object_put(m);
+    CU_ASSERT_EQUAL(send_line(&dm, "{\"jsonrpc\":\"2.0\",\"method\":null,"
+                                   "\"params\":{\"requestId\":61,\"x\":"
+                                   "\"notifications/cancelled\"}}"),
+                    0);
+    CU_ASSERT_EQUAL(send_line(&dm, "{\"jsonrpc\":\"2.0\",\"method\":"
+                                   "\"notifications/cancelled\",\"params\":"
+                                   "null}"),
+                    0);
+    CU_ASSERT_EQUAL(send_line(&dm, "{\"jsonrpc\":\"2.0\",\"method\":[\""
+                                   "notifications/cancelled\"]}"),
+                    0);
+    /* the two invalid notifications are answered -32600 with a null id, as
+     * JSON-RPC says; the cancel without params is taken silently */
+    for (int i = 0; i < 2; i++) {
+        m = wait_response(&dm, "null", RPC_TIMEOUT_MS);
+        CU_ASSERT_EQUAL(tl_int_at(m, "error.code"), -32600);
+        json_object_put(m);
+    }
+    CU_ASSERT_TRUE(ping_ok(&dm));
+    CU_ASSERT_EQUAL(queued_responses(&dm), 0);
+}
+
 static void
 test_stdin_close_exits_0(void)
 {
@@ -1525,6 +1560,8 @@ test_stdin_close_exits_0(void)
 
 static CU_TestInfo session_tests[] = {
     {"initialize negotiates 2025-06-18 and names binmcpd", test_initialize},
+    {"non-string methods: -32600, the session goes on",
+     test_non_string_methods},
     {"tools/list has every tool", test_tools_list},
     {"market tools return the fake's values", test_market_tools},
     {"account tools return the fake's account", test_account_tools},

@@ -23,6 +23,7 @@
 #include "mcp.h"
 #include "schema.h"
 #include "symcache.h"
+#include "guard.h"
 #include "testlib.h"
 #include "tools.h"
 #include "tools_util.h"
@@ -123,7 +124,11 @@ call_in(struct mcp_session *s, const char *name, const char *args_json,
         res->is_error = 1;
         rc = -2;
     } else {
-        struct mcp_call c = {s->srv, s, progress_token, NULL, 0};
+        struct mcp_call c = {.srv = s->srv,
+                             .sess = s,
+                             .progress_token = progress_token,
+                             .tool = name,
+                             .args = args};
         rc = t->handler(&c, args, res);
         check_result(t, rc, res);
     }
@@ -172,7 +177,7 @@ test_table_rows(void)
     size_t n = tool_count();
     char err[256];
 
-    CU_ASSERT_EQUAL(n, 21);
+    CU_ASSERT_EQUAL(n, 22);
     CU_ASSERT_PTR_NULL(tool_at(n));
     CU_ASSERT_PTR_NULL(tool_find("no_such_tool"));
     CU_ASSERT_PTR_NULL(tool_find(NULL));
@@ -1064,7 +1069,7 @@ test_order_unknown_outcome(void)
 static json_object *
 read_res(const char *uri, struct catalog_error *err)
 {
-    struct mcp_call c = {srv, &sess, NULL, NULL, 0};
+    struct mcp_call c = {.srv = srv, .sess = &sess};
     memset(err, 0, sizeof(*err));
     return catalog_read_resource(&c, uri, err);
 }
@@ -1184,7 +1189,7 @@ test_resource_account(void)
 static json_object *
 get_prompt(const char *name, const char *args_json, struct catalog_error *err)
 {
-    struct mcp_call c = {srv, &sess, NULL, NULL, 0};
+    struct mcp_call c = {.srv = srv, .sess = &sess};
     json_object *args = args_json ? json_tokener_parse(args_json) : NULL;
     json_object *o;
 
@@ -1271,7 +1276,7 @@ static json_object *
 complete(const char *type, const char *ref, const char *arg, const char *prefix,
          struct catalog_error *err)
 {
-    struct mcp_call c = {srv, &sess, NULL, NULL, 0};
+    struct mcp_call c = {.srv = srv, .sess = &sess};
     memset(err, 0, sizeof(*err));
     return catalog_complete(&c, type, ref, arg, prefix, err);
 }
@@ -1702,8 +1707,23 @@ main(void)
         fakex_stop(&fx);
         return 1;
     }
+    /* The tools' own behaviour is tested here (the trading guard in
+     * test_guard): no confirmation, a cap no test order reaches, a journal
+     * of this run's own. */
+    struct trading_settings rules = {.confirmation = OC_OFF,
+                                     .max_order_notional = 1e9};
+    snprintf(rules.journal, sizeof(rules.journal), "%s",
+             tl_test_journal() + strlen("BINMCPD_JOURNAL="));
+    char gerr[512];
+    if (guard_init(&rules, gerr, sizeof(gerr)) < 0 ||
+        guard_open(NULL, gerr, sizeof(gerr)) < 0) {
+        fprintf(stderr, "test_tools: %s\n", gerr);
+        fakex_stop(&fx);
+        return 1;
+    }
     mcp_session_init(&sess, srv, "test", sink, NULL);
     rc = testlib_run(suites);
+    guard_close();
     mcp_session_finish(&sess);
     mcp_server_free(srv);
     symcache_reset();

@@ -297,16 +297,36 @@ tl_env_build(const char *const *set)
         n++;
     while (set != NULL && set[k] != NULL)
         k++;
-    env = calloc(n + k + 1, sizeof(*env));
+    env = calloc(n + k + 2, sizeof(*env));
     if (env == NULL)
         return NULL;
     for (char **e = environ; *e != NULL; e++)
         if (strncmp(*e, "BINANCE_", 8) != 0 && strncmp(*e, "BINMCPD_", 8) != 0)
             env[j++] = *e;
-    for (size_t i = 0; i < k; i++)
+    int journal_set = 0;
+    for (size_t i = 0; i < k; i++) {
+        journal_set |= strncmp(set[i], "BINMCPD_JOURNAL=", 16) == 0;
         env[j++] = (char *)(uintptr_t)set[i];
+    }
+    /* A daemon under test keeps its audit journal beside the test, never
+     * in the user's or the system's state directory. */
+    if (!journal_set)
+        env[j++] = (char *)(uintptr_t)tl_test_journal();
     env[j] = NULL;
     return env;
+}
+
+const char *
+tl_test_journal(void)
+{
+    static char var[600];
+    const char *dir = getenv("TESTS_BUILDDIR");
+
+    if (var[0] == '\0')
+        snprintf(var, sizeof(var),
+                 "BINMCPD_JOURNAL=%s/journal.%ld.tmp/journal.db",
+                 dir != NULL && *dir != '\0' ? dir : "/tmp", (long)getpid());
+    return var;
 }
 
 pid_t

@@ -96,11 +96,17 @@ char *tl_slurp(const char *path, size_t *len);
 const char *tl_binmcpd_path(void);
 
 /* A copy of environ without BINANCE_* and BINMCPD_* (so that the caller's
- * own credentials never reach a daemon under test), plus set (a
+ * own credentials never reach a daemon under test), plus tl_test_journal()
+ * unless set names a journal, plus set (a
  * NULL-terminated list of "NAME=value", may be NULL). The caller frees the
  * array, not the strings (they are borrowed from environ and set). NULL
  * when out of memory. */
 char **tl_env_build(const char *const *set);
+
+/* "BINMCPD_JOURNAL=PATH": the audit journal every daemon this program
+ * starts uses unless its set names another: $TESTS_BUILDDIR (or /tmp)
+ * /journal.<pid>.tmp/journal.db. Static storage. */
+const char *tl_test_journal(void);
 
 /* Forks and execs argv[0] (NULL-terminated argv) with tl_env_build(envset)
  * and in_fd, out_fd, err_fd as its standard descriptors. When pdeathsig is

@@ -191,7 +191,12 @@ tl_clean_env() {
         BINANCE_* | BINMCPD_*) tl_unset_args+=(-u "$name") ;;
         esac
     done < <(compgen -e)
+    # A daemon under test keeps its audit journal beside the test, never in
+    # the user's or the system's state directory (a later
+    # BINMCPD_JOURNAL=... on the same env line wins).
+    tl_unset_args+=("BINMCPD_JOURNAL=$tl_journal")
 }
+tl_journal="${TESTS_BUILDDIR:-/tmp}/journal.$$.tmp/journal.db"
 
 # The string value of a #define in $TESTS_SRCDIR/fakex.h (continuation lines
 # joined), or "".

@@ -1,0 +1,1302 @@
+/*
+ * guard.c - see guard.h.
+ *
+ * Layout: the shared rules; reading a request (its parameters and the
+ * canonical text a confirmation is bound to); valuing a new order in USDT;
+ * the checks; the confirmation; the gate's admit and settle; the journal's
+ * orphans; the audit-log query.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+
+#include "bnc.h"
+#include "confirm.h"
+#include "guard.h"
+#include "log.h"
+#include "mcp.h"
+#include "symcache.h"
+#include "util.h"
+
+#define PAIRS_MAX   64
+#define FIELD_MAX   64
+#define CANON_MAX   (BNC_PARAMS_MAX + 128)
+#define SUMMARY_MAX 1200
+#define DEPTH_LIMIT "1000"
+#define ORPHANS_MAX 32
+#define FP_LEN      16
+
+/* ------------------------------------------------------------------ */
+/* The shared rules                                                    */
+
+struct guard_shared {
+    pthread_mutex_t lock; /* robust, process-shared */
+    struct trading_settings rules;
+};
+
+static struct guard_shared *shared;  /* inherited across fork */
+static struct confirm_store *tokens; /* inherited across fork */
+static struct journal *jr;           /* this process's connection */
+static char journal_why[384];        /* why jr is NULL */
+
+static void
+shared_lock(void)
+{
+    if (pthread_mutex_lock(&shared->lock) == EOWNERDEAD)
+        pthread_mutex_consistent(&shared->lock);
+}
+
+/* A copy of the rules in force. */
+static void
+rules_get(struct trading_settings *out)
+{
+    shared_lock();
+    *out = shared->rules;
+    pthread_mutex_unlock(&shared->lock);
+}
+
+int
+guard_init(const struct trading_settings *t, char *err, size_t errlen)
+{
+    pthread_mutexattr_t ma;
+
+    if (shared != NULL) {
+        guard_set_rules(t);
+        return 0;
+    }
+    shared = mmap(NULL, sizeof(*shared), PROT_READ | PROT_WRITE,
+                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (shared == MAP_FAILED) {
+        shared = NULL;
+        snprintf(err, errlen, "trading guard: mmap: %s", strerror(errno));
+        return -1;
+    }
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
+    pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
+    pthread_mutex_init(&shared->lock, &ma);
+    pthread_mutexattr_destroy(&ma);
+    shared->rules = *t;
+    tokens = confirm_store_create(0);
+    if (tokens == NULL) {
+        snprintf(err, errlen,
+                 "trading guard: the confirmation token store "
+                 "cannot be created");
+        return -1;
+    }
+    return 0;
+}
+
+void
+guard_set_rules(const struct trading_settings *t)
+{
+    if (shared == NULL)
+        return;
+    shared_lock();
+    char journal[sizeof(shared->rules.journal)];
+    memcpy(journal, shared->rules.journal, sizeof(journal));
+    shared->rules = *t;
+    memcpy(shared->rules.journal, journal, sizeof(journal));
+    pthread_mutex_unlock(&shared->lock);
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading a request                                                   */
+
+struct pair {
+    char key[FIELD_MAX];
+    char value[FIELD_MAX];
+};
+
+/* Decodes %XX and '+' of src[0..n) into dst (size len). Returns 0 or -1. */
+static int
+url_decode(const char *src, size_t n, char *dst, size_t len)
+{
+    size_t o = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        char c = src[i];
+        if (c == '%') {
+            char hex[3];
+            char *end;
+            if (i + 2 >= n)
+                return -1;
+            hex[0] = src[i + 1];
+            hex[1] = src[i + 2];
+            hex[2] = '\0';
+            long v = strtol(hex, &end, 16);
+            if (*end != '\0' || v == 0)
+                return -1;
+            c = (char)v;
+            i += 2;
+        } else if (c == '+') {
+            c = ' ';
+        }
+        if (o + 1 >= len)
+            return -1;
+        dst[o++] = c;
+    }
+    dst[o] = '\0';
+    return 0;
+}
+
+/* Splits a query string into pairs. Returns how many, or -1. */
+static int
+parse_query(const char *q, struct pair *out, int max)
+{
+    int n = 0;
+
+    while (*q != '\0') {
+        const char *amp = strchr(q, '&');
+        size_t len = amp != NULL ? (size_t)(amp - q) : strlen(q);
+        const char *eq = memchr(q, '=', len);
+        if (n >= max || eq == NULL ||
+            url_decode(q, (size_t)(eq - q), out[n].key, sizeof(out[n].key)) <
+                0 ||
+            url_decode(eq + 1, len - (size_t)(eq - q) - 1, out[n].value,
+                       sizeof(out[n].value)) < 0)
+            return -1;
+        n++;
+        q += len + (amp != NULL);
+    }
+    return n;
+}
+
+static int
+pair_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct pair *)a)->key, ((const struct pair *)b)->key);
+}
+
+/* What a recognised request is. */
+enum trade_kind {
+    TRADE_PLACE,      /* a new order */
+    TRADE_CANCEL,     /* cancel one order */
+    TRADE_CANCEL_ALL, /* cancel every open order of a symbol */
+};
+
+/* The order-changing requests the guard has a rule for. Anything else that
+ * arrives as BNC_TRADE is refused. */
+static const struct trade_rule {
+    const char *method;
+    const char *path;
+    enum trade_kind kind;
+} trade_rules[] = {
+    {"POST", "/api/v3/order", TRADE_PLACE},
+    {"DELETE", "/api/v3/order", TRADE_CANCEL},
+    {"DELETE", "/api/v3/openOrders", TRADE_CANCEL_ALL},
+};
+
+/* A request as the guard sees it. */
+struct view {
+    enum trade_kind kind;
+    const char *tool; /* the MCP tool, or "(none)" */
+    enum bnc_env env;
+    struct pair p[PAIRS_MAX];
+    int np;
+    char canonical[CANON_MAX];
+    /* filled by valuing a new order */
+    char quote[16];
+    double quote_value; /* the order's value in its quote asset */
+    double usdt;        /* ... in USDT */
+    double spent;       /* what the key committed in 24 h (when capped) */
+    const char *how;    /* how the value was found */
+};
+
+/* The value of parameter key, or NULL. */
+static const char *
+view_get(const struct view *v, const char *key)
+{
+    for (int i = 0; i < v->np; i++)
+        if (strcmp(v->p[i].key, key) == 0)
+            return v->p[i].value;
+    return NULL;
+}
+
+/* The canonical text a confirmation is bound to: environment, method,
+ * path and the parameters sorted by name, without the client order id and
+ * the answer type (which a second call may not repeat). */
+static int
+view_canonical(struct view *v, const struct bnc_request *req)
+{
+    struct pair sorted[PAIRS_MAX];
+    size_t used;
+    int n;
+
+    memcpy(sorted, v->p, sizeof(sorted[0]) * (size_t)v->np);
+    qsort(sorted, (size_t)v->np, sizeof(sorted[0]), pair_cmp);
+    n = snprintf(v->canonical, sizeof(v->canonical), "%s %s %s",
+                 creds_env_name(v->env), req->method, req->path);
+    used = n > 0 ? (size_t)n : 0;
+    for (int i = 0; i < v->np; i++) {
+        if (strcmp(sorted[i].key, "newClientOrderId") == 0 ||
+            strcmp(sorted[i].key, "newOrderRespType") == 0)
+            continue;
+        n = snprintf(v->canonical + used, sizeof(v->canonical) - used, " %s=%s",
+                     sorted[i].key, sorted[i].value);
+        if (n < 0 || (size_t)n >= sizeof(v->canonical) - used)
+            return -1;
+        used += (size_t)n;
+    }
+    return 0;
+}
+
+/* Recognises req. Returns 0, or -1 with a sentence in why. */
+static int
+view_read(struct view *v, const struct bnc_request *req, enum bnc_env env,
+          char *why, size_t len)
+{
+    const struct mcp_call *call = req->origin;
+    size_t i;
+
+    memset(v, 0, sizeof(*v));
+    v->env = env;
+    v->tool = call != NULL && call->tool != NULL ? call->tool : "(none)";
+    for (i = 0; i < sizeof(trade_rules) / sizeof(trade_rules[0]); i++)
+        if (strcmp(trade_rules[i].method, req->method) == 0 &&
+            strcmp(trade_rules[i].path, req->path) == 0)
+            break;
+    if (i == sizeof(trade_rules) / sizeof(trade_rules[0])) {
+        snprintf(why, len,
+                 "Refused: the trading guard has no rule for %s %s, so it "
+                 "is not sent. Nothing was sent.",
+                 req->method, req->path);
+        return -1;
+    }
+    v->kind = trade_rules[i].kind;
+    v->np = parse_query(req->params != NULL ? req->params->buf : "", v->p,
+                        PAIRS_MAX);
+    if (v->np < 0 || view_get(v, "symbol") == NULL ||
+        view_canonical(v, req) < 0) {
+        snprintf(why, len,
+                 "Refused: the trading guard cannot read this "
+                 "request's parameters. Nothing was sent.");
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Valuing a new order                                                 */
+
+/* A plain decimal as a double; -1 when absent or malformed. */
+static double
+dec(const char *s)
+{
+    char *end;
+    double d;
+
+    if (s == NULL || *s == '\0' || strspn(s, "0123456789.") != strlen(s))
+        return -1;
+    d = strtod(s, &end);
+    return *end == '\0' && isfinite(d) ? d : -1;
+}
+
+/* One public read on env. Returns the body (caller puts) or NULL. */
+static json_object *
+public_get(const char *path, const struct bnc_params *p, enum bnc_env env)
+{
+    struct bnc_request req = {0};
+    struct bnc_response resp;
+    json_object *body = NULL;
+
+    req.method = "GET";
+    req.path = path;
+    req.params = p;
+    req.kind = BNC_PUBLIC;
+    req.env = &env;
+    if (bnc_call(&req, &resp) == 0)
+        body = json_object_get(resp.body);
+    bnc_response_free(&resp);
+    return body;
+}
+
+/* The value of taking qty from one side of the book ([[price, qty], ...]).
+ * Returns it, or -1 when the book is too thin or malformed. */
+static double
+walk_side(json_object *levels, double qty)
+{
+    double left = qty, value = 0;
+    size_t n = json_object_is_type(levels, json_type_array)
+                   ? json_object_array_length(levels)
+                   : 0;
+
+    for (size_t i = 0; i < n && left > 0; i++) {
+        json_object *lv = json_object_array_get_idx(levels, i);
+        double px =
+            dec(json_object_get_string(json_object_array_get_idx(lv, 0)));
+        double q =
+            dec(json_object_get_string(json_object_array_get_idx(lv, 1)));
+        if (!json_object_is_type(lv, json_type_array) || px < 0 || q < 0)
+            return -1;
+        double take = q < left ? q : left;
+        value += take * px;
+        left -= take;
+    }
+    return left > qty * 1e-12 ? -1 : value;
+}
+
+/* The value of a market order of qty on symbol's live book: asks for a
+ * BUY, bids for a SELL. Returns -1 when it cannot be computed. */
+static double
+book_value(const char *symbol, const char *side, double qty, enum bnc_env env)
+{
+    struct bnc_params p;
+    json_object *book, *levels = NULL;
+    double v;
+
+    bnc_params_init(&p);
+    bnc_params_add(&p, "symbol", symbol);
+    bnc_params_add(&p, "limit", DEPTH_LIMIT);
+    if ((book = public_get("/api/v3/depth", &p, env)) == NULL)
+        return -1;
+    json_object_object_get_ex(book, strcmp(side, "BUY") == 0 ? "asks" : "bids",
+                              &levels);
+    v = walk_side(levels, qty);
+    json_object_put(book);
+    return v;
+}
+
+/* The average price of symbol on env, or -1. */
+static double
+avg_price(const char *symbol, enum bnc_env env)
+{
+    struct bnc_params p;
+    json_object *o, *price;
+    double v = -1;
+
+    bnc_params_init(&p);
+    bnc_params_add(&p, "symbol", symbol);
+    if ((o = public_get("/api/v3/avgPrice", &p, env)) == NULL)
+        return -1;
+    if (json_object_object_get_ex(o, "price", &price))
+        v = dec(json_object_get_string(price));
+    json_object_put(o);
+    return v;
+}
+
+/* USDT per unit of asset: 1 for USDT, else ASSETUSDT's average price, else
+ * 1 / USDTASSET's. Returns -1 when neither pair exists. */
+static double
+usdt_rate(const char *asset, enum bnc_env env)
+{
+    char pair[40];
+    double v;
+
+    if (strcmp(asset, "USDT") == 0)
+        return 1;
+    snprintf(pair, sizeof(pair), "%sUSDT", asset);
+    if ((v = avg_price(pair, env)) > 0)
+        return v;
+    snprintf(pair, sizeof(pair), "USDT%s", asset);
+    if ((v = avg_price(pair, env)) > 0)
+        return 1 / v;
+    return -1;
+}
+
+/* Values a new order in its quote asset and in USDT. Returns 0, or -1 with
+ * a sentence in why (the order is then refused: fail closed). */
+static int
+value_order(struct view *v, char *why, size_t len)
+{
+    const char *symbol = view_get(v, "symbol"), *side = view_get(v, "side");
+    double qty = dec(view_get(v, "quantity"));
+    double quote_qty = dec(view_get(v, "quoteOrderQty"));
+    double price = dec(view_get(v, "price"));
+    double stop = dec(view_get(v, "stopPrice"));
+    struct sym_info si;
+    struct bnc_response resp;
+    double rate;
+
+    if (symcache_get(symbol, &si, &resp) != 0) {
+        bnc_response_free(&resp);
+        snprintf(why, len, "the quote asset of %s is not known", symbol);
+        return -1;
+    }
+    snprintf(v->quote, sizeof(v->quote), "%s", si.quote);
+    if (quote_qty > 0) {
+        v->quote_value = quote_qty;
+        v->how = "quote_order_qty";
+    } else if (qty > 0 && price > 0) {
+        v->quote_value = qty * price;
+        v->how = "price x quantity";
+    } else if (qty > 0 && side != NULL) {
+        v->quote_value = book_value(symbol, side, qty, v->env);
+        v->how = "the walk of the live order book";
+        /* a stop order may fill beyond the book of now: take the larger */
+        if (stop > 0 && stop * qty > v->quote_value)
+            v->quote_value = stop * qty;
+    } else {
+        v->quote_value = -1;
+    }
+    if (v->quote_value < 0) {
+        snprintf(why, len, "its value could not be computed (%s)",
+                 qty > 0 ? "the order book does not hold enough depth or "
+                           "could not be read"
+                         : "no quantity, price or quote_order_qty");
+        return -1;
+    }
+    if ((rate = usdt_rate(v->quote, v->env)) <= 0) {
+        snprintf(why, len,
+                 "its value in USDT could not be computed (no %sUSDT or "
+                 "USDT%s average price)",
+                 v->quote, v->quote);
+        return -1;
+    }
+    v->usdt = v->quote_value * rate;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The checks                                                          */
+
+/* Whether symbol matches one glob of a comma-separated list. */
+static int
+list_matches(const char *list, const char *symbol)
+{
+    char glob[32];
+
+    while (*list != '\0') {
+        size_t n = strcspn(list, ",");
+        if (n < sizeof(glob)) {
+            memcpy(glob, list, n);
+            glob[n] = '\0';
+            if (fnmatch(glob, symbol, 0) == 0)
+                return 1;
+        }
+        list += n + (list[n] == ',');
+    }
+    return 0;
+}
+
+/* A refusal: which check, and the sentence for the model and the user. */
+struct refusal {
+    const char *check;
+    char text[BNC_VERDICT_MAX];
+};
+
+static int refuse(struct refusal *r, const char *check, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Fills r. Returns -1 so that a check can `return refuse(...)`. */
+static int
+refuse(struct refusal *r, const char *check, const char *fmt, ...)
+{
+    va_list ap;
+
+    r->check = check;
+    va_start(ap, fmt);
+    vsnprintf(r->text, sizeof(r->text), fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static int
+check_symbol(const struct trading_settings *t, const struct view *v,
+             struct refusal *r)
+{
+    const char *symbol = view_get(v, "symbol");
+
+    if (t->allowed_symbols[0] != '\0' &&
+        !list_matches(t->allowed_symbols, symbol))
+        return refuse(r, "allowed_symbols",
+                      "Refused by the operator's limit allowed_symbols "
+                      "(%s): %s is not in it. Nothing was sent.",
+                      t->allowed_symbols, symbol);
+    if (list_matches(t->denied_symbols, symbol))
+        return refuse(r, "denied_symbols",
+                      "Refused by the operator's limit denied_symbols (%s): "
+                      "%s is in it. Nothing was sent.",
+                      t->denied_symbols, symbol);
+    return 0;
+}
+
+/* What is left of the daily cap after spent, for the texts. */
+static double
+left_today(const struct trading_settings *t, double spent)
+{
+    double left = t->max_daily_notional - spent;
+    return left > 0 ? left : 0;
+}
+
+/* The count of open orders on symbol, or -1. */
+static long
+open_orders(const char *symbol, const struct creds *cr)
+{
+    struct bnc_request req = {0};
+    struct bnc_response resp;
+    struct bnc_params p;
+    long n = -1;
+
+    bnc_params_init(&p);
+    bnc_params_add(&p, "symbol", symbol);
+    req.method = "GET";
+    req.path = "/api/v3/openOrders";
+    req.params = &p;
+    req.kind = BNC_READ;
+    req.creds = cr;
+    if (bnc_call(&req, &resp) == 0 &&
+        json_object_is_type(resp.body, json_type_array))
+        n = (long)json_object_array_length(resp.body);
+    bnc_response_free(&resp);
+    return n;
+}
+
+/* The checks of a new order: mainnet cap set, value known and within the
+ * per-order and daily caps, open orders below the limit. */
+static int
+check_new_order(const struct trading_settings *t, struct view *v,
+                const char *key_fp, const struct creds *cr, struct refusal *r)
+{
+    char why[256], err[256];
+    const char *symbol = view_get(v, "symbol");
+
+    if (v->env == BNC_ENV_MAINNET && t->max_order_notional <= 0)
+        return refuse(r, "max_order_notional",
+                      "Refused: mainnet orders need the operator's limit "
+                      "max_order_notional (USDT per order), which is not "
+                      "set. The operator sets it in binmcpd.conf "
+                      "(max_order_notional = 100), with "
+                      "--max-order-notional or BINMCPD_MAX_ORDER_NOTIONAL. "
+                      "Nothing was sent.");
+    if (value_order(v, why, sizeof(why)) < 0)
+        return refuse(r, "notional",
+                      "Refused: the order's value is needed for the "
+                      "operator's limits, but %s. Nothing was sent.",
+                      why);
+    if (t->max_order_notional > 0 && v->usdt > t->max_order_notional + 1e-9)
+        return refuse(r, "max_order_notional",
+                      "Refused by the operator's limit max_order_notional: "
+                      "%.8g USDT per order; this order is worth about %.8g "
+                      "USDT (%.8g %s, from %s). Nothing was sent.",
+                      t->max_order_notional, v->usdt, v->quote_value, v->quote,
+                      v->how);
+    if (t->max_daily_notional > 0) {
+        if (journal_spent(jr, key_fp, now_ms(), &v->spent, err, sizeof(err)) <
+            0)
+            return refuse(r, "journal",
+                          "Refused: the audit journal could not be read "
+                          "(%s). Nothing was sent.",
+                          err);
+        if (v->spent + v->usdt > t->max_daily_notional + 1e-9)
+            return refuse(r, "max_daily_notional",
+                          "Refused by the operator's limit "
+                          "max_daily_notional: %.8g USDT per 24 hours; "
+                          "this order would use %.8g USDT, %.8g USDT is "
+                          "committed already, %.8g USDT is left today. "
+                          "Nothing was sent.",
+                          t->max_daily_notional, v->usdt, v->spent,
+                          left_today(t, v->spent));
+    }
+    if (t->max_open_orders > 0) {
+        long n = open_orders(symbol, cr);
+        if (n < 0)
+            return refuse(r, "max_open_orders",
+                          "Refused: the open orders of %s could not be "
+                          "counted for the operator's limit "
+                          "max_open_orders. Nothing was sent.",
+                          symbol);
+        if (n >= t->max_open_orders)
+            return refuse(r, "max_open_orders",
+                          "Refused by the operator's limit max_open_orders: "
+                          "%d open orders per symbol; %s has %ld already. "
+                          "Nothing was sent.",
+                          t->max_open_orders, symbol, n);
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The summary a human confirms                                        */
+
+static void sum_add(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+sum_add(char *buf, size_t len, const char *fmt, ...)
+{
+    size_t used = strlen(buf);
+    va_list ap;
+
+    if (used + 1 >= len)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(buf + used, len - used, fmt, ap);
+    va_end(ap);
+}
+
+/* Appends " name value" when the parameter is present. */
+static void
+sum_param(char *buf, size_t len, const struct view *v, const char *label,
+          const char *key)
+{
+    const char *val = view_get(v, key);
+    if (val != NULL)
+        sum_add(buf, len, ", %s %s", label, val);
+}
+
+/* Exactly what will happen, for the elicitation message and the token
+ * answer: environment, the order, its value and the limits it counts
+ * against. */
+static void
+summary(const struct trading_settings *t, const struct view *v, char *buf,
+        size_t len)
+{
+    const char *env =
+        v->env == BNC_ENV_MAINNET ? "MAINNET (real money)" : "testnet";
+    const char *symbol = view_get(v, "symbol");
+
+    buf[0] = '\0';
+    if (v->kind == TRADE_CANCEL) {
+        const char *id = view_get(v, "orderId");
+        sum_add(buf, len, "%s: cancel the order %s%s on %s.", env,
+                id != NULL ? "" : "with client order id ",
+                id != NULL ? id : view_get(v, "origClientOrderId"), symbol);
+        return;
+    }
+    if (v->kind == TRADE_CANCEL_ALL) {
+        sum_add(buf, len, "%s: cancel EVERY open order on %s.", env, symbol);
+        return;
+    }
+    sum_add(buf, len, "%s: %s %s order on %s", env, view_get(v, "side"),
+            view_get(v, "type"), symbol);
+    sum_param(buf, len, v, "quantity", "quantity");
+    sum_param(buf, len, v, "spending (quote)", "quoteOrderQty");
+    sum_param(buf, len, v, "price", "price");
+    sum_param(buf, len, v, "stop price", "stopPrice");
+    sum_param(buf, len, v, "time in force", "timeInForce");
+    sum_add(buf, len, ". Estimated value: %.8g %s = %.8g USDT (from %s).",
+            v->quote_value, v->quote, v->usdt, v->how);
+    if (t->max_order_notional > 0)
+        sum_add(buf, len, " Limit per order: %.8g USDT.",
+                t->max_order_notional);
+    if (t->max_daily_notional > 0)
+        sum_add(buf, len,
+                " Daily limit: %.8g USDT, %.8g committed, %.8g left before "
+                "this order.",
+                t->max_daily_notional, v->spent, left_today(t, v->spent));
+}
+
+/* ------------------------------------------------------------------ */
+/* The confirmation                                                    */
+
+/* The form binmcpd asks the user to fill in: one boolean, confirm. */
+static json_object *
+elicitation_params(const struct mcp_call *call, const char *message)
+{
+    json_object *p = json_object_new_object(), *schema, *props, *confirm, *req;
+
+    schema = json_object_new_object();
+    props = json_object_new_object();
+    confirm = json_object_new_object();
+    req = json_object_new_array();
+    json_object_object_add(confirm, "type", json_object_new_string("boolean"));
+    json_object_object_add(confirm, "title",
+                           json_object_new_string("Send this order"));
+    json_object_object_add(
+        confirm, "description",
+        json_object_new_string("Tick to send exactly this order to Binance."));
+    json_object_object_add(confirm, "default", json_object_new_boolean(0));
+    json_object_object_add(props, "confirm", confirm);
+    json_object_array_add(req, json_object_new_string("confirm"));
+    json_object_object_add(schema, "type", json_object_new_string("object"));
+    json_object_object_add(schema, "properties", props);
+    json_object_object_add(schema, "required", req);
+    if (call->sess != NULL && strcmp(call->sess->version, "2025-11-25") >= 0)
+        json_object_object_add(p, "mode", json_object_new_string("form"));
+    json_object_object_add(p, "message", json_object_new_string(message));
+    json_object_object_add(p, "requestedSchema", schema);
+    return p;
+}
+
+/* Asks the user through the client. Returns 0 when the user accepted with
+ * confirm: true, else -1 with r saying what happened. */
+static int
+confirm_by_elicitation(struct mcp_call *call, const struct trading_settings *t,
+                       const char *sum, struct refusal *r)
+{
+    char message[SUMMARY_MAX + 160], err[256];
+    json_object *params, *result = NULL, *action, *content, *confirm;
+    const char *a;
+
+    snprintf(message, sizeof(message),
+             "Confirm this order (binmcpd, on behalf of the assistant). %s",
+             sum);
+    params = elicitation_params(call, message);
+    int rc = mcp_call_request(call, "elicitation/create", params, "elicitation",
+                              t->confirmation_timeout_s * 1000, &result, err,
+                              sizeof(err));
+    json_object_put(params);
+    if (rc < 0)
+        return refuse(r, "confirmation",
+                      "Refused: the user's confirmation was asked for, but "
+                      "%s. Nothing was sent.",
+                      err);
+    a = json_object_object_get_ex(result, "action", &action) &&
+                json_object_is_type(action, json_type_string)
+            ? json_object_get_string(action)
+            : NULL;
+    int yes = a != NULL && strcmp(a, "accept") == 0 &&
+              json_object_object_get_ex(result, "content", &content) &&
+              json_object_object_get_ex(content, "confirm", &confirm) &&
+              json_object_is_type(confirm, json_type_boolean) &&
+              json_object_get_boolean(confirm);
+    json_object_put(result);
+    if (yes)
+        return 0;
+    if (a != NULL && strcmp(a, "decline") == 0)
+        return refuse(r, "confirmation",
+                      "Refused: the user declined the order. Nothing was "
+                      "sent.");
+    if (a != NULL && strcmp(a, "cancel") == 0)
+        return refuse(r, "confirmation",
+                      "Refused: the user cancelled the confirmation. Nothing "
+                      "was sent.");
+    if (a != NULL && strcmp(a, "accept") == 0)
+        return refuse(r, "confirmation",
+                      "Refused: the user did not tick confirm. Nothing was "
+                      "sent.");
+    return refuse(r, "confirmation",
+                  "Refused: the client's answer to the confirmation was "
+                  "malformed. Nothing was sent.");
+}
+
+/* The token way: the first call gets a token, the same order with it
+ * goes out. Returns 0 when a valid token was redeemed, else -1. */
+static int
+confirm_by_token(struct mcp_call *call, const struct view *v, const char *sum,
+                 struct refusal *r)
+{
+    const char *session = call->sess != NULL ? call->sess->id : "";
+    json_object *tok = NULL;
+    char token[CONFIRM_TOKEN_LEN + 1];
+
+    if (call->args != NULL &&
+        json_object_object_get_ex(call->args, "confirmation_token", &tok) &&
+        json_object_is_type(tok, json_type_string)) {
+        enum confirm_verdict cv =
+            confirm_redeem(tokens, session, v->canonical,
+                           json_object_get_string(tok), now_ms());
+        if (cv == CONFIRM_OK)
+            return 0;
+        return refuse(r, "confirmation_token",
+                      "Refused: %s. Nothing was sent. Call %s again without "
+                      "confirmation_token to get a new summary and token for "
+                      "the user to approve.",
+                      confirm_verdict_text(cv), v->tool);
+    }
+    if (confirm_issue(tokens, session, v->canonical, now_ms(), CONFIRM_TTL_MS,
+                      token, sizeof(token)) < 0)
+        return refuse(r, "confirmation",
+                      "Refused: no confirmation token could be made. Nothing "
+                      "was sent.");
+    return refuse(r, "confirmation",
+                  "CONFIRMATION REQUIRED. Nothing was sent. Show the user "
+                  "this order and ask whether to send it: %s If, and only "
+                  "if, the user approves this exact order, call %s again "
+                  "with the same arguments plus confirmation_token \"%s\" "
+                  "(valid for %d s, once, in this session only).",
+                  sum, v->tool, token, CONFIRM_TTL_MS / 1000);
+}
+
+/* Confirms when the rules ask for it. *how gets how it was confirmed. */
+static int
+check_confirmation(struct mcp_call *call, const struct trading_settings *t,
+                   const struct view *v, const char **how, struct refusal *r)
+{
+    char sum[SUMMARY_MAX];
+    int elicit;
+
+    if (t->confirmation == OC_OFF) {
+        *how = "off";
+        return 0;
+    }
+    if (!t->confirm_always && v->env != BNC_ENV_MAINNET) {
+        *how = "not required";
+        return 0;
+    }
+    if (call == NULL)
+        return refuse(r, "confirmation",
+                      "Refused: this order needs a confirmation and there is "
+                      "no session to ask. Nothing was sent.");
+    summary(t, v, sum, sizeof(sum));
+    elicit = t->confirmation == OC_ELICITATION ||
+             (t->confirmation == OC_AUTO && call->sess != NULL &&
+              call->sess->client_elicitation);
+    *how = elicit ? "elicitation" : "token";
+    return elicit ? confirm_by_elicitation(call, t, sum, r)
+                  : confirm_by_token(call, v, sum, r);
+}
+
+/* ------------------------------------------------------------------ */
+/* The gate                                                            */
+
+/* What admit hands settle. */
+struct ticket {
+    int64_t id;
+    enum trade_kind kind;
+    enum bnc_env env;
+    char symbol[24];
+    char client_id[48];
+    char order_id[24];
+    const struct creds *creds; /* the request's, alive until settle */
+};
+
+int
+guard_key_fingerprint(const char *key, char *out, size_t len)
+{
+    unsigned char d[32];
+    static const char hex[] = "0123456789abcdef";
+
+    if (len < FP_LEN + 1 ||
+        gnutls_hash_fast(GNUTLS_DIG_SHA256, key, strlen(key), d) != 0)
+        return -1;
+    for (int i = 0; i < FP_LEN / 2; i++) {
+        out[2 * i] = hex[d[i] >> 4];
+        out[2 * i + 1] = hex[d[i] & 15];
+    }
+    out[FP_LEN] = '\0';
+    return 0;
+}
+
+/* The journal's picture of the request. Strings point into v, fp, masked
+ * and sess, which must outlive its use. */
+static void
+intent_fill(struct journal_intent *in, const struct view *v,
+            const struct bnc_request *req, const char *fp, const char *masked,
+            const char *sess)
+{
+    memset(in, 0, sizeof(*in));
+    in->key_fp = fp;
+    in->key_masked = masked;
+    in->environment = creds_env_name(v->env);
+    in->session = sess;
+    in->tool = v->tool;
+    in->method = req->method;
+    in->path = req->path;
+    in->request = v->canonical;
+    in->symbol = view_get(v, "symbol");
+    in->side = view_get(v, "side");
+    in->type = view_get(v, "type");
+    in->quantity = view_get(v, "quantity") != NULL
+                       ? view_get(v, "quantity")
+                       : view_get(v, "quoteOrderQty");
+    in->price = view_get(v, "price");
+    in->client_order_id = view_get(v, "newClientOrderId") != NULL
+                              ? view_get(v, "newClientOrderId")
+                              : view_get(v, "origClientOrderId");
+    in->notional_usdt = v->kind == TRADE_PLACE ? v->usdt : -1;
+}
+
+/* Journals a refusal and hands its sentence to the caller. */
+static int
+admit_refused(struct journal_intent *in, const struct refusal *r,
+              struct bnc_response *resp)
+{
+    char err[256];
+
+    snprintf(resp->verdict, sizeof(resp->verdict), "%s", r->text);
+    if (jr != NULL && in != NULL &&
+        journal_refusal(jr, in, r->check, r->text, now_ms(), NULL, err,
+                        sizeof(err)) < 0)
+        log_error("trading guard: a refusal could not be journaled: %s", err);
+    log_info("trading guard: refused %s %s (%s)", in != NULL ? in->tool : "",
+             in != NULL && in->symbol != NULL ? in->symbol : "", r->check);
+    return -1;
+}
+
+/* Runs the checks, then records the intent. */
+static int
+guard_admit(void *arg, const struct bnc_request *req, enum bnc_env env,
+            void **ticket_out, struct bnc_response *resp)
+{
+    struct trading_settings t;
+    struct view *v = calloc(1, sizeof(*v));
+    struct journal_intent in;
+    struct refusal r = {0};
+    struct mcp_call *call = req->origin;
+    char fp[FP_LEN + 1] = "", masked[32] = "", sess[16] = "", err[256];
+    const char *how = "";
+    int64_t id = 0;
+    int rc;
+
+    (void)arg;
+    if (v == NULL || shared == NULL) {
+        free(v);
+        snprintf(resp->verdict, sizeof(resp->verdict),
+                 "Refused: the trading guard is not set up. Nothing was "
+                 "sent.");
+        return -1;
+    }
+    rules_get(&t);
+    guard_key_fingerprint(req->creds->key, fp, sizeof(fp));
+    creds_mask(req->creds->key, masked, sizeof(masked));
+    if (call != NULL && call->sess != NULL)
+        snprintf(sess, sizeof(sess), "%.8s", call->sess->id);
+    if (view_read(v, req, env, r.text, sizeof(r.text)) < 0) {
+        r.check = "unknown_request";
+        rc = admit_refused(NULL, &r, resp);
+        free(v);
+        return rc;
+    }
+    intent_fill(&in, v, req, fp, masked, sess);
+    if (jr == NULL) {
+        refuse(&r, "journal",
+               "Refused: the audit journal is not available (%s), and no "
+               "order is sent that cannot be recorded. Nothing was sent.",
+               journal_why);
+        rc = admit_refused(&in, &r, resp);
+        free(v);
+        return rc;
+    }
+    if (check_symbol(&t, v, &r) < 0 ||
+        (v->kind == TRADE_PLACE &&
+         check_new_order(&t, v, fp, req->creds, &r) < 0) ||
+        check_confirmation(call, &t, v, &how, &r) < 0) {
+        intent_fill(&in, v, req, fp, masked, sess);
+        rc = admit_refused(&in, &r, resp);
+        free(v);
+        return rc;
+    }
+    intent_fill(&in, v, req, fp, masked, sess);
+    in.confirmation = how;
+    rc = journal_intent(jr, &in,
+                        v->kind == TRADE_PLACE ? t.max_daily_notional : 0,
+                        now_ms(), &id, &v->spent, err, sizeof(err));
+    if (rc != 0) {
+        if (rc > 0)
+            snprintf(resp->verdict, sizeof(resp->verdict),
+                     "Refused by the operator's limit max_daily_notional: "
+                     "%.8g USDT per 24 hours; this order would use %.8g USDT "
+                     "and %.8g USDT is committed already (another order took "
+                     "the rest first). Nothing was sent.",
+                     t.max_daily_notional, v->usdt, v->spent);
+        else
+            snprintf(resp->verdict, sizeof(resp->verdict),
+                     "Refused: the intent could not be written to the audit "
+                     "journal (%s). Nothing was sent.",
+                     err);
+        free(v);
+        return -1;
+    }
+    struct ticket *tk = calloc(1, sizeof(*tk));
+    if (tk == NULL) {
+        struct journal_outcome o = {.outcome = "refused",
+                                    .check = "internal",
+                                    .message = "out of memory",
+                                    .order_id = -1,
+                                    .order_list_id = -1};
+        journal_outcome(jr, id, &o, now_ms(), err, sizeof(err));
+        snprintf(resp->verdict, sizeof(resp->verdict),
+                 "Refused: out of memory. Nothing was sent.");
+        free(v);
+        return -1;
+    }
+    tk->id = id;
+    tk->kind = v->kind;
+    tk->env = env;
+    tk->creds = req->creds;
+    snprintf(tk->symbol, sizeof(tk->symbol), "%s", view_get(v, "symbol"));
+    snprintf(tk->client_id, sizeof(tk->client_id), "%s",
+             in.client_order_id != NULL ? in.client_order_id : "");
+    snprintf(tk->order_id, sizeof(tk->order_id), "%s",
+             view_get(v, "orderId") != NULL ? view_get(v, "orderId") : "");
+    *ticket_out = tk;
+    log_info("trading guard: journal #%lld: %s %s on %s (%s), confirmation: "
+             "%s",
+             (long long)id, v->tool, req->path, in.symbol, creds_env_name(env),
+             how);
+    free(v);
+    return 0;
+}
+
+/* A JSON integer member, or -1. */
+static int64_t
+member_int(json_object *o, const char *key)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(o, key, &v) ||
+        !json_object_is_type(v, json_type_int))
+        return -1;
+    return json_object_get_int64(v);
+}
+
+/* A JSON string member, or NULL. */
+static const char *
+member_str(json_object *o, const char *key)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(o, key, &v) ||
+        !json_object_is_type(v, json_type_string))
+        return NULL;
+    return json_object_get_string(v);
+}
+
+/* Whether a failure leaves the outcome open (as tu_outcome_unknown). */
+static int
+outcome_unknown(const struct bnc_response *resp)
+{
+    switch (resp->status) {
+    case BNC_ERR_SERVER:
+    case BNC_ERR_TIMEOUT:
+    case BNC_ERR_NETWORK:
+    case BNC_ERR_CANCELLED:
+    case BNC_ERR_BAD_RESPONSE:
+        return resp->sent;
+    default:
+        return 0;
+    }
+}
+
+/* One read of the order after an unknown outcome (never a resend). Fills
+ * o (status, ids) and resp->verdict/reconciled. Returns 0 when Binance
+ * answered (o->status is its status, or NOT_FOUND), -1 when the read
+ * failed too. */
+static int
+reconcile(const struct ticket *tk, struct journal_outcome *o,
+          struct bnc_response *resp)
+{
+    struct bnc_request req = {0};
+    struct bnc_response r;
+    struct bnc_params p;
+    static __thread char status[32];
+    int rc = -1;
+
+    if (tk->client_id[0] == '\0' && tk->order_id[0] == '\0')
+        return -1;
+    bnc_params_init(&p);
+    bnc_params_add(&p, "symbol", tk->symbol);
+    if (tk->order_id[0] != '\0')
+        bnc_params_add(&p, "orderId", tk->order_id);
+    else
+        bnc_params_add(&p, "origClientOrderId", tk->client_id);
+    req.method = "GET";
+    req.path = "/api/v3/order";
+    req.params = &p;
+    req.kind = BNC_READ;
+    req.creds = tk->creds;
+    if (bnc_call(&req, &r) == 0) {
+        const char *st = member_str(r.body, "status");
+        snprintf(status, sizeof(status), "%s", st != NULL ? st : "UNKNOWN");
+        o->status = status;
+        o->order_id = member_int(r.body, "orderId");
+        snprintf(resp->verdict, sizeof(resp->verdict),
+                 "binmcpd then looked the order up once (never resent): "
+                 "Binance reports it as %s (orderId %lld).",
+                 status, (long long)o->order_id);
+        resp->reconciled = json_object_get(r.body);
+        rc = 0;
+    } else if (r.status == BNC_ERR_API && r.api_code == -2013) {
+        o->status = "NOT_FOUND";
+        snprintf(resp->verdict, sizeof(resp->verdict),
+                 "binmcpd then looked the order up once (never resent): "
+                 "Binance knows no such order, so it was not placed.");
+        rc = 0;
+    } else {
+        snprintf(resp->verdict, sizeof(resp->verdict),
+                 "binmcpd's one lookup of the order failed too (%s); its "
+                 "state is still unknown.",
+                 bnc_status_name(r.status));
+    }
+    bnc_response_free(&r);
+    return rc;
+}
+
+/* Journals what happened to an admitted request. */
+static void
+guard_settle(void *arg, const struct bnc_request *req, void *ticket,
+             struct bnc_response *resp)
+{
+    struct ticket *tk = ticket;
+    struct journal_outcome o = {.order_id = -1, .order_list_id = -1};
+    char err[256], detail[320];
+
+    (void)arg;
+    (void)req;
+    if (tk == NULL)
+        return;
+    o.http_status = resp->http_status;
+    if (resp->status == BNC_OK) {
+        o.outcome = "accepted";
+        o.status = member_str(resp->body, "status");
+        o.order_id = member_int(resp->body, "orderId");
+        o.order_list_id = member_int(resp->body, "orderListId");
+    } else if (!resp->sent) {
+        o.outcome = "refused";
+        o.check = "not_sent";
+        o.message = resp->detail;
+    } else if (outcome_unknown(resp)) {
+        o.outcome = "unknown";
+        snprintf(detail, sizeof(detail), "%s: %s",
+                 bnc_status_name(resp->status), resp->detail);
+        o.detail = detail;
+    } else {
+        o.outcome = "rejected";
+        o.code = resp->api_code;
+        o.message = resp->api_msg[0] != '\0' ? resp->api_msg : resp->detail;
+    }
+    if (journal_outcome(jr, tk->id, &o, now_ms(), err, sizeof(err)) < 0)
+        log_error("trading guard: journal #%lld: the outcome could not be "
+                  "written: %s",
+                  (long long)tk->id, err);
+    if (strcmp(o.outcome, "unknown") == 0 && tk->kind != TRADE_CANCEL_ALL) {
+        struct journal_outcome rec = {
+            .outcome = "reconciled", .order_id = -1, .order_list_id = -1};
+        if (reconcile(tk, &rec, resp) == 0 &&
+            journal_outcome(jr, tk->id, &rec, now_ms(), err, sizeof(err)) < 0)
+            log_error("trading guard: journal #%lld: the reconciliation "
+                      "could not be written: %s",
+                      (long long)tk->id, err);
+    }
+    log_info("trading guard: journal #%lld: %s", (long long)tk->id, o.outcome);
+    free(tk);
+}
+
+/* ------------------------------------------------------------------ */
+/* Opening, orphans                                                    */
+
+/* mkdir -p of path's directory, mode 0700. */
+static void
+make_parent(const char *path)
+{
+    char dir[SETTINGS_PATH_MAX];
+    char *slash;
+
+    snprintf(dir, sizeof(dir), "%s", path);
+    if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
+        return;
+    *slash = '\0';
+    for (char *p = dir + 1; *p != '\0'; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        (void)mkdir(dir, 0700);
+        *p = '/';
+    }
+    (void)mkdir(dir, 0700);
+}
+
+/* Settles an orphan: reports it and, with the key's credentials, reads
+ * the order once. */
+static void
+settle_orphan(const struct journal_orphan *o, const struct creds *cr)
+{
+    char fp[FP_LEN + 1] = "", err[256];
+    struct ticket tk = {0};
+    struct journal_outcome rec = {
+        .outcome = "reconciled", .order_id = -1, .order_list_id = -1};
+    struct bnc_response resp;
+
+    log_warnx("trading guard: unresolved intent #%lld (%s %s on %s, client "
+              "order id %s, %s): its process ended before it heard Binance's "
+              "answer",
+              (long long)o->id, o->method, o->path, o->symbol,
+              o->client_order_id[0] != '\0' ? o->client_order_id : "none",
+              o->environment);
+    if (cr == NULL || !cr->set ||
+        guard_key_fingerprint(cr->key, fp, sizeof(fp)) < 0 ||
+        strcmp(fp, o->key_fp) != 0 ||
+        strcmp(creds_env_name(cr->env), o->environment) != 0 ||
+        strcmp(o->path, "/api/v3/order") != 0 ||
+        o->client_order_id[0] == '\0') {
+        log_warnx("trading guard: intent #%lld is not reconciled here (not "
+                  "the daemon's key, or no single order): call get_order "
+                  "for it",
+                  (long long)o->id);
+        return;
+    }
+    tk.id = o->id;
+    tk.creds = cr;
+    snprintf(tk.symbol, sizeof(tk.symbol), "%s", o->symbol);
+    snprintf(tk.client_id, sizeof(tk.client_id), "%s", o->client_order_id);
+    memset(&resp, 0, sizeof(resp));
+    if (reconcile(&tk, &rec, &resp) == 0 &&
+        journal_outcome(jr, o->id, &rec, now_ms(), err, sizeof(err)) == 0)
+        log_warnx("trading guard: intent #%lld reconciled: %s",
+                  (long long)o->id, rec.status);
+    else
+        log_warnx("trading guard: intent #%lld: %s", (long long)o->id,
+                  resp.verdict);
+    bnc_response_free(&resp);
+}
+
+static void
+settle_orphans(const struct creds *cr)
+{
+    struct journal_orphan o[ORPHANS_MAX];
+    char err[256];
+    int n =
+        journal_claim_orphans(jr, o, ORPHANS_MAX, now_ms(), err, sizeof(err));
+
+    if (n < 0)
+        log_error("trading guard: unresolved intents could not be read: %s",
+                  err);
+    for (int i = 0; i < n; i++)
+        settle_orphan(&o[i], cr);
+}
+
+int
+guard_open(const struct creds *daemon_creds, char *err, size_t errlen)
+{
+    struct trading_settings t;
+    struct bnc_trade_gate gate = {guard_admit, guard_settle, NULL};
+
+    bnc_set_trade_gate(&gate);
+    if (shared == NULL) {
+        snprintf(journal_why, sizeof(journal_why), "the guard is not set up");
+        snprintf(err, errlen, "trading guard: not set up");
+        return -1;
+    }
+    rules_get(&t);
+    make_parent(t.journal);
+    jr = journal_open(t.journal, journal_why, sizeof(journal_why));
+    if (jr == NULL) {
+        snprintf(err, errlen, "%s", journal_why);
+        return -1;
+    }
+    settle_orphans(daemon_creds);
+    return 0;
+}
+
+void
+guard_close(void)
+{
+    bnc_set_trade_gate(NULL);
+    journal_close(jr);
+    jr = NULL;
+    snprintf(journal_why, sizeof(journal_why), "closed");
+}
+
+json_object *
+guard_audit_log(const struct creds *cr, struct journal_filter *f, char *err,
+                size_t errlen)
+{
+    char fp[FP_LEN + 1];
+
+    if (jr == NULL) {
+        snprintf(err, errlen, "The audit journal is not available: %s",
+                 journal_why);
+        return NULL;
+    }
+    if (guard_key_fingerprint(cr->key, fp, sizeof(fp)) < 0) {
+        snprintf(err, errlen, "The key's fingerprint cannot be computed.");
+        return NULL;
+    }
+    f->key_fp = fp;
+    json_object *out = journal_query(jr, f, err, errlen);
+    f->key_fp = NULL;
+    return out;
+}

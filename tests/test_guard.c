@@ -1,0 +1,1316 @@
+/*
+ * test_guard.c - integration test of the trading guard: the real daemon
+ * ($BINMCPD, over stdio and as the prefork HTTP daemon) against the real
+ * fake exchange ($FAKEX), with a real SQLite journal file per test.
+ *
+ * For each order-changing tool (place_order, cancel_order): refused without
+ * confirmation, refused by each operator limit, refused by a declined,
+ * cancelled, unticked, failed, malformed or timed-out elicitation, refused
+ * with a wrong, reused, other-order or other-session token; in each case
+ * the fake exchange received no order request. Accepted after a
+ * confirmation, with the journal holding the intent and then its outcome.
+ * Also: an unknown outcome is reconciled by one read; two workers racing
+ * for the last of max_daily_notional send exactly one order; SIGHUP
+ * reloads the limits; a worker killed (SIGKILL) after the intent leaves
+ * the intent in the journal, and the worker that replaces it reports and
+ * reconciles it.
+ *
+ * Every wait has a deadline; every child is started, killed and reaped by
+ * PID here.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <CUnit/CUnit.h>
+#include <json-c/json.h>
+#include <sqlite3.h>
+
+#include "fakex.h"
+#include "httpc.h"
+#include "testlib.h"
+
+#define RPC_MS    10000
+#define START_MS  10000
+#define LINE_MAX_ (1 << 20)
+#define ENV_MAX   16
+
+static struct fakex fx;
+static int fx_up;
+static char tmpdir[256];
+static int n_journal;
+
+/* ------------------------------------------------------------------ */
+/* Small helpers                                                       */
+
+/* A fresh journal path in the test's directory. */
+static void
+journal_path(char *out, size_t len)
+{
+    snprintf(out, len, "%s/journal-%d.db", tmpdir, ++n_journal);
+}
+
+static long
+posts(void)
+{
+    return fakex_count(&fx, "POST", "/api/v3/order");
+}
+
+static long
+deletes(void)
+{
+    return fakex_count(&fx, "DELETE", "/api/v3/order");
+}
+
+/* One text value from the journal file (sqlite3 opened read-only); "" when
+ * the query gives no row. */
+static void
+sql_text(const char *db, const char *sql, char *out, size_t len)
+{
+    sqlite3 *h = NULL;
+    sqlite3_stmt *st = NULL;
+
+    out[0] = '\0';
+    if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL)
+        snprintf(out, len, "%s", (const char *)sqlite3_column_text(st, 0));
+    else
+        fprintf(stderr, "test_guard: %s: %s\n", sql,
+                h != NULL ? sqlite3_errmsg(h) : "no handle");
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+}
+
+/* The outcomes of the newest intent, in order ("accepted",
+ * "unknown,reconciled", ...). */
+static void
+last_outcomes(const char *db, char *out, size_t len)
+{
+    sql_text(db,
+             "SELECT coalesce(group_concat(outcome, ','), 'pending') FROM "
+             "(SELECT outcome FROM outcomes WHERE intent_id = (SELECT "
+             "max(id) FROM intents) ORDER BY id)",
+             out, len);
+}
+
+/* ------------------------------------------------------------------ */
+/* A stdio MCP client that answers elicitation requests as told        */
+
+enum elicit_answer {
+    EL_ACCEPT,    /* accept, confirm: true */
+    EL_DECLINE,   /* decline */
+    EL_CANCEL,    /* cancel */
+    EL_UNTICKED,  /* accept, confirm: false */
+    EL_ERROR,     /* a JSON-RPC error */
+    EL_MALFORMED, /* a result that is not what the spec says */
+    EL_SILENT,    /* no answer at all */
+};
+
+struct sd {
+    pid_t pid;
+    int in_fd, out_fd;
+    char *buf;
+    size_t len;
+    int next_id;
+    enum elicit_answer answer;
+    int asked;          /* elicitation requests seen */
+    char message[4096]; /* the last one's message */
+    char err_path[512];
+    char journal[512];
+};
+
+/* Starts `binmcpd --mode stdio` with the fake's URLs, key (A unless the
+ * extra list sets another), a fresh journal, and extra "NAME=value"
+ * settings; then initializes, declaring elicitation when elicit is set.
+ * Returns 0 or -1. */
+static int
+sd_start(struct sd *d, int elicit, const char *const *extra)
+{
+    char base[160], testnet[160], journal[600];
+    const char *env[ENV_MAX];
+    const char *argv[] = {tl_binmcpd_path(), "--mode", "stdio", NULL};
+    int in[2], out[2], err_fd, n = 0, have_key = 0;
+
+    memset(d, 0, sizeof(*d));
+    d->pid = -1;
+    d->next_id = 1;
+    journal_path(d->journal, sizeof(d->journal));
+    snprintf(base, sizeof(base), "BINANCE_BASE_URL=%s", fx.url);
+    snprintf(testnet, sizeof(testnet), "BINANCE_TESTNET_URL=%s", fx.url);
+    snprintf(journal, sizeof(journal), "BINMCPD_JOURNAL=%s", d->journal);
+    env[n++] = base;
+    env[n++] = testnet;
+    env[n++] = "BINANCE_TIMEOUT_MS=3000";
+    env[n++] = journal;
+    for (int i = 0; extra != NULL && extra[i] != NULL && n < ENV_MAX - 3; i++) {
+        if (strncmp(extra[i], "BINMCPD_JOURNAL=", 16) == 0) {
+            snprintf(d->journal, sizeof(d->journal), "%s", extra[i] + 16);
+            env[3] = extra[i];
+            continue;
+        }
+        have_key |= strncmp(extra[i], "BINANCE_API_KEY=", 16) == 0;
+        env[n++] = extra[i];
+    }
+    if (!have_key) {
+        env[n++] = "BINANCE_API_KEY=" TEST_KEY_A;
+        env[n++] = "BINANCE_API_SECRET=" TEST_SECRET_A;
+    }
+    env[n] = NULL;
+    snprintf(d->err_path, sizeof(d->err_path), "%s/stdio-%d.log", tmpdir,
+             n_journal);
+    err_fd = open(d->err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (err_fd < 0 || pipe2(in, O_CLOEXEC) < 0)
+        return -1;
+    if (pipe2(out, O_CLOEXEC) < 0)
+        return -1;
+    d->pid = tl_spawn(argv, env, in[0], out[1], err_fd, SIGKILL);
+    close(in[0]);
+    close(out[1]);
+    close(err_fd);
+    d->in_fd = in[1];
+    d->out_fd = out[0];
+    if (d->pid < 0)
+        return -1;
+    char init[512];
+    snprintf(init, sizeof(init),
+             "{\"protocolVersion\":\"2025-11-25\",\"capabilities\":%s,"
+             "\"clientInfo\":{\"name\":\"test_guard\",\"version\":\"1\"}}",
+             elicit ? "{\"elicitation\":{}}" : "{}");
+    json_object *r = NULL;
+    extern json_object *sd_rpc(struct sd *, const char *, const char *);
+    r = sd_rpc(d, "initialize", init);
+    int ok = r != NULL && tl_get_path(r, "result") != NULL;
+    json_object_put(r);
+    const char note[] =
+        "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n";
+    if (write(d->in_fd, note, sizeof(note) - 1) < 0)
+        ok = 0;
+    return ok ? 0 : -1;
+}
+
+static void
+sd_stop(struct sd *d)
+{
+    int status;
+
+    if (d->pid <= 0)
+        return;
+    close(d->in_fd);
+    if (tl_wait_exit(d->pid, 5000, &status) < 0)
+        fprintf(stderr, "test_guard: a stdio daemon had to be killed\n");
+    close(d->out_fd);
+    free(d->buf);
+    d->buf = NULL;
+    d->pid = -1;
+}
+
+static int
+sd_send(struct sd *d, const char *line)
+{
+    size_t n = strlen(line), off = 0;
+
+    while (off < n) {
+        ssize_t w = write(d->in_fd, line + off, n - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        off += (size_t)w;
+    }
+    return write(d->in_fd, "\n", 1) == 1 ? 0 : -1;
+}
+
+/* Reads one line (caller frees) within timeout_ms, or NULL. */
+static char *
+sd_line(struct sd *d, int timeout_ms)
+{
+    int64_t end = tl_now_ms() + timeout_ms;
+
+    for (;;) {
+        char *nl = d->buf != NULL ? memchr(d->buf, '\n', d->len) : NULL;
+        if (nl != NULL) {
+            size_t n = (size_t)(nl - d->buf);
+            char *line = malloc(n + 1);
+            memcpy(line, d->buf, n);
+            line[n] = '\0';
+            memmove(d->buf, nl + 1, d->len - n - 1);
+            d->len -= n + 1;
+            return line;
+        }
+        int left = (int)(end - tl_now_ms());
+        struct pollfd p = {d->out_fd, POLLIN, 0};
+        if (left <= 0 || poll(&p, 1, left) <= 0)
+            return NULL;
+        char chunk[65536];
+        ssize_t r = read(d->out_fd, chunk, sizeof(chunk));
+        if (r <= 0)
+            return NULL;
+        if (d->len + (size_t)r > LINE_MAX_)
+            return NULL;
+        d->buf = realloc(d->buf, d->len + (size_t)r + 1);
+        memcpy(d->buf + d->len, chunk, (size_t)r);
+        d->len += (size_t)r;
+    }
+}
+
+/* Answers a server's elicitation/create as d->answer says. */
+static void
+sd_answer_elicitation(struct sd *d, json_object *req)
+{
+    static const char *const results[] = {
+        [EL_ACCEPT] = "{\"action\":\"accept\",\"content\":{\"confirm\":true}}",
+        [EL_DECLINE] = "{\"action\":\"decline\"}",
+        [EL_CANCEL] = "{\"action\":\"cancel\"}",
+        [EL_UNTICKED] =
+            "{\"action\":\"accept\",\"content\":{\"confirm\":false}}",
+        [EL_MALFORMED] = "{\"action\":42,\"content\":\"yes\"}",
+    };
+    char line[512];
+    const char *id = json_object_to_json_string_ext(tl_get_path(req, "id"),
+                                                    JSON_C_TO_STRING_PLAIN);
+
+    d->asked++;
+    snprintf(d->message, sizeof(d->message), "%s",
+             tl_str_at(req, "params.message"));
+    if (d->answer == EL_SILENT)
+        return;
+    if (d->answer == EL_ERROR)
+        snprintf(line, sizeof(line),
+                 "{\"jsonrpc\":\"2.0\",\"id\":%s,\"error\":{\"code\":-32603,"
+                 "\"message\":\"the user's screen is off\"}}",
+                 id);
+    else
+        snprintf(line, sizeof(line),
+                 "{\"jsonrpc\":\"2.0\",\"id\":%s,"
+                 "\"result\":%s}",
+                 id, results[d->answer]);
+    sd_send(d, line);
+}
+
+/* Sends a request and returns its response (caller owns), answering
+ * elicitation requests on the way; NULL on timeout. */
+json_object *sd_rpc(struct sd *d, const char *method, const char *params);
+json_object *
+sd_rpc(struct sd *d, const char *method, const char *params)
+{
+    char *msg = malloc(strlen(params) + strlen(method) + 128), idtext[32];
+    int id = d->next_id++;
+    int64_t end = tl_now_ms() + RPC_MS;
+
+    sprintf(msg,
+            "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"%s\","
+            "\"params\":%s}",
+            id, method, params);
+    snprintf(idtext, sizeof(idtext), "%d", id);
+    int rc = sd_send(d, msg);
+    free(msg);
+    if (rc < 0)
+        return NULL;
+    while (tl_now_ms() < end) {
+        char *line = sd_line(d, (int)(end - tl_now_ms()));
+        if (line == NULL)
+            return NULL;
+        json_object *m = json_tokener_parse(line);
+        free(line);
+        if (strcmp(tl_str_at(m, "method"), "elicitation/create") == 0) {
+            sd_answer_elicitation(d, m);
+        } else if (tl_get_path(m, "method") == NULL &&
+                   strcmp(json_object_to_json_string_ext(
+                              tl_get_path(m, "id"), JSON_C_TO_STRING_PLAIN),
+                          idtext) == 0) {
+            return m;
+        }
+        json_object_put(m);
+    }
+    return NULL;
+}
+
+/* tools/call; returns the CallToolResult (caller owns) or NULL. */
+static json_object *
+sd_tool(struct sd *d, const char *name, const char *args)
+{
+    char *params = malloc(strlen(args) + strlen(name) + 64);
+    json_object *r, *res = NULL;
+
+    sprintf(params, "{\"name\":\"%s\",\"arguments\":%s}", name, args);
+    r = sd_rpc(d, "tools/call", params);
+    free(params);
+    if (r != NULL && tl_get_path(r, "result") != NULL)
+        json_object_deep_copy(tl_get_path(r, "result"), &res, NULL);
+    json_object_put(r);
+    return res;
+}
+
+static int
+is_error(json_object *res)
+{
+    return json_object_get_boolean(tl_get_path(res, "isError"));
+}
+
+static const char *
+text_of(json_object *res)
+{
+    return tl_str_at(res, "content.0.text");
+}
+
+/* The confirmation token in a CONFIRMATION REQUIRED text, or "". */
+static void
+token_of(const char *text, char *out, size_t len)
+{
+    const char *p = strstr(text, "confirmation_token \"");
+
+    out[0] = '\0';
+    if (p == NULL)
+        return;
+    p += strlen("confirmation_token \"");
+    size_t n = strspn(p, "0123456789abcdef");
+    if (n == 64 && n < len) {
+        memcpy(out, p, n);
+        out[n] = '\0';
+    }
+}
+
+/* Arguments with a confirmation token added to a JSON object text. */
+static void
+with_token(const char *args, const char *token, char *out, size_t len)
+{
+    size_t n = strlen(args);
+    snprintf(out, len, "%.*s,\"confirmation_token\":\"%s\"}", (int)(n - 1),
+             args, token);
+}
+
+#define LIMIT_BUY(qty, price)                                                  \
+    "{\"symbol\":\"BTCUSDT\",\"side\":\"BUY\",\"type\":\"LIMIT\","             \
+    "\"quantity\":\"" qty "\",\"price\":\"" price "\"}"
+
+/* ------------------------------------------------------------------ */
+/* Suite "token": confirmation by a single-use token                   */
+
+static const char *const token_env[] = {"BINMCPD_MAX_ORDER_NOTIONAL=1000",
+                                        NULL};
+
+/* Places args through the token flow; returns the structuredContent's
+ * orderId, or -1. */
+static int64_t
+place_confirmed(struct sd *d, const char *args)
+{
+    char token[65], again[1024];
+    json_object *r = sd_tool(d, "place_order", args);
+    int64_t id = -1;
+
+    token_of(text_of(r), token, sizeof(token));
+    json_object_put(r);
+    if (token[0] == '\0')
+        return -1;
+    with_token(args, token, again, sizeof(again));
+    r = sd_tool(d, "place_order", again);
+    if (!is_error(r))
+        id = tl_int_at(r, "structuredContent.orderId");
+    json_object_put(r);
+    return id;
+}
+
+static void
+test_token_place(void)
+{
+    struct sd d;
+    json_object *r;
+    char token[65], args[1024], out[256];
+    const char *order = LIMIT_BUY("0.001", "10000");
+
+    CU_ASSERT_EQUAL_FATAL(fakex_reset(&fx), 0);
+    CU_ASSERT_EQUAL_FATAL(sd_start(&d, 0, token_env), 0);
+    /* the first call sends nothing and returns the summary and a token */
+    r = sd_tool(&d, "place_order", order);
+    CU_ASSERT_TRUE(is_error(r));
+    CU_ASSERT_TRUE(tl_contains(text_of(r), "CONFIRMATION REQUIRED"));
+    CU_ASSERT_TRUE(tl_contains(text_of(r), "MAINNET"));
+    CU_ASSERT_TRUE(tl_contains(text_of(r), "BUY LIMIT order on BTCUSDT"));
+    CU_ASSERT_TRUE(tl_contains(text_of(r), "quantity 0.001"));
+    CU_ASSERT_TRUE(tl_contains(text_of(r), "price 10000"));
+    CU_ASSERT_TRUE(tl_contains(text_of(r), "= 10 USDT"));
+    CU_ASSERT_TRUE(tl_contains(text_of(r), "Limit per order: 1000 USDT"));
+    token_of(text_of(r), token, sizeof(token));
+    CU_ASSERT_EQUAL_FATAL(strlen(token), 64);
+    json_object_put(r);
+    CU_ASSERT_EQUAL(posts(), 0);
+
+    /* a token never issued */
+    with_token(order,
+               "00000000000000000000000000000000000000000000000000000000000000"
+               "00",
+               args, sizeof(args));
+    r = sd_tool(&d, "place_order", args);
+    CU_ASSERT_TRUE(is_error(r) && tl_contains(text_of(r), "is unknown"));
+    json_object_put(r);
+    /* the token for another order */
+    with_token(LIMIT_BUY("0.002", "10000"), token, args, sizeof(args));
+    r = sd_tool(&d, "place_order", args);
+    CU_ASSERT_TRUE(is_error(r) && tl_contains(text_of(r), "different order"));
+    json_object_put(r);
+    CU_ASSERT_EQUAL(posts(), 0);
+
+    /* the same order with its token goes out, once */
+    with_token(order, token, args, sizeof(args));
+    r = sd_tool(&d, "place_order", args);
+    CU_ASSERT_FALSE(is_error(r));
+    CU_ASSERT_STRING_EQUAL(tl_str_at(r, "structuredContent.status"), "NEW");
+    json_object_put(r);
+    CU_ASSERT_EQUAL(posts(), 1);
+    /* the journal: the intent, then its outcome */
+    last_outcomes(d.journal, out, sizeof(out));
+    CU_ASSERT_STRING_EQUAL(out, "accepted");
+    sql_text(d.journal,
+             "SELECT confirmation || ' ' || (o.at_ms >= i.at_ms) || ' ' || "
+             "i.environment FROM intents i JOIN outcomes o ON o.intent_id = "
+             "i.id WHERE o.outcome = 'accepted'",
+             out, sizeof(out));
+    CU_ASSERT_STRING_EQUAL(out, "token 1 mainnet");
+
+    /* used once: a second redemption is refused */
+    r = sd_tool(&d, "place_order", args);
+    CU_ASSERT_TRUE(is_error(r) && tl_contains(text_of(r), "used already"));
+    json_object_put(r);
+    CU_ASSERT_EQUAL(posts(), 1);
+    sd_stop(&d);
+}
+
+static void
+test_token_cancel(void)
+{
+    struct sd d;
+    json_object *r;
+    char token[65], args[512], cancel[256], out[256];
+    int64_t id;
+
+    CU_ASSERT_EQUAL_FATAL(fakex_reset(&fx), 0);
+    CU_ASSERT_EQUAL_FATAL(sd_start(&d, 0, token_env), 0);
+    id = place_confirmed(&d, LIMIT_BUY("0.001", "10000"));
+    CU_ASSERT_TRUE_FATAL(id > 0);
+    snprintf(cancel, sizeof(cancel),
+             "{\"symbol\":\"BTCUSDT\",\"order_id\":%lld}", (long long)id);
+    r = sd_tool(&d, "cancel_order", cancel);
+    CU_ASSERT_TRUE(is_error(r));
+    CU_ASSERT_TRUE(tl_contains(text_of(r), "cancel the order"));
+    token_of(text_of(r), token, sizeof(token));
+    json_object_put(r);
+    CU_ASSERT_EQUAL(deletes(), 0);
+    /* a wrong token: refused, nothing sent */
+    with_token(cancel,
+               "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+               "ffff",
+               args, sizeof(args));
+    r = sd_tool(&d, "cancel_order", args);
+    CU_ASSERT_TRUE(is_error(r) && tl_contains(text_of(r), "Refused"));
+    json_object_put(r);
+    CU_ASSERT_EQUAL(deletes(), 0);
+    with_token(cancel, token, args, sizeof(args));
+    r = sd_tool(&d, "cancel_order", args);
+    CU_ASSERT_FALSE(is_error(r));
+    CU_ASSERT_STRING_EQUAL(tl_str_at(r, "structuredContent.status"),
+                           "CANCELED");
+    json_object_put(r);
+    CU_ASSERT_EQUAL(deletes(), 1);
+    last_outcomes(d.journal, out, sizeof(out));
+    CU_ASSERT_STRING_EQUAL(out, "accepted");
+    sd_stop(&d);
+}
+
+static void
+test_audit_log(void)
+{
+    struct sd a, b;
+    json_object *r;
+    char journal[600];
+    const char *env_b[] = {journal, "BINANCE_API_KEY=" TEST_KEY_B,
+                           "BINANCE_API_SECRET=" TEST_SECRET_B, NULL};
+
+    CU_ASSERT_EQUAL_FATAL(fakex_reset(&fx), 0);
+    CU_ASSERT_EQUAL_FATAL(sd_start(&a, 0, token_env), 0);
+    CU_ASSERT_TRUE(place_confirmed(&a, LIMIT_BUY("0.001", "10000")) > 0);
+    r = sd_tool(&a, "get_audit_log", "{\"limit\":10}");
+    CU_ASSERT_FALSE(is_error(r));
+    /* newest first: the accepted order, then the refusal that asked */
+    CU_ASSERT_EQUAL(tl_int_at(r, "structuredContent.count"), 2);
+    CU_ASSERT_STRING_EQUAL(tl_str_at(r, "structuredContent.entries.0.state"),
+                           "accepted");
+    CU_ASSERT_STRING_EQUAL(
+        tl_str_at(r, "structuredContent.entries.0.outcomes.0.status"), "NEW");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(r, "structuredContent.entries.1.state"),
+                           "refused");
+    CU_ASSERT_FALSE(tl_contains(json_object_to_json_string(r), TEST_SECRET_A));
+    CU_ASSERT_FALSE(tl_contains(json_object_to_json_string(r), TEST_KEY_A));
+    json_object_put(r);
+    r = sd_tool(&a, "get_audit_log", "{\"outcome\":\"refused\"}");
+    CU_ASSERT_EQUAL(tl_int_at(r, "structuredContent.count"), 1);
+    json_object_put(r);
+    /* another process on the same journal, with key B, sees nothing of A */
+    snprintf(journal, sizeof(journal), "BINMCPD_JOURNAL=%s", a.journal);
+    CU_ASSERT_EQUAL_FATAL(sd_start(&b, 0, env_b), 0);
+    r = sd_tool(&b, "get_audit_log", "{}");
+    CU_ASSERT_FALSE(is_error(r));
+    CU_ASSERT_EQUAL(tl_int_at(r, "structuredContent.count"), 0);
+    json_object_put(r);
+    sd_stop(&b);
+    sd_stop(&a);
+}
+
+static void
+test_unknown_outcome(void)
+{
+    struct sd d;
+    json_object *r;
+    char token[65], args[512], out[256];
+    const char *order = LIMIT_BUY("0.001", "10000");
+
+    CU_ASSERT_EQUAL_FATAL(fakex_reset(&fx), 0);
+    CU_ASSERT_EQUAL_FATAL(sd_start(&d, 0, token_env), 0);
+    r = sd_tool(&d, "place_order", order);
+    token_of(text_of(r), token, sizeof(token));
+    json_object_put(r);
+    /* Binance executes it, then the answer is lost (503) */
+    CU_ASSERT_EQUAL_FATAL(
+        fakex_fault(&fx, "type=503&path=/api/v3/order&method=POST&count=1"
+                         "&executed=1"),
+        0);
+    with_token(order, token, args, sizeof(args));
+    r = sd_tool(&d, "place_order", args);
+    CU_ASSERT_TRUE(is_error(r));
+    CU_ASSERT_TRUE(tl_contains(text_of(r), "OUTCOME UNKNOWN"));
+    CU_ASSERT_TRUE(tl_contains(text_of(r), "Binance reports it as NEW"));
+    json_object_put(r);
+    CU_ASSERT_EQUAL(posts(), 1);
+    CU_ASSERT_EQUAL(fakex_count(&fx, "GET", "/api/v3/order"), 1);
+    last_outcomes(d.journal, out, sizeof(out));
+    CU_ASSERT_STRING_EQUAL(out, "unknown,reconciled");
+    sql_text(d.journal,
+             "SELECT status FROM outcomes WHERE outcome = 'reconciled'", out,
+             sizeof(out));
+    CU_ASSERT_STRING_EQUAL(out, "NEW");
+    sd_stop(&d);
+}
+
+static CU_TestInfo token_tests[] = {
+    {"place_order: token issued, wrong/other-order/reused refused, once OK",
+     test_token_place},
+    {"cancel_order: token required; a wrong one refused, the right one OK",
+     test_token_cancel},
+    {"get_audit_log: newest first, refusals too, only the key's own",
+     test_audit_log},
+    {"unknown outcome: reported as such, reconciled by one read",
+     test_unknown_outcome},
+    CU_TEST_INFO_NULL,
+};
+
+/* ------------------------------------------------------------------ */
+/* Suite "limits": the operator's limits, confirmation off             */
+
+/* Calls tool with args on d and checks that it was refused by check (a
+ * word of the text) and that no order request reached the exchange. */
+static void
+expect_refused(struct sd *d, const char *tool, const char *args,
+               const char *check, const char *detail)
+{
+    long p = posts(), x = deletes();
+    json_object *r = sd_tool(d, tool, args);
+
+    CU_ASSERT_TRUE(is_error(r));
+    CU_ASSERT_TRUE(tl_contains(text_of(r), check));
+    if (detail != NULL)
+        CU_ASSERT_TRUE(tl_contains(text_of(r), detail));
+    CU_ASSERT_TRUE(tl_contains(text_of(r), "Nothing was sent"));
+    if (!tl_contains(text_of(r), check) ||
+        (detail != NULL && !tl_contains(text_of(r), detail)))
+        fprintf(stderr, "test_guard: expected %s/%s, got: %s\n", check,
+                detail != NULL ? detail : "", text_of(r));
+    json_object_put(r);
+    CU_ASSERT_EQUAL(posts(), p);
+    CU_ASSERT_EQUAL(deletes(), x);
+}
+
+static void
+expect_placed(struct sd *d, const char *args)
+{
+    long p = posts();
+    json_object *r = sd_tool(d, "place_order", args);
+
+    CU_ASSERT_FALSE(is_error(r));
+    if (is_error(r))
+        fprintf(stderr, "test_guard: expected an order, got: %s\n", text_of(r));
+    json_object_put(r);
+    CU_ASSERT_EQUAL(posts(), p + 1);
+}
+
+static void
+test_limit_symbols(void)
+{
+    struct sd d;
+    const char *env[] = {"BINMCPD_ORDER_CONFIRMATION=off",
+                         "BINMCPD_MAX_ORDER_NOTIONAL=1000",
+                         "BINMCPD_ALLOWED_SYMBOLS=btc*, ETH*",
+                         "BINMCPD_DENIED_SYMBOLS=ETHUSDT", NULL};
+
+    CU_ASSERT_EQUAL_FATAL(fakex_reset(&fx), 0);
+    CU_ASSERT_EQUAL_FATAL(sd_start(&d, 0, env), 0);
+    expect_refused(&d, "place_order",
+                   "{\"symbol\":\"XRPUSDT\",\"side\":\"BUY\",\"type\":"
+                   "\"LIMIT\",\"quantity\":\"10\",\"price\":\"0.5\"}",
+                   "allowed_symbols", "XRPUSDT is not in it");
+    expect_refused(&d, "place_order",
+                   "{\"symbol\":\"ETHUSDT\",\"side\":\"BUY\",\"type\":"
+                   "\"LIMIT\",\"quantity\":\"0.01\",\"price\":\"3000\"}",
+                   "denied_symbols", "ETHUSDT is in it");
+    expect_refused(&d, "cancel_order",
+                   "{\"symbol\":\"ETHUSDT\",\"order_id\":1001}",
+                   "denied_symbols", NULL);
+    expect_placed(&d, LIMIT_BUY("0.001", "10000"));
+    sd_stop(&d);
+}
+
+static void
+test_limit_notional(void)
+{
+    struct sd d;
+    const char *env[] = {"BINMCPD_ORDER_CONFIRMATION=off",
+                         "BINMCPD_MAX_ORDER_NOTIONAL=1000", NULL};
+
+    CU_ASSERT_EQUAL_FATAL(fakex_reset(&fx), 0);
+    CU_ASSERT_EQUAL_FATAL(sd_start(&d, 0, env), 0);
+    /* price x quantity: 5000 USDT */
+    expect_refused(&d, "place_order", LIMIT_BUY("0.1", "50000"),
+                   "max_order_notional", "worth about 5000 USDT");
+    /* MARKET by quantity: the walk of the asks, 0.05 at 50000.01 */
+    expect_refused(&d, "place_order",
+                   "{\"symbol\":\"BTCUSDT\",\"side\":\"BUY\",\"type\":"
+                   "\"MARKET\",\"quantity\":\"0.05\"}",
+                   "max_order_notional", "walk of the live order book");
+    /* MARKET by quote quantity */
+    expect_refused(&d, "place_order",
+                   "{\"symbol\":\"BTCUSDT\",\"side\":\"SELL\",\"type\":"
+                   "\"MARKET\",\"quote_order_qty\":\"1200\"}",
+                   "max_order_notional", "1200 USDT");
+    /* a BTC-quoted pair is valued through BTCUSDT's average price:
+     * 0.06 BTC x 49950 = 2997 USDT */
+    expect_refused(&d, "place_order",
+                   "{\"symbol\":\"ETHBTC\",\"side\":\"BUY\",\"type\":"
+                   "\"LIMIT\",\"quantity\":\"1\",\"price\":\"0.06\"}",
+                   "max_order_notional", "2997 USDT");
+    /* within the cap: a MARKET order of 0.01 (about 500 USDT) goes out */
+    expect_placed(&d, "{\"symbol\":\"BTCUSDT\",\"side\":\"BUY\",\"type\":"
+                      "\"MARKET\",\"quantity\":\"0.01\"}");
+    sd_stop(&d);
+}
+
+static void
+test_limit_daily_and_open(void)
+{
+    struct sd d;
+    const char *env[] = {
+        "BINMCPD_ORDER_CONFIRMATION=off", "BINMCPD_MAX_ORDER_NOTIONAL=1000",
+        "BINMCPD_MAX_DAILY_NOTIONAL=1500", "BINMCPD_MAX_OPEN_ORDERS=2", NULL};
+    char out[64];
+
+    CU_ASSERT_EQUAL_FATAL(fakex_reset(&fx), 0);
+    CU_ASSERT_EQUAL_FATAL(sd_start(&d, 0, env), 0);
+    expect_placed(&d, LIMIT_BUY("0.09", "10000")); /* 900 */
+    expect_refused(&d, "place_order", LIMIT_BUY("0.07", "10000"),
+                   "max_daily_notional", "600 USDT is left today");
+    expect_placed(&d, LIMIT_BUY("0.05", "10000")); /* 500: 1400 in all */
+    /* two open orders on BTCUSDT now */
+    expect_refused(&d, "place_order", LIMIT_BUY("0.001", "10000"),
+                   "max_open_orders", "has 2 already");
+    sql_text(d.journal,
+             "SELECT count(*) FROM outcomes WHERE outcome = 'refused'", out,
+             sizeof(out));
+    CU_ASSERT_STRING_EQUAL(out, "2");
+    sd_stop(&d);
+}
+
+static void
+test_limit_mainnet_needs_cap(void)
+{
+    struct sd d;
+    const char *none[] = {"BINMCPD_ORDER_CONFIRMATION=off", NULL};
+    const char *testnet[] = {"BINANCE_TESTNET=1", "BINANCE_API_KEY=" TEST_KEY_A,
+                             "BINANCE_API_SECRET=" TEST_SECRET_A, NULL};
+    const char *always[] = {"BINANCE_TESTNET=1", "BINMCPD_CONFIRM_ON=always",
+                            NULL};
+
+    CU_ASSERT_EQUAL_FATAL(fakex_reset(&fx), 0);
+    CU_ASSERT_EQUAL_FATAL(sd_start(&d, 0, none), 0);
+    expect_refused(&d, "place_order", LIMIT_BUY("0.001", "10000"),
+                   "max_order_notional", "binmcpd.conf");
+    sd_stop(&d);
+    /* testnet: no cap needed, no confirmation by default */
+    CU_ASSERT_EQUAL_FATAL(sd_start(&d, 0, testnet), 0);
+    expect_placed(&d, LIMIT_BUY("0.001", "10000"));
+    sd_stop(&d);
+    /* confirm_on = always: testnet orders are confirmed too */
+    CU_ASSERT_EQUAL_FATAL(sd_start(&d, 0, always), 0);
+    expect_refused(&d, "place_order", LIMIT_BUY("0.001", "10000"),
+                   "CONFIRMATION REQUIRED", "testnet");
+    sd_stop(&d);
+}
+
+static CU_TestInfo limit_tests[] = {
+    {"allowed_symbols / denied_symbols, for placing and cancelling",
+     test_limit_symbols},
+    {"max_order_notional: price x qty, book walk, quote qty, BTC quote",
+     test_limit_notional},
+    {"max_daily_notional from the journal; max_open_orders",
+     test_limit_daily_and_open},
+    {"mainnet needs max_order_notional; testnet not; confirm_on always",
+     test_limit_mainnet_needs_cap},
+    CU_TEST_INFO_NULL,
+};
+
+/* ------------------------------------------------------------------ */
+/* Suite "elicitation": the user asked through the client              */
+
+static const char *const elicit_env[] = {
+    "BINMCPD_MAX_ORDER_NOTIONAL=1000", "BINMCPD_CONFIRMATION_TIMEOUT=5", NULL};
+
+static void
+test_elicit_accept(void)
+{
+    struct sd d;
+    char out[64];
+
+    CU_ASSERT_EQUAL_FATAL(fakex_reset(&fx), 0);
+    CU_ASSERT_EQUAL_FATAL(sd_start(&d, 1, elicit_env), 0);
+    d.answer = EL_ACCEPT;
+    expect_placed(&d, LIMIT_BUY("0.001", "10000"));
+    CU_ASSERT_EQUAL(d.asked, 1);
+    CU_ASSERT_TRUE(tl_contains(d.message, "MAINNET"));
+    CU_ASSERT_TRUE(tl_contains(d.message, "BUY LIMIT order on BTCUSDT"));
+    CU_ASSERT_TRUE(tl_contains(d.message, "quantity 0.001"));
+    CU_ASSERT_TRUE(tl_contains(d.message, "price 10000"));
+    CU_ASSERT_TRUE(tl_contains(d.message, "time in force GTC"));
+    CU_ASSERT_TRUE(tl_contains(d.message, "10 USDT"));
+    CU_ASSERT_TRUE(tl_contains(d.message, "Limit per order: 1000 USDT"));
+    sql_text(d.journal, "SELECT confirmation FROM intents", out, sizeof(out));
+    CU_ASSERT_STRING_EQUAL(out, "elicitation");
+    sd_stop(&d);
+}
+
+static void
+test_elicit_refusals(void)
+{
+    struct sd d;
+    static const struct {
+        enum elicit_answer answer;
+        const char *says;
+    } cases[] = {
+        {EL_DECLINE, "declined"},      {EL_CANCEL, "cancelled"},
+        {EL_UNTICKED, "did not tick"}, {EL_ERROR, "with an error"},
+        {EL_MALFORMED, "malformed"},
+    };
+
+    CU_ASSERT_EQUAL_FATAL(fakex_reset(&fx), 0);
+    CU_ASSERT_EQUAL_FATAL(sd_start(&d, 1, elicit_env), 0);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        d.answer = cases[i].answer;
+        expect_refused(&d, "place_order", LIMIT_BUY("0.001", "10000"),
+                       cases[i].says, NULL);
+        expect_refused(&d, "cancel_order",
+                       "{\"symbol\":\"BTCUSDT\",\"order_id\":1000}",
+                       cases[i].says, NULL);
+    }
+    CU_ASSERT_EQUAL(d.asked, 10);
+    sd_stop(&d);
+}
+
+static void
+test_elicit_timeout(void)
+{
+    struct sd d;
+    int64_t t0;
+
+    CU_ASSERT_EQUAL_FATAL(fakex_reset(&fx), 0);
+    CU_ASSERT_EQUAL_FATAL(sd_start(&d, 1, elicit_env), 0);
+    d.answer = EL_SILENT;
+    t0 = tl_now_ms();
+    expect_refused(&d, "place_order", LIMIT_BUY("0.001", "10000"),
+                   "did not answer", NULL);
+    CU_ASSERT_TRUE(tl_now_ms() - t0 >= 4900);
+    CU_ASSERT_EQUAL(d.asked, 1);
+    sd_stop(&d);
+}
+
+static void
+test_elicit_no_token_fallback(void)
+{
+    struct sd d;
+    const char *env[] = {"BINMCPD_MAX_ORDER_NOTIONAL=1000",
+                         "BINMCPD_ORDER_CONFIRMATION=elicitation", NULL};
+    json_object *r;
+
+    CU_ASSERT_EQUAL_FATAL(fakex_reset(&fx), 0);
+    /* a client without elicitation, and the operator chose elicitation */
+    CU_ASSERT_EQUAL_FATAL(sd_start(&d, 0, env), 0);
+    expect_refused(&d, "place_order", LIMIT_BUY("0.001", "10000"),
+                   "elicitation capability", NULL);
+    r = sd_tool(&d, "place_order", LIMIT_BUY("0.001", "10000"));
+    CU_ASSERT_FALSE(tl_contains(text_of(r), "confirmation_token"));
+    json_object_put(r);
+    CU_ASSERT_EQUAL(posts(), 0);
+    sd_stop(&d);
+}
+
+static CU_TestInfo elicit_tests[] = {
+    {"accept + confirm: placed; the message says what will happen",
+     test_elicit_accept},
+    {"decline, cancel, unticked, error, malformed: both tools refused",
+     test_elicit_refusals},
+    {"no answer within confirmation_timeout: refused", test_elicit_timeout},
+    {"order_confirmation = elicitation never falls back to a token",
+     test_elicit_no_token_fallback},
+    CU_TEST_INFO_NULL,
+};
+
+/* ------------------------------------------------------------------ */
+/* Suite "daemon": the prefork HTTP daemon                             */
+
+struct hd {
+    pid_t pid;
+    int port;
+    char log[512];
+    char journal[512];
+    char config[512];
+};
+
+/* Starts `binmcpd --mode sse` with workers workers, a config file holding
+ * conf (may be NULL) and the fake's environment. Returns 0 or -1. */
+static int
+hd_start(struct hd *d, int workers, const char *conf)
+{
+    char base[160], testnet[160], journal[600], nw[8], confarg[600];
+    const char *env[] = {base,
+                         testnet,
+                         "BINANCE_TIMEOUT_MS=3000",
+                         journal,
+                         "BINANCE_API_KEY=" TEST_KEY_A,
+                         "BINANCE_API_SECRET=" TEST_SECRET_A,
+                         NULL};
+    const char *argv[] = {
+        tl_binmcpd_path(), "--mode", "sse",      "--port", "0",
+        "--workers",       nw,       "--config", confarg,  NULL};
+    int status, fd;
+    FILE *f;
+
+    memset(d, 0, sizeof(*d));
+    journal_path(d->journal, sizeof(d->journal));
+    snprintf(d->config, sizeof(d->config), "%s/binmcpd-%d.conf", tmpdir,
+             n_journal);
+    snprintf(d->log, sizeof(d->log), "%s/daemon-%d.log", tmpdir, n_journal);
+    if ((f = fopen(d->config, "w")) == NULL)
+        return -1;
+    fputs(conf != NULL ? conf : "", f);
+    fclose(f);
+    snprintf(base, sizeof(base), "BINANCE_BASE_URL=%s", fx.url);
+    snprintf(testnet, sizeof(testnet), "BINANCE_TESTNET_URL=%s", fx.url);
+    snprintf(journal, sizeof(journal), "BINMCPD_JOURNAL=%s", d->journal);
+    snprintf(nw, sizeof(nw), "%d", workers);
+    snprintf(confarg, sizeof(confarg), "%s", d->config);
+    fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || nul < 0)
+        return -1;
+    d->pid = tl_spawn(argv, env, nul, fd, fd, SIGKILL);
+    close(fd);
+    close(nul);
+    if (d->pid < 0)
+        return -1;
+    d->port = tl_wait_listening(d->log, d->pid, START_MS, &status);
+    if (d->port <= 0) {
+        char *log = tl_slurp(d->log, NULL);
+        fprintf(stderr, "test_guard: the daemon did not start:\n%s\n",
+                log != NULL ? log : "");
+        free(log);
+        if (d->port == 0)
+            kill(d->pid, SIGKILL);
+        return -1;
+    }
+    return 0;
+}
+
+static void
+hd_stop(struct hd *d)
+{
+    int status;
+    if (d->pid > 0) {
+        kill(d->pid, SIGTERM);
+        tl_wait_exit(d->pid, 15000, &status);
+    }
+    d->pid = -1;
+}
+
+/* Waits up to ms for the daemon's log to contain needle. */
+static int
+log_has(const struct hd *d, const char *needle, int ms)
+{
+    int64_t end = tl_now_ms() + ms;
+    for (;;) {
+        char *log = tl_slurp(d->log, NULL);
+        int yes = tl_contains(log, needle);
+        free(log);
+        if (yes || tl_now_ms() >= end)
+            return yes;
+        tl_sleep_ms(50);
+    }
+}
+
+/* Opens a POST /mcp SSE answer for body in session sid (NULL: none). */
+static int
+sh_open(const struct hd *d, const char *sid, const char *body,
+        struct httpc_sse *s)
+{
+    char hdr[512];
+    snprintf(hdr, sizeof(hdr),
+             "Accept: application/json, text/event-stream\r\n"
+             "Content-Type: application/json\r\n%s%s%s",
+             sid != NULL ? "Mcp-Session-Id: " : "", sid != NULL ? sid : "",
+             sid != NULL ? "\r\nMCP-Protocol-Version: 2025-11-25\r\n" : "");
+    return httpc_sse_open(s, d->port, "POST", "/mcp", hdr, body, strlen(body),
+                          RPC_MS);
+}
+
+/* Reads the answer stream up to the response (caller owns) or NULL. */
+static json_object *
+sh_read(struct httpc_sse *s)
+{
+    struct httpc_event ev;
+    int64_t end = tl_now_ms() + RPC_MS;
+
+    while (tl_now_ms() < end) {
+        if (httpc_sse_next(s, &ev, (int)(end - tl_now_ms())) != 1)
+            return NULL;
+        json_object *m = json_tokener_parse(ev.data);
+        httpc_event_free(&ev);
+        if (m != NULL && tl_get_path(m, "method") == NULL &&
+            (tl_get_path(m, "result") != NULL ||
+             tl_get_path(m, "error") != NULL))
+            return m;
+        json_object_put(m);
+    }
+    return NULL;
+}
+
+/* A new Streamable HTTP session; its id in sid, its worker returned. */
+static int
+sh_session(const struct hd *d, char *sid, size_t len)
+{
+    struct httpc_sse s;
+    char w[16] = "-1";
+    json_object *m;
+
+    if (sh_open(d, NULL,
+                "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\","
+                "\"params\":{\"protocolVersion\":\"2025-11-25\","
+                "\"capabilities\":{},\"clientInfo\":{\"name\":\"test_guard\","
+                "\"version\":\"1\"}}}",
+                &s) < 0 ||
+        httpc_header(s.headers, "Mcp-Session-Id", sid, len) == NULL) {
+        httpc_sse_close(&s);
+        return -1;
+    }
+    httpc_header(s.headers, "X-Binmcpd-Worker", w, sizeof(w));
+    m = sh_read(&s);
+    httpc_sse_close(&s);
+    json_object_put(m);
+    return atoi(w);
+}
+
+/* tools/call in session sid; the CallToolResult (caller owns) or NULL. */
+static json_object *
+sh_tool(const struct hd *d, const char *sid, const char *name, const char *args)
+{
+    struct httpc_sse s;
+    char *body = malloc(strlen(args) + 256);
+    json_object *m, *res = NULL;
+
+    sprintf(body,
+            "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\","
+            "\"params\":{\"name\":\"%s\",\"arguments\":%s}}",
+            name, args);
+    if (sh_open(d, sid, body, &s) == 0) {
+        m = sh_read(&s);
+        if (tl_get_path(m, "result") != NULL)
+            json_object_deep_copy(tl_get_path(m, "result"), &res, NULL);
+        json_object_put(m);
+    }
+    httpc_sse_close(&s);
+    free(body);
+    return res;
+}
+
+static void
+test_daemon_other_session(void)
+{
+    struct hd d;
+    char a[128], b[128], token[65], args[512];
+    json_object *r;
+    const char *order = LIMIT_BUY("0.001", "10000");
+
+    CU_ASSERT_EQUAL_FATAL(fakex_reset(&fx), 0);
+    CU_ASSERT_EQUAL_FATAL(hd_start(&d, 2, "max_order_notional = 1000\n"), 0);
+    CU_ASSERT_TRUE_FATAL(sh_session(&d, a, sizeof(a)) >= 0);
+    CU_ASSERT_TRUE_FATAL(sh_session(&d, b, sizeof(b)) >= 0);
+    r = sh_tool(&d, a, "place_order", order);
+    CU_ASSERT_TRUE(is_error(r));
+    token_of(text_of(r), token, sizeof(token));
+    json_object_put(r);
+    CU_ASSERT_EQUAL_FATAL(strlen(token), 64);
+    with_token(order, token, args, sizeof(args));
+    /* session B cannot redeem A's token */
+    r = sh_tool(&d, b, "place_order", args);
+    CU_ASSERT_TRUE(is_error(r) && tl_contains(text_of(r), "another session"));
+    json_object_put(r);
+    CU_ASSERT_EQUAL(posts(), 0);
+    /* A can */
+    r = sh_tool(&d, a, "place_order", args);
+    CU_ASSERT_FALSE(is_error(r));
+    json_object_put(r);
+    CU_ASSERT_EQUAL(posts(), 1);
+    hd_stop(&d);
+}
+
+/* Two sessions, on two workers when the daemon lets us, each send an order
+ * of 600 USDT at once against a daily cap of 1000: exactly one goes out. */
+static void
+test_daemon_race(void)
+{
+    struct hd d;
+    char sid[2][128], body[2][512];
+    struct httpc_sse s[2];
+    int ok = 0, refused = 0, wk[2];
+
+    CU_ASSERT_EQUAL_FATAL(fakex_reset(&fx), 0);
+    CU_ASSERT_EQUAL_FATAL(hd_start(&d, 2,
+                                   "order_confirmation = off\n"
+                                   "max_order_notional = 1000\n"
+                                   "max_daily_notional = 1000\n"),
+                          0);
+    wk[0] = sh_session(&d, sid[0], sizeof(sid[0]));
+    for (int tries = 0; tries < 20; tries++) {
+        wk[1] = sh_session(&d, sid[1], sizeof(sid[1]));
+        if (wk[1] != wk[0])
+            break;
+    }
+    if (wk[0] == wk[1])
+        fprintf(stderr, "test_guard: both sessions on worker %d\n", wk[0]);
+    for (int i = 0; i < 2; i++) {
+        snprintf(body[i], sizeof(body[i]),
+                 "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/call\","
+                 "\"params\":{\"name\":\"place_order\",\"arguments\":%s}}",
+                 LIMIT_BUY("0.06", "10000"));
+        CU_ASSERT_EQUAL(sh_open(&d, sid[i], body[i], &s[i]), 0);
+    }
+    for (int i = 0; i < 2; i++) {
+        json_object *m = sh_read(&s[i]);
+        if (json_object_get_boolean(tl_get_path(m, "result.isError")))
+            refused += tl_contains(tl_str_at(m, "result.content.0.text"),
+                                   "max_daily_notional");
+        else if (tl_get_path(m, "result") != NULL)
+            ok++;
+        json_object_put(m);
+        httpc_sse_close(&s[i]);
+    }
+    CU_ASSERT_EQUAL(ok, 1);
+    CU_ASSERT_EQUAL(refused, 1);
+    CU_ASSERT_EQUAL(posts(), 1);
+    hd_stop(&d);
+}
+
+static void
+test_daemon_sighup_limits(void)
+{
+    struct hd d;
+    char sid[128];
+    json_object *r;
+    FILE *f;
+    const char *order = LIMIT_BUY("0.05", "10000"); /* 500 USDT */
+
+    CU_ASSERT_EQUAL_FATAL(fakex_reset(&fx), 0);
+    CU_ASSERT_EQUAL_FATAL(hd_start(&d, 2,
+                                   "order_confirmation = off\n"
+                                   "max_order_notional = 100\n"),
+                          0);
+    CU_ASSERT_TRUE_FATAL(sh_session(&d, sid, sizeof(sid)) >= 0);
+    r = sh_tool(&d, sid, "place_order", order);
+    CU_ASSERT_TRUE(is_error(r) &&
+                   tl_contains(text_of(r), "max_order_notional"));
+    json_object_put(r);
+    CU_ASSERT_EQUAL(posts(), 0);
+    f = fopen(d.config, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs("order_confirmation = off\nmax_order_notional = 1000\n", f);
+    fclose(f);
+    kill(d.pid, SIGHUP);
+    CU_ASSERT_TRUE(log_has(&d, "trading rules reloaded", 5000));
+    r = sh_tool(&d, sid, "place_order", order);
+    CU_ASSERT_FALSE(is_error(r));
+    json_object_put(r);
+    CU_ASSERT_EQUAL(posts(), 1);
+    hd_stop(&d);
+}
+
+/* The supervisor's only child (one worker), or 0. */
+static pid_t
+only_child(pid_t parent)
+{
+    char path[64], line[256];
+    FILE *f;
+    pid_t child = 0;
+
+    snprintf(path, sizeof(path), "/proc/%ld/task/%ld/children", (long)parent,
+             (long)parent);
+    if ((f = fopen(path, "r")) != NULL) {
+        if (fgets(line, sizeof(line), f) != NULL)
+            child = (pid_t)atol(line);
+        fclose(f);
+    }
+    return child;
+}
+
+static void
+test_daemon_kill_after_intent(void)
+{
+    struct hd d;
+    char sid[128], body[512], out[256];
+    struct httpc_sse s;
+    pid_t worker;
+    int64_t t0;
+
+    CU_ASSERT_EQUAL_FATAL(fakex_reset(&fx), 0);
+    CU_ASSERT_EQUAL_FATAL(hd_start(&d, 1,
+                                   "order_confirmation = off\n"
+                                   "max_order_notional = 1000\n"),
+                          0);
+    CU_ASSERT_TRUE_FATAL(sh_session(&d, sid, sizeof(sid)) >= 0);
+    worker = only_child(d.pid);
+    CU_ASSERT_TRUE_FATAL(worker > 0);
+    /* The exchange places the order at once and answers 6 s later. */
+    CU_ASSERT_EQUAL_FATAL(
+        fakex_fault(&fx, "type=slow&delay_ms=6000&when=after&method=POST"
+                         "&path=/api/v3/order&count=1"),
+        0);
+    snprintf(body, sizeof(body),
+             "{\"jsonrpc\":\"2.0\",\"id\":11,\"method\":\"tools/call\","
+             "\"params\":{\"name\":\"place_order\",\"arguments\":%s}}",
+             "{\"symbol\":\"BTCUSDT\",\"side\":\"BUY\",\"type\":\"LIMIT\","
+             "\"quantity\":\"0.001\",\"price\":\"10000\","
+             "\"client_order_id\":\"killed-worker-1\"}");
+    CU_ASSERT_EQUAL_FATAL(sh_open(&d, sid, body, &s), 0);
+    t0 = tl_now_ms();
+    while (posts() < 1 && tl_now_ms() - t0 < 5000)
+        tl_sleep_ms(20);
+    CU_ASSERT_EQUAL_FATAL(posts(), 1);
+    /* the intent is on disk before the request was signed */
+    last_outcomes(d.journal, out, sizeof(out));
+    CU_ASSERT_STRING_EQUAL(out, "pending");
+    CU_ASSERT_EQUAL(kill(worker, SIGKILL), 0);
+    httpc_sse_close(&s);
+    /* the worker that replaces it reports and reconciles the intent */
+    CU_ASSERT_TRUE(log_has(&d, "unresolved intent", 10000));
+    CU_ASSERT_TRUE(log_has(&d, "reconciled: NEW", 10000));
+    CU_ASSERT_EQUAL(fakex_count(&fx, "GET", "/api/v3/order"), 1);
+    CU_ASSERT_EQUAL(posts(), 1); /* never resent */
+    last_outcomes(d.journal, out, sizeof(out));
+    CU_ASSERT_STRING_EQUAL(out, "unknown,reconciled");
+    sql_text(d.journal,
+             "SELECT client_order_id || ' ' || o.status FROM intents i JOIN "
+             "outcomes o ON o.intent_id = i.id WHERE o.outcome = "
+             "'reconciled'",
+             out, sizeof(out));
+    CU_ASSERT_STRING_EQUAL(out, "killed-worker-1 NEW");
+    hd_stop(&d);
+}
+
+static CU_TestInfo daemon_tests[] = {
+    {"a token is bound to its session (other session refused)",
+     test_daemon_other_session},
+    {"two workers race for the last of max_daily_notional: one order",
+     test_daemon_race},
+    {"SIGHUP reloads the limits", test_daemon_sighup_limits},
+    {"SIGKILL after the intent: kept, reported, reconciled by one read",
+     test_daemon_kill_after_intent},
+    CU_TEST_INFO_NULL,
+};
+
+/* ------------------------------------------------------------------ */
+
+static int
+init_all(void)
+{
+    if (fx_up)
+        return 0;
+    if (fakex_start(&fx, NULL) < 0)
+        return -1;
+    fx_up = 1;
+    return 0;
+}
+
+static CU_SuiteInfo suites[] = {
+    {"token", init_all, NULL, NULL, NULL, token_tests},
+    {"limits", init_all, NULL, NULL, NULL, limit_tests},
+    {"elicitation", init_all, NULL, NULL, NULL, elicit_tests},
+    {"daemon", init_all, NULL, NULL, NULL, daemon_tests},
+    CU_SUITE_INFO_NULL,
+};
+
+/* Removes the test's directory (flat: files only). */
+static void
+remove_tmpdir(void)
+{
+    DIR *dir = opendir(tmpdir);
+    struct dirent *e;
+    char path[600];
+
+    if (dir == NULL)
+        return;
+    while ((e = readdir(dir)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", tmpdir, e->d_name);
+        unlink(path);
+    }
+    closedir(dir);
+    rmdir(tmpdir);
+}
+
+int
+main(void)
+{
+    const char *base = getenv("TESTS_BUILDDIR");
+    int rc;
+
+    signal(SIGPIPE, SIG_IGN);
+    snprintf(tmpdir, sizeof(tmpdir), "%s/test_guard.XXXXXX",
+             base != NULL && *base != '\0' ? base : "/tmp");
+    if (mkdtemp(tmpdir) == NULL) {
+        perror("mkdtemp");
+        return 1;
+    }
+    rc = testlib_run(suites);
+    if (fx_up)
+        fakex_stop(&fx);
+    if (rc == 0)
+        remove_tmpdir();
+    else
+        fprintf(stderr, "test_guard: logs and journals kept in %s\n", tmpdir);
+    return rc;
+}
