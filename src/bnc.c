@@ -475,6 +475,9 @@ read_api_error(struct bnc_response *resp, const struct dbuf *body)
             json_object_is_type(v, json_type_string))
             copy_utf8_truncated(resp->api_msg, sizeof(resp->api_msg),
                                 json_object_get_string(v));
+        if (json_object_object_get_ex(o, "data", &v) &&
+            json_object_is_type(v, json_type_object))
+            resp->error_data = json_object_get(v);
     }
     json_object_put(o);
 }
@@ -892,6 +895,8 @@ bnc_response_free(struct bnc_response *resp)
     resp->body = NULL;
     json_object_put(resp->reconciled);
     resp->reconciled = NULL;
+    json_object_put(resp->error_data);
+    resp->error_data = NULL;
 }
 
 /* Stable names for logs and structured errors. */

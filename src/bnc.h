@@ -140,13 +140,17 @@ struct bnc_response {
     char verdict[BNC_VERDICT_MAX];
     json_object *reconciled; /* the order as one read after an unknown
                                 outcome found it, or NULL; owned */
+    json_object *error_data; /* a 4xx answer's "data" object (cancel-replace
+                                partial failures: cancelResult,
+                                newOrderResult, both responses), or NULL;
+                                owned */
 };
 
 /* Performs one request. Always fills *resp (call bnc_response_free after).
  * Returns 0 when resp->status is BNC_OK, -1 otherwise. */
 int bnc_call(const struct bnc_request *req, struct bnc_response *resp);
 
-/* Releases resp->body and resp->reconciled. */
+/* Releases resp->body, resp->reconciled and resp->error_data. */
 void bnc_response_free(struct bnc_response *resp);
 
 /* Writes a sentence for a model or a person: what failed, Binance's own code

@@ -181,28 +181,75 @@ pair_cmp(const void *a, const void *b)
     return strcmp(((const struct pair *)a)->key, ((const struct pair *)b)->key);
 }
 
-/* What a recognised request is. */
+/* What a recognised request does. */
 enum trade_kind {
     TRADE_PLACE,      /* a new order */
-    TRADE_CANCEL,     /* cancel one order */
+    TRADE_PLACE_LIST, /* a new order list (OCO, OTO, OTOCO) */
+    TRADE_REPLACE,    /* cancel an order and place a new one */
+    TRADE_AMEND,      /* reduce an order's quantity, keeping its priority */
+    TRADE_CANCEL,     /* cancel one order or one order list */
     TRADE_CANCEL_ALL, /* cancel every open order of a symbol */
 };
 
+/* How a rule's request is valued: the legs whose values add up, and the
+ * groups of legs of which only one can execute (an OCO's above/below). */
+enum trade_value {
+    VALUE_NONE,  /* spends nothing new (cancels, amend) */
+    VALUE_ONE,   /* one order: the plain parameter names */
+    VALUE_OCO,   /* max(above, below) */
+    VALUE_OTO,   /* working + pending */
+    VALUE_OTOCO, /* working + max(pendingAbove, pendingBelow) */
+};
+
 /* The order-changing requests the guard has a rule for. Anything else that
- * arrives as BNC_TRADE is refused. */
+ * arrives as BNC_TRADE is refused. lookup: where one read finds the truth
+ * after an unknown outcome, and which parameter names the object. */
 static const struct trade_rule {
     const char *method;
     const char *path;
     enum trade_kind kind;
+    enum trade_value value;
+    const char *label;         /* for the summary */
+    const char *lookup_path;   /* GET this after an unknown outcome */
+    const char *lookup_param;  /* ... with this parameter */
+    const char *lookup_source; /* ... set to this request parameter */
 } trade_rules[] = {
-    {"POST", "/api/v3/order", TRADE_PLACE},
-    {"DELETE", "/api/v3/order", TRADE_CANCEL},
-    {"DELETE", "/api/v3/openOrders", TRADE_CANCEL_ALL},
+    {"POST", "/api/v3/order", TRADE_PLACE, VALUE_ONE, "order", "/api/v3/order",
+     "origClientOrderId", "newClientOrderId"},
+    {"POST", "/api/v3/orderList/oco", TRADE_PLACE_LIST, VALUE_OCO,
+     "OCO order list", "/api/v3/orderList", "origClientOrderId",
+     "listClientOrderId"},
+    {"POST", "/api/v3/orderList/oto", TRADE_PLACE_LIST, VALUE_OTO,
+     "OTO order list", "/api/v3/orderList", "origClientOrderId",
+     "listClientOrderId"},
+    {"POST", "/api/v3/orderList/otoco", TRADE_PLACE_LIST, VALUE_OTOCO,
+     "OTOCO order list", "/api/v3/orderList", "origClientOrderId",
+     "listClientOrderId"},
+    {"POST", "/api/v3/order/cancelReplace", TRADE_REPLACE, VALUE_ONE,
+     "cancel-replace", "/api/v3/order", "origClientOrderId",
+     "newClientOrderId"},
+    {"PUT", "/api/v3/order/amend/keepPriority", TRADE_AMEND, VALUE_NONE,
+     "amendment (keep priority)", "/api/v3/order", "orderId", "orderId"},
+    {"DELETE", "/api/v3/order", TRADE_CANCEL, VALUE_NONE, "cancellation",
+     "/api/v3/order", "orderId", "orderId"},
+    {"DELETE", "/api/v3/orderList", TRADE_CANCEL, VALUE_NONE,
+     "cancellation of an order list", "/api/v3/orderList", "orderListId",
+     "orderListId"},
+    {"DELETE", "/api/v3/openOrders", TRADE_CANCEL_ALL, VALUE_NONE,
+     "cancellation of every open order", NULL, NULL, NULL},
 };
+
+/* Whether a kind places something new (and so is valued and capped). */
+static int
+kind_spends(enum trade_kind k)
+{
+    return k == TRADE_PLACE || k == TRADE_PLACE_LIST || k == TRADE_REPLACE;
+}
 
 /* A request as the guard sees it. */
 struct view {
     enum trade_kind kind;
+    const struct trade_rule *rule;
     const char *tool; /* the MCP tool, or "(none)" */
     enum bnc_env env;
     struct pair p[PAIRS_MAX];
@@ -277,6 +324,7 @@ view_read(struct view *v, const struct bnc_request *req, enum bnc_env env,
         return -1;
     }
     v->kind = trade_rules[i].kind;
+    v->rule = &trade_rules[i];
     v->np = parse_query(req->params != NULL ? req->params->buf : "", v->p,
                         PAIRS_MAX);
     if (v->np < 0 || view_get(v, "symbol") == NULL ||
@@ -407,16 +455,101 @@ usdt_rate(const char *asset, enum bnc_env env)
     return -1;
 }
 
-/* Values a new order in its quote asset and in USDT. Returns 0, or -1 with
- * a sentence in why (the order is then refused: fail closed). */
+/* The name of a leg's parameter: "price" for the plain order, "abovePrice"
+ * for leg "above". */
+static const char *
+leg_key(const char *leg, const char *name, char *buf, size_t len)
+{
+    if (leg[0] == '\0') {
+        snprintf(buf, len, "%c%s", (char)(name[0] - 'A' + 'a'), name + 1);
+    } else {
+        snprintf(buf, len, "%s%s", leg, name);
+    }
+    return buf;
+}
+
+/* A leg's parameter, or the list's shared one ("side", "quantity"). */
+static const char *
+leg_get(const struct view *v, const char *leg, const char *name)
+{
+    char key[FIELD_MAX];
+    const char *val = view_get(v, leg_key(leg, name, key, sizeof(key)));
+    if (val == NULL && leg[0] != '\0')
+        val = view_get(v, leg_key("", name, key, sizeof(key)));
+    return val;
+}
+
+/* One leg's value in the quote asset: price x quantity; quoteOrderQty;
+ * for a market-priced leg the walk of the live book (at least the stop
+ * price's value). -1 when it cannot be computed. */
+static double
+leg_value(struct view *v, const char *leg)
+{
+    const char *symbol = view_get(v, "symbol"), *side = leg_get(v, leg, "Side");
+    double qty = dec(leg_get(v, leg, "Quantity"));
+    double price = dec(leg_get(v, leg, "Price"));
+    double stop = dec(leg_get(v, leg, "StopPrice"));
+    double quote_qty = leg[0] == '\0' ? dec(view_get(v, "quoteOrderQty")) : -1;
+    double walked;
+
+    if (quote_qty > 0) {
+        v->how = "quote_order_qty";
+        return quote_qty;
+    }
+    if (qty > 0 && price > 0) {
+        if (v->how == NULL)
+            v->how = "price x quantity";
+        return qty * price;
+    }
+    if (qty <= 0 || side == NULL)
+        return -1;
+    v->how = "the walk of the live order book";
+    walked = book_value(symbol, side, qty, v->env);
+    if (walked >= 0 && stop > 0 && stop * qty > walked)
+        walked = stop * qty; /* a stop may fill beyond the book of now */
+    return walked;
+}
+
+static double
+max2(double a, double b)
+{
+    return a < 0 || b < 0 ? -1 : (a > b ? a : b);
+}
+
+static double
+sum2(double a, double b)
+{
+    return a < 0 || b < 0 ? -1 : a + b;
+}
+
+/* The value of what the request places, by its rule. */
+static double
+request_value(struct view *v)
+{
+    switch (v->rule->value) {
+    case VALUE_ONE:
+        return leg_value(v, "");
+    case VALUE_OCO:
+        return max2(leg_value(v, "above"), leg_value(v, "below"));
+    case VALUE_OTO:
+        return sum2(leg_value(v, "working"), leg_value(v, "pending"));
+    case VALUE_OTOCO:
+        return sum2(
+            leg_value(v, "working"),
+            max2(leg_value(v, "pendingAbove"), leg_value(v, "pendingBelow")));
+    case VALUE_NONE:
+        break;
+    }
+    return -1;
+}
+
+/* Values what the request places in its quote asset and in USDT. Returns
+ * 0, or -1 with a sentence in why (the request is then refused: fail
+ * closed). */
 static int
 value_order(struct view *v, char *why, size_t len)
 {
-    const char *symbol = view_get(v, "symbol"), *side = view_get(v, "side");
-    double qty = dec(view_get(v, "quantity"));
-    double quote_qty = dec(view_get(v, "quoteOrderQty"));
-    double price = dec(view_get(v, "price"));
-    double stop = dec(view_get(v, "stopPrice"));
+    const char *symbol = view_get(v, "symbol");
     struct sym_info si;
     struct bnc_response resp;
     double rate;
@@ -427,26 +560,12 @@ value_order(struct view *v, char *why, size_t len)
         return -1;
     }
     snprintf(v->quote, sizeof(v->quote), "%s", si.quote);
-    if (quote_qty > 0) {
-        v->quote_value = quote_qty;
-        v->how = "quote_order_qty";
-    } else if (qty > 0 && price > 0) {
-        v->quote_value = qty * price;
-        v->how = "price x quantity";
-    } else if (qty > 0 && side != NULL) {
-        v->quote_value = book_value(symbol, side, qty, v->env);
-        v->how = "the walk of the live order book";
-        /* a stop order may fill beyond the book of now: take the larger */
-        if (stop > 0 && stop * qty > v->quote_value)
-            v->quote_value = stop * qty;
-    } else {
-        v->quote_value = -1;
-    }
+    v->quote_value = request_value(v);
     if (v->quote_value < 0) {
-        snprintf(why, len, "its value could not be computed (%s)",
-                 qty > 0 ? "the order book does not hold enough depth or "
-                           "could not be read"
-                         : "no quantity, price or quote_order_qty");
+        snprintf(why, len,
+                 "its value could not be computed (a quantity or price is "
+                 "missing, or the order book does not hold enough depth or "
+                 "could not be read)");
         return -1;
     }
     if ((rate = usdt_rate(v->quote, v->env)) <= 0) {
@@ -601,20 +720,23 @@ check_new_order(const struct trading_settings *t, struct view *v,
                           t->max_daily_notional, v->usdt, v->spent,
                           left_today(t, v->spent));
     }
-    if (t->max_open_orders > 0) {
+    if (t->max_open_orders > 0 && v->kind != TRADE_REPLACE) {
         long n = open_orders(symbol, cr);
+        int adding = v->rule->value == VALUE_OTOCO ? 3
+                     : v->rule->value == VALUE_ONE ? 1
+                                                   : 2;
         if (n < 0)
             return refuse(r, "max_open_orders",
                           "Refused: the open orders of %s could not be "
                           "counted for the operator's limit "
                           "max_open_orders. Nothing was sent.",
                           symbol);
-        if (n >= t->max_open_orders)
+        if (n + adding > t->max_open_orders)
             return refuse(r, "max_open_orders",
                           "Refused by the operator's limit max_open_orders: "
-                          "%d open orders per symbol; %s has %ld already. "
-                          "Nothing was sent.",
-                          t->max_open_orders, symbol, n);
+                          "%d open orders per symbol; %s has %ld already and "
+                          "this would add %d. Nothing was sent.",
+                          t->max_open_orders, symbol, n, adding);
     }
     return 0;
 }
@@ -660,7 +782,8 @@ summary(const struct trading_settings *t, const struct view *v, char *buf,
     const char *symbol = view_get(v, "symbol");
 
     buf[0] = '\0';
-    if (v->kind == TRADE_CANCEL) {
+    if (v->kind == TRADE_CANCEL && v->rule->value == VALUE_NONE &&
+        strcmp(v->rule->path, "/api/v3/order") == 0) {
         const char *id = view_get(v, "orderId");
         sum_add(buf, len, "%s: cancel the order %s%s on %s.", env,
                 id != NULL ? "" : "with client order id ",
@@ -671,15 +794,31 @@ summary(const struct trading_settings *t, const struct view *v, char *buf,
         sum_add(buf, len, "%s: cancel EVERY open order on %s.", env, symbol);
         return;
     }
-    sum_add(buf, len, "%s: %s %s order on %s", env, view_get(v, "side"),
-            view_get(v, "type"), symbol);
-    sum_param(buf, len, v, "quantity", "quantity");
-    sum_param(buf, len, v, "spending (quote)", "quoteOrderQty");
-    sum_param(buf, len, v, "price", "price");
-    sum_param(buf, len, v, "stop price", "stopPrice");
-    sum_param(buf, len, v, "time in force", "timeInForce");
-    sum_add(buf, len, ". Estimated value: %.8g %s = %.8g USDT (from %s).",
-            v->quote_value, v->quote, v->usdt, v->how);
+    if (v->kind == TRADE_PLACE) {
+        sum_add(buf, len, "%s: %s %s order on %s", env, view_get(v, "side"),
+                view_get(v, "type"), symbol);
+        sum_param(buf, len, v, "quantity", "quantity");
+        sum_param(buf, len, v, "spending (quote)", "quoteOrderQty");
+        sum_param(buf, len, v, "price", "price");
+        sum_param(buf, len, v, "stop price", "stopPrice");
+        sum_param(buf, len, v, "trailing delta", "trailingDelta");
+        sum_param(buf, len, v, "time in force", "timeInForce");
+        sum_param(buf, len, v, "iceberg quantity", "icebergQty");
+    } else {
+        /* every parameter, as it will be sent */
+        sum_add(buf, len, "%s: %s on %s:", env, v->rule->label, symbol);
+        for (int i = 0; i < v->np; i++)
+            if (strcmp(v->p[i].key, "symbol") != 0 &&
+                strcmp(v->p[i].key, "newOrderRespType") != 0)
+                sum_add(buf, len, "%s %s %s", i > 1 ? "," : "", v->p[i].key,
+                        v->p[i].value);
+        sum_add(buf, len, ".");
+    }
+    if (!kind_spends(v->kind))
+        return;
+    sum_add(buf, len, "%s Estimated value: %.8g %s = %.8g USDT (from %s).",
+            v->kind == TRADE_PLACE ? "." : "", v->quote_value, v->quote,
+            v->usdt, v->how);
     if (t->max_order_notional > 0)
         sum_add(buf, len, " Limit per order: %.8g USDT.",
                 t->max_order_notional);
@@ -847,12 +986,12 @@ check_confirmation(struct mcp_call *call, const struct trading_settings *t,
 /* What admit hands settle. */
 struct ticket {
     int64_t id;
-    enum trade_kind kind;
+    const struct trade_rule *rule;
     enum bnc_env env;
     char symbol[24];
-    char client_id[48];
-    char order_id[24];
-    const struct creds *creds; /* the request's, alive until settle */
+    char lookup_param[24];        /* GET rule->lookup_path with this */
+    char lookup_value[FIELD_MAX]; /* ... set to this; "" when none */
+    const struct creds *creds;    /* the request's, alive until settle */
 };
 
 int
@@ -895,10 +1034,36 @@ intent_fill(struct journal_intent *in, const struct view *v,
                        ? view_get(v, "quantity")
                        : view_get(v, "quoteOrderQty");
     in->price = view_get(v, "price");
-    in->client_order_id = view_get(v, "newClientOrderId") != NULL
-                              ? view_get(v, "newClientOrderId")
-                              : view_get(v, "origClientOrderId");
-    in->notional_usdt = v->kind == TRADE_PLACE ? v->usdt : -1;
+    in->client_order_id = view_get(v, "newClientOrderId");
+    if (in->client_order_id == NULL)
+        in->client_order_id = view_get(v, "listClientOrderId");
+    if (in->client_order_id == NULL)
+        in->client_order_id = view_get(v, "origClientOrderId");
+    in->notional_usdt = kind_spends(v->kind) ? v->usdt : -1;
+}
+
+/* Where one read finds the truth after an unknown outcome: the rule's
+ * lookup parameter, or for a request that named its object by client id
+ * (origClientOrderId, listClientOrderId) that id. */
+static void
+ticket_lookup(struct ticket *tk, const struct view *v)
+{
+    const char *src = tk->rule->lookup_source, *param = tk->rule->lookup_param;
+    const char *val;
+
+    if (src == NULL)
+        return;
+    val = view_get(v, src);
+    if (val == NULL && strcmp(src, "orderId") == 0) {
+        val = view_get(v, "origClientOrderId");
+        param = "origClientOrderId";
+    } else if (val == NULL && strcmp(src, "orderListId") == 0) {
+        val = view_get(v, "listClientOrderId");
+        param = "origClientOrderId";
+    }
+    snprintf(tk->lookup_param, sizeof(tk->lookup_param), "%s", param);
+    snprintf(tk->lookup_value, sizeof(tk->lookup_value), "%s",
+             val != NULL ? val : "");
 }
 
 /* Journals a refusal and hands its sentence to the caller. */
@@ -963,7 +1128,7 @@ guard_admit(void *arg, const struct bnc_request *req, enum bnc_env env,
         return rc;
     }
     if (check_symbol(&t, v, &r) < 0 ||
-        (v->kind == TRADE_PLACE &&
+        (kind_spends(v->kind) &&
          check_new_order(&t, v, fp, req->creds, &r) < 0) ||
         check_confirmation(call, &t, v, &how, &r) < 0) {
         intent_fill(&in, v, req, fp, masked, sess);
@@ -973,9 +1138,9 @@ guard_admit(void *arg, const struct bnc_request *req, enum bnc_env env,
     }
     intent_fill(&in, v, req, fp, masked, sess);
     in.confirmation = how;
-    rc = journal_intent(jr, &in,
-                        v->kind == TRADE_PLACE ? t.max_daily_notional : 0,
-                        now_ms(), &id, &v->spent, err, sizeof(err));
+    rc =
+        journal_intent(jr, &in, kind_spends(v->kind) ? t.max_daily_notional : 0,
+                       now_ms(), &id, &v->spent, err, sizeof(err));
     if (rc != 0) {
         if (rc > 0)
             snprintf(resp->verdict, sizeof(resp->verdict),
@@ -1006,14 +1171,11 @@ guard_admit(void *arg, const struct bnc_request *req, enum bnc_env env,
         return -1;
     }
     tk->id = id;
-    tk->kind = v->kind;
+    tk->rule = v->rule;
     tk->env = env;
     tk->creds = req->creds;
     snprintf(tk->symbol, sizeof(tk->symbol), "%s", view_get(v, "symbol"));
-    snprintf(tk->client_id, sizeof(tk->client_id), "%s",
-             in.client_order_id != NULL ? in.client_order_id : "");
-    snprintf(tk->order_id, sizeof(tk->order_id), "%s",
-             view_get(v, "orderId") != NULL ? view_get(v, "orderId") : "");
+    ticket_lookup(tk, v);
     *ticket_out = tk;
     log_info("trading guard: journal #%lld: %s %s on %s (%s), confirmation: "
              "%s",
@@ -1075,31 +1237,35 @@ reconcile(const struct ticket *tk, struct journal_outcome *o,
     static __thread char status[32];
     int rc = -1;
 
-    if (tk->client_id[0] == '\0' && tk->order_id[0] == '\0')
+    if (tk->rule->lookup_path == NULL || tk->lookup_value[0] == '\0')
         return -1;
     bnc_params_init(&p);
-    bnc_params_add(&p, "symbol", tk->symbol);
-    if (tk->order_id[0] != '\0')
-        bnc_params_add(&p, "orderId", tk->order_id);
-    else
-        bnc_params_add(&p, "origClientOrderId", tk->client_id);
+    if (strcmp(tk->rule->lookup_path, "/api/v3/order") == 0)
+        bnc_params_add(&p, "symbol", tk->symbol);
+    bnc_params_add(&p, tk->lookup_param, tk->lookup_value);
     req.method = "GET";
-    req.path = "/api/v3/order";
+    req.path = tk->rule->lookup_path;
     req.params = &p;
     req.kind = BNC_READ;
     req.creds = tk->creds;
     if (bnc_call(&req, &r) == 0) {
         const char *st = member_str(r.body, "status");
+        if (st == NULL)
+            st = member_str(r.body, "listOrderStatus");
         snprintf(status, sizeof(status), "%s", st != NULL ? st : "UNKNOWN");
         o->status = status;
         o->order_id = member_int(r.body, "orderId");
-        snprintf(resp->verdict, sizeof(resp->verdict),
-                 "binmcpd then looked the order up once (never resent): "
-                 "Binance reports it as %s (orderId %lld).",
-                 status, (long long)o->order_id);
+        o->order_list_id = member_int(r.body, "orderListId");
+        snprintf(
+            resp->verdict, sizeof(resp->verdict),
+            "binmcpd then looked it up once (never resent): Binance "
+            "reports it as %s (%s %lld).",
+            status, o->order_id >= 0 ? "orderId" : "orderListId",
+            (long long)(o->order_id >= 0 ? o->order_id : o->order_list_id));
         resp->reconciled = json_object_get(r.body);
         rc = 0;
-    } else if (r.status == BNC_ERR_API && r.api_code == -2013) {
+    } else if (r.status == BNC_ERR_API &&
+               (r.api_code == -2013 || r.api_code == -2011)) {
         o->status = "NOT_FOUND";
         snprintf(resp->verdict, sizeof(resp->verdict),
                  "binmcpd then looked the order up once (never resent): "
@@ -1130,10 +1296,18 @@ guard_settle(void *arg, const struct bnc_request *req, void *ticket,
         return;
     o.http_status = resp->http_status;
     if (resp->status == BNC_OK) {
+        json_object *b = resp->body, *sub;
+        /* cancel-replace answers the new order inside newOrderResponse;
+         * amend inside amendedOrder */
+        if (json_object_object_get_ex(b, "newOrderResponse", &sub) ||
+            json_object_object_get_ex(b, "amendedOrder", &sub))
+            b = sub;
         o.outcome = "accepted";
-        o.status = member_str(resp->body, "status");
-        o.order_id = member_int(resp->body, "orderId");
-        o.order_list_id = member_int(resp->body, "orderListId");
+        o.status = member_str(b, "status");
+        if (o.status == NULL)
+            o.status = member_str(b, "listOrderStatus");
+        o.order_id = member_int(b, "orderId");
+        o.order_list_id = member_int(b, "orderListId");
     } else if (!resp->sent) {
         o.outcome = "refused";
         o.check = "not_sent";
@@ -1152,7 +1326,7 @@ guard_settle(void *arg, const struct bnc_request *req, void *ticket,
         log_error("trading guard: journal #%lld: the outcome could not be "
                   "written: %s",
                   (long long)tk->id, err);
-    if (strcmp(o.outcome, "unknown") == 0 && tk->kind != TRADE_CANCEL_ALL) {
+    if (strcmp(o.outcome, "unknown") == 0) {
         struct journal_outcome rec = {
             .outcome = "reconciled", .order_id = -1, .order_list_id = -1};
         if (reconcile(tk, &rec, resp) == 0 &&
@@ -1206,22 +1380,29 @@ settle_orphan(const struct journal_orphan *o, const struct creds *cr)
               (long long)o->id, o->method, o->path, o->symbol,
               o->client_order_id[0] != '\0' ? o->client_order_id : "none",
               o->environment);
+    for (size_t i = 0; i < sizeof(trade_rules) / sizeof(trade_rules[0]); i++)
+        if (strcmp(trade_rules[i].method, o->method) == 0 &&
+            strcmp(trade_rules[i].path, o->path) == 0 &&
+            kind_spends(trade_rules[i].kind))
+            tk.rule = &trade_rules[i];
     if (cr == NULL || !cr->set ||
         guard_key_fingerprint(cr->key, fp, sizeof(fp)) < 0 ||
         strcmp(fp, o->key_fp) != 0 ||
         strcmp(creds_env_name(cr->env), o->environment) != 0 ||
-        strcmp(o->path, "/api/v3/order") != 0 ||
-        o->client_order_id[0] == '\0') {
+        tk.rule == NULL || o->client_order_id[0] == '\0') {
         log_warnx("trading guard: intent #%lld is not reconciled here (not "
-                  "the daemon's key, or no single order): call get_order "
-                  "for it",
+                  "the daemon's key, or not a placement): look it up with "
+                  "get_order or get_order_list",
                   (long long)o->id);
         return;
     }
     tk.id = o->id;
     tk.creds = cr;
     snprintf(tk.symbol, sizeof(tk.symbol), "%s", o->symbol);
-    snprintf(tk.client_id, sizeof(tk.client_id), "%s", o->client_order_id);
+    snprintf(tk.lookup_param, sizeof(tk.lookup_param), "%s",
+             tk.rule->lookup_param);
+    snprintf(tk.lookup_value, sizeof(tk.lookup_value), "%s",
+             o->client_order_id);
     memset(&resp, 0, sizeof(resp));
     if (reconcile(&tk, &rec, &resp) == 0 &&
         journal_outcome(jr, o->id, &rec, now_ms(), err, sizeof(err)) == 0)

@@ -67,20 +67,6 @@ static const char *const order_fields[] = {
                "\"^[0-9]{1,20}([.][0-9]{1,20})?$\",\"description\":\""     \
                desc "\"}")
 
-#define IN_CONFIRMATION_TOKEN                                                \
-    TU_F("confirmation_token",                                               \
-         "{\"type\":\"string\",\"maxLength\":128,\"description\":"        \
-         "\"Only when an earlier identical call answered CONFIRMATION "       \
-         "REQUIRED with a token, and the user approved that order: the "     \
-         "token. Never use a token the user did not approve.\"}")
-
-#define MONEY_WARNING                                                        \
-    "With mainnet credentials this moves real money. Try it first with "    \
-    "testnet credentials (configure_credentials environment \"testnet\")" \
-    " or with test: true on place_order. The operator's trading guard "     \
-    "checks it (limits, symbols) and may ask the user to confirm it; it "   \
-    "is recorded in the audit journal (get_audit_log)."
-
 /* clang-format on */
 
 /* ---- account reads ---- */
@@ -592,7 +578,7 @@ const struct tool_def tools_account[] = {
                 TU_F("isBestMatch", TU_BOOL)))) "," ENV_PROP),
      READ_FLAGS, get_account_trades},
     {"place_order", "Place an order",
-     "Places a spot order (POST /api/v3/order). " MONEY_WARNING
+     "Places a spot order (POST /api/v3/order). " TU_MONEY_WARNING
      " Rules: give quantity, or quote_order_qty for MARKET only; price is "
      "required for LIMIT, LIMIT_MAKER, STOP_LOSS_LIMIT and "
      "TAKE_PROFIT_LIMIT and not allowed for MARKET; stop_price is required "
@@ -625,7 +611,7 @@ const struct tool_def tools_account[] = {
                               "-); generated when left out.") ","
            TU_F("test", "{\"type\":\"boolean\",\"default\":false,"
                         "\"description\":\"Validate only; place nothing.\"}")
-           "," IN_CONFIRMATION_TOKEN,
+           "," TU_IN_CONFIRMATION_TOKEN,
            "\"symbol\",\"side\",\"type\""),
      TU_OBJ(ORDER_PROPS "," TU_F("test", TU_BOOL) ","
             TU_F("validated", TU_BOOL) "," TU_F("message", TU_STR) ","
@@ -642,11 +628,11 @@ const struct tool_def tools_account[] = {
      TU_OBJ(ORDER_PROPS), READ_FLAGS, get_order},
     {"cancel_order", "Cancel an order",
      "Cancels an open order (DELETE /api/v3/order), found by order_id or "
-     "by client_order_id (exactly one). " MONEY_WARNING
+     "by client_order_id (exactly one). " TU_MONEY_WARNING
      " Cancelling twice has no further effect. Needs credentials.",
      TU_IN(TU_IN_SYMBOL "," IN_ORDER_ID ","
            IN_CLIENT_ORDER_ID("The client order id the order was placed "
-                              "with.") "," IN_CONFIRMATION_TOKEN,
+                              "with.") "," TU_IN_CONFIRMATION_TOKEN,
            "\"symbol\""),
      TU_OBJ(ORDER_PROPS),
      TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT | TOOL_OPEN_WORLD | TOOL_TRADING,

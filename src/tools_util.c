@@ -246,9 +246,7 @@ tu_call_run(struct mcp_call *call, struct tu_call *tc)
 void
 tu_call_done(struct tu_call *tc)
 {
-    if (tc->resp.body != NULL)
-        bnc_response_free(&tc->resp);
-    tc->resp.body = NULL;
+    bnc_response_free(&tc->resp); /* also what the trading gate kept */
 }
 
 /* See tools_util.h. */

@@ -62,6 +62,22 @@
     TU_F(name, "{\"type\":\"integer\",\"minimum\":0,\"description\":\""      \
                desc " (milliseconds since the Unix epoch).\"}")
 
+/* Every order-changing tool takes confirmation_token (the trading guard
+ * reads it) and says what its call may do. */
+#define TU_IN_CONFIRMATION_TOKEN                                                \
+    TU_F("confirmation_token",                                               \
+         "{\"type\":\"string\",\"maxLength\":128,\"description\":"        \
+         "\"Only when an earlier identical call answered CONFIRMATION "       \
+         "REQUIRED with a token, and the user approved that order: the "     \
+         "token. Never use a token the user did not approve.\"}")
+
+#define TU_MONEY_WARNING                                                        \
+    "With mainnet credentials this moves real money. Try it first with "    \
+    "testnet credentials (configure_credentials environment \"testnet\")" \
+    " or with test: true on place_order. The operator's trading guard "     \
+    "checks it (limits, symbols) and may ask the user to confirm it; it "   \
+    "is recorded in the audit journal (get_audit_log)."
+
 /* clang-format on */
 
 /* ---- reading arguments (already validated against the input schema) ---- */

@@ -1240,7 +1240,111 @@ test_daemon_kill_after_intent(void)
     hd_stop(&d);
 }
 
+/* POSTs a message to a legacy session (202 expected). */
+static int
+legacy_post(const struct hd *d, const char *sid, const char *body)
+{
+    char path[256];
+    struct httpc_resp r;
+    int st;
+
+    snprintf(path, sizeof(path), "/mcp/message?sessionId=%s", sid);
+    httpc_request(d->port, "POST", path, "Content-Type: application/json\r\n",
+                  body, strlen(body), RPC_MS, &r);
+    st = r.status;
+    httpc_resp_free(&r);
+    return st;
+}
+
+/* The next message on a legacy stream (caller owns), or NULL. */
+static json_object *
+legacy_next(struct httpc_sse *s)
+{
+    struct httpc_event ev;
+
+    for (;;) {
+        if (httpc_sse_next(s, &ev, RPC_MS) != 1)
+            return NULL;
+        json_object *m = json_tokener_parse(ev.data);
+        httpc_event_free(&ev);
+        if (m != NULL)
+            return m;
+    }
+}
+
+/* Over legacy HTTP+SSE: the elicitation request goes down the stream, the
+ * answer comes up in a POST; accept places the order, decline does not. */
+static void
+test_daemon_legacy_elicitation(void)
+{
+    struct hd d;
+    struct httpc_sse s;
+    struct httpc_event ev;
+    char sid[128] = "", line[512];
+    json_object *m;
+    static const char *const answers[] = {
+        "{\"action\":\"accept\",\"content\":{\"confirm\":true}}",
+        "{\"action\":\"decline\"}"};
+
+    CU_ASSERT_EQUAL_FATAL(fakex_reset(&fx), 0);
+    CU_ASSERT_EQUAL_FATAL(hd_start(&d, 2, "max_order_notional = 1000\n"), 0);
+    CU_ASSERT_EQUAL_FATAL(httpc_sse_open(&s, d.port, "GET", "/mcp/sse",
+                                         "Accept: text/event-stream\r\n", NULL,
+                                         0, RPC_MS),
+                          0);
+    httpc_header(s.headers, "X-Connection-ID", sid, sizeof(sid));
+    do {
+        CU_ASSERT_EQUAL_FATAL(httpc_sse_next(&s, &ev, RPC_MS), 1);
+        int endpoint = strcmp(ev.event, "endpoint") == 0;
+        httpc_event_free(&ev);
+        if (endpoint)
+            break;
+    } while (1);
+    CU_ASSERT_EQUAL(
+        legacy_post(&d, sid,
+                    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":"
+                    "\"initialize\",\"params\":{\"protocolVersion\":"
+                    "\"2024-11-05\",\"capabilities\":{\"elicitation\":{}},"
+                    "\"clientInfo\":{\"name\":\"test_guard\",\"version\":"
+                    "\"1\"}}}"),
+        202);
+    json_object_put(legacy_next(&s));
+    for (int i = 0; i < 2; i++) {
+        long before = posts();
+        snprintf(line, sizeof(line),
+                 "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":"
+                 "\"tools/call\",\"params\":{\"name\":\"place_order\","
+                 "\"arguments\":%s}}",
+                 10 + i, LIMIT_BUY("0.001", "10000"));
+        CU_ASSERT_EQUAL(legacy_post(&d, sid, line), 202);
+        m = legacy_next(&s);
+        CU_ASSERT_STRING_EQUAL(tl_str_at(m, "method"), "elicitation/create");
+        CU_ASSERT_TRUE(tl_contains(tl_str_at(m, "params.message"), "BTCUSDT"));
+        snprintf(line, sizeof(line),
+                 "{\"jsonrpc\":\"2.0\",\"id\":%s,"
+                 "\"result\":%s}",
+                 json_object_to_json_string_ext(tl_get_path(m, "id"),
+                                                JSON_C_TO_STRING_PLAIN),
+                 answers[i]);
+        json_object_put(m);
+        CU_ASSERT_EQUAL(legacy_post(&d, sid, line), 202);
+        /* notifications (log messages) may come first */
+        while ((m = legacy_next(&s)) != NULL &&
+               tl_get_path(m, "result") == NULL)
+            json_object_put(m);
+        CU_ASSERT_EQUAL(tl_int_at(m, "id"), 10 + i);
+        CU_ASSERT_EQUAL(
+            json_object_get_boolean(tl_get_path(m, "result.isError")), i == 1);
+        json_object_put(m);
+        CU_ASSERT_EQUAL(posts(), before + (i == 0));
+    }
+    httpc_sse_close(&s);
+    hd_stop(&d);
+}
+
 static CU_TestInfo daemon_tests[] = {
+    {"legacy HTTP+SSE: elicitation down the stream, answer in a POST",
+     test_daemon_legacy_elicitation},
     {"a token is bound to its session (other session refused)",
      test_daemon_other_session},
     {"two workers race for the last of max_daily_notional: one order",
