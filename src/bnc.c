@@ -427,6 +427,8 @@ parse_json(const char *data, size_t len)
     tok = json_tokener_new();
     if (tok == NULL)
         return NULL;
+    /* invalid UTF-8 from the exchange never reaches a tool result */
+    json_tokener_set_flags(tok, JSON_TOKENER_VALIDATE_UTF8);
     o = json_tokener_parse_ex(tok, data, (int)len);
     if (o != NULL && json_tokener_get_error(tok) == json_tokener_success) {
         for (size_t i = json_tokener_get_parse_end(tok); i < len; i++) {
@@ -757,7 +759,11 @@ resync_after_1021(const struct bnc_request *req, enum bnc_env env)
 static void
 hold_note(const struct bnc_response *resp)
 {
-    if (resp->status != BNC_ERR_RATE_LIMITED && resp->status != BNC_ERR_BANNED)
+    /* Only Binance's own answer starts a hold; binmcpd's own budget
+     * holding a request back (http_status 0) does not. */
+    if ((resp->status != BNC_ERR_RATE_LIMITED &&
+         resp->status != BNC_ERR_BANNED) ||
+        resp->http_status == 0)
         return;
     long secs = resp->retry_after >= 0 ? resp->retry_after : 60;
     long long until = (long long)mono_ms() + (long long)secs * 1000;
@@ -1032,7 +1038,14 @@ describe_limit(const struct bnc_response *r, char *buf, size_t len,
     char hc[352];
 
     http_and_code(r, hc, sizeof(hc));
-    if (r->http_status == 0)
+    if (r->http_status == 0 && strstr(r->detail, "budget") != NULL)
+        desc_add(buf, len, used,
+                 "binmcpd held this request back and did not send it: the "
+                 "daemon's own budget of Binance request weight for this "
+                 "minute is spent (binmcpd keeps below Binance's limit so "
+                 "that the IP is never banned); Binance did not refuse "
+                 "anything.");
+    else if (r->http_status == 0)
         desc_add(buf, len, used,
                  "binmcpd did not send this request: Binance answered an "
                  "earlier one with HTTP %s and its Retry-After has not "

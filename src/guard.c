@@ -704,6 +704,11 @@ check_new_order(const struct trading_settings *t, struct view *v,
                       t->max_order_notional, v->usdt, v->quote_value, v->quote,
                       v->how);
     if (t->max_daily_notional > 0) {
+        if (jr == NULL)
+            return refuse(r, "journal",
+                          "Refused: the audit journal is not available (%s). "
+                          "Nothing was sent.",
+                          journal_why);
         if (journal_spent(jr, key_fp, now_ms(), &v->spent, err, sizeof(err)) <
             0)
             return refuse(r, "journal",
@@ -738,6 +743,19 @@ check_new_order(const struct trading_settings *t, struct view *v,
                           "this would add %d. Nothing was sent.",
                           t->max_open_orders, symbol, n, adding);
     }
+    return 0;
+}
+
+/* The operator's checks, in order, up to the first refusal: symbols, then
+ * for what spends the value and the limits. */
+static int
+run_checks(const struct trading_settings *t, struct view *v, const char *fp,
+           const struct creds *cr, struct refusal *r)
+{
+    if (check_symbol(t, v, r) < 0)
+        return -1;
+    if (kind_spends(v->kind) && check_new_order(t, v, fp, cr, r) < 0)
+        return -1;
     return 0;
 }
 
@@ -951,33 +969,41 @@ confirm_by_token(struct mcp_call *call, const struct view *v, const char *sum,
                   sum, v->tool, token, CONFIRM_TTL_MS / 1000);
 }
 
+/* How this call would be confirmed: "off", "not required",
+ * "elicitation" or "token". */
+static const char *
+confirmation_mode(const struct mcp_call *call, const struct trading_settings *t,
+                  enum bnc_env env)
+{
+    if (t->confirmation == OC_OFF)
+        return "off";
+    if (!t->confirm_always && env != BNC_ENV_MAINNET)
+        return "not required";
+    if (t->confirmation == OC_ELICITATION ||
+        (t->confirmation == OC_AUTO && call != NULL && call->sess != NULL &&
+         call->sess->client_elicitation))
+        return "elicitation";
+    return "token";
+}
+
 /* Confirms when the rules ask for it. *how gets how it was confirmed. */
 static int
 check_confirmation(struct mcp_call *call, const struct trading_settings *t,
                    const struct view *v, const char **how, struct refusal *r)
 {
     char sum[SUMMARY_MAX];
-    int elicit;
 
-    if (t->confirmation == OC_OFF) {
-        *how = "off";
+    *how = confirmation_mode(call, t, v->env);
+    if (strcmp(*how, "off") == 0 || strcmp(*how, "not required") == 0)
         return 0;
-    }
-    if (!t->confirm_always && v->env != BNC_ENV_MAINNET) {
-        *how = "not required";
-        return 0;
-    }
     if (call == NULL)
         return refuse(r, "confirmation",
                       "Refused: this order needs a confirmation and there is "
                       "no session to ask. Nothing was sent.");
     summary(t, v, sum, sizeof(sum));
-    elicit = t->confirmation == OC_ELICITATION ||
-             (t->confirmation == OC_AUTO && call->sess != NULL &&
-              call->sess->client_elicitation);
-    *how = elicit ? "elicitation" : "token";
-    return elicit ? confirm_by_elicitation(call, t, sum, r)
-                  : confirm_by_token(call, v, sum, r);
+    return strcmp(*how, "elicitation") == 0
+               ? confirm_by_elicitation(call, t, sum, r)
+               : confirm_by_token(call, v, sum, r);
 }
 
 /* ------------------------------------------------------------------ */
@@ -993,6 +1019,77 @@ struct ticket {
     char lookup_value[FIELD_MAX]; /* ... set to this; "" when none */
     const struct creds *creds;    /* the request's, alive until settle */
 };
+
+/* See guard.h. */
+json_object *
+guard_preview(struct mcp_call *call, const struct bnc_request *req)
+{
+    struct trading_settings t;
+    struct view *v = calloc(1, sizeof(*v));
+    struct refusal r = {0};
+    char fp[FP_LEN + 1] = "";
+    json_object *out = json_object_new_object(), *lim;
+    enum bnc_env env;
+
+    if (v == NULL || out == NULL || shared == NULL || req->creds == NULL) {
+        free(v);
+        json_object_put(out);
+        return NULL;
+    }
+    env = req->creds->env;
+    rules_get(&t);
+    guard_key_fingerprint(req->creds->key, fp, sizeof(fp));
+    int refused = view_read(v, req, env, r.text, sizeof(r.text)) < 0 ||
+                  run_checks(&t, v, fp, req->creds, &r) < 0;
+    json_object_object_add(out, "wouldBeSent",
+                           json_object_new_boolean(!refused));
+    if (refused) {
+        json_object_object_add(out, "refusedBy",
+                               json_object_new_string(r.check != NULL
+                                                          ? r.check
+                                                          : "unknown_request"));
+        json_object_object_add(out, "reason", json_object_new_string(r.text));
+    }
+    json_object_object_add(out, "environment",
+                           json_object_new_string(creds_env_name(env)));
+    if (v->how != NULL && v->usdt > 0) {
+        json_object_object_add(out, "notional",
+                               json_object_new_double(v->quote_value));
+        json_object_object_add(out, "quoteAsset",
+                               json_object_new_string(v->quote));
+        json_object_object_add(out, "notionalUsdt",
+                               json_object_new_double(v->usdt));
+        json_object_object_add(out, "valuedFrom",
+                               json_object_new_string(v->how));
+    }
+    lim = json_object_new_object();
+    if (t.max_order_notional > 0)
+        json_object_object_add(lim, "maxOrderNotional",
+                               json_object_new_double(t.max_order_notional));
+    if (t.max_daily_notional > 0) {
+        double spent = 0;
+        char err[256];
+        if (jr != NULL &&
+            journal_spent(jr, fp, now_ms(), &spent, err, sizeof(err)) == 0) {
+            json_object_object_add(lim, "committedToday",
+                                   json_object_new_double(spent));
+            json_object_object_add(
+                lim, "leftToday",
+                json_object_new_double(left_today(&t, spent)));
+        }
+        json_object_object_add(lim, "maxDailyNotional",
+                               json_object_new_double(t.max_daily_notional));
+    }
+    if (t.max_open_orders > 0)
+        json_object_object_add(lim, "maxOpenOrders",
+                               json_object_new_int(t.max_open_orders));
+    json_object_object_add(out, "limits", lim);
+    json_object_object_add(
+        out, "confirmation",
+        json_object_new_string(confirmation_mode(call, &t, env)));
+    free(v);
+    return out;
+}
 
 int
 guard_key_fingerprint(const char *key, char *out, size_t len)
@@ -1127,9 +1224,7 @@ guard_admit(void *arg, const struct bnc_request *req, enum bnc_env env,
         free(v);
         return rc;
     }
-    if (check_symbol(&t, v, &r) < 0 ||
-        (kind_spends(v->kind) &&
-         check_new_order(&t, v, fp, req->creds, &r) < 0) ||
+    if (run_checks(&t, v, fp, req->creds, &r) < 0 ||
         check_confirmation(call, &t, v, &how, &r) < 0) {
         intent_fill(&in, v, req, fp, masked, sess);
         rc = admit_refused(&in, &r, resp);

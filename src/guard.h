@@ -41,8 +41,10 @@
 
 #include <json-c/json.h>
 
+#include "bnc.h"
 #include "creds.h"
 #include "journal.h"
+#include "mcp.h"
 #include "settings.h"
 
 /* Creates the shared rules and token store from t. Call once, before any
@@ -70,6 +72,18 @@ void guard_close(void);
  * there is no journal or the query fails. */
 json_object *guard_audit_log(const struct creds *cr, struct journal_filter *f,
                              char *err, size_t errlen);
+
+/* What the guard would do with req (a BNC_TRADE request that is NOT sent;
+ * req->creds must be set): runs the same checks as for a real call, reading
+ * what they read (the book, average prices, open orders, the journal), but
+ * asks nobody, writes nothing and sends no order. Returns a new object:
+ * wouldBeSent, refusedBy and reason (when refused), environment, notional,
+ * quoteAsset, notionalUsdt and valuedFrom (when valued), limits (the
+ * operator's, with committedToday/leftToday), confirmation (how it would be
+ * confirmed: elicitation, token, not required, off); NULL when out of
+ * memory or the guard is not set up. */
+json_object *guard_preview(struct mcp_call *call,
+                           const struct bnc_request *req);
 
 /* The fingerprint the journal records for an API key: the first 16 hex
  * digits of SHA-256(key). out must hold 17 bytes. Returns 0 or -1. */

@@ -902,6 +902,7 @@ run_tool(struct request *r, int idx, json_object *args,
     char err[512];
     char msg[TOOL_ERR_MAX + 128];
 
+    schema_coerce_decimals(srv->schemas[idx], args);
     if (schema_validate(srv->schemas[idx], args, err, sizeof(err)) < 0) {
         snprintf(msg, sizeof(msg), "Invalid arguments for %s: %s", t->name,
                  err);
@@ -1273,6 +1274,19 @@ handle_notification(struct mcp_session *s, const char *method,
     log_debug("session %.8s: ignored notification %.64s", s->id, method);
 }
 
+/* Whether an integer id could not be represented: json-c saturates a
+ * number beyond 64 bits to the type's limit, so the limits themselves are
+ * refused rather than echoed as another number. */
+static int
+id_out_of_range(json_object *id)
+{
+    if (!json_object_is_type(id, json_type_int))
+        return 0;
+    int64_t v = json_object_get_int64(id);
+    return v == INT64_MAX || v == INT64_MIN ||
+           json_object_get_uint64(id) > (uint64_t)INT64_MAX;
+}
+
 /* Handles one request or notification object. */
 static void
 handle_one(struct reply_ctx *rc, json_object *msg)
@@ -1291,6 +1305,13 @@ handle_one(struct reply_ctx *rc, json_object *msg)
         !json_object_is_type(id, json_type_int)) {
         reply_error(rc, NULL, RPC_INVALID_REQUEST,
                     "Invalid Request: id must be a string or an integer", NULL);
+        return;
+    }
+    if (has_id && id_out_of_range(id)) {
+        reply_error(rc, NULL, RPC_INVALID_REQUEST,
+                    "Invalid Request: an integer id must lie strictly between "
+                    "-2^63 and 2^63-1 (use a string id for larger values)",
+                    NULL);
         return;
     }
     if (!json_object_object_get_ex(msg, "jsonrpc", &jv) ||
@@ -1359,6 +1380,9 @@ mcp_handle_message(struct mcp_session *s, const char *msg, size_t len)
     if (text != NULL && tok != NULL) {
         memcpy(text, msg, len);
         text[len] = '\0';
+        /* JSON text is UTF-8 (RFC 8259): anything else is a parse error,
+         * so no invalid byte is ever echoed into an answer */
+        json_tokener_set_flags(tok, JSON_TOKENER_VALIDATE_UTF8);
         if (strlen(text) == len) {
             root = json_tokener_parse_ex(tok, text, -1);
             jerr = json_tokener_get_error(tok);

@@ -816,3 +816,42 @@ schema_check(json_object *schema, char *err, size_t errlen)
         return schema_fail(&c, "#: a tool schema must have type \"object\"");
     return check_node(&c, schema, "#");
 }
+
+/* Whether a property schema declares a decimal string. */
+static int
+is_decimal_string(json_object *prop)
+{
+    json_object *type, *pattern;
+
+    return json_object_object_get_ex(prop, "type", &type) &&
+           json_object_is_type(type, json_type_string) &&
+           strcmp(json_object_get_string(type), "string") == 0 &&
+           json_object_object_get_ex(prop, "pattern", &pattern) &&
+           json_object_is_type(pattern, json_type_string) &&
+           strncmp(json_object_get_string(pattern), "^[0-9", 5) == 0;
+}
+
+/* See schema.h. */
+void
+schema_coerce_decimals(json_object *schema, json_object *args)
+{
+    json_object *props, *prop;
+
+    if (!json_object_is_type(args, json_type_object) ||
+        !json_object_object_get_ex(schema, "properties", &props))
+        return;
+    json_object_object_foreach(args, key, val)
+    {
+        if ((!json_object_is_type(val, json_type_double) &&
+             !json_object_is_type(val, json_type_int)) ||
+            !json_object_object_get_ex(props, key, &prop) ||
+            !is_decimal_string(prop))
+            continue;
+        const char *text =
+            json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN);
+        if (text == NULL || text[0] == '-')
+            continue;
+        /* replacing the value of an existing key keeps the iteration valid */
+        json_object_object_add(args, key, json_object_new_string(text));
+    }
+}

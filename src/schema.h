@@ -23,6 +23,15 @@
 int schema_validate(json_object *schema, json_object *value, char *err,
                     size_t errlen);
 
+/* LLM clients and some inspectors send decimal arguments as JSON numbers
+ * ("quantity": 0.001) where a tool declares a decimal string (type string
+ * with a pattern that starts "^[0-9"). For each such top-level argument
+ * given as a non-negative number, replaces it in args with a string of the
+ * number's exact JSON text as the client wrote it (json-c keeps it), never a
+ * binary double's rendering; validation then checks that text against the
+ * pattern. args is changed in place; schema is only read. */
+void schema_coerce_decimals(json_object *schema, json_object *args);
+
 /* Checks that schema uses only what schema_validate understands and is an
  * object schema (type "object"). Returns 0 or -1 with a reason in err. Used
  * by the tool table self-test. */

@@ -678,6 +678,35 @@ test_triage_hostile_and_slash_ids(void)
 }
 
 static void
+test_utf8_and_id_range(void)
+{
+    /* a method with a byte that is not UTF-8: a parse error, and the answer
+     * is valid JSON with no such byte */
+    json_object *m = send_msg("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":"
+                              "\"tools/\xff\xfe\"}");
+    CU_ASSERT_EQUAL(error_code(m), -32700);
+    m = send_msg("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\","
+                 "\"params\":{\"x\":\"\xc3\x28\"}}");
+    CU_ASSERT_EQUAL(error_code(m), -32700);
+    /* valid multi-byte UTF-8 is fine */
+    m = send_msg("{\"jsonrpc\":\"2.0\",\"id\":\"\xc3\xa9\xe2\x82\xac\","
+                 "\"method\":\"ping\"}");
+    CU_ASSERT_PTR_NOT_NULL(tl_get_path(m, "result"));
+    CU_ASSERT_STRING_EQUAL(tl_str_at(m, "id"), "\xc3\xa9\xe2\x82\xac");
+    /* ids beyond 64 bits are refused, never echoed as another number */
+    m = send_msg("{\"jsonrpc\":\"2.0\",\"id\":1000000000000000000000000000000,"
+                 "\"method\":\"ping\"}");
+    CU_ASSERT_EQUAL(error_code(m), -32600);
+    CU_ASSERT_PTR_NULL(tl_get_path(m, "id"));
+    m = send_msg("{\"jsonrpc\":\"2.0\",\"id\":-1000000000000000000000000000000,"
+                 "\"method\":\"ping\"}");
+    CU_ASSERT_EQUAL(error_code(m), -32600);
+    m = send_msg("{\"jsonrpc\":\"2.0\",\"id\":9007199254740993,\"method\":"
+                 "\"ping\"}");
+    CU_ASSERT_EQUAL(tl_int_at(m, "id"), 9007199254740993LL);
+}
+
+static void
 test_elicitation_capability_forms(void)
 {
     send_msg("{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\","
@@ -700,6 +729,8 @@ static CU_TestInfo engine_tests[] = {
      test_triage_hostile_and_slash_ids},
     {"elicitation capability: form mode only",
      test_elicitation_capability_forms},
+    {"invalid UTF-8 is -32700; ids beyond 64 bits are -32600",
+     test_utf8_and_id_range},
     {"parse errors are -32700 with a null id", test_parse_errors},
     {"invalid requests are -32600", test_invalid_requests},
     {"unknown method -32601, bad params -32602",

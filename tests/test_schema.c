@@ -498,7 +498,51 @@ test_check_inconsistent_bounds(void)
                  "#/properties/a: 'minLength' is greater than 'maxLength'");
 }
 
+static void
+test_coerce_decimals(void)
+{
+    json_object *schema = json_tokener_parse(
+        "{\"type\":\"object\",\"properties\":{"
+        "\"quantity\":{\"type\":\"string\",\"pattern\":"
+        "\"^[0-9]{1,20}([.][0-9]{1,20})?$\"},"
+        "\"price\":{\"type\":\"string\",\"pattern\":"
+        "\"^[0-9]{1,20}([.][0-9]{1,20})?$\"},"
+        "\"side\":{\"type\":\"string\"},"
+        "\"limit\":{\"type\":\"integer\"}},\"additionalProperties\":false}");
+    json_object *args = json_tokener_parse(
+        "{\"quantity\":0.00100,\"price\":50000,\"side\":\"BUY\",\"limit\":5}");
+    char err[256];
+
+    schema_coerce_decimals(schema, args);
+    /* the client's exact text, not a double's rendering */
+    CU_ASSERT_STRING_EQUAL(
+        json_object_get_string(json_object_object_get(args, "quantity")),
+        "0.00100");
+    CU_ASSERT_TRUE(json_object_is_type(json_object_object_get(args, "price"),
+                                       json_type_string));
+    CU_ASSERT_STRING_EQUAL(
+        json_object_get_string(json_object_object_get(args, "price")), "50000");
+    /* other types are left alone */
+    CU_ASSERT_TRUE(json_object_is_type(json_object_object_get(args, "limit"),
+                                       json_type_int));
+    CU_ASSERT_EQUAL(schema_validate(schema, args, err, sizeof(err)), 0);
+    json_object_put(args);
+    /* an exponent or a sign stays refused, with the argument named */
+    args = json_tokener_parse("{\"quantity\":1e-3}");
+    schema_coerce_decimals(schema, args);
+    CU_ASSERT_EQUAL(schema_validate(schema, args, err, sizeof(err)), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "quantity"));
+    json_object_put(args);
+    args = json_tokener_parse("{\"quantity\":-0.5}");
+    schema_coerce_decimals(schema, args);
+    CU_ASSERT_EQUAL(schema_validate(schema, args, err, sizeof(err)), -1);
+    json_object_put(args);
+    json_object_put(schema);
+}
+
 static CU_TestInfo validate_tests[] = {
+    {"decimal arguments given as JSON numbers keep their exact text",
+     test_coerce_decimals},
     {"valid arguments", test_valid_arguments},
     {"type string", test_type_string},
     {"type integer", test_type_integer},
