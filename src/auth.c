@@ -280,3 +280,18 @@ auth_free(struct auth_tokens *t)
     secure_wipe(t, sizeof(*t));
     free(t);
 }
+
+/* See auth.h. */
+int
+auth_bind_allowed(const char *bind, int have_tokens, int allow_unauthenticated,
+                  char *err, size_t errlen)
+{
+    if (have_tokens || allow_unauthenticated || auth_is_loopback(bind))
+        return 0;
+    snprintf(err, errlen,
+             "refusing to listen on %s without authentication: set "
+             "auth_tokens_file, or --allow-unauthenticated if a proxy in "
+             "front authenticates",
+             bind);
+    return -1;
+}

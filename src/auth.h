@@ -61,6 +61,12 @@ const char *auth_challenge(const char *authorization);
  * tokens needs --allow-unauthenticated. */
 int auth_is_loopback(const char *bind);
 
+/* The start-up rule for --mode sse: a bind that is not loopback needs
+ * tokens (have_tokens) or allow_unauthenticated. Returns 0, or -1 with the
+ * sentence the daemon and --check-config both print. */
+int auth_bind_allowed(const char *bind, int have_tokens,
+                      int allow_unauthenticated, char *err, size_t errlen);
+
 /* Wipes and frees the set. NULL is allowed. */
 void auth_free(struct auth_tokens *t);
 

@@ -12,6 +12,7 @@
 #include "auth.h"
 #include "bnc.h"
 #include "guard.h"
+#include "journal.h"
 #include "log.h"
 #include "mcp.h"
 #include "settings.h"
@@ -20,11 +21,41 @@
 #include "symcache.h"
 #include "tls.h"
 
+/* The journal a worker or the stdio server will open: an existing file
+ * must open as a journal; a new one needs a directory binmcpd can create
+ * it in. Returns 0, or -1 with a sentence. */
+static int
+check_journal(const struct settings *s, char *err, size_t errlen)
+{
+    char dir[SETTINGS_PATH_MAX], *slash;
+
+    if (access(s->trading.journal, F_OK) == 0) {
+        struct journal *j = journal_open(s->trading.journal, err, errlen);
+        journal_close(j);
+        return j != NULL ? 0 : -1;
+    }
+    snprintf(dir, sizeof(dir), "%s", s->trading.journal);
+    while ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+        *slash = '\0';
+        if (access(dir, F_OK) == 0)
+            break;
+    }
+    if (access(dir, W_OK | X_OK) < 0) {
+        snprintf(err, errlen,
+                 "journal %.400s: cannot be created (no write access to "
+                 "%.400s); set journal = PATH",
+                 s->trading.journal, dir);
+        return -1;
+    }
+    return 0;
+}
+
 /* --check-config: the verdict of settings_load (rc, err), then what only
  * the daemon's start would find: the user and the pid file's directory,
- * the TLS certificate and key (parsed and matched), the auth tokens file
- * (parsed). Prints "configuration OK" and a summary without secrets on
- * stdout and returns 0, or the first problem on stderr and returns 1. */
+ * an HTTP bind that needs tokens, the TLS certificate and key (both given,
+ * parsed and matched), the audit journal, the auth tokens file (parsed). Prints
+ * "configuration OK" and a summary without secrets on stdout and returns 0, or
+ * the first problem on stderr and returns 1. */
 static int
 check_config(struct settings *s, int rc, char *err, size_t errlen)
 {
@@ -37,6 +68,16 @@ check_config(struct settings *s, int rc, char *err, size_t errlen)
         else
             tls_free_pem(cert, key);
     }
+    if (rc == 0 && s->mode == MODE_SSE &&
+        auth_bind_allowed(s->bind, s->auth_tokens_file[0] != '\0',
+                          s->allow_unauthenticated, err, errlen) < 0)
+        rc = -1;
+    if (rc == 0 && (s->tls_cert[0] != '\0') != (s->tls_key[0] != '\0')) {
+        snprintf(err, errlen, "HTTPS needs both tls_cert and tls_key");
+        rc = -1;
+    }
+    if (rc == 0 && !s->read_only && check_journal(s, err, errlen) < 0)
+        rc = -1;
     if (rc == 0 && s->auth_tokens_file[0] != '\0') {
         struct auth_tokens *tokens =
             auth_load(s->auth_tokens_file, err, errlen);

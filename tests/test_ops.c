@@ -1686,6 +1686,43 @@ test_config_check_bad(void)
         daemon_dump(d, "the error does not name the place and the key");
 }
 
+/* --check-config runs the checks the start runs: a public bind without
+ * tokens is refused by both; the trading rules are shown. */
+static void
+test_config_check_public_bind(void)
+{
+    const char *bad[] = {"--config", in_dir("bad-bind.conf"), "--check-config",
+                         NULL};
+    const char *good[] = {
+        "--config", in_dir("good.conf"), "--max-order-notional",
+        "250",      "--check-config",    NULL};
+    struct daemon *d;
+    size_t len;
+
+    CU_ASSERT_EQUAL_FATAL(write_file(in_dir("bad-bind.conf"),
+                                     "mode = sse\nbind = 0.0.0.0\nport = 0\n",
+                                     0600),
+                          0);
+    d = daemon_spawn("check-bind", bad);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    if (d == NULL)
+        return;
+    CU_ASSERT_TRUE_FATAL(daemon_wait(d, ms(REFUSE_MS)));
+    CU_ASSERT_TRUE(WIFEXITED(d->status) && WEXITSTATUS(d->status) == 1);
+    CU_ASSERT_TRUE(daemon_said(d, "refusing to listen on 0.0.0.0"));
+    d = daemon_spawn("check-trading", good);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    if (d == NULL)
+        return;
+    CU_ASSERT_TRUE_FATAL(daemon_wait(d, ms(REFUSE_MS)));
+    CU_ASSERT_TRUE(WIFEXITED(d->status) && WEXITSTATUS(d->status) == 0);
+    char *out = tl_slurp(d->out, &len);
+    CU_ASSERT_TRUE(tl_contains(out, "max order notional: 250 USDT"));
+    CU_ASSERT_TRUE(tl_contains(out, "order confirmation: auto"));
+    CU_ASSERT_TRUE(tl_contains(out, "journal: "));
+    free(out);
+}
+
 static void
 test_config_serves(void)
 {
@@ -1715,6 +1752,8 @@ test_config_serves(void)
 static CU_TestInfo config_tests[] = {
     {"--check-config of a good file: exit 0, \"configuration OK\"",
      test_config_check_ok},
+    {"--check-config: a public bind without tokens refused; trading shown",
+     test_config_check_public_bind},
     {"--check-config with max_conections: exit 1, names file:3 and the key",
      test_config_check_bad},
     {"--config --mode sse: serves from it, token required", test_config_serves},
