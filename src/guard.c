@@ -887,7 +887,8 @@ confirm_by_elicitation(struct mcp_call *call, const struct trading_settings *t,
 {
     char message[SUMMARY_MAX + 160], err[256];
     json_object *params, *result = NULL, *action, *content, *confirm;
-    const char *a;
+    char action_buf[16] = "";
+    const char *a = NULL;
 
     snprintf(message, sizeof(message),
              "Confirm this order (binmcpd, on behalf of the assistant). %s",
@@ -902,10 +903,13 @@ confirm_by_elicitation(struct mcp_call *call, const struct trading_settings *t,
                       "Refused: the user's confirmation was asked for, but "
                       "%s. Nothing was sent.",
                       err);
-    a = json_object_object_get_ex(result, "action", &action) &&
-                json_object_is_type(action, json_type_string)
-            ? json_object_get_string(action)
-            : NULL;
+    /* copied: the answer is released before the verdict is written */
+    if (json_object_object_get_ex(result, "action", &action) &&
+        json_object_is_type(action, json_type_string)) {
+        snprintf(action_buf, sizeof(action_buf), "%s",
+                 json_object_get_string(action));
+        a = action_buf;
+    }
     int yes = a != NULL && strcmp(a, "accept") == 0 &&
               json_object_object_get_ex(result, "content", &content) &&
               json_object_object_get_ex(content, "confirm", &confirm) &&

@@ -30,6 +30,9 @@ export BINANCE_TESTNET_URL=http://127.0.0.1:9
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/test_install.XXXXXX")
 chmod 755 "$tmp" # --user nobody must reach its run directory
+# The daemons' audit journal stays in the scratch directory (the default
+# is below the install prefix, which distcheck requires to be left empty).
+export BINMCPD_JOURNAL=$tmp/journal.db
 daemon_pids=()
 passed=0
 failed=0
@@ -329,7 +332,7 @@ if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
     run=$tmp/run-nobody
     install -d -m 755 -o nobody "$run"
     pidfile=$run/b.pid
-    start_daemon user "$pidfile" --user nobody
+    BINMCPD_JOURNAL=$run/journal.db start_daemon user "$pidfile" --user nobody
     pid=$started
     if [ -n "$pid" ]; then
         nobody=$(id -u nobody)
@@ -364,8 +367,9 @@ elif [ -n "$init" ] && command -v start-stop-daemon >/dev/null 2>&1; then
         -e "s|^CONFIG=.*|CONFIG=$config|" \
         -e "s|^ENVFILE=.*|ENVFILE=$tmp/no-such.env|" \
         -e "s|^RUNDIR=.*|RUNDIR=$tmp/initrun|" \
+        -e "s|^STATEDIR=.*|STATEDIR=$tmp/initstate|" \
         -e "s|^DAEMON_USER=.*|DAEMON_USER=$user|" \
-        -e "s|^DAEMON_ARGS=.*|DAEMON_ARGS=\"--bind 127.0.0.1 --port 0 --workers 2 --drain-timeout 3\"|" \
+        -e "s|^DAEMON_ARGS=.*|DAEMON_ARGS=\"--bind 127.0.0.1 --port 0 --workers 2 --drain-timeout 3 --journal $tmp/initstate/journal.db\"|" \
         -e "s|/etc/default/\$NAME|$tmp/no-such-default|g" \
         "$builddir/etc/binmcpd" >"$tmp/init.sh"
     chmod 755 "$tmp/init.sh"
