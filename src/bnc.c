@@ -315,6 +315,11 @@ setup_handle(CURL *h, const struct bnc_request *req, const char *url,
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
     } else if (strcmp(method, "DELETE") == 0) {
         curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
+    } else if (strcmp(method, "PUT") == 0) {
+        /* amend keepPriority: parameters in the query, an empty body */
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
     } else {
         return -1;
     }

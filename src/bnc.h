@@ -107,7 +107,7 @@ enum bnc_status {
 };
 
 struct bnc_request {
-    const char *method;              /* "GET", "POST" or "DELETE" */
+    const char *method;              /* "GET", "POST", "PUT" or "DELETE" */
     const char *path;                /* e.g. "/api/v3/ticker/24hr" */
     const struct bnc_params *params; /* may be NULL */
     enum bnc_kind kind;

@@ -25,6 +25,7 @@
 
 #include "bnc.h"
 #include "confirm.h"
+#include "filters.h"
 #include "guard.h"
 #include "log.h"
 #include "mcp.h"
@@ -273,6 +274,23 @@ view_get(const struct view *v, const char *key)
     return NULL;
 }
 
+/* Whether a parameter is one binmcpd generates afresh for every call (a
+ * new client order id of the order, the list or a leg, the answer type),
+ * so that a confirmed call repeated with its token still matches. Ids that
+ * name an existing order (origClientOrderId, cancelOrigClientOrderId) are
+ * part of the order. */
+static int
+generated_param(const char *key)
+{
+    size_t n = strlen(key), tail = strlen("ClientOrderId");
+
+    if (strcmp(key, "newOrderRespType") == 0)
+        return 1;
+    if (n < tail || strcmp(key + n - tail, "ClientOrderId") != 0)
+        return 0;
+    return strncmp(key, "orig", 4) != 0 && strncmp(key, "cancelOrig", 10) != 0;
+}
+
 /* The canonical text a confirmation is bound to: environment, method,
  * path and the parameters sorted by name, without the client order id and
  * the answer type (which a second call may not repeat). */
@@ -289,8 +307,7 @@ view_canonical(struct view *v, const struct bnc_request *req)
                  creds_env_name(v->env), req->method, req->path);
     used = n > 0 ? (size_t)n : 0;
     for (int i = 0; i < v->np; i++) {
-        if (strcmp(sorted[i].key, "newClientOrderId") == 0 ||
-            strcmp(sorted[i].key, "newOrderRespType") == 0)
+        if (generated_param(sorted[i].key))
             continue;
         n = snprintf(v->canonical + used, sizeof(v->canonical) - used, " %s=%s",
                      sorted[i].key, sorted[i].value);
@@ -468,12 +485,16 @@ leg_key(const char *leg, const char *name, char *buf, size_t len)
     return buf;
 }
 
-/* A leg's parameter, or the list's shared one ("side", "quantity"). */
+/* A leg's parameter, else its group's (an OTOCO's pendingAbove and
+ * pendingBelow share pendingSide and pendingQuantity), else the list's
+ * shared one (an OCO's side and quantity). */
 static const char *
 leg_get(const struct view *v, const char *leg, const char *name)
 {
     char key[FIELD_MAX];
     const char *val = view_get(v, leg_key(leg, name, key, sizeof(key)));
+    if (val == NULL && strncmp(leg, "pending", 7) == 0 && leg[7] != '\0')
+        val = view_get(v, leg_key("pending", name, key, sizeof(key)));
     if (val == NULL && leg[0] != '\0')
         val = view_get(v, leg_key("", name, key, sizeof(key)));
     return val;
@@ -746,15 +767,88 @@ check_new_order(const struct trading_settings *t, struct view *v,
     return 0;
 }
 
+/* The legs of a rule's request: "" for one order, the leg prefixes of a
+ * list; NULL-terminated. */
+static const char *const *
+rule_legs(const struct trade_rule *rule)
+{
+    static const char *const one[] = {"", NULL};
+    static const char *const oco[] = {"above", "below", NULL};
+    static const char *const oto[] = {"working", "pending", NULL};
+    static const char *const otoco[] = {"working", "pendingAbove",
+                                        "pendingBelow", NULL};
+    switch (rule->value) {
+    case VALUE_OCO:
+        return oco;
+    case VALUE_OTO:
+        return oto;
+    case VALUE_OTOCO:
+        return otoco;
+    default:
+        return one;
+    }
+}
+
+/* Checks every leg of a new order against the symbol's exchangeInfo
+ * filters, so that Binance's -1013 is avoided before anything is signed. */
+static int
+check_filters(struct view *v, struct refusal *r)
+{
+    const char *const *legs = rule_legs(v->rule);
+    const char *symbol = view_get(v, "symbol");
+    json_object *sym = NULL;
+    struct bnc_response resp;
+    char why[512], ref[40] = "";
+    double avg;
+
+    if (symcache_get_json(symbol, &sym, &resp) != 0) {
+        bnc_response_free(&resp);
+        return refuse(r, "filters",
+                      "Refused: %s is not a symbol Binance lists, or its "
+                      "rules could not be read. Nothing was sent.",
+                      symbol);
+    }
+    if ((avg = avg_price(symbol, v->env)) > 0)
+        snprintf(ref, sizeof(ref), "%.8f", avg);
+    for (int i = 0; legs[i] != NULL; i++) {
+        const char *leg = legs[i];
+        struct filters_leg fl = {
+            .type = leg_get(v, leg, "Type"),
+            .side = leg_get(v, leg, "Side"),
+            .quantity = leg_get(v, leg, "Quantity"),
+            .quote_order_qty =
+                leg[0] == '\0' ? view_get(v, "quoteOrderQty") : NULL,
+            .price = leg_get(v, leg, "Price"),
+            .stop_price = leg_get(v, leg, "StopPrice"),
+            .trailing_delta = leg_get(v, leg, "TrailingDelta"),
+            .iceberg_qty = leg_get(v, leg, "IcebergQty"),
+            .time_in_force = leg_get(v, leg, "TimeInForce"),
+            .ref_price = ref[0] != '\0' ? ref : NULL,
+        };
+        if (filters_check_leg(sym, &fl, why, sizeof(why)) < 0) {
+            json_object_put(sym);
+            return refuse(r, "filters",
+                          "Refused before sending: Binance would reject "
+                          "this%s%s%s (-1013). %s Nothing was sent.",
+                          leg[0] != '\0' ? " (leg " : "", leg,
+                          leg[0] != '\0' ? ")" : "", why);
+        }
+    }
+    json_object_put(sym);
+    return 0;
+}
+
 /* The operator's checks, in order, up to the first refusal: symbols, then
- * for what spends the value and the limits. */
+ * for what places a new order the symbol's filters, the value and the
+ * limits. */
 static int
 run_checks(const struct trading_settings *t, struct view *v, const char *fp,
            const struct creds *cr, struct refusal *r)
 {
     if (check_symbol(t, v, r) < 0)
         return -1;
-    if (kind_spends(v->kind) && check_new_order(t, v, fp, cr, r) < 0)
+    if (kind_spends(v->kind) &&
+        (check_filters(v, r) < 0 || check_new_order(t, v, fp, cr, r) < 0))
         return -1;
     return 0;
 }
@@ -824,12 +918,13 @@ summary(const struct trading_settings *t, const struct view *v, char *buf,
         sum_param(buf, len, v, "iceberg quantity", "icebergQty");
     } else {
         /* every parameter, as it will be sent */
+        int shown = 0;
         sum_add(buf, len, "%s: %s on %s:", env, v->rule->label, symbol);
         for (int i = 0; i < v->np; i++)
             if (strcmp(v->p[i].key, "symbol") != 0 &&
-                strcmp(v->p[i].key, "newOrderRespType") != 0)
-                sum_add(buf, len, "%s %s %s", i > 1 ? "," : "", v->p[i].key,
-                        v->p[i].value);
+                !generated_param(v->p[i].key))
+                sum_add(buf, len, "%s %s %s", shown++ > 0 ? "," : "",
+                        v->p[i].key, v->p[i].value);
         sum_add(buf, len, ".");
     }
     if (!kind_spends(v->kind))
@@ -1364,7 +1459,8 @@ reconcile(const struct ticket *tk, struct journal_outcome *o,
         resp->reconciled = json_object_get(r.body);
         rc = 0;
     } else if (r.status == BNC_ERR_API &&
-               (r.api_code == -2013 || r.api_code == -2011)) {
+               (r.api_code == -2013 || r.api_code == -2011 ||
+                r.api_code == -2018)) {
         o->status = "NOT_FOUND";
         snprintf(resp->verdict, sizeof(resp->verdict),
                  "binmcpd then looked the order up once (never resent): "

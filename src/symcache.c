@@ -27,6 +27,16 @@ static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Guarded by cache_lock. */
 static struct sym_info *cache_syms;
 static size_t cache_n;
+/* Each symbol's whole exchangeInfo entry as compact JSON text, sorted like
+ * cache_syms (symcache_get_json). Text rather than json-c objects: a
+ * fraction of the memory, and each caller parses its own copy, so no
+ * json-c object is ever shared between threads. */
+struct sym_json {
+    char symbol[24]; /* as in struct sym_info */
+    char *json;
+};
+static struct sym_json *cache_json;
+static size_t cache_json_n;
 static int cache_loaded;        /* a list was loaded at some point */
 static int64_t cache_loaded_at; /* mono_ms of the last good load */
 static int64_t cache_failed_at; /* mono_ms of the last failed refresh */
@@ -97,6 +107,63 @@ parse_exchange_info(json_object *body, size_t *n)
     return syms;
 }
 
+static int
+cmp_sym_json(const void *a, const void *b)
+{
+    return strcmp(((const struct sym_json *)a)->symbol,
+                  ((const struct sym_json *)b)->symbol);
+}
+
+static void
+free_sym_json(struct sym_json *sj, size_t n)
+{
+    if (sj == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(sj[i].json);
+    free(sj);
+}
+
+/* Serialises every entry of body's symbols array that has a usable name
+ * into a sorted malloc'd array (*n entries). Returns NULL with *n = 0 when
+ * there is no symbols array or memory runs out; like parse_exchange_info
+ * it never returns NULL on success. */
+static struct sym_json *
+parse_symbol_json(json_object *body, size_t *n)
+{
+    json_object *arr, *name;
+    struct sym_json *sj;
+    size_t total;
+
+    *n = 0;
+    if (!json_object_object_get_ex(body, "symbols", &arr) ||
+        !json_object_is_type(arr, json_type_array))
+        return NULL;
+    total = json_object_array_length(arr);
+    sj = calloc(total > 0 ? total : 1, sizeof(*sj));
+    if (sj == NULL)
+        return NULL;
+    for (size_t i = 0; i < total; i++) {
+        json_object *o = json_object_array_get_idx(arr, i);
+        const char *text;
+
+        if (!json_object_object_get_ex(o, "symbol", &name) ||
+            !json_object_is_type(name, json_type_string) ||
+            strlcpy_checked(sj[*n].symbol, json_object_get_string(name),
+                            sizeof(sj[*n].symbol)) < 0)
+            continue;
+        text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+        if (text == NULL || (sj[*n].json = strdup(text)) == NULL) {
+            free_sym_json(sj, *n);
+            *n = 0;
+            return NULL;
+        }
+        (*n)++;
+    }
+    qsort(sj, *n, sizeof(*sj), cmp_sym_json);
+    return sj;
+}
+
 /* Fetches exchangeInfo and installs it. Called with load_lock held (not
  * cache_lock). Returns 0, or -1 with resp saying why. */
 static int
@@ -105,7 +172,8 @@ load(struct bnc_response *resp)
     struct bnc_params p;
     struct bnc_request req = {0};
     struct sym_info *syms, *old;
-    size_t n;
+    struct sym_json *sj, *old_sj;
+    size_t n, sj_n, old_sj_n;
 
     bnc_params_init(&p);
     /* permissionSets make up most of the document and are not needed. */
@@ -117,6 +185,7 @@ load(struct bnc_response *resp)
     if (bnc_call(&req, resp) < 0)
         return -1;
     syms = parse_exchange_info(resp->body, &n);
+    sj = syms != NULL ? parse_symbol_json(resp->body, &sj_n) : NULL;
     bnc_response_free(resp);
     resp->body = NULL;
     if (syms == NULL) {
@@ -125,15 +194,26 @@ load(struct bnc_response *resp)
                  "exchangeInfo has no readable symbols list");
         return -1;
     }
+    if (sj == NULL) {
+        free(syms);
+        resp->status = BNC_ERR_INTERNAL;
+        snprintf(resp->detail, sizeof(resp->detail), "out of memory");
+        return -1;
+    }
     pthread_mutex_lock(&cache_lock);
     old = cache_syms;
     cache_syms = syms;
     cache_n = n;
+    old_sj = cache_json;
+    old_sj_n = cache_json_n;
+    cache_json = sj;
+    cache_json_n = sj_n;
     cache_loaded = 1;
     cache_loaded_at = mono_ms();
     cache_failed_at = 0;
     pthread_mutex_unlock(&cache_lock);
     free(old);
+    free_sym_json(old_sj, old_sj_n);
     return 0;
 }
 
@@ -338,6 +418,56 @@ symcache_get(const char *symbol, struct sym_info *out,
     return rc;
 }
 
+static int
+cmp_json_key(const void *key, const void *elem)
+{
+    return strcmp(key, ((const struct sym_json *)elem)->symbol);
+}
+
+/* See symcache.h. The text is copied under cache_lock and parsed outside
+ * it, so a slow parse never holds up other sessions' lookups. */
+int
+symcache_get_json(const char *symbol, json_object **sym,
+                  struct bnc_response *resp)
+{
+    struct bnc_response local;
+    struct bnc_response *r = resp_prepare(resp, &local);
+    char up[sizeof(cache_json->symbol)];
+    const struct sym_json *hit;
+    char *text = NULL;
+    int found = 0;
+
+    *sym = NULL;
+    if (ensure_loaded(r) < 0) {
+        if (resp == NULL)
+            bnc_response_free(r);
+        return -1;
+    }
+    if (symbol == NULL || upper_copy(symbol, up, sizeof(up)) < 0)
+        return 1;
+    pthread_mutex_lock(&cache_lock);
+    hit = bsearch(up, cache_json, cache_json_n, sizeof(*cache_json),
+                  cmp_json_key);
+    if (hit != NULL) {
+        found = 1;
+        text = strdup(hit->json);
+    }
+    pthread_mutex_unlock(&cache_lock);
+    if (!found)
+        return 1;
+    if (text != NULL)
+        *sym = json_tokener_parse(text);
+    free(text);
+    if (*sym == NULL || !json_object_is_type(*sym, json_type_object)) {
+        json_object_put(*sym);
+        *sym = NULL;
+        r->status = BNC_ERR_INTERNAL;
+        snprintf(r->detail, sizeof(r->detail), "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 /* Frees the list; the next lookup loads it again. */
 void
 symcache_reset(void)
@@ -347,6 +477,9 @@ symcache_reset(void)
     free(cache_syms);
     cache_syms = NULL;
     cache_n = 0;
+    free_sym_json(cache_json, cache_json_n);
+    cache_json = NULL;
+    cache_json_n = 0;
     cache_loaded = 0;
     cache_loaded_at = 0;
     cache_failed_at = 0;

@@ -33,6 +33,20 @@ int symcache_find(const char *text, int contains, struct sym_info *out,
 int symcache_get(const char *symbol, struct sym_info *out,
                  struct bnc_response *resp);
 
+/* Looks one symbol up (exact, case-insensitive) like symcache_get, from
+ * the same cache and with the same refresh rule, and stores in *sym a new
+ * object (the caller holds the only reference: json_object_put it) with
+ * the symbol's whole exchangeInfo entry as Binance sent it: status,
+ * baseAsset/quoteAsset and their precisions, orderTypes, the capability
+ * flags (icebergAllowed, ocoAllowed, ...), permissions and filters[].
+ * (The cache asks for showPermissionSets=false, so permissionSets are
+ * absent.) Returns 0; 1 when the exchange has no such symbol; -1 when the
+ * list cannot be loaded, or memory runs out (BNC_ERR_INTERNAL) (resp, if
+ * not NULL, then holds why; free it with bnc_response_free). *sym is NULL
+ * unless 0 is returned. */
+int symcache_get_json(const char *symbol, json_object **sym,
+                      struct bnc_response *resp);
+
 /* Drops the cache (tests). */
 void symcache_reset(void);
 

@@ -2,8 +2,9 @@
  * tools.c - the tool table as one sequence, and tool_fail.
  *
  * The rows live in their family files (tools_market.c, tools_orderbook.c,
- * tools_account.c, tools_creds.c), each a NULL-name terminated array. This file
- * walks them in listing order; nothing here knows a tool by name.
+ * tools_account.c, tools_orders.c, tools_creds.c), each a NULL-name
+ * terminated array. This file walks them in listing order; nothing here
+ * knows a tool by name.
  */
 #include "config.h"
 
@@ -17,6 +18,7 @@ static const struct tool_def *const families[] = {
     tools_market,
     tools_orderbook,
     tools_account,
+    tools_orders,
     tools_creds,
 };
 

@@ -62,10 +62,11 @@ struct tool_def {
     tool_fn handler;
 };
 
-/* The whole table in listing order: market, order book, account, credentials. C
- * cannot concatenate arrays defined in other files at build time, so the table
- * is reached by index: tool_count() rows, tool_at(i) for 0 <= i < count (NULL
- * past the end). Rows are static; the pointers stay valid forever. */
+/* The whole table in listing order: market, order book, account, orders,
+ * credentials. C cannot concatenate arrays defined in other files at build
+ * time, so the table is reached by index: tool_count() rows, tool_at(i) for
+ * 0 <= i < count (NULL past the end). Rows are static; the pointers stay
+ * valid forever. */
 size_t tool_count(void);
 const struct tool_def *tool_at(size_t i);
 
@@ -82,6 +83,7 @@ const struct tool_def *tool_find(const char *name);
 extern const struct tool_def tools_market[];    /* tools_market.c */
 extern const struct tool_def tools_orderbook[]; /* tools_orderbook.c */
 extern const struct tool_def tools_account[];   /* tools_account.c */
+extern const struct tool_def tools_orders[];    /* tools_orders.c */
 extern const struct tool_def tools_creds[];     /* tools_creds.c */
 
 #endif

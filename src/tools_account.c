@@ -3,18 +3,14 @@
  *
  * Every call here needs credentials (the session's, else the daemon's; see
  * mcp_call_creds) and goes to the exchange those credentials belong to.
- * Reads are one struct tu_simple each. place_order is the one tool with
- * real logic: cross-field rules per order type, a client order id on every
- * order, never a retry, and an explicit "outcome unknown" answer when the
- * request may have been executed without us hearing back.
+ * Reads are one struct tu_simple each. New orders (place_order and the
+ * other order tools) live in tools_orders.c, beside the order rules they
+ * share.
  */
 #include "config.h"
 
 #include <stdio.h>
 #include <string.h>
-
-#include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
 
 #include "guard.h"
 #include "tools.h"
@@ -22,7 +18,6 @@
 
 #define READ_FLAGS    (TOOL_READ_ONLY | TOOL_OPEN_WORLD)
 #define DAY_MS        (24LL * 60 * 60 * 1000)
-#define CLIENT_ID_MAX 40
 
 /* ---- field lists and schema pieces ---- */
 
@@ -62,10 +57,6 @@ static const char *const order_fields[] = {
     TU_F("client_order_id",                                                  \
          "{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9_-]{1,36}$\","       \
          "\"description\":\"" desc "\"}")
-#define IN_DECIMAL(name, desc)                                               \
-    TU_F(name, "{\"type\":\"string\",\"pattern\":"                           \
-               "\"^[0-9]{1,20}([.][0-9]{1,20})?$\",\"description\":\""     \
-               desc "\"}")
 
 /* clang-format on */
 
@@ -220,266 +211,6 @@ get_all_orders(struct mcp_call *call, json_object *args,
 
 /* clang-format on */
 
-/* ---- place_order ---- */
-
-/* What each order type needs: 1 required, -1 forbidden, 0 optional. For
- * time_in_force, 1 means "defaults to GTC". */
-struct order_rule {
-    const char *type;
-    int price;
-    int stop_price;
-    int time_in_force;
-    int quote_qty; /* quote_order_qty allowed */
-};
-
-/* clang-format off */
-static const struct order_rule order_rules[] = {
-    {"LIMIT", 1, -1, 1, 0},
-    {"MARKET", -1, -1, -1, 1},
-    {"LIMIT_MAKER", 1, -1, -1, 0},
-    {"STOP_LOSS_LIMIT", 1, 1, 1, 0},
-    {"TAKE_PROFIT_LIMIT", 1, 1, 1, 0},
-};
-
-/* clang-format on */
-
-/* The request once checked: Binance's names, in the order sent. */
-struct order_req {
-    char symbol[TU_SYMBOL_MAX];
-    const char *side, *type, *tif, *quantity, *quote_qty, *price, *stop;
-    char client_id[CLIENT_ID_MAX];
-    int test;
-};
-
-/* Checks one required/forbidden argument against a rule value. */
-static int
-check_presence(int rule, const char *value, const char *arg, const char *type,
-               struct tool_result *res)
-{
-    if (rule > 0 && value == NULL)
-        return tool_fail(res, "A %s order needs %s.", type, arg);
-    if (rule < 0 && value != NULL)
-        return tool_fail(res, "A %s order takes no %s; leave it out.", type,
-                         arg);
-    if (value != NULL && tu_dec_is_zero(value))
-        return tool_fail(res, "%s must be greater than zero.", arg);
-    return 0;
-}
-
-/* Applies the cross-field rules of the order type. Returns 0 or -1 after
- * tool_fail. */
-static int
-check_order(struct order_req *o, const struct order_rule *r,
-            struct tool_result *res)
-{
-    if (o->quantity != NULL && o->quote_qty != NULL)
-        return tool_fail(res, "Give either quantity or quote_order_qty, not "
-                              "both.");
-    if (o->quantity == NULL && o->quote_qty == NULL)
-        return tool_fail(res, "Give quantity (in the base asset)%s.",
-                         r->quote_qty ? ", or quote_order_qty (in the quote "
-                                        "asset) for a MARKET order"
-                                      : "");
-    if (o->quote_qty != NULL && !r->quote_qty)
-        return tool_fail(res,
-                         "quote_order_qty is only for MARKET orders; "
-                         "give quantity for a %s order.",
-                         o->type);
-    if (check_presence(0, o->quantity, "quantity", o->type, res) < 0 ||
-        check_presence(0, o->quote_qty, "quote_order_qty", o->type, res) < 0 ||
-        check_presence(r->price, o->price, "price", o->type, res) < 0 ||
-        check_presence(r->stop_price, o->stop, "stop_price", o->type, res) < 0)
-        return -1;
-    if (r->time_in_force < 0 && o->tif != NULL)
-        return tool_fail(res,
-                         "A %s order takes no time_in_force; leave it "
-                         "out.",
-                         o->type);
-    if (r->time_in_force > 0 && o->tif == NULL)
-        o->tif = "GTC";
-    return 0;
-}
-
-/* "binmcpd-" and 16 random hex digits. Returns 0 or -1. */
-static int
-new_client_id(char *out, size_t len)
-{
-    unsigned char rnd[8];
-
-    if (gnutls_rnd(GNUTLS_RND_NONCE, rnd, sizeof(rnd)) != 0)
-        return -1;
-    snprintf(out, len, "binmcpd-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0],
-             rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
-    return 0;
-}
-
-/* Reads and checks the arguments into *o. Returns 0 or -1 after tool_fail. */
-static int
-read_order(json_object *args, struct order_req *o, struct tool_result *res)
-{
-    const struct order_rule *r = NULL;
-    const char *cid = tu_arg_str(args, "client_order_id");
-
-    memset(o, 0, sizeof(*o));
-    if (tu_symbol_norm(tu_arg_str(args, "symbol"), o->symbol,
-                       sizeof(o->symbol)) < 0)
-        return tool_fail(res, "symbol must be a trading pair such as "
-                              "BTCUSDT.");
-    o->side = tu_arg_str(args, "side");
-    o->type = tu_arg_str(args, "type");
-    o->tif = tu_arg_str(args, "time_in_force");
-    o->quantity = tu_arg_str(args, "quantity");
-    o->quote_qty = tu_arg_str(args, "quote_order_qty");
-    o->price = tu_arg_str(args, "price");
-    o->stop = tu_arg_str(args, "stop_price");
-    o->test = tu_arg_bool(args, "test", 0);
-    for (size_t i = 0;
-         o->type != NULL && i < sizeof(order_rules) / sizeof(order_rules[0]);
-         i++)
-        if (strcmp(order_rules[i].type, o->type) == 0)
-            r = &order_rules[i];
-    if (o->side == NULL || r == NULL)
-        return tool_fail(res, "side (BUY or SELL) and type (LIMIT, MARKET, "
-                              "LIMIT_MAKER, STOP_LOSS_LIMIT or "
-                              "TAKE_PROFIT_LIMIT) are required.");
-    if (check_order(o, r, res) < 0)
-        return -1;
-    if (cid != NULL)
-        snprintf(o->client_id, sizeof(o->client_id), "%s", cid);
-    else if (new_client_id(o->client_id, sizeof(o->client_id)) < 0)
-        return tool_fail(res, "Could not generate a client order id (no "
-                              "randomness available); nothing was sent.");
-    return 0;
-}
-
-/* Adds the order's parameters to p and, as the same names and values, to
- * echo (the request shown back for test orders). */
-static void
-order_params(const struct order_req *o, struct bnc_params *p, json_object *echo)
-{
-    const char *names[] = {"symbol",          "side",      "type",
-                           "timeInForce",     "quantity",  "quoteOrderQty",
-                           "price",           "stopPrice", "newClientOrderId",
-                           "newOrderRespType"};
-    const char *values[] = {o->symbol,    o->side,      o->type,  o->tif,
-                            o->quantity,  o->quote_qty, o->price, o->stop,
-                            o->client_id, "FULL"};
-
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        if (values[i] == NULL)
-            continue;
-        bnc_params_add(p, names[i], values[i]);
-        json_object_object_add(echo, names[i],
-                               json_object_new_string(values[i]));
-    }
-}
-
-/* The answer for an order Binance placed or validated. Takes echo. */
-static json_object *
-order_result(const struct order_req *o, json_object *body, json_object *echo,
-             enum bnc_env env)
-{
-    json_object *out;
-
-    if (o->test) {
-        out = json_object_new_object();
-        if (out == NULL) {
-            json_object_put(echo);
-            return NULL;
-        }
-        json_object_object_add(out, "test", json_object_new_boolean(1));
-        json_object_object_add(out, "validated", json_object_new_boolean(1));
-        json_object_object_add(out, "clientOrderId",
-                               json_object_new_string(o->client_id));
-        json_object_object_add(out, "request", echo);
-        json_object_object_add(
-            out, "message",
-            json_object_new_string("Binance accepted these parameters. "
-                                   "Nothing was placed; call place_order "
-                                   "again without test to place it."));
-    } else {
-        json_object_put(echo);
-        out = tu_pick(body, order_fields);
-        if (out == NULL)
-            return NULL;
-        json_object_object_add(out, "test", json_object_new_boolean(0));
-    }
-    json_object_object_add(out, "environment",
-                           json_object_new_string(creds_env_name(env)));
-    return out;
-}
-
-/* Fails res for a placement that did not succeed. Returns -1. */
-static int
-fail_order(const struct order_req *o, struct tu_call *tc,
-           struct tool_result *res)
-{
-    char what[96];
-    json_object *lookup;
-    int rc;
-
-    if (o->test)
-        return tool_fail(res,
-                         "Test order %s (nothing is ever placed in test "
-                         "mode): %s",
-                         tc->resp.status == BNC_ERR_API ? "rejected"
-                                                        : "not validated",
-                         tc->err);
-    if (!tu_outcome_unknown(tc->resp.status))
-        return tool_fail(res, "%s", tc->err);
-    snprintf(what, sizeof(what), "new order with clientOrderId %s",
-             o->client_id);
-    lookup = json_object_new_object();
-    json_object_object_add(lookup, "symbol", json_object_new_string(o->symbol));
-    json_object_object_add(lookup, "client_order_id",
-                           json_object_new_string(o->client_id));
-    rc = tu_fail_unknown(res, what, lookup,
-                         "If get_order reports that the order does not exist "
-                         "(-2013), it was not placed.",
-                         &tc->resp);
-    json_object_put(lookup);
-    return rc;
-}
-
-static int
-place_order(struct mcp_call *call, json_object *args, struct tool_result *res)
-{
-    struct order_req o;
-    struct tu_call tc;
-    json_object *echo, *body;
-    int rc = -1;
-
-    if (read_order(args, &o, res) < 0)
-        return -1;
-    tu_call_init(&tc, "POST", o.test ? "/api/v3/order/test" : "/api/v3/order",
-                 o.test ? BNC_READ : BNC_TRADE);
-    echo = json_object_new_object();
-    if (echo == NULL)
-        return tool_fail(res, "out of memory; nothing was sent.");
-    order_params(&o, &tc.params, echo);
-    if (tc.params.overflow) {
-        json_object_put(echo);
-        return tool_fail(res, "The order's parameters are too long; nothing "
-                              "was sent.");
-    }
-    body = tu_call_run(call, &tc);
-    if (body == NULL) {
-        json_object_put(echo);
-        rc = fail_order(&o, &tc, res);
-    } else {
-        res->data = order_result(&o, body, echo, tc.env);
-        rc = res->data != NULL ? 0
-                               : tool_fail(res,
-                                           "Binance accepted the order "
-                                           "(clientOrderId %s) but its "
-                                           "answer was unreadable; call "
-                                           "get_order to see it.",
-                                           o.client_id);
-    }
-    tu_call_done(&tc);
-    return rc;
-}
-
 /* ---- the audit journal ---- */
 
 /* The journal entries of the API key this session uses: nobody sees
@@ -577,46 +308,6 @@ const struct tool_def tools_account[] = {
                 TU_F("isBuyer", TU_BOOL) "," TU_F("isMaker", TU_BOOL) ","
                 TU_F("isBestMatch", TU_BOOL)))) "," ENV_PROP),
      READ_FLAGS, get_account_trades},
-    {"place_order", "Place an order",
-     "Places a spot order (POST /api/v3/order). " TU_MONEY_WARNING
-     " Rules: give quantity, or quote_order_qty for MARKET only; price is "
-     "required for LIMIT, LIMIT_MAKER, STOP_LOSS_LIMIT and "
-     "TAKE_PROFIT_LIMIT and not allowed for MARKET; stop_price is required "
-     "for STOP_LOSS_LIMIT and TAKE_PROFIT_LIMIT; time_in_force defaults to "
-     "GTC where it applies and is not allowed for MARKET and LIMIT_MAKER. "
-     "With test: true Binance only validates the order (POST "
-     "/api/v3/order/test) and nothing is placed. Every order carries a "
-     "client order id (generated when not given); the request is never "
-     "retried, and if the outcome is unknown the error says so and how to "
-     "look the order up with get_order. Needs credentials.",
-     TU_IN(TU_IN_SYMBOL ","
-           TU_F("side", "{\"type\":\"string\",\"enum\":[\"BUY\",\"SELL\"],"
-                        "\"description\":\"BUY or SELL.\"}") ","
-           TU_F("type", "{\"type\":\"string\",\"enum\":[\"LIMIT\","
-                        "\"MARKET\",\"LIMIT_MAKER\",\"STOP_LOSS_LIMIT\","
-                        "\"TAKE_PROFIT_LIMIT\"],\"description\":\"Order "
-                        "type.\"}") ","
-           IN_DECIMAL("quantity", "Amount of the base asset, e.g. 0.001.") ","
-           IN_DECIMAL("quote_order_qty", "MARKET only: amount of the quote "
-                                         "asset to spend (BUY) or receive "
-                                         "(SELL), instead of quantity.") ","
-           IN_DECIMAL("price", "Limit price in the quote asset.") ","
-           TU_F("time_in_force", "{\"type\":\"string\",\"enum\":[\"GTC\","
-                                 "\"IOC\",\"FOK\"],\"description\":\"Good "
-                                 "till cancelled (default), immediate or "
-                                 "cancel, fill or kill.\"}") ","
-           IN_DECIMAL("stop_price", "Trigger price for STOP_LOSS_LIMIT and "
-                                    "TAKE_PROFIT_LIMIT.") ","
-           IN_CLIENT_ORDER_ID("Your id for the order (1-36 of A-Z a-z 0-9 _ "
-                              "-); generated when left out.") ","
-           TU_F("test", "{\"type\":\"boolean\",\"default\":false,"
-                        "\"description\":\"Validate only; place nothing.\"}")
-           "," TU_IN_CONFIRMATION_TOKEN,
-           "\"symbol\",\"side\",\"type\""),
-     TU_OBJ(ORDER_PROPS "," TU_F("test", TU_BOOL) ","
-            TU_F("validated", TU_BOOL) "," TU_F("message", TU_STR) ","
-            TU_F("request", "{\"type\":\"object\"}")),
-     TOOL_OPEN_WORLD | TOOL_TRADING, place_order},
     {"get_order", "Order status",
      "One order's current state (GET /api/v3/order), found by order_id or "
      "by client_order_id (exactly one). Use it to check an order after "

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "filters.h"
 #include "symcache.h"
 #include "tools.h"
 #include "tools_util.h"
@@ -467,7 +468,51 @@ done:
 /* ---- the rows ---- */
 
 /* clang-format off */
+/* A symbol's trading rules, every filter explained in plain words. */
+static int
+get_symbol_info(struct mcp_call *call, json_object *args,
+                struct tool_result *res)
+{
+    char symbol[TU_SYMBOL_MAX], why[TOOL_ERR_MAX];
+    json_object *sym = NULL;
+    struct bnc_response resp;
+    int rc;
+
+    (void)call;
+    if (tu_symbol_norm(tu_arg_str(args, "symbol"), symbol, sizeof(symbol)) < 0)
+        return tool_fail(res, "symbol must be a trading pair such as "
+                              "BTCUSDT.");
+    rc = symcache_get_json(symbol, &sym, &resp);
+    if (rc < 0) {
+        bnc_describe_error(&resp, why, sizeof(why));
+        bnc_response_free(&resp);
+        return tool_fail(res, "%s", why);
+    }
+    bnc_response_free(&resp);
+    if (rc > 0)
+        return tool_fail(res,
+                         "Binance lists no symbol %s; use search to find "
+                         "one.",
+                         symbol);
+    res->data = filters_explain(sym);
+    json_object_put(sym);
+    return res->data != NULL ? 0 : tool_fail(res, "out of memory");
+}
+
 const struct tool_def tools_market[] = {
+    {"get_symbol_info", "Symbol rules",
+     "A trading pair's rules from exchangeInfo: status, base and quote "
+     "assets and their precisions, allowed order types, whether iceberg, "
+     "OCO and OTO orders are allowed, and every filter (price tick, "
+     "quantity step, minimum and maximum notional, ...) with a plain-words "
+     "explanation. Orders that break a filter are refused before they are "
+     "sent, with the nearest valid values. No API key needed.",
+     TU_IN(TU_IN_SYMBOL, "\"symbol\""),
+     TU_OBJ(TU_F("symbol", TU_STR) "," TU_F("status", TU_STR) ","
+            TU_F("baseAsset", TU_STR) "," TU_F("quoteAsset", TU_STR) ","
+            TU_F("orderTypes", TU_STRS) ","
+            TU_F("filters", TU_ARR("{\"type\":\"object\"}"))),
+     MARKET_FLAGS, get_symbol_info},
     {"get_server_time", "Binance server time",
      "Returns Binance's server clock, the local clock and the offset "
      "between them in milliseconds; also resynchronises the clock used to "

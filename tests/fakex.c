@@ -5,10 +5,10 @@
  * It answers the public market-data endpoints with fixed numbers (fakex.h),
  * checks signed requests as Binance does, with its own HMAC-SHA256 through
  * GnuTLS so that a signing bug in the daemon is not mirrored here, keeps one
- * account (balances, orders, trades) per API key, and offers a control API
- * under /__fake/ (reset, faults, clock skew, statistics) that is never
- * signed.  All state lives in `g`, guarded by g.lock; only fault delays
- * sleep without holding it.
+ * account (balances, orders, order lists, trades) per API key, and offers a
+ * control API under /__fake/ (reset, faults, clock skew, statistics, fills,
+ * order counters) that is never signed.  All state lives in `g`, guarded by
+ * g.lock; only fault delays sleep without holding it.
  *
  * Usage: fakex --port N [--bind 127.0.0.1] [--key KEY:SECRET]...
  * Prints "PORT <n>" on stdout once listening; exits on SIGTERM or SIGINT.
@@ -18,6 +18,7 @@
 #endif
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -234,9 +235,19 @@ enum { RESP_ACK, RESP_RESULT, RESP_FULL };
 static const char *const RESPS[] = {"ACK", "RESULT", "FULL"};
 static const char *const STPS[] = {"EXPIRE_MAKER", "EXPIRE_TAKER",
                                    "EXPIRE_BOTH", "NONE"};
-enum { ST_NEW, ST_PARTIALLY_FILLED, ST_FILLED, ST_CANCELED, ST_EXPIRED };
-static const char *const STATUSES[] = {"NEW", "PARTIALLY_FILLED", "FILLED",
-                                       "CANCELED", "EXPIRED"};
+enum {
+    ST_NEW,
+    ST_PARTIALLY_FILLED,
+    ST_FILLED,
+    ST_CANCELED,
+    ST_EXPIRED,
+    ST_PENDING_NEW /* OTO / OTOCO leg waiting for its working order */
+};
+static const char *const STATUSES[] = {
+    "NEW", "PARTIALLY_FILLED", "FILLED", "CANCELED", "EXPIRED", "PENDING_NEW"};
+
+/* Order list kinds; OTOCO answers contingencyType "OTO" as Binance does. */
+enum { K_OCO, K_OTO, K_OTOCO };
 
 /* Index of name in a table of n strings, or -1. */
 static int
@@ -364,16 +375,31 @@ market_selfcheck(void)
 
 struct order {
     long long id, time, update_time, working_time;
+    long long list_id; /* -1: not in an order list */
     int sym, side, type, tif, status, stp;
     char cid[CID_MAX + 1];
     fx_t price, qty, exec, cumq, stop, iceberg, quote_qty;
     bool working, has_iceberg;
+    long long trailing, strategy_id, strategy_type;
+    bool has_trailing, has_strategy_id, has_strategy_type;
+    int amends;
     int lock_asset; /* -1: nothing locked */
     fx_t lock_amt;
 };
 
+/* An OCO, OTO or OTOCO.  Legs are kept by order id (the orders array
+ * moves); an OTO's working leg is leg 0, an OCO pair is legs 0-1 (OCO) or
+ * 1-2 (OTOCO).  Open while any leg is open. */
+struct order_list {
+    long long id, time;
+    int sym, kind;
+    char cid[CID_MAX + 1];
+    long long leg[3];
+    int nlegs;
+};
+
 struct trade {
-    long long id, order_id, time;
+    long long id, order_id, list_id, time;
     int sym, comm_asset;
     fx_t price, qty, quote, comm;
     bool buyer, maker;
@@ -385,6 +411,8 @@ struct account {
     bool listed[NASSET];
     struct order *orders;
     size_t norders, cap_orders;
+    struct order_list *lists;
+    size_t nlists, cap_lists;
     struct trade *trades;
     size_t ntrades, cap_trades;
     long long update_time;
@@ -426,6 +454,7 @@ static struct state {
     struct account acct[FAKEX_MAX_KEYS];
     size_t nacct;
     long long next_order_id, next_trade_id, next_cid;
+    long long next_list_id, next_execution_id;
     long long skew_ms;
     long long weight_minute;
     long weight_used;
@@ -501,6 +530,7 @@ account_seed_trade(struct account *a, long long id, long long order_id,
     memset(t, 0, sizeof(*t));
     t->id = id;
     t->order_id = order_id;
+    t->list_id = -1;
     t->time = time;
     t->sym = symbol_find("BTCUSDT");
     t->price = fx_const(price);
@@ -526,6 +556,7 @@ account_reset(size_t idx, long long now)
                 {"BNB", FAKEX_INIT_BNB}};
 
     free(a->orders);
+    free(a->lists);
     free(a->trades);
     char *key = a->key, *secret = a->secret;
     memset(a, 0, sizeof(*a));
@@ -574,6 +605,8 @@ state_reset(void)
     g.next_order_id = FAKEX_FIRST_ORDER_ID;
     g.next_trade_id = FAKEX_FIRST_TRADE_ID;
     g.next_cid = 1;
+    g.next_list_id = FAKEX_FIRST_ORDER_LIST_ID;
+    g.next_execution_id = FAKEX_FIRST_EXECUTION_ID;
     g.weight_minute = 0;
     g.weight_used = 0;
     free(g.faults);
@@ -592,6 +625,7 @@ state_free(void)
 {
     for (size_t i = 0; i < g.nacct; i++) {
         free(g.acct[i].orders);
+        free(g.acct[i].lists);
         free(g.acct[i].trades);
         free(g.acct[i].key);
         if (g.acct[i].secret != NULL)
@@ -785,6 +819,7 @@ struct call {
     struct param_list p;
     struct account *acct;
     int status;
+    long retry_after; /* > 0: send a Retry-After header */
     json_object *body;
 };
 
@@ -887,6 +922,8 @@ fail_oom(struct call *c)
 static const char *
 param_raw(const struct call *c, const char *name)
 {
+    if (name == NULL) /* a parameter the endpoint does not have */
+        return NULL;
     for (size_t i = 0; i < c->p.n; i++)
         if (strcmp(c->p.v[i].name, name) == 0)
             return c->p.v[i].value;
@@ -1139,6 +1176,21 @@ symbol_filters_json(int s)
     jset(f, "applyMaxToMarket", jbool(false));
     jset(f, "avgPriceMins", jint(FAKEX_AVG_PRICE_MINS));
     json_object_array_add(a, f);
+    f = json_object_new_object();
+    jset(f, "filterType", jstr("ICEBERG_PARTS"));
+    jset(f, "limit", jint(FAKEX_ICEBERG_PARTS));
+    json_object_array_add(a, f);
+    f = json_object_new_object();
+    jset(f, "filterType", jstr("TRAILING_DELTA"));
+    jset(f, "minTrailingAboveDelta", jint(FAKEX_TRAILING_DELTA_MIN));
+    jset(f, "maxTrailingAboveDelta", jint(FAKEX_TRAILING_DELTA_MAX));
+    jset(f, "minTrailingBelowDelta", jint(FAKEX_TRAILING_DELTA_MIN));
+    jset(f, "maxTrailingBelowDelta", jint(FAKEX_TRAILING_DELTA_MAX));
+    json_object_array_add(a, f);
+    f = json_object_new_object();
+    jset(f, "filterType", jstr("MAX_NUM_ORDER_AMENDS"));
+    jset(f, "maxNumOrderAmends", jint(FAKEX_MAX_ORDER_AMENDS));
+    json_object_array_add(a, f);
     return a;
 }
 
@@ -1163,9 +1215,13 @@ symbol_info_json(int s)
     jset(o, "orderTypes", types);
     jset(o, "icebergAllowed", jbool(true));
     jset(o, "ocoAllowed", jbool(true));
+    jset(o, "otoAllowed", jbool(true));
+    jset(o, "opoAllowed", jbool(false));
     jset(o, "quoteOrderQtyMarketAllowed", jbool(true));
-    jset(o, "allowTrailingStop", jbool(false));
-    jset(o, "cancelReplaceAllowed", jbool(false));
+    jset(o, "allowTrailingStop", jbool(true));
+    jset(o, "cancelReplaceAllowed", jbool(true));
+    jset(o, "amendAllowed", jbool(true));
+    jset(o, "pegInstructionsAllowed", jbool(false));
     jset(o, "isSpotTradingAllowed", jbool(true));
     jset(o, "isMarginTradingAllowed", jbool(false));
     jset(o, "filters", symbol_filters_json(s));
@@ -1720,7 +1776,7 @@ trade_json(const struct trade *t)
     jset(o, "symbol", jstr(SYMBOLS[t->sym].name));
     jset(o, "id", jint(t->id));
     jset(o, "orderId", jint(t->order_id));
-    jset(o, "orderListId", jint(-1));
+    jset(o, "orderListId", jint(t->list_id));
     jset(o, "price", jfx(t->price));
     jset(o, "qty", jfx(t->qty));
     jset(o, "quoteQty", jfx(t->quote));
@@ -1787,13 +1843,50 @@ h_my_trades(struct call *c)
  * Signed endpoints: orders.
  * ------------------------------------------------------------------------ */
 
+/* The parameter names of one order: POST /api/v3/order's, or those of one
+ * leg of an order list ("abovePrice", "workingQuantity", ...).  NULL: the
+ * endpoint has no such parameter. */
+struct leg_names {
+    const char *side, *type, *qty, *quote_qty, *price, *stop, *tif;
+    const char *iceberg, *trailing, *strategy_id, *strategy_type, *cid;
+    bool in_list; /* a leg: an iceberg without GTC is -1160 */
+};
+
+static const struct leg_names ORDER_NAMES = {
+    .side = "side",
+    .type = "type",
+    .qty = "quantity",
+    .quote_qty = "quoteOrderQty",
+    .price = "price",
+    .stop = "stopPrice",
+    .tif = "timeInForce",
+    .iceberg = "icebergQty",
+    .trailing = "trailingDelta",
+    .strategy_id = "strategyId",
+    .strategy_type = "strategyType",
+    .cid = "newClientOrderId",
+    .in_list = false,
+};
+
 /* A validated new-order request. */
 struct order_req {
     int sym, side, type, tif, resp, stp; /* tif -1: not sent */
     fx_t qty, quote_qty, price, stop, iceberg;
     bool has_qty, has_quote_qty, has_price, has_stop, has_iceberg;
+    long long trailing, strategy_id, strategy_type;
+    bool has_trailing, has_strategy_id, has_strategy_type;
     const char *cid; /* NULL: generate */
 };
+
+/* Index of an order type name in OTYPES, or -1. */
+static int
+otype_find(const char *name)
+{
+    for (size_t i = 0; i < NOTYPES; i++)
+        if (strcmp(OTYPES[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
 
 /* Reads symbol, side and type (mandatory, in Binance's order). */
 static int
@@ -1811,55 +1904,86 @@ order_parse_kind(struct call *c, struct order_req *rq)
         return -1;
     if ((rq->side = ENUM_FIND(SIDES, side)) < 0)
         return call_fail(c, 400, -1117, "Invalid side.");
-    rq->type = -1;
-    for (size_t i = 0; i < NOTYPES; i++)
-        if (strcmp(OTYPES[i].name, type) == 0)
-            rq->type = (int)i;
-    if (rq->type < 0)
+    if ((rq->type = otype_find(type)) < 0)
         return call_fail(c, 400, -1116, "Invalid orderType.");
     return 0;
 }
 
-/* Checks which of timeInForce, price, stopPrice, quantity, quoteOrderQty
- * and icebergQty the order type needs or forbids, and parses them. */
+/* Reads optional integer parameter name; *has tells whether it was sent.
+ * Returns 0, or -1 with the error set. */
 static int
-order_parse_shape(struct call *c, struct order_req *rq)
+param_opt_int(struct call *c, const char *name, long long *out, bool *has)
+{
+    *has = param(c, name) != NULL;
+    return param_int(c, name, 0, out);
+}
+
+/* An icebergQty with a timeInForce other than GTC. */
+static int
+fail_iceberg_tif(struct call *c, const struct leg_names *n)
+{
+    if (!n->in_list)
+        return call_fail(c, 400, -1013, "Unsupported order combination");
+    if (strncmp(n->tif, "above", 5) == 0 || strncmp(n->tif, "below", 5) == 0)
+        call_errorf(c, 400, -1160,
+                    "Parameter '%s' is not supported if aboveTimeInForce/"
+                    "belowTimeInForce is not GTC.",
+                    n->iceberg);
+    else
+        call_errorf(c, 400, -1160,
+                    "Parameter '%s' is not supported if %s is not GTC.",
+                    n->iceberg, n->tif);
+    return -1;
+}
+
+/* Checks which of timeInForce, price, stopPrice (or trailingDelta),
+ * quantity, quoteOrderQty and icebergQty the order type needs or forbids,
+ * and parses them, under the names n. */
+static int
+order_parse_shape(struct call *c, struct order_req *rq,
+                  const struct leg_names *n)
 {
     const struct order_type *ot = &OTYPES[rq->type];
-    const char *tif = param(c, "timeInForce");
+    const char *tif = param(c, n->tif);
 
     if (ot->tif && tif == NULL)
-        return fail_mandatory(c, "timeInForce");
-    if (param_dec(c, "quantity", &rq->qty, &rq->has_qty) < 0 ||
-        param_dec(c, "quoteOrderQty", &rq->quote_qty, &rq->has_quote_qty) < 0 ||
-        param_dec(c, "price", &rq->price, &rq->has_price) < 0 ||
-        param_dec(c, "stopPrice", &rq->stop, &rq->has_stop) < 0 ||
-        param_dec(c, "icebergQty", &rq->iceberg, &rq->has_iceberg) < 0)
+        return fail_mandatory(c, n->tif);
+    if (param_dec(c, n->qty, &rq->qty, &rq->has_qty) < 0 ||
+        param_dec(c, n->quote_qty, &rq->quote_qty, &rq->has_quote_qty) < 0 ||
+        param_dec(c, n->price, &rq->price, &rq->has_price) < 0 ||
+        param_dec(c, n->stop, &rq->stop, &rq->has_stop) < 0 ||
+        param_dec(c, n->iceberg, &rq->iceberg, &rq->has_iceberg) < 0 ||
+        param_opt_int(c, n->trailing, &rq->trailing, &rq->has_trailing) < 0)
         return -1;
-    if (rq->type == T_MARKET && !rq->has_qty && !rq->has_quote_qty)
+    if (rq->type == T_MARKET && n->quote_qty != NULL && !rq->has_qty &&
+        !rq->has_quote_qty)
         return call_fail(
             c, 400, -1102,
             "Param 'quantity' or 'quoteOrderQty' must be sent, but "
             "both were empty/null!");
-    if (rq->type != T_MARKET && !rq->has_qty)
-        return fail_mandatory(c, "quantity");
+    if ((rq->type != T_MARKET || n->quote_qty == NULL) && !rq->has_qty)
+        return fail_mandatory(c, n->qty);
     if (ot->price && !rq->has_price)
-        return fail_mandatory(c, "price");
-    if (ot->stop && !rq->has_stop)
-        return fail_mandatory(c, "stopPrice");
+        return fail_mandatory(c, n->price);
+    if (ot->stop && !rq->has_stop && !rq->has_trailing)
+        return fail_mandatory(c, n->stop);
     if (!ot->tif && tif != NULL)
-        return fail_not_required(c, "timeInForce");
+        return fail_not_required(c, n->tif);
     if (!ot->price && rq->has_price)
-        return fail_not_required(c, "price");
+        return fail_not_required(c, n->price);
     if (!ot->stop && rq->has_stop)
-        return fail_not_required(c, "stopPrice");
+        return fail_not_required(c, n->stop);
+    if (!ot->stop && rq->has_trailing)
+        return fail_not_required(c, n->trailing);
     if (rq->has_quote_qty && (rq->type != T_MARKET || rq->has_qty))
-        return fail_not_required(c, "quoteOrderQty");
+        return fail_not_required(c, n->quote_qty);
     if (rq->has_iceberg && !ot->price)
-        return fail_not_required(c, "icebergQty");
+        return fail_not_required(c, n->iceberg);
     rq->tif = tif != NULL ? ENUM_FIND(TIFS, tif) : -1;
     if (tif != NULL && rq->tif < 0)
         return call_fail(c, 400, -1115, "Invalid timeInForce.");
+    if (rq->has_iceberg && rq->tif >= 0 && rq->tif != TIF_GTC)
+        return fail_iceberg_tif(c, n);
     return 0;
 }
 
@@ -1873,7 +1997,38 @@ cid_syntax_ok(const char *s)
                      "0123456789") == n;
 }
 
-/* Reads newOrderRespType, newClientOrderId and selfTradePreventionMode. */
+/* Reads optional client order id parameter name into *out (NULL when not
+ * sent).  Returns 0, or -1 with -1100 set. */
+static int
+param_cid(struct call *c, const char *name, const char **out)
+{
+    *out = param(c, name);
+    if (*out == NULL || cid_syntax_ok(*out))
+        return 0;
+    call_errorf(c, 400, -1100,
+                "Illegal characters found in parameter '%s'; legal range is "
+                "'^[\\.A-Z\\:/a-z0-9_-]{1,36}$'.",
+                name);
+    return -1;
+}
+
+/* Reads strategyId and strategyType (under the names n). */
+static int
+order_parse_strategy(struct call *c, struct order_req *rq,
+                     const struct leg_names *n)
+{
+    if (param_opt_int(c, n->strategy_id, &rq->strategy_id,
+                      &rq->has_strategy_id) < 0 ||
+        param_opt_int(c, n->strategy_type, &rq->strategy_type,
+                      &rq->has_strategy_type) < 0)
+        return -1;
+    if (rq->has_strategy_type && rq->strategy_type < 1000000)
+        return call_fail(c, 400, -1134, "strategyType was less than 1000000.");
+    return 0;
+}
+
+/* Reads newOrderRespType, newClientOrderId, selfTradePreventionMode,
+ * strategyId and strategyType. */
 static int
 order_parse_options(struct call *c, struct order_req *rq)
 {
@@ -1884,21 +2039,25 @@ order_parse_options(struct call *c, struct order_req *rq)
         (rq->type == T_MARKET || rq->type == T_LIMIT) ? RESP_FULL : RESP_ACK;
     if (resp != NULL && (rq->resp = ENUM_FIND(RESPS, resp)) < 0)
         return fail_invalid(c, "newOrderRespType");
-    rq->cid = param(c, "newClientOrderId");
-    if (rq->cid != NULL && !cid_syntax_ok(rq->cid))
-        return call_fail(c, 400, -1100,
-                         "Illegal characters found in parameter "
-                         "'newClientOrderId'; legal range is "
-                         "'^[\\.A-Z\\:/a-z0-9_-]{1,36}$'.");
+    if (param_cid(c, "newClientOrderId", &rq->cid) < 0)
+        return -1;
     rq->stp = 0;
     if (stp != NULL && (rq->stp = ENUM_FIND(STPS, stp)) < 0)
         return fail_invalid(c, "selfTradePreventionMode");
-    return 0;
+    return order_parse_strategy(c, rq, &ORDER_NAMES);
 }
 
-/* Applies the symbol's trading status and PRICE_FILTER, LOT_SIZE and
- * NOTIONAL filters.  A MARKET order by quoteOrderQty gets its quantity
- * here (rounded down to the step). */
+/* True when v breaks LOT_SIZE. */
+static bool
+lot_size_bad(fx_t v)
+{
+    return v < g_min_qty || v > g_max_qty || v % g_step != 0;
+}
+
+/* Applies the symbol's trading status and PRICE_FILTER, LOT_SIZE (to the
+ * quantity and icebergQty), NOTIONAL, ICEBERG_PARTS and TRAILING_DELTA
+ * filters.  A MARKET order by quoteOrderQty gets its quantity here (rounded
+ * down to the step). */
 static int
 order_check_filters(struct call *c, struct order_req *rq)
 {
@@ -1915,12 +2074,21 @@ order_check_filters(struct call *c, struct order_req *rq)
         return fail_filter(c, "PRICE_FILTER");
     if (rq->has_quote_qty)
         rq->qty = fx_floor(fx_div(rq->quote_qty, m->last), g_step);
-    if (rq->qty < g_min_qty || rq->qty > g_max_qty || rq->qty % g_step)
+    if (lot_size_bad(rq->qty) || (rq->has_iceberg && lot_size_bad(rq->iceberg)))
         return fail_filter(c, "LOT_SIZE");
-    px = rq->type == T_MARKET ? m->last : rq->has_price ? rq->price : rq->stop;
+    px = rq->type == T_MARKET ? m->last
+         : rq->has_price      ? rq->price
+         : rq->has_stop       ? rq->stop
+                              : m->last; /* trailing stop without stopPrice */
     fx_t notional = fx_mul(px, rq->qty);
     if (notional < m->min_notional || notional > g_max_notional)
         return fail_filter(c, "NOTIONAL");
+    if (rq->has_iceberg &&
+        (rq->qty + rq->iceberg - 1) / rq->iceberg > FAKEX_ICEBERG_PARTS)
+        return fail_filter(c, "ICEBERG_PARTS");
+    if (rq->has_trailing && (rq->trailing < FAKEX_TRAILING_DELTA_MIN ||
+                             rq->trailing > FAKEX_TRAILING_DELTA_MAX))
+        return fail_filter(c, "TRAILING_DELTA");
     return 0;
 }
 
@@ -1929,16 +2097,19 @@ static int
 order_parse(struct call *c, struct order_req *rq)
 {
     memset(rq, 0, sizeof(*rq));
-    if (order_parse_kind(c, rq) < 0 || order_parse_shape(c, rq) < 0 ||
+    if (order_parse_kind(c, rq) < 0 ||
+        order_parse_shape(c, rq, &ORDER_NAMES) < 0 ||
         order_parse_options(c, rq) < 0 || order_check_filters(c, rq) < 0)
         return -1;
     return 0;
 }
 
+/* Open: on the book, or (PENDING_NEW) waiting to go there. */
 static bool
 order_is_open(const struct order *o)
 {
-    return o->status == ST_NEW || o->status == ST_PARTIALLY_FILLED;
+    return o->status == ST_NEW || o->status == ST_PARTIALLY_FILLED ||
+           o->status == ST_PENDING_NEW;
 }
 
 /* Whether a LIMIT / LIMIT_MAKER order would trade at once against last. */
@@ -1952,17 +2123,28 @@ order_marketable(const struct order_req *rq, fx_t last)
     return rq->side == SIDE_BUY ? rq->price >= last : rq->price <= last;
 }
 
-/* Whether a stop order's stopPrice is already reached. */
+/* Whether a stop order's stopPrice is already reached (never, for a
+ * trailing stop without one). */
 static bool
 order_triggers_now(const struct order_req *rq, fx_t last)
 {
     bool stop_loss = rq->type == T_STOP_LOSS || rq->type == T_STOP_LOSS_LIMIT;
-    if (!OTYPES[rq->type].stop)
+    if (!OTYPES[rq->type].stop || !rq->has_stop)
         return false;
     /* stop-loss buys above the market, sells below; take-profit mirrors */
     if (stop_loss == (rq->side == SIDE_BUY))
         return rq->stop <= last;
     return rq->stop >= last;
+}
+
+/* The price an order's funds are reserved at: the limit price, else the
+ * stop price, else (MARKET, trailing stop) the last price. */
+static fx_t
+reserve_price(int type, int sym, fx_t price, fx_t stop)
+{
+    if (type == T_MARKET)
+        return g_mkt[sym].last;
+    return price > 0 ? price : stop > 0 ? stop : g_mkt[sym].last;
 }
 
 /* The asset and amount an order needs free (and locks while it rests). */
@@ -1975,15 +2157,26 @@ order_needs(const struct order_req *rq, int *asset, fx_t *amount)
         *amount = rq->qty;
         return;
     }
-    fx_t px = rq->type == T_MARKET ? m->last
-              : rq->has_price      ? rq->price
-                                   : rq->stop;
     *asset = m->quote;
-    *amount = fx_mul(px, rq->qty);
+    *amount =
+        fx_mul(reserve_price(rq->type, rq->sym, rq->has_price ? rq->price : 0,
+                             rq->has_stop ? rq->stop : 0),
+               rq->qty);
+}
+
+/* True when an open order of a uses client order id cid. */
+static bool
+cid_in_use(const struct account *a, const char *cid)
+{
+    for (size_t i = 0; cid != NULL && i < a->norders; i++)
+        if (order_is_open(&a->orders[i]) && strcmp(a->orders[i].cid, cid) == 0)
+            return true;
+    return false;
 }
 
 /* What the matching engine would reject: a duplicate open client order id,
- * a crossing LIMIT_MAKER, a stop already triggered, too little balance. */
+ * an iceberg part as large as the order, a crossing LIMIT_MAKER, a stop
+ * already triggered, too little balance. */
 static int
 order_precheck(struct call *c, struct account *a, const struct order_req *rq)
 {
@@ -1991,10 +2184,10 @@ order_precheck(struct call *c, struct account *a, const struct order_req *rq)
     int asset;
     fx_t need;
 
-    for (size_t i = 0; rq->cid != NULL && i < a->norders; i++)
-        if (order_is_open(&a->orders[i]) &&
-            strcmp(a->orders[i].cid, rq->cid) == 0)
-            return fail_rejected(c, "Duplicate order sent.");
+    if (cid_in_use(a, rq->cid))
+        return fail_rejected(c, "Duplicate order sent.");
+    if (rq->has_iceberg && rq->iceberg >= rq->qty)
+        return fail_rejected(c, "IcebergQty exceeds QTY.");
     if (rq->type == T_LIMIT_MAKER && order_marketable(rq, m->last))
         return fail_rejected(c, "Order would immediately match and take.");
     if (order_triggers_now(rq, m->last))
@@ -2005,6 +2198,42 @@ order_precheck(struct call *c, struct account *a, const struct order_req *rq)
                              "Account has insufficient balance for requested "
                              "action.");
     return 0;
+}
+
+/* Refuses (HTTP 429, -1015, Retry-After) orders that would take a's
+ * unfilled order count over a limit.  Returns 0 or -1. */
+static int
+order_count_check(struct call *c, struct account *a, int add)
+{
+    long long now = real_ms();
+
+    order_counts_roll(a);
+    if (a->n10s + add > FAKEX_ORDER_LIMIT_10S) {
+        call_errorf(c, 429, -1015,
+                    "Too many new orders; current limit is %d orders per 10 "
+                    "SECOND.",
+                    FAKEX_ORDER_LIMIT_10S);
+        c->retry_after = (long)(10 - (now / 1000) % 10);
+        return -1;
+    }
+    if (a->n1d + add > FAKEX_ORDER_LIMIT_1D) {
+        call_errorf(c, 429, -1015,
+                    "Too many new orders; current limit is %d orders per 1 "
+                    "DAY.",
+                    FAKEX_ORDER_LIMIT_1D);
+        c->retry_after = (long)((86400000 - now % 86400000 + 999) / 1000);
+        return -1;
+    }
+    return 0;
+}
+
+/* Adds n to a's unfilled order counters. */
+static void
+order_count_add(struct account *a, int n)
+{
+    order_counts_roll(a);
+    a->n10s += n;
+    a->n1d += n;
 }
 
 /* Writes a fresh Binance-like client order id into buf (CID_MAX + 1). */
@@ -2022,6 +2251,7 @@ order_create(struct account *a, const struct order_req *rq, long long now)
 
     memset(o, 0, sizeof(*o));
     o->id = g.next_order_id++;
+    o->list_id = -1;
     o->time = o->update_time = o->working_time = now;
     o->sym = rq->sym;
     o->side = rq->side;
@@ -2038,6 +2268,12 @@ order_create(struct account *a, const struct order_req *rq, long long now)
     o->iceberg = rq->iceberg;
     o->has_iceberg = rq->has_iceberg;
     o->quote_qty = rq->has_quote_qty ? rq->quote_qty : 0;
+    o->trailing = rq->trailing;
+    o->has_trailing = rq->has_trailing;
+    o->strategy_id = rq->strategy_id;
+    o->has_strategy_id = rq->has_strategy_id;
+    o->strategy_type = rq->strategy_type;
+    o->has_strategy_type = rq->has_strategy_type;
     o->status = ST_NEW;
     o->working = !OTYPES[rq->type].stop;
     if (!o->working)
@@ -2046,37 +2282,83 @@ order_create(struct account *a, const struct order_req *rq, long long now)
     return o;
 }
 
-/* Fills order o completely at price px: records the trade (room must be
- * reserved), moves balances, charges the commission in the asset received.
- * Returns the trade. */
-static struct trade *
-order_fill(struct account *a, struct order *o, fx_t px, long long now)
+/* The request an existing order would be, for the market checks. */
+static void
+order_as_req(const struct order *o, struct order_req *rq)
 {
-    const struct market *m = &g_mkt[o->sym];
-    struct trade *t = &a->trades[a->ntrades++];
-    fx_t quote = fx_mul(o->qty, px);
-    bool buy = o->side == SIDE_BUY;
-
-    memset(t, 0, sizeof(*t));
-    t->id = g.next_trade_id++;
-    t->order_id = o->id;
-    t->time = now;
-    t->sym = o->sym;
-    t->price = px;
-    t->qty = o->qty;
-    t->quote = quote;
-    t->comm = fx_mul(buy ? o->qty : quote, g_commission);
-    t->comm_asset = buy ? m->base : m->quote;
-    t->buyer = buy;
-    a->free[m->quote] += buy ? -quote : quote - t->comm;
-    a->free[m->base] += buy ? o->qty - t->comm : -o->qty;
-    a->listed[m->base] = a->listed[m->quote] = true;
-    a->update_time = now;
-    o->exec = o->qty;
-    o->cumq = quote;
-    o->status = ST_FILLED;
-    return t;
+    memset(rq, 0, sizeof(*rq));
+    rq->sym = o->sym;
+    rq->side = o->side;
+    rq->type = o->type;
+    rq->tif = o->tif;
+    rq->price = o->price;
+    rq->has_price = o->price > 0;
+    rq->stop = o->stop;
+    rq->has_stop = o->stop > 0;
+    rq->qty = o->qty - o->exec;
 }
+
+/* ---- order lists ---- */
+
+static struct order *
+order_by_id(struct account *a, long long id)
+{
+    for (size_t i = 0; i < a->norders; i++)
+        if (a->orders[i].id == id)
+            return &a->orders[i];
+    return NULL;
+}
+
+static struct order_list *
+list_by_id(struct account *a, long long id)
+{
+    for (size_t i = 0; i < a->nlists; i++)
+        if (a->lists[i].id == id)
+            return &a->lists[i];
+    return NULL;
+}
+
+/* Fills legs[] (room for 3) with the orders of l; returns how many. */
+static int
+list_legs(struct account *a, const struct order_list *l, struct order **legs)
+{
+    for (int i = 0; i < l->nlegs; i++) {
+        legs[i] = order_by_id(a, l->leg[i]);
+        assert(legs[i] != NULL);
+    }
+    return l->nlegs;
+}
+
+static bool
+list_is_open(struct account *a, const struct order_list *l)
+{
+    struct order *legs[3];
+    int n = list_legs(a, l, legs);
+    for (int i = 0; i < n; i++)
+        if (order_is_open(legs[i]))
+            return true;
+    return false;
+}
+
+/* The other leg of o's OCO pair, or NULL when o is in none. */
+static struct order *
+oco_sibling(struct account *a, const struct order *o)
+{
+    struct order_list *l;
+    int first;
+
+    if (o->list_id < 0 || (l = list_by_id(a, o->list_id)) == NULL ||
+        l->kind == K_OTO)
+        return NULL;
+    first = l->kind == K_OCO ? 0 : 1;
+    if (l->leg[first] == o->id)
+        return order_by_id(a, l->leg[first + 1]);
+    if (l->leg[first + 1] == o->id)
+        return order_by_id(a, l->leg[first]);
+    return NULL;
+}
+
+/* ---- funds, fills, cancels, expiry ---- */
 
 /* Moves amount of asset from free to locked for resting order o. */
 static void
@@ -2088,9 +2370,9 @@ order_lock(struct account *a, struct order *o, int asset, fx_t amount)
     o->lock_amt = amount;
 }
 
-/* Cancels open order o: status CANCELED, its locked funds freed. */
+/* Returns what order o holds locked to free. */
 static void
-order_cancel(struct account *a, struct order *o, long long now)
+order_unlock(struct account *a, struct order *o)
 {
     if (o->lock_asset >= 0) {
         a->locked[o->lock_asset] -= o->lock_amt;
@@ -2098,111 +2380,193 @@ order_cancel(struct account *a, struct order *o, long long now)
         o->lock_asset = -1;
         o->lock_amt = 0;
     }
-    o->status = ST_CANCELED;
+}
+
+/* Reserves anew the funds of the orders group[0..n): what they hold is
+ * released, then the largest need among those open on the book is locked on
+ * its order (an OCO pair shares one reservation: only one leg can trade).
+ * Returns 0, or -1 when the free balance does not cover it (nothing is
+ * locked then). */
+static int
+group_relock(struct account *a, struct order **group, int n)
+{
+    int best = -1, asset = -1;
+    fx_t need = 0;
+
+    for (int i = 0; i < n; i++)
+        order_unlock(a, group[i]);
+    for (int i = 0; i < n; i++) {
+        const struct order *o = group[i];
+        const struct market *m = &g_mkt[o->sym];
+        fx_t rest = o->qty - o->exec, amt;
+        if (!order_is_open(o) || o->status == ST_PENDING_NEW)
+            continue;
+        amt = o->side == SIDE_SELL
+                  ? rest
+                  : fx_mul(reserve_price(o->type, o->sym, o->price, o->stop),
+                           rest);
+        if (best < 0 || amt > need) {
+            best = i;
+            need = amt;
+            asset = o->side == SIDE_SELL ? m->base : m->quote;
+        }
+    }
+    if (best < 0)
+        return 0;
+    if (a->free[asset] < need)
+        return -1;
+    order_lock(a, group[best], asset, need);
+    return 0;
+}
+
+/* Ends open order o with status (CANCELED or EXPIRED); its funds are freed. */
+static void
+order_end(struct account *a, struct order *o, int status, long long now)
+{
+    order_unlock(a, o);
+    o->status = status;
     o->update_time = now;
     a->update_time = now;
 }
 
-/* Adds price .. side, the fields every order view shares. */
+/* Cancels open order o: status CANCELED, its locked funds freed. */
 static void
-order_add_core(json_object *j, const struct order *o)
+order_cancel(struct account *a, struct order *o, long long now)
 {
-    jset(j, "price", jfx(o->price));
-    jset(j, "origQty", jfx(o->qty));
-    jset(j, "executedQty", jfx(o->exec));
-    jset(j, "origQuoteOrderQty", jfx(o->quote_qty));
-    jset(j, "cummulativeQuoteQty", jfx(o->cumq));
-    jset(j, "status", jstr(STATUSES[o->status]));
-    jset(j, "timeInForce", jstr(TIFS[o->tif]));
-    jset(j, "type", jstr(OTYPES[o->type].name));
-    jset(j, "side", jstr(SIDES[o->side]));
+    order_end(a, o, ST_CANCELED, now);
 }
 
-/* symbol, orderId, orderListId, clientOrderId: every view starts so. */
-static json_object *
-order_head_json(const struct order *o, const char *orig_cid)
+/* Expires the legs of l still waiting for a working leg that ended without
+ * filling. */
+static void
+list_expire_pending(struct account *a, struct order_list *l, long long now)
 {
-    json_object *j = json_object_new_object();
-    jset(j, "symbol", jstr(SYMBOLS[o->sym].name));
-    if (orig_cid != NULL)
-        jset(j, "origClientOrderId", jstr(orig_cid));
-    jset(j, "orderId", jint(o->id));
-    jset(j, "orderListId", jint(-1));
-    return j;
+    struct order *legs[3];
+    int n = list_legs(a, l, legs);
+    for (int i = 1; i < n && l->kind != K_OCO; i++)
+        if (legs[i]->status == ST_PENDING_NEW)
+            order_end(a, legs[i], ST_EXPIRED, now);
 }
 
-/* The GET /api/v3/order (and openOrders, allOrders) view of o. */
-static json_object *
-order_query_json(const struct order *o)
+/* Cancels every open leg of l. */
+static void
+list_cancel(struct account *a, struct order_list *l, long long now)
 {
-    json_object *j = order_head_json(o, NULL);
-    jset(j, "clientOrderId", jstr(o->cid));
-    jset(j, "price", jfx(o->price));
-    jset(j, "origQty", jfx(o->qty));
-    jset(j, "executedQty", jfx(o->exec));
-    jset(j, "cummulativeQuoteQty", jfx(o->cumq));
-    jset(j, "status", jstr(STATUSES[o->status]));
-    jset(j, "timeInForce", jstr(TIFS[o->tif]));
-    jset(j, "type", jstr(OTYPES[o->type].name));
-    jset(j, "side", jstr(SIDES[o->side]));
-    jset(j, "stopPrice", jfx(o->stop));
-    jset(j, "icebergQty", jfx(o->iceberg));
-    jset(j, "time", jint(o->time));
-    jset(j, "updateTime", jint(o->update_time));
-    jset(j, "isWorking", jbool(o->working));
-    jset(j, "workingTime", jint(o->working_time));
-    jset(j, "origQuoteOrderQty", jfx(o->quote_qty));
-    jset(j, "selfTradePreventionMode", jstr(STPS[o->stp]));
-    return j;
+    struct order *legs[3];
+    int n = list_legs(a, l, legs);
+    for (int i = 0; i < n; i++)
+        if (order_is_open(legs[i]))
+            order_cancel(a, legs[i], now);
 }
 
-/* The POST /api/v3/order answer for resp type resp; t is the fill or NULL. */
-static json_object *
-order_new_json(const struct order *o, const struct trade *t, int resp)
-{
-    json_object *j = order_head_json(o, NULL), *fills;
+static void list_activate(struct account *a, struct order_list *l,
+                          long long now);
 
-    jset(j, "clientOrderId", jstr(o->cid));
-    jset(j, "transactTime", jint(o->time));
-    if (resp == RESP_ACK)
-        return j;
-    order_add_core(j, o);
-    if (OTYPES[o->type].stop)
-        jset(j, "stopPrice", jfx(o->stop));
-    if (o->has_iceberg)
-        jset(j, "icebergQty", jfx(o->iceberg));
-    jset(j, "workingTime", jint(o->working_time));
-    jset(j, "selfTradePreventionMode", jstr(STPS[o->stp]));
-    if (resp != RESP_FULL)
-        return j;
-    fills = json_object_new_array();
-    if (t != NULL) {
-        json_object *f = json_object_new_object();
-        jset(f, "price", jfx(t->price));
-        jset(f, "qty", jfx(t->qty));
-        jset(f, "commission", jfx(t->comm));
-        jset(f, "commissionAsset", jstr(ASSETS[t->comm_asset]));
-        jset(f, "tradeId", jint(t->id));
-        json_object_array_add(fills, f);
+/* Executes qty of open order o at price px as one trade: balances move, the
+ * commission is charged in the asset received, the other leg of an OCO
+ * pair expires, the unfilled rest stays reserved, and an OTO working leg
+ * that is done puts its pending legs on the book (they may trade at once:
+ * reserve room for 3 trades).  Returns the trade. */
+static struct trade *
+order_fill_qty(struct account *a, struct order *o, fx_t px, fx_t qty,
+               bool maker, long long now)
+{
+    const struct market *m = &g_mkt[o->sym];
+    struct order *sib = oco_sibling(a, o);
+    struct trade *t = &a->trades[a->ntrades++];
+    fx_t quote = fx_mul(qty, px);
+    bool buy = o->side == SIDE_BUY;
+
+    if (sib != NULL && order_is_open(sib))
+        order_end(a, sib, ST_EXPIRED, now);
+    order_unlock(a, o);
+    memset(t, 0, sizeof(*t));
+    t->id = g.next_trade_id++;
+    t->order_id = o->id;
+    t->list_id = o->list_id;
+    t->time = now;
+    t->sym = o->sym;
+    t->price = px;
+    t->qty = qty;
+    t->quote = quote;
+    t->comm = fx_mul(buy ? qty : quote, g_commission);
+    t->comm_asset = buy ? m->base : m->quote;
+    t->buyer = buy;
+    t->maker = maker;
+    a->free[m->quote] += buy ? -quote : quote - t->comm;
+    a->free[m->base] += buy ? qty - t->comm : -qty;
+    a->listed[m->base] = a->listed[m->quote] = true;
+    a->update_time = now;
+    o->exec += qty;
+    o->cumq += quote;
+    o->update_time = now;
+    o->working = true;
+    if (o->working_time < 0)
+        o->working_time = now;
+    o->status = o->exec < o->qty ? ST_PARTIALLY_FILLED : ST_FILLED;
+    if (o->status == ST_PARTIALLY_FILLED)
+        (void)group_relock(a, &o, 1);
+    if (o->status == ST_FILLED && o->list_id >= 0) {
+        struct order_list *l = list_by_id(a, o->list_id);
+        if (l != NULL && l->kind != K_OCO && l->leg[0] == o->id)
+            list_activate(a, l, now);
     }
-    jset(j, "fills", fills);
-    return j;
+    return t;
 }
 
-/* The DELETE answer for o, canceled under the new client id cancel_cid. */
-static json_object *
-order_cancel_json(const struct order *o, const char *cancel_cid, long long now)
+/* Fills order o completely at price px (room for the trade must be
+ * reserved).  Returns the trade. */
+static struct trade *
+order_fill(struct account *a, struct order *o, fx_t px, long long now)
 {
-    json_object *j = order_head_json(o, o->cid);
-    jset(j, "clientOrderId", jstr(cancel_cid));
-    jset(j, "transactTime", jint(now));
-    order_add_core(j, o);
-    if (OTYPES[o->type].stop)
-        jset(j, "stopPrice", jfx(o->stop));
-    if (o->has_iceberg)
-        jset(j, "icebergQty", jfx(o->iceberg));
-    jset(j, "selfTradePreventionMode", jstr(STPS[o->stp]));
-    return j;
+    return order_fill_qty(a, o, px, o->qty - o->exec, false, now);
+}
+
+/* Puts the pending legs of OTO / OTOCO l on the book once its working leg
+ * has filled: a LIMIT_MAKER that would take expires (with its OCO
+ * sibling), a leg that is marketable or whose stop is reached fills at the
+ * last price, an IOC / FOK that cannot fill expires, the rest is reserved
+ * (expiring when the funds do not suffice). */
+static void
+list_activate(struct account *a, struct order_list *l, long long now)
+{
+    struct order *legs[3], *p[2], *open[2];
+    struct order_req rq;
+    int n = list_legs(a, l, legs), np = 0, nopen = 0;
+    fx_t last = g_mkt[l->sym].last;
+    bool dead = false;
+
+    for (int i = 1; i < n; i++) {
+        struct order *o = legs[i];
+        if (o->status != ST_PENDING_NEW)
+            continue;
+        o->status = ST_NEW;
+        o->update_time = now;
+        o->working = !OTYPES[o->type].stop;
+        o->working_time = o->working ? now : -1;
+        order_as_req(o, &rq);
+        if (o->type == T_LIMIT_MAKER && order_marketable(&rq, last))
+            dead = true;
+        p[np++] = o;
+    }
+    for (int i = 0; i < np; i++) {
+        order_as_req(p[i], &rq);
+        if (dead || !order_is_open(p[i]))
+            continue;
+        if ((p[i]->type != T_LIMIT_MAKER && order_marketable(&rq, last)) ||
+            order_triggers_now(&rq, last))
+            order_fill_qty(a, p[i], last, p[i]->qty, false, now);
+        else if (p[i]->type == T_LIMIT && p[i]->tif != TIF_GTC)
+            dead = true;
+    }
+    for (int i = 0; i < np; i++)
+        if (order_is_open(p[i]))
+            open[nopen++] = p[i];
+    /* an OCO pair ends together: one leg done ends the other */
+    if (dead || (np == 2 && nopen == 1) ||
+        (nopen > 0 && group_relock(a, open, nopen) < 0))
+        for (int i = 0; i < nopen; i++)
+            order_end(a, open[i], ST_EXPIRED, now);
 }
 
 /* Places a validated order for a: fills it at the last price when it is
@@ -2228,6 +2592,202 @@ order_execute(struct account *a, struct order *o, const struct order_req *rq,
     return NULL;
 }
 
+/* ---- order views ---- */
+
+/* Adds price .. side, the fields every order view shares. */
+static void
+order_add_core(json_object *j, const struct order *o)
+{
+    jset(j, "price", jfx(o->price));
+    jset(j, "origQty", jfx(o->qty));
+    jset(j, "executedQty", jfx(o->exec));
+    jset(j, "origQuoteOrderQty", jfx(o->quote_qty));
+    jset(j, "cummulativeQuoteQty", jfx(o->cumq));
+    jset(j, "status", jstr(STATUSES[o->status]));
+    jset(j, "timeInForce", jstr(TIFS[o->tif]));
+    jset(j, "type", jstr(OTYPES[o->type].name));
+    jset(j, "side", jstr(SIDES[o->side]));
+}
+
+/* Adds the conditional fields Binance shows only when they were sent. */
+static void
+order_add_extras(json_object *j, const struct order *o)
+{
+    if (o->has_trailing) {
+        jset(j, "trailingDelta", jint(o->trailing));
+        jset(j, "trailingTime", jint(-1)); /* the fake never tracks */
+    }
+    if (o->has_strategy_id)
+        jset(j, "strategyId", jint(o->strategy_id));
+    if (o->has_strategy_type)
+        jset(j, "strategyType", jint(o->strategy_type));
+}
+
+/* symbol, orderId, orderListId, clientOrderId: every view starts so. */
+static json_object *
+order_head_json(const struct order *o, const char *orig_cid)
+{
+    json_object *j = json_object_new_object();
+    jset(j, "symbol", jstr(SYMBOLS[o->sym].name));
+    if (orig_cid != NULL)
+        jset(j, "origClientOrderId", jstr(orig_cid));
+    jset(j, "orderId", jint(o->id));
+    jset(j, "orderListId", jint(o->list_id));
+    return j;
+}
+
+/* The GET /api/v3/order (and openOrders, allOrders) view of o. */
+static json_object *
+order_query_json(const struct order *o)
+{
+    json_object *j = order_head_json(o, NULL);
+    jset(j, "clientOrderId", jstr(o->cid));
+    jset(j, "price", jfx(o->price));
+    jset(j, "origQty", jfx(o->qty));
+    jset(j, "executedQty", jfx(o->exec));
+    jset(j, "cummulativeQuoteQty", jfx(o->cumq));
+    jset(j, "status", jstr(STATUSES[o->status]));
+    jset(j, "timeInForce", jstr(TIFS[o->tif]));
+    jset(j, "type", jstr(OTYPES[o->type].name));
+    jset(j, "side", jstr(SIDES[o->side]));
+    jset(j, "stopPrice", jfx(o->stop));
+    jset(j, "icebergQty", jfx(o->iceberg));
+    jset(j, "time", jint(o->time));
+    jset(j, "updateTime", jint(o->update_time));
+    jset(j, "isWorking", jbool(o->working));
+    jset(j, "workingTime", jint(o->working_time));
+    jset(j, "origQuoteOrderQty", jfx(o->quote_qty));
+    jset(j, "selfTradePreventionMode", jstr(STPS[o->stp]));
+    order_add_extras(j, o);
+    return j;
+}
+
+/* The POST /api/v3/order answer for resp type resp; t is the fill or NULL. */
+static json_object *
+order_new_json(const struct order *o, const struct trade *t, int resp)
+{
+    json_object *j = order_head_json(o, NULL), *fills;
+
+    jset(j, "clientOrderId", jstr(o->cid));
+    jset(j, "transactTime", jint(o->time));
+    if (resp == RESP_ACK)
+        return j;
+    order_add_core(j, o);
+    if (OTYPES[o->type].stop && o->stop > 0)
+        jset(j, "stopPrice", jfx(o->stop));
+    if (o->has_iceberg)
+        jset(j, "icebergQty", jfx(o->iceberg));
+    jset(j, "workingTime", jint(o->working_time));
+    jset(j, "selfTradePreventionMode", jstr(STPS[o->stp]));
+    order_add_extras(j, o);
+    if (resp != RESP_FULL)
+        return j;
+    fills = json_object_new_array();
+    if (t != NULL) {
+        json_object *f = json_object_new_object();
+        jset(f, "price", jfx(t->price));
+        jset(f, "qty", jfx(t->qty));
+        jset(f, "commission", jfx(t->comm));
+        jset(f, "commissionAsset", jstr(ASSETS[t->comm_asset]));
+        jset(f, "tradeId", jint(t->id));
+        json_object_array_add(fills, f);
+    }
+    jset(j, "fills", fills);
+    return j;
+}
+
+/* The DELETE answer for o, canceled under the new client id cancel_cid. */
+static json_object *
+order_cancel_json(const struct order *o, const char *cancel_cid, long long now)
+{
+    json_object *j = order_head_json(o, o->cid);
+    jset(j, "clientOrderId", jstr(cancel_cid));
+    jset(j, "transactTime", jint(now));
+    order_add_core(j, o);
+    if (OTYPES[o->type].stop && o->stop > 0)
+        jset(j, "stopPrice", jfx(o->stop));
+    if (o->has_iceberg)
+        jset(j, "icebergQty", jfx(o->iceberg));
+    jset(j, "selfTradePreventionMode", jstr(STPS[o->stp]));
+    order_add_extras(j, o);
+    return j;
+}
+
+/* The orders[] of l: {symbol, orderId, clientOrderId} per leg. */
+static json_object *
+list_orders_json(struct account *a, const struct order_list *l)
+{
+    struct order *legs[3];
+    int n = list_legs(a, l, legs);
+    json_object *arr = json_object_new_array();
+
+    for (int i = 0; i < n; i++) {
+        json_object *o = json_object_new_object();
+        jset(o, "symbol", jstr(SYMBOLS[legs[i]->sym].name));
+        jset(o, "orderId", jint(legs[i]->id));
+        jset(o, "clientOrderId", jstr(legs[i]->cid));
+        json_object_array_add(arr, o);
+    }
+    return arr;
+}
+
+/* The order-list object; reports (taken over) become orderReports when not
+ * NULL.  A list just placed is always EXEC_STARTED / EXECUTING, as Binance
+ * answers before its legs move on. */
+static json_object *
+list_json(struct account *a, const struct order_list *l, json_object *reports,
+          bool placed)
+{
+    bool open = placed || list_is_open(a, l);
+    json_object *j = json_object_new_object();
+
+    jset(j, "orderListId", jint(l->id));
+    jset(j, "contingencyType", jstr(l->kind == K_OCO ? "OCO" : "OTO"));
+    jset(j, "listStatusType", jstr(open ? "EXEC_STARTED" : "ALL_DONE"));
+    jset(j, "listOrderStatus", jstr(open ? "EXECUTING" : "ALL_DONE"));
+    jset(j, "listClientOrderId", jstr(l->cid));
+    jset(j, "transactionTime", jint(l->time));
+    jset(j, "symbol", jstr(SYMBOLS[l->sym].name));
+    jset(j, "orders", list_orders_json(a, l));
+    if (reports != NULL)
+        jset(j, "orderReports", reports);
+    return j;
+}
+
+/* Cancels list l under client id cancel_cid and answers the list object
+ * with a report for every leg this canceled. */
+static json_object *
+list_cancel_json(struct account *a, struct order_list *l,
+                 const char *cancel_cid, long long now)
+{
+    struct order *legs[3];
+    int n = list_legs(a, l, legs);
+    json_object *reports = json_object_new_array();
+
+    for (int i = 0; i < n; i++) {
+        if (!order_is_open(legs[i]))
+            continue;
+        order_cancel(a, legs[i], now);
+        json_object_array_add(reports,
+                              order_cancel_json(legs[i], cancel_cid, now));
+    }
+    return list_json(a, l, reports, false);
+}
+
+/* ---- single orders ---- */
+
+/* Reserves room for one more order and the trades it may cause. */
+static int
+order_room(struct call *c, struct account *a, size_t orders)
+{
+    if (grow((void **)&a->orders, &a->cap_orders, a->norders + orders,
+             sizeof(struct order)) < 0 ||
+        grow((void **)&a->trades, &a->cap_trades, a->ntrades + 3,
+             sizeof(struct trade)) < 0)
+        return fail_oom(c);
+    return 0;
+}
+
 static void
 h_order_new(struct call *c)
 {
@@ -2235,15 +2795,9 @@ h_order_new(struct call *c)
     struct order_req rq;
     long long now = server_now();
 
-    if (order_parse(c, &rq) < 0 || order_precheck(c, a, &rq) < 0)
+    if (order_parse(c, &rq) < 0 || order_precheck(c, a, &rq) < 0 ||
+        order_room(c, a, 1) < 0)
         return;
-    if (grow((void **)&a->orders, &a->cap_orders, a->norders + 1,
-             sizeof(struct order)) < 0 ||
-        grow((void **)&a->trades, &a->cap_trades, a->ntrades + 1,
-             sizeof(struct trade)) < 0) {
-        fail_oom(c);
-        return;
-    }
     struct order *o = order_create(a, &rq, now);
     struct trade *t = order_execute(a, o, &rq, now);
     order_counts_roll(a);
@@ -2252,12 +2806,37 @@ h_order_new(struct call *c)
     c->body = order_new_json(o, t, rq.resp);
 }
 
+/* A commission-rate object {maker, taker[, buyer, seller]}. */
+static json_object *
+rates_json(fx_t maker, fx_t taker, bool buyer_seller)
+{
+    json_object *o = json_object_new_object();
+    jset(o, "maker", jfx(maker));
+    jset(o, "taker", jfx(taker));
+    if (buyer_seller) {
+        jset(o, "buyer", jfx(0));
+        jset(o, "seller", jfx(0));
+    }
+    return o;
+}
+
+/* The account's (never enabled) BNB discount. */
+static json_object *
+discount_json(void)
+{
+    json_object *disc = json_object_new_object();
+    jset(disc, "enabledForAccount", jbool(false));
+    jset(disc, "enabledForSymbol", jbool(false));
+    jset(disc, "discountAsset", jstr("BNB"));
+    jset(disc, "discount", jfx(fx_const(FAKEX_COMMISSION_DISCOUNT)));
+    return disc;
+}
+
 static void
 h_order_test(struct call *c)
 {
     struct order_req rq;
     bool rates;
-    json_object *std, *tax, *disc;
 
     if (order_parse(c, &rq) < 0 ||
         param_bool(c, "computeCommissionRates", &rates) < 0)
@@ -2265,39 +2844,35 @@ h_order_test(struct call *c)
     c->body = json_object_new_object();
     if (!rates)
         return;
-    std = json_object_new_object();
-    jset(std, "maker", jfx(g_commission));
-    jset(std, "taker", jfx(g_commission));
-    jset(c->body, "standardCommissionForOrder", std);
-    tax = json_object_new_object();
-    jset(tax, "maker", jfx(0));
-    jset(tax, "taker", jfx(0));
-    jset(c->body, "taxCommissionForOrder", tax);
-    disc = json_object_new_object();
-    jset(disc, "enabledForAccount", jbool(false));
-    jset(disc, "enabledForSymbol", jbool(false));
-    jset(disc, "discountAsset", jstr("BNB"));
-    jset(disc, "discount", jfx(FX_ONE / 4));
-    jset(c->body, "discount", disc);
+    jset(c->body, "standardCommissionForOrder",
+         rates_json(g_commission, g_commission, false));
+    jset(c->body, "taxCommissionForOrder", rates_json(0, 0, false));
+    jset(c->body, "discount", discount_json());
 }
 
-/* Finds the order named by orderId (preferred) or origClientOrderId on
+/* Finds the order named by parameter id_name (preferred) or cid_name on
  * symbol s; by client id the newest match wins, an open one if open_only.
- * Returns 0 with *out (NULL when none), or -1 with -1102 / -1100 set. */
+ * With must_match, an order found by id must also carry the client id when
+ * both were sent.  Returns 0 with *out (NULL when none), or -1 with -1102 /
+ * -1100 set. */
 static int
-order_lookup(struct call *c, int s, bool open_only, struct order **out)
+order_lookup_by(struct call *c, int s, bool open_only, const char *id_name,
+                const char *cid_name, bool must_match, struct order **out)
 {
     struct account *a = c->acct;
-    const char *cid = param(c, "origClientOrderId");
+    const char *cid = param(c, cid_name);
     long long id;
 
     *out = NULL;
-    if (param_int(c, "orderId", -1, &id) < 0)
+    if (param_int(c, id_name, -1, &id) < 0)
         return -1;
-    if (id < 0 && cid == NULL)
-        return call_fail(c, 400, -1102,
-                         "Param 'origClientOrderId' or 'orderId' must be sent, "
-                         "but both were empty/null!");
+    if (id < 0 && cid == NULL) {
+        call_errorf(c, 400, -1102,
+                    "Param '%s' or '%s' must be sent, but both were "
+                    "empty/null!",
+                    cid_name, id_name);
+        return -1;
+    }
     for (size_t i = a->norders; i-- > 0 && *out == NULL;) {
         struct order *o = &a->orders[i];
         if (o->sym != s || (open_only && !order_is_open(o)))
@@ -2305,7 +2880,18 @@ order_lookup(struct call *c, int s, bool open_only, struct order **out)
         if (id >= 0 ? o->id == id : strcmp(o->cid, cid) == 0)
             *out = o;
     }
+    if (*out != NULL && must_match && id >= 0 && cid != NULL &&
+        strcmp((*out)->cid, cid) != 0)
+        *out = NULL;
     return 0;
+}
+
+/* order_lookup_by with orderId / origClientOrderId. */
+static int
+order_lookup(struct call *c, int s, bool open_only, struct order **out)
+{
+    return order_lookup_by(c, s, open_only, "orderId", "origClientOrderId",
+                           false, out);
 }
 
 static void
@@ -2323,6 +2909,37 @@ h_order_get(struct call *c)
     c->body = order_query_json(o);
 }
 
+/* Checks restrict_s (a cancelRestrictions value or NULL) against o.
+ * Returns true when the cancel may proceed. */
+static bool
+cancel_allowed(const char *restrict_s, const struct order *o)
+{
+    if (restrict_s == NULL)
+        return true;
+    return strcmp(restrict_s, "ONLY_NEW") == 0
+               ? o->status == ST_NEW
+               : o->status == ST_PARTIALLY_FILLED;
+}
+
+static bool
+cancel_restrictions_ok(const char *restrict_s)
+{
+    return restrict_s == NULL || strcmp(restrict_s, "ONLY_NEW") == 0 ||
+           strcmp(restrict_s, "ONLY_PARTIALLY_FILLED") == 0;
+}
+
+/* Cancels o and, when it is a leg, the rest of its list. */
+static void
+order_cancel_with_list(struct account *a, struct order *o, long long now)
+{
+    order_cancel(a, o, now);
+    if (o->list_id >= 0) {
+        struct order_list *l = list_by_id(a, o->list_id);
+        if (l != NULL)
+            list_cancel(a, l, now);
+    }
+}
+
 static void
 h_order_cancel(struct call *c)
 {
@@ -2334,8 +2951,7 @@ h_order_cancel(struct call *c)
 
     if (need_symbol(c, &s) < 0 || order_lookup(c, s, true, &o) < 0)
         return;
-    if (restrict_s != NULL && strcmp(restrict_s, "ONLY_NEW") != 0 &&
-        strcmp(restrict_s, "ONLY_PARTIALLY_FILLED") != 0) {
+    if (!cancel_restrictions_ok(restrict_s)) {
         call_fail(c, 400, -1145, "Invalid cancelRestrictions");
         return;
     }
@@ -2343,9 +2959,7 @@ h_order_cancel(struct call *c)
         call_fail(c, 400, -2011, "Unknown order sent.");
         return;
     }
-    if (restrict_s != NULL && (strcmp(restrict_s, "ONLY_NEW") == 0
-                                   ? o->status != ST_NEW
-                                   : o->status != ST_PARTIALLY_FILLED)) {
+    if (!cancel_allowed(restrict_s, o)) {
         call_fail(c, 400, -2011,
                   "Order was not canceled due to cancel restrictions.");
         return;
@@ -2353,7 +2967,7 @@ h_order_cancel(struct call *c)
     if (new_cid == NULL)
         cid_generate(gen);
     long long now = server_now();
-    order_cancel(c->acct, o, now);
+    order_cancel_with_list(c->acct, o, now);
     c->body = order_cancel_json(o, new_cid != NULL ? new_cid : gen, now);
 }
 
@@ -2372,6 +2986,8 @@ h_open_orders(struct call *c)
             json_object_array_add(c->body, order_query_json(&a->orders[i]));
 }
 
+/* Plain orders come back as canceled orders, legs as their (whole,
+ * canceled) order list. */
 static void
 h_cancel_all(struct call *c)
 {
@@ -2385,10 +3001,15 @@ h_cancel_all(struct call *c)
     c->body = json_object_new_array();
     for (size_t i = 0; i < a->norders; i++) {
         struct order *o = &a->orders[i];
+        struct order_list *l;
         if (o->sym != s || !order_is_open(o))
             continue;
-        order_cancel(a, o, now);
         cid_generate(gen);
+        if (o->list_id >= 0 && (l = list_by_id(a, o->list_id)) != NULL) {
+            json_object_array_add(c->body, list_cancel_json(a, l, gen, now));
+            continue;
+        }
+        order_cancel(a, o, now);
         json_object_array_add(c->body, order_cancel_json(o, gen, now));
     }
     if (json_object_array_length(c->body) == 0)
@@ -2425,6 +3046,844 @@ h_all_orders(struct call *c)
     for (size_t i = from; i < to; i++)
         json_object_array_add(c->body, order_query_json(sel[i]));
     free(sel);
+}
+
+/* ---- order lists: placement ---- */
+
+/* The list-level parameters every order list placement takes. */
+struct list_req {
+    int sym, resp, stp;
+    const char *cid; /* listClientOrderId; NULL: generate */
+};
+
+static int
+list_parse_common(struct call *c, struct list_req *lr)
+{
+    const char *resp = param(c, "newOrderRespType");
+    const char *stp = param(c, "selfTradePreventionMode");
+
+    if (need_symbol(c, &lr->sym) < 0 ||
+        param_cid(c, "listClientOrderId", &lr->cid) < 0)
+        return -1;
+    lr->resp = RESP_RESULT;
+    if (resp != NULL && (lr->resp = ENUM_FIND(RESPS, resp)) < 0)
+        return fail_invalid(c, "newOrderRespType");
+    lr->stp = 0;
+    if (stp != NULL && (lr->stp = ENUM_FIND(STPS, stp)) < 0)
+        return fail_invalid(c, "selfTradePreventionMode");
+    return 0;
+}
+
+/* The parameter names of one leg: prefix + "Type", + "Price", ...; side
+ * and quantity are named apart as the legs may share them.  Not copyable
+ * (n points into the buffers). */
+struct leg_spec {
+    char type[40], cid[40], price[40], stop[40], trailing[40], tif[40];
+    char iceberg[40], sid[40], stype[40];
+    struct leg_names n;
+};
+
+static void
+leg_spec_init(struct leg_spec *ls, const char *prefix, const char *side,
+              const char *qty, bool stops)
+{
+    snprintf(ls->type, sizeof(ls->type), "%sType", prefix);
+    snprintf(ls->cid, sizeof(ls->cid), "%sClientOrderId", prefix);
+    snprintf(ls->price, sizeof(ls->price), "%sPrice", prefix);
+    snprintf(ls->stop, sizeof(ls->stop), "%sStopPrice", prefix);
+    snprintf(ls->trailing, sizeof(ls->trailing), "%sTrailingDelta", prefix);
+    snprintf(ls->tif, sizeof(ls->tif), "%sTimeInForce", prefix);
+    snprintf(ls->iceberg, sizeof(ls->iceberg), "%sIcebergQty", prefix);
+    snprintf(ls->sid, sizeof(ls->sid), "%sStrategyId", prefix);
+    snprintf(ls->stype, sizeof(ls->stype), "%sStrategyType", prefix);
+    ls->n.side = side;
+    ls->n.type = ls->type;
+    ls->n.qty = qty;
+    ls->n.quote_qty = NULL;
+    ls->n.price = ls->price;
+    ls->n.stop = stops ? ls->stop : NULL;
+    ls->n.tif = ls->tif;
+    ls->n.iceberg = ls->iceberg;
+    ls->n.trailing = stops ? ls->trailing : NULL;
+    ls->n.strategy_id = ls->sid;
+    ls->n.strategy_type = ls->stype;
+    ls->n.cid = ls->cid;
+    ls->n.in_list = true;
+}
+
+#define TYPE_BIT(t) (1u << (t))
+#define OCO_LEG_TYPES                                                          \
+    (TYPE_BIT(T_LIMIT_MAKER) | TYPE_BIT(T_STOP_LOSS) |                         \
+     TYPE_BIT(T_STOP_LOSS_LIMIT) | TYPE_BIT(T_TAKE_PROFIT) |                   \
+     TYPE_BIT(T_TAKE_PROFIT_LIMIT))
+#define WORKING_TYPES (TYPE_BIT(T_LIMIT) | TYPE_BIT(T_LIMIT_MAKER))
+#define ANY_TYPE      ((1u << NOTYPES) - 1)
+
+enum { LEG_OCO, LEG_WORKING, LEG_PENDING };
+
+/* Parses one leg (names n) of a list: a type outside its role's set is
+ * -1158 for OCO legs, -1130 for the working leg.  Applies the filters. */
+static int
+leg_parse(struct call *c, const struct leg_names *n, const struct list_req *lr,
+          int role, struct order_req *rq)
+{
+    static const unsigned allowed[] = {OCO_LEG_TYPES, WORKING_TYPES, ANY_TYPE};
+    const char *side = param(c, n->side), *type = param(c, n->type);
+
+    memset(rq, 0, sizeof(*rq));
+    rq->sym = lr->sym;
+    rq->resp = lr->resp;
+    rq->stp = lr->stp;
+    if (side == NULL)
+        return fail_mandatory(c, n->side);
+    if (type == NULL)
+        return fail_mandatory(c, n->type);
+    if ((rq->side = ENUM_FIND(SIDES, side)) < 0)
+        return call_fail(c, 400, -1117, "Invalid side.");
+    if ((rq->type = otype_find(type)) < 0)
+        return call_fail(c, 400, -1116, "Invalid orderType.");
+    if (!(allowed[role] & TYPE_BIT(rq->type)))
+        return role == LEG_OCO ? call_fail(c, 400, -1158,
+                                           "Order type not supported in OCO.")
+                               : fail_invalid(c, n->type);
+    if (order_parse_shape(c, rq, n) < 0 || param_cid(c, n->cid, &rq->cid) < 0 ||
+        order_parse_strategy(c, rq, n) < 0 || order_check_filters(c, rq) < 0)
+        return -1;
+    return 0;
+}
+
+static bool
+is_stop_loss(int type)
+{
+    return type == T_STOP_LOSS || type == T_STOP_LOSS_LIMIT;
+}
+
+static bool
+is_take_profit(int type)
+{
+    return type == T_TAKE_PROFIT || type == T_TAKE_PROFIT_LIMIT;
+}
+
+/* Checks an OCO pair's roles: exactly one stop-loss leg, on the side of the
+ * market a stop-loss of that side belongs (above for BUY, below for SELL),
+ * the LIMIT_MAKER / take-profit leg opposite. */
+static int
+oco_check_roles(struct call *c, const struct order_req *above,
+                const struct order_req *below)
+{
+    bool buy = above->side == SIDE_BUY;
+
+    if (above->type == T_LIMIT_MAKER && below->type == T_LIMIT_MAKER)
+        return call_fail(c, 400, -1168,
+                         "At least one OCO order must be contingent.");
+    if (is_stop_loss(above->type) == is_stop_loss(below->type))
+        return call_fail(c, 400, -1158, "Order type not supported in OCO.");
+    if (!buy && is_stop_loss(above->type))
+        return call_fail(c, 400, -1197,
+                         "A stop loss order in a sell OCO must be below.");
+    if (buy && above->type == T_LIMIT_MAKER)
+        return call_fail(c, 400, -1165,
+                         "A limit order in a buy OCO must be below.");
+    if (buy && is_take_profit(above->type))
+        return call_fail(c, 400, -1198,
+                         "A take profit order in a buy OCO must be below.");
+    if (!buy && below->type == T_LIMIT_MAKER)
+        return call_fail(c, 400, -1166,
+                         "A limit order in a sell OCO must be above.");
+    if (!buy && is_take_profit(below->type))
+        return call_fail(c, 400, -1199,
+                         "A take profit order in a sell OCO must be above.");
+    if (buy && is_stop_loss(below->type))
+        return call_fail(c, 400, -1196,
+                         "A stop loss order in a buy OCO must be above.");
+    return 0;
+}
+
+/* The price that places an OCO leg: the limit price of LIMIT_MAKER and
+ * TAKE_PROFIT_LIMIT, else the stop price.  False when the leg has none (a
+ * trailing stop without stopPrice). */
+static bool
+oco_leg_price(const struct order_req *rq, fx_t *px)
+{
+    if (rq->type == T_LIMIT_MAKER || rq->type == T_TAKE_PROFIT_LIMIT) {
+        *px = rq->price;
+        return true;
+    }
+    *px = rq->stop;
+    return rq->has_stop;
+}
+
+/* below < above, and (against_last, for an OCO placed now) below < last <
+ * above, else -2010. */
+static int
+oco_check_prices(struct call *c, const struct order_req *above,
+                 const struct order_req *below, bool against_last)
+{
+    fx_t hi, lo, last = g_mkt[above->sym].last;
+    bool has_hi = oco_leg_price(above, &hi), has_lo = oco_leg_price(below, &lo);
+
+    if ((has_hi && has_lo && hi <= lo) ||
+        (against_last && ((has_hi && hi <= last) || (has_lo && lo >= last))))
+        return fail_rejected(c, "The relationship of the prices for the "
+                                "orders is not correct.");
+    return 0;
+}
+
+/* True when an open list of a uses listClientOrderId cid. */
+static bool
+list_cid_in_use(struct account *a, const char *cid)
+{
+    for (size_t i = 0; i < a->nlists; i++)
+        if (strcmp(a->lists[i].cid, cid) == 0 && list_is_open(a, &a->lists[i]))
+            return true;
+    return false;
+}
+
+/* What the matching engine would reject in a list: the unfilled order
+ * count, duplicate client ids, iceberg parts, a crossing working
+ * LIMIT_MAKER, too little balance (an OCO reserves its larger leg, an OTO
+ * its working leg). */
+static int
+list_precheck(struct call *c, struct account *a, const struct list_req *lr,
+              int kind, const struct order_req *const *legs, int n)
+{
+    fx_t need = 0, amt;
+    int asset = 0;
+
+    if (order_count_check(c, a, n) < 0)
+        return -1;
+    if (lr->cid != NULL && list_cid_in_use(a, lr->cid))
+        return fail_rejected(c, "Duplicate order sent.");
+    for (int i = 0; i < n; i++) {
+        if (cid_in_use(a, legs[i]->cid))
+            return fail_rejected(c, "Duplicate order sent.");
+        for (int j = 0; j < i; j++)
+            if (legs[i]->cid != NULL && legs[j]->cid != NULL &&
+                strcmp(legs[i]->cid, legs[j]->cid) == 0)
+                return fail_rejected(c, "Duplicate order sent.");
+        if (legs[i]->has_iceberg && legs[i]->iceberg >= legs[i]->qty)
+            return fail_rejected(c, "IcebergQty exceeds QTY.");
+    }
+    if (kind != K_OCO && legs[0]->type == T_LIMIT_MAKER &&
+        order_marketable(legs[0], g_mkt[lr->sym].last))
+        return fail_rejected(c, "Order would immediately match and take.");
+    for (int i = 0; i < (kind == K_OCO ? n : 1); i++) {
+        order_needs(legs[i], &asset, &amt);
+        if (amt > need)
+            need = amt;
+    }
+    if (a->free[asset] < need)
+        return fail_rejected(c, "Account has insufficient balance for "
+                                "requested action.");
+    return 0;
+}
+
+/* Places the validated legs (in order-id order; legs[0] is an OTO's
+ * working leg) as one list of kind, and answers the list with its
+ * orderReports.  The pending legs are reported as placed (PENDING_NEW)
+ * even when the working leg filled at once, as Binance does. */
+static void
+list_place(struct call *c, const struct list_req *lr, int kind,
+           const struct order_req *const *legs, int n)
+{
+    struct account *a = c->acct;
+    long long now = server_now();
+    json_object *reports;
+    json_object *rep[3] = {NULL, NULL, NULL};
+    struct order *o[3];
+    struct trade *t = NULL;
+
+    if (list_precheck(c, a, lr, kind, legs, n) < 0 ||
+        order_room(c, a, (size_t)n) < 0)
+        return;
+    if (grow((void **)&a->lists, &a->cap_lists, a->nlists + 1,
+             sizeof(struct order_list)) < 0) {
+        fail_oom(c);
+        return;
+    }
+    struct order_list *l = &a->lists[a->nlists++];
+    memset(l, 0, sizeof(*l));
+    l->id = g.next_list_id++;
+    l->time = now;
+    l->sym = lr->sym;
+    l->kind = kind;
+    l->nlegs = n;
+    if (lr->cid != NULL)
+        copy_str(l->cid, sizeof(l->cid), lr->cid);
+    else
+        cid_generate(l->cid);
+    for (int i = 0; i < n; i++) {
+        o[i] = order_create(a, legs[i], now);
+        o[i]->list_id = l->id;
+        l->leg[i] = o[i]->id;
+        if (kind != K_OCO && i > 0) {
+            o[i]->status = ST_PENDING_NEW;
+            o[i]->working = false;
+            o[i]->working_time = -1;
+            rep[i] = order_new_json(o[i], NULL, lr->resp);
+        }
+    }
+    if (kind == K_OCO) {
+        (void)group_relock(a, o, n); /* list_precheck saw the funds */
+        for (int i = 0; i < n; i++)
+            rep[i] = order_new_json(o[i], NULL, lr->resp);
+    } else {
+        t = order_execute(a, o[0], legs[0], now);
+        rep[0] = order_new_json(o[0], t, lr->resp);
+        if (o[0]->status == ST_EXPIRED)
+            list_expire_pending(a, l, now);
+    }
+    a->update_time = now;
+    order_count_add(a, n);
+    reports = json_object_new_array();
+    for (int i = 0; i < n; i++)
+        json_object_array_add(reports, rep[i]);
+    c->body = list_json(a, l, reports, true);
+}
+
+/* legs[] of an OCO pair in order-id order: the stop-loss leg first. */
+static void
+oco_order(const struct order_req *above, const struct order_req *below,
+          const struct order_req **legs)
+{
+    bool above_first = is_stop_loss(above->type);
+    legs[0] = above_first ? above : below;
+    legs[1] = above_first ? below : above;
+}
+
+static void
+h_list_oco(struct call *c)
+{
+    struct list_req lr;
+    struct leg_spec above, below;
+    struct order_req rq[2];
+    const struct order_req *legs[2];
+
+    leg_spec_init(&above, "above", "side", "quantity", true);
+    leg_spec_init(&below, "below", "side", "quantity", true);
+    if (list_parse_common(c, &lr) < 0 ||
+        leg_parse(c, &above.n, &lr, LEG_OCO, &rq[0]) < 0 ||
+        leg_parse(c, &below.n, &lr, LEG_OCO, &rq[1]) < 0 ||
+        oco_check_roles(c, &rq[0], &rq[1]) < 0 ||
+        oco_check_prices(c, &rq[0], &rq[1], true) < 0)
+        return;
+    oco_order(&rq[0], &rq[1], legs);
+    list_place(c, &lr, K_OCO, legs, 2);
+}
+
+static void
+h_list_oto(struct call *c)
+{
+    struct list_req lr;
+    struct leg_spec working, pending;
+    struct order_req rq[2];
+    const struct order_req *legs[2] = {&rq[0], &rq[1]};
+
+    leg_spec_init(&working, "working", "workingSide", "workingQuantity", false);
+    leg_spec_init(&pending, "pending", "pendingSide", "pendingQuantity", true);
+    if (list_parse_common(c, &lr) < 0 ||
+        leg_parse(c, &working.n, &lr, LEG_WORKING, &rq[0]) < 0 ||
+        leg_parse(c, &pending.n, &lr, LEG_PENDING, &rq[1]) < 0)
+        return;
+    list_place(c, &lr, K_OTO, legs, 2);
+}
+
+static void
+h_list_otoco(struct call *c)
+{
+    struct list_req lr;
+    struct leg_spec working, above, below;
+    struct order_req rq[3];
+    const struct order_req *legs[3] = {&rq[0], NULL, NULL};
+
+    leg_spec_init(&working, "working", "workingSide", "workingQuantity", false);
+    leg_spec_init(&above, "pendingAbove", "pendingSide", "pendingQuantity",
+                  true);
+    leg_spec_init(&below, "pendingBelow", "pendingSide", "pendingQuantity",
+                  true);
+    if (list_parse_common(c, &lr) < 0 ||
+        leg_parse(c, &working.n, &lr, LEG_WORKING, &rq[0]) < 0 ||
+        leg_parse(c, &above.n, &lr, LEG_OCO, &rq[1]) < 0 ||
+        leg_parse(c, &below.n, &lr, LEG_OCO, &rq[2]) < 0 ||
+        oco_check_roles(c, &rq[1], &rq[2]) < 0 ||
+        oco_check_prices(c, &rq[1], &rq[2], false) < 0)
+        return;
+    oco_order(&rq[1], &rq[2], legs + 1);
+    list_place(c, &lr, K_OTOCO, legs, 3);
+}
+
+/* ---- order lists: cancel and queries ---- */
+
+/* The list of a named by id (preferred) or client id cid on symbol sym (-1:
+ * any); by client id the newest wins, an open one if open_only.  When both
+ * are given the list found by id must carry cid. */
+static struct order_list *
+list_lookup(struct account *a, int sym, long long id, const char *cid,
+            bool open_only)
+{
+    for (size_t i = a->nlists; i-- > 0;) {
+        struct order_list *l = &a->lists[i];
+        if ((sym >= 0 && l->sym != sym) || (open_only && !list_is_open(a, l)))
+            continue;
+        if (id >= 0 && l->id != id)
+            continue;
+        if (cid != NULL && strcmp(l->cid, cid) != 0) {
+            if (id >= 0)
+                return NULL;
+            continue;
+        }
+        return l;
+    }
+    return NULL;
+}
+
+static void
+h_list_cancel(struct call *c)
+{
+    struct account *a = c->acct;
+    const char *lcid = param(c, "listClientOrderId");
+    const char *new_cid = param(c, "newClientOrderId");
+    char gen[CID_MAX + 1];
+    struct order_list *l;
+    long long id;
+    int s;
+
+    if (need_symbol(c, &s) < 0 || param_int(c, "orderListId", -1, &id) < 0 ||
+        param_cid(c, "newClientOrderId", &new_cid) < 0)
+        return;
+    if (id < 0 && lcid == NULL) {
+        call_fail(c, 400, -1102,
+                  "Param 'listClientOrderId' or 'orderListId' must be sent, "
+                  "but both were empty/null!");
+        return;
+    }
+    if ((l = list_lookup(a, s, id, lcid, true)) == NULL) {
+        call_fail(c, 400, -2011, "Unknown order list sent.");
+        return;
+    }
+    if (new_cid == NULL)
+        cid_generate(gen);
+    c->body =
+        list_cancel_json(a, l, new_cid != NULL ? new_cid : gen, server_now());
+}
+
+static void
+h_list_get(struct call *c)
+{
+    const char *cid = param(c, "origClientOrderId");
+    struct order_list *l;
+    long long id;
+
+    if (param_int(c, "orderListId", -1, &id) < 0)
+        return;
+    if (id < 0 && cid == NULL) {
+        call_fail(c, 400, -1128,
+                  "Combination of optional parameters invalid. "
+                  "Recommendation: 'orderListId' should also be sent.");
+        return;
+    }
+    if ((l = list_lookup(c->acct, -1, id, cid, false)) == NULL) {
+        call_fail(c, 400, -2018, "Order list does not exist.");
+        return;
+    }
+    c->body = list_json(c->acct, l, NULL, false);
+}
+
+static void
+h_all_lists(struct call *c)
+{
+    struct account *a = c->acct;
+    long long from_id, start, end, limit;
+    size_t n = 0, from, to;
+
+    if (param_int(c, "fromId", -1, &from_id) < 0 ||
+        param_int(c, "startTime", -1, &start) < 0 ||
+        param_int(c, "endTime", -1, &end) < 0 ||
+        param_limit(c, FAKEX_LIST_LIMIT_DEFAULT, FAKEX_LIST_LIMIT_MAX, &limit) <
+            0)
+        return;
+    if (from_id >= 0 && (start >= 0 || end >= 0)) {
+        call_fail(c, 400, -1128, "Combination of optional parameters invalid.");
+        return;
+    }
+    if (start >= 0 && end >= 0 && end - start > 86400000LL) {
+        call_fail(c, 400, -1127,
+                  "More than 24 hours between startTime and endTime.");
+        return;
+    }
+    const struct order_list **sel = malloc((a->nlists + 1) * sizeof(*sel));
+    if (sel == NULL) {
+        fail_oom(c);
+        return;
+    }
+    for (size_t i = 0; i < a->nlists; i++) {
+        const struct order_list *l = &a->lists[i];
+        if ((from_id < 0 || l->id >= from_id) &&
+            (start < 0 || l->time >= start) && (end < 0 || l->time <= end))
+            sel[n++] = l;
+    }
+    list_window(n, limit, from_id >= 0, &from, &to);
+    c->body = json_object_new_array();
+    for (size_t i = from; i < to; i++)
+        json_object_array_add(c->body, list_json(a, sel[i], NULL, false));
+    free(sel);
+}
+
+static void
+h_open_lists(struct call *c)
+{
+    struct account *a = c->acct;
+
+    c->body = json_object_new_array();
+    for (size_t i = 0; i < a->nlists; i++)
+        if (list_is_open(a, &a->lists[i]))
+            json_object_array_add(c->body,
+                                  list_json(a, &a->lists[i], NULL, false));
+}
+
+/* ---- cancel-replace and amend ---- */
+
+/* A {code, msg} object, as cancelReplace nests failures. */
+static json_object *
+error_json(int code, const char *msg)
+{
+    json_object *o = json_object_new_object();
+    jset(o, "code", json_object_new_int(code));
+    jset(o, "msg", jstr(msg));
+    return o;
+}
+
+/* Takes the error c carries (a {code, msg} object) for nesting. */
+static json_object *
+call_take_error(struct call *c)
+{
+    json_object *e = c->body;
+    c->body = NULL;
+    c->status = 200;
+    return e;
+}
+
+/* Reads what cancelReplace needs besides the new order: mode, the order to
+ * cancel, restrictions, orderRateLimitExceededMode. */
+static int
+cancel_replace_params(struct call *c, bool *stop_on_failure, bool *cancel_only)
+{
+    const char *mode = param(c, "cancelReplaceMode");
+    const char *rl = param(c, "orderRateLimitExceededMode");
+    long long id;
+
+    if (mode == NULL)
+        return fail_mandatory(c, "cancelReplaceMode");
+    if (strcmp(mode, "STOP_ON_FAILURE") != 0 &&
+        strcmp(mode, "ALLOW_FAILURE") != 0)
+        return fail_invalid(c, "cancelReplaceMode");
+    *stop_on_failure = strcmp(mode, "STOP_ON_FAILURE") == 0;
+    if (param_int(c, "cancelOrderId", -1, &id) < 0)
+        return -1;
+    if (id < 0 && param(c, "cancelOrigClientOrderId") == NULL)
+        return call_fail(c, 400, -1102,
+                         "Param 'cancelOrigClientOrderId' or 'cancelOrderId' "
+                         "must be sent, but both were empty/null!");
+    if (!cancel_restrictions_ok(param(c, "cancelRestrictions")))
+        return call_fail(c, 400, -1145, "Invalid cancelRestrictions");
+    if (rl != NULL && strcmp(rl, "DO_NOTHING") != 0 &&
+        strcmp(rl, "CANCEL_ONLY") != 0)
+        return fail_invalid(c, "orderRateLimitExceededMode");
+    *cancel_only = rl != NULL && strcmp(rl, "CANCEL_ONLY") == 0;
+    return 0;
+}
+
+/* The cancel half of cancelReplace.  Returns the canceled order's answer,
+ * or NULL with *err set to the failure. */
+static json_object *
+cancel_replace_cancel(struct call *c, int s, long long now, json_object **err)
+{
+    const char *restrict_s = param(c, "cancelRestrictions");
+    const char *new_cid = param(c, "cancelNewClientOrderId");
+    char gen[CID_MAX + 1];
+    struct order *o;
+
+    *err = NULL;
+    if (order_lookup_by(c, s, true, "cancelOrderId", "cancelOrigClientOrderId",
+                        true, &o) < 0) {
+        *err = call_take_error(c);
+        return NULL;
+    }
+    if (o == NULL) {
+        *err = error_json(-2011, "Unknown order sent.");
+        return NULL;
+    }
+    if (!cancel_allowed(restrict_s, o)) {
+        *err = error_json(-2011,
+                          "Order was not canceled due to cancel restrictions.");
+        return NULL;
+    }
+    if (new_cid == NULL)
+        cid_generate(gen);
+    order_cancel_with_list(c->acct, o, now);
+    return order_cancel_json(o, new_cid != NULL ? new_cid : gen, now);
+}
+
+/* Answers cancelReplace from its two halves: the cancel's answer or
+ * {code, msg}, new_result 0 SUCCESS / 1 FAILURE / 2 NOT_ATTEMPTED with the
+ * new order's answer, {code, msg} or NULL.  Takes both objects. */
+static void
+cancel_replace_answer(struct call *c, bool cancel_ok, json_object *cancel_resp,
+                      int new_result, json_object *new_resp, int http)
+{
+    static const char *const RESULTS[] = {"SUCCESS", "FAILURE",
+                                          "NOT_ATTEMPTED"};
+    json_object *data = json_object_new_object();
+    bool partial = cancel_ok || new_result == 0;
+
+    jset(data, "cancelResult", jstr(RESULTS[cancel_ok ? 0 : 1]));
+    jset(data, "newOrderResult", jstr(RESULTS[new_result]));
+    jset(data, "cancelResponse", cancel_resp);
+    jset(data, "newOrderResponse", new_resp);
+    if (cancel_ok && new_result == 0) {
+        json_object_put(c->body);
+        c->body = data;
+        c->status = 200;
+        return;
+    }
+    call_fail(c, http, partial ? -2021 : -2022,
+              partial ? "Order cancel-replace partially failed."
+                      : "Order cancel-replace failed.");
+    jset(c->body, "data", data);
+}
+
+/* Filters and the unfilled order count are checked first (their failures
+ * are plain errors, nothing is canceled); what the matching engine rejects
+ * in the new order comes back inside data (see binance-spot.md). */
+static void
+h_cancel_replace(struct call *c)
+{
+    struct account *a = c->acct;
+    struct order_req rq;
+    json_object *cancel_resp, *cancel_err, *limit_err = NULL, *new_resp = NULL;
+    bool stop_on_failure, cancel_only, exceeded;
+    int new_result = 0;
+    long long now = server_now();
+
+    memset(&rq, 0, sizeof(rq));
+    if (order_parse_kind(c, &rq) < 0 ||
+        cancel_replace_params(c, &stop_on_failure, &cancel_only) < 0 ||
+        order_parse_shape(c, &rq, &ORDER_NAMES) < 0 ||
+        order_parse_options(c, &rq) < 0 || order_check_filters(c, &rq) < 0 ||
+        order_room(c, a, 1) < 0)
+        return;
+    exceeded = order_count_check(c, a, 1) < 0;
+    if (exceeded && !cancel_only)
+        return;
+    if (exceeded)
+        limit_err = call_take_error(c);
+    cancel_resp = cancel_replace_cancel(c, rq.sym, now, &cancel_err);
+    if (cancel_resp == NULL && stop_on_failure) {
+        new_result = 2;
+    } else if (exceeded) {
+        new_result = 1;
+        new_resp = limit_err;
+        limit_err = NULL;
+    } else if (order_precheck(c, a, &rq) < 0) {
+        new_result = 1;
+        new_resp = call_take_error(c);
+    } else {
+        struct order *o = order_create(a, &rq, now);
+        struct trade *t = order_execute(a, o, &rq, now);
+        new_resp = order_new_json(o, t, rq.resp);
+    }
+    json_object_put(limit_err);
+    if (!exceeded) /* a new order NOT_ATTEMPTED counts too */
+        order_count_add(a, 1);
+    bool one_failed = (cancel_resp != NULL) != (new_result == 0);
+    int http = exceeded && stop_on_failure ? 429 : one_failed ? 409 : 400;
+    if (http != 429)
+        c->retry_after = 0;
+    cancel_replace_answer(c, cancel_resp != NULL,
+                          cancel_resp != NULL ? cancel_resp : cancel_err,
+                          new_result, new_resp, http);
+}
+
+/* The amendedOrder view (note qty, cumulativeQuoteQty). */
+static json_object *
+order_amended_json(const struct order *o, const char *orig_cid)
+{
+    json_object *j = order_head_json(o, orig_cid);
+    jset(j, "clientOrderId", jstr(o->cid));
+    jset(j, "price", jfx(o->price));
+    jset(j, "qty", jfx(o->qty));
+    jset(j, "executedQty", jfx(o->exec));
+    jset(j, "preventedQty", jfx(0));
+    jset(j, "quoteOrderQty", jfx(o->quote_qty));
+    jset(j, "cumulativeQuoteQty", jfx(o->cumq));
+    jset(j, "status", jstr(STATUSES[o->status]));
+    jset(j, "timeInForce", jstr(TIFS[o->tif]));
+    jset(j, "type", jstr(OTYPES[o->type].name));
+    jset(j, "side", jstr(SIDES[o->side]));
+    if (OTYPES[o->type].stop && o->stop > 0)
+        jset(j, "stopPrice", jfx(o->stop));
+    if (o->has_iceberg)
+        jset(j, "icebergQty", jfx(o->iceberg));
+    if (o->status != ST_PENDING_NEW)
+        jset(j, "workingTime", jint(o->working_time));
+    jset(j, "selfTradePreventionMode", jstr(STPS[o->stp]));
+    order_add_extras(j, o);
+    return j;
+}
+
+/* Reduces o to qty in place; a quantity at or below what already traded
+ * ends the order (EXPIRED; an OTO working leg then expires its pending
+ * legs). */
+static void
+order_amend_qty(struct account *a, struct order *o, fx_t qty, long long now)
+{
+    o->qty = qty < o->exec ? o->exec : qty;
+    o->update_time = now;
+    o->amends++;
+    if (o->exec > 0 && o->exec >= o->qty) {
+        order_end(a, o, ST_EXPIRED, now);
+        if (o->list_id >= 0) {
+            struct order_list *l = list_by_id(a, o->list_id);
+            if (l != NULL && l->kind != K_OCO && l->leg[0] == o->id)
+                list_expire_pending(a, l, now);
+        }
+    }
+}
+
+static void
+h_order_amend(struct call *c)
+{
+    struct account *a = c->acct;
+    const char *new_cid;
+    char orig[CID_MAX + 1], gen[CID_MAX + 1];
+    struct order *o, *sib, *group[2];
+    json_object *st;
+    fx_t qty;
+    bool has_qty;
+    int s, n = 0;
+
+    if (need_symbol(c, &s) < 0 || order_lookup(c, s, true, &o) < 0 ||
+        param_cid(c, "newClientOrderId", &new_cid) < 0 ||
+        param_dec(c, "newQty", &qty, &has_qty) < 0)
+        return;
+    if (!has_qty) {
+        fail_mandatory(c, "newQty");
+        return;
+    }
+    if (o == NULL) {
+        call_fail(c, 400, -2013, "Order does not exist.");
+        return;
+    }
+    if (lot_size_bad(qty)) {
+        fail_filter(c, "LOT_SIZE");
+        return;
+    }
+    if (qty > o->qty) {
+        call_fail(c, 400, -2038,
+                  "Order amend (quantity increase) is not supported.");
+        return;
+    }
+    if (qty == o->qty) {
+        call_fail(c, 400, -2038,
+                  "The requested action would change no state; rejecting");
+        return;
+    }
+    if (o->amends >= FAKEX_MAX_ORDER_AMENDS) {
+        call_fail(c, 400, -2038, "Filter failure: MAX_NUM_ORDER_AMENDS");
+        return;
+    }
+    if (new_cid != NULL && strcmp(new_cid, o->cid) != 0 &&
+        cid_in_use(a, new_cid)) {
+        fail_rejected(c, "Duplicate order sent.");
+        return;
+    }
+    long long now = server_now();
+    copy_str(orig, sizeof(orig), o->cid);
+    if (new_cid == NULL)
+        cid_generate(gen);
+    copy_str(o->cid, sizeof(o->cid), new_cid != NULL ? new_cid : gen);
+    sib = oco_sibling(a, o); /* OCO legs share their quantity */
+    group[n++] = o;
+    if (sib != NULL && order_is_open(sib))
+        group[n++] = sib;
+    for (int i = 0; i < n; i++)
+        order_amend_qty(a, group[i], qty, now);
+    (void)group_relock(a, group, n); /* less than before: always covered */
+    a->update_time = now;
+    c->body = json_object_new_object();
+    jset(c->body, "transactTime", jint(now));
+    jset(c->body, "executionId", jint(g.next_execution_id++));
+    jset(c->body, "amendedOrder", order_amended_json(o, orig));
+    if (o->list_id < 0)
+        return;
+    struct order_list *l = list_by_id(a, o->list_id);
+    if (l == NULL)
+        return;
+    st = json_object_new_object();
+    jset(st, "orderListId", jint(l->id));
+    jset(st, "contingencyType", jstr(l->kind == K_OCO ? "OCO" : "OTO"));
+    jset(st, "listOrderStatus",
+         jstr(list_is_open(a, l) ? "EXECUTING" : "ALL_DONE"));
+    jset(st, "listClientOrderId", jstr(l->cid));
+    jset(st, "symbol", jstr(SYMBOLS[l->sym].name));
+    jset(st, "orders", list_orders_json(a, l));
+    jset(c->body, "listStatus", st);
+}
+
+/* ---- account extras ---- */
+
+static void
+h_commission(struct call *c)
+{
+    int s;
+
+    if (need_symbol(c, &s) < 0)
+        return;
+    c->body = json_object_new_object();
+    jset(c->body, "symbol", jstr(SYMBOLS[s].name));
+    jset(c->body, "standardCommission",
+         rates_json(g_commission, g_commission, true));
+    jset(c->body, "specialCommission", rates_json(0, 0, true));
+    jset(c->body, "taxCommission", rates_json(0, 0, true));
+    jset(c->body, "discount", discount_json());
+}
+
+static void
+h_rate_limit_order(struct call *c)
+{
+    struct account *a = c->acct;
+    json_object *r;
+
+    order_counts_roll(a);
+    c->body = json_object_new_array();
+    r = rate_limit_json("ORDERS", "SECOND", 10, FAKEX_ORDER_LIMIT_10S);
+    jset(r, "count", jint(a->n10s));
+    json_object_array_add(c->body, r);
+    r = rate_limit_json("ORDERS", "DAY", 1, FAKEX_ORDER_LIMIT_1D);
+    jset(r, "count", jint(a->n1d));
+    json_object_array_add(c->body, r);
+}
+
+/* Valid: symbol + preventedMatchId, or symbol + orderId [+
+ * fromPreventedMatchId] [+ limit]. */
+static void
+h_prevented_matches(struct call *c)
+{
+    long long pm_id, oid, from_id, limit;
+    int s;
+
+    if (need_symbol(c, &s) < 0 ||
+        param_int(c, "preventedMatchId", -1, &pm_id) < 0 ||
+        param_int(c, "orderId", -1, &oid) < 0 ||
+        param_int(c, "fromPreventedMatchId", -1, &from_id) < 0 ||
+        param_limit(c, FAKEX_LIST_LIMIT_DEFAULT, FAKEX_LIST_LIMIT_MAX, &limit) <
+            0)
+        return;
+    if (!(pm_id >= 0 && oid < 0 && from_id < 0) && !(pm_id < 0 && oid >= 0)) {
+        call_fail(c, 400, -1128, "Combination of optional parameters invalid.");
+        return;
+    }
+    c->body = json_object_new_array();
 }
 
 /* ------------------------------------------------------------------------
@@ -2486,10 +3945,35 @@ w_order_test(const struct call *c)
     return v != NULL && strcmp(v, "true") == 0 ? 20 : FAKEX_W_ORDER_TEST;
 }
 
+/* myPreventedMatches: 2 by preventedMatchId (or for an invalid symbol),
+ * 20 by orderId. */
+static int
+w_prevented(const struct call *c)
+{
+    const char *sym = param(c, "symbol");
+    if (param(c, "preventedMatchId") != NULL || sym == NULL ||
+        symbol_find(sym) < 0)
+        return FAKEX_W_PREVENTED_BY_ID;
+    return FAKEX_W_PREVENTED;
+}
+
 #define ORDER_PARAMS                                                           \
     "symbol,side,type,timeInForce,quantity,quoteOrderQty,price,"               \
     "newClientOrderId,strategyId,strategyType,stopPrice,trailingDelta,"        \
     "icebergQty,newOrderRespType,selfTradePreventionMode,"
+#define LIST_PARAMS                                                            \
+    "symbol,listClientOrderId,newOrderRespType,selfTradePreventionMode,"
+/* The parameters of one list leg named prefix. */
+/* clang-format off */
+#define LEG_PARAMS(p)                                                          \
+    p "Type," p "ClientOrderId," p "Price," p "StopPrice,"                     \
+    p "TrailingDelta," p "IcebergQty," p "TimeInForce,"                        \
+    p "StrategyId," p "StrategyType,"
+/* clang-format on */
+#define WORKING_PARAMS                                                         \
+    "workingType,workingSide,workingClientOrderId,workingPrice,"               \
+    "workingQuantity,workingIcebergQty,workingTimeInForce,workingStrategyId,"  \
+    "workingStrategyType,"
 
 struct route {
     const char *method, *path;
@@ -2538,6 +4022,40 @@ static const struct route ROUTES[] = {
      h_cancel_all},
     {"GET", "/api/v3/allOrders", true, FAKEX_W_ALL_ORDERS, NULL,
      ",symbol,orderId,startTime,endTime,limit,", h_all_orders},
+    {"POST", "/api/v3/orderList/oco", true, FAKEX_W_ORDER_LIST_NEW, NULL,
+     "," LIST_PARAMS "side,quantity," LEG_PARAMS("above") LEG_PARAMS("below"),
+     h_list_oco},
+    {"POST", "/api/v3/orderList/oto", true, FAKEX_W_ORDER_LIST_NEW, NULL,
+     "," LIST_PARAMS WORKING_PARAMS
+     "pendingSide,pendingQuantity," LEG_PARAMS("pending"),
+     h_list_oto},
+    {"POST", "/api/v3/orderList/otoco", true, FAKEX_W_ORDER_LIST_NEW, NULL,
+     "," LIST_PARAMS WORKING_PARAMS "pendingSide,pendingQuantity," LEG_PARAMS(
+         "pendingAbove") LEG_PARAMS("pendingBelow"),
+     h_list_otoco},
+    {"DELETE", "/api/v3/orderList", true, FAKEX_W_ORDER_LIST_DEL, NULL,
+     ",symbol,orderListId,listClientOrderId,newClientOrderId,", h_list_cancel},
+    {"GET", "/api/v3/orderList", true, FAKEX_W_ORDER_LIST_GET, NULL,
+     ",orderListId,origClientOrderId,", h_list_get},
+    {"GET", "/api/v3/allOrderList", true, FAKEX_W_ALL_ORDER_LISTS, NULL,
+     ",fromId,startTime,endTime,limit,", h_all_lists},
+    {"GET", "/api/v3/openOrderList", true, FAKEX_W_OPEN_ORDER_LISTS, NULL, ",",
+     h_open_lists},
+    {"POST", "/api/v3/order/cancelReplace", true, FAKEX_W_CANCEL_REPLACE, NULL,
+     "," ORDER_PARAMS "cancelReplaceMode,cancelNewClientOrderId,"
+     "cancelOrigClientOrderId,cancelOrderId,cancelRestrictions,"
+     "orderRateLimitExceededMode,",
+     h_cancel_replace},
+    {"PUT", "/api/v3/order/amend/keepPriority", true, FAKEX_W_AMEND, NULL,
+     ",symbol,orderId,origClientOrderId,newClientOrderId,newQty,",
+     h_order_amend},
+    {"GET", "/api/v3/account/commission", true, FAKEX_W_COMMISSION, NULL,
+     ",symbol,", h_commission},
+    {"GET", "/api/v3/rateLimit/order", true, FAKEX_W_RATE_LIMIT_ORDER, NULL,
+     ",", h_rate_limit_order},
+    {"GET", "/api/v3/myPreventedMatches", true, 0, w_prevented,
+     ",symbol,preventedMatchId,orderId,fromPreventedMatchId,limit,",
+     h_prevented_matches},
 };
 
 /* The route for method + path; *path_known tells whether any method has
@@ -2724,6 +4242,102 @@ fake_stats(struct call *c)
     jset(c->body, "last_api_key", jstr(g.last_key));
 }
 
+/* Reads optional decimal control parameter name. Returns 0 or -1. */
+static int
+fake_dec(struct call *c, const char *name, fx_t *out, bool *has)
+{
+    const char *v = param(c, name);
+    char msg[128];
+    *out = 0;
+    *has = v != NULL;
+    if (v == NULL || fx_parse(v, out) == 0)
+        return 0;
+    snprintf(msg, sizeof(msg), "bad decimal for %s", name);
+    return fake_fail(c, 400, msg);
+}
+
+/* POST /__fake/fill?orderId=N[&qty=Q][&price=P]: trades open order N (of
+ * any account) as maker; see fakex.h. */
+static void
+fake_fill(struct call *c)
+{
+    struct account *a = NULL;
+    struct order *o = NULL;
+    long long id;
+    fx_t qty, px;
+    bool has_qty, has_px;
+
+    if (fake_int(c, "orderId", -1, false, &id) < 0 ||
+        fake_dec(c, "qty", &qty, &has_qty) < 0 ||
+        fake_dec(c, "price", &px, &has_px) < 0)
+        return;
+    if (id < 0) {
+        fake_fail(c, 400, "orderId is required");
+        return;
+    }
+    for (size_t i = 0; i < g.nacct && o == NULL; i++)
+        if ((o = order_by_id(&g.acct[i], id)) != NULL)
+            a = &g.acct[i];
+    if (o == NULL) {
+        fake_fail(c, 404, "no such order");
+        return;
+    }
+    if (o->status == ST_PENDING_NEW || !order_is_open(o)) {
+        fake_fail(c, 409,
+                  o->status == ST_PENDING_NEW ? "order is pending (PENDING_NEW)"
+                                              : "order is not open");
+        return;
+    }
+    fx_t rest = o->qty - o->exec;
+    if (!has_qty)
+        qty = rest;
+    if (!has_px)
+        px = reserve_price(o->type, o->sym, o->price, o->stop);
+    if (qty <= 0 || qty > rest || px <= 0) {
+        fake_fail(c, 400,
+                  "qty must be > 0 and at most the unfilled quantity, "
+                  "price > 0");
+        return;
+    }
+    if (grow((void **)&a->trades, &a->cap_trades, a->ntrades + 3,
+             sizeof(struct trade)) < 0) {
+        fake_fail(c, 500, "out of memory");
+        return;
+    }
+    order_fill_qty(a, o, px, qty, o->working, server_now());
+    c->body = json_object_new_object();
+    jset(c->body, "order", order_query_json(o));
+    struct order_list *l = o->list_id >= 0 ? list_by_id(a, o->list_id) : NULL;
+    if (l != NULL)
+        jset(c->body, "orderList", list_json(a, l, NULL, false));
+}
+
+/* POST /__fake/order_count?n10s=N[&n1d=M][&key=K]: sets the unfilled order
+ * counters of account K (default: the first). */
+static void
+fake_order_count(struct call *c)
+{
+    const char *key = param(c, "key");
+    struct account *a = key != NULL   ? account_find(key)
+                        : g.nacct > 0 ? &g.acct[0]
+                                      : NULL;
+    long long n10s, n1d;
+
+    if (a == NULL) {
+        fake_fail(c, 404, "no such key");
+        return;
+    }
+    order_counts_roll(a);
+    if (fake_int(c, "n10s", a->n10s, false, &n10s) < 0 ||
+        fake_int(c, "n1d", a->n1d, false, &n1d) < 0)
+        return;
+    a->n10s = n10s;
+    a->n1d = n1d;
+    c->body = json_object_new_object();
+    jset(c->body, "n10s", jint(n10s));
+    jset(c->body, "n1d", jint(n1d));
+}
+
 /* Serves /__fake/...  Caller holds g.lock. */
 static void
 fake_dispatch(struct call *c)
@@ -2748,10 +4362,16 @@ fake_dispatch(struct call *c)
     } else if (strcmp(c->path, "/__fake/stats") == 0 &&
                strcmp(c->method, "GET") == 0) {
         fake_stats(c);
+    } else if (strcmp(c->path, "/__fake/fill") == 0 && post) {
+        fake_fill(c);
+    } else if (strcmp(c->path, "/__fake/order_count") == 0 && post) {
+        fake_order_count(c);
     } else if (strcmp(c->path, "/__fake/reset") == 0 ||
                strcmp(c->path, "/__fake/fault") == 0 ||
                strcmp(c->path, "/__fake/clock") == 0 ||
-               strcmp(c->path, "/__fake/stats") == 0) {
+               strcmp(c->path, "/__fake/stats") == 0 ||
+               strcmp(c->path, "/__fake/fill") == 0 ||
+               strcmp(c->path, "/__fake/order_count") == 0) {
         fake_fail(c, 405, "method not allowed");
     } else {
         fake_fail(c, 404, "no such control endpoint");
@@ -2902,6 +4522,8 @@ api_serve(struct call *c, bool too_big, struct reply *r)
                 r->n1d = c->acct->n1d;
             }
         }
+        if (c->retry_after > 0)
+            r->retry_after = c->retry_after;
         pthread_mutex_unlock(&g.lock);
         reply_from_call(r, c);
     }

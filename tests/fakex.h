@@ -59,7 +59,18 @@
 #define FAKEX_W_OPEN_ORDERS      6 /* 80 without symbol */
 #define FAKEX_W_ALL_ORDERS       20
 #define FAKEX_W_CANCEL_ALL       1
-#define FAKEX_W_UNKNOWN          1 /* unknown path or method */
+#define FAKEX_W_ORDER_LIST_NEW   1 /* orderList/oco, /oto, /otoco */
+#define FAKEX_W_ORDER_LIST_DEL   1 /* DELETE /api/v3/orderList */
+#define FAKEX_W_ORDER_LIST_GET   4 /* GET /api/v3/orderList */
+#define FAKEX_W_ALL_ORDER_LISTS  20
+#define FAKEX_W_OPEN_ORDER_LISTS 6
+#define FAKEX_W_CANCEL_REPLACE   1
+#define FAKEX_W_AMEND            4 /* order/amend/keepPriority */
+#define FAKEX_W_COMMISSION       20
+#define FAKEX_W_RATE_LIMIT_ORDER 40
+#define FAKEX_W_PREVENTED_BY_ID  2  /* myPreventedMatches by preventedMatchId */
+#define FAKEX_W_PREVENTED        20 /* ... by orderId */
+#define FAKEX_W_UNKNOWN          1  /* unknown path or method */
 
 /* ---- symbols and their last prices ---- */
 #define FAKEX_BTCUSDT_LAST  "50000.00000000"
@@ -85,6 +96,12 @@
 #define FAKEX_MIN_NOTIONAL_USDT "5.00000000"
 #define FAKEX_MIN_NOTIONAL_BTC  "0.00010000"
 #define FAKEX_MAX_NOTIONAL      "9000000.00000000"
+/* ICEBERG_PARTS, TRAILING_DELTA (the same bounds above and below) and
+ * MAX_NUM_ORDER_AMENDS, the same for every symbol */
+#define FAKEX_ICEBERG_PARTS      10
+#define FAKEX_TRAILING_DELTA_MIN 10
+#define FAKEX_TRAILING_DELTA_MAX 2000
+#define FAKEX_MAX_ORDER_AMENDS   10
 
 /* ---- BTCUSDT ticker/24hr, bookTicker, avgPrice ---- */
 #define FAKEX_BTCUSDT_OPEN             "49000.00000000"
@@ -133,17 +150,20 @@
 #define FAKEX_KLINE_TRADES         100
 
 /* ---- accounts (one per API key) ---- */
-#define FAKEX_INIT_BTC           "1.00000000"
-#define FAKEX_INIT_USDT          "10000.00000000"
-#define FAKEX_INIT_ETH           "5.00000000"
-#define FAKEX_INIT_BNB           "0.00000000" /* listed, hidden by omitZeroBalances */
-#define FAKEX_UID_BASE           354937868 /* account i has uid BASE + i */
-#define FAKEX_COMMISSION_BPS     10        /* maker/takerCommission */
-#define FAKEX_COMMISSION_RATE    "0.00100000"
-#define FAKEX_FIRST_ORDER_ID     1000
-#define FAKEX_FIRST_TRADE_ID     5000
-#define FAKEX_LIST_LIMIT_DEFAULT 500 /* allOrders, myTrades */
-#define FAKEX_LIST_LIMIT_MAX     1000
+#define FAKEX_INIT_BTC            "1.00000000"
+#define FAKEX_INIT_USDT           "10000.00000000"
+#define FAKEX_INIT_ETH            "5.00000000"
+#define FAKEX_INIT_BNB            "0.00000000" /* listed, hidden by omitZeroBalances */
+#define FAKEX_UID_BASE            354937868 /* account i has uid BASE + i */
+#define FAKEX_COMMISSION_BPS      10        /* maker/takerCommission */
+#define FAKEX_COMMISSION_RATE     "0.00100000"
+#define FAKEX_FIRST_ORDER_ID      1000
+#define FAKEX_FIRST_TRADE_ID      5000
+#define FAKEX_FIRST_ORDER_LIST_ID 700  /* orderListId; -1 on plain orders */
+#define FAKEX_FIRST_EXECUTION_ID  8000 /* amend executionId */
+#define FAKEX_COMMISSION_DISCOUNT "0.25000000" /* BNB discount, not enabled */
+#define FAKEX_LIST_LIMIT_DEFAULT  500          /* allOrders, myTrades */
+#define FAKEX_LIST_LIMIT_MAX      1000
 
 /* Every account starts with two BTCUSDT trades (their orders are archived:
  * GET /api/v3/order does not find them).  Account i (0-based, in --key
@@ -164,5 +184,41 @@
 /* ---- faults (POST /__fake/fault) ---- */
 #define FAKEX_RETRY_AFTER_DEFAULT   60
 #define FAKEX_SLOW_DELAY_DEFAULT_MS 3000
+
+/* ---- order lifecycle ----
+ * Order lists (POST /api/v3/orderList/oco, /oto, /otoco) answer with
+ * newOrderRespType RESULT unless told otherwise.  The legs get consecutive
+ * order ids: an OCO pair places its stop-loss leg first (as Binance's
+ * examples show), an OTO / OTOCO its working leg first, then the pending
+ * leg(s), the pending stop-loss leg before the other.  Pending legs are
+ * PENDING_NEW with workingTime -1, count as open (openOrders, cancel) and
+ * reserve no funds until the working leg fills completely; then they go on
+ * the book (a LIMIT_MAKER that would take, or funds that do not suffice,
+ * make them EXPIRED; a pending leg that is marketable or whose stop is
+ * already reached fills at once at the last price).  When one leg of an
+ * OCO pair trades (even partly), expires or is canceled, the other leg
+ * becomes EXPIRED (canceled, when the whole list is canceled); a list whose
+ * legs are all done is ALL_DONE.  Canceling any leg cancels the list.
+ *
+ * Nothing trades on its own: the last prices never move.  Tests fill
+ * resting orders by hand:
+ *
+ *   POST /__fake/fill?orderId=N[&qty=Q][&price=P]
+ *     fills (qty: partly fills) open order N of any account as maker, at
+ *     price P, else its limit price, else its stop price, else the last
+ *     price.  A stop order is triggered by it.  Answers {"order": <GET
+ *     /api/v3/order view>[, "orderList": <GET /api/v3/orderList view>]};
+ *     404 for an unknown order, 409 for one that is not open or is still
+ *     PENDING_NEW, 400 for a bad qty/price.
+ *   POST /__fake/order_count?n10s=N[&n1d=M][&key=K]
+ *     sets the unfilled order counters of account K (default: the first)
+ *     in the current windows, to provoke -1015 (HTTP 429, Retry-After).
+ *     Order lists and cancelReplace check the counters (an OCO or OTO
+ *     adds 2, an OTOCO 3, a cancelReplace 1); POST /api/v3/order still
+ *     only counts.  GET /api/v3/rateLimit/order shows them.
+ *
+ * GET /api/v3/myPreventedMatches answers [] for valid requests: orders of
+ * one account never meet each other in the fake, so nothing is prevented.
+ */
 
 #endif

@@ -396,6 +396,42 @@ with_token(const char *args, const char *token, char *out, size_t len)
     "{\"symbol\":\"BTCUSDT\",\"side\":\"BUY\",\"type\":\"LIMIT\","             \
     "\"quantity\":\"" qty "\",\"price\":\"" price "\"}"
 
+/* Calls tool with args on d and checks that it was refused by check (a
+ * word of the text) and that no order request reached the exchange. */
+static void
+expect_refused(struct sd *d, const char *tool, const char *args,
+               const char *check, const char *detail)
+{
+    long p = posts(), x = deletes();
+    json_object *r = sd_tool(d, tool, args);
+
+    CU_ASSERT_TRUE(is_error(r));
+    CU_ASSERT_TRUE(tl_contains(text_of(r), check));
+    if (detail != NULL)
+        CU_ASSERT_TRUE(tl_contains(text_of(r), detail));
+    CU_ASSERT_TRUE(tl_contains(text_of(r), "Nothing was sent"));
+    if (!tl_contains(text_of(r), check) ||
+        (detail != NULL && !tl_contains(text_of(r), detail)))
+        fprintf(stderr, "test_guard: expected %s/%s, got: %s\n", check,
+                detail != NULL ? detail : "", text_of(r));
+    json_object_put(r);
+    CU_ASSERT_EQUAL(posts(), p);
+    CU_ASSERT_EQUAL(deletes(), x);
+}
+
+static void
+expect_placed(struct sd *d, const char *args)
+{
+    long p = posts();
+    json_object *r = sd_tool(d, "place_order", args);
+
+    CU_ASSERT_FALSE(is_error(r));
+    if (is_error(r))
+        fprintf(stderr, "test_guard: expected an order, got: %s\n", text_of(r));
+    json_object_put(r);
+    CU_ASSERT_EQUAL(posts(), p + 1);
+}
+
 /* ------------------------------------------------------------------ */
 /* Suite "token": confirmation by a single-use token                   */
 
@@ -603,7 +639,53 @@ test_unknown_outcome(void)
     sd_stop(&d);
 }
 
+/* Every order-changing tool goes through the same guard: an OCO list is
+ * confirmed with a token (its generated client ids do not change the
+ * order), refused by max_order_notional on its larger leg, and a
+ * cancel-replace and a cancel-all are confirmed too. */
+#define SELL_OCO(qty)                                                          \
+    "{\"symbol\":\"BTCUSDT\",\"list_type\":\"OCO\",\"side\":\"SELL\","         \
+    "\"quantity\":\"" qty "\",\"above_type\":\"LIMIT_MAKER\",\"above_price\":" \
+    "\"55000\",\"below_type\":\"STOP_LOSS_LIMIT\",\"below_stop_price\":"       \
+    "\"45000\",\"below_price\":\"44900\"}"
+
+static void
+test_token_other_tools(void)
+{
+    struct sd d;
+    json_object *r;
+    char token[65], args[1024];
+    long lists;
+
+    CU_ASSERT_EQUAL_FATAL(fakex_reset(&fx), 0);
+    CU_ASSERT_EQUAL_FATAL(sd_start(&d, 0, token_env), 0);
+    /* 0.03 x 55000 = 1650 USDT on the larger leg: over the cap */
+    expect_refused(&d, "place_order_list", SELL_OCO("0.03"),
+                   "max_order_notional", "1650 USDT");
+    r = sd_tool(&d, "place_order_list", SELL_OCO("0.01"));
+    CU_ASSERT_TRUE(tl_contains(text_of(r), "CONFIRMATION REQUIRED"));
+    CU_ASSERT_TRUE(tl_contains(text_of(r), "OCO order list on BTCUSDT"));
+    CU_ASSERT_FALSE(tl_contains(text_of(r), "ClientOrderId binmcpd-"));
+    token_of(text_of(r), token, sizeof(token));
+    json_object_put(r);
+    lists = fakex_count(&fx, "POST", "/api/v3/orderList/oco");
+    CU_ASSERT_EQUAL(lists, 0);
+    with_token(SELL_OCO("0.01"), token, args, sizeof(args));
+    r = sd_tool(&d, "place_order_list", args);
+    CU_ASSERT_FALSE(is_error(r));
+    if (is_error(r))
+        fprintf(stderr, "test_guard: OCO: %s\n", text_of(r));
+    json_object_put(r);
+    CU_ASSERT_EQUAL(fakex_count(&fx, "POST", "/api/v3/orderList/oco"), 1);
+    /* cancel-all needs its own confirmation */
+    expect_refused(&d, "cancel_all_orders", "{\"symbol\":\"BTCUSDT\"}",
+                   "CONFIRMATION REQUIRED", "cancel EVERY open order");
+    CU_ASSERT_EQUAL(fakex_count(&fx, "DELETE", "/api/v3/openOrders"), 0);
+    sd_stop(&d);
+}
+
 static CU_TestInfo token_tests[] = {
+    {"order lists and cancel-all pass the same guard", test_token_other_tools},
     {"place_order: token issued, wrong/other-order/reused refused, once OK",
      test_token_place},
     {"cancel_order: token required; a wrong one refused, the right one OK",
@@ -617,42 +699,6 @@ static CU_TestInfo token_tests[] = {
 
 /* ------------------------------------------------------------------ */
 /* Suite "limits": the operator's limits, confirmation off             */
-
-/* Calls tool with args on d and checks that it was refused by check (a
- * word of the text) and that no order request reached the exchange. */
-static void
-expect_refused(struct sd *d, const char *tool, const char *args,
-               const char *check, const char *detail)
-{
-    long p = posts(), x = deletes();
-    json_object *r = sd_tool(d, tool, args);
-
-    CU_ASSERT_TRUE(is_error(r));
-    CU_ASSERT_TRUE(tl_contains(text_of(r), check));
-    if (detail != NULL)
-        CU_ASSERT_TRUE(tl_contains(text_of(r), detail));
-    CU_ASSERT_TRUE(tl_contains(text_of(r), "Nothing was sent"));
-    if (!tl_contains(text_of(r), check) ||
-        (detail != NULL && !tl_contains(text_of(r), detail)))
-        fprintf(stderr, "test_guard: expected %s/%s, got: %s\n", check,
-                detail != NULL ? detail : "", text_of(r));
-    json_object_put(r);
-    CU_ASSERT_EQUAL(posts(), p);
-    CU_ASSERT_EQUAL(deletes(), x);
-}
-
-static void
-expect_placed(struct sd *d, const char *args)
-{
-    long p = posts();
-    json_object *r = sd_tool(d, "place_order", args);
-
-    CU_ASSERT_FALSE(is_error(r));
-    if (is_error(r))
-        fprintf(stderr, "test_guard: expected an order, got: %s\n", text_of(r));
-    json_object_put(r);
-    CU_ASSERT_EQUAL(posts(), p + 1);
-}
 
 static void
 test_limit_symbols(void)
@@ -765,7 +811,42 @@ test_limit_mainnet_needs_cap(void)
     sd_stop(&d);
 }
 
+/* The symbol's filters are checked before anything is signed, with the
+ * nearest valid values, and before a human is asked. */
+static void
+test_filters_before_sending(void)
+{
+    struct sd d;
+    json_object *r;
+
+    CU_ASSERT_EQUAL_FATAL(fakex_reset(&fx), 0);
+    CU_ASSERT_EQUAL_FATAL(sd_start(&d, 0, token_env), 0);
+    /* a quantity off the LOT_SIZE step */
+    expect_refused(&d, "place_order", LIMIT_BUY("0.000015", "10000"),
+                   "LOT_SIZE", "0.00001");
+    /* a price off the tick */
+    expect_refused(&d, "place_order", LIMIT_BUY("0.001", "10000.001"),
+                   "PRICE_FILTER", "10000");
+    /* below the minimum notional (5 USDT) */
+    expect_refused(&d, "place_order", LIMIT_BUY("0.0001", "10000"), "NOTIONAL",
+                   NULL);
+    /* a symbol not trading */
+    expect_refused(&d, "place_order",
+                   "{\"symbol\":\"LUNAUSDT\",\"side\":\"BUY\",\"type\":"
+                   "\"LIMIT\",\"quantity\":\"10\",\"price\":\"1\"}",
+                   "not TRADING", NULL);
+    /* nobody was asked to confirm any of these; the corrected order asks */
+    r = sd_tool(&d, "place_order", LIMIT_BUY("0.00100", "10000"));
+    CU_ASSERT_TRUE(tl_contains(text_of(r), "CONFIRMATION REQUIRED"));
+    json_object_put(r);
+    CU_ASSERT_EQUAL(posts(), 0);
+    CU_ASSERT_EQUAL(fakex_count(&fx, "POST", "/api/v3/order/test"), 0);
+    sd_stop(&d);
+}
+
 static CU_TestInfo limit_tests[] = {
+    {"symbol filters refuse locally, with the nearest valid values",
+     test_filters_before_sending},
     {"allowed_symbols / denied_symbols, for placing and cancelling",
      test_limit_symbols},
     {"max_order_notional: price x qty, book walk, quote qty, BTC quote",

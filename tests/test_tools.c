@@ -177,7 +177,7 @@ test_table_rows(void)
     size_t n = tool_count();
     char err[256];
 
-    CU_ASSERT_EQUAL(n, 22);
+    CU_ASSERT_EQUAL(n, 34);
     CU_ASSERT_PTR_NULL(tool_at(n));
     CU_ASSERT_PTR_NULL(tool_find("no_such_tool"));
     CU_ASSERT_PTR_NULL(tool_find(NULL));
@@ -237,7 +237,8 @@ test_table_flags(void)
         CU_ASSERT_EQUAL(t->flags, TOOL_READ_ONLY | TOOL_OPEN_WORLD);
     }
     t = tool_find("place_order");
-    CU_ASSERT_EQUAL(t->flags, TOOL_OPEN_WORLD | TOOL_TRADING);
+    CU_ASSERT_EQUAL(t->flags,
+                    TOOL_DESTRUCTIVE | TOOL_OPEN_WORLD | TOOL_TRADING);
     CU_ASSERT_PTR_NOT_NULL(strstr(t->description, "real money"));
     CU_ASSERT_PTR_NOT_NULL(strstr(t->description, "test: true"));
     CU_ASSERT_PTR_NOT_NULL(strstr(t->description, "testnet"));
@@ -253,9 +254,13 @@ test_table_flags(void)
                     TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT);
     /* Only the two order tools trade. */
     int trading = 0;
-    for (size_t i = 0; (t = tool_at(i)) != NULL; i++)
+    for (size_t i = 0; (t = tool_at(i)) != NULL; i++) {
         trading += (t->flags & TOOL_TRADING) != 0;
-    CU_ASSERT_EQUAL(trading, 2);
+        /* every order-changing tool says it may destroy state */
+        if (t->flags & TOOL_TRADING)
+            CU_ASSERT_TRUE((t->flags & TOOL_DESTRUCTIVE) != 0);
+    }
+    CU_ASSERT_EQUAL(trading, 7);
 }
 
 /* ---- market ---- */
@@ -792,6 +797,9 @@ static void
 test_order_rules(void)
 {
     static const char *const bad[] = {
+        /* STOP_LOSS needs stop_price or trailing_delta */
+        "{\"symbol\":\"BTCUSDT\",\"side\":\"BUY\",\"type\":\"STOP_LOSS\","
+        "\"quantity\":\"1\"}",
         /* no price for LIMIT */
         "{\"symbol\":\"BTCUSDT\",\"side\":\"BUY\",\"type\":\"LIMIT\","
         "\"quantity\":\"0.001\"}",
@@ -828,8 +836,6 @@ test_order_rules(void)
         "{\"symbol\":\"BTCUSDT\",\"side\":\"BUY\",\"type\":\"MARKET\","
         "\"quantity\":\"1\",\"client_order_id\":\"bad id!\"}",
         "{\"symbol\":\"BTCUSDT\",\"side\":\"HOLD\",\"type\":\"MARKET\","
-        "\"quantity\":\"1\"}",
-        "{\"symbol\":\"BTCUSDT\",\"side\":\"BUY\",\"type\":\"STOP_LOSS\","
         "\"quantity\":\"1\"}",
         NULL};
     struct tool_result r;
@@ -1631,7 +1637,39 @@ static CU_TestInfo table_tests[] = {
     CU_TEST_INFO_NULL,
 };
 
+static void
+test_symbol_info(void)
+{
+    struct tool_result r;
+    size_t n;
+    int price_filter = 0, explained = 0;
+
+    CU_ASSERT_EQUAL_FATAL(
+        call("get_symbol_info", "{\"symbol\":\"btcusdt\"}", &r), 0);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "symbol"), "BTCUSDT");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "status"), "TRADING");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "quoteAsset"), "USDT");
+    n = tl_len_at(r.data, "filters");
+    CU_ASSERT_TRUE(n >= 3);
+    for (size_t i = 0; i < n; i++) {
+        json_object *f =
+            json_object_array_get_idx(tl_get_path(r.data, "filters"), i);
+        if (strcmp(jstr(f, "filterType"), "PRICE_FILTER") == 0) {
+            price_filter = 1;
+            CU_ASSERT_STRING_EQUAL(jstr(f, "tickSize"), FAKEX_TICK_USDT);
+        }
+        explained += strlen(jstr(f, "explanation")) > 10;
+    }
+    CU_ASSERT_TRUE(price_filter);
+    CU_ASSERT_EQUAL((size_t)explained, n);
+    res_free(&r);
+    CU_ASSERT_EQUAL(call("get_symbol_info", "{\"symbol\":\"NOSUCH\"}", &r), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.error, "no symbol NOSUCH"));
+    res_free(&r);
+}
+
 static CU_TestInfo market_tests[] = {
+    {"get_symbol_info: filters explained; an unknown symbol", test_symbol_info},
     {"get_server_time", test_server_time},
     {"get_ticker", test_ticker},
     {"get_order_book", test_order_book},
