@@ -1119,6 +1119,16 @@ struct ticket {
     const struct creds *creds;    /* the request's, alive until settle */
 };
 
+/* A JSON number for an estimate, printed with 10 significant digits
+ * (12500.004, not 12500.003999999999). */
+static json_object *
+estimate_number(double v)
+{
+    char text[40];
+    snprintf(text, sizeof(text), "%.10g", v);
+    return json_object_new_double_s(v, text);
+}
+
 /* See guard.h. */
 json_object *
 guard_preview(struct mcp_call *call, const struct bnc_request *req)
@@ -1153,31 +1163,29 @@ guard_preview(struct mcp_call *call, const struct bnc_request *req)
                            json_object_new_string(creds_env_name(env)));
     if (v->how != NULL && v->usdt > 0) {
         json_object_object_add(out, "notional",
-                               json_object_new_double(v->quote_value));
+                               estimate_number(v->quote_value));
         json_object_object_add(out, "quoteAsset",
                                json_object_new_string(v->quote));
-        json_object_object_add(out, "notionalUsdt",
-                               json_object_new_double(v->usdt));
+        json_object_object_add(out, "notionalUsdt", estimate_number(v->usdt));
         json_object_object_add(out, "valuedFrom",
                                json_object_new_string(v->how));
     }
     lim = json_object_new_object();
     if (t.max_order_notional > 0)
         json_object_object_add(lim, "maxOrderNotional",
-                               json_object_new_double(t.max_order_notional));
+                               estimate_number(t.max_order_notional));
     if (t.max_daily_notional > 0) {
         double spent = 0;
         char err[256];
         if (jr != NULL &&
             journal_spent(jr, fp, now_ms(), &spent, err, sizeof(err)) == 0) {
             json_object_object_add(lim, "committedToday",
-                                   json_object_new_double(spent));
-            json_object_object_add(
-                lim, "leftToday",
-                json_object_new_double(left_today(&t, spent)));
+                                   estimate_number(spent));
+            json_object_object_add(lim, "leftToday",
+                                   estimate_number(left_today(&t, spent)));
         }
         json_object_object_add(lim, "maxDailyNotional",
-                               json_object_new_double(t.max_daily_notional));
+                               estimate_number(t.max_daily_notional));
     }
     if (t.max_open_orders > 0)
         json_object_object_add(lim, "maxOpenOrders",

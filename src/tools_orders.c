@@ -26,6 +26,7 @@
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 
+#include "guard.h"
 #include "tools.h"
 #include "tools_util.h"
 
@@ -1003,6 +1004,179 @@ place_order_list(struct mcp_call *call, json_object *args,
     return rc;
 }
 
+/* ---- preview_order, preview_order_list ---- */
+
+/* A JSON number for an estimate, printed with 10 significant digits
+ * (12500.004, not 12500.003999999999). */
+static json_object *
+estimate_number(double v)
+{
+    char text[40];
+    snprintf(text, sizeof(text), "%.10g", v);
+    return json_object_new_double_s(v, text);
+}
+
+/* The first level's price and the average price of taking qty from one side
+ * of the book ([[price, qty], ...]); 0, or -1 when the book is too thin. */
+static int
+book_take(json_object *levels, double qty, double *best, double *avg)
+{
+    double left = qty, value = 0;
+    size_t n = json_object_is_type(levels, json_type_array)
+                   ? json_object_array_length(levels)
+                   : 0;
+
+    *best = *avg = 0;
+    for (size_t i = 0; i < n && left > 1e-15; i++) {
+        json_object *lv = json_object_array_get_idx(levels, i);
+        double px =
+            atof(json_object_get_string(json_object_array_get_idx(lv, 0)));
+        double q =
+            atof(json_object_get_string(json_object_array_get_idx(lv, 1)));
+        double take = q < left ? q : left;
+        if (i == 0)
+            *best = px;
+        value += take * px;
+        left -= take;
+    }
+    if (n == 0 || left > qty * 1e-12)
+        return -1;
+    *avg = value / qty;
+    return 0;
+}
+
+/* Adds to out what taking liquidity would cost on today's book: the best
+ * opposite price, whether a limit order would cross it, the average fill
+ * price and the slippage of a market order by quantity. */
+static void
+preview_fill(struct mcp_call *call, const struct plain *o, json_object *out)
+{
+    struct tu_call tc;
+    json_object *body, *levels = NULL;
+    int buy = strcmp(o->leg.side, "BUY") == 0;
+    double qty = o->leg.quantity != NULL ? atof(o->leg.quantity) : 0;
+    double price = o->leg.price != NULL ? atof(o->leg.price) : 0;
+    double best, avg;
+
+    tu_call_init(&tc, "GET", "/api/v3/depth", BNC_PUBLIC);
+    bnc_params_add(&tc.params, "symbol", o->symbol);
+    bnc_params_add(&tc.params, "limit", "1000");
+    body = tu_call_run(call, &tc);
+    json_object_object_get_ex(body, buy ? "asks" : "bids", &levels);
+    if (body != NULL &&
+        book_take(levels, qty > 0 ? qty : 1e-12, &best, &avg) == 0) {
+        int takes = price <= 0 || (buy ? price >= best : price <= best);
+        json_object_object_add(out, "bestOppositePrice", estimate_number(best));
+        json_object_object_add(out, "takesLiquidity",
+                               json_object_new_boolean(takes));
+        if (price <= 0 && qty > 0) {
+            json_object_object_add(out, "estimatedAveragePrice",
+                                   estimate_number(avg));
+            json_object_object_add(
+                out, "slippagePercent",
+                estimate_number(100.0 * (buy ? avg - best : best - avg) /
+                                best));
+        }
+    }
+    tu_call_done(&tc);
+}
+
+/* Adds the fee the order would pay at the account's commission rates. */
+static void
+preview_fee(struct mcp_call *call, const char *symbol, json_object *out)
+{
+    struct tu_call tc;
+    json_object *body, *notional, *takes;
+    const char *rate;
+
+    if (!json_object_object_get_ex(out, "notional", &notional))
+        return;
+    tu_call_init(&tc, "GET", "/api/v3/account/commission", BNC_READ);
+    bnc_params_add(&tc.params, "symbol", symbol);
+    body = tu_call_run(call, &tc);
+    int taker = !json_object_object_get_ex(out, "takesLiquidity", &takes) ||
+                json_object_get_boolean(takes);
+    json_object *std = NULL;
+    json_object_object_get_ex(body, "standardCommission", &std);
+    rate = tu_jstr(std, taker ? "taker" : "maker");
+    if (body != NULL && strcmp(rate, "n/a") != 0) {
+        json_object_object_add(out, "feeRate", json_object_new_string(rate));
+        json_object_object_add(
+            out, "estimatedFee",
+            estimate_number(json_object_get_double(notional) * atof(rate)));
+    }
+    tu_call_done(&tc);
+}
+
+/* Asks the guard what it would do with method path params (the request
+ * the placing tool would send), then adds the fill and fee estimates when
+ * one order is given (o may be NULL for a list). Sends no order. */
+static int
+preview_request(struct mcp_call *call, const char *path,
+                const struct bnc_params *params, const char *symbol,
+                const struct plain *o, struct tool_result *res)
+{
+    struct creds buf;
+    const struct creds *cr;
+    struct bnc_request req = {0};
+    json_object *out;
+
+    memset(&buf, 0, sizeof(buf));
+    if ((cr = mcp_call_creds(call, &buf)) == NULL) {
+        creds_wipe(&buf);
+        return tool_fail(res, "%s", tu_no_creds_text);
+    }
+    req.method = "POST";
+    req.path = path;
+    req.params = params;
+    req.kind = BNC_TRADE;
+    req.creds = cr;
+    req.origin = call;
+    out = guard_preview(call, &req);
+    creds_wipe(&buf);
+    if (out == NULL)
+        return tool_fail(res, "The trading guard could not preview it.");
+    if (o != NULL)
+        preview_fill(call, o, out);
+    preview_fee(call, symbol, out);
+    json_object_object_add(
+        out, "message",
+        json_object_new_string(
+            "Nothing was sent. wouldBeSent says whether the trading guard "
+            "would let this order go out now (filters and the operator's "
+            "limits); confirmation says how it would be confirmed."));
+    res->data = out;
+    return 0;
+}
+
+static int
+preview_order(struct mcp_call *call, json_object *args, struct tool_result *res)
+{
+    struct plain o;
+    struct bnc_params p;
+
+    if (plain_read(args, &o, res) < 0)
+        return -1;
+    bnc_params_init(&p);
+    bnc_params_add(&p, "symbol", o.symbol);
+    plain_params(&o, &p, NULL);
+    return preview_request(call, "/api/v3/order", &p, o.symbol, &o, res);
+}
+
+static int
+preview_order_list(struct mcp_call *call, json_object *args,
+                   struct tool_result *res)
+{
+    struct list_req q;
+    struct bnc_params p;
+
+    if (list_read(args, &q, res) < 0)
+        return -1;
+    bnc_params_init(&p);
+    list_params(&q, &p);
+    return preview_request(call, q.ls->path, &p, q.symbol, NULL, res);
+}
+
 /* ---- order lists: cancel and read ---- */
 
 /* An order list is named one way only. Returns 0 or -1 after tool_fail. */
@@ -1543,6 +1717,49 @@ get_prevented_matches(struct mcp_call *call, json_object *args,
     TU_OBJ(TU_F("maker", TU_STR) "," TU_F("taker", TU_STR) ","               \
            TU_F("buyer", TU_STR) "," TU_F("seller", TU_STR))
 
+/* What preview_order and preview_order_list answer. */
+#define PREVIEW_PROPS                                                        \
+    TU_F("wouldBeSent", TU_BOOL) "," TU_F("refusedBy", TU_STR) ","           \
+    TU_F("reason", TU_STR) "," ENV_PROP "," TU_F("notional", TU_NUM) ","     \
+    TU_F("quoteAsset", TU_STR) "," TU_F("notionalUsdt", TU_NUM) ","          \
+    TU_F("valuedFrom", TU_STR) "," TU_F("limits", "{\"type\":\"object\"}") \
+    "," TU_F("confirmation", TU_STR) ","                                     \
+    TU_F("bestOppositePrice", TU_NUM) "," TU_F("takesLiquidity", TU_BOOL)    \
+    "," TU_F("estimatedAveragePrice", TU_NUM) ","                            \
+    TU_F("slippagePercent", TU_NUM) "," TU_F("feeRate", TU_STR) ","          \
+    TU_F("estimatedFee", TU_NUM) "," TU_F("message", TU_STR)
+
+/* The arguments of an order list (place_order_list, preview_order_list). */
+#define LIST_IN_PROPS \
+           IN_ENUM("list_type", "\"OCO\",\"OTO\",\"OTOCO\"",\
+                   "OCO: above_* and below_* legs with side and quantity. "\
+                   "OTO: working_* and pending_*. OTOCO: working_*, "\
+                   "pending_side, pending_quantity, pending_above_* and "\
+                   "pending_below_*.") ","\
+           IN_CID("list_client_order_id", "Your id for the list (1-36 of "\
+                                          "A-Z a-z 0-9 _ -); generated when "\
+                                          "left out.") ","\
+           IN_ENUM("side", SIDES, "OCO: the side of both legs.") ","\
+           IN_DEC("quantity", "OCO: the quantity of both legs (base "\
+                              "asset).") ","\
+           IN_LEG("above_", OCO_TYPES, "the OCO's above leg") ","\
+           IN_LEG("below_", OCO_TYPES, "the OCO's below leg") ","\
+           IN_ENUM("working_side", SIDES, "OTO/OTOCO: side of the working "\
+                                          "order.") ","\
+           IN_DEC("working_quantity", "OTO/OTOCO: quantity of the working "\
+                                      "order.") ","\
+           IN_LEG("working_", "\"LIMIT\",\"LIMIT_MAKER\"",\
+                  "the working order (OTO/OTOCO; needs working_price)") ","\
+           IN_ENUM("pending_side", SIDES, "OTO: side of the pending order; "\
+                                          "OTOCO: of both pending legs.") ","\
+           IN_DEC("pending_quantity", "OTO: quantity of the pending order; "\
+                                      "OTOCO: of both pending legs.") ","\
+           IN_LEG("pending_", ALL_TYPES, "the OTO's pending order") ","\
+           IN_LEG("pending_above_", OCO_TYPES,\
+                  "the OTOCO's pending above leg") ","\
+           IN_LEG("pending_below_", OCO_TYPES,\
+                  "the OTOCO's pending below leg")
+
 const struct tool_def tools_orders[] = {
     {"place_order", "Place an order",
      "Places a spot order (POST /api/v3/order). " TU_MONEY_WARNING
@@ -1593,34 +1810,7 @@ const struct tool_def tools_orders[] = {
      "unknown outcome names the get_order call that finds it. Needs "
      "credentials.",
      TU_IN(TU_IN_SYMBOL ","
-           IN_ENUM("list_type", "\"OCO\",\"OTO\",\"OTOCO\"",
-                   "OCO: above_* and below_* legs with side and quantity. "
-                   "OTO: working_* and pending_*. OTOCO: working_*, "
-                   "pending_side, pending_quantity, pending_above_* and "
-                   "pending_below_*.") ","
-           IN_CID("list_client_order_id", "Your id for the list (1-36 of "
-                                          "A-Z a-z 0-9 _ -); generated when "
-                                          "left out.") ","
-           IN_ENUM("side", SIDES, "OCO: the side of both legs.") ","
-           IN_DEC("quantity", "OCO: the quantity of both legs (base "
-                              "asset).") ","
-           IN_LEG("above_", OCO_TYPES, "the OCO's above leg") ","
-           IN_LEG("below_", OCO_TYPES, "the OCO's below leg") ","
-           IN_ENUM("working_side", SIDES, "OTO/OTOCO: side of the working "
-                                          "order.") ","
-           IN_DEC("working_quantity", "OTO/OTOCO: quantity of the working "
-                                      "order.") ","
-           IN_LEG("working_", "\"LIMIT\",\"LIMIT_MAKER\"",
-                  "the working order (OTO/OTOCO; needs working_price)") ","
-           IN_ENUM("pending_side", SIDES, "OTO: side of the pending order; "
-                                          "OTOCO: of both pending legs.") ","
-           IN_DEC("pending_quantity", "OTO: quantity of the pending order; "
-                                      "OTOCO: of both pending legs.") ","
-           IN_LEG("pending_", ALL_TYPES, "the OTO's pending order") ","
-           IN_LEG("pending_above_", OCO_TYPES,
-                  "the OTOCO's pending above leg") ","
-           IN_LEG("pending_below_", OCO_TYPES,
-                  "the OTOCO's pending below leg") ","
+           LIST_IN_PROPS ","
            IN_STP "," TU_IN_CONFIRMATION_TOKEN,
            "\"symbol\",\"list_type\""),
      TU_OBJ(LIST_REPORT_PROPS "," ENV_PROP "," TU_F("message", TU_STR)),
@@ -1796,6 +1986,29 @@ const struct tool_def tools_orders[] = {
                 TU_F("makerPreventedQuantity", TU_STR) ","
                 TU_F("transactTime", TU_INT)))) "," ENV_PROP),
      READ_FLAGS, get_prevented_matches},
+    {"preview_order", "Preview an order",
+     "Shows what place_order would do with these arguments, and sends "
+     "nothing: whether the trading guard would let it go out now (the "
+     "symbol's filters with the nearest valid values, the operator's "
+     "limits), its value in the quote asset and in USDT, the limits it "
+     "counts against and what is left today, how it would be confirmed, "
+     "and from the current book and the account's commission rates the "
+     "best opposite price, whether it would take liquidity, the estimated "
+     "average fill price and slippage of a market order, and the fee. "
+     "Takes place_order's arguments. Needs credentials.",
+     TU_IN(TU_IN_SYMBOL "," IN_NEW_ORDER("the order"),
+           "\"symbol\",\"side\",\"type\""),
+     TU_OBJ(PREVIEW_PROPS), TOOL_READ_ONLY | TOOL_OPEN_WORLD, preview_order},
+    {"preview_order_list", "Preview an order list",
+     "Shows what place_order_list would do with these arguments, and sends "
+     "nothing: whether the trading guard would let the list go out now "
+     "(every leg against the symbol's filters, the operator's limits), its "
+     "value, the limits it counts against and how it would be confirmed. "
+     "Takes place_order_list's arguments. Needs credentials.",
+     TU_IN(TU_IN_SYMBOL "," LIST_IN_PROPS "," IN_STP,
+           "\"symbol\",\"list_type\""),
+     TU_OBJ(PREVIEW_PROPS), TOOL_READ_ONLY | TOOL_OPEN_WORLD,
+     preview_order_list},
     {NULL, NULL, NULL, NULL, NULL, 0, NULL},
 };
 /* clang-format on */

@@ -844,7 +844,69 @@ test_filters_before_sending(void)
     sd_stop(&d);
 }
 
+/* preview_order says what the guard would do, and sends nothing. */
+static void
+test_preview(void)
+{
+    struct sd d;
+    json_object *r;
+    const char *env[] = {"BINMCPD_MAX_ORDER_NOTIONAL=1000",
+                         "BINMCPD_MAX_DAILY_NOTIONAL=5000", NULL};
+
+    CU_ASSERT_EQUAL_FATAL(fakex_reset(&fx), 0);
+    CU_ASSERT_EQUAL_FATAL(sd_start(&d, 0, env), 0);
+    /* over the cap: refused, with the walk of the book and the fee */
+    r = sd_tool(&d, "preview_order",
+                "{\"symbol\":\"BTCUSDT\",\"side\":\"BUY\",\"type\":"
+                "\"MARKET\",\"quantity\":\"0.05\"}");
+    CU_ASSERT_FALSE(is_error(r));
+    CU_ASSERT_FALSE(json_object_get_boolean(
+        tl_get_path(r, "structuredContent.wouldBeSent")));
+    CU_ASSERT_STRING_EQUAL(tl_str_at(r, "structuredContent.refusedBy"),
+                           "max_order_notional");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(r, "structuredContent.bestOppositePrice"),
+                           "50000.01");
+    CU_ASSERT_TRUE(json_object_get_boolean(
+        tl_get_path(r, "structuredContent.takesLiquidity")));
+    CU_ASSERT_STRING_EQUAL(tl_str_at(r, "structuredContent.feeRate"),
+                           FAKEX_COMMISSION_RATE);
+    json_object_put(r);
+    /* within the limits: it would go out, after a token confirmation */
+    r = sd_tool(&d, "preview_order", LIMIT_BUY("0.001", "10000"));
+    CU_ASSERT_TRUE(json_object_get_boolean(
+        tl_get_path(r, "structuredContent.wouldBeSent")));
+    CU_ASSERT_STRING_EQUAL(tl_str_at(r, "structuredContent.confirmation"),
+                           "token");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(r, "structuredContent.notionalUsdt"),
+                           "10");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(r, "structuredContent.limits.leftToday"),
+                           "5000");
+    CU_ASSERT_FALSE(json_object_get_boolean(
+        tl_get_path(r, "structuredContent.takesLiquidity")));
+    json_object_put(r);
+    /* a filter failure is reported the same way */
+    r = sd_tool(&d, "preview_order", LIMIT_BUY("0.000015", "10000"));
+    CU_ASSERT_STRING_EQUAL(tl_str_at(r, "structuredContent.refusedBy"),
+                           "filters");
+    json_object_put(r);
+    r = sd_tool(&d, "preview_order_list", SELL_OCO("0.01"));
+    CU_ASSERT_TRUE(json_object_get_boolean(
+        tl_get_path(r, "structuredContent.wouldBeSent")));
+    CU_ASSERT_STRING_EQUAL(tl_str_at(r, "structuredContent.notionalUsdt"),
+                           "550");
+    json_object_put(r);
+    CU_ASSERT_EQUAL(posts(), 0);
+    CU_ASSERT_EQUAL(fakex_count(&fx, "POST", "/api/v3/orderList/oco"), 0);
+    /* nothing was journaled either */
+    r = sd_tool(&d, "get_audit_log", "{}");
+    CU_ASSERT_EQUAL(tl_int_at(r, "structuredContent.count"), 0);
+    json_object_put(r);
+    sd_stop(&d);
+}
+
 static CU_TestInfo limit_tests[] = {
+    {"preview_order / preview_order_list: the guard's verdict, no order",
+     test_preview},
     {"symbol filters refuse locally, with the nearest valid values",
      test_filters_before_sending},
     {"allowed_symbols / denied_symbols, for placing and cancelling",
