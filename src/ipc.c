@@ -21,6 +21,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "creds.h"
 #include "ipc.h"
 #include "log.h"
 
@@ -161,26 +162,39 @@ static int
 ipc_type_ok(uint16_t type)
 {
     return type == IPC_DELIVER || type == IPC_OUTPUT || type == IPC_END ||
-           type == IPC_RESUME || type == IPC_CREDS ||
-           type == IPC_TLS;
+           type == IPC_RESUME || type == IPC_CREDS || type == IPC_TLS;
 }
 
-/* Also EINVAL for a NULL header, an unknown h->type, or a NULL payload
- * with len > 0. A send buffer the kernel could not allocate (ENOBUFS,
- * ENOMEM: a large datagram needs contiguous kernel memory) is reported as
- * EAGAIN: the caller retries later, as for a full channel. */
-int
-ipc_send(const struct ipc *ipc, int w, struct ipc_hdr *h, const void *payload,
-         size_t len)
+/* The most payload pieces one message is composed of (IPC_CREDS: key,
+ * newline, secret, newline, environment). */
+#define IPC_MAX_PARTS 5
+
+/* Sends h and the payload made of parts[0..nparts) as one datagram: what
+ * ipc_send() does, without first copying the pieces into one buffer. */
+static int
+ipc_send_parts(const struct ipc *ipc, int w, struct ipc_hdr *h,
+               const struct iovec *parts, int nparts)
 {
-    struct iovec iov[2];
+    struct iovec iov[1 + IPC_MAX_PARTS];
     struct msghdr msg;
+    size_t len = 0;
     ssize_t n;
 
+    assert(nparts >= 0 && nparts <= IPC_MAX_PARTS);
     if (ipc == NULL || ipc->pair == NULL || w < 0 || w >= ipc->nworkers ||
-        h == NULL || !ipc_type_ok(h->type) || (payload == NULL && len > 0)) {
+        h == NULL || !ipc_type_ok(h->type)) {
         errno = EINVAL;
         return -1;
+    }
+    iov[0].iov_base = h;
+    iov[0].iov_len = sizeof(*h);
+    for (int i = 0; i < nparts; i++) {
+        if (parts[i].iov_base == NULL && parts[i].iov_len > 0) {
+            errno = EINVAL;
+            return -1;
+        }
+        len += parts[i].iov_len;
+        iov[1 + i] = parts[i];
     }
     if (len > IPC_PAYLOAD_MAX) {
         errno = EMSGSIZE;
@@ -190,13 +204,9 @@ ipc_send(const struct ipc *ipc, int w, struct ipc_hdr *h, const void *payload,
     h->version = IPC_VERSION;
     h->len = (uint32_t)len;
 
-    iov[0].iov_base = h;
-    iov[0].iov_len = sizeof(*h);
-    iov[1].iov_base = (void *)(uintptr_t)payload; /* sendmsg does not write */
-    iov[1].iov_len = len;
     memset(&msg, 0, sizeof(msg));
     msg.msg_iov = iov;
-    msg.msg_iovlen = len > 0 ? 2 : 1;
+    msg.msg_iovlen = 1 + (size_t)nparts;
 
     do {
         n = sendmsg(ipc->pair[w][1], &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -209,6 +219,20 @@ ipc_send(const struct ipc *ipc, int w, struct ipc_hdr *h, const void *payload,
     /* A datagram goes whole or not at all. */
     assert((size_t)n == sizeof(*h) + len);
     return 0;
+}
+
+/* Also EINVAL for a NULL header, an unknown h->type, or a NULL payload
+ * with len > 0. A send buffer the kernel could not allocate (ENOBUFS,
+ * ENOMEM: a large datagram needs contiguous kernel memory) is reported as
+ * EAGAIN: the caller retries later, as for a full channel. */
+int
+ipc_send(const struct ipc *ipc, int w, struct ipc_hdr *h, const void *payload,
+         size_t len)
+{
+    /* sendmsg does not write the payload */
+    struct iovec part = {(void *)(uintptr_t)payload, len};
+
+    return ipc_send_parts(ipc, w, h, &part, len > 0 ? 1 : 0);
 }
 
 /* A malformed message sets errno EBADMSG; *h is then zeroed and buf holds
@@ -262,4 +286,219 @@ ipc_recv(int fd, struct ipc_hdr *h, char *buf, size_t cap)
     }
     buf[h->len] = '\0';
     return 1;
+}
+
+/* ---- the messages: each send beside its read ---- */
+
+/* The read side's first check: the message is of the expected type. */
+static int
+ipc_is(const struct ipc_hdr *h, enum ipc_type type)
+{
+    assert(h != NULL);
+    if (h->type == type)
+        return 1;
+    errno = EBADMSG;
+    return 0;
+}
+
+/* A header of type for the session slot/gen and stream, the rest zero. */
+static struct ipc_hdr
+ipc_hdr_make(enum ipc_type type, uint32_t slot, uint32_t gen, uint64_t stream)
+{
+    struct ipc_hdr h = {0};
+
+    h.type = (uint16_t)type;
+    h.slot = slot;
+    h.gen = gen;
+    h.stream = stream;
+    return h;
+}
+
+int
+ipc_send_deliver(const struct ipc *ipc, int owner, const struct ipc_deliver *m)
+{
+    struct ipc_hdr h =
+        ipc_hdr_make(IPC_DELIVER, m->slot, m->gen, m->reply_stream);
+
+    h.reply_worker = m->reply_worker;
+    return ipc_send(ipc, owner, &h, m->msg, m->len);
+}
+
+int
+ipc_read_deliver(const struct ipc_hdr *h, const char *payload,
+                 struct ipc_deliver *m)
+{
+    if (!ipc_is(h, IPC_DELIVER))
+        return -1;
+    *m = (struct ipc_deliver){.slot = h->slot,
+                              .gen = h->gen,
+                              .reply_worker = h->reply_worker,
+                              .reply_stream = h->stream,
+                              .msg = payload,
+                              .len = h->len};
+    return 0;
+}
+
+/* A NULL m->msg sends an empty OUTPUT. */
+int
+ipc_send_output(const struct ipc *ipc, int w, const struct ipc_output *m)
+{
+    struct ipc_hdr h = ipc_hdr_make(IPC_OUTPUT, m->slot, m->gen, m->stream);
+
+    return ipc_send(ipc, w, &h, m->msg, m->msg != NULL ? m->len : 0);
+}
+
+/* OUTPUT and END alike; payload NULL for END, whose payload, if any, is
+ * ignored. */
+static int
+ipc_read_for_stream(const struct ipc_hdr *h, enum ipc_type type,
+                    const char *payload, struct ipc_output *m)
+{
+    if (!ipc_is(h, type))
+        return -1;
+    *m = (struct ipc_output){.slot = h->slot,
+                             .gen = h->gen,
+                             .stream = h->stream,
+                             .msg = payload,
+                             .len = payload != NULL ? h->len : 0};
+    return 0;
+}
+
+int
+ipc_read_output(const struct ipc_hdr *h, const char *payload,
+                struct ipc_output *m)
+{
+    return ipc_read_for_stream(h, IPC_OUTPUT, payload, m);
+}
+
+int
+ipc_send_end(const struct ipc *ipc, int w, uint32_t slot, uint32_t gen,
+             uint64_t stream)
+{
+    struct ipc_hdr h = ipc_hdr_make(IPC_END, slot, gen, stream);
+
+    return ipc_send(ipc, w, &h, NULL, 0);
+}
+
+int
+ipc_read_end(const struct ipc_hdr *h, struct ipc_output *m)
+{
+    return ipc_read_for_stream(h, IPC_END, NULL, m);
+}
+
+int
+ipc_send_resume(const struct ipc *ipc, int holder, const struct ipc_resume *m)
+{
+    struct ipc_hdr h = ipc_hdr_make(IPC_RESUME, m->slot, m->gen, m->stream);
+    char num[24];
+    int n =
+        snprintf(num, sizeof(num), "%llu", (unsigned long long)m->reply_stream);
+
+    h.reply_worker = m->reply_worker;
+    h.seq = m->seq;
+    return ipc_send(ipc, holder, &h, num, (size_t)n);
+}
+
+/* The payload must be the new stream's id in decimal, nothing else. */
+int
+ipc_read_resume(const struct ipc_hdr *h, const char *payload,
+                struct ipc_resume *m)
+{
+    char *end;
+
+    if (!ipc_is(h, IPC_RESUME))
+        return -1;
+    memset(m, 0, sizeof(*m));
+    m->reply_stream = strtoull(payload, &end, 10);
+    if (end == payload || *end != '\0') {
+        errno = EBADMSG;
+        return -1;
+    }
+    m->slot = h->slot;
+    m->gen = h->gen;
+    m->stream = h->stream; /* the broken stream, ours */
+    m->seq = h->seq;
+    m->reply_worker = h->reply_worker;
+    return 0;
+}
+
+/* Nothing is copied: the pieces of c go straight into the datagram. */
+int
+ipc_send_creds(const struct ipc *ipc, int w, const struct creds *c)
+{
+    struct ipc_hdr h = {0};
+    const char *env = creds_env_name(c->env);
+    struct iovec parts[IPC_MAX_PARTS] = {
+        {(void *)(uintptr_t)c->key, strlen(c->key)},
+        {(void *)(uintptr_t) "\n", 1},
+        {(void *)(uintptr_t)c->secret, strlen(c->secret)},
+        {(void *)(uintptr_t) "\n", 1},
+        {(void *)(uintptr_t)env, strlen(env)},
+    };
+
+    h.type = IPC_CREDS;
+    return ipc_send_parts(ipc, w, &h, parts, c->set ? IPC_MAX_PARTS : 0);
+}
+
+/* -1 also when the key or secret is not one Binance could have issued
+ * (creds_set refuses it). */
+int
+ipc_read_creds(const struct ipc_hdr *h, char *payload, struct creds *out)
+{
+    char err[128];
+    char *key = payload, *secret, *env = NULL;
+    enum bnc_env e = BNC_ENV_MAINNET;
+
+    creds_wipe(out);
+    if (!ipc_is(h, IPC_CREDS))
+        return -1;
+    if (h->len == 0)
+        return 0; /* no credentials */
+    if ((secret = memchr(key, '\n', h->len)) != NULL) {
+        *secret++ = '\0';
+        if ((env = strchr(secret, '\n')) != NULL)
+            *env++ = '\0';
+    }
+    if (secret == NULL || env == NULL || creds_env_parse(env, &e) < 0 ||
+        creds_set(out, key, secret, e, err, sizeof(err)) < 0) {
+        creds_wipe(out);
+        errno = EBADMSG;
+        return -1;
+    }
+    return 0;
+}
+
+/* Both strings are sent with their NULs. */
+int
+ipc_send_tls(const struct ipc *ipc, int w, const char *cert_pem,
+             const char *key_pem)
+{
+    struct ipc_hdr h = {0};
+    struct iovec parts[2] = {
+        {(void *)(uintptr_t)cert_pem, strlen(cert_pem) + 1},
+        {(void *)(uintptr_t)key_pem, strlen(key_pem) + 1},
+    };
+
+    h.type = IPC_TLS;
+    return ipc_send_parts(ipc, w, &h, parts, 2);
+}
+
+/* The certificate must end inside the payload; the key runs to the NUL
+ * that ipc_recv() put after it. */
+int
+ipc_read_tls(const struct ipc_hdr *h, const char *payload,
+             const char **cert_pem, const char **key_pem)
+{
+    size_t cert_len;
+
+    if (!ipc_is(h, IPC_TLS))
+        return -1;
+    cert_len = strnlen(payload, h->len);
+    if (cert_len >= h->len) {
+        errno = EBADMSG;
+        return -1;
+    }
+    *cert_pem = payload;
+    *key_pem = payload + cert_len + 1;
+    return 0;
 }

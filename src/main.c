@@ -20,6 +20,7 @@
 #include "supervisor.h"
 #include "symcache.h"
 #include "tls.h"
+#include "tools.h"
 
 /* The journal a worker or the stdio server will open: an existing file
  * must open as a journal; a new one needs a directory binmcpd can create
@@ -77,6 +78,8 @@ check_config(struct settings *s, int rc, char *err, size_t errlen)
         rc = -1;
     }
     if (rc == 0 && !s->read_only && check_journal(s, err, errlen) < 0)
+        rc = -1;
+    if (rc == 0 && tools_select(s->toolsets, err, errlen) < 0)
         rc = -1;
     if (rc == 0 && s->auth_tokens_file[0] != '\0') {
         struct auth_tokens *tokens =
@@ -143,6 +146,12 @@ main(int argc, char **argv)
     } else {
         log_info("no credentials: market data only until "
                  "configure_credentials is called");
+    }
+    if (tools_select(s.toolsets, err, sizeof(err)) < 0) {
+        fprintf(stderr, "binmcpd: %s\n", err);
+        bnc_shutdown();
+        settings_wipe(&s);
+        return 2;
     }
     /* The trading guard: its shared rules and token store exist before the
      * supervisor forks; each process that trades opens its own journal. */

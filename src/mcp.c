@@ -840,10 +840,18 @@ method_tools_list(struct request *r)
     struct mcp_server *srv = r->sess->srv;
     if (reject_cursor(r))
         return;
-    json_object *res = json_object_new_object();
+    json_object *res = json_object_new_object(), *copy = NULL;
     json_object *list =
         srv->opts.read_only ? srv->list_read_only : srv->list_all;
-    json_object_object_add(res, "tools", json_object_get(list));
+    /* A copy per call: json-c's reference counts are not atomic, so the
+     * shared list is only ever read by the executor threads, never
+     * referenced (json_object_get/put from two threads corrupted it). */
+    if (json_object_deep_copy(list, &copy, NULL) < 0) {
+        json_object_put(res);
+        reply_error(r->rc, r->id, RPC_INTERNAL_ERROR, "out of memory", NULL);
+        return;
+    }
+    json_object_object_add(res, "tools", copy);
     reply_result(r->rc, r->id, res);
 }
 

@@ -126,6 +126,7 @@ struct settings {
     enum log_level log_level;
     struct bnc_config bnc;
     struct trading_settings trading;
+    char toolsets[128]; /* "market,account,...": served sets; "" = all */
     struct creds creds; /* the daemon's own credentials; creds.set == 0
                            when none were given */
     /* what settings_load saw and did */

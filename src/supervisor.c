@@ -259,15 +259,9 @@ sup_setup_operations(struct sup *sup)
     if (s->auth_tokens_file[0] != '\0' &&
         (sup->auth = auth_load(s->auth_tokens_file, err, sizeof(err))) == NULL)
         goto fail;
-    if (sup->auth == NULL && !s->allow_unauthenticated &&
-        !auth_is_loopback(s->bind)) {
-        snprintf(err, sizeof(err),
-                 "refusing to listen on %s without authentication: set "
-                 "auth_tokens_file, or --allow-unauthenticated if a proxy "
-                 "in front authenticates",
-                 s->bind);
+    if (auth_bind_allowed(s->bind, sup->auth != NULL, s->allow_unauthenticated,
+                          err, sizeof(err)) < 0)
         goto fail;
-    }
     if (s->rate_limit > 0 && (sup->rl = rl_create(s->rate_limit, s->rate_burst,
                                                   0, err, sizeof(err))) == NULL)
         goto fail;
@@ -620,20 +614,10 @@ sup_reap(struct sup *sup)
 static void
 sup_push_creds(struct sup *sup)
 {
-    const struct creds *c = &sup->cur.creds;
-    char buf[2 * CREDS_KEY_MAX + 32];
-    int n = 0;
-
-    if (c->set)
-        n = snprintf(buf, sizeof(buf), "%s\n%s\n%s", c->key, c->secret,
-                     creds_env_name(c->env));
     for (int k = 0; k < sup->nworkers; k++) {
-        struct ipc_hdr h = {0};
-        h.type = IPC_CREDS;
-        if (ipc_send(&sup->ipc, k, &h, buf, (size_t)n) < 0)
+        if (ipc_send_creds(&sup->ipc, k, &sup->cur.creds) < 0)
             log_warn("SIGHUP: could not pass the credentials to worker %d", k);
     }
-    secure_wipe(buf, sizeof(buf));
 }
 
 /* Whether two credential sets differ (compared in constant time). */
@@ -666,22 +650,10 @@ sup_reload_tls(struct sup *sup, const struct settings *next)
         tls_free_pem(cert, key);
         return;
     }
-    size_t cl = strlen(cert), kl = strlen(key);
-    char *msg = malloc(cl + kl + 2);
-    if (msg == NULL) {
-        tls_free_pem(cert, key);
-        return;
-    }
-    memcpy(msg, cert, cl + 1);
-    memcpy(msg + cl + 1, key, kl + 1);
     for (int k = 0; k < sup->nworkers; k++) {
-        struct ipc_hdr h = {0};
-        h.type = IPC_TLS;
-        if (ipc_send(&sup->ipc, k, &h, msg, cl + kl + 2) < 0)
+        if (ipc_send_tls(&sup->ipc, k, cert, key) < 0)
             log_warn("SIGHUP: could not pass the certificate to worker %d", k);
     }
-    secure_wipe(msg, cl + kl + 2);
-    free(msg);
     tls_free_pem(sup->cert_pem, sup->key_pem);
     sup->cert_pem = cert;
     sup->key_pem = key;

@@ -15,22 +15,127 @@
 #include "tools.h"
 
 static const struct tool_def *const families[] = {
-    tools_market,
-    tools_orderbook,
-    tools_account,
-    tools_orders,
-    tools_creds,
+    tools_market, tools_orderbook, tools_account, tools_orders, tools_creds,
 };
 
 #define NFAMILIES (sizeof(families) / sizeof(families[0]))
 
-/* Rows in one NULL-name terminated family. */
+/* Which toolset each tool belongs to (tools_select). A tool missing here
+ * is in no set and never served: test_tools checks that every row has
+ * one. */
+static const struct {
+    const char *tool;
+    const char *set;
+} memberships[] = {
+    {"get_server_time", "market"},
+    {"get_ticker", "market"},
+    {"get_order_book", "market"},
+    {"get_recent_trades", "market"},
+    {"get_klines", "market"},
+    {"get_average_price", "market"},
+    {"search", "market"},
+    {"fetch", "market"},
+    {"get_symbol_info", "market"},
+    {"get_orderbook_metrics", "analytics"},
+    {"get_orderbook_depth", "analytics"},
+    {"get_orderbook_health", "analytics"},
+    {"get_account_info", "account"},
+    {"get_account_trades", "account"},
+    {"get_order", "account"},
+    {"get_open_orders", "account"},
+    {"get_all_orders", "account"},
+    {"get_commission_rates", "account"},
+    {"get_order_rate_limit", "account"},
+    {"get_prevented_matches", "account"},
+    {"get_audit_log", "account"},
+    {"get_safety_status", "account"},
+    {"configure_credentials", "account"},
+    {"get_credentials_status", "account"},
+    {"revoke_credentials", "account"},
+    {"place_order", "trade"},
+    {"cancel_order", "trade"},
+    {"cancel_all_orders", "trade"},
+    {"cancel_replace_order", "trade"},
+    {"amend_order", "trade"},
+    {"preview_order", "trade"},
+    {"place_order_list", "orderlists"},
+    {"cancel_order_list", "orderlists"},
+    {"get_order_list", "orderlists"},
+    {"get_open_order_lists", "orderlists"},
+    {"get_all_order_lists", "orderlists"},
+    {"preview_order_list", "orderlists"},
+};
+
+static const char *const toolset_names[] = {"market",     "account",   "trade",
+                                            "orderlists", "analytics", NULL};
+
+/* The chosen sets (a bit per toolset_names entry); all until
+ * tools_select. */
+static unsigned selected_sets = ~0u;
+
+/* The index of a set's name, or -1. */
+static int
+set_index(const char *name, size_t len)
+{
+    for (int i = 0; toolset_names[i] != NULL; i++)
+        if (strlen(toolset_names[i]) == len &&
+            strncmp(toolset_names[i], name, len) == 0)
+            return i;
+    return -1;
+}
+
+const char *
+tool_toolset(const char *name)
+{
+    for (size_t i = 0; i < sizeof(memberships) / sizeof(memberships[0]); i++)
+        if (strcmp(memberships[i].tool, name) == 0)
+            return memberships[i].set;
+    return NULL;
+}
+
+/* Whether row t is served under the current selection. */
+static int
+row_selected(const struct tool_def *t)
+{
+    const char *set = tool_toolset(t->name);
+    int i = set != NULL ? set_index(set, strlen(set)) : -1;
+    return i >= 0 && (selected_sets & (1u << i)) != 0;
+}
+
+int
+tools_select(const char *toolsets, char *err, size_t errlen)
+{
+    unsigned mask = 0;
+
+    if (toolsets == NULL || toolsets[0] == '\0' ||
+        strcmp(toolsets, "all") == 0) {
+        selected_sets = ~0u;
+        return 0;
+    }
+    for (const char *p = toolsets; *p != '\0';) {
+        size_t n = strcspn(p, ",");
+        int i = set_index(p, n);
+        if (i < 0) {
+            snprintf(err, errlen,
+                     "unknown toolset '%.*s' (toolsets are market, account, "
+                     "trade, orderlists, analytics, or all)",
+                     (int)(n < 32 ? n : 32), p);
+            return -1;
+        }
+        mask |= 1u << i;
+        p += n + (p[n] == ',');
+    }
+    selected_sets = mask;
+    return 0;
+}
+
+/* Rows in one NULL-name terminated family that the selection serves. */
 static size_t
 family_len(const struct tool_def *f)
 {
     size_t n = 0;
-    while (f[n].name != NULL)
-        n++;
+    for (size_t i = 0; f[i].name != NULL; i++)
+        n += row_selected(&f[i]);
     return n;
 }
 
@@ -45,16 +150,19 @@ tool_count(void)
     return n;
 }
 
-/* Returns row i of the concatenated table, or NULL when i is past the end.
- * The row is static. */
+/* Returns served row i of the concatenated table, or NULL when i is past
+ * the end. The row is static. */
 const struct tool_def *
 tool_at(size_t i)
 {
     for (size_t f = 0; f < NFAMILIES; f++) {
-        size_t n = family_len(families[f]);
-        if (i < n)
-            return &families[f][i];
-        i -= n;
+        for (size_t r = 0; families[f][r].name != NULL; r++) {
+            if (!row_selected(&families[f][r]))
+                continue;
+            if (i == 0)
+                return &families[f][r];
+            i--;
+        }
     }
     return NULL;
 }

@@ -70,6 +70,17 @@ struct tool_def {
 size_t tool_count(void);
 const struct tool_def *tool_at(size_t i);
 
+/* Toolsets: market, account, trade, orderlists, analytics. Serves only the
+ * tools of the comma-separated sets in toolsets (NULL, "" or "all": every
+ * tool); the others are neither listed nor callable, because tool_count,
+ * tool_at and tool_find see only served rows. Call before the server is
+ * built and before threads start. Returns 0, or -1 with a sentence for an
+ * unknown set (the selection is then unchanged). */
+int tools_select(const char *toolsets, char *err, size_t errlen);
+
+/* The toolset of a tool name, or NULL when it has none. */
+const char *tool_toolset(const char *name);
+
 /* Records a failure: sets is_error and formats the text. Returns -1 so a
  * handler can `return tool_fail(res, ...)`. */
 int tool_fail(struct tool_result *res, const char *fmt, ...)

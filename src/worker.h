@@ -5,7 +5,8 @@
  *
  * A worker owns the sessions it created (their MCP state lives only here);
  * a message for a session owned by another worker is forwarded over IPC,
- * and outputs come back the same way.
+ * and outputs come back the same way. Inside, the worker is split into
+ * rooms (loop, MCP endpoints, jobs, streams, replies): see worker_int.h.
  */
 #ifndef BINMCPD_WORKER_H
 #define BINMCPD_WORKER_H

@@ -904,7 +904,37 @@ test_preview(void)
     sd_stop(&d);
 }
 
+/* toolsets: a tool outside the chosen sets is neither listed nor
+ * callable, whatever the client asks. */
+static void
+test_toolsets_hide(void)
+{
+    struct sd d;
+    json_object *r;
+    const char *env[] = {"BINMCPD_TOOLSETS=market,account",
+                         "BINMCPD_ORDER_CONFIRMATION=off",
+                         "BINMCPD_MAX_ORDER_NOTIONAL=1000", NULL};
+
+    CU_ASSERT_EQUAL_FATAL(fakex_reset(&fx), 0);
+    CU_ASSERT_EQUAL_FATAL(sd_start(&d, 0, env), 0);
+    r = sd_rpc(&d, "tools/list", "{}");
+    CU_ASSERT_FALSE(
+        tl_contains(json_object_to_json_string(r), "\"place_order\""));
+    CU_ASSERT_TRUE(
+        tl_contains(json_object_to_json_string(r), "\"get_account_info\""));
+    json_object_put(r);
+    r = sd_rpc(&d, "tools/call",
+               "{\"name\":\"place_order\",\"arguments\":" LIMIT_BUY(
+                   "0.001", "10000") "}");
+    CU_ASSERT_TRUE(tl_get_path(r, "error") != NULL ||
+                   json_object_get_boolean(tl_get_path(r, "result.isError")));
+    json_object_put(r);
+    CU_ASSERT_EQUAL(posts(), 0);
+    sd_stop(&d);
+}
+
 static CU_TestInfo limit_tests[] = {
+    {"toolsets hide and refuse the tools of other sets", test_toolsets_hide},
     {"preview_order / preview_order_list: the guard's verdict, no order",
      test_preview},
     {"symbol filters refuse locally, with the nearest valid values",

@@ -192,7 +192,8 @@ test_every_key(void)
              "allowed_symbols = btc*, ETHUSDT\n"
              "denied_symbols = BTCUP?\n"
              "max_open_orders = 4\n"
-             "journal = /tmp/binmcpd-test-journal.db\n",
+             "journal = /tmp/binmcpd-test-journal.db\n"
+             "toolsets = market,account\n",
              creds);
     write_file(conf, "every.conf", 0644, text);
     CU_ASSERT_EQUAL_FATAL(load_with(&s, conf, NULL, err, sizeof(err)), 0);
@@ -237,6 +238,7 @@ test_every_key(void)
     CU_ASSERT_STRING_EQUAL(s.trading.denied_symbols, "BTCUP?");
     CU_ASSERT_EQUAL(s.trading.max_open_orders, 4);
     CU_ASSERT_STRING_EQUAL(s.trading.journal, "/tmp/binmcpd-test-journal.db");
+    CU_ASSERT_STRING_EQUAL(s.toolsets, "market,account");
     CU_ASSERT_TRUE(s.creds.set);
     CU_ASSERT_STRING_EQUAL(s.creds.key, TEST_KEY_A);
     CU_ASSERT_EQUAL(s.creds.env, BNC_ENV_TESTNET); /* from testnet = true */
@@ -270,7 +272,7 @@ test_every_key(void)
             fprintf(stderr, "\n  key of --%s not tested\n", name);
         CU_ASSERT_TRUE(contains(text, key));
     }
-    CU_ASSERT_EQUAL(options, 37);
+    CU_ASSERT_EQUAL(options, 38);
     CU_ASSERT_TRUE(contains(help, "--help"));
     CU_ASSERT_TRUE(contains(help, "--version"));
     CU_ASSERT_TRUE(contains(help, "--check-config"));

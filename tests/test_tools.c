@@ -1668,7 +1668,39 @@ test_symbol_info(void)
     res_free(&r);
 }
 
+static void
+test_toolsets(void)
+{
+    const struct tool_def *t;
+    char err[256];
+    size_t all = tool_count();
+
+    /* every row belongs to a set */
+    for (size_t i = 0; (t = tool_at(i)) != NULL; i++) {
+        if (tool_toolset(t->name) == NULL)
+            fprintf(stderr, "\n  %s has no toolset\n", t->name);
+        CU_ASSERT_PTR_NOT_NULL(tool_toolset(t->name));
+    }
+    CU_ASSERT_EQUAL(tools_select("market", err, sizeof(err)), 0);
+    CU_ASSERT_EQUAL(tool_count(), 9);
+    CU_ASSERT_PTR_NOT_NULL(tool_find("get_ticker"));
+    CU_ASSERT_PTR_NULL(tool_find("place_order"));
+    CU_ASSERT_PTR_NULL(tool_find("get_account_info"));
+    CU_ASSERT_EQUAL(tools_select("market,trade,analytics", err, sizeof(err)),
+                    0);
+    CU_ASSERT_PTR_NOT_NULL(tool_find("place_order"));
+    CU_ASSERT_PTR_NOT_NULL(tool_find("get_orderbook_health"));
+    CU_ASSERT_PTR_NULL(tool_find("place_order_list"));
+    /* an unknown set is refused and changes nothing */
+    CU_ASSERT_EQUAL(tools_select("market,futures", err, sizeof(err)), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "futures"));
+    CU_ASSERT_PTR_NOT_NULL(tool_find("place_order"));
+    CU_ASSERT_EQUAL(tools_select("all", err, sizeof(err)), 0);
+    CU_ASSERT_EQUAL(tool_count(), all);
+}
+
 static CU_TestInfo market_tests[] = {
+    {"toolsets: every tool in one; a selection hides the rest", test_toolsets},
     {"get_symbol_info: filters explained; an unknown symbol", test_symbol_info},
     {"get_server_time", test_server_time},
     {"get_ticker", test_ticker},

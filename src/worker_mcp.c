@@ -1,0 +1,563 @@
+/*
+ * worker_mcp.c - the worker's HTTP side: admission, the router and the MCP
+ * endpoints. See worker_int.h and the transport rules in binmcpd(8).
+ *
+ * Owns struct req (one request's body, from libmicrohttpd's first call to
+ * its completion) and the decisions about a request: whether it may come
+ * in (rate limit, Origin, bearer token, body cap, free session slots),
+ * where it goes, and what each endpoint answers:
+ *   GET  /mcp/sse      a legacy session and its stream
+ *   POST /mcp/message  a message for a legacy session (202)
+ *   POST /mcp          Streamable HTTP: a new session, or a message whose
+ *                      answer comes on a POST stream (202 without one)
+ *   GET  /mcp          a standalone stream, or a Last-Event-ID resumption
+ *   DELETE /mcp        the end of a session
+ *   /health, /, /metrics  (worker_reply.c)
+ * Sessions and delivery are worker_jobs.c's, streams worker_stream.c's.
+ * Runs on libmicrohttpd's thread; takes w->lock only to touch a stream or
+ * a session.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "auth.h"
+#include "log.h"
+#include "metrics.h"
+#include "ratelimit.h"
+#include "worker_int.h"
+
+/* One request, from libmicrohttpd's first call to its completion. */
+struct req {
+    struct dbuf body; /* capped at max_body; wiped at the end */
+    int too_big;
+    int started;
+};
+
+/* Counts a refusal in the metrics, when they are on. */
+static void
+count_reject(const struct worker *w, enum metrics_reject_reason why)
+{
+    if (w->env->metrics != NULL)
+        metrics_reject(w->env->metrics, why);
+}
+
+/* 503 when every session slot is taken: a JSON-RPC error for Streamable
+ * HTTP, a JSON error for legacy SSE. Counted as a rejection. */
+static enum MHD_Result
+reply_full(const struct worker *w, struct MHD_Connection *c, int streamable)
+{
+    char msg[160];
+    reg_count_rejected(w->env->reg);
+    count_reject(w, METRICS_REJECT_MAX_CONNECTIONS);
+    snprintf(msg, sizeof(msg),
+             "all %d session slots are in use; retry in a few seconds",
+             w->set->max_connections);
+    log_info("worker %d: connection refused: %s", w->env->index, msg);
+    if (streamable)
+        return reply_rpc_error(w, c, 503, -32000, msg, "Retry-After", "5");
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "error",
+                           json_object_new_string("max_connections"));
+    json_object_object_add(o, "message", json_object_new_string(msg));
+    enum MHD_Result ret =
+        reply_text(w, c, 503, "application/json",
+                   json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
+                   "Retry-After", "5");
+    json_object_put(o);
+    return ret;
+}
+
+/* A request header, or NULL. */
+static const char *
+header(struct MHD_Connection *c, const char *name)
+{
+    return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+/* Whether the media type of value is type (parameters ignored). */
+static int
+media_is(const char *value, const char *type)
+{
+    size_t n = strlen(type);
+    if (value == NULL)
+        return 0;
+    while (*value == ' ')
+        value++;
+    return strncasecmp(value, type, n) == 0 &&
+           (value[n] == '\0' || value[n] == ';' || value[n] == ' ');
+}
+
+/* Whether an Accept header lists type (or a wildcard that covers it). */
+static int
+accepts(const char *accept, const char *type)
+{
+    if (accept == NULL)
+        return 0;
+    if (strcasestr(accept, type) != NULL || strstr(accept, "*/*") != NULL)
+        return 1;
+    return 0;
+}
+
+/* Loopback origins are always allowed; others only when configured. */
+static int
+origin_allowed(const struct worker *w, const char *origin)
+{
+    static const char *const loopback[] = {
+        "http://localhost",  "https://localhost", "http://127.0.0.1",
+        "https://127.0.0.1", "http://[::1]",      "https://[::1]",
+    };
+    for (size_t i = 0; i < sizeof(loopback) / sizeof(loopback[0]); i++) {
+        size_t n = strlen(loopback[i]);
+        if (strncasecmp(origin, loopback[i], n) == 0 &&
+            (origin[n] == '\0' || origin[n] == ':'))
+            return 1;
+    }
+    for (int i = 0; i < w->set->norigins; i++)
+        if (strcmp(origin, w->set->origins[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* GET /mcp/sse: a new legacy session and its stream. A full registry is
+ * 503; out of memory gives the slot back and answers 500. */
+static enum MHD_Result
+legacy_open(struct worker *w, struct MHD_Connection *c)
+{
+    char id[REG_ID_LEN + 1], text[160];
+    struct reg_ref ref;
+
+    if (reg_claim(w->env->reg, w->env->index, REG_KIND_LEGACY, id, &ref) < 0)
+        return errno == EAGAIN ? reply_full(w, c, 0)
+                               : reply_error(w, c, 500, "internal",
+                                             "the session registry failed");
+    pthread_mutex_lock(&w->lock);
+    struct stream *st = stream_new(w, STREAM_LEGACY, ref);
+    struct wsession *ws =
+        st ? jobs_session_new_locked(w, ref, id, REG_KIND_LEGACY) : NULL;
+    if (ws == NULL) {
+        if (st != NULL)
+            stream_discard_locked(w, st);
+        pthread_mutex_unlock(&w->lock);
+        reg_release(w->env->reg, ref);
+        return reply_error(w, c, 500, "internal", "out of memory");
+    }
+    st->sess = ws;
+    ws->main = st;
+    int n = snprintf(text, sizeof(text),
+                     RETRY_HINT "event: endpoint\ndata: "
+                                "/mcp/message?sessionId=%s\n\n",
+                     id);
+    stream_push(st, text, (size_t)n);
+    pthread_mutex_unlock(&w->lock);
+    log_info("worker %d: SSE session %.8s... opened (stream %llu)",
+             w->env->index, id, (unsigned long long)st->id);
+    return stream_respond(w, c, st, "X-Connection-ID", id);
+}
+
+/* Checks what every POST needs: a JSON body within the cap. Returns 1
+ * after queueing an error (a JSON-RPC one when rpc is set), or 0 when all
+ * is fine. */
+static int
+post_body_bad(const struct worker *w, struct MHD_Connection *c, struct req *rq,
+              int rpc)
+{
+    if (!media_is(header(c, "Content-Type"), "application/json")) {
+        if (rpc)
+            reply_rpc_error(w, c, 415, -32000,
+                            "Unsupported Media Type: Content-Type must be "
+                            "application/json",
+                            NULL, NULL);
+        else
+            reply_error(w, c, 415, "unsupported_media_type",
+                        "Content-Type must be application/json");
+        return 1;
+    }
+    if (rq->too_big) {
+        if (rpc)
+            reply_rpc_error(w, c, 413, -32000, "Payload Too Large", NULL, NULL);
+        else
+            reply_error(w, c, 413, "too_large", "the body is over the cap");
+        return 1;
+    }
+    return 0;
+}
+
+/* Parses a POST body; answers -32700 and returns NULL when it is not JSON.
+ * The caller puts the object it gets. */
+static json_object *
+post_parse(const struct worker *w, struct MHD_Connection *c, struct req *rq)
+{
+    json_object *o = NULL;
+    if (rq->body.len > 0 && strlen(dbuf_str(&rq->body)) == rq->body.len) {
+        json_tokener *tok = json_tokener_new_ex(64);
+        if (tok != NULL) {
+            o = json_tokener_parse_ex(tok, dbuf_str(&rq->body),
+                                      (int)rq->body.len + 1);
+            if (json_tokener_get_error(tok) != json_tokener_success) {
+                json_object_put(o);
+                o = NULL;
+            }
+            json_tokener_free(tok);
+        }
+    }
+    if (o == NULL)
+        reply_rpc_error(w, c, 400, -32700, "Parse error: the body is not JSON",
+                        NULL, NULL);
+    return o;
+}
+
+/* POST /mcp/message: hand the message to the session's owner; 202. */
+static enum MHD_Result
+legacy_post(struct worker *w, struct MHD_Connection *c, struct req *rq)
+{
+    const char *id =
+        MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "sessionId");
+    struct reg_ref ref;
+    int owner;
+
+    if (id == NULL)
+        id = header(c, "X-Connection-ID");
+    if (id == NULL)
+        return reply_error(w, c, 400, "missing_session",
+                           "give the session id as ?sessionId= or in "
+                           "X-Connection-ID");
+    if (reg_lookup(w->env->reg, id, &ref, &owner, NULL) < 0)
+        return reply_error(w, c, 404, "unknown_session",
+                           "no such session: it ended or expired; open a "
+                           "new one with GET /mcp/sse");
+    if (post_body_bad(w, c, rq, 0))
+        return MHD_YES;
+    json_object *o = post_parse(w, c, rq);
+    if (o == NULL)
+        return MHD_YES;
+    json_object_put(o);
+    if (jobs_deliver(w, ref, owner, dbuf_str(&rq->body), rq->body.len,
+                     IPC_REPLY_MAIN, 0) < 0)
+        return errno == EAGAIN
+                   ? reply_error(w, c, 503, "busy", "the server is busy; retry")
+                   : reply_error(w, c, 404, "unknown_session",
+                                 "the session ended");
+    return reply_text(w, c, 202, "application/json",
+                      "{\"status\":\"accepted\"}", NULL, NULL);
+}
+
+static int
+version_supported(const char *v)
+{
+    static const char *const versions[] = {"2025-11-25", "2025-06-18",
+                                           "2025-03-26", "2024-11-05"};
+    for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++)
+        if (strcmp(v, versions[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Opens a POST answer stream and hands the body to the owner (new_id: the
+ * Mcp-Session-Id of a session just created, else NULL). A full channel is
+ * 503, a session gone 404; the stream is then freed. */
+static enum MHD_Result
+streamable_answer(struct worker *w, struct MHD_Connection *c, struct req *rq,
+                  struct reg_ref ref, int owner, const char *new_id)
+{
+    struct stream *st = stream_open(w, STREAM_POST, ref);
+    if (st == NULL)
+        return reply_rpc_error(w, c, 500, -32603, "out of memory", NULL, NULL);
+    if (jobs_deliver(w, ref, owner, dbuf_str(&rq->body), rq->body.len,
+                     w->env->index, st->id) < 0) {
+        int busy = errno == EAGAIN;
+        pthread_mutex_lock(&w->lock);
+        stream_discard_locked(w, st);
+        pthread_mutex_unlock(&w->lock);
+        return busy ? reply_rpc_error(w, c, 503, -32000, "the server is busy",
+                                      "Retry-After", "1")
+                    : reply_rpc_error(w, c, 404, -32001, "Session not found",
+                                      NULL, NULL);
+    }
+    return stream_respond(w, c, st, new_id ? "Mcp-Session-Id" : NULL, new_id);
+}
+
+/* POST /mcp: checks the request, creates a session for an initialize,
+ * else finds the session; requests get a POST stream, notifications and
+ * responses a 202. */
+static enum MHD_Result
+streamable_post(struct worker *w, struct MHD_Connection *c, struct req *rq)
+{
+    const char *pv = header(c, "MCP-Protocol-Version");
+    const char *sid = header(c, "Mcp-Session-Id");
+    const char *accept = header(c, "Accept");
+    char id[REG_ID_LEN + 1];
+    struct reg_ref ref;
+    int owner, init, requests;
+
+    if (!accepts(accept, "application/json") ||
+        !accepts(accept, "text/event-stream"))
+        return reply_rpc_error(w, c, 406, -32000,
+                               "Not Acceptable: Client must accept both "
+                               "application/json and text/event-stream",
+                               NULL, NULL);
+    if (post_body_bad(w, c, rq, 1))
+        return MHD_YES;
+    if (pv != NULL && !version_supported(pv))
+        return reply_rpc_error(w, c, 400, -32000,
+                               "Bad Request: Unsupported protocol version "
+                               "(supported versions: 2025-11-25, 2025-06-18, "
+                               "2025-03-26, 2024-11-05)",
+                               NULL, NULL);
+    json_object *o = post_parse(w, c, rq);
+    if (o == NULL)
+        return MHD_YES;
+    mcp_message_classify(o, &init, &requests);
+    json_object_put(o);
+
+    if (init) {
+        if (reg_claim(w->env->reg, w->env->index, REG_KIND_STREAMABLE, id,
+                      &ref) < 0)
+            return errno == EAGAIN
+                       ? reply_full(w, c, 1)
+                       : reply_rpc_error(w, c, 500, -32603, "registry failure",
+                                         NULL, NULL);
+        pthread_mutex_lock(&w->lock);
+        struct wsession *ws =
+            jobs_session_new_locked(w, ref, id, REG_KIND_STREAMABLE);
+        pthread_mutex_unlock(&w->lock);
+        if (ws == NULL) {
+            reg_release(w->env->reg, ref);
+            return reply_rpc_error(w, c, 500, -32603, "out of memory", NULL,
+                                   NULL);
+        }
+        log_info("worker %d: Streamable HTTP session %.8s... created",
+                 w->env->index, id);
+        return streamable_answer(w, c, rq, ref, w->env->index, id);
+    }
+    if (sid == NULL)
+        return reply_rpc_error(w, c, 400, -32000,
+                               "Bad Request: Mcp-Session-Id header is "
+                               "required",
+                               NULL, NULL);
+    if (reg_lookup(w->env->reg, sid, &ref, &owner, NULL) < 0)
+        return reply_rpc_error(w, c, 404, -32001, "Session not found", NULL,
+                               NULL);
+    if (requests)
+        return streamable_answer(w, c, rq, ref, owner, NULL);
+    if (jobs_deliver(w, ref, owner, dbuf_str(&rq->body), rq->body.len,
+                     IPC_REPLY_NONE, 0) < 0)
+        return errno == EAGAIN
+                   ? reply_rpc_error(w, c, 503, -32000, "the server is busy",
+                                     "Retry-After", "1")
+                   : reply_rpc_error(w, c, 404, -32001, "Session not found",
+                                     NULL, NULL);
+    return reply_text(w, c, 202, NULL, "", NULL, NULL);
+}
+
+/* GET with Last-Event-ID "<worker>.<stream>.<seq>": replays what a broken
+ * POST stream sent after seq and carries on with the rest (the stream may
+ * live in another worker, which then forwards its events). */
+static enum MHD_Result
+resume(struct worker *w, struct MHD_Connection *c, struct reg_ref ref,
+       int holder, uint64_t id, unsigned seq)
+{
+    struct stream *st = stream_open_resumed(w, ref, holder, id, seq);
+    if (st == NULL)
+        return errno == EAGAIN
+                   ? reply_rpc_error(w, c, 503, -32000, "the server is busy",
+                                     "Retry-After", "1")
+                   : reply_rpc_error(w, c, 500, -32603, "out of memory", NULL,
+                                     NULL);
+    return stream_respond(w, c, st, NULL, NULL);
+}
+
+/* GET and DELETE on /mcp. */
+static enum MHD_Result
+streamable_session_op(struct worker *w, struct MHD_Connection *c, int is_delete)
+{
+    const char *sid = header(c, "Mcp-Session-Id");
+    struct reg_ref ref;
+
+    if (!is_delete && !accepts(header(c, "Accept"), "text/event-stream"))
+        return reply_rpc_error(w, c, 406, -32000,
+                               "Not Acceptable: Client must accept "
+                               "text/event-stream",
+                               NULL, NULL);
+    if (sid == NULL)
+        return reply_rpc_error(w, c, 400, -32000,
+                               "Bad Request: Mcp-Session-Id header is "
+                               "required",
+                               NULL, NULL);
+    if (reg_lookup(w->env->reg, sid, &ref, NULL, NULL) < 0)
+        return reply_rpc_error(w, c, 404, -32001, "Session not found", NULL,
+                               NULL);
+    if (is_delete) {
+        pthread_mutex_lock(&w->lock);
+        struct wsession *ws = jobs_session_get_locked(w, ref);
+        if (ws != NULL)
+            jobs_session_release_locked(w, ws, "deleted by the client");
+        pthread_mutex_unlock(&w->lock);
+        reg_release(w->env->reg, ref);
+        log_info("worker %d: session %.8s... deleted by the client",
+                 w->env->index, sid);
+        return reply_text(w, c, 200, NULL, "", NULL, NULL);
+    }
+    const char *last = header(c, "Last-Event-ID");
+    int lw;
+    unsigned long long lid;
+    unsigned lseq;
+    if (last != NULL && sscanf(last, "%d.%llu.%u", &lw, &lid, &lseq) == 3 &&
+        lw >= 0 && (uint32_t)lw < reg_workers(w->env->reg))
+        return resume(w, c, ref, lw, lid, lseq);
+    struct stream *st = stream_open(w, STREAM_STANDALONE, ref);
+    if (st == NULL)
+        return reply_rpc_error(w, c, 500, -32603, "out of memory", NULL, NULL);
+    return stream_respond(w, c, st, NULL, NULL);
+}
+
+/* The router: an endpoint by path and method, 405 for a known path with
+ * another method, 404 for the rest. */
+static enum MHD_Result
+route(struct worker *w, struct MHD_Connection *c, const char *url,
+      const char *method, struct req *rq)
+{
+    int get = strcmp(method, "GET") == 0;
+    int head = strcmp(method, "HEAD") == 0;
+    int post = strcmp(method, "POST") == 0;
+
+    if (strcmp(url, "/health") == 0 && (get || head))
+        return reply_health(w, c);
+    if (strcmp(url, "/") == 0 && (get || head))
+        return reply_root(w, c);
+    if (strcmp(url, "/metrics") == 0 && (get || head))
+        return reply_metrics(w, c);
+    if (strcmp(url, "/mcp/sse") == 0 && get)
+        return legacy_open(w, c);
+    if (strcmp(url, "/mcp/message") == 0 && post)
+        return legacy_post(w, c, rq);
+    if (strcmp(url, "/mcp") == 0) {
+        if (post)
+            return streamable_post(w, c, rq);
+        if (get)
+            return streamable_session_op(w, c, 0);
+        if (strcmp(method, "DELETE") == 0)
+            return streamable_session_op(w, c, 1);
+        return reply_rpc_error(w, c, 405, -32000, "Method not allowed.",
+                               "Allow", "GET, POST, DELETE");
+    }
+    if (strcmp(url, "/health") == 0 || strcmp(url, "/") == 0 ||
+        strcmp(url, "/metrics") == 0 || strcmp(url, "/mcp/sse") == 0 ||
+        strcmp(url, "/mcp/message") == 0)
+        return reply_error(w, c, 405, "method_not_allowed",
+                           "this method is not allowed here");
+    return reply_error(w, c, 404, "not_found", "no such endpoint");
+}
+
+/* What every request must pass before anything else: the per-client rate
+ * limit, the Origin check and the bearer token (/health is exempt from
+ * the limit and the token, so that monitoring always works). Queues the
+ * refusal and returns 1, or returns 0 to go on. */
+static int
+refuse_early(const struct worker *w, struct MHD_Connection *c, const char *url,
+             const char *method, enum MHD_Result *ret)
+{
+    int health = strcmp(url, "/health") == 0;
+    const char *origin = header(c, "Origin");
+    char key[64], secs[24];
+    double wait = 0;
+
+    if (!health && w->env->rl != NULL) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        rl_client_key(ci != NULL ? ci->client_addr : NULL, key, sizeof(key));
+        if (!rl_allow(w->env->rl, key, &wait)) {
+            count_reject(w, METRICS_REJECT_RATE_LIMITED);
+            snprintf(secs, sizeof(secs), "%ld", rl_retry_after_header(wait));
+            *ret = reply_text(w, c, 429, "application/json",
+                              "{\"error\":\"rate_limited\",\"message\":"
+                              "\"too many requests from this address; see "
+                              "Retry-After\"}",
+                              "Retry-After", secs);
+            return 1;
+        }
+    }
+    if (origin != NULL && !origin_allowed(w, origin)) {
+        log_info("worker %d: %s %s refused: Origin %.100s", w->env->index,
+                 method, url, origin);
+        count_reject(w, METRICS_REJECT_FORBIDDEN_ORIGIN);
+        *ret = reply_error(w, c, 403, "forbidden_origin",
+                           "this Origin is not allowed");
+        return 1;
+    }
+    if (!health && w->env->auth != NULL) {
+        const char *authz = header(c, "Authorization");
+        if (!auth_check(w->env->auth, authz)) {
+            count_reject(w, METRICS_REJECT_UNAUTHORIZED);
+            *ret = reply_text(w, c, 401, "application/json",
+                              "{\"error\":\"invalid_token\","
+                              "\"message\":\"missing or invalid "
+                              "bearer token\"}",
+                              "WWW-Authenticate", auth_challenge(authz));
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* libmicrohttpd's access handler (cls: the worker). The first call
+ * admits the request and allocates its struct req (freed by
+ * worker_mcp_completed); upload calls fill the capped body; the last call
+ * routes. MHD_NO (close the connection) only when out of memory. */
+enum MHD_Result
+worker_mcp_request(void *cls, struct MHD_Connection *c, const char *url,
+                   const char *method, const char *version, const char *upload,
+                   size_t *upload_size, void **con_cls)
+{
+    struct worker *w = cls;
+    struct req *rq = *con_cls;
+    enum MHD_Result ret;
+
+    (void)version;
+    if (rq == NULL) {
+        const char *clen = header(c, "Content-Length");
+        if (refuse_early(w, c, url, method, &ret))
+            return ret;
+        if (clen != NULL && strtoull(clen, NULL, 10) > w->set->max_body) {
+            count_reject(w, METRICS_REJECT_TOO_LARGE);
+            return reply_error(w, c, 413, "too_large",
+                               "the body is over the cap");
+        }
+        rq = calloc(1, sizeof(*rq));
+        if (rq == NULL)
+            return MHD_NO;
+        dbuf_init(&rq->body, w->set->max_body);
+        *con_cls = rq;
+        return MHD_YES;
+    }
+    if (*upload_size > 0) {
+        if (!rq->too_big && dbuf_append(&rq->body, upload, *upload_size) < 0)
+            rq->too_big = 1;
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (rq->started)
+        return MHD_YES;
+    rq->started = 1;
+    return route(w, c, url, method, rq);
+}
+
+/* libmicrohttpd's completion callback: wipes and frees the request. */
+void
+worker_mcp_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                     enum MHD_RequestTerminationCode toe)
+{
+    struct req *rq = *con_cls;
+    (void)cls;
+    (void)c;
+    (void)toe;
+    if (rq != NULL) {
+        dbuf_wipe(&rq->body); /* it may have carried credentials */
+        free(rq);
+        *con_cls = NULL;
+    }
+}

@@ -1,0 +1,583 @@
+/*
+ * worker_stream.c - the worker's SSE streams. See worker_int.h.
+ *
+ * Owns every struct stream of the worker and w->streams: the stream table
+ * (a hash by id and a list of all), each stream's capped output buffer and
+ * libmicrohttpd's reader and free callback for it, the event log of POST
+ * streams and Last-Event-ID resumption (here or, by forwarding, in another
+ * worker), the hang-up watch, keep-alives and the end of every stream at
+ * drain. It calls nothing above it: a legacy stream's end reaches its
+ * session through w->streams.main_closed.
+ *
+ * Everything but the callbacks, stream_init/fini and the functions that
+ * say they lock runs under w->lock.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+#include "worker_int.h"
+
+#define STREAM_BUF_MAX (16u * 1024 * 1024)
+#define REMOTE_WAIT_MS 120000 /* a POST stream waits this long at most */
+#define EVENT_LOG_MAX  64     /* events kept per POST stream */
+#define ORPHAN_KEEP_MS 60000  /* a broken POST stream waits this long */
+
+/* A message sent on a POST stream, kept so that a client whose connection
+ * broke can resume with Last-Event-ID. */
+struct logged_event {
+    struct logged_event *next;
+    unsigned seq;
+    size_t len;
+    char msg[];
+};
+
+/* Opens the hang-up watch and sets the callback that ends a legacy
+ * stream's session. Returns 0, or -1 with errno (nothing to undo). */
+int
+stream_init(struct worker *w,
+            void (*main_closed)(struct worker *, struct wsession *))
+{
+    w->streams.main_closed = main_closed;
+    w->streams.hup_fd = epoll_create1(EPOLL_CLOEXEC);
+    return w->streams.hup_fd < 0 ? -1 : 0;
+}
+
+/* Closes the hang-up watch; the streams are MHD's, gone by now. */
+void
+stream_fini(struct worker *w)
+{
+    close(w->streams.hup_fd);
+}
+
+/* The stream with this id, or NULL. */
+struct stream *
+stream_find(struct worker *w, uint64_t id)
+{
+    struct stream *st = w->streams.buckets[id % STREAM_BUCKETS];
+    while (st != NULL && st->id != id)
+        st = st->hnext;
+    return st;
+}
+
+/* A new stream in the table, owned by the caller until stream_respond()
+ * hands it to MHD (or stream_discard_locked() frees it). A POST stream
+ * gives up waiting for its answer after REMOTE_WAIT_MS. NULL when out of
+ * memory. */
+struct stream *
+stream_new(struct worker *w, enum stream_kind kind, struct reg_ref ref)
+{
+    struct stream *st = calloc(1, sizeof(*st));
+    if (st == NULL)
+        return NULL;
+    st->w = w;
+    st->id = ++w->streams.next_id;
+    st->kind = kind;
+    st->ref = ref;
+    st->fwd_worker = -1;
+    if (kind == STREAM_POST)
+        st->deadline_ms = mono_ms() + REMOTE_WAIT_MS;
+    dbuf_init(&st->out, STREAM_BUF_MAX);
+    st->hnext = w->streams.buckets[st->id % STREAM_BUCKETS];
+    w->streams.buckets[st->id % STREAM_BUCKETS] = st;
+    st->next = w->streams.all;
+    if (w->streams.all != NULL)
+        w->streams.all->prev = st;
+    w->streams.all = st;
+    w->streams.n++;
+    return st;
+}
+
+/* stream_new() for a stream that starts with the retry hint (POST and
+ * standalone streams). Takes the lock. NULL when out of memory. */
+struct stream *
+stream_open(struct worker *w, enum stream_kind kind, struct reg_ref ref)
+{
+    pthread_mutex_lock(&w->lock);
+    struct stream *st = stream_new(w, kind, ref);
+    if (st != NULL)
+        stream_push(st, RETRY_HINT, strlen(RETRY_HINT));
+    pthread_mutex_unlock(&w->lock);
+    return st;
+}
+
+/* Takes st out of the table; the caller frees it. */
+static void
+stream_unlink(struct worker *w, struct stream *st)
+{
+    struct stream **pp = &w->streams.buckets[st->id % STREAM_BUCKETS];
+    while (*pp != NULL && *pp != st)
+        pp = &(*pp)->hnext;
+    if (*pp == st)
+        *pp = st->hnext;
+    if (st->prev != NULL)
+        st->prev->next = st->next;
+    else
+        w->streams.all = st->next;
+    if (st->next != NULL)
+        st->next->prev = st->prev;
+    w->streams.n--;
+}
+
+/* Frees an unlinked stream, wiping what it carried. */
+static void
+stream_destroy(struct stream *st)
+{
+    struct logged_event *ev;
+    while ((ev = st->log) != NULL) {
+        st->log = ev->next;
+        secure_wipe(ev->msg, ev->len);
+        free(ev);
+    }
+    dbuf_wipe(&st->out);
+    free(st);
+}
+
+/* Unlinks and frees a stream MHD never got. */
+void
+stream_discard_locked(struct worker *w, struct stream *st)
+{
+    stream_unlink(w, st);
+    stream_destroy(st);
+}
+
+/* Lets MHD pick up new bytes or the end of a suspended stream. */
+static void
+stream_wake(struct stream *st)
+{
+    if (st->suspended && st->conn != NULL) {
+        st->suspended = 0;
+        MHD_resume_connection(st->conn);
+    }
+}
+
+/* Queues raw SSE text. A client that does not read loses its stream. */
+void
+stream_push(struct stream *st, const char *text, size_t len)
+{
+    if (st->finished || st->orphan)
+        return;
+    if (dbuf_append(&st->out, text, len) < 0) {
+        log_warnx("stream %llu: client not reading; closing it",
+                  (unsigned long long)st->id);
+        st->finished = 1;
+    }
+    stream_wake(st);
+}
+
+/* Formats one event: "id:" only on Streamable HTTP streams. */
+static void
+stream_push_event(struct worker *w, struct stream *st, unsigned seq,
+                  const char *msg, size_t len)
+{
+    char head[96];
+    int n;
+
+    if (st->kind == STREAM_LEGACY)
+        n = snprintf(head, sizeof(head), "event: message\ndata: ");
+    else
+        n = snprintf(head, sizeof(head),
+                     "id: %d.%llu.%u\nevent: message\n"
+                     "data: ",
+                     w->env->index, (unsigned long long)st->id, seq);
+    stream_push(st, head, (size_t)n);
+    stream_push(st, msg, len);
+    stream_push(st, "\n\n", 2);
+}
+
+/* Keeps a POST stream's message for a later Last-Event-ID replay; the
+ * oldest goes beyond EVENT_LOG_MAX. Out of memory: not kept. */
+static void
+stream_log(struct stream *st, unsigned seq, const char *msg, size_t len)
+{
+    struct logged_event *ev;
+    if (st->nlogged >= EVENT_LOG_MAX) {
+        ev = st->log; /* forget the oldest */
+        st->log = ev->next;
+        if (st->log == NULL)
+            st->log_tail = NULL;
+        free(ev);
+        st->nlogged--;
+    }
+    ev = malloc(sizeof(*ev) + len + 1);
+    if (ev == NULL)
+        return;
+    ev->next = NULL;
+    ev->seq = seq;
+    ev->len = len;
+    memcpy(ev->msg, msg, len);
+    ev->msg[len] = '\0';
+    if (st->log_tail != NULL)
+        st->log_tail->next = ev;
+    else
+        st->log = ev;
+    st->log_tail = ev;
+    st->nlogged++;
+}
+
+static void forward_to(struct worker *w, const struct stream *st,
+                       const char *msg, size_t len, int end);
+
+/* Queues one JSON-RPC message as an SSE "message" event (msg is copied),
+ * or forwards it when a resumed stream took this one over. */
+static void
+stream_push_message(struct worker *w, struct stream *st, const char *msg,
+                    size_t len)
+{
+    if (st->fwd_worker >= 0 && st->orphan) {
+        forward_to(w, st, msg, len, 0);
+        return;
+    }
+    unsigned seq = ++st->events;
+    if (st->kind == STREAM_POST)
+        stream_log(st, seq, msg, len);
+    stream_push_event(w, st, seq, msg, len);
+}
+
+/* Ends the stream once its queued bytes are sent (and tells the stream
+ * that took it over, if any). */
+void
+stream_finish(struct worker *w, struct stream *st)
+{
+    if (st->fwd_worker >= 0 && st->orphan && !st->finished)
+        forward_to(w, st, NULL, 0, 1);
+    st->finished = 1;
+    stream_wake(st);
+}
+
+/* Queues msg (when not NULL) on st, then ends st when end is set. */
+void
+stream_output_locked(struct worker *w, struct stream *st, const char *msg,
+                     size_t len, int end)
+{
+    if (msg != NULL)
+        stream_push_message(w, st, msg, len);
+    if (end)
+        stream_finish(w, st);
+}
+
+/* The same for the stream with this id, if it still exists; takes the
+ * lock (for IPC_OUTPUT and IPC_END). */
+void
+stream_output(struct worker *w, uint64_t id, const char *msg, size_t len,
+              int end)
+{
+    pthread_mutex_lock(&w->lock);
+    struct stream *st = stream_find(w, id);
+    if (st != NULL)
+        stream_output_locked(w, st, msg, len, end);
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* Passes a message (or the end) of a taken-over stream to the stream that
+ * replaced it, in this worker or another. A full channel loses it, with a
+ * log line: the client can resume again. */
+static void
+forward_to(struct worker *w, const struct stream *st, const char *msg,
+           size_t len, int end)
+{
+    if (st->fwd_worker == w->env->index) {
+        struct stream *to = stream_find(w, st->fwd_stream);
+        if (to != NULL)
+            stream_output_locked(w, to, end ? NULL : msg, len, end);
+        return;
+    }
+    struct ipc_output m = {.slot = st->ref.slot,
+                           .gen = st->ref.gen,
+                           .stream = st->fwd_stream,
+                           .msg = msg,
+                           .len = len};
+    int rc =
+        end ? ipc_send_end(w->env->ipc, st->fwd_worker, m.slot, m.gen, m.stream)
+            : ipc_send_output(w->env->ipc, st->fwd_worker, &m);
+    if (rc < 0)
+        log_warn("worker %d: could not forward a resumed stream's message",
+                 w->env->index);
+}
+
+/* A client resumes POST stream id of session ref after event seq, on
+ * stream to_stream of worker to_worker: replays what it missed there and
+ * forwards the rest. The old connection, if MHD has not noticed yet that
+ * it broke, is closed. Returns 0, or -1 when there is no such stream. */
+static int
+take_over_locked(struct worker *w, struct reg_ref ref, uint64_t id,
+                 unsigned seq, int to_worker, uint64_t to_stream)
+{
+    struct stream *st = stream_find(w, id);
+    if (st == NULL || st->kind != STREAM_POST || st->fwd_worker >= 0 ||
+        st->ref.slot != ref.slot || st->ref.gen != ref.gen)
+        return -1;
+    st->fwd_worker = to_worker;
+    st->fwd_stream = to_stream;
+    if (!st->orphan) {
+        st->orphan = 1;
+        st->orphan_until = mono_ms() + ORPHAN_KEEP_MS;
+        if (st->conn != NULL) {
+            st->gone = 1; /* MHD ends the old connection */
+            stream_wake(st);
+        }
+    }
+    for (struct logged_event *ev = st->log; ev != NULL; ev = ev->next)
+        if (ev->seq > seq)
+            forward_to(w, st, ev->msg, ev->len, 0);
+    if (st->finished)
+        forward_to(w, st, NULL, 0, 1);
+    return 0;
+}
+
+/* GET /mcp with Last-Event-ID "<holder>.<id>.<seq>": a new POST stream
+ * that gets what stream id of worker holder sent after seq, and the rest
+ * as it comes (here directly, or through IPC_RESUME to the holder). It
+ * ends at once when there is nothing to resume here. Returns the stream,
+ * owned as stream_new()'s, or NULL with errno ENOMEM, or EAGAIN when the
+ * holder's channel is full. Takes the lock. */
+struct stream *
+stream_open_resumed(struct worker *w, struct reg_ref ref, int holder,
+                    uint64_t id, unsigned seq)
+{
+    int local = holder == w->env->index;
+
+    pthread_mutex_lock(&w->lock);
+    struct stream *st = stream_new(w, STREAM_POST, ref);
+    if (st != NULL) {
+        stream_push(st, RETRY_HINT, strlen(RETRY_HINT));
+        if (local && take_over_locked(w, ref, id, seq, holder, st->id) < 0)
+            stream_finish(w, st); /* nothing to resume: end at once */
+    }
+    pthread_mutex_unlock(&w->lock);
+    if (st == NULL) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (!local) {
+        struct ipc_resume m = {.slot = ref.slot,
+                               .gen = ref.gen,
+                               .stream = id,
+                               .seq = seq,
+                               .reply_worker = w->env->index,
+                               .reply_stream = st->id};
+        if (ipc_send_resume(w->env->ipc, holder, &m) < 0) {
+            pthread_mutex_lock(&w->lock);
+            stream_discard_locked(w, st);
+            pthread_mutex_unlock(&w->lock);
+            errno = EAGAIN;
+            return NULL;
+        }
+    }
+    log_info("worker %d: stream resumed after event %d.%llu.%u", w->env->index,
+             holder, (unsigned long long)id, seq);
+    return st;
+}
+
+/* IPC_RESUME: another worker took a Last-Event-ID GET for one of our
+ * broken POST streams: replay to it and forward from now on, or end its
+ * new stream when we have nothing for it. Takes the lock. */
+void
+stream_resume_for(struct worker *w, const struct ipc_resume *m)
+{
+    struct reg_ref ref = {m->slot, m->gen};
+
+    pthread_mutex_lock(&w->lock);
+    if (take_over_locked(w, ref, m->stream, m->seq, m->reply_worker,
+                         m->reply_stream) < 0)
+        ipc_send_end(w->env->ipc, m->reply_worker, m->slot, m->gen,
+                     m->reply_stream);
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* MHD's reader: hands out queued bytes, ends a finished stream, and
+ * suspends the connection while there is nothing to send. */
+static ssize_t
+stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct stream *st = cls;
+    struct worker *w = st->w;
+    ssize_t n;
+
+    (void)pos;
+    pthread_mutex_lock(&w->lock);
+    size_t avail = st->out.len - st->out_off;
+    if (avail > 0) {
+        n = (ssize_t)(avail < max ? avail : max);
+        memcpy(buf, st->out.data + st->out_off, (size_t)n);
+        st->out_off += (size_t)n;
+        if (st->out_off == st->out.len) {
+            st->out_off = 0;
+            dbuf_reset(&st->out);
+        }
+    } else if (st->gone) {
+        n = MHD_CONTENT_READER_END_WITH_ERROR; /* MHD closes it now */
+    } else if (st->finished || w->streams.closing) {
+        n = MHD_CONTENT_READER_END_OF_STREAM;
+    } else {
+        st->suspended = 1;
+        MHD_suspend_connection(st->conn);
+        n = 0;
+    }
+    pthread_mutex_unlock(&w->lock);
+    return n;
+}
+
+/* MHD is done with a stream: the client left or the stream ended. A POST
+ * stream left before its answer is kept (orphaned) for a resumption;
+ * anything else is freed, and a legacy stream's session ends. */
+static void
+stream_free_cb(void *cls)
+{
+    struct stream *st = cls;
+    struct worker *w = st->w;
+
+    pthread_mutex_lock(&w->lock);
+    st->conn = NULL;
+    st->suspended = 0;
+    st->gone = 0;
+    if (st->kind == STREAM_POST && !st->finished && !w->streams.closing) {
+        /* The client lost the connection before the answer: keep the
+         * stream so that it can resume with Last-Event-ID. */
+        st->orphan = 1;
+        st->orphan_until = mono_ms() + ORPHAN_KEEP_MS;
+        st->out_off = 0;
+        dbuf_reset(&st->out);
+        pthread_mutex_unlock(&w->lock);
+        return;
+    }
+    stream_unlink(w, st);
+    if (st->sess != NULL)
+        w->streams.main_closed(w, st->sess);
+    pthread_mutex_unlock(&w->lock);
+    if (st->kind == STREAM_LEGACY)
+        log_info("worker %d: SSE stream %llu closed", w->env->index,
+                 (unsigned long long)st->id);
+    stream_destroy(st);
+}
+
+/* libmicrohttpd does not watch a suspended connection, so a client that
+ * leaves would only be noticed at the next write. The worker watches each
+ * stream's socket for a hang-up itself (one-shot; a closed descriptor
+ * leaves the set by itself). A failure only loses the early notice. */
+static void
+watch_hangup(struct worker *w, struct MHD_Connection *c, uint64_t stream_id)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (ci == NULL)
+        return;
+    struct epoll_event ev = {.events = EPOLLRDHUP | EPOLLONESHOT | EPOLLET,
+                             .data.u64 = stream_id};
+    if (epoll_ctl(w->streams.hup_fd, EPOLL_CTL_ADD, ci->connect_fd, &ev) < 0 &&
+        errno == EEXIST)
+        epoll_ctl(w->streams.hup_fd, EPOLL_CTL_MOD, ci->connect_fd, &ev);
+}
+
+/* Ends the streams whose clients hung up (the main loop calls it when
+ * hup_fd is readable). Takes the lock. */
+void
+stream_handle_hangups(struct worker *w)
+{
+    struct epoll_event ev[64];
+    int n;
+    while ((n = epoll_wait(w->streams.hup_fd, ev, 64, 0)) > 0) {
+        pthread_mutex_lock(&w->lock);
+        for (int i = 0; i < n; i++) {
+            struct stream *st = stream_find(w, ev[i].data.u64);
+            if (st != NULL && st->conn != NULL && !st->orphan) {
+                st->gone = 1;
+                stream_wake(st);
+            }
+        }
+        pthread_mutex_unlock(&w->lock);
+    }
+}
+
+/* Answers c with the SSE stream st (an extra header when hname is set);
+ * from here on st belongs to MHD, which frees it through stream_free_cb.
+ * MHD_NO when the response cannot be made: st is then still the
+ * caller's. Called without the lock. */
+enum MHD_Result
+stream_respond(struct worker *w, struct MHD_Connection *c, struct stream *st,
+               const char *hname, const char *hvalue)
+{
+    struct MHD_Response *r = MHD_create_response_from_callback(
+        MHD_SIZE_UNKNOWN, 4096, stream_reader, st, stream_free_cb);
+    if (r == NULL)
+        return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", "text/event-stream");
+    MHD_add_response_header(r, "Cache-Control", "no-cache");
+    MHD_add_response_header(r, "X-Accel-Buffering", "no");
+    reply_worker_header(w, r);
+    if (hname != NULL)
+        MHD_add_response_header(r, hname, hvalue);
+    st->conn = c;
+    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    if (ret == MHD_YES)
+        watch_hangup(w, c, st->id);
+    return ret;
+}
+
+/* The main loop's tick for the streams: frees orphans whose time is up
+ * (or whose resumption ended), ends the streams of ended sessions and POST
+ * streams past their deadline, keeps legacy sessions alive while their
+ * stream is open, and sends a keep-alive when asked. */
+void
+stream_tick_locked(struct worker *w, int64_t now, int keepalive)
+{
+    for (struct stream *st = w->streams.all, *next; st != NULL; st = next) {
+        next = st->next;
+        if (st->orphan && st->conn == NULL &&
+            (now > st->orphan_until || (st->finished && st->fwd_worker >= 0))) {
+            stream_discard_locked(w, st);
+            continue;
+        }
+        if (st->finished)
+            continue;
+        if (!reg_valid(w->env->reg, st->ref) ||
+            (st->kind == STREAM_POST && now > st->deadline_ms)) {
+            stream_finish(w, st);
+            continue;
+        }
+        if (st->kind == STREAM_LEGACY)
+            reg_touch(w->env->reg, st->ref); /* an open stream is not idle */
+        if (keepalive)
+            stream_push(st, ": keepalive\n\n", 13);
+    }
+}
+
+/* Drain: from now on every stream ends; each gets a retry hint first, and
+ * orphans are freed. Returns how many streams MHD still holds. Takes the
+ * lock. */
+size_t
+stream_close_all(struct worker *w)
+{
+    pthread_mutex_lock(&w->lock);
+    w->streams.closing = 1;
+    for (struct stream *st = w->streams.all, *next; st != NULL; st = next) {
+        next = st->next;
+        if (st->orphan && st->conn == NULL) {
+            stream_discard_locked(w, st);
+            continue;
+        }
+        stream_push(st, RETRY_HINT, strlen(RETRY_HINT));
+        stream_finish(w, st);
+    }
+    size_t left = w->streams.n;
+    pthread_mutex_unlock(&w->lock);
+    return left;
+}
+
+/* How many streams exist. Takes the lock. */
+size_t
+stream_count(struct worker *w)
+{
+    pthread_mutex_lock(&w->lock);
+    size_t n = w->streams.n;
+    pthread_mutex_unlock(&w->lock);
+    return n;
+}
