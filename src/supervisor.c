@@ -48,8 +48,6 @@
 #define SUP_SHORT_LIFE_MS  10000 /* a worker that died younger backs off */
 #define SUP_BACKOFF_MIN_MS 100
 #define SUP_BACKOFF_MAX_MS 2000
-#define SUP_LOOP_CRASHES   10    /* more crashes than this ... */
-#define SUP_LOOP_WINDOW_MS 30000 /* ... within this window: a crash loop */
 
 /* One worker slot. */
 struct sup_slot {
@@ -75,8 +73,7 @@ struct sup {
     struct registry *reg;
     struct ipc ipc;
     int have_ipc;
-    int64_t crash_ms[SUP_LOOP_CRASHES + 1]; /* ring of recent crash times */
-    unsigned ncrashes;                      /* crashes ever */
+    unsigned ncrashes; /* worker deaths ever (for the log) */
     int stopping;
     int status; /* the exit status once stopping */
     /* operations, shared with the workers; NULL when off */
@@ -512,22 +509,12 @@ sup_request_stop(struct sup *sup, int rc)
     sup->status = rc;
 }
 
-/* Records a crash; returns 1 when it makes a crash loop (more than
- * SUP_LOOP_CRASHES crashes within SUP_LOOP_WINDOW_MS). */
-static int
-sup_crash_loop(struct sup *sup, int64_t now)
-{
-    const unsigned ring = SUP_LOOP_CRASHES + 1;
-
-    sup->crash_ms[sup->ncrashes % ring] = now;
-    sup->ncrashes++;
-    /* The oldest of the last SUP_LOOP_CRASHES + 1 crashes. */
-    return sup->ncrashes >= ring &&
-           now - sup->crash_ms[sup->ncrashes % ring] <= SUP_LOOP_WINDOW_MS;
-}
-
 /* Worker k died unexpectedly: free its sessions, then schedule its
- * replacement, or stop the daemon when crashes come too fast. */
+ * replacement. However often workers die (the OOM killer, an operator, a
+ * bug), the daemon keeps replacing them, backing off up to
+ * SUP_BACKOFF_MAX_MS; only a worker's fatal exit at start-up (a
+ * configuration that can never work) stops it. Every replacement is
+ * counted in /metrics (binmcpd_worker_restarts_total). */
 static void
 sup_on_crash(struct sup *sup, int k, const char *how)
 {
@@ -535,15 +522,10 @@ sup_on_crash(struct sup *sup, int k, const char *how)
     int64_t now = mono_ms(), delay = 0;
     int freed = reg_reap_worker(sup->reg, k);
 
-    log_warnx("worker %d (pid %d) died: %s; %d session%s freed", k, (int)w->pid,
-              how, freed, freed == 1 ? "" : "s");
-    if (sup_crash_loop(sup, now)) {
-        log_error("crash loop: more than %d worker crashes within %d s; "
-                  "stopping",
-                  SUP_LOOP_CRASHES, SUP_LOOP_WINDOW_MS / 1000);
-        sup_request_stop(sup, 1);
-        return;
-    }
+    sup->ncrashes++;
+    log_warnx("worker %d (pid %d) died: %s; %d session%s freed (%u worker "
+              "deaths since start)",
+              k, (int)w->pid, how, freed, freed == 1 ? "" : "s", sup->ncrashes);
     if (now - w->started_ms > SUP_SHORT_LIFE_MS)
         w->quick_crashes = 0;
     else

@@ -883,9 +883,9 @@ test_unsupported_method(void)
     struct bnc_response r;
 
     REQUIRE_FAKEX();
-    CU_ASSERT_EQUAL(call("PUT", TICKER, NULL, BNC_PUBLIC, NULL, &r), -1);
+    CU_ASSERT_EQUAL(call("PATCH", TICKER, NULL, BNC_PUBLIC, NULL, &r), -1);
     CU_ASSERT_EQUAL(r.status, BNC_ERR_INTERNAL);
-    CU_ASSERT_EQUAL(fakex_count(&fx, "PUT", TICKER), 0);
+    CU_ASSERT_EQUAL(fakex_count(&fx, "PATCH", TICKER), 0);
 }
 
 static void
