@@ -215,6 +215,61 @@ async function scenario(label, transport) {
       check(false, `${label}: cancel_order: an order id from step 1 to cancel`);
     }
     await expectRefused(client, label, asked, { action: "cancel" }, "cancelled");
+
+    // ---- 4. every other order-changing tool, confirmed by the user, and
+    // the read tools: the SDK validates each structuredContent against the
+    // tool's outputSchema ----
+    asked.answer = { action: "accept", content: { confirm: true } };
+    const accepted = async (name, args, pick) => {
+      asked.length = 0;
+      const r = await call(client, label, name, args, `${name} (accept)`);
+      if (r === undefined)
+        return undefined;
+      check(r.isError !== true && asked.length === 1,
+            `${label}: ${name}: confirmed once, succeeds`,
+            `asked ${asked.length}; ` + JSON.stringify(r.structuredContent ?? textOf(r)).slice(0, 300));
+      return pick ? pick(r.structuredContent ?? {}) : r;
+    };
+    const listId = await accepted("place_order_list", {
+      symbol: "BTCUSDT", list_type: "OCO", side: "SELL", quantity: "0.01",
+      above_type: "LIMIT_MAKER", above_price: "55000",
+      below_type: "STOP_LOSS_LIMIT", below_stop_price: "45000",
+      below_price: "44900" }, (sc) => sc.orderListId);
+    if (listId !== undefined)
+      await accepted("cancel_order_list", { symbol: "BTCUSDT", order_list_id: listId });
+    const oid = await accepted("place_order", {
+      symbol: "BTCUSDT", side: "BUY", type: "LIMIT", quantity: "0.002",
+      price: "10000" }, (sc) => sc.orderId);
+    if (oid !== undefined) {
+      await accepted("amend_order", { symbol: "BTCUSDT", order_id: oid, new_qty: "0.001" });
+      await accepted("cancel_replace_order", {
+        symbol: "BTCUSDT", cancel_replace_mode: "STOP_ON_FAILURE",
+        cancel_order_id: oid, side: "BUY", type: "LIMIT", quantity: "0.001",
+        price: "10100" });
+    }
+    await accepted("cancel_all_orders", { symbol: "BTCUSDT" });
+    const reads = [
+      ["get_symbol_info", { symbol: "BTCUSDT" }],
+      ["get_commission_rates", { symbol: "BTCUSDT" }],
+      ["get_order_rate_limit", {}],
+      ["get_prevented_matches", { symbol: "BTCUSDT", order_id: 1 }],
+      ["get_open_order_lists", {}],
+      ["get_all_order_lists", {}],
+      ["get_audit_log", { limit: 5 }],
+      ["preview_order", { symbol: "BTCUSDT", side: "BUY", type: "MARKET", quantity: "0.001" }],
+      ["preview_order_list", {
+        symbol: "BTCUSDT", list_type: "OCO", side: "SELL", quantity: "0.01",
+        above_type: "LIMIT_MAKER", above_price: "55000",
+        below_type: "STOP_LOSS_LIMIT", below_stop_price: "45000",
+        below_price: "44900" }],
+    ];
+    for (const [name, args] of reads) {
+      const r = await call(client, label, name, args, name);
+      if (r !== undefined)
+        check(r.isError !== true && r.structuredContent !== undefined,
+              `${label}: ${name}: valid structuredContent`,
+              JSON.stringify(r.content).slice(0, 300));
+    }
   } catch (e) {
     check(false, `${label}: session with binmcpd`, errText(e));
   } finally {
