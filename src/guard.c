@@ -1131,6 +1131,53 @@ estimate_number(double v)
 
 /* See guard.h. */
 json_object *
+guard_status(const struct creds *cr)
+{
+    static const char *const modes[] = {"auto", "elicitation", "token", "off"};
+    struct trading_settings t;
+    char fp[FP_LEN + 1] = "", err[256];
+    double spent = 0;
+    json_object *out;
+
+    if (shared == NULL || (out = json_object_new_object()) == NULL)
+        return NULL;
+    rules_get(&t);
+    json_object_object_add(out, "orderConfirmation",
+                           json_object_new_string(modes[t.confirmation]));
+    json_object_object_add(
+        out, "confirmOn",
+        json_object_new_string(t.confirm_always ? "always" : "mainnet"));
+    json_object_object_add(out, "confirmationTimeoutSeconds",
+                           json_object_new_int(t.confirmation_timeout_s));
+    if (t.max_order_notional > 0)
+        json_object_object_add(out, "maxOrderNotional",
+                               estimate_number(t.max_order_notional));
+    if (t.max_daily_notional > 0)
+        json_object_object_add(out, "maxDailyNotional",
+                               estimate_number(t.max_daily_notional));
+    json_object_object_add(out, "allowedSymbols",
+                           json_object_new_string(t.allowed_symbols[0] != '\0'
+                                                      ? t.allowed_symbols
+                                                      : "*"));
+    json_object_object_add(out, "deniedSymbols",
+                           json_object_new_string(t.denied_symbols));
+    json_object_object_add(out, "maxOpenOrders",
+                           json_object_new_int(t.max_open_orders));
+    json_object_object_add(out, "journalAvailable",
+                           json_object_new_boolean(jr != NULL));
+    if (cr != NULL && jr != NULL &&
+        guard_key_fingerprint(cr->key, fp, sizeof(fp)) == 0 &&
+        journal_spent(jr, fp, now_ms(), &spent, err, sizeof(err)) == 0) {
+        json_object_object_add(out, "committedToday", estimate_number(spent));
+        if (t.max_daily_notional > 0)
+            json_object_object_add(out, "leftToday",
+                                   estimate_number(left_today(&t, spent)));
+    }
+    return out;
+}
+
+/* See guard.h. */
+json_object *
 guard_preview(struct mcp_call *call, const struct bnc_request *req)
 {
     struct trading_settings t;

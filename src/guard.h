@@ -85,6 +85,14 @@ json_object *guard_audit_log(const struct creds *cr, struct journal_filter *f,
 json_object *guard_preview(struct mcp_call *call,
                            const struct bnc_request *req);
 
+/* The operator's trading rules in force and, for the key of cr (may be
+ * NULL), what it committed in the last 24 hours: a new object for
+ * get_safety_status (orderConfirmation, confirmOn,
+ * confirmationTimeoutSeconds, maxOrderNotional, maxDailyNotional,
+ * allowedSymbols, deniedSymbols, maxOpenOrders, journalAvailable,
+ * committedToday, leftToday). NULL when the guard is not set up. */
+json_object *guard_status(const struct creds *cr);
+
 /* The fingerprint the journal records for an API key: the first 16 hex
  * digits of SHA-256(key). out must hold 17 bytes. Returns 0 or -1. */
 int guard_key_fingerprint(const char *key, char *out, size_t len);

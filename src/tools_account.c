@@ -16,8 +16,8 @@
 #include "tools.h"
 #include "tools_util.h"
 
-#define READ_FLAGS    (TOOL_READ_ONLY | TOOL_OPEN_WORLD)
-#define DAY_MS        (24LL * 60 * 60 * 1000)
+#define READ_FLAGS (TOOL_READ_ONLY | TOOL_OPEN_WORLD)
+#define DAY_MS     (24LL * 60 * 60 * 1000)
 
 /* ---- field lists and schema pieces ---- */
 
@@ -254,6 +254,121 @@ get_audit_log(struct mcp_call *call, json_object *args, struct tool_result *res)
     return 0;
 }
 
+/* ---- get_safety_status ---- */
+
+/* The served toolsets, as a new array (each set once, in listing order). */
+static json_object *
+served_toolsets(void)
+{
+    json_object *sets = json_object_new_array();
+    const struct tool_def *t;
+
+    for (size_t i = 0; (t = tool_at(i)) != NULL; i++) {
+        const char *set = tool_toolset(t->name);
+        int seen = 0;
+        for (size_t j = 0; set != NULL && j < json_object_array_length(sets);
+             j++)
+            seen |= strcmp(json_object_get_string(
+                               json_object_array_get_idx(sets, j)),
+                           set) == 0;
+        if (set != NULL && !seen)
+            json_object_array_add(sets, json_object_new_string(set));
+    }
+    return sets;
+}
+
+/* The key's permissions (mainnet only: testnet and demo have no /sapi),
+ * with warnings for withdrawals and a missing IP restriction. */
+static void
+key_permissions(struct mcp_call *call, const struct creds *cr, json_object *out,
+                json_object *warnings)
+{
+    struct tu_call tc;
+    json_object *body, *v;
+
+    if (cr->env != BNC_ENV_MAINNET) {
+        json_object_object_add(
+            out, "keyPermissions",
+            json_object_new_string("not available outside mainnet (no "
+                                   "/sapi endpoints)"));
+        return;
+    }
+    tu_call_init(&tc, "GET", "/sapi/v1/account/apiRestrictions", BNC_READ);
+    body = tu_call_run(call, &tc);
+    if (body == NULL) {
+        json_object_object_add(out, "keyPermissions",
+                               json_object_new_string(tc.err));
+    } else {
+        json_object_object_add(out, "keyPermissions", json_object_get(body));
+        if (json_object_object_get_ex(body, "enableWithdrawals", &v) &&
+            json_object_get_boolean(v))
+            json_object_array_add(
+                warnings,
+                json_object_new_string("This API key can WITHDRAW funds. "
+                                       "binmcpd never withdraws, but a "
+                                       "leaked key could: create a key "
+                                       "without withdrawal permission."));
+        if (json_object_object_get_ex(body, "ipRestrict", &v) &&
+            !json_object_get_boolean(v))
+            json_object_array_add(
+                warnings,
+                json_object_new_string("This API key has no IP restriction: "
+                                       "restrict it to this server's "
+                                       "address in Binance's API "
+                                       "management."));
+    }
+    tu_call_done(&tc);
+}
+
+/* Everything that decides what an order can do here: the credentials and
+ * their environment, the clock, the key's permissions, the tools served,
+ * the confirmation mode and the operator's limits with today's usage. */
+static int
+get_safety_status(struct mcp_call *call, json_object *args,
+                  struct tool_result *res)
+{
+    struct creds buf;
+    const struct creds *cr;
+    json_object *out = json_object_new_object(), *warnings, *trading;
+    int64_t server_ms, offset_ms;
+    char masked[32];
+
+    (void)args;
+    warnings = json_object_new_array();
+    memset(&buf, 0, sizeof(buf));
+    cr = mcp_call_creds(call, &buf);
+    json_object_object_add(
+        out, "readOnly",
+        json_object_new_boolean(call->srv != NULL &&
+                                mcp_server_read_only(call->srv)));
+    if (cr != NULL) {
+        creds_mask(cr->key, masked, sizeof(masked));
+        json_object_object_add(out, "key", json_object_new_string(masked));
+        json_object_object_add(out, "environment",
+                               json_object_new_string(creds_env_name(cr->env)));
+        json_object_object_add(
+            out, "credentials",
+            json_object_new_string(call->sess != NULL && call->sess->creds.set
+                                       ? "this session's"
+                                       : "the daemon's"));
+        key_permissions(call, cr, out, warnings);
+    } else {
+        json_object_object_add(out, "credentials",
+                               json_object_new_string("none"));
+    }
+    if (bnc_sync_time(&server_ms, &offset_ms, NULL) == 0)
+        json_object_object_add(out, "clockOffsetMs",
+                               json_object_new_int64(offset_ms));
+    json_object_object_add(out, "toolsets", served_toolsets());
+    trading = guard_status(cr);
+    creds_wipe(&buf);
+    if (trading != NULL)
+        json_object_object_add(out, "trading", trading);
+    json_object_object_add(out, "warnings", warnings);
+    res->data = out;
+    return 0;
+}
+
 /* ---- the rows ---- */
 
 /* clang-format off */
@@ -368,6 +483,22 @@ const struct tool_def tools_account[] = {
      TU_OBJ(TU_F("count", TU_INT) ","
             TU_F("entries", TU_ARR("{\"type\":\"object\"}"))),
      TOOL_READ_ONLY | TOOL_IDEMPOTENT, get_audit_log},
+    {"get_safety_status", "Safety status",
+     "What decides what an order can do here, in one place: whose "
+     "credentials are used and on which environment (mainnet, testnet, "
+     "demo), the clock offset to Binance, the API key's permissions and IP "
+     "restriction (mainnet; with a warning when the key can withdraw or has "
+     "no IP restriction), the toolsets served, whether the server is "
+     "read-only, the confirmation mode and the operator's limits with what "
+     "this key committed today. Call it before trading.",
+     TU_IN_NONE,
+     TU_OBJ(TU_F("readOnly", TU_BOOL) "," TU_F("key", TU_STR) ","
+            TU_F("environment", TU_STR) "," TU_F("credentials", TU_STR) ","
+            TU_F("keyPermissions", "{\"type\":[\"object\",\"string\"]}")
+            "," TU_F("clockOffsetMs", TU_INT) "," TU_F("toolsets", TU_STRS)
+            "," TU_F("trading", "{\"type\":\"object\"}") ","
+            TU_F("warnings", TU_STRS)),
+     TOOL_READ_ONLY | TOOL_OPEN_WORLD, get_safety_status},
     {NULL, NULL, NULL, NULL, NULL, 0, NULL},
 };
 /* clang-format on */

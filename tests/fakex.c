@@ -1724,6 +1724,27 @@ auth_check(struct call *c)
  * Signed endpoints: account and trades.
  * ------------------------------------------------------------------------ */
 
+/* GET /sapi/v1/account/apiRestrictions: the key's permissions. Account A's
+ * key allows withdrawals and has no IP restriction (what a safety check
+ * must warn about); every other key is restricted and cannot withdraw. */
+static void
+h_api_restrictions(struct call *c)
+{
+    bool first = c->acct == &g.acct[0];
+
+    c->body = json_object_new_object();
+    jset(c->body, "ipRestrict", jbool(!first));
+    jset(c->body, "createTime", jint(FAKEX_SEED_TIME));
+    jset(c->body, "enableReading", jbool(true));
+    jset(c->body, "enableSpotAndMarginTrading", jbool(true));
+    jset(c->body, "enableWithdrawals", jbool(first));
+    jset(c->body, "enableInternalTransfer", jbool(false));
+    jset(c->body, "permitsUniversalTransfer", jbool(false));
+    jset(c->body, "enableMargin", jbool(false));
+    jset(c->body, "enableFutures", jbool(false));
+    jset(c->body, "enableVanillaOptions", jbool(false));
+}
+
 static void
 h_account(struct call *c)
 {
@@ -4005,6 +4026,8 @@ static const struct route ROUTES[] = {
      ",symbol,interval,startTime,endTime,timeZone,limit,", h_klines},
     {"GET", "/api/v3/account", true, FAKEX_W_ACCOUNT, NULL,
      ",omitZeroBalances,", h_account},
+    {"GET", "/sapi/v1/account/apiRestrictions", true, 1, NULL, ",",
+     h_api_restrictions},
     {"GET", "/api/v3/myTrades", true, FAKEX_W_MY_TRADES, NULL,
      ",symbol,orderId,startTime,endTime,fromId,limit,", h_my_trades},
     {"POST", "/api/v3/order", true, FAKEX_W_ORDER_NEW, NULL, "," ORDER_PARAMS,

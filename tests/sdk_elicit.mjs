@@ -256,6 +256,7 @@ async function scenario(label, transport) {
       ["get_open_order_lists", {}],
       ["get_all_order_lists", {}],
       ["get_audit_log", { limit: 5 }],
+      ["get_safety_status", {}],
       ["preview_order", { symbol: "BTCUSDT", side: "BUY", type: "MARKET", quantity: "0.001" }],
       ["preview_order_list", {
         symbol: "BTCUSDT", list_type: "OCO", side: "SELL", quantity: "0.01",

@@ -933,7 +933,52 @@ test_toolsets_hide(void)
     sd_stop(&d);
 }
 
+static void
+test_safety_status(void)
+{
+    struct sd d;
+    json_object *r;
+    const char *text;
+    const char *env[] = {"BINMCPD_MAX_ORDER_NOTIONAL=1000",
+                         "BINMCPD_MAX_DAILY_NOTIONAL=1500",
+                         "BINMCPD_ORDER_CONFIRMATION=off",
+                         "BINMCPD_TOOLSETS=market,account,trade", NULL};
+
+    CU_ASSERT_EQUAL_FATAL(fakex_reset(&fx), 0);
+    CU_ASSERT_EQUAL_FATAL(sd_start(&d, 0, env), 0);
+    expect_placed(&d, LIMIT_BUY("0.02", "10000")); /* 200 USDT */
+    r = sd_tool(&d, "get_safety_status", "{}");
+    CU_ASSERT_FALSE(is_error(r));
+    CU_ASSERT_STRING_EQUAL(tl_str_at(r, "structuredContent.environment"),
+                           "mainnet");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(r, "structuredContent.credentials"),
+                           "the daemon's");
+    CU_ASSERT_STRING_EQUAL(
+        tl_str_at(r, "structuredContent.trading.orderConfirmation"), "off");
+    CU_ASSERT_STRING_EQUAL(
+        tl_str_at(r, "structuredContent.trading.maxOrderNotional"), "1000");
+    CU_ASSERT_STRING_EQUAL(
+        tl_str_at(r, "structuredContent.trading.committedToday"), "200");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(r, "structuredContent.trading.leftToday"),
+                           "1300");
+    CU_ASSERT_EQUAL(tl_len_at(r, "structuredContent.toolsets"), 3);
+    CU_ASSERT_TRUE(json_object_get_boolean(
+        tl_get_path(r, "structuredContent.keyPermissions.enableWithdrawals")));
+    /* key A can withdraw and has no IP restriction: both are warned */
+    CU_ASSERT_EQUAL(tl_len_at(r, "structuredContent.warnings"), 2);
+    text = json_object_to_json_string(r);
+    CU_ASSERT_TRUE(tl_contains(text, "WITHDRAW"));
+    CU_ASSERT_FALSE(tl_contains(text, TEST_SECRET_A));
+    CU_ASSERT_FALSE(tl_contains(text, TEST_KEY_A));
+    json_object_put(r);
+    CU_ASSERT_EQUAL(fakex_count(&fx, "GET", "/sapi/v1/account/apiRestrictions"),
+                    1);
+    sd_stop(&d);
+}
+
 static CU_TestInfo limit_tests[] = {
+    {"get_safety_status: environment, key permissions, limits and usage",
+     test_safety_status},
     {"toolsets hide and refuse the tools of other sets", test_toolsets_hide},
     {"preview_order / preview_order_list: the guard's verdict, no order",
      test_preview},

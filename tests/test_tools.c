@@ -177,7 +177,7 @@ test_table_rows(void)
     size_t n = tool_count();
     char err[256];
 
-    CU_ASSERT_EQUAL(n, 36);
+    CU_ASSERT_EQUAL(n, 37);
     CU_ASSERT_PTR_NULL(tool_at(n));
     CU_ASSERT_PTR_NULL(tool_find("no_such_tool"));
     CU_ASSERT_PTR_NULL(tool_find(NULL));
