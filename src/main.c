@@ -172,6 +172,7 @@ main(int argc, char **argv)
         log_error("%s; every order will be refused", err);
     struct mcp_options opts = {
         .read_only = s.read_only,
+        .max_result_bytes = s.max_result_bytes,
         .daemon_creds = &s.creds,
         .creds_lock = NULL,
     };

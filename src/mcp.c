@@ -899,6 +899,84 @@ tool_success_result(struct tool_result *tr)
     return res;
 }
 
+/* The longest array in o, searched to depth 3 (o itself included), with
+ * its path ("orders", "bids", "candles.0"...) in path; NULL when none has
+ * two elements or more. Borrowed from o. */
+static json_object *
+longest_array(json_object *o, int depth, char *path, size_t len)
+{
+    json_object *best = NULL;
+    size_t best_n = 1;
+    char sub[128];
+
+    if (json_object_is_type(o, json_type_array) &&
+        json_object_array_length(o) > best_n) {
+        best = o;
+        best_n = json_object_array_length(o);
+        path[0] = '\0';
+    }
+    if (depth == 0 || !json_object_is_type(o, json_type_object))
+        return best;
+    json_object_object_foreach(o, key, val)
+    {
+        json_object *a = longest_array(val, depth - 1, sub, sizeof(sub));
+        if (a != NULL && json_object_array_length(a) > best_n) {
+            best = a;
+            best_n = json_object_array_length(a);
+            snprintf(path, len, "%.60s%s%.60s", key, sub[0] != '\0' ? "." : "",
+                     sub);
+        }
+    }
+    return best;
+}
+
+/* Keeps a result under max bytes (it travels twice: structuredContent and
+ * its text copy) by dropping the tail of its longest list, halving it
+ * until it fits, and saying so in the result ("truncated": which list, how
+ * many entries were kept of how many, how to ask for the rest). The JSON
+ * stays valid, as the entries kept are whole. Returns 0, or -1 when it
+ * cannot be brought under the cap. */
+static int
+fit_result(json_object *data, size_t max)
+{
+    char path[128] = "";
+    size_t total = 0, kept = 0;
+    json_object *arr = NULL;
+
+    if (max == 0 || !json_object_is_type(data, json_type_object))
+        return 0;
+    while (2 * strlen(json_object_to_json_string_ext(data, JSON_OUT_FLAGS)) >
+           max) {
+        if (arr == NULL) {
+            arr = longest_array(data, 3, path, sizeof(path));
+            if (arr == NULL)
+                return -1;
+            total = json_object_array_length(arr);
+        }
+        size_t n = json_object_array_length(arr);
+        if (n <= 1)
+            return -1;
+        kept = n / 2;
+        json_object_array_del_idx(arr, kept, n - kept);
+    }
+    if (arr != NULL) {
+        char note[384];
+        json_object *t = json_object_new_object();
+        snprintf(note, sizeof(note),
+                 "The result was cut to fit the server's limit of %zu bytes: "
+                 "%zu of %zu entries of '%s' are shown (the first ones). Ask "
+                 "for fewer at a time (a smaller limit, levels or time "
+                 "range) to see the rest.",
+                 max, kept, total, path);
+        json_object_object_add(t, "field", json_object_new_string(path));
+        json_object_object_add(t, "kept", json_object_new_int64((int64_t)kept));
+        json_object_object_add(t, "of", json_object_new_int64((int64_t)total));
+        json_object_object_add(t, "note", json_object_new_string(note));
+        json_object_object_add(data, "truncated", t);
+    }
+    return 0;
+}
+
 /* Runs row idx with args (an object). Returns the CallToolResult. */
 static json_object *
 run_tool(struct request *r, int idx, json_object *args,
@@ -927,6 +1005,15 @@ run_tool(struct request *r, int idx, json_object *args,
     };
     memset(&tr, 0, sizeof(tr));
     int rc = t->handler(&call, args, &tr);
+    if (rc == 0 && tr.data != NULL && tr.text == NULL &&
+        fit_result(tr.data, srv->opts.max_result_bytes) < 0) {
+        json_object_put(tr.data);
+        tr.data = NULL;
+        rc = tool_fail(&tr,
+                       "The result of %s is larger than the server's limit "
+                       "of %zu bytes and cannot be shortened; ask for less.",
+                       t->name, srv->opts.max_result_bytes);
+    }
     if (rc == 0 &&
         ((tr.data != NULL && json_object_is_type(tr.data, json_type_object)) ||
          (tr.data == NULL && tr.content != NULL &&

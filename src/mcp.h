@@ -121,6 +121,8 @@ struct mcp_options {
     const struct creds *daemon_creds; /* fallback credentials, may be unset */
     pthread_rwlock_t *creds_lock;     /* guards *daemon_creds, may be NULL */
     const struct mcp_provider *provider; /* NULL: mcp_binance_provider */
+    size_t max_result_bytes; /* a tool result's cap (structuredContent and
+                                its text copy together); 0: no cap */
 };
 
 /* Creates a server. opts is copied (daemon_creds is borrowed: it must

@@ -498,6 +498,9 @@ static const struct opt_row opt_table[] = {
         "transport: stdio (default) or sse (HTTP daemon)"),
     OPT("read-only", 0, NULL, WHERE_ALL, "BINMCPD_READ_ONLY", META_NONE,
         set_flag, F(read_only), 0, 0, "hide and refuse every order tool"),
+    OPT("max-result-bytes", 0, "BYTES", WHERE_ALL, "BINMCPD_MAX_RESULT_BYTES",
+        META_NONE, set_size, F(max_result_bytes), 10000, 10485760,
+        "largest tool result; longer lists are cut (100000)"),
     OPT("toolsets", 0, "LIST", WHERE_ALL, "BINMCPD_TOOLSETS", META_NONE,
         set_string, F(toolsets), 0, 0,
         "market,account,trade,orderlists,analytics (all)"),
@@ -628,6 +631,7 @@ settings_defaults(struct settings *s)
     s->rate_limit = 0;
     s->rate_burst = 20;
     s->trading.confirmation_timeout_s = 120;
+    s->max_result_bytes = 100000;
     snprintf(s->config_path, sizeof(s->config_path), "%s",
              SETTINGS_DEFAULT_CONFIG);
     snprintf(s->pidfile, sizeof(s->pidfile), "%s", SETTINGS_DEFAULT_PIDFILE);

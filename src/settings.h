@@ -126,9 +126,10 @@ struct settings {
     enum log_level log_level;
     struct bnc_config bnc;
     struct trading_settings trading;
-    char toolsets[128]; /* "market,account,...": served sets; "" = all */
-    struct creds creds; /* the daemon's own credentials; creds.set == 0
-                           when none were given */
+    char toolsets[128];      /* "market,account,...": served sets; "" = all */
+    size_t max_result_bytes; /* a tool result's cap, default 100000 */
+    struct creds creds;      /* the daemon's own credentials; creds.set == 0
+                                when none were given */
     /* what settings_load saw and did */
     int argc;            /* the command line, for settings_reload; argv */
     char **argv;         /* is not copied (main's argv lives for ever) */

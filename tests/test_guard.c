@@ -976,7 +976,47 @@ test_safety_status(void)
     sd_stop(&d);
 }
 
+/* max_result_bytes: a long result keeps its first entries, says what was
+ * left out, and stays valid JSON. */
+static void
+test_result_cap(void)
+{
+    struct sd d;
+    json_object *r;
+    const char *env[] = {"BINMCPD_MAX_RESULT_BYTES=10000", NULL};
+
+    CU_ASSERT_EQUAL_FATAL(fakex_reset(&fx), 0);
+    CU_ASSERT_EQUAL_FATAL(sd_start(&d, 0, env), 0);
+    r = sd_tool(&d, "get_klines",
+                "{\"symbol\":\"BTCUSDT\",\"interval\":\"1m\",\"limit\":"
+                "100}");
+    CU_ASSERT_FALSE(is_error(r));
+    CU_ASSERT_STRING_EQUAL(tl_str_at(r, "structuredContent.truncated.field"),
+                           "klines");
+    CU_ASSERT_EQUAL(tl_int_at(r, "structuredContent.truncated.of"), 100);
+    CU_ASSERT_TRUE(tl_int_at(r, "structuredContent.truncated.kept") < 100);
+    CU_ASSERT_EQUAL((int64_t)tl_len_at(r, "structuredContent.klines"),
+                    tl_int_at(r, "structuredContent.truncated.kept"));
+    CU_ASSERT_TRUE(tl_contains(tl_str_at(r, "structuredContent.truncated.note"),
+                               "smaller limit"));
+    /* the text block is the same, valid JSON, and the whole is under 10000 */
+    json_object *copy = json_tokener_parse(text_of(r));
+    CU_ASSERT_PTR_NOT_NULL(copy);
+    json_object_put(copy);
+    CU_ASSERT_TRUE(strlen(json_object_to_json_string(r)) < 10000 + 1000);
+    json_object_put(r);
+    /* a short result is untouched */
+    r = sd_tool(&d, "get_klines",
+                "{\"symbol\":\"BTCUSDT\",\"interval\":\"1m\",\"limit\":"
+                "5}");
+    CU_ASSERT_PTR_NULL(tl_get_path(r, "structuredContent.truncated"));
+    CU_ASSERT_EQUAL(tl_len_at(r, "structuredContent.klines"), 5);
+    json_object_put(r);
+    sd_stop(&d);
+}
+
 static CU_TestInfo limit_tests[] = {
+    {"max_result_bytes: the longest list is cut, with a note", test_result_cap},
     {"get_safety_status: environment, key permissions, limits and usage",
      test_safety_status},
     {"toolsets hide and refuse the tools of other sets", test_toolsets_hide},

@@ -193,7 +193,8 @@ test_every_key(void)
              "denied_symbols = BTCUP?\n"
              "max_open_orders = 4\n"
              "journal = /tmp/binmcpd-test-journal.db\n"
-             "toolsets = market,account\n",
+             "toolsets = market,account\n"
+             "max_result_bytes = 50000\n",
              creds);
     write_file(conf, "every.conf", 0644, text);
     CU_ASSERT_EQUAL_FATAL(load_with(&s, conf, NULL, err, sizeof(err)), 0);
@@ -239,6 +240,7 @@ test_every_key(void)
     CU_ASSERT_EQUAL(s.trading.max_open_orders, 4);
     CU_ASSERT_STRING_EQUAL(s.trading.journal, "/tmp/binmcpd-test-journal.db");
     CU_ASSERT_STRING_EQUAL(s.toolsets, "market,account");
+    CU_ASSERT_EQUAL(s.max_result_bytes, 50000);
     CU_ASSERT_TRUE(s.creds.set);
     CU_ASSERT_STRING_EQUAL(s.creds.key, TEST_KEY_A);
     CU_ASSERT_EQUAL(s.creds.env, BNC_ENV_TESTNET); /* from testnet = true */
@@ -272,7 +274,7 @@ test_every_key(void)
             fprintf(stderr, "\n  key of --%s not tested\n", name);
         CU_ASSERT_TRUE(contains(text, key));
     }
-    CU_ASSERT_EQUAL(options, 38);
+    CU_ASSERT_EQUAL(options, 39);
     CU_ASSERT_TRUE(contains(help, "--help"));
     CU_ASSERT_TRUE(contains(help, "--version"));
     CU_ASSERT_TRUE(contains(help, "--check-config"));
