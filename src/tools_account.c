@@ -22,33 +22,8 @@
 /* ---- field lists and schema pieces ---- */
 
 /* clang-format off */
-static const char *const order_fields[] = {
-    "symbol", "orderId", "orderListId", "clientOrderId", "origClientOrderId",
-    "transactTime", "time", "updateTime", "price", "origQty", "executedQty",
-    "cummulativeQuoteQty", "origQuoteOrderQty", "status", "timeInForce",
-    "type", "side", "stopPrice", "icebergQty", "isWorking", "workingTime",
-    "selfTradePreventionMode", "fills", NULL};
 
-#define ORDER_PROPS                                                          \
-    TU_F("symbol", TU_STR) "," TU_F("orderId", TU_INT) ","                   \
-    TU_F("orderListId", TU_INT) "," TU_F("clientOrderId", TU_STR) ","        \
-    TU_F("origClientOrderId", TU_STR) "," TU_F("transactTime", TU_INT) ","   \
-    TU_F("time", TU_INT) "," TU_F("updateTime", TU_INT) ","                  \
-    TU_F("price", TU_STR) "," TU_F("origQty", TU_STR) ","                    \
-    TU_F("executedQty", TU_STR) "," TU_F("cummulativeQuoteQty", TU_STR) "," \
-    TU_F("origQuoteOrderQty", TU_STR) "," TU_F("status", TU_STR) ","         \
-    TU_F("timeInForce", TU_STR) "," TU_F("type", TU_STR) ","                 \
-    TU_F("side", TU_STR) "," TU_F("stopPrice", TU_STR) ","                   \
-    TU_F("icebergQty", TU_STR) "," TU_F("isWorking", TU_BOOL) ","            \
-    TU_F("workingTime", TU_INT) ","                                          \
-    TU_F("selfTradePreventionMode", TU_STR) ","                              \
-    TU_F("fills", TU_ARR(TU_OBJ(                                             \
-        TU_F("price", TU_STR) "," TU_F("qty", TU_STR) ","                    \
-        TU_F("commission", TU_STR) "," TU_F("commissionAsset", TU_STR) ","   \
-        TU_F("tradeId", TU_INT)))) ","                                       \
-    TU_F("environment", TU_STR)
 
-#define ENV_PROP TU_F("environment", TU_STR)
 
 #define IN_ORDER_ID                                                          \
     TU_F("order_id", "{\"type\":\"integer\",\"minimum\":0,\"description\":"  \
@@ -152,7 +127,7 @@ static const struct tu_arg order_ref_args[] = {
 
 static const struct tu_simple get_order_spec = {
     "GET", "/api/v3/order", BNC_READ, order_ref_args,
-    {order_fields, NULL, NULL, 0, 1}, NULL, NULL};
+    {tu_order_fields, NULL, NULL, 0, 1}, NULL, NULL};
 
 static int
 get_order(struct mcp_call *call, json_object *args, struct tool_result *res)
@@ -164,7 +139,7 @@ get_order(struct mcp_call *call, json_object *args, struct tool_result *res)
 
 static const struct tu_simple cancel_spec = {
     "DELETE", "/api/v3/order", BNC_TRADE, order_ref_args,
-    {order_fields, NULL, NULL, 0, 1},
+    {tu_order_fields, NULL, NULL, 0, 1},
     (const char *const[]){"order_id", "client_order_id", NULL},
     "cancel request"};
 
@@ -181,7 +156,7 @@ static const struct tu_simple open_orders_spec = {
     "GET", "/api/v3/openOrders", BNC_READ,
     (const struct tu_arg[]){{"symbol", "symbol", TU_ARG_SYMBOL, 1, NULL},
                             {NULL, NULL, TU_ARG_STR, 0, NULL}},
-    {order_fields, NULL, "orders", 1, 1}, NULL, NULL};
+    {tu_order_fields, NULL, "orders", 1, 1}, NULL, NULL};
 
 static int
 get_open_orders(struct mcp_call *call, json_object *args,
@@ -198,7 +173,7 @@ static const struct tu_simple all_orders_spec = {
                             {"end_time", "endTime", TU_ARG_INT, 0, NULL},
                             {"limit", "limit", TU_ARG_INT, 0, NULL},
                             {NULL, NULL, TU_ARG_STR, 0, NULL}},
-    {order_fields, NULL, "orders", 1, 1}, NULL, NULL};
+    {tu_order_fields, NULL, "orders", 1, 1}, NULL, NULL};
 
 static int
 get_all_orders(struct mcp_call *call, json_object *args,
@@ -397,7 +372,7 @@ const struct tool_def tools_account[] = {
             TU_F("balances", TU_ARR(TU_OBJ(
                 TU_F("asset", TU_STR) "," TU_F("free", TU_STR) ","
                 TU_F("locked", TU_STR)))) ","
-            TU_F("permissions", TU_STRS) "," TU_F("uid", TU_INT) "," ENV_PROP),
+            TU_F("permissions", TU_STRS) "," TU_F("uid", TU_INT) "," TU_ENV_PROP),
      READ_FLAGS, get_account_info},
     {"get_account_trades", "Account trades",
      "Your own trades (fills) on one trading pair, oldest first "
@@ -421,7 +396,7 @@ const struct tool_def tools_account[] = {
                 TU_F("quoteQty", TU_STR) "," TU_F("commission", TU_STR) ","
                 TU_F("commissionAsset", TU_STR) "," TU_F("time", TU_INT) ","
                 TU_F("isBuyer", TU_BOOL) "," TU_F("isMaker", TU_BOOL) ","
-                TU_F("isBestMatch", TU_BOOL)))) "," ENV_PROP),
+                TU_F("isBestMatch", TU_BOOL)))) "," TU_ENV_PROP),
      READ_FLAGS, get_account_trades},
     {"get_order", "Order status",
      "One order's current state (GET /api/v3/order), found by order_id or "
@@ -431,7 +406,7 @@ const struct tool_def tools_account[] = {
            IN_CLIENT_ORDER_ID("The client order id the order was placed "
                               "with."),
            "\"symbol\""),
-     TU_OBJ(ORDER_PROPS), READ_FLAGS, get_order},
+     TU_OBJ(TU_ORDER_PROPS "," TU_ENV_PROP), READ_FLAGS, get_order},
     {"cancel_order", "Cancel an order",
      "Cancels an open order (DELETE /api/v3/order), found by order_id or "
      "by client_order_id (exactly one). " TU_MONEY_WARNING
@@ -440,7 +415,7 @@ const struct tool_def tools_account[] = {
            IN_CLIENT_ORDER_ID("The client order id the order was placed "
                               "with.") "," TU_IN_CONFIRMATION_TOKEN,
            "\"symbol\""),
-     TU_OBJ(ORDER_PROPS),
+     TU_OBJ(TU_ORDER_PROPS "," TU_ENV_PROP),
      TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT | TOOL_OPEN_WORLD | TOOL_TRADING,
      cancel_order},
     {"get_open_orders", "Open orders",
@@ -450,7 +425,7 @@ const struct tool_def tools_account[] = {
      TU_IN_OPTIONAL(TU_IN_SYMBOL_AS("symbol", "Trading pair such as BTCUSDT;"
                                               " leave out for all pairs.")),
      TU_OBJ(TU_F("symbol", TU_STR) "," TU_F("count", TU_INT) ","
-            TU_F("orders", TU_ARR(TU_OBJ(ORDER_PROPS))) "," ENV_PROP),
+            TU_F("orders", TU_ARR(TU_OBJ(TU_ORDER_PROPS "," TU_ENV_PROP))) "," TU_ENV_PROP),
      READ_FLAGS, get_open_orders},
     {"get_all_orders", "All orders",
      "All orders of one trading pair: open, filled, cancelled and expired "
@@ -463,7 +438,7 @@ const struct tool_def tools_account[] = {
            TU_IN_INT("limit", 1, 1000, "How many orders (default 500)."),
            "\"symbol\""),
      TU_OBJ(TU_F("symbol", TU_STR) "," TU_F("count", TU_INT) ","
-            TU_F("orders", TU_ARR(TU_OBJ(ORDER_PROPS))) "," ENV_PROP),
+            TU_F("orders", TU_ARR(TU_OBJ(TU_ORDER_PROPS "," TU_ENV_PROP))) "," TU_ENV_PROP),
      READ_FLAGS, get_all_orders},
     {"get_audit_log", "Audit journal",
      "binmcpd's journal of the order-changing calls made with the API key "

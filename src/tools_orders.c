@@ -40,14 +40,7 @@
 /* ---- field lists and schema pieces ---- */
 
 /* clang-format off */
-static const char *const order_fields[] = {
-    "symbol", "orderId", "orderListId", "clientOrderId", "origClientOrderId",
-    "transactTime", "time", "updateTime", "price", "origQty", "executedQty",
-    "cummulativeQuoteQty", "origQuoteOrderQty", "status", "timeInForce",
-    "type", "side", "stopPrice", "trailingDelta", "trailingTime",
-    "icebergQty", "strategyId", "strategyType", "isWorking", "workingTime",
-    "selfTradePreventionMode", "preventedMatchId", "preventedQuantity",
-    "expiryReason", "fills", NULL};
+
 
 /* An order list; orderReports (answers to place and cancel) are shaped
  * separately, each report as an order. */
@@ -55,28 +48,6 @@ static const char *const list_fields[] = {
     "orderListId", "contingencyType", "listStatusType", "listOrderStatus",
     "listRejectReason", "listClientOrderId", "transactionTime", "symbol",
     "orders", NULL};
-
-#define ORDER_PROPS                                                          \
-    TU_F("symbol", TU_STR) "," TU_F("orderId", TU_INT) ","                   \
-    TU_F("orderListId", TU_INT) "," TU_F("clientOrderId", TU_STR) ","        \
-    TU_F("origClientOrderId", TU_STR) "," TU_F("transactTime", TU_INT) ","   \
-    TU_F("time", TU_INT) "," TU_F("updateTime", TU_INT) ","                  \
-    TU_F("price", TU_STR) "," TU_F("origQty", TU_STR) ","                    \
-    TU_F("executedQty", TU_STR) "," TU_F("cummulativeQuoteQty", TU_STR) "," \
-    TU_F("origQuoteOrderQty", TU_STR) "," TU_F("status", TU_STR) ","         \
-    TU_F("timeInForce", TU_STR) "," TU_F("type", TU_STR) ","                 \
-    TU_F("side", TU_STR) "," TU_F("stopPrice", TU_STR) ","                   \
-    TU_F("trailingDelta", TU_INT) "," TU_F("trailingTime", TU_INT) ","       \
-    TU_F("icebergQty", TU_STR) "," TU_F("strategyId", TU_INT) ","            \
-    TU_F("strategyType", TU_INT) "," TU_F("isWorking", TU_BOOL) ","          \
-    TU_F("workingTime", TU_INT) ","                                          \
-    TU_F("selfTradePreventionMode", TU_STR) ","                              \
-    TU_F("preventedMatchId", TU_INT) ","                                     \
-    TU_F("preventedQuantity", TU_STR) "," TU_F("expiryReason", TU_STR) ","   \
-    TU_F("fills", TU_ARR(TU_OBJ(                                             \
-        TU_F("price", TU_STR) "," TU_F("qty", TU_STR) ","                    \
-        TU_F("commission", TU_STR) "," TU_F("commissionAsset", TU_STR) ","   \
-        TU_F("tradeId", TU_INT))))
 
 #define LIST_PROPS                                                           \
     TU_F("orderListId", TU_INT) "," TU_F("contingencyType", TU_STR) ","      \
@@ -89,9 +60,8 @@ static const char *const list_fields[] = {
         TU_F("clientOrderId", TU_STR))))
 
 #define LIST_REPORT_PROPS                                                    \
-    LIST_PROPS "," TU_F("orderReports", TU_ARR(TU_OBJ(ORDER_PROPS)))
+    LIST_PROPS "," TU_F("orderReports", TU_ARR(TU_OBJ(TU_ORDER_PROPS)))
 
-#define ENV_PROP TU_F("environment", TU_STR)
 
 #define DEC_PATTERN "^[0-9]{1,20}([.][0-9]{1,20})?$"
 #define CID_PATTERN "^[a-zA-Z0-9_-]{1,36}$"
@@ -271,7 +241,7 @@ add_env(json_object *out, enum bnc_env env)
 }
 
 /* A new object holding the list fields of body and its orderReports, each
- * cut to order_fields; NULL when body is not an object. */
+ * cut to tu_order_fields; NULL when body is not an object. */
 static json_object *
 shape_list(json_object *body)
 {
@@ -285,7 +255,7 @@ shape_list(json_object *body)
         arr = json_object_new_array_ext((int)n);
         for (size_t i = 0; arr != NULL && i < n; i++) {
             json_object *o =
-                tu_pick(json_object_array_get_idx(reports, i), order_fields);
+                tu_pick(json_object_array_get_idx(reports, i), tu_order_fields);
             if (o != NULL)
                 json_object_array_add(arr, o);
         }
@@ -676,7 +646,7 @@ order_result(const struct plain *o, json_object *body, json_object *echo,
                                    "again without test to place it."));
     } else {
         json_object_put(echo);
-        out = tu_pick(body, order_fields);
+        out = tu_pick(body, tu_order_fields);
         if (out == NULL)
             return NULL;
         json_object_object_add(out, "test", json_object_new_boolean(0));
@@ -1470,7 +1440,7 @@ cancel_replace_order(struct mcp_call *call, json_object *args,
         for (size_t i = 0; i < 2; i++) {
             const char *key = i == 0 ? "cancelResponse" : "newOrderResponse";
             json_object *shaped = json_object_object_get_ex(body, key, &v)
-                                      ? tu_pick(v, order_fields)
+                                      ? tu_pick(v, tu_order_fields)
                                       : NULL;
             if (shaped != NULL)
                 json_object_object_add(out, key, shaped);
@@ -1609,7 +1579,7 @@ cancel_all_orders(struct mcp_call *call, json_object *args,
     for (size_t i = 0; i < n; i++) {
         json_object *el = json_object_array_get_idx(body, i), *o;
         int is_list = json_object_object_get_ex(el, "contingencyType", NULL);
-        o = is_list ? shape_list(el) : tu_pick(el, order_fields);
+        o = is_list ? shape_list(el) : tu_pick(el, tu_order_fields);
         if (o != NULL)
             json_object_array_add(is_list ? lists : orders, o);
         cancelled += is_list ? list_order_count(el) : 1;
@@ -1720,7 +1690,7 @@ get_prevented_matches(struct mcp_call *call, json_object *args,
 /* What preview_order and preview_order_list answer. */
 #define PREVIEW_PROPS                                                        \
     TU_F("wouldBeSent", TU_BOOL) "," TU_F("refusedBy", TU_STR) ","           \
-    TU_F("reason", TU_STR) "," ENV_PROP "," TU_F("notional", TU_NUM) ","     \
+    TU_F("reason", TU_STR) "," TU_ENV_PROP "," TU_F("notional", TU_NUM) ","     \
     TU_F("quoteAsset", TU_STR) "," TU_F("notionalUsdt", TU_NUM) ","          \
     TU_F("valuedFrom", TU_STR) "," TU_F("limits", "{\"type\":\"object\"}") \
     "," TU_F("confirmation", TU_STR) ","                                     \
@@ -1783,7 +1753,7 @@ const struct tool_def tools_orders[] = {
                         "\"description\":\"Validate only; place nothing.\"}")
            "," TU_IN_CONFIRMATION_TOKEN,
            "\"symbol\",\"side\",\"type\""),
-     TU_OBJ(ORDER_PROPS "," ENV_PROP "," TU_F("test", TU_BOOL) ","
+     TU_OBJ(TU_ORDER_PROPS "," TU_ENV_PROP "," TU_F("test", TU_BOOL) ","
             TU_F("validated", TU_BOOL) "," TU_F("message", TU_STR) ","
             TU_F("request", "{\"type\":\"object\"}")),
      TOOL_DESTRUCTIVE | TOOL_OPEN_WORLD | TOOL_TRADING, place_order},
@@ -1813,7 +1783,7 @@ const struct tool_def tools_orders[] = {
            LIST_IN_PROPS ","
            IN_STP "," TU_IN_CONFIRMATION_TOKEN,
            "\"symbol\",\"list_type\""),
-     TU_OBJ(LIST_REPORT_PROPS "," ENV_PROP "," TU_F("message", TU_STR)),
+     TU_OBJ(LIST_REPORT_PROPS "," TU_ENV_PROP "," TU_F("message", TU_STR)),
      TRADE_FLAGS, place_order_list},
     {"cancel_order_list", "Cancel an order list",
      "Cancels a whole order list (OCO, OTO, OTOCO) on one trading pair "
@@ -1824,7 +1794,7 @@ const struct tool_def tools_orders[] = {
      TU_IN(TU_IN_SYMBOL "," IN_LIST_ID "," IN_LIST_CID ","
            TU_IN_CONFIRMATION_TOKEN,
            "\"symbol\""),
-     TU_OBJ(LIST_REPORT_PROPS "," ENV_PROP),
+     TU_OBJ(LIST_REPORT_PROPS "," TU_ENV_PROP),
      TRADE_FLAGS | TOOL_IDEMPOTENT, cancel_order_list},
     {"get_order_list", "Order list status",
      "One order list's state (GET /api/v3/orderList): its status and its "
@@ -1832,13 +1802,13 @@ const struct tool_def tools_orders[] = {
      "(exactly one). Use get_order for an order's details, or after an "
      "unknown outcome of place_order_list. Needs credentials.",
      TU_IN_OPTIONAL(IN_LIST_ID "," IN_LIST_CID),
-     TU_OBJ(LIST_PROPS "," ENV_PROP), READ_FLAGS, get_order_list},
+     TU_OBJ(LIST_PROPS "," TU_ENV_PROP), READ_FLAGS, get_order_list},
     {"get_open_order_lists", "Open order lists",
      "Every open order list (OCO, OTO, OTOCO) of the account, all trading "
      "pairs (GET /api/v3/openOrderList). Needs credentials.",
      TU_IN_NONE,
      TU_OBJ(TU_F("count", TU_INT) ","
-            TU_F("order_lists", TU_ARR(TU_OBJ(LIST_PROPS))) "," ENV_PROP),
+            TU_F("order_lists", TU_ARR(TU_OBJ(LIST_PROPS))) "," TU_ENV_PROP),
      READ_FLAGS, get_open_order_lists},
     {"get_all_order_lists", "All order lists",
      "The account's order lists, open and finished (GET "
@@ -1852,7 +1822,7 @@ const struct tool_def tools_orders[] = {
          TU_IN_TIME("end_time", "Latest list time") ","
          TU_IN_INT("limit", 1, 1000, "How many lists (default 500).")),
      TU_OBJ(TU_F("count", TU_INT) ","
-            TU_F("order_lists", TU_ARR(TU_OBJ(LIST_PROPS))) "," ENV_PROP),
+            TU_F("order_lists", TU_ARR(TU_OBJ(LIST_PROPS))) "," TU_ENV_PROP),
      READ_FLAGS, get_all_order_lists},
     {"cancel_replace_order", "Cancel an order and place a new one",
      "Cancels one order and places a new one on the same trading pair in "
@@ -1887,8 +1857,8 @@ const struct tool_def tools_orders[] = {
            "\"symbol\",\"cancel_replace_mode\",\"side\",\"type\""),
      TU_OBJ(TU_F("symbol", TU_STR) "," TU_F("cancelReplaceMode", TU_STR) ","
             TU_F("cancelResult", TU_STR) "," TU_F("newOrderResult", TU_STR)
-            "," TU_F("cancelResponse", TU_OBJ(ORDER_PROPS)) ","
-            TU_F("newOrderResponse", TU_OBJ(ORDER_PROPS)) "," ENV_PROP),
+            "," TU_F("cancelResponse", TU_OBJ(TU_ORDER_PROPS)) ","
+            TU_F("newOrderResponse", TU_OBJ(TU_ORDER_PROPS)) "," TU_ENV_PROP),
      TRADE_FLAGS, cancel_replace_order},
     {"amend_order", "Reduce an order's quantity",
      "Reduces the quantity of an open order in place, keeping its place in "
@@ -1919,7 +1889,7 @@ const struct tool_def tools_orders[] = {
                 TU_F("type", TU_STR) "," TU_F("side", TU_STR) ","
                 TU_F("workingTime", TU_INT) ","
                 TU_F("selfTradePreventionMode", TU_STR))) ","
-            TU_F("listStatus", TU_OBJ(LIST_PROPS)) "," ENV_PROP),
+            TU_F("listStatus", TU_OBJ(LIST_PROPS)) "," TU_ENV_PROP),
      TRADE_FLAGS | TOOL_IDEMPOTENT, amend_order},
     {"cancel_all_orders", "Cancel all open orders of a pair",
      "Cancels every open order on one trading pair, including the orders "
@@ -1929,9 +1899,9 @@ const struct tool_def tools_orders[] = {
      "says so. Needs credentials.",
      TU_IN(TU_IN_SYMBOL "," TU_IN_CONFIRMATION_TOKEN, "\"symbol\""),
      TU_OBJ(TU_F("symbol", TU_STR) "," TU_F("count", TU_INT) ","
-            TU_F("orders", TU_ARR(TU_OBJ(ORDER_PROPS))) ","
+            TU_F("orders", TU_ARR(TU_OBJ(TU_ORDER_PROPS))) ","
             TU_F("order_lists", TU_ARR(TU_OBJ(LIST_REPORT_PROPS))) ","
-            TU_F("message", TU_STR) "," ENV_PROP),
+            TU_F("message", TU_STR) "," TU_ENV_PROP),
      TRADE_FLAGS | TOOL_IDEMPOTENT, cancel_all_orders},
     {"get_commission_rates", "Commission rates",
      "The account's commission rates on one trading pair (GET "
@@ -1947,7 +1917,7 @@ const struct tool_def tools_orders[] = {
                 TU_F("enabledForAccount", TU_BOOL) ","
                 TU_F("enabledForSymbol", TU_BOOL) ","
                 TU_F("discountAsset", TU_STR) ","
-                TU_F("discount", TU_STR))) "," ENV_PROP),
+                TU_F("discount", TU_STR))) "," TU_ENV_PROP),
      READ_FLAGS, get_commission_rates},
     {"get_order_rate_limit", "Unfilled order count",
      "How many orders the account placed in the current intervals against "
@@ -1958,7 +1928,7 @@ const struct tool_def tools_orders[] = {
             TU_F("limits", TU_ARR(TU_OBJ(
                 TU_F("rateLimitType", TU_STR) "," TU_F("interval", TU_STR)
                 "," TU_F("intervalNum", TU_INT) "," TU_F("limit", TU_INT)
-                "," TU_F("count", TU_INT)))) "," ENV_PROP),
+                "," TU_F("count", TU_INT)))) "," TU_ENV_PROP),
      READ_FLAGS, get_order_rate_limit},
     {"get_prevented_matches", "Prevented self-trades",
      "Trades that self-trade prevention stopped on one trading pair (GET "
@@ -1984,7 +1954,7 @@ const struct tool_def tools_orders[] = {
                 TU_F("price", TU_STR) ","
                 TU_F("takerPreventedQuantity", TU_STR) ","
                 TU_F("makerPreventedQuantity", TU_STR) ","
-                TU_F("transactTime", TU_INT)))) "," ENV_PROP),
+                TU_F("transactTime", TU_INT)))) "," TU_ENV_PROP),
      READ_FLAGS, get_prevented_matches},
     {"preview_order", "Preview an order",
      "Shows what place_order would do with these arguments, and sends "

@@ -734,3 +734,36 @@ tu_md_orders(struct dbuf *b, json_object *orders)
     }
     return 0;
 }
+
+/* See tools_util.h. */
+const char *const tu_order_fields[] = {"symbol",
+                                       "orderId",
+                                       "orderListId",
+                                       "clientOrderId",
+                                       "origClientOrderId",
+                                       "transactTime",
+                                       "time",
+                                       "updateTime",
+                                       "price",
+                                       "origQty",
+                                       "executedQty",
+                                       "cummulativeQuoteQty",
+                                       "origQuoteOrderQty",
+                                       "status",
+                                       "timeInForce",
+                                       "type",
+                                       "side",
+                                       "stopPrice",
+                                       "trailingDelta",
+                                       "trailingTime",
+                                       "icebergQty",
+                                       "strategyId",
+                                       "strategyType",
+                                       "isWorking",
+                                       "workingTime",
+                                       "selfTradePreventionMode",
+                                       "preventedMatchId",
+                                       "preventedQuantity",
+                                       "expiryReason",
+                                       "fills",
+                                       NULL};

@@ -62,6 +62,32 @@
     TU_F(name, "{\"type\":\"integer\",\"minimum\":0,\"description\":\""      \
                desc " (milliseconds since the Unix epoch).\"}")
 
+/* An order as Binance answers it (get_order, place_order, the legs of a
+ * list, ...): the fields tools keep (tu_order_fields) and their schema. */
+#define TU_ORDER_PROPS                                                          \
+    TU_F("symbol", TU_STR) "," TU_F("orderId", TU_INT) ","                   \
+    TU_F("orderListId", TU_INT) "," TU_F("clientOrderId", TU_STR) ","        \
+    TU_F("origClientOrderId", TU_STR) "," TU_F("transactTime", TU_INT) ","   \
+    TU_F("time", TU_INT) "," TU_F("updateTime", TU_INT) ","                  \
+    TU_F("price", TU_STR) "," TU_F("origQty", TU_STR) ","                    \
+    TU_F("executedQty", TU_STR) "," TU_F("cummulativeQuoteQty", TU_STR) "," \
+    TU_F("origQuoteOrderQty", TU_STR) "," TU_F("status", TU_STR) ","         \
+    TU_F("timeInForce", TU_STR) "," TU_F("type", TU_STR) ","                 \
+    TU_F("side", TU_STR) "," TU_F("stopPrice", TU_STR) ","                   \
+    TU_F("trailingDelta", TU_INT) "," TU_F("trailingTime", TU_INT) ","       \
+    TU_F("icebergQty", TU_STR) "," TU_F("strategyId", TU_INT) ","            \
+    TU_F("strategyType", TU_INT) "," TU_F("isWorking", TU_BOOL) ","          \
+    TU_F("workingTime", TU_INT) ","                                          \
+    TU_F("selfTradePreventionMode", TU_STR) ","                              \
+    TU_F("preventedMatchId", TU_INT) ","                                     \
+    TU_F("preventedQuantity", TU_STR) "," TU_F("expiryReason", TU_STR) ","   \
+    TU_F("fills", TU_ARR(TU_OBJ(                                             \
+        TU_F("price", TU_STR) "," TU_F("qty", TU_STR) ","                    \
+        TU_F("commission", TU_STR) "," TU_F("commissionAsset", TU_STR) ","   \
+        TU_F("tradeId", TU_INT))))
+
+#define TU_ENV_PROP TU_F("environment", TU_STR)
+
 /* Every order-changing tool takes confirmation_token (the trading guard
  * reads it) and says what its call may do. */
 #define TU_IN_CONFIRMATION_TOKEN                                                \
@@ -247,6 +273,9 @@ int tu_md_balances(struct dbuf *b, json_object *balances, size_t *shown);
 
 /* A table of orders (the /api/v3/openOrders array). */
 int tu_md_orders(struct dbuf *b, json_object *orders);
+
+/* The fields of an order tools keep (NULL-terminated). */
+extern const char *const tu_order_fields[];
 
 /* The sentence shown when a signed call has no credentials. */
 extern const char tu_no_creds_text[];
