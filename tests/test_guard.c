@@ -677,6 +677,30 @@ test_token_other_tools(void)
         fprintf(stderr, "test_guard: OCO: %s\n", text_of(r));
     json_object_put(r);
     CU_ASSERT_EQUAL(fakex_count(&fx, "POST", "/api/v3/orderList/oco"), 1);
+    /* every other order-changing tool asks too, and sends nothing */
+    static const struct {
+        const char *tool, *args, *method, *path;
+    } others[] = {
+        {"cancel_order_list", "{\"symbol\":\"BTCUSDT\",\"order_list_id\":1}",
+         "DELETE", "/api/v3/orderList"},
+        {"cancel_replace_order",
+         "{\"symbol\":\"BTCUSDT\",\"cancel_replace_mode\":"
+         "\"STOP_ON_FAILURE\",\"cancel_order_id\":1,\"side\":\"BUY\","
+         "\"type\":\"LIMIT\",\"quantity\":\"0.001\",\"price\":\"10000\"}",
+         "POST", "/api/v3/order/cancelReplace"},
+        {"amend_order",
+         "{\"symbol\":\"BTCUSDT\",\"order_id\":1,\"new_qty\":\"0.0005\"}",
+         "PUT", "/api/v3/order/amend/keepPriority"},
+    };
+    for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+        r = sd_tool(&d, others[i].tool, others[i].args);
+        CU_ASSERT_TRUE(is_error(r));
+        CU_ASSERT_TRUE(tl_contains(text_of(r), "CONFIRMATION REQUIRED"));
+        if (!tl_contains(text_of(r), "CONFIRMATION REQUIRED"))
+            fprintf(stderr, "test_guard: %s: %s\n", others[i].tool, text_of(r));
+        json_object_put(r);
+        CU_ASSERT_EQUAL(fakex_count(&fx, others[i].method, others[i].path), 0);
+    }
     /* cancel-all needs its own confirmation */
     expect_refused(&d, "cancel_all_orders", "{\"symbol\":\"BTCUSDT\"}",
                    "CONFIRMATION REQUIRED", "cancel EVERY open order");
@@ -685,7 +709,8 @@ test_token_other_tools(void)
 }
 
 static CU_TestInfo token_tests[] = {
-    {"order lists and cancel-all pass the same guard", test_token_other_tools},
+    {"order lists, cancel-replace, amend, cancel-all: the same guard",
+     test_token_other_tools},
     {"place_order: token issued, wrong/other-order/reused refused, once OK",
      test_token_place},
     {"cancel_order: token required; a wrong one refused, the right one OK",
