@@ -88,7 +88,7 @@ init_suite(void)
     if (creds_set(&daemon_creds, TEST_KEY_A, TEST_SECRET_A, BNC_ENV_MAINNET,
                   err, sizeof(err)) < 0)
         return -1;
-    struct mcp_options o = {0, &daemon_creds, NULL, NULL};
+    struct mcp_options o = {.daemon_creds = &daemon_creds};
     srv = mcp_server_new(&o);
     o.read_only = 1;
     srv_ro = mcp_server_new(&o);

@@ -653,7 +653,7 @@ static void
 test_daemon_credentials(void)
 {
     struct creds daemon;
-    struct mcp_options opts = {1, &daemon, NULL, NULL};
+    struct mcp_options opts = {.read_only = 1, .daemon_creds = &daemon};
     struct mcp_session s2;
     struct tool_result r;
     char err[128];
@@ -1762,7 +1762,7 @@ int
 main(void)
 {
     struct bnc_config cfg;
-    struct mcp_options opts = {0, NULL, NULL, NULL};
+    struct mcp_options opts = {.read_only = 0};
     int rc;
 
     if (fakex_start(&fx, NULL) < 0) {
