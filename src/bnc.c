@@ -7,10 +7,10 @@
  * handle and classifies the answer. A read that Binance rejects with -1021
  * is resynchronised and sent once more; nothing else is repeated.
  *
- * Secrets: the API secret is read in place by sign_hmac_sha256_hex and
- * copied nowhere else. The signed query and the key header are built in
- * buffers that are wiped after the exchange. Error details are curl's own
- * words, scrubbed of anything that looks like a query string.
+ * Secrets: the API secret or private key is read in place by
+ * sign_query_value and copied nowhere else. The signed query and the key header
+ * are built in buffers that are wiped after the exchange. Error details are
+ * curl's own words, scrubbed of anything that looks like a query string.
  */
 #include "config.h"
 
@@ -30,8 +30,8 @@
 #include "sign.h"
 #include "util.h"
 
-#define BNC_BODY_MAX       ((size_t)8 << 20)      /* cap on an answer's body */
-#define BNC_QUERY_MAX      (BNC_PARAMS_MAX + 256) /* params + recvWindow etc. */
+#define BNC_BODY_MAX       ((size_t)8 << 20) /* cap on an answer's body */
+#define BNC_QUERY_MAX      (BNC_PARAMS_MAX + 256 + SIGN_QUERY_MAX) /* + sig */
 #define BNC_CONNECT_MAX_MS 5000L
 #define BNC_TIME_PATH      "/api/v3/time"
 #define BNC_ERR_TIMESTAMP  (-1021)
@@ -62,6 +62,8 @@ bnc_config_defaults(struct bnc_config *c)
              "https://api.binance.com");
     snprintf(c->testnet_url, sizeof(c->testnet_url), "%s",
              "https://testnet.binance.vision");
+    snprintf(c->demo_url, sizeof(c->demo_url), "%s",
+             "https://demo-api.binance.com");
     c->default_env = BNC_ENV_MAINNET;
     c->timeout_ms = 10000;
     c->recv_window = 5000;
@@ -90,9 +92,11 @@ bnc_init(const struct bnc_config *c)
     bnc_cfg = *c;
     bnc_cfg.mainnet_url[BNC_URL_MAX - 1] = '\0';
     bnc_cfg.testnet_url[BNC_URL_MAX - 1] = '\0';
+    bnc_cfg.demo_url[BNC_URL_MAX - 1] = '\0';
     bnc_cfg.user_agent[sizeof(bnc_cfg.user_agent) - 1] = '\0';
     drop_trailing_slash(bnc_cfg.mainnet_url);
     drop_trailing_slash(bnc_cfg.testnet_url);
+    drop_trailing_slash(bnc_cfg.demo_url);
     if (bnc_cfg.timeout_ms <= 0)
         bnc_cfg.timeout_ms = 10000;
     if (bnc_cfg.recv_window < 1)
@@ -127,7 +131,15 @@ bnc_shutdown(void)
 const char *
 bnc_base_url(enum bnc_env env)
 {
-    return env == BNC_ENV_TESTNET ? bnc_cfg.testnet_url : bnc_cfg.mainnet_url;
+    switch (env) {
+    case BNC_ENV_TESTNET:
+        return bnc_cfg.testnet_url;
+    case BNC_ENV_DEMO:
+        return bnc_cfg.demo_url;
+    case BNC_ENV_MAINNET:
+        break;
+    }
+    return bnc_cfg.mainnet_url;
 }
 
 /* ---- query strings ---- */
@@ -523,12 +535,12 @@ classify_answer(struct bnc_response *resp, const struct dbuf *body)
 }
 
 /* Builds the query: params, then for signed calls recvWindow, timestamp and
- * the signature over everything before it. Returns 0, -1 when too long or
- * -2 when signing failed. */
+ * the signature over everything before it, exactly those bytes, last.
+ * Returns 0, -1 when too long or -2 when signing failed. */
 static int
 build_query(struct dbuf *q, const struct bnc_request *req)
 {
-    char sig[SIGN_HEX_LEN + 1];
+    char sig[SIGN_QUERY_MAX + 1];
     int64_t timestamp;
     int rc = 0;
 
@@ -542,7 +554,8 @@ build_query(struct dbuf *q, const struct bnc_request *req)
                     bnc_cfg.recv_window, (long long)timestamp);
     if (rc < 0)
         return -1;
-    if (sign_hmac_sha256_hex(req->creds->secret, dbuf_str(q), q->len, sig) < 0)
+    if (sign_query_value(req->creds->type, req->creds->secret, dbuf_str(q),
+                         q->len, sig) < 0)
         return -2;
     rc = dbuf_printf(q, "&signature=%s", sig);
     secure_wipe(sig, sizeof(sig));

@@ -9,8 +9,10 @@
  *  - Public calls go to the base URL of the configured default environment.
  *    Signed calls go to the base URL of the credentials' environment.
  *  - Signed calls append recvWindow and timestamp (local clock + the learned
- *    server offset), sign the exact query string with HMAC-SHA256 and send
- *    the X-MBX-APIKEY header. Parameters always travel in the query string.
+ *    server offset), sign the exact query string (HMAC-SHA256, Ed25519 or
+ *    RSA by the credentials' key type; sign.h), append the signature last
+ *    and send the X-MBX-APIKEY header. Parameters always travel in the
+ *    query string, percent-encoded (RFC 3986, UTF-8) before signing.
  *  - On -1021 (timestamp outside recvWindow) a read (BNC_READ) resynchronises
  *    the offset from /api/v3/time and is retried once. Nothing else is
  *    retried by this module. libcurl itself may resend a read whose reused
@@ -39,6 +41,7 @@
 struct bnc_config {
     char mainnet_url[BNC_URL_MAX]; /* default https://api.binance.com */
     char testnet_url[BNC_URL_MAX]; /* default https://testnet.binance.vision */
+    char demo_url[BNC_URL_MAX];    /* default https://demo-api.binance.com */
     enum bnc_env default_env;      /* where public calls go */
     long timeout_ms;               /* whole-request timeout, default 10000 */
     long recv_window;              /* ms, 1..60000, default 5000 */

@@ -890,7 +890,9 @@ summary(const struct trading_settings *t, const struct view *v, char *buf,
         size_t len)
 {
     const char *env =
-        v->env == BNC_ENV_MAINNET ? "MAINNET (real money)" : "testnet";
+        v->env == BNC_ENV_MAINNET ? "MAINNET (real money)"
+        : v->env == BNC_ENV_DEMO  ? "demo mode (simulated money)"
+                                  : "testnet";
     const char *symbol = view_get(v, "symbol");
 
     buf[0] = '\0';

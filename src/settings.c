@@ -511,6 +511,8 @@ static const struct opt_row opt_table[] = {
     OPT("testnet-url", 0, "URL", WHERE_ALL, "BINANCE_TESTNET_URL", META_NONE,
         set_url, F(bnc.testnet_url), 0, 0,
         "testnet URL (https://testnet.binance.vision)"),
+    OPT("demo-url", 0, "URL", WHERE_ALL, "BINANCE_DEMO_URL", META_NONE, set_url,
+        F(bnc.demo_url), 0, 0, "demo mode URL (https://demo-api.binance.com)"),
     OPT("timeout-ms", 0, "MS", WHERE_ALL, "BINANCE_TIMEOUT_MS", META_NONE,
         set_long, F(bnc.timeout_ms), 100, 600000,
         "Binance request timeout, 100..600000 (10000)"),
@@ -518,7 +520,8 @@ static const struct opt_row opt_table[] = {
         set_long, F(bnc.recv_window), 1, 60000,
         "recvWindow of signed calls, 1..60000 (5000)"),
     OPT("credentials-file", 0, "PATH", WHERE_ALL, NULL, META_NONE, set_string,
-        F(credentials_file), 0, 0, "api_key/api_secret file, mode 0600"),
+        F(credentials_file), 0, 0,
+        "api_key + api_secret or api_private_key_file, 0600"),
     OPT("log-level", 0, "LEVEL", WHERE_ALL, "BINMCPD_LOG_LEVEL", META_NONE,
         set_log_level, F(log_level), 0, 0,
         "debug, info (default), notice, warning, error"),
@@ -1009,6 +1012,7 @@ config_key(void *ctx, const char *key, const char *value, char *err,
     }
     if (o == NULL) {
         if (strcmp(key, "api_key") == 0 || strcmp(key, "api_secret") == 0 ||
+            strcmp(key, "api_private_key_file") == 0 ||
             strcmp(key, "environment") == 0)
             snprintf(err, errlen,
                      "%s belongs in the credentials file (see "
@@ -1050,7 +1054,8 @@ settings_from_file(struct settings *s, const char *path, char *err,
 struct creds_file {
     char key[CREDS_KEY_MAX + 1];
     char secret[CREDS_KEY_MAX + 1];
-    int have_key, have_secret, have_env;
+    char key_file[SETTINGS_PATH_MAX]; /* api_private_key_file */
+    int have_key, have_secret, have_key_file, have_env;
     enum bnc_env env;
 };
 
@@ -1060,6 +1065,7 @@ creds_key(void *ctx, const char *key, const char *value, char *err,
 {
     struct creds_file *cf = ctx;
     char *dst = NULL;
+    size_t dstlen = CREDS_KEY_MAX + 1;
     int *have;
 
     if (strcmp(key, "api_key") == 0) {
@@ -1068,12 +1074,16 @@ creds_key(void *ctx, const char *key, const char *value, char *err,
     } else if (strcmp(key, "api_secret") == 0) {
         dst = cf->secret;
         have = &cf->have_secret;
+    } else if (strcmp(key, "api_private_key_file") == 0) {
+        dst = cf->key_file;
+        dstlen = sizeof(cf->key_file);
+        have = &cf->have_key_file;
     } else if (strcmp(key, "environment") == 0) {
         have = &cf->have_env;
     } else {
         snprintf(err, errlen,
-                 "unknown key (the keys are api_key, api_secret and "
-                 "environment)");
+                 "unknown key (the keys are api_key, api_secret, "
+                 "api_private_key_file and environment)");
         return -1;
     }
     if (*have) {
@@ -1084,15 +1094,16 @@ creds_key(void *ctx, const char *key, const char *value, char *err,
     if (dst == NULL) {
         if (creds_env_parse(value, &cf->env) < 0) {
             snprintf(err, errlen,
-                     "environment must be mainnet or testnet, not '%.32s'",
+                     "environment must be mainnet or testnet (or demo), "
+                     "not '%.32s'",
                      value);
             return -1;
         }
         return 0;
     }
-    if (strlcpy_checked(dst, value, CREDS_KEY_MAX + 1) < 0) {
-        snprintf(err, errlen, "%s is longer than %d characters", key,
-                 CREDS_KEY_MAX);
+    if (strlcpy_checked(dst, value, dstlen) < 0) {
+        snprintf(err, errlen, "%s is longer than %zu characters", key,
+                 dstlen - 1);
         return -1;
     }
     return 0;
@@ -1105,7 +1116,7 @@ settings_read_credentials(const char *path, enum bnc_env env, struct creds *out,
     struct creds_file cf;
     size_t len = 0;
     char *text;
-    char why[256];
+    char why[1200];
     int rc = -1;
 
     creds_wipe(out);
@@ -1115,13 +1126,32 @@ settings_read_credentials(const char *path, enum bnc_env env, struct creds *out,
     memset(&cf, 0, sizeof(cf));
     if (kv_parse(path, text, len, 1, creds_key, &cf, err, errlen) < 0)
         goto done;
-    if (!cf.have_key || !cf.have_secret) {
-        snprintf(err, errlen, "credentials file %s: %s is missing", path,
-                 !cf.have_key ? "api_key" : "api_secret");
+    if (!cf.have_key || cf.have_secret == cf.have_key_file) {
+        snprintf(err, errlen, "credentials file %s: %s", path,
+                 !cf.have_key ? "api_key is missing"
+                 : cf.have_secret
+                     ? "give api_secret (HMAC) or api_private_key_file "
+                       "(Ed25519, RSA), not both"
+                     : "api_secret is missing (or give "
+                       "api_private_key_file)");
         goto done;
     }
-    if (creds_set(out, cf.key, cf.secret, cf.have_env ? cf.env : env, why,
-                  sizeof(why)) < 0) {
+    if (cf.have_key_file) {
+        /* relative to the credentials file's directory */
+        char kpath[2 * SETTINGS_PATH_MAX];
+        const char *slash = strrchr(path, '/');
+        if (cf.key_file[0] == '/' || slash == NULL)
+            snprintf(kpath, sizeof(kpath), "%s", cf.key_file);
+        else
+            snprintf(kpath, sizeof(kpath), "%.*s/%s", (int)(slash - path), path,
+                     cf.key_file);
+        if (creds_set_key_file(out, cf.key, kpath, cf.have_env ? cf.env : env,
+                               why, sizeof(why)) < 0) {
+            snprintf(err, errlen, "credentials file %s: %s", path, why);
+            goto done;
+        }
+    } else if (creds_set(out, cf.key, cf.secret, cf.have_env ? cf.env : env,
+                         why, sizeof(why)) < 0) {
         snprintf(err, errlen, "credentials file %s: %s", path, why);
         goto done;
     }

@@ -17,9 +17,9 @@
  *
  * Environment (an empty variable counts as unset): BINANCE_BASE_URL,
  * BINANCE_TESTNET (yes/1 = the default environment is the testnet),
- * BINANCE_TESTNET_URL, BINANCE_TIMEOUT_MS, BINANCE_RECV_WINDOW,
- * BINMCPD_READ_ONLY, BINMCPD_LOG_LEVEL; BINANCE_API_KEY and
- * BINANCE_API_SECRET (both or neither).
+ * BINANCE_TESTNET_URL, BINANCE_DEMO_URL, BINANCE_TIMEOUT_MS,
+ * BINANCE_RECV_WINDOW, BINMCPD_READ_ONLY, BINMCPD_LOG_LEVEL;
+ * BINANCE_API_KEY and BINANCE_API_SECRET (both or neither).
  *
  * Relative paths (--config, credentials_file, tls_cert, tls_key,
  * auth_tokens_file, pidfile) are made absolute against the working
@@ -162,12 +162,15 @@ int settings_from_args(struct settings *s, int argc, char **argv, char *err,
 int settings_from_file(struct settings *s, const char *path, char *err,
                        size_t errlen);
 
-/* Reads a credentials file (`api_key`, `api_secret`, optional
- * `environment`) into out, refusing a file whose mode gives any permission
- * to group or others. env is the environment used when the file names
- * none; *env_fixed (may be NULL) tells whether it did. The file's bytes are
- * wiped from memory after parsing. Returns 0, or -1 with a sentence that
- * never contains a secret in err (out is then wiped and unset). */
+/* Reads a credentials file (`api_key`, then `api_secret` or
+ * `api_private_key_file`, optional `environment`) into out, refusing a file
+ * whose mode gives any permission to group or others, and the same for the
+ * private key file (a relative path is taken from the credentials file's
+ * directory; it is re-read on every call, so SIGHUP picks up a new key). env is
+ * the environment used when the file names none; *env_fixed (may be NULL) tells
+ * whether it did. The file's bytes are wiped from memory after parsing. Returns
+ * 0, or -1 with a sentence that never contains a secret in err (out is then
+ * wiped and unset). */
 int settings_read_credentials(const char *path, enum bnc_env env,
                               struct creds *out, int *env_fixed, char *err,
                               size_t errlen);

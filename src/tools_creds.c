@@ -2,22 +2,26 @@
  * tools_creds.c - the session credential tools. None of them talks to
  * Binance: they set, show (masked) and wipe the credentials held in the
  * calling MCP session (struct mcp_session.creds, memory only). Over stdio
- * the session is the process. A secret never appears in a result; a key
- * only masked (creds_mask).
+ * the session is the process. A secret or private key never appears in a
+ * result; a key only masked (creds_mask).
  */
 #include "config.h"
 
 #include <stdio.h>
 #include <string.h>
 
+#include "bnc.h"
 #include "creds.h"
 #include "tools.h"
 #include "tools_util.h"
 #include "util.h"
 
-#define KEY_MASK_MAX 32
+#define KEY_MASK_MAX  32
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x)  STRINGIFY_(x)
 
-/* Adds environment, masked key and configuredAt of c to out. */
+/* Adds environment, the base URL signed calls go to, key type, masked key
+ * and configuredAt of c to out. */
 static void
 describe_creds(const struct creds *c, json_object *out)
 {
@@ -27,6 +31,10 @@ describe_creds(const struct creds *c, json_object *out)
     format_rfc3339_ms(c->since_ms, when, sizeof(when));
     json_object_object_add(out, "environment",
                            json_object_new_string(creds_env_name(c->env)));
+    json_object_object_add(out, "endpoint",
+                           json_object_new_string(bnc_base_url(c->env)));
+    json_object_object_add(out, "keyType",
+                           json_object_new_string(sign_key_type_name(c->type)));
     json_object_object_add(out, "key", json_object_new_string(masked));
     json_object_object_add(out, "configuredAt", json_object_new_string(when));
 }
@@ -50,6 +58,9 @@ configured_message(const struct mcp_call *call, enum bnc_env env, char *buf,
              env == BNC_ENV_MAINNET && trading_enabled(call)
                  ? " These are MAINNET credentials: place_order and "
                    "cancel_order will move real money."
+             : env == BNC_ENV_DEMO
+                 ? " These are demo-mode credentials: mainnet's rules and "
+                   "market, simulated money."
                  : "",
              trading_enabled(call) ? ""
                                    : " This server is read-only: trading "
@@ -62,27 +73,51 @@ configure_credentials(struct mcp_call *call, json_object *args,
 {
     const char *key = tu_arg_str(args, "api_key");
     const char *secret = tu_arg_str(args, "api_secret");
+    const char *pem = tu_arg_str(args, "private_key");
     const char *env_name = tu_arg_str(args, "environment");
     char err[256], msg[400];
     enum bnc_env env;
+    struct creds next;
     json_object *out;
+    int rc;
 
     if (call == NULL || call->sess == NULL)
         return tool_fail(res, "This connection has no session to keep "
                               "credentials in.");
     if (env_name == NULL || creds_env_parse(env_name, &env) < 0)
-        return tool_fail(res, "environment must be \"testnet\" or "
-                              "\"mainnet\".");
-    /* Check before creds_set, which wipes the old value on failure: a
-     * typo must not silently drop working credentials. */
-    if (creds_check_token("api_key", key, err, sizeof(err)) < 0 ||
-        creds_check_token("api_secret", secret, err, sizeof(err)) < 0)
+        return tool_fail(res, "environment must be \"testnet\", "
+                              "\"mainnet\" or \"demo\".");
+    if ((secret == NULL) == (pem == NULL))
+        return tool_fail(res,
+                         "Credentials not stored: give api_secret (an HMAC "
+                         "key) or private_key (the PEM of an Ed25519 or RSA "
+                         "key), not %s. Earlier credentials, if any, are "
+                         "unchanged.",
+                         secret == NULL ? "neither" : "both");
+    /* Built aside: a typo must not silently drop working credentials.
+     * creds_set finds the key type; a private_key must be a PEM (text
+     * before it, as certtool writes, is skipped). */
+    memset(&next, 0, sizeof(next));
+    if (pem != NULL && (pem = strstr(pem, "-----BEGIN ")) == NULL) {
+        snprintf(err, sizeof(err),
+                 "private_key is not a PEM (it has no -----BEGIN line)");
+        rc = -1;
+    } else if (secret != NULL &&
+               creds_check_token("api_secret", secret, err, sizeof(err)) < 0) {
+        rc = -1;
+    } else {
+        rc = creds_set(&next, key, pem != NULL ? pem : secret, env, err,
+                       sizeof(err));
+    }
+    if (rc < 0) {
+        creds_wipe(&next);
         return tool_fail(res,
                          "Credentials not stored: %s. Earlier "
                          "credentials, if any, are unchanged.",
                          err);
-    if (creds_set(&call->sess->creds, key, secret, env, err, sizeof(err)) < 0)
-        return tool_fail(res, "Credentials not stored: %s.", err);
+    }
+    memcpy(&call->sess->creds, &next, sizeof(next));
+    creds_wipe(&next);
     out = json_object_new_object();
     if (out == NULL)
         return tool_fail(res, "out of memory (the credentials were stored)");
@@ -182,36 +217,50 @@ revoke_credentials(struct mcp_call *call, json_object *args,
     TU_F("source", "{\"type\":\"string\",\"enum\":[\"session\",\"daemon\"," \
                    "\"none\"]}") ","                                         \
     TU_F("environment", "{\"type\":\"string\",\"enum\":[\"mainnet\","        \
-                        "\"testnet\"]}") ","                                 \
+                        "\"testnet\",\"demo\"]}") ","                        \
+    TU_F("endpoint", TU_STR) ","                                             \
+    TU_F("keyType", "{\"type\":\"string\",\"enum\":[\"hmac\",\"ed25519\","    \
+                    "\"rsa\"]}") ","                                         \
     TU_F("key", TU_STR) "," TU_F("configuredAt", TU_STR) ","                 \
     TU_F("message", TU_STR)
 
 const struct tool_def tools_creds[] = {
     {"configure_credentials", "Configure API credentials",
-     "Stores a Binance API key and secret for this MCP session only, in "
-     "memory (never on disk; gone when the session ends), for the given "
-     "environment: \"testnet\" (https://testnet.binance.vision, play money; "
-     "recommended to start) or \"mainnet\" (real money). Replaces earlier "
-     "session credentials. Works offline: nothing is sent to Binance, so "
-     "call get_account_info to verify the key. The secret is never shown "
-     "again; the key only masked.",
+     "Stores a Binance API key with its HMAC secret (api_secret) or its "
+     "Ed25519 or RSA private key (private_key, PEM text) for this MCP "
+     "session only, in memory (never on disk; gone when the session ends), "
+     "for the given environment: \"testnet\" (https://testnet.binance.vision, "
+     "play money; recommended to start), \"demo\" "
+     "(https://demo-api.binance.com, mainnet's market with simulated money) "
+     "or \"mainnet\" (real money). Replaces earlier session credentials. "
+     "Works offline: nothing is sent to Binance, so call get_account_info "
+     "to verify the key. The secret or private key is never shown again; "
+     "the key only masked.",
      TU_IN(IN_TOKEN("api_key", "Binance API key.") ","
-           IN_TOKEN("api_secret", "Binance API secret (HMAC).") ","
+           IN_TOKEN("api_secret", "Binance API secret (HMAC key); or give "
+                                  "private_key.") ","
+           TU_F("private_key",
+                "{\"type\":\"string\",\"minLength\":1,\"maxLength\":"
+                STRINGIFY(CREDS_SECRET_MAX) ",\"description\":\"The "
+                "unencrypted PKCS#8 PEM private key (-----BEGIN PRIVATE "
+                "KEY-----) of an Ed25519 or RSA API key, instead of "
+                "api_secret.\"}") ","
            TU_F("environment", "{\"type\":\"string\",\"enum\":[\"testnet\","
-                               "\"mainnet\"],\"description\":\"Which "
-                               "exchange the key belongs to.\"}"),
-           "\"api_key\",\"api_secret\",\"environment\""),
+                               "\"demo\",\"mainnet\"],\"description\":"
+                               "\"Which exchange the key belongs to.\"}"),
+           "\"api_key\",\"environment\""),
      TU_OBJ(STATUS_PROPS), TOOL_IDEMPOTENT | TOOL_SECRET_ARGS,
      configure_credentials},
     {"get_credentials_status", "Credentials status",
      "Says whether signed calls have credentials and where they come from: "
      "this session (configure_credentials), the daemon's configuration, or "
-     "none; with the environment, the masked key, when they were set and "
+     "none; with the environment and the URL signed calls go to, the key "
+     "type (hmac, ed25519, rsa), the masked key, when they were set and "
      "whether trading tools are enabled. No Binance call.",
      TU_IN_NONE, TU_OBJ(STATUS_PROPS "," TU_F("tradingEnabled", TU_BOOL)),
      TOOL_READ_ONLY | TOOL_IDEMPOTENT, get_credentials_status},
     {"revoke_credentials", "Revoke session credentials",
-     "Wipes this session's API key and secret from memory. Signed calls then "
+     "Wipes this session's API key and secret or private key from memory. Signed calls then "
      "fall back to the daemon's credentials if it has any (fallback says "
      "which). Safe to repeat. No Binance call.",
      TU_IN_NONE,

@@ -4,13 +4,16 @@
  * One HTTP server (libmicrohttpd, a thread per connection) on 127.0.0.1.
  * It answers the public market-data endpoints with fixed numbers (fakex.h),
  * checks signed requests as Binance does, with its own HMAC-SHA256 through
- * GnuTLS so that a signing bug in the daemon is not mirrored here, keeps one
+ * GnuTLS so that a signing bug in the daemon is not mirrored here (and
+ * Ed25519 or RSA signatures against a registered public key), keeps one
  * account (balances, orders, order lists, trades) per API key, and offers a
  * control API under /__fake/ (reset, faults, clock skew, statistics, fills,
  * order counters) that is never signed.  All state lives in `g`, guarded by
  * g.lock; only fault delays sleep without holding it.
  *
  * Usage: fakex --port N [--bind 127.0.0.1] [--key KEY:SECRET]...
+ *              [--key-ed25519 KEY=PUBLIC.pem]... [--key-rsa KEY=PUBLIC.pem]...
+ * The two default HMAC accounts (fakex.h) exist when no key option is given.
  * Prints "PORT <n>" on stdout once listening; exits on SIGTERM or SIGINT.
  */
 #ifndef _GNU_SOURCE
@@ -36,6 +39,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include <gnutls/abstract.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <json-c/json.h>
@@ -406,7 +410,10 @@ struct trade {
 };
 
 struct account {
-    char *key, *secret; /* owned */
+    char *key, *secret;  /* owned; secret is NULL with a public key */
+    gnutls_pubkey_t pub; /* Ed25519 or RSA account: the key Binance would
+                            hold (owned), else NULL */
+    gnutls_sign_algorithm_t sig_alg; /* what pub verifies */
     fx_t free[NASSET], locked[NASSET];
     bool listed[NASSET];
     struct order *orders;
@@ -559,9 +566,13 @@ account_reset(size_t idx, long long now)
     free(a->lists);
     free(a->trades);
     char *key = a->key, *secret = a->secret;
+    gnutls_pubkey_t pub = a->pub;
+    gnutls_sign_algorithm_t sig_alg = a->sig_alg;
     memset(a, 0, sizeof(*a));
     a->key = key;
     a->secret = secret;
+    a->pub = pub;
+    a->sig_alg = sig_alg;
     for (size_t i = 0; i < sizeof(init) / sizeof(init[0]); i++) {
         int k = ENUM_FIND(ASSETS, init[i].asset);
         a->free[k] = fx_const(init[i].amount);
@@ -631,6 +642,8 @@ state_free(void)
         if (g.acct[i].secret != NULL)
             explicit_bzero(g.acct[i].secret, strlen(g.acct[i].secret));
         free(g.acct[i].secret);
+        if (g.acct[i].pub != NULL)
+            gnutls_pubkey_deinit(g.acct[i].pub);
     }
     g.nacct = 0;
     free(g.faults);
@@ -1665,6 +1678,34 @@ signature_ok(const struct call *c, const char *secret, const char *sig)
     return ok;
 }
 
+/* True when sig (base64, already form-decoded) is a valid signature by
+ * a's public key (Ed25519, or RSASSA-PKCS1-v1_5 SHA-256) of totalParams
+ * with the signature removed, as for HMAC. */
+static bool
+pubkey_signature_ok(const struct call *c, const struct account *a,
+                    const char *sig)
+{
+    size_t len = 0;
+    char *payload = malloc(strlen(c->raw_query) + strlen(c->raw_body) + 2);
+    gnutls_datum_t b64 = {(unsigned char *)(uintptr_t)sig,
+                          (unsigned)strlen(sig)};
+    gnutls_datum_t raw = {NULL, 0}, data;
+    bool ok = false;
+
+    if (payload == NULL)
+        return false;
+    append_unsigned(payload, &len, c->raw_query);
+    append_unsigned(payload, &len, c->raw_body);
+    data.data = (unsigned char *)payload;
+    data.size = (unsigned)len;
+    if (gnutls_base64_decode2(&b64, &raw) == 0)
+        ok =
+            gnutls_pubkey_verify_data2(a->pub, a->sig_alg, 0, &data, &raw) >= 0;
+    gnutls_free(raw.data);
+    free(payload);
+    return ok;
+}
+
 /* True when key looks like a Binance API key (64 alphanumerics). */
 static bool
 key_format_ok(const char *key)
@@ -1694,7 +1735,8 @@ auth_check(struct call *c)
                    : call_fail(c, 401, -2014, "API-key format invalid.");
     if ((sig = param(c, "signature")) == NULL)
         return fail_mandatory(c, "signature");
-    if (!signature_ok(c, c->acct->secret, sig))
+    if (c->acct->pub != NULL ? !pubkey_signature_ok(c, c->acct, sig)
+                             : !signature_ok(c, c->acct->secret, sig))
         return call_fail(c, 400, -1022,
                          "Signature for this request is not valid.");
     if ((ts_s = param(c, "timestamp")) == NULL)
@@ -4735,7 +4777,50 @@ static void
 usage(void)
 {
     fprintf(stderr,
-            "usage: fakex --port N [--bind ADDR] [--key KEY:SECRET]...\n");
+            "usage: fakex --port N [--bind ADDR] [--key KEY:SECRET]...\n"
+            "             [--key-ed25519 KEY=PUBLIC.pem]... "
+            "[--key-rsa KEY=PUBLIC.pem]...\n");
+}
+
+/* Adds account KEY=PATH (spec) whose signatures are checked with the PEM
+ * public key (SubjectPublicKeyInfo, what certtool --pubkey-info and
+ * Binance's key upload take) in PATH, which must be of type alg. Returns 0
+ * or -1 with a message on stderr. */
+static int
+add_pubkey(const char *spec, gnutls_pk_algorithm_t alg)
+{
+    const char *eq = strchr(spec, '=');
+    char pem[16384];
+    size_t n = 0;
+    FILE *f;
+    gnutls_datum_t d;
+    struct account *a;
+
+    if (eq == NULL || eq == spec || eq[1] == '\0' || g.nacct == FAKEX_MAX_KEYS)
+        return -1;
+    if ((f = fopen(eq + 1, "r")) == NULL) {
+        fprintf(stderr, "fakex: %s: %s\n", eq + 1, strerror(errno));
+        return -1;
+    }
+    n = fread(pem, 1, sizeof(pem) - 1, f);
+    fclose(f);
+    pem[n] = '\0';
+    a = &g.acct[g.nacct];
+    d.data = (unsigned char *)pem;
+    d.size = (unsigned)n;
+    if ((a->key = strndup(spec, (size_t)(eq - spec))) == NULL ||
+        gnutls_pubkey_init(&a->pub) < 0)
+        return -1;
+    g.nacct++; /* from here on state_free releases it */
+    if (gnutls_pubkey_import(a->pub, &d, GNUTLS_X509_FMT_PEM) < 0 ||
+        gnutls_pubkey_get_pk_algorithm(a->pub, NULL) != (int)alg) {
+        fprintf(stderr, "fakex: %s: not a PEM %s public key\n", eq + 1,
+                alg == GNUTLS_PK_RSA ? "RSA" : "Ed25519");
+        return -1;
+    }
+    a->sig_alg = alg == GNUTLS_PK_RSA ? GNUTLS_SIGN_RSA_SHA256
+                                      : GNUTLS_SIGN_EDDSA_ED25519;
+    return 0;
 }
 
 /* Adds account KEY:SECRET (spec) to the state. Returns 0 or -1. */
@@ -4774,6 +4859,12 @@ parse_args(int argc, char **argv, long *port, const char **bind_addr)
             *bind_addr = val;
         } else if (strcmp(arg, "--key") == 0) {
             if (add_key(val) < 0)
+                return -1;
+        } else if (strcmp(arg, "--key-ed25519") == 0) {
+            if (add_pubkey(val, GNUTLS_PK_EDDSA_ED25519) < 0)
+                return -1;
+        } else if (strcmp(arg, "--key-rsa") == 0) {
+            if (add_pubkey(val, GNUTLS_PK_RSA) < 0)
                 return -1;
         } else {
             return -1;

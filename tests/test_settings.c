@@ -160,6 +160,7 @@ test_every_key(void)
              "testnet = true\n"
              "base_url = http://127.0.0.1:1/\n"
              "testnet_url = http://127.0.0.1:2\n"
+             "demo_url = http://127.0.0.1:3\n"
              "timeout_ms = 2500\n"
              "recv_window = 6000\n"
              "credentials_file = %s\n"
@@ -274,7 +275,7 @@ test_every_key(void)
             fprintf(stderr, "\n  key of --%s not tested\n", name);
         CU_ASSERT_TRUE(contains(text, key));
     }
-    CU_ASSERT_EQUAL(options, 39);
+    CU_ASSERT_EQUAL(options, 40);
     CU_ASSERT_TRUE(contains(help, "--help"));
     CU_ASSERT_TRUE(contains(help, "--version"));
     CU_ASSERT_TRUE(contains(help, "--check-config"));
