@@ -1047,6 +1047,13 @@ describe_api(const struct bnc_response *r, char *buf, size_t len, size_t *used)
     if (r->http_status > 0)
         desc_add(buf, len, used, " (HTTP %ld)", r->http_status);
     desc_add(buf, len, used, ". %s", api_advice(r->api_code));
+    if (r->api_code == -2014 || r->api_code == -2015 || r->api_code == -1022)
+        desc_add(buf, len, used,
+                 " This request went to the %s (%s); mainnet, testnet and "
+                 "demo mode each have their own keys, so a key of another "
+                 "environment is refused like this: check the key's "
+                 "environment with get_credentials_status.",
+                 creds_env_name(r->env), bnc_base_url(r->env));
 }
 
 static void

@@ -325,6 +325,11 @@ test_unknown_key(void)
     CU_ASSERT_EQUAL(call("GET", ACCOUNT, NULL, BNC_READ, &c, &r), -1);
     CU_ASSERT_EQUAL(r.status, BNC_ERR_API);
     CU_ASSERT_EQUAL(r.api_code, -2015);
+    /* the text says where it went, and that keys are per environment */
+    char text[1024];
+    bnc_describe_error(&r, text, sizeof(text));
+    CU_ASSERT_TRUE(contains(text, "went to the mainnet"));
+    CU_ASSERT_TRUE(contains(text, "their own keys"));
     assert_no_secret(&r);
     bnc_response_free(&r);
     creds_wipe(&c);
