@@ -183,6 +183,13 @@ fail:
 int
 auth_check(const struct auth_tokens *t, const char *authorization)
 {
+    return auth_check_fp(t, authorization, NULL, 0);
+}
+
+int
+auth_check_fp(const struct auth_tokens *t, const char *authorization,
+              unsigned char *fp, size_t fplen)
+{
     static const char scheme[] = "Bearer";
     uint8_t d[AUTH_DIGEST_LEN];
     const char *s = authorization, *e;
@@ -212,6 +219,8 @@ auth_check(const struct auth_tokens *t, const char *authorization)
     /* Every token is compared: no exit on the first match. */
     for (size_t i = 0; i < t->n; i++)
         ok |= ct_equal(t->digest[i], AUTH_DIGEST_LEN, d, AUTH_DIGEST_LEN);
+    if (ok && fp != NULL)
+        memcpy(fp, d, fplen < AUTH_DIGEST_LEN ? fplen : AUTH_DIGEST_LEN);
     secure_wipe(d, sizeof(d));
     return ok;
 }
@@ -294,4 +303,195 @@ auth_bind_allowed(const char *bind, int have_tokens, int allow_unauthenticated,
              "front authenticates",
              bind);
     return -1;
+}
+
+/* ---- Host names ---- */
+
+/* A host and its port as spans of a Host value or a list entry. */
+struct auth_hostport {
+    const char *host;
+    size_t hlen;
+    const char *port; /* NULL: none */
+    size_t plen;
+};
+
+/* Splits text[0..len) into host and port: "[v6]:port", "[v6]",
+ * "name:port", "name". Returns 0, or -1 when it is not of that form. */
+static int
+auth_split_host(const char *text, size_t len, struct auth_hostport *hp)
+{
+    const char *end = text + len, *colon;
+
+    memset(hp, 0, sizeof(*hp));
+    if (len == 0)
+        return -1;
+    if (text[0] == '[') {
+        const char *close = memchr(text, ']', len);
+        if (close == NULL || close == text + 1)
+            return -1;
+        hp->host = text;
+        hp->hlen = (size_t)(close - text) + 1;
+        colon = close + 1 < end ? close + 1 : NULL;
+        if (colon != NULL && *colon != ':')
+            return -1;
+    } else {
+        colon = memchr(text, ':', len);
+        if (colon != NULL && memchr(colon + 1, ':', (size_t)(end - colon - 1)))
+            return -1; /* an IPv6 address needs its brackets */
+        hp->host = text;
+        hp->hlen = colon != NULL ? (size_t)(colon - text) : len;
+        if (hp->hlen == 0)
+            return -1;
+    }
+    if (colon != NULL) {
+        hp->port = colon + 1;
+        hp->plen = (size_t)(end - colon - 1);
+        if (hp->plen == 0 || hp->plen > 5)
+            return -1;
+        for (size_t i = 0; i < hp->plen; i++)
+            if (hp->port[i] < '0' || hp->port[i] > '9')
+                return -1;
+    }
+    /* one trailing dot of a name is the same name */
+    if (hp->host[0] != '[' && hp->hlen > 1 && hp->host[hp->hlen - 1] == '.')
+        hp->hlen--;
+    return 0;
+}
+
+/* Whether a name is one the list syntax takes: letters, digits, '.', '-'
+ * and '_' (IPv4 addresses included), or an IPv6 address in brackets. */
+static int
+auth_host_chars_ok(const struct auth_hostport *hp)
+{
+    int v6 = hp->host[0] == '[';
+    for (size_t i = v6; i < hp->hlen - v6; i++) {
+        char c = hp->host[i];
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                 (c >= '0' && c <= '9') || c == '.';
+        if (v6)
+            ok |= c == ':';
+        else
+            ok |= c == '-' || c == '_';
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
+/* Whether request host a matches entry e (no port in e: any port). */
+static int
+auth_hostport_match(const struct auth_hostport *a,
+                    const struct auth_hostport *e)
+{
+    if (a->hlen != e->hlen || strncasecmp(a->host, e->host, a->hlen) != 0)
+        return 0;
+    if (e->port == NULL)
+        return 1;
+    if (a->port == NULL)
+        return 0;
+    /* compare as numbers: "08000" is port 8000 */
+    long pa = strtol(a->port, NULL, 10), pe = strtol(e->port, NULL, 10);
+    return pa == pe;
+}
+
+/* Calls fn for each trimmed entry of list until it returns non-zero;
+ * returns that value (0 when every entry got 0). */
+static int
+auth_hosts_each(const char *list, int (*fn)(void *, const char *, size_t),
+                void *arg)
+{
+    const char *p = list;
+    while (p != NULL && *p != '\0') {
+        const char *comma = strchr(p, ',');
+        const char *end = comma != NULL ? comma : p + strlen(p);
+        const char *a = p, *b = end;
+        while (a < b && (*a == ' ' || *a == '\t'))
+            a++;
+        while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+            b--;
+        int rc = fn(arg, a, (size_t)(b - a));
+        if (rc != 0)
+            return rc;
+        p = comma != NULL ? comma + 1 : end;
+    }
+    return 0;
+}
+
+struct auth_check_ctx {
+    char *err;
+    size_t errlen;
+};
+
+static int
+auth_check_entry(void *arg, const char *e, size_t len)
+{
+    struct auth_check_ctx *c = arg;
+    struct auth_hostport hp;
+
+    if (len == 1 && e[0] == '*')
+        return 0;
+    if (auth_split_host(e, len, &hp) < 0 || !auth_host_chars_ok(&hp) ||
+        (hp.port != NULL && (strtol(hp.port, NULL, 10) < 1 ||
+                             strtol(hp.port, NULL, 10) > 65535))) {
+        snprintf(c->err, c->errlen,
+                 "'%.*s' is not a host name, an IPv4 address or a [IPv6] "
+                 "address with an optional :port, or *",
+                 (int)(len < 80 ? len : 80), e);
+        return -1;
+    }
+    return 0;
+}
+
+int
+auth_hosts_check(const char *list, char *err, size_t errlen)
+{
+    struct auth_check_ctx c = {err, errlen};
+    return auth_hosts_each(list, auth_check_entry, &c) != 0 ? -1 : 0;
+}
+
+struct auth_match_ctx {
+    struct auth_hostport want;
+};
+
+static int
+auth_match_entry(void *arg, const char *e, size_t len)
+{
+    struct auth_match_ctx *c = arg;
+    struct auth_hostport hp;
+
+    if (len == 1 && e[0] == '*')
+        return 1;
+    return auth_split_host(e, len, &hp) == 0 &&
+           auth_hostport_match(&c->want, &hp);
+}
+
+int
+auth_host_allowed(const char *host, const char *list, const char *bind)
+{
+    static const char *const loopback[] = {"localhost", "127.0.0.1", "[::1]"};
+    struct auth_match_ctx c;
+    size_t len;
+
+    if (host == NULL)
+        return 1;
+    while (*host == ' ' || *host == '\t')
+        host++;
+    len = strlen(host);
+    while (len > 0 && (host[len - 1] == ' ' || host[len - 1] == '\t'))
+        len--;
+    if (auth_split_host(host, len, &c.want) < 0)
+        return 0;
+    for (size_t i = 0; i < sizeof(loopback) / sizeof(loopback[0]); i++)
+        if (auth_match_entry(&c, loopback[i], strlen(loopback[i])))
+            return 1;
+    if (bind != NULL && strcmp(bind, "0.0.0.0") != 0 &&
+        strcmp(bind, "::") != 0) {
+        char self[80];
+        int n = snprintf(self, sizeof(self),
+                         strchr(bind, ':') != NULL ? "[%s]" : "%s", bind);
+        if (n > 0 && (size_t)n < sizeof(self) &&
+            auth_match_entry(&c, self, (size_t)n))
+            return 1;
+    }
+    return list != NULL && auth_hosts_each(list, auth_match_entry, &c) == 1;
 }

@@ -1,5 +1,6 @@
 /*
- * auth.h - static bearer tokens for the HTTP transports.
+ * auth.h - static bearer tokens for the HTTP transports, and the Host
+ * names the HTTP daemon answers to.
  *
  * The tokens file holds one token per line. Blank lines and lines whose
  * first non-blank character is '#' are ignored; spaces, tabs and a CR
@@ -42,6 +43,13 @@ struct auth_tokens *auth_load(const char *path, char *err, size_t errlen);
  * spaces) with a configured token, else 0. t == NULL allows nothing. */
 int auth_check(const struct auth_tokens *t, const char *authorization);
 
+/* auth_check(), and when it returns 1 and fp is not NULL, the first
+ * fplen (at most 32) bytes of the token's SHA-256 into fp: the
+ * fingerprint that tells the credentials apart (a hashed line and its
+ * plain token give the same one). */
+int auth_check_fp(const struct auth_tokens *t, const char *authorization,
+                  unsigned char *fp, size_t fplen);
+
 /* Number of tokens in the set (0 for NULL). */
 size_t auth_count(const struct auth_tokens *t);
 
@@ -66,6 +74,23 @@ int auth_is_loopback(const char *bind);
  * sentence the daemon and --check-config both print. */
 int auth_bind_allowed(const char *bind, int have_tokens,
                       int allow_unauthenticated, char *err, size_t errlen);
+
+/* ---- Host names (allowed_hosts) ----
+ *
+ * A list is comma-separated entries, spaces around them ignored: "*" (any
+ * Host), or a name or IPv4 address, or an IPv6 address in brackets, each
+ * with an optional ":port" (without one, any port matches). Names compare
+ * without regard to case or one trailing dot. */
+
+/* Checks the syntax of a list (empty is allowed). Returns 0, or -1 with a
+ * sentence naming the entry in err. */
+int auth_hosts_check(const char *list, char *err, size_t errlen);
+
+/* Returns 1 when host, the value of a request's Host header, may be
+ * answered: it is absent (NULL: an HTTP/1.0 client), a loopback name
+ * (localhost, 127.0.0.1, [::1]) or the bind address (not a wildcard), with
+ * any port, or matches an entry of list (may be NULL or empty); else 0. */
+int auth_host_allowed(const char *host, const char *list, const char *bind);
 
 /* Wipes and frees the set. NULL is allowed. */
 void auth_free(struct auth_tokens *t);

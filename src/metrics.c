@@ -49,6 +49,11 @@ static const char *const reject_names[METRICS_REJECT_COUNT] = {
     [METRICS_REJECT_FORBIDDEN_ORIGIN] = "forbidden_origin",
     [METRICS_REJECT_TOO_LARGE] = "too_large",
     [METRICS_REJECT_BAD_REQUEST] = "bad_request",
+    [METRICS_REJECT_MAX_SESSIONS] = "max_sessions",
+    [METRICS_REJECT_MAX_SESSIONS_CLIENT] = "max_sessions_per_client",
+    [METRICS_REJECT_MISDIRECTED] = "misdirected_host",
+    [METRICS_REJECT_PER_IP] = "max_connections_per_ip",
+    [METRICS_REJECT_REQUEST_TIMEOUT] = "request_timeout",
 };
 
 /* Binance error codes worth a series of their own; the rest are "other",
@@ -347,6 +352,19 @@ render_registry(struct registry *reg, struct dbuf *out)
     rc |= put_family(out, "sessions_total", "counter",
                      "MCP sessions opened since start.");
     rc |= put_u64(out, "sessions_total", reg_sessions_total(reg));
+    rc |= put_family(out, "sessions_evicted_total", "counter",
+                     "Idle sessions ended to make room for new ones, by "
+                     "reason.");
+    rc |= put_labeled(out, "sessions_evicted_total", "reason", "table_full",
+                      reg_evictions(reg, REG_EVICT_FULL));
+    rc |= put_labeled(out, "sessions_evicted_total", "reason", "client_cap",
+                      reg_evictions(reg, REG_EVICT_CLIENT));
+    rc |= put_family(out, "streams_active", "gauge",
+                     "SSE streams open now, across all workers.");
+    rc |= put_u64(out, "streams_active", reg_streams(reg));
+    rc |= put_family(out, "streams_max", "gauge",
+                     "The limit on open SSE streams (0: none).");
+    rc |= put_u64(out, "streams_max", reg_max_streams(reg));
     return rc;
 }
 

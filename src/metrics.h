@@ -14,6 +14,9 @@
  *   workers, workers_alive                       gauge  (registry)
  *   sessions_active, sessions_max                gauge  (registry)
  *   sessions_total                               counter (registry)
+ *   sessions_evicted_total{reason}               counter (registry):
+ *                                                table_full, client_cap
+ *   streams_active, streams_max                  gauge  (registry)
  *   worker_restarts_total                        counter (registry)
  *   connections_rejected_total{reason}           counter
  *   tool_calls_total{tool,outcome="ok"|"error"}  counter
@@ -38,12 +41,20 @@
 #define METRICS_UNKNOWN_TOOL "(unknown)"
 
 enum metrics_reject_reason {
-    METRICS_REJECT_MAX_CONNECTIONS = 0, /* 503: all session slots in use */
+    METRICS_REJECT_MAX_CONNECTIONS = 0, /* 503: max_connections streams */
     METRICS_REJECT_RATE_LIMITED,        /* 429 */
     METRICS_REJECT_UNAUTHORIZED,        /* 401 */
     METRICS_REJECT_FORBIDDEN_ORIGIN,    /* 403 */
     METRICS_REJECT_TOO_LARGE,           /* 413 */
     METRICS_REJECT_BAD_REQUEST,         /* 400, 404 session, 406, 415 ... */
+    METRICS_REJECT_MAX_SESSIONS,        /* 503: table full, none idle */
+    METRICS_REJECT_MAX_SESSIONS_CLIENT, /* 503: client at its cap, none
+                                           of its sessions idle */
+    METRICS_REJECT_MISDIRECTED,         /* 421: Host not allowed */
+    METRICS_REJECT_PER_IP,              /* closed at accept: max_connections_
+                                           per_ip */
+    METRICS_REJECT_REQUEST_TIMEOUT,     /* closed: no whole request within
+                                           request_timeout */
     METRICS_REJECT_COUNT
 };
 

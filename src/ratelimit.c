@@ -12,6 +12,13 @@
  *
  * The budget is one 64-bit word, (minute << 32) | weight used, changed by
  * compare-and-swap, and a hold deadline: no lock at all.
+ *
+ * The connection counts are one table per worker of {key, count} entries,
+ * open addressing: a key lives within CL_PROBE entries of its home. Only
+ * its worker writes a table (libmicrohttpd's thread accepts and closes);
+ * others only read it. An entry whose count fell to 0 keeps its key and
+ * may be taken by another key; keys never go back to 0 (but at a reset),
+ * so a search may stop at the first empty entry.
  */
 #include "config.h"
 
@@ -34,6 +41,7 @@
 #include "ratelimit.h"
 
 #define RL_MAGIC       0x524c4731u /* "RLG1" */
+#define CL_MAGIC       0x434c4731u /* "CLG1" */
 #define UB_MAGIC       0x55424731u /* "UBG1" */
 #define RL_ALIGN       64
 #define RL_MAX_BUCKETS (1u << 24)
@@ -83,9 +91,9 @@ rl_sets(struct ratelimit *rl)
  * finaliser so every bit of the result depends on every input bit. The seed
  * keeps clients from choosing addresses that crowd one set. */
 static uint64_t
-rl_hash(const struct ratelimit *rl, const char *key)
+seeded_hash(uint64_t seed, const char *key)
 {
-    uint64_t h = 0xcbf29ce484222325ull ^ rl->seed;
+    uint64_t h = 0xcbf29ce484222325ull ^ seed;
     for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
         h ^= *p;
         h *= 0x100000001b3ull;
@@ -96,6 +104,12 @@ rl_hash(const struct ratelimit *rl, const char *key)
     h *= 0x94d049bb133111ebull;
     h ^= h >> 31;
     return h != 0 ? h : 1;
+}
+
+static uint64_t
+rl_hash(const struct ratelimit *rl, const char *key)
+{
+    return seeded_hash(rl->seed, key);
 }
 
 static int64_t
@@ -316,6 +330,185 @@ rl_debug_lock_and_exit(struct ratelimit *rl, const char *client_key)
         _exit(3);
     set->slot[0].key = h; /* half an eviction: the TAT is someone else's */
     _exit(0);
+}
+
+/* ---- connections per client address ---- */
+
+struct cl_entry {
+    _Atomic uint64_t key; /* 0: never used */
+    _Atomic uint32_t count;
+    uint32_t unused;
+};
+
+/* Set once before fork, then read-only; the tables follow. */
+struct conn_limit {
+    uint32_t magic;
+    uint32_t nworkers;
+    uint32_t per_client;
+    uint32_t entries; /* per worker, a power of two */
+    size_t map_len;
+    size_t tables_off;
+    uint64_t seed;
+};
+
+static struct cl_entry *
+cl_table(const struct conn_limit *cl, int w)
+{
+    return (struct cl_entry *)(void *)((char *)cl + cl->tables_off +
+                                       (size_t)w * cl->entries *
+                                           sizeof(struct cl_entry));
+}
+
+struct conn_limit *
+cl_create(unsigned nworkers, unsigned per_client, char *err, size_t errlen)
+{
+    struct conn_limit *cl;
+    size_t off, len;
+
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    if (nworkers == 0 || nworkers > 4096 || per_client == 0) {
+        if (err != NULL)
+            snprintf(err, errlen,
+                     "connection limit: bad settings (%u workers, %u per "
+                     "address)",
+                     nworkers, per_client);
+        return NULL;
+    }
+    off = (sizeof(struct conn_limit) + RL_ALIGN - 1) / RL_ALIGN * RL_ALIGN;
+    len = off + (size_t)nworkers * CL_DEFAULT_ENTRIES * sizeof(struct cl_entry);
+    cl = shared_map(len);
+    if (cl == NULL) {
+        if (err != NULL)
+            snprintf(err, errlen, "connection limit: mmap of %zu bytes: %s",
+                     len, strerror(errno));
+        return NULL;
+    }
+    /* The mapping comes zeroed: every table is empty. */
+    cl->magic = CL_MAGIC;
+    cl->nworkers = nworkers;
+    cl->per_client = per_client;
+    cl->entries = CL_DEFAULT_ENTRIES;
+    cl->map_len = len;
+    cl->tables_off = off;
+    if (gnutls_rnd(GNUTLS_RND_NONCE, &cl->seed, sizeof(cl->seed)) != 0)
+        cl->seed = (uint64_t)mono_ns();
+    return cl;
+}
+
+void
+cl_destroy(struct conn_limit *cl)
+{
+    if (cl != NULL)
+        munmap(cl, cl->map_len);
+}
+
+uint64_t
+cl_key(const struct conn_limit *cl, const char *client_key)
+{
+    return seeded_hash(cl->seed, client_key); /* never 0 */
+}
+
+/* The count of key in table t (0 when absent). */
+static unsigned
+cl_count_in(const struct conn_limit *cl, const struct cl_entry *t, uint64_t key)
+{
+    uint32_t mask = cl->entries - 1;
+    for (uint32_t j = 0, i = (uint32_t)key & mask; j < CL_PROBE;
+         j++, i = (i + 1) & mask) {
+        uint64_t k = atomic_load_explicit(&t[i].key, memory_order_acquire);
+        if (k == 0)
+            break;
+        if (k == key)
+            return atomic_load_explicit(&t[i].count, memory_order_relaxed);
+    }
+    return 0;
+}
+
+unsigned
+cl_count(const struct conn_limit *cl, uint64_t key)
+{
+    unsigned n = 0;
+    for (uint32_t w = 0; w < cl->nworkers; w++)
+        n += cl_count_in(cl, cl_table(cl, (int)w), key);
+    return n;
+}
+
+int
+cl_full(const struct conn_limit *cl, uint64_t key)
+{
+    return cl_count(cl, key) >= cl->per_client;
+}
+
+/* A bad w counts nothing. */
+int
+cl_add(struct conn_limit *cl, int w, uint64_t key)
+{
+    if (w < 0 || (uint32_t)w >= cl->nworkers || key == 0)
+        return 0;
+    struct cl_entry *t = cl_table(cl, w), *spare = NULL;
+    uint32_t mask = cl->entries - 1;
+    for (uint32_t j = 0, i = (uint32_t)key & mask; j < CL_PROBE;
+         j++, i = (i + 1) & mask) {
+        uint64_t k = atomic_load_explicit(&t[i].key, memory_order_relaxed);
+        if (k == key) {
+            atomic_fetch_add_explicit(&t[i].count, 1, memory_order_relaxed);
+            return 1;
+        }
+        if (k == 0) {
+            if (spare == NULL)
+                spare = &t[i];
+            break;
+        }
+        if (spare == NULL &&
+            atomic_load_explicit(&t[i].count, memory_order_relaxed) == 0)
+            spare = &t[i];
+    }
+    if (spare == NULL)
+        return 0;
+    atomic_store_explicit(&spare->count, 1, memory_order_relaxed);
+    atomic_store_explicit(&spare->key, key, memory_order_release);
+    return 1;
+}
+
+void
+cl_remove(struct conn_limit *cl, int w, uint64_t key)
+{
+    if (w < 0 || (uint32_t)w >= cl->nworkers || key == 0)
+        return;
+    struct cl_entry *t = cl_table(cl, w);
+    uint32_t mask = cl->entries - 1;
+    for (uint32_t j = 0, i = (uint32_t)key & mask; j < CL_PROBE;
+         j++, i = (i + 1) & mask) {
+        uint64_t k = atomic_load_explicit(&t[i].key, memory_order_relaxed);
+        if (k == 0)
+            return;
+        if (k == key) {
+            uint32_t c =
+                atomic_load_explicit(&t[i].count, memory_order_relaxed);
+            if (c > 0)
+                atomic_store_explicit(&t[i].count, c - 1, memory_order_relaxed);
+            return;
+        }
+    }
+}
+
+void
+cl_reset_worker(struct conn_limit *cl, int w)
+{
+    if (w < 0 || (uint32_t)w >= cl->nworkers)
+        return;
+    struct cl_entry *t = cl_table(cl, w);
+    for (uint32_t i = 0; i < cl->entries; i++) {
+        atomic_store(&t[i].key, 0);
+        atomic_store(&t[i].count, 0);
+    }
+}
+
+unsigned
+cl_limit(const struct conn_limit *cl)
+{
+    return cl->per_client;
 }
 
 /* ---- the upstream budget ---- */

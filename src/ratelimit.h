@@ -16,7 +16,13 @@
  *     (other programs behind the same IP count too). A 429/418 hold applies
  *     to every worker.
  *
- * Both live in their own anonymous MAP_SHARED mapping, created by the
+ *  3. Open connections per client address (max_connections_per_ip): each
+ *     worker counts its own connections by address in its own table; the
+ *     count of an address is the sum over the workers' tables, read
+ *     without a lock. A worker's table is reset when a worker starts in its
+ *     slot, so a dead worker's connections are forgotten.
+ *
+ * Each lives in its own anonymous MAP_SHARED mapping, created by the
  * supervisor before it forks, so every worker sees them at the same address.
  * A process that dies while using them never wedges the others (robust
  * mutexes, lock-free atomics).
@@ -80,6 +86,49 @@ long rl_retry_after_header(double retry_after_s);
  * _exit()s without unlocking. Call only in a forked child. */
 void rl_debug_lock_and_exit(struct ratelimit *rl, const char *client_key)
     __attribute__((noreturn));
+
+/* ---- open connections per client address ---- */
+
+#define CL_DEFAULT_ENTRIES 8192 /* addresses one worker tracks at once */
+#define CL_PROBE           32   /* entries searched for one address */
+
+struct conn_limit;
+
+/* Creates the per-address connection counts of nworkers workers, each
+ * tracking up to CL_DEFAULT_ENTRIES addresses, for a limit of per_client
+ * (>= 1) connections per address. Call before fork. Returns NULL with a
+ * sentence in err. */
+struct conn_limit *cl_create(unsigned nworkers, unsigned per_client, char *err,
+                             size_t errlen);
+
+/* Unmaps it (other processes keep their own mapping). NULL is allowed. */
+void cl_destroy(struct conn_limit *cl);
+
+/* The key of a client (any NUL-terminated string, usually from
+ * rl_client_key): a seeded 64-bit hash, never 0. */
+uint64_t cl_key(const struct conn_limit *cl, const char *client_key);
+
+/* Connections of key open now, summed over the workers. Lock-free: two
+ * workers accepting the same address at the same instant may together
+ * pass the limit by one connection each. */
+unsigned cl_count(const struct conn_limit *cl, uint64_t key);
+
+/* Whether key already has per_client connections open. */
+int cl_full(const struct conn_limit *cl, uint64_t key);
+
+/* Counts one connection of key in worker w's table. Only one thread of
+ * worker w may add and remove. Returns 1 when counted, 0 when w's table
+ * has no room near key's place (the connection is then not counted and
+ * must not be removed). */
+int cl_add(struct conn_limit *cl, int w, uint64_t key);
+
+/* Undoes one cl_add() that returned 1. */
+void cl_remove(struct conn_limit *cl, int w, uint64_t key);
+
+/* Forgets worker w's connections (a new worker starts in slot w). */
+void cl_reset_worker(struct conn_limit *cl, int w);
+
+unsigned cl_limit(const struct conn_limit *cl);
 
 /* ---- the upstream weight budget ---- */
 

@@ -2,23 +2,35 @@
  * registry.c - the shared-memory session registry. See registry.h.
  *
  * The mapping holds, in order: the header (struct registry, which carries
- * the robust mutex), the worker pid table and the slot table, each starting
- * on a 64-byte boundary.
+ * the robust mutex), the worker pid table, the workers' stream counts, the
+ * slot table and the client table, each starting on a 64-byte boundary.
  *
- * Locking. Claims, releases, lookups (the token must be read whole) and the
- * reaping scans take the mutex. reg_valid() and reg_touch() do not: a
- * slot's generation only changes while the slot is FREE, so reading the
- * generation, then the state, then the generation again proves that the
- * slot was LIVE with that generation at one instant (a seqlock read).
+ * Locking. Claims, releases, lookups (the token must be read whole), pins,
+ * stream opens and the reaping scans take the mutex. reg_valid() and
+ * reg_touch() do not: a slot's generation only changes while the slot is
+ * FREE, so reading the generation, then the state, then the generation
+ * again proves that the slot was LIVE with that generation at one instant
+ * (a seqlock read).
+ *
+ * Order. Live slots are on a doubly linked list, least recently used
+ * first (a claim, a lookup and the last unpin move a session to the end),
+ * and those with a client also on their client's list. The client table
+ * is open addressing with linear probing, keyed by the client fingerprint
+ * hashed with a random seed (so that clients cannot choose colliding
+ * addresses), at most half full, with backward-shift deletion; nothing
+ * points into it, so entries may move. Eviction walks a list from its head
+ * past pinned sessions: few are pinned (open streams, running jobs).
  *
  * Crash repair. A process may die anywhere while it holds the mutex; the
  * next locker gets EOWNERDEAD and must make the table consistent again
- * before it calls pthread_mutex_consistent(). Every change to a slot is
- * announced first in the header (pending_op, pending_slot, pending_gen) and
- * the announcement is withdrawn last, so repair knows which slot may be
- * half-written: it frees that slot with a generation past the announced
- * one. The free list and the live count are then rebuilt from the slot
- * states, which are the truth.
+ * before it calls pthread_mutex_consistent(). Every change to a slot's
+ * state is announced first in the header (pending_op, pending_slot,
+ * pending_gen) and the announcement is withdrawn last, so repair knows
+ * which slot may be half-written: it frees that slot with a generation
+ * past the announced one. The free list, the live count, both kinds of
+ * lists and the client table are then rebuilt from the slot states, which
+ * are the truth (the LRU order becomes slot order). Stream counts are one
+ * word per worker, written in one store.
  */
 #include "config.h"
 
@@ -39,7 +51,7 @@
 #include "util.h"
 
 #define REG_MAGIC       0x52454731u /* "REG1" */
-#define REG_VERSION     1
+#define REG_VERSION     2
 #define REG_TOKEN_LEN   16
 #define REG_NO_SLOT     UINT32_MAX
 #define REG_MAX_SLOTS   (1u << 24) /* far beyond any connection limit */
@@ -75,10 +87,24 @@ struct reg_slot {
     _Atomic int64_t last_seen_ms; /* CLOCK_MONOTONIC ms: idle time must
                                      not jump with the wall clock */
     uint32_t kind;                /* enum reg_kind */
+    /* under the mutex, meaningful while LIVE */
+    uint32_t pins;               /* open streams and jobs in flight */
+    uint32_t lru_prev, lru_next; /* all live sessions, oldest first */
+    uint32_t cl_prev, cl_next;   /* the client's sessions, oldest first */
+    uint8_t cred[REG_FP_LEN];    /* struct reg_client */
+    uint8_t client[REG_FP_LEN];
 };
 
-_Static_assert(sizeof(struct reg_slot) == REG_ALIGN,
-               "a session slot is one cache line");
+_Static_assert(sizeof(struct reg_slot) == 2 * REG_ALIGN,
+               "a session slot is two cache lines");
+
+/* One client in the client table; count 0 marks an empty entry. */
+struct reg_centry {
+    uint8_t key[REG_FP_LEN];
+    uint32_t count;      /* its live sessions */
+    uint32_t head, tail; /* its sessions, oldest first */
+    uint32_t unused;
+};
 
 /* The header at the start of the mapping. Fields without _Atomic are set
  * once before fork, or are only touched under mu. */
@@ -88,14 +114,20 @@ struct registry {
     uint32_t slot_size;
     uint32_t max_live;
     uint32_t nworkers;
-    uint32_t unused;
-    size_t pids_off;  /* bytes from the start of the mapping */
-    size_t slots_off; /* idem */
+    uint32_t ctab_size; /* client table entries, a power of two */
+    size_t pids_off;    /* bytes from the start of the mapping */
+    size_t streams_off; /* idem */
+    size_t slots_off;   /* idem */
+    size_t ctab_off;    /* idem */
     size_t map_len;
     int64_t started_ms;
+    uint64_t seed;           /* of the client table's hash */
+    uint32_t max_per_client; /* reg_set_limits(); 0: none */
+    uint32_t max_streams;    /* idem */
     pthread_mutex_t mu;
     /* under mu */
     uint32_t free_head;
+    uint32_t lru_head, lru_tail;
     _Atomic uint32_t pending_op; /* enum reg_pending_op */
     _Atomic uint32_t pending_slot;
     _Atomic uint32_t pending_gen;
@@ -105,6 +137,7 @@ struct registry {
     /* anywhere */
     _Atomic uint64_t restarts;
     _Atomic uint64_t rejected;
+    _Atomic uint64_t evicted[REG_EVICT_REASONS];
 };
 
 static size_t
@@ -125,6 +158,19 @@ reg_pids(struct registry *r)
     return (_Atomic int32_t *)(void *)((char *)r + r->pids_off);
 }
 
+/* Each worker's open streams; the sum is the daemon's. */
+static _Atomic uint32_t *
+reg_wstreams(struct registry *r)
+{
+    return (_Atomic uint32_t *)(void *)((char *)r + r->streams_off);
+}
+
+static struct reg_centry *
+reg_ctab(struct registry *r)
+{
+    return (struct reg_centry *)(void *)((char *)r + r->ctab_off);
+}
+
 /* Generations never take the value 0, so an id with generation 0 is
  * never valid. */
 static uint32_t
@@ -139,8 +185,217 @@ reg_worker_ok(const struct registry *r, int w)
     return w >= 0 && (uint32_t)w < r->nworkers;
 }
 
-/* Rebuilds the free list (lowest slot first) and the live count from the
- * slot states; frees slots that no valid operation could have left. */
+static int
+reg_key_none(const uint8_t key[REG_FP_LEN])
+{
+    uint8_t any = 0;
+    for (int k = 0; k < REG_FP_LEN; k++)
+        any |= key[k];
+    return any == 0;
+}
+
+/* ---- the lists (under the mutex) ---- */
+
+static void
+reg_lru_unlink(struct registry *r, uint32_t i)
+{
+    struct reg_slot *slots = reg_slots(r);
+    uint32_t p = slots[i].lru_prev, n = slots[i].lru_next;
+
+    if (p != REG_NO_SLOT)
+        slots[p].lru_next = n;
+    else
+        r->lru_head = n;
+    if (n != REG_NO_SLOT)
+        slots[n].lru_prev = p;
+    else
+        r->lru_tail = p;
+    slots[i].lru_prev = slots[i].lru_next = REG_NO_SLOT;
+}
+
+static void
+reg_lru_append(struct registry *r, uint32_t i)
+{
+    struct reg_slot *slots = reg_slots(r);
+
+    slots[i].lru_prev = r->lru_tail;
+    slots[i].lru_next = REG_NO_SLOT;
+    if (r->lru_tail != REG_NO_SLOT)
+        slots[r->lru_tail].lru_next = i;
+    else
+        r->lru_head = i;
+    r->lru_tail = i;
+}
+
+static void
+reg_cl_unlink(struct registry *r, struct reg_centry *e, uint32_t i)
+{
+    struct reg_slot *slots = reg_slots(r);
+    uint32_t p = slots[i].cl_prev, n = slots[i].cl_next;
+
+    if (p != REG_NO_SLOT)
+        slots[p].cl_next = n;
+    else
+        e->head = n;
+    if (n != REG_NO_SLOT)
+        slots[n].cl_prev = p;
+    else
+        e->tail = p;
+    slots[i].cl_prev = slots[i].cl_next = REG_NO_SLOT;
+}
+
+static void
+reg_cl_append(struct registry *r, struct reg_centry *e, uint32_t i)
+{
+    struct reg_slot *slots = reg_slots(r);
+
+    slots[i].cl_prev = e->tail;
+    slots[i].cl_next = REG_NO_SLOT;
+    if (e->tail != REG_NO_SLOT)
+        slots[e->tail].cl_next = i;
+    else
+        e->head = i;
+    e->tail = i;
+}
+
+/* ---- the client table (under the mutex) ---- */
+
+/* FNV-1a over the key from the random seed, then splitmix64's finaliser. */
+static uint32_t
+reg_ctab_home(const struct registry *r, const uint8_t key[REG_FP_LEN])
+{
+    uint64_t h = 0xcbf29ce484222325ull ^ r->seed;
+    for (int k = 0; k < REG_FP_LEN; k++) {
+        h ^= key[k];
+        h *= 0x100000001b3ull;
+    }
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebull;
+    h ^= h >> 31;
+    return (uint32_t)(h & (r->ctab_size - 1));
+}
+
+/* The entry of client key, or NULL. */
+static struct reg_centry *
+reg_ctab_find(struct registry *r, const uint8_t key[REG_FP_LEN])
+{
+    struct reg_centry *t = reg_ctab(r);
+    uint32_t mask = r->ctab_size - 1;
+
+    for (uint32_t i = reg_ctab_home(r, key), n = 0; n < r->ctab_size;
+         i = (i + 1) & mask, n++) {
+        if (t[i].count == 0)
+            return NULL;
+        if (memcmp(t[i].key, key, REG_FP_LEN) == 0)
+            return &t[i];
+    }
+    return NULL;
+}
+
+/* The entry of client key, made (empty lists, count 0) when missing. The
+ * table has twice as many entries as slots, so there is always room. */
+static struct reg_centry *
+reg_ctab_get(struct registry *r, const uint8_t key[REG_FP_LEN])
+{
+    struct reg_centry *t = reg_ctab(r);
+    uint32_t mask = r->ctab_size - 1, i = reg_ctab_home(r, key);
+
+    while (t[i].count != 0) {
+        if (memcmp(t[i].key, key, REG_FP_LEN) == 0)
+            return &t[i];
+        i = (i + 1) & mask;
+    }
+    memcpy(t[i].key, key, REG_FP_LEN);
+    t[i].head = t[i].tail = REG_NO_SLOT;
+    return &t[i];
+}
+
+/* Removes an entry whose count fell to 0: the entries after it in its run
+ * move back where a lookup would reach them first (backward-shift
+ * deletion, so no tombstones pile up). */
+static void
+reg_ctab_remove(struct registry *r, const struct reg_centry *e)
+{
+    struct reg_centry *t = reg_ctab(r);
+    uint32_t mask = r->ctab_size - 1;
+    uint32_t hole = (uint32_t)(e - t), j = hole;
+
+    for (;;) {
+        j = (j + 1) & mask;
+        if (t[j].count == 0)
+            break;
+        uint32_t home = reg_ctab_home(r, t[j].key);
+        /* j stays when its home lies cyclically in (hole, j] */
+        int stays =
+            hole <= j ? hole < home && home <= j : hole < home || home <= j;
+        if (stays)
+            continue;
+        t[hole] = t[j];
+        hole = j;
+    }
+    memset(&t[hole], 0, sizeof(t[hole]));
+}
+
+/* Puts a just-claimed live slot at the end of the lists (a client's when
+ * it has one). */
+static void
+reg_link_locked(struct registry *r, uint32_t i)
+{
+    struct reg_slot *s = &reg_slots(r)[i];
+
+    s->pins = 0;
+    reg_lru_append(r, i);
+    s->cl_prev = s->cl_next = REG_NO_SLOT;
+    if (!reg_key_none(s->client)) {
+        struct reg_centry *e = reg_ctab_get(r, s->client);
+        e->count++;
+        reg_cl_append(r, e, i);
+    }
+}
+
+/* Takes a live slot off the lists and out of its client's count. */
+static void
+reg_unlink_locked(struct registry *r, uint32_t i)
+{
+    struct reg_slot *s = &reg_slots(r)[i];
+
+    reg_lru_unlink(r, i);
+    if (!reg_key_none(s->client)) {
+        struct reg_centry *e = reg_ctab_find(r, s->client);
+        assert(e != NULL && e->count > 0);
+        if (e != NULL) {
+            reg_cl_unlink(r, e, i);
+            if (--e->count == 0)
+                reg_ctab_remove(r, e);
+        }
+    }
+    s->pins = 0;
+}
+
+/* Makes a live slot the most recently used, on both lists. */
+static void
+reg_use_locked(struct registry *r, uint32_t i)
+{
+    struct reg_slot *s = &reg_slots(r)[i];
+
+    if (r->lru_tail != i) {
+        reg_lru_unlink(r, i);
+        reg_lru_append(r, i);
+    }
+    if (!reg_key_none(s->client)) {
+        struct reg_centry *e = reg_ctab_find(r, s->client);
+        if (e != NULL && e->tail != i) {
+            reg_cl_unlink(r, e, i);
+            reg_cl_append(r, e, i);
+        }
+    }
+}
+
+/* Rebuilds the free list (lowest slot first), the live count, the lists
+ * and the client table from the slot states; frees slots that no valid
+ * operation could have left. */
 static void
 reg_rebuild_locked(struct registry *r)
 {
@@ -167,6 +422,15 @@ reg_rebuild_locked(struct registry *r)
         }
     }
     atomic_store(&r->live, live);
+    memset(reg_ctab(r), 0, (size_t)r->ctab_size * sizeof(struct reg_centry));
+    r->lru_head = r->lru_tail = REG_NO_SLOT;
+    for (uint32_t i = 0; i < r->max_live; i++) {
+        if (atomic_load(&slots[i].state) != SLOT_LIVE)
+            continue;
+        uint32_t pins = slots[i].pins;
+        reg_link_locked(r, i);
+        slots[i].pins = pins;
+    }
 }
 
 /* Called with the mutex held after EOWNERDEAD: finishes or undoes the
@@ -244,11 +508,14 @@ reg_free_slot_locked(struct registry *r, uint32_t i)
     atomic_store(&r->pending_slot, i);
     atomic_store(&r->pending_gen, gen);
     atomic_store(&r->pending_op, OP_RELEASE);
+    reg_unlink_locked(r, i);
     /* FREE before the generation moves: a reader that saw the old
      * generation twice around LIVE really saw a live session. */
     atomic_store(&s->state, SLOT_FREE);
     atomic_store(&s->gen, reg_next_gen(gen));
     secure_wipe(s->token, sizeof(s->token));
+    memset(s->cred, 0, sizeof(s->cred));
+    memset(s->client, 0, sizeof(s->client));
     s->next_free = r->free_head;
     r->free_head = i;
     atomic_fetch_sub(&r->live, 1);
@@ -325,7 +592,8 @@ reg_create(uint32_t max_live, uint32_t nworkers, char *err, size_t errlen)
 {
     pthread_mutexattr_t attr;
     struct registry *r;
-    size_t pids_off, slots_off, len;
+    size_t pids_off, streams_off, slots_off, ctab_off, len;
+    uint32_t ctab_size = 2;
     void *map;
     int rc;
 
@@ -339,9 +607,15 @@ reg_create(uint32_t max_live, uint32_t nworkers, char *err, size_t errlen)
                      nworkers);
         return NULL;
     }
+    /* at most half full: every live session has at most one client */
+    while (ctab_size < 2 * max_live)
+        ctab_size *= 2;
     pids_off = reg_round_up(sizeof(struct registry));
-    slots_off = reg_round_up(pids_off + (size_t)nworkers * sizeof(int32_t));
-    len = slots_off + (size_t)max_live * sizeof(struct reg_slot);
+    streams_off = reg_round_up(pids_off + (size_t)nworkers * sizeof(int32_t));
+    slots_off = reg_round_up(streams_off + (size_t)nworkers * sizeof(uint32_t));
+    ctab_off =
+        reg_round_up(slots_off + (size_t)max_live * sizeof(struct reg_slot));
+    len = ctab_off + (size_t)ctab_size * sizeof(struct reg_centry);
 
     map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
                -1, 0);
@@ -358,10 +632,16 @@ reg_create(uint32_t max_live, uint32_t nworkers, char *err, size_t errlen)
     r->slot_size = (uint32_t)sizeof(struct reg_slot);
     r->max_live = max_live;
     r->nworkers = nworkers;
+    r->ctab_size = ctab_size;
     r->pids_off = pids_off;
+    r->streams_off = streams_off;
     r->slots_off = slots_off;
+    r->ctab_off = ctab_off;
     r->map_len = len;
     r->started_ms = now_ms();
+    r->lru_head = r->lru_tail = REG_NO_SLOT;
+    if (gnutls_rnd(GNUTLS_RND_NONCE, &r->seed, sizeof(r->seed)) != 0)
+        r->seed = (uint64_t)mono_ms() * 0x9e3779b97f4a7c15ull;
 
     rc = pthread_mutexattr_init(&attr);
     if (rc == 0) {
@@ -400,9 +680,66 @@ reg_destroy(struct registry *r)
     munmap(r, r->map_len);
 }
 
+void
+reg_set_limits(struct registry *r, uint32_t max_per_client,
+               uint32_t max_streams)
+{
+    assert(r->magic == REG_MAGIC);
+    r->max_per_client = max_per_client;
+    r->max_streams = max_streams;
+}
+
+/* The least recently used unpinned session on a list that starts at head
+ * and follows the lru (client 0) or client (1) links; REG_NO_SLOT when
+ * every one is pinned. */
+static uint32_t
+reg_victim_locked(struct registry *r, uint32_t head, int client)
+{
+    struct reg_slot *slots = reg_slots(r);
+
+    for (uint32_t i = head; i != REG_NO_SLOT;
+         i = client ? slots[i].cl_next : slots[i].lru_next) {
+        if (slots[i].pins == 0)
+            return i;
+    }
+    return REG_NO_SLOT;
+}
+
+/* Makes room for one session of who (NULL: none), evicting as the header
+ * says. Returns 0, or -1 with errno EDQUOT or EAGAIN. */
+static int
+reg_make_room_locked(struct registry *r, const struct reg_client *who)
+{
+    uint32_t v;
+
+    if (who != NULL && r->max_per_client > 0 && !reg_key_none(who->key)) {
+        struct reg_centry *e = reg_ctab_find(r, who->key);
+        if (e != NULL && e->count >= r->max_per_client) {
+            v = reg_victim_locked(r, e->head, 1);
+            if (v == REG_NO_SLOT) {
+                errno = EDQUOT;
+                return -1;
+            }
+            reg_free_slot_locked(r, v);
+            atomic_fetch_add(&r->evicted[REG_EVICT_CLIENT], 1);
+        }
+    }
+    if (r->free_head != REG_NO_SLOT)
+        return 0;
+    v = who != NULL ? reg_victim_locked(r, r->lru_head, 0) : REG_NO_SLOT;
+    if (v == REG_NO_SLOT) {
+        errno = EAGAIN;
+        return -1;
+    }
+    reg_free_slot_locked(r, v);
+    atomic_fetch_add(&r->evicted[REG_EVICT_FULL], 1);
+    return 0;
+}
+
 int
-reg_claim(struct registry *r, int w, enum reg_kind kind,
-          char id[REG_ID_LEN + 1], struct reg_ref *ref)
+reg_claim_as(struct registry *r, int w, enum reg_kind kind,
+             const struct reg_client *who, char id[REG_ID_LEN + 1],
+             struct reg_ref *ref)
 {
     uint8_t token[REG_TOKEN_LEN];
     struct reg_slot *s;
@@ -426,13 +763,14 @@ reg_claim(struct registry *r, int w, enum reg_kind kind,
         secure_wipe(token, sizeof(token));
         return -1;
     }
-    i = r->free_head;
-    if (i == REG_NO_SLOT) {
+    if (reg_make_room_locked(r, who) < 0) {
+        int e = errno;
         reg_unlock(r);
         secure_wipe(token, sizeof(token));
-        errno = EAGAIN;
+        errno = e;
         return -1;
     }
+    i = r->free_head;
     assert(i < r->max_live);
     s = &reg_slots(r)[i];
     assert(atomic_load(&s->state) == SLOT_FREE);
@@ -446,7 +784,15 @@ reg_claim(struct registry *r, int w, enum reg_kind kind,
     s->owner = w;
     s->kind = (uint32_t)kind;
     s->created_ms = now_ms();
+    if (who != NULL) {
+        memcpy(s->cred, who->cred, sizeof(s->cred));
+        memcpy(s->client, who->key, sizeof(s->client));
+    } else {
+        memset(s->cred, 0, sizeof(s->cred));
+        memset(s->client, 0, sizeof(s->client));
+    }
     atomic_store(&s->last_seen_ms, mono_ms());
+    reg_link_locked(r, i);
     atomic_store(&s->state, SLOT_LIVE);
     atomic_fetch_add(&r->live, 1);
     atomic_fetch_add(&r->sessions_total, 1);
@@ -461,8 +807,15 @@ reg_claim(struct registry *r, int w, enum reg_kind kind,
 }
 
 int
-reg_lookup(struct registry *r, const char *id, struct reg_ref *ref, int *owner,
-           enum reg_kind *kind)
+reg_claim(struct registry *r, int w, enum reg_kind kind,
+          char id[REG_ID_LEN + 1], struct reg_ref *ref)
+{
+    return reg_claim_as(r, w, kind, NULL, id, ref);
+}
+
+int
+reg_lookup_as(struct registry *r, const char *id, const uint8_t *cred,
+              struct reg_ref *ref, int *owner, enum reg_kind *kind)
 {
     uint8_t token[REG_TOKEN_LEN];
     uint32_t i, gen;
@@ -481,10 +834,13 @@ reg_lookup(struct registry *r, const char *id, struct reg_ref *ref, int *owner,
     /* The token is compared whatever the state, so the time taken says
      * nothing about it; the slot and generation are not secret. */
     match = ct_equal(s->token, sizeof(s->token), token, sizeof(token));
+    if (cred != NULL)
+        match &= ct_equal(s->cred, sizeof(s->cred), cred, REG_FP_LEN);
     match &= atomic_load(&s->state) == SLOT_LIVE;
     match &= atomic_load(&s->gen) == gen;
     if (match) {
         atomic_store(&s->last_seen_ms, mono_ms());
+        reg_use_locked(r, i);
         if (ref != NULL) {
             ref->slot = i;
             ref->gen = gen;
@@ -501,6 +857,141 @@ reg_lookup(struct registry *r, const char *id, struct reg_ref *ref, int *owner,
         return -1;
     }
     return 0;
+}
+
+int
+reg_lookup(struct registry *r, const char *id, struct reg_ref *ref, int *owner,
+           enum reg_kind *kind)
+{
+    return reg_lookup_as(r, id, NULL, ref, owner, kind);
+}
+
+/* Whether ref names the live slot it points at; the mutex is held. */
+static int
+reg_live_locked(struct registry *r, struct reg_ref ref)
+{
+    if (ref.slot >= r->max_live)
+        return 0;
+    struct reg_slot *s = &reg_slots(r)[ref.slot];
+    return atomic_load(&s->state) == SLOT_LIVE &&
+           atomic_load(&s->gen) == ref.gen;
+}
+
+int
+reg_pin(struct registry *r, struct reg_ref ref)
+{
+    int rc = -1;
+
+    assert(r->magic == REG_MAGIC);
+    if (reg_lock(r) < 0)
+        return -1;
+    if (reg_live_locked(r, ref)) {
+        reg_slots(r)[ref.slot].pins++;
+        rc = 0;
+    }
+    reg_unlock(r);
+    if (rc < 0)
+        errno = ENOENT;
+    return rc;
+}
+
+void
+reg_unpin(struct registry *r, struct reg_ref ref)
+{
+    assert(r->magic == REG_MAGIC);
+    if (reg_lock(r) < 0)
+        return;
+    if (reg_live_locked(r, ref)) {
+        struct reg_slot *s = &reg_slots(r)[ref.slot];
+        if (s->pins > 0 && --s->pins == 0)
+            reg_use_locked(r, ref.slot);
+    }
+    reg_unlock(r);
+}
+
+int
+reg_stream_open(struct registry *r, int w)
+{
+    _Atomic uint32_t *ws = reg_wstreams(r);
+    uint64_t total = 0;
+    int rc = 0;
+
+    assert(r->magic == REG_MAGIC);
+    if (!reg_worker_ok(r, w)) {
+        errno = EINVAL;
+        return -1;
+    }
+    /* Under the mutex, so that workers opening at once cannot together
+     * pass the limit; each count is one word, so a death leaves none
+     * half-written. */
+    if (reg_lock(r) < 0)
+        return -1;
+    for (uint32_t k = 0; k < r->nworkers; k++)
+        total += atomic_load(&ws[k]);
+    if (r->max_streams > 0 && total >= r->max_streams)
+        rc = -1;
+    else
+        atomic_fetch_add(&ws[w], 1);
+    reg_unlock(r);
+    if (rc < 0)
+        errno = EAGAIN;
+    return rc;
+}
+
+/* A bad w, or a count already 0 (the worker was reaped), is ignored. */
+void
+reg_stream_close(struct registry *r, int w)
+{
+    if (!reg_worker_ok(r, w))
+        return;
+    _Atomic uint32_t *c = &reg_wstreams(r)[w];
+    uint32_t cur = atomic_load(c);
+    while (cur > 0 && !atomic_compare_exchange_weak(c, &cur, cur - 1))
+        ;
+}
+
+uint32_t
+reg_streams(struct registry *r)
+{
+    uint64_t total = 0;
+    for (uint32_t k = 0; k < r->nworkers; k++)
+        total += atomic_load(&reg_wstreams(r)[k]);
+    return total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
+}
+
+uint32_t
+reg_max_streams(struct registry *r)
+{
+    return r->max_streams;
+}
+
+uint32_t
+reg_max_per_client(struct registry *r)
+{
+    return r->max_per_client;
+}
+
+/* Returns 0 when the mutex is unusable. */
+uint32_t
+reg_client_sessions(struct registry *r, const uint8_t key[REG_FP_LEN])
+{
+    uint32_t n = 0;
+
+    if (reg_key_none(key) || reg_lock(r) < 0)
+        return 0;
+    struct reg_centry *e = reg_ctab_find(r, key);
+    if (e != NULL)
+        n = e->count;
+    reg_unlock(r);
+    return n;
+}
+
+uint64_t
+reg_evictions(struct registry *r, enum reg_evict_reason why)
+{
+    if ((unsigned)why >= REG_EVICT_REASONS)
+        return 0;
+    return atomic_load(&r->evicted[why]);
 }
 
 int
@@ -560,6 +1051,7 @@ reg_reap_worker(struct registry *r, int w)
     assert(r->magic == REG_MAGIC);
     if (!reg_worker_ok(r, w))
         return 0;
+    atomic_store(&reg_wstreams(r)[w], 0);
     if (reg_lock(r) < 0)
         return -1;
     struct reg_slot *slots = reg_slots(r);
@@ -716,11 +1208,13 @@ reg_debug_lock_and_exit(struct registry *r, enum reg_debug_stage stage,
         atomic_fetch_add(&r->live, 1);
     } else if (stage == REG_DEBUG_MID_RELEASE && ref.slot < r->max_live &&
                atomic_load(&slots[ref.slot].state) == SLOT_LIVE) {
-        /* FREE, but the generation has not moved, the slot is not on the
-         * free list and the live count still includes it */
+        /* FREE and off the LRU list, but the generation has not moved,
+         * the slot is not on the free list, and the live count and its
+         * client's count still include it */
         atomic_store(&r->pending_slot, ref.slot);
         atomic_store(&r->pending_gen, atomic_load(&slots[ref.slot].gen));
         atomic_store(&r->pending_op, OP_RELEASE);
+        reg_lru_unlink(r, ref.slot);
         atomic_store(&slots[ref.slot].state, SLOT_FREE);
     }
     _exit(0);
@@ -731,4 +1225,82 @@ reg_debug_age(struct registry *r, struct reg_ref ref, int64_t ms)
 {
     if (reg_valid(r, ref))
         atomic_fetch_sub(&reg_slots(r)[ref.slot].last_seen_ms, ms);
+}
+
+/* Walks one list from head (lru: the LRU links, else the client links)
+ * checking its back links; returns its length, or UINT32_MAX when it is
+ * broken or longer than the table. */
+static uint32_t
+reg_debug_walk(struct registry *r, uint32_t head, uint32_t tail, int lru)
+{
+    struct reg_slot *slots = reg_slots(r);
+    uint32_t n = 0, prev = REG_NO_SLOT;
+
+    for (uint32_t i = head; i != REG_NO_SLOT;
+         i = lru ? slots[i].lru_next : slots[i].cl_next) {
+        if (i >= r->max_live || n > r->max_live ||
+            atomic_load(&slots[i].state) != SLOT_LIVE ||
+            (lru ? slots[i].lru_prev : slots[i].cl_prev) != prev)
+            return UINT32_MAX;
+        prev = i;
+        n++;
+    }
+    return prev == tail ? n : UINT32_MAX;
+}
+
+int
+reg_debug_check(struct registry *r, char *why, size_t len)
+{
+    struct reg_slot *slots = reg_slots(r);
+    struct reg_centry *t = reg_ctab(r);
+    uint32_t live = 0, nfree = 0, clients = 0, in_clients = 0;
+    int rc = -1;
+
+    if (reg_lock(r) < 0) {
+        snprintf(why, len, "the mutex is unusable");
+        return -1;
+    }
+    for (uint32_t i = 0; i < r->max_live; i++) {
+        if (atomic_load(&slots[i].state) != SLOT_LIVE)
+            continue;
+        live++;
+        if (!reg_key_none(slots[i].client))
+            in_clients++;
+    }
+    for (uint32_t i = r->free_head; i != REG_NO_SLOT && nfree <= r->max_live;
+         i = slots[i].next_free)
+        nfree++;
+    if (live != atomic_load(&r->live) || live + nfree != r->max_live) {
+        snprintf(why, len, "live %u (counted %u), free %u of %u", live,
+                 atomic_load(&r->live), nfree, r->max_live);
+        goto out;
+    }
+    if (reg_debug_walk(r, r->lru_head, r->lru_tail, 1) != live) {
+        snprintf(why, len, "the LRU list does not hold the %u live sessions",
+                 live);
+        goto out;
+    }
+    for (uint32_t k = 0; k < r->ctab_size; k++) {
+        if (t[k].count == 0)
+            continue;
+        clients++;
+        if (reg_ctab_find(r, t[k].key) != &t[k] ||
+            reg_debug_walk(r, t[k].head, t[k].tail, 0) != t[k].count) {
+            snprintf(why, len,
+                     "client entry %u is unreachable or its list "
+                     "does not match its count",
+                     k);
+            goto out;
+        }
+        in_clients -= t[k].count;
+    }
+    if (in_clients != 0) {
+        snprintf(why, len, "client counts miss %u sessions", in_clients);
+        goto out;
+    }
+    rc = 0;
+    snprintf(why, len, "ok: %u live, %u clients", live, clients);
+out:
+    reg_unlock(r);
+    return rc;
 }

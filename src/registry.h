@@ -4,10 +4,23 @@
  * The supervisor creates it (an anonymous MAP_SHARED mapping) before it
  * forks, so every worker sees the same table at the same address. It holds:
  *  - a fixed table of session slots, each {state, generation, 128-bit random
- *    token, owner worker, kind, created, last seen};
- *  - the worker table (slot -> pid) and a few daemon-wide counters.
+ *    token, owner worker, kind, created, last seen, the fingerprint of the
+ *    credential that created it, its client, pins};
+ *  - the sessions in least-recently-used order, all of them and per client,
+ *    and a table of clients with their live session counts;
+ *  - the worker table (slot -> pid), each worker's open SSE streams, and a
+ *    few daemon-wide counters.
  * One robust, process-shared mutex guards it: a worker that dies holding
  * the lock does not wedge the others (EOWNERDEAD is repaired).
+ *
+ * Admission. Sessions and streams are separate resources: a session is a
+ * cheap entry (max_live of them), an open SSE stream holds a connection
+ * (max_streams, counted per worker so a dead worker's streams are
+ * forgotten). A session is pinned while a stream of it is open or a job
+ * of it is in flight. When the table is full, a claim evicts the least
+ * recently used unpinned session; when the claiming client already has
+ * max_per_client sessions, its own least recently used unpinned one goes.
+ * An evicted session is simply gone: its id is unknown from then on.
  *
  * A public session id is 48 lowercase hex digits: slot (8), generation (8),
  * token (32). A slot's generation grows every time it is freed, so an id is
@@ -22,6 +35,7 @@
 #include <sys/types.h>
 
 #define REG_ID_LEN 48 /* hex digits of a session id, without the NUL */
+#define REG_FP_LEN 16 /* bytes of a credential or client fingerprint */
 
 enum reg_kind {
     REG_KIND_LEGACY = 1,     /* HTTP+SSE (2024-11-05): GET /mcp/sse */
@@ -32,6 +46,21 @@ enum reg_kind {
 struct reg_ref {
     uint32_t slot;
     uint32_t gen;
+};
+
+/* Who a session belongs to. All-zero fields mean "none". */
+struct reg_client {
+    /* The credential that created it (the bearer token's SHA-256 prefix):
+     * only requests with the same one may use the session. */
+    uint8_t cred[REG_FP_LEN];
+    /* The client its count goes to (the credential, or an address). */
+    uint8_t key[REG_FP_LEN];
+};
+
+enum reg_evict_reason {
+    REG_EVICT_FULL = 0,   /* the table was full: the LRU idle session */
+    REG_EVICT_CLIENT = 1, /* the client was at its cap: its LRU idle one */
+    REG_EVICT_REASONS
 };
 
 struct registry;
@@ -45,19 +74,72 @@ struct registry *reg_create(uint32_t max_live, uint32_t nworkers, char *err,
 /* Unmaps it (the supervisor, at exit). */
 void reg_destroy(struct registry *r);
 
-/* Claims a slot for a new session owned by worker w. Writes the public id
- * (REG_ID_LEN + 1 bytes, NUL-terminated) and fills *ref. Returns 0, or -1
- * with errno EAGAIN when max_live sessions are live, or EIO when the mutex
- * is unrecoverable or the random generator fails. */
+/* Sets the admission limits (0: none): sessions per client and open
+ * streams across all workers. Call before fork; the defaults are 0. */
+void reg_set_limits(struct registry *r, uint32_t max_per_client,
+                    uint32_t max_streams);
+
+/* Claims a slot for a new session owned by worker w, for client who (see
+ * struct reg_client; copied). Writes the public id (REG_ID_LEN + 1 bytes,
+ * NUL-terminated) and fills *ref. When who's client already has
+ * max_per_client sessions, its least recently used unpinned session is
+ * evicted first; when the table is full, the least recently used unpinned
+ * session of anyone. Returns 0, or -1 with errno EDQUOT when the client is
+ * at its cap and none of its sessions can go, EAGAIN when the table is
+ * full and no session can go, EIO when the mutex is unrecoverable or the
+ * random generator fails. */
+int reg_claim_as(struct registry *r, int w, enum reg_kind kind,
+                 const struct reg_client *who, char id[REG_ID_LEN + 1],
+                 struct reg_ref *ref);
+
+/* reg_claim_as() for no client: no cap, no credential, and a full table is
+ * EAGAIN (nothing is evicted). */
 int reg_claim(struct registry *r, int w, enum reg_kind kind,
               char id[REG_ID_LEN + 1], struct reg_ref *ref);
 
-/* Validates a public id (malformed text is simply invalid). On success
- * fills *ref, *owner (worker index) and *kind (any may be NULL), refreshes
- * last-seen and returns 0; returns -1 when the id is not a live session.
- * The token is compared in constant time. */
+/* Validates a public id (malformed text is simply invalid) presented with
+ * credential cred (REG_FP_LEN bytes; NULL: not checked). On success fills
+ * *ref, *owner (worker index) and *kind (any may be NULL), makes the
+ * session the most recently used, refreshes last-seen and returns 0;
+ * returns -1 (errno ENOENT) when the id is not a live session or the
+ * credential is not the one that created it: the caller cannot tell which.
+ * The token and the credential are compared in constant time. */
+int reg_lookup_as(struct registry *r, const char *id, const uint8_t *cred,
+                  struct reg_ref *ref, int *owner, enum reg_kind *kind);
+
+/* reg_lookup_as() without the credential check. */
 int reg_lookup(struct registry *r, const char *id, struct reg_ref *ref,
                int *owner, enum reg_kind *kind);
+
+/* Pins a live session (a stream of it opened, a job of it is queued): a
+ * pinned session is never evicted. Returns 0, or -1 with errno ENOENT when
+ * ref is stale. Every successful pin needs one reg_unpin(). */
+int reg_pin(struct registry *r, struct reg_ref ref);
+
+/* Undoes one reg_pin(); the session becomes the most recently used. A
+ * stale ref is ignored (freeing a session drops its pins). A worker that
+ * dies keeps its pins on sessions other workers own: those can then only
+ * end by idle expiry or DELETE. */
+void reg_unpin(struct registry *r, struct reg_ref ref);
+
+/* Counts one more open SSE stream for worker w. Returns 0, or -1 with
+ * errno EAGAIN when max_streams are open across all workers (EINVAL for a
+ * bad w, EIO when the mutex is unusable). */
+int reg_stream_open(struct registry *r, int w);
+
+/* Counts one stream of worker w closed. */
+void reg_stream_close(struct registry *r, int w);
+
+/* Open streams now (all workers), and the limit (0: none). */
+uint32_t reg_streams(struct registry *r);
+uint32_t reg_max_streams(struct registry *r);
+
+/* The cap on sessions per client (0: none), and how many client has. */
+uint32_t reg_max_per_client(struct registry *r);
+uint32_t reg_client_sessions(struct registry *r, const uint8_t key[REG_FP_LEN]);
+
+/* Sessions evicted since start, for one reason. */
+uint64_t reg_evictions(struct registry *r, enum reg_evict_reason why);
 
 /* Returns 1 while ref names a live session, else 0. */
 int reg_valid(struct registry *r, struct reg_ref ref);
@@ -69,7 +151,8 @@ void reg_touch(struct registry *r, struct reg_ref ref);
  * was already stale. */
 int reg_release(struct registry *r, struct reg_ref ref);
 
-/* Frees every session owned by worker w (it died). Returns the number. */
+/* Frees every session owned by worker w (it died) and forgets its
+ * streams. Returns the number of sessions. */
 int reg_reap_worker(struct registry *r, int w);
 
 /* Frees the sessions of worker w idle for more than idle_ms and calls
@@ -115,5 +198,9 @@ void reg_debug_lock_and_exit(struct registry *r, enum reg_debug_stage stage,
 
 /* Moves the last-seen time of a live session ms milliseconds back. */
 void reg_debug_age(struct registry *r, struct reg_ref ref, int64_t ms);
+
+/* Checks that the lists, the client table and the counts agree with the
+ * slots. Returns 0, or -1 with what is wrong in why. Takes the lock. */
+int reg_debug_check(struct registry *r, char *why, size_t len);
 
 #endif

@@ -26,6 +26,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "secfile.h"
 #include "settings.h"
 #include "util.h"
@@ -392,6 +393,19 @@ set_origin(struct settings *s, const struct opt_row *o, const char *name,
     return 0;
 }
 
+/* allowed_hosts: a comma-separated list (auth.h gives the syntax). */
+static int
+set_hosts(struct settings *s, const struct opt_row *o, const char *name,
+          const char *value, enum layer layer, char *err, size_t errlen)
+{
+    char why[160];
+    if (auth_hosts_check(value, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "%s: %s", name, why);
+        return -1;
+    }
+    return set_string(s, o, name, value, layer, err, errlen);
+}
+
 static int
 set_confirmation(struct settings *s, const struct opt_row *o, const char *name,
                  const char *value, enum layer layer, char *err, size_t errlen)
@@ -563,7 +577,19 @@ static const struct opt_row opt_table[] = {
     OPT("workers", 0, "N", WHERE_ALL, NULL, META_NONE, set_int, F(workers), 1,
         64, "worker processes, 1..64 (number of CPUs)"),
     OPT("max-connections", 0, "N", WHERE_ALL, NULL, META_NONE, set_int,
-        F(max_connections), 1, 100000, "live sessions, all workers (50)"),
+        F(max_connections), 1, 100000, "open SSE streams, all workers (50)"),
+    OPT("max-sessions", 0, "N", WHERE_ALL, NULL, META_NONE, set_int,
+        F(max_sessions), 1, 1000000, "sessions, all workers (10000)"),
+    OPT("max-sessions-per-client", 0, "N", WHERE_ALL, NULL, META_NONE, set_int,
+        F(max_sessions_per_client), 0, 1000000,
+        "sessions per token or address, 0 = any (1000)"),
+    OPT("request-timeout", 0, "SEC", WHERE_ALL, NULL, META_NONE, set_int,
+        F(request_timeout_s), 1, 3600, "deadline for a whole request (10)"),
+    OPT("max-connections-per-ip", 0, "N", WHERE_ALL, NULL, META_NONE, set_int,
+        F(max_connections_per_ip), 0, 1000000,
+        "connections per address, 0 = any (64)"),
+    OPT("allowed-hosts", 0, "LIST", WHERE_ALL, NULL, META_NONE, set_hosts,
+        F(allowed_hosts), 0, 0, "Host names served besides loopback"),
     OPT("keepalive", 0, "SEC", WHERE_ALL, NULL, META_NONE, set_int,
         F(keepalive_s), 1, 3600, "SSE keep-alive interval (30)"),
     OPT("session-idle", 0, "SEC", WHERE_ALL, NULL, META_NONE, set_int,
@@ -627,6 +653,10 @@ settings_defaults(struct settings *s)
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     s->workers = ncpu > 0 ? (int)(ncpu > 64 ? 64 : ncpu) : 1;
     s->max_connections = 50;
+    s->max_sessions = 10000;
+    s->max_sessions_per_client = 1000;
+    s->request_timeout_s = 10;
+    s->max_connections_per_ip = 64;
     s->keepalive_s = 30;
     s->session_idle_s = 1800;
     s->drain_s = 10;
@@ -1176,6 +1206,19 @@ settings_validate(const struct settings *s, char *err, size_t errlen)
                  "tls_cert and tls_key go together: give both or neither");
         return -1;
     }
+    /* A public bind must name the hosts it answers to (DNS rebinding).
+     * Without authentication the daemon refuses that bind anyway, for a
+     * reason it gives first (auth_bind_allowed). */
+    if (s->mode == MODE_SSE && !auth_is_loopback(s->bind) &&
+        s->allowed_hosts[0] == '\0' &&
+        (s->auth_tokens_file[0] != '\0' || s->allow_unauthenticated)) {
+        snprintf(err, errlen,
+                 "refusing to listen on %s without allowed_hosts: list the "
+                 "host names clients use to reach this server "
+                 "(--allowed-hosts mcp.example.com), or * for any",
+                 s->bind);
+        return -1;
+    }
     return 0;
 }
 
@@ -1380,6 +1423,13 @@ settings_needs_restart(const struct settings *a, const struct settings *b,
         {strcmp(a->user, b->user) != 0, "user"},
         {a->daemonize != b->daemonize, "daemon"},
         {strcmp(a->pidfile, b->pidfile) != 0, "pidfile"},
+        {a->max_sessions != b->max_sessions, "max_sessions"},
+        {a->max_sessions_per_client != b->max_sessions_per_client,
+         "max_sessions_per_client"},
+        {a->request_timeout_s != b->request_timeout_s, "request_timeout"},
+        {a->max_connections_per_ip != b->max_connections_per_ip,
+         "max_connections_per_ip"},
+        {strcmp(a->allowed_hosts, b->allowed_hosts) != 0, "allowed_hosts"},
     };
 
     if (len > 0)

@@ -62,6 +62,7 @@ enum run_mode {
 };
 
 #define SETTINGS_ORIGINS_MAX    16
+#define SETTINGS_HOSTS_MAX      1024 /* allowed_hosts, with the NUL */
 #define SETTINGS_PATH_MAX       512
 #define SETTINGS_LINE_MAX       4096      /* longest line of a settings file */
 #define SETTINGS_FILE_MAX       (1 << 20) /* largest configuration file */
@@ -101,7 +102,7 @@ struct settings {
     char bind[64];       /* address to listen on, default 127.0.0.1 */
     int port;            /* default 8000 */
     int workers;         /* default: the number of CPUs */
-    int max_connections; /* live sessions across all workers, default 50 */
+    int max_connections; /* open SSE streams, all workers, default 50 */
     int keepalive_s;     /* SSE comment interval, default 30 */
     int session_idle_s;  /* idle sessions expire, default 1800 */
     int drain_s;         /* graceful-stop deadline, default 10 */
@@ -109,6 +110,13 @@ struct settings {
     int foreground;      /* --foreground: also clears daemonize */
     int norigins;        /* allowed Origin values besides loopback */
     char origins[SETTINGS_ORIGINS_MAX][128];
+    /* admission (mode sse) */
+    int max_sessions;            /* session table, default 10000 */
+    int max_sessions_per_client; /* per token or address, 1000; 0 = none */
+    int request_timeout_s;       /* a whole request within, default 10 */
+    int max_connections_per_ip;  /* all workers, default 64; 0 = none */
+    char allowed_hosts[SETTINGS_HOSTS_MAX]; /* Host names besides loopback
+                                               and bind; "" = none */
     /* operations (the config file offers every option as a key) */
     char config_path[SETTINGS_PATH_MAX]; /* --config */
     int config_given;                    /* --config was on the line */
@@ -126,10 +134,10 @@ struct settings {
     enum log_level log_level;
     struct bnc_config bnc;
     struct trading_settings trading;
-    char toolsets[128];      /* "market,account,...": served sets; "" = all */
+    char toolsets[128]; /* "market,account,...": served sets; "" = all */
     size_t max_result_bytes; /* a tool result's cap, default 100000 */
-    struct creds creds;      /* the daemon's own credentials; creds.set == 0
-                                when none were given */
+    struct creds creds; /* the daemon's own credentials; creds.set == 0
+                           when none were given */
     /* what settings_load saw and did */
     int argc;            /* the command line, for settings_reload; argv */
     char **argv;         /* is not copied (main's argv lives for ever) */
@@ -193,8 +201,10 @@ int settings_reload(const struct settings *current, struct settings *next,
 
 /* Names, as configuration keys separated by ", ", the settings that differ
  * between a and b and cannot change without a restart: bind, port,
- * workers, max_connections, mode, user, daemon, pidfile. Returns how many
- * differ (0: none; what is then ""). */
+ * workers, max_connections, mode, user, daemon, pidfile, and the
+ * admission settings (max_sessions, max_sessions_per_client,
+ * request_timeout, max_connections_per_ip, allowed_hosts). Returns how
+ * many differ (0: none; what is then ""). */
 int settings_needs_restart(const struct settings *a, const struct settings *b,
                            char *what, size_t len);
 

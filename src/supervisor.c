@@ -79,6 +79,7 @@ struct sup {
     /* operations, shared with the workers; NULL when off */
     struct auth_tokens *auth;
     struct ratelimit *rl;
+    struct conn_limit *conns;
     struct upstream_budget *ub;
     struct metrics *metrics;
     char *cert_pem, *key_pem;
@@ -262,6 +263,11 @@ sup_setup_operations(struct sup *sup)
     if (s->rate_limit > 0 && (sup->rl = rl_create(s->rate_limit, s->rate_burst,
                                                   0, err, sizeof(err))) == NULL)
         goto fail;
+    if (s->max_connections_per_ip > 0 &&
+        (sup->conns = cl_create((unsigned)sup->nworkers,
+                                (unsigned)s->max_connections_per_ip, err,
+                                sizeof(err))) == NULL)
+        goto fail;
     if ((s->tls_cert[0] != '\0') != (s->tls_key[0] != '\0')) {
         snprintf(err, sizeof(err), "HTTPS needs both tls_cert and tls_key");
         goto fail;
@@ -324,12 +330,14 @@ sup_setup(struct sup *sup)
     sup->listen_fd = sup_listen(sup->s);
     if (sup->listen_fd < 0)
         return -1;
-    sup->reg = reg_create((uint32_t)sup->s->max_connections,
+    sup->reg = reg_create((uint32_t)sup->s->max_sessions,
                           (uint32_t)sup->nworkers, err, sizeof(err));
     if (sup->reg == NULL) {
         log_error("cannot create the session registry: %s", err);
         return -1;
     }
+    reg_set_limits(sup->reg, (uint32_t)sup->s->max_sessions_per_client,
+                   (uint32_t)sup->s->max_connections);
     if (ipc_create(&sup->ipc, sup->nworkers, err, sizeof(err)) < 0) {
         log_error("cannot create the worker channels: %s", err);
         return -1;
@@ -367,6 +375,7 @@ sup_cleanup(struct sup *sup)
     auth_free(sup->auth);
     if (sup->rl != NULL)
         rl_destroy(sup->rl);
+    cl_destroy(sup->conns);
     if (sup->ub != NULL)
         ub_destroy(sup->ub);
     if (sup->metrics != NULL)
@@ -406,6 +415,7 @@ sup_child(struct sup *sup, int k)
     env.parent_pid = sup->pid;
     env.auth = sup->auth;
     env.rl = sup->rl;
+    env.conns = sup->conns;
     env.metrics = sup->metrics;
     env.tls_cert_pem = sup->cert_pem;
     env.tls_key_pem = sup->key_pem;

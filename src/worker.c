@@ -30,6 +30,7 @@
 #include "bnc.h"
 #include "guard.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "tls.h"
 #include "util.h"
 #include "worker_int.h"
@@ -157,8 +158,9 @@ handle_ipc(struct worker *w)
 /* ------------------------------------------------------------------ */
 /* The main loop                                                       */
 
-/* Once a second: keep-alives when due, idle expiry, and the end of local
- * state for sessions that ended elsewhere (DELETE on another worker). */
+/* Once a second: the request deadline, keep-alives when due, idle
+ * expiry, and the end of local state for sessions that ended elsewhere
+ * (DELETE on another worker, eviction). */
 static void
 tick(struct worker *w, int64_t *last_keepalive)
 {
@@ -166,6 +168,7 @@ tick(struct worker *w, int64_t *last_keepalive)
     int keepalive =
         now - *last_keepalive >= (int64_t)w->set->keepalive_s * 1000;
 
+    worker_mcp_tick(w, now);
     jobs_expire_idle(w);
     pthread_mutex_lock(&w->lock);
     if (keepalive)
@@ -278,12 +281,31 @@ mhd_logger(void *cls, const char *fmt, va_list ap)
     log_debug("worker %d: libmicrohttpd: %s", w->env->index, text);
 }
 
+/* The most connections libmicrohttpd may hold: streams are limited by
+ * the registry and slow clients by request_timeout and the per-address
+ * limit, so this only keeps a margin of descriptors for everything else
+ * (IPC, the exchange, the journal). */
+static unsigned
+connection_limit(const struct worker *w)
+{
+    struct rlimit rl;
+    rlim_t fds = 1024;
+    unsigned floor = (unsigned)w->set->max_connections + 64, lim;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+        fds = rl.rlim_cur;
+    if (fds == RLIM_INFINITY || fds > 1048576)
+        fds = 1048576;
+    lim = fds > 1024 ? (unsigned)fds - 256 : (unsigned)fds / 2;
+    return lim > floor ? lim : floor;
+}
+
 /* Starts MHD on the shared socket, with the certificate when HTTPS is on.
  * Returns 0, or -1 (logged when the certificate is refused). */
 static int
 start_http(struct worker *w)
 {
-    unsigned limit = (unsigned)w->set->max_connections + 256;
+    unsigned limit = connection_limit(w);
     int tls = w->env->tls_cert_pem != NULL && w->env->tls_key_pem != NULL;
     char err[256];
     /* The certificate comes from a callback, so that SIGHUP can replace it
@@ -301,12 +323,13 @@ start_http(struct worker *w)
     w->mhd = MHD_start_daemon(
         MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
             MHD_USE_ERROR_LOG | (tls ? MHD_USE_TLS : 0),
-        0, NULL, NULL, worker_mcp_request, w, MHD_OPTION_ARRAY, tls_opts,
-        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)w->env->listen_fd,
+        0, worker_mcp_accept, w, worker_mcp_request, w, MHD_OPTION_ARRAY,
+        tls_opts, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)w->env->listen_fd,
         MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)60, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, w, MHD_OPTION_NOTIFY_COMPLETED,
-        worker_mcp_completed, w, MHD_OPTION_END);
+        worker_mcp_completed, w, MHD_OPTION_NOTIFY_CONNECTION,
+        worker_mcp_connection, w, MHD_OPTION_END);
     return w->mhd != NULL ? 0 : -1;
 }
 
@@ -337,6 +360,8 @@ worker_run(const struct worker_env *env)
                       gerr);
     }
     raise_fd_limit();
+    if (env->conns != NULL)
+        cl_reset_worker(env->conns, env->index); /* a predecessor's */
     if (jobs_rc < 0 || w->ipc_buf == NULL || streams_rc < 0 ||
         (sfd = signals_open()) < 0) {
         log_error("worker %d: cannot set up", env->index);

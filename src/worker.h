@@ -18,6 +18,7 @@
 
 struct auth_tokens;
 struct ratelimit;
+struct conn_limit;
 struct metrics;
 
 /* Exit statuses of a worker process (the supervisor's protocol). */
@@ -40,6 +41,7 @@ struct worker_env {
     /* operations; NULL when the feature is off */
     const struct auth_tokens *auth; /* bearer tokens */
     struct ratelimit *rl;           /* per-client GCRA, shared */
+    struct conn_limit *conns;       /* connections per address, shared */
     struct metrics *metrics;        /* counters, shared */
     const char *tls_cert_pem;       /* HTTPS when both are set */
     const char *tls_key_pem;

@@ -11,9 +11,12 @@
  *   worker.c         the process: start-up, the main loop (signals, the
  *                    supervisor's pipe, IPC dispatch, the 1 s tick), drain
  *                    and exit. Owns mhd, ipc_buf and the credentials copy.
- *   worker_mcp.c     the HTTP side: admission (rate limit, Origin, bearer
- *                    token, body cap), the router and the MCP endpoints
- *                    (legacy HTTP+SSE, Streamable HTTP). Owns struct req.
+ *   worker_mcp.c     the HTTP side: admission (connections per address,
+ *                    the request deadline, Host, rate limit, Origin,
+ *                    bearer token, body cap, session and stream limits),
+ *                    the router and the MCP endpoints (legacy HTTP+SSE,
+ *                    Streamable HTTP). Owns struct conn, struct req and
+ *                    w->http.
  *   worker_jobs.c    sessions: their MCP state, job queues and the executor
  *                    pool; delivery of client messages to a session's owner
  *                    and of outputs to their stream. Owns struct job,
@@ -27,11 +30,12 @@
  *
  * Threads and the lock. libmicrohttpd's epoll thread runs worker_mcp.c and
  * the stream reader; the main thread runs worker.c; EXECUTORS threads run
- * the MCP engine (worker_jobs.c). One mutex, w->lock, guards w->streams,
- * w->jobs and every stream and session. A function whose comment says it
- * takes the lock takes it; the other stream_* and jobs_* functions expect
- * it held (always so for *_locked). A stream is only touched by its reader
- * and under the lock.
+ * the MCP engine (worker_jobs.c). One mutex, w->lock, guards w->http,
+ * w->streams, w->jobs and every connection, stream and session; the
+ * registry's lock is only ever taken inside it, never the other way. A
+ * function whose comment says it takes the lock takes it; the other
+ * stream_* and jobs_* functions expect it held (always so for *_locked).
+ * A stream is only touched by its reader and under the lock.
  */
 #ifndef BINMCPD_WORKER_INT_H
 #define BINMCPD_WORKER_INT_H
@@ -78,6 +82,8 @@ struct stream {
     size_t out_off;
     int suspended;         /* the reader suspended the connection */
     int finished;          /* end the stream once out is drained */
+    int counted;           /* holds one of the registry's open streams */
+    int pinned;            /* holds a pin on its session (ref) */
     struct wsession *sess; /* STREAM_LEGACY: the session it carries */
     struct reg_ref ref;    /* the session this stream belongs to */
     int64_t deadline_ms;   /* STREAM_POST: give up waiting after this */
@@ -139,12 +145,25 @@ struct worker_jobs {
     int nexec;
 };
 
+/* ---- worker_mcp.c ---- */
+
+struct conn; /* one TCP connection, from accept to close */
+
+/* What worker_mcp.c keeps in struct worker (under w->lock). */
+struct worker_http {
+    /* connections waiting for (the rest of) a request, oldest deadline
+     * first: request_timeout closes them */
+    struct conn *recv_head, *recv_tail;
+    size_t nconns; /* connections open */
+};
+
 /* ---- the process ---- */
 
 struct worker {
     const struct worker_env *env; /* the supervisor's, read-only */
     const struct settings *set;   /* env->settings */
     pthread_mutex_t lock;
+    struct worker_http http;
     struct worker_streams streams;
     struct worker_jobs jobs;
     /* worker.c's own */
@@ -164,6 +183,12 @@ enum MHD_Result worker_mcp_request(void *cls, struct MHD_Connection *c,
                                    size_t *upload_size, void **con_cls);
 void worker_mcp_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                           enum MHD_RequestTerminationCode toe);
+enum MHD_Result worker_mcp_accept(void *cls, const struct sockaddr *addr,
+                                  socklen_t addrlen);
+void worker_mcp_connection(void *cls, struct MHD_Connection *c,
+                           void **socket_context,
+                           enum MHD_ConnectionNotificationCode toe);
+void worker_mcp_tick(struct worker *w, int64_t now);
 
 /* worker_jobs.c */
 int jobs_init(struct worker *w);

@@ -8,7 +8,9 @@
  * list and the executor threads. Each session runs one job at a time, in
  * arrival order; EXECUTORS threads share the ready sessions. What a job
  * writes goes to its reply target: the session's own stream, a stream of
- * this worker, or, over IPC, a stream of another worker.
+ * this worker, or, over IPC, a stream of another worker. A job pins its
+ * session in the registry from its arrival to its end, so that a session
+ * with work in flight is never evicted.
  *
  * Below it: worker_stream.c (the targets). Everything but the functions
  * that say they lock, and the executors, runs under w->lock.
@@ -69,13 +71,14 @@ jobs_session_new_locked(struct worker *w, struct reg_ref ref, const char *id,
 }
 
 /* Frees a session and the jobs still waiting (wiped: they may carry
- * credentials). It must be idle and out of the table. */
+ * credentials), and their pins. It must be idle and out of the table. */
 static void
 session_free(struct wsession *ws)
 {
     struct job *j;
     while ((j = ws->head) != NULL) {
         ws->head = j->next;
+        reg_unpin(ws->w->env->reg, ws->ref);
         secure_wipe(j->msg, j->len);
         free(j);
     }
@@ -126,8 +129,9 @@ jobs_session_get_locked(struct worker *w, struct reg_ref ref)
     return ws;
 }
 
-/* Queues a client message (copied) for the session and wakes an executor.
- * Returns 0, or -1 when out of memory. */
+/* Queues a client message (copied) for the session, pinned, and wakes an
+ * executor. Returns 0, or -1 with errno ENOENT when the registry no longer
+ * has the session (evicted, expired), or ENOMEM. */
 static int
 session_enqueue_locked(struct worker *w, struct wsession *ws, const char *msg,
                        size_t len, int reply_worker, uint64_t reply_stream)
@@ -136,9 +140,16 @@ session_enqueue_locked(struct worker *w, struct wsession *ws, const char *msg,
      * at once, not behind the request they concern. */
     if (mcp_session_intercept(&ws->mcp, msg, len))
         return 0;
-    struct job *j = malloc(sizeof(*j) + len + 1);
-    if (j == NULL)
+    if (reg_pin(w->env->reg, ws->ref) < 0) {
+        errno = ENOENT;
         return -1;
+    }
+    struct job *j = malloc(sizeof(*j) + len + 1);
+    if (j == NULL) {
+        reg_unpin(w->env->reg, ws->ref);
+        errno = ENOMEM;
+        return -1;
+    }
     j->next = NULL;
     j->reply_worker = reply_worker;
     j->reply_stream = reply_stream;
@@ -250,6 +261,7 @@ executor_main(void *arg)
             if (j->reply_worker != IPC_REPLY_MAIN)
                 route_output(w, j->reply_worker, j->reply_stream, ws, NULL, 0,
                              1);
+            reg_unpin(w->env->reg, ws->ref);
             secure_wipe(j->msg, j->len);
             free(j);
             pthread_mutex_lock(&w->lock);
@@ -308,14 +320,18 @@ int
 jobs_deliver_here(struct worker *w, struct reg_ref ref, const char *msg,
                   size_t len, int reply_worker, uint64_t reply_stream)
 {
+    int rc = -1, err = ENOENT;
+
     pthread_mutex_lock(&w->lock);
     struct wsession *ws = jobs_session_get_locked(w, ref);
-    int rc = ws != NULL ? session_enqueue_locked(w, ws, msg, len, reply_worker,
-                                                 reply_stream)
-                        : -1;
+    if (ws != NULL) {
+        rc =
+            session_enqueue_locked(w, ws, msg, len, reply_worker, reply_stream);
+        err = errno;
+    }
     pthread_mutex_unlock(&w->lock);
-    if (ws == NULL)
-        errno = ENOENT;
+    if (rc < 0)
+        errno = err;
     return rc;
 }
 

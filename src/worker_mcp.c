@@ -2,10 +2,13 @@
  * worker_mcp.c - the worker's HTTP side: admission, the router and the MCP
  * endpoints. See worker_int.h and the transport rules in binmcpd(8).
  *
- * Owns struct req (one request's body, from libmicrohttpd's first call to
- * its completion) and the decisions about a request: whether it may come
- * in (rate limit, Origin, bearer token, body cap, free session slots),
- * where it goes, and what each endpoint answers:
+ * Owns struct conn (one TCP connection: its place under
+ * max_connections_per_ip and its request deadline), struct req (one
+ * request's body and client, from libmicrohttpd's first call to its
+ * completion) and the decisions about a request: whether it may come in
+ * (connections per address, request_timeout, Host, rate limit, Origin,
+ * bearer token, body cap, session and stream limits), where it goes, and
+ * what each endpoint answers:
  *   GET  /mcp/sse      a legacy session and its stream
  *   POST /mcp/message  a message for a legacy session (202)
  *   POST /mcp          Streamable HTTP: a new session, or a message whose
@@ -14,8 +17,22 @@
  *   DELETE /mcp        the end of a session
  *   /health, /, /metrics  (worker_reply.c)
  * Sessions and delivery are worker_jobs.c's, streams worker_stream.c's.
- * Runs on libmicrohttpd's thread; takes w->lock only to touch a stream or
- * a session.
+ * Runs on libmicrohttpd's thread (worker_mcp_tick on the main thread);
+ * takes w->lock only to touch a connection, a stream or a session.
+ *
+ * A connection is "receiving" from its accept, and again from the end of
+ * each response, until its next request is whole (headers and body):
+ * past request_timeout in that state the main thread shuts its socket
+ * down and libmicrohttpd closes it. An SSE stream is not receiving: its
+ * idle limit is libmicrohttpd's connection timeout, kept busy by the
+ * keep-alives. libmicrohttpd reports a connection closed before it closes
+ * the socket, and that report takes w->lock, so a socket on the list is
+ * always still open.
+ *
+ * Sessions belong to a client and remember its credential (struct
+ * reg_client): with bearer tokens, both are the token's fingerprint;
+ * without, the credential is none and the client is the address (an IPv6
+ * /64 as one). A session used with another credential is unknown (404).
  */
 #include "config.h"
 
@@ -24,18 +41,36 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
 
 #include "auth.h"
 #include "log.h"
 #include "metrics.h"
 #include "ratelimit.h"
+#include "util.h"
 #include "worker_int.h"
+
+/* One TCP connection, from libmicrohttpd's accept to its close (its
+ * socket context). The list fields and the flags are under w->lock. */
+struct conn {
+    struct conn *prev, *next; /* w->http's receiving list */
+    int fd;
+    int receiving;    /* on the list: a whole request is due by deadline */
+    int closing;      /* past its deadline: shut down */
+    int64_t deadline; /* mono_ms() */
+    uint64_t ip_key;  /* cl_key() of its address */
+    int ip_counted;   /* cl_add() counted it */
+};
 
 /* One request, from libmicrohttpd's first call to its completion. */
 struct req {
     struct dbuf body; /* capped at max_body; wiped at the end */
     int too_big;
     int started;
+    struct reg_client who; /* the client and its credential */
 };
 
 /* Counts a refusal in the metrics, when they are on. */
@@ -46,23 +81,47 @@ count_reject(const struct worker *w, enum metrics_reject_reason why)
         metrics_reject(w->env->metrics, why);
 }
 
-/* 503 when every session slot is taken: a JSON-RPC error for Streamable
- * HTTP, a JSON error for legacy SSE. Counted as a rejection. */
+/* What a full resource is called in a 503. */
+enum full_what {
+    FULL_STREAMS,  /* max_connections */
+    FULL_SESSIONS, /* max_sessions, none idle */
+    FULL_CLIENT,   /* max_sessions_per_client, none of its sessions idle */
+};
+
+/* 503 when a resource is used up: a JSON-RPC error for Streamable HTTP, a
+ * JSON error for legacy SSE, with Retry-After. Counted as a rejection. */
 static enum MHD_Result
-reply_full(const struct worker *w, struct MHD_Connection *c, int streamable)
+reply_full(const struct worker *w, struct MHD_Connection *c, int streamable,
+           enum full_what what)
 {
-    char msg[160];
+    static const char *const codes[] = {"max_connections", "max_sessions",
+                                        "max_sessions_per_client"};
+    static const enum metrics_reject_reason reasons[] = {
+        METRICS_REJECT_MAX_CONNECTIONS, METRICS_REJECT_MAX_SESSIONS,
+        METRICS_REJECT_MAX_SESSIONS_CLIENT};
+    char msg[200];
+
     reg_count_rejected(w->env->reg);
-    count_reject(w, METRICS_REJECT_MAX_CONNECTIONS);
-    snprintf(msg, sizeof(msg),
-             "all %d session slots are in use; retry in a few seconds",
-             w->set->max_connections);
-    log_info("worker %d: connection refused: %s", w->env->index, msg);
+    count_reject(w, reasons[what]);
+    if (what == FULL_STREAMS)
+        snprintf(msg, sizeof(msg),
+                 "all %d streams are open; retry in a few seconds",
+                 w->set->max_connections);
+    else if (what == FULL_SESSIONS)
+        snprintf(msg, sizeof(msg),
+                 "all %u sessions are in use and none is idle; retry in a "
+                 "few seconds",
+                 reg_max_live(w->env->reg));
+    else
+        snprintf(msg, sizeof(msg),
+                 "this client has %u sessions and none is idle; end one "
+                 "(DELETE) or retry later",
+                 reg_max_per_client(w->env->reg));
+    log_info("worker %d: refused: %s", w->env->index, msg);
     if (streamable)
         return reply_rpc_error(w, c, 503, -32000, msg, "Retry-After", "5");
     json_object *o = json_object_new_object();
-    json_object_object_add(o, "error",
-                           json_object_new_string("max_connections"));
+    json_object_object_add(o, "error", json_object_new_string(codes[what]));
     json_object_object_add(o, "message", json_object_new_string(msg));
     enum MHD_Result ret =
         reply_text(w, c, 503, "application/json",
@@ -71,6 +130,203 @@ reply_full(const struct worker *w, struct MHD_Connection *c, int streamable)
     json_object_put(o);
     return ret;
 }
+
+/* The answer when a session could not be claimed (errno from
+ * reg_claim_as). */
+static enum MHD_Result
+reply_claim_failed(const struct worker *w, struct MHD_Connection *c,
+                   int streamable)
+{
+    if (errno == EAGAIN)
+        return reply_full(w, c, streamable, FULL_SESSIONS);
+    if (errno == EDQUOT)
+        return reply_full(w, c, streamable, FULL_CLIENT);
+    return streamable ? reply_rpc_error(w, c, 500, -32603, "registry failure",
+                                        NULL, NULL)
+                      : reply_error(w, c, 500, "internal",
+                                    "the session registry failed");
+}
+
+/* The answer when a stream could not be opened (errno from stream_new and
+ * stream_open_resumed). */
+static enum MHD_Result
+reply_stream_failed(const struct worker *w, struct MHD_Connection *c,
+                    int streamable)
+{
+    if (errno == EAGAIN)
+        return reply_full(w, c, streamable, FULL_STREAMS);
+    if (errno == ENOENT)
+        return streamable ? reply_rpc_error(w, c, 404, -32001,
+                                            "Session not found", NULL, NULL)
+                          : reply_error(w, c, 404, "unknown_session",
+                                        "the session ended");
+    if (errno == EBUSY)
+        return reply_rpc_error(w, c, 503, -32000, "the server is busy",
+                               "Retry-After", "1");
+    return streamable
+               ? reply_rpc_error(w, c, 500, -32603, "out of memory", NULL, NULL)
+               : reply_error(w, c, 500, "internal", "out of memory");
+}
+
+/* ------------------------------------------------------------------ */
+/* Connections                                                         */
+
+static void
+conn_unlink_locked(struct worker *w, struct conn *cn)
+{
+    if (!cn->receiving)
+        return;
+    if (cn->prev != NULL)
+        cn->prev->next = cn->next;
+    else
+        w->http.recv_head = cn->next;
+    if (cn->next != NULL)
+        cn->next->prev = cn->prev;
+    else
+        w->http.recv_tail = cn->prev;
+    cn->prev = cn->next = NULL;
+    cn->receiving = 0;
+}
+
+/* The connection waits for a request: request_timeout from now. Every
+ * deadline is now plus the same time, so appending keeps the order. */
+static void
+conn_wait_request_locked(struct worker *w, struct conn *cn)
+{
+    if (cn->receiving || cn->closing)
+        return;
+    cn->deadline = mono_ms() + (int64_t)w->set->request_timeout_s * 1000;
+    cn->receiving = 1;
+    cn->next = NULL;
+    cn->prev = w->http.recv_tail;
+    if (w->http.recv_tail != NULL)
+        w->http.recv_tail->next = cn;
+    else
+        w->http.recv_head = cn;
+    w->http.recv_tail = cn;
+}
+
+/* Our record of c, or NULL (none could be allocated). */
+static struct conn *
+conn_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci != NULL ? ci->socket_context : NULL;
+}
+
+/* c's request is whole (or answered early): no deadline while it is
+ * handled. Takes the lock. */
+static void
+conn_request_in(struct worker *w, struct MHD_Connection *c)
+{
+    struct conn *cn = conn_of(c);
+    if (cn == NULL)
+        return;
+    pthread_mutex_lock(&w->lock);
+    conn_unlink_locked(w, cn);
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* libmicrohttpd's accept policy (cls: the worker): a client address with
+ * max_connections_per_ip connections open (all workers) is refused, and
+ * libmicrohttpd closes the socket at once. */
+enum MHD_Result
+worker_mcp_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    struct worker *w = cls;
+    char key[RL_KEY_MAX];
+
+    (void)addrlen;
+    if (w->env->conns == NULL)
+        return MHD_YES;
+    rl_client_key(addr, key, sizeof(key));
+    if (!cl_full(w->env->conns, cl_key(w->env->conns, key)))
+        return MHD_YES;
+    reg_count_rejected(w->env->reg);
+    count_reject(w, METRICS_REJECT_PER_IP);
+    log_debug("worker %d: connection from %s refused: %u open "
+              "(max_connections_per_ip)",
+              w->env->index, key, cl_limit(w->env->conns));
+    return MHD_NO;
+}
+
+/* libmicrohttpd's connection notices (cls: the worker): a new connection
+ * gets its struct conn (counted for its address, waiting for a request);
+ * a closed one gives both back. Out of memory, a connection goes
+ * untracked: no deadline, not counted. */
+void
+worker_mcp_connection(void *cls, struct MHD_Connection *c,
+                      void **socket_context,
+                      enum MHD_ConnectionNotificationCode toe)
+{
+    struct worker *w = cls;
+    struct conn *cn;
+
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci;
+        cn = calloc(1, sizeof(*cn));
+        if (cn == NULL)
+            return;
+        ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        cn->fd = ci != NULL ? ci->connect_fd : -1;
+        if (w->env->conns != NULL) {
+            char key[RL_KEY_MAX];
+            ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+            rl_client_key(ci != NULL ? ci->client_addr : NULL, key,
+                          sizeof(key));
+            cn->ip_key = cl_key(w->env->conns, key);
+            cn->ip_counted = cl_add(w->env->conns, w->env->index, cn->ip_key);
+        }
+        pthread_mutex_lock(&w->lock);
+        w->http.nconns++;
+        conn_wait_request_locked(w, cn);
+        pthread_mutex_unlock(&w->lock);
+        *socket_context = cn;
+        return;
+    }
+    cn = *socket_context;
+    if (cn == NULL)
+        return;
+    pthread_mutex_lock(&w->lock);
+    conn_unlink_locked(w, cn);
+    w->http.nconns--;
+    pthread_mutex_unlock(&w->lock);
+    if (cn->ip_counted)
+        cl_remove(w->env->conns, w->env->index, cn->ip_key);
+    free(cn);
+    *socket_context = NULL;
+}
+
+/* The main thread's tick (now: mono_ms()): shuts down the connections
+ * whose request did not come whole in time; libmicrohttpd then closes
+ * them. Takes the lock. */
+void
+worker_mcp_tick(struct worker *w, int64_t now)
+{
+    struct conn *cn;
+    unsigned n = 0;
+
+    pthread_mutex_lock(&w->lock);
+    while ((cn = w->http.recv_head) != NULL && cn->deadline <= now) {
+        conn_unlink_locked(w, cn);
+        cn->closing = 1;
+        if (cn->fd >= 0)
+            shutdown(cn->fd, SHUT_RDWR);
+        n++;
+    }
+    pthread_mutex_unlock(&w->lock);
+    if (n == 0)
+        return;
+    for (unsigned i = 0; i < n; i++)
+        count_reject(w, METRICS_REJECT_REQUEST_TIMEOUT);
+    log_info("worker %d: %u connection%s closed: no whole request within "
+             "%d s (request_timeout)",
+             w->env->index, n, n == 1 ? "" : "s", w->set->request_timeout_s);
+}
+
+/* ------------------------------------------------------------------ */
+/* Requests                                                            */
 
 /* A request header, or NULL. */
 static const char *
@@ -123,25 +379,41 @@ origin_allowed(const struct worker *w, const char *origin)
     return 0;
 }
 
-/* GET /mcp/sse: a new legacy session and its stream. A full registry is
- * 503; out of memory gives the slot back and answers 500. */
+/* Whether max_connections streams are open: checked before a session is
+ * claimed for a stream, so that no session is made (or evicted) for a
+ * request that cannot have its stream. stream_new() checks again. */
+static int
+streams_full(const struct worker *w)
+{
+    struct registry *reg = w->env->reg;
+    return reg_max_streams(reg) > 0 && reg_streams(reg) >= reg_max_streams(reg);
+}
+
+/* GET /mcp/sse: a new legacy session and its stream. No room for either
+ * is 503; out of memory gives the slot back and answers 500. */
 static enum MHD_Result
-legacy_open(struct worker *w, struct MHD_Connection *c)
+legacy_open(struct worker *w, struct MHD_Connection *c, struct req *rq)
 {
     char id[REG_ID_LEN + 1], text[160];
     struct reg_ref ref;
 
-    if (reg_claim(w->env->reg, w->env->index, REG_KIND_LEGACY, id, &ref) < 0)
-        return errno == EAGAIN ? reply_full(w, c, 0)
-                               : reply_error(w, c, 500, "internal",
-                                             "the session registry failed");
+    if (streams_full(w))
+        return reply_full(w, c, 0, FULL_STREAMS);
+    if (reg_claim_as(w->env->reg, w->env->index, REG_KIND_LEGACY, &rq->who, id,
+                     &ref) < 0)
+        return reply_claim_failed(w, c, 0);
     pthread_mutex_lock(&w->lock);
     struct stream *st = stream_new(w, STREAM_LEGACY, ref);
-    struct wsession *ws =
-        st ? jobs_session_new_locked(w, ref, id, REG_KIND_LEGACY) : NULL;
+    if (st == NULL) {
+        int err = errno;
+        pthread_mutex_unlock(&w->lock);
+        reg_release(w->env->reg, ref);
+        errno = err;
+        return reply_stream_failed(w, c, 0);
+    }
+    struct wsession *ws = jobs_session_new_locked(w, ref, id, REG_KIND_LEGACY);
     if (ws == NULL) {
-        if (st != NULL)
-            stream_discard_locked(w, st);
+        stream_discard_locked(w, st);
         pthread_mutex_unlock(&w->lock);
         reg_release(w->env->reg, ref);
         return reply_error(w, c, 500, "internal", "out of memory");
@@ -226,7 +498,7 @@ legacy_post(struct worker *w, struct MHD_Connection *c, struct req *rq)
         return reply_error(w, c, 400, "missing_session",
                            "give the session id as ?sessionId= or in "
                            "X-Connection-ID");
-    if (reg_lookup(w->env->reg, id, &ref, &owner, NULL) < 0)
+    if (reg_lookup_as(w->env->reg, id, rq->who.cred, &ref, &owner, NULL) < 0)
         return reply_error(w, c, 404, "unknown_session",
                            "no such session: it ended or expired; open a "
                            "new one with GET /mcp/sse");
@@ -258,15 +530,26 @@ version_supported(const char *v)
 }
 
 /* Opens a POST answer stream and hands the body to the owner (new_id: the
- * Mcp-Session-Id of a session just created, else NULL). A full channel is
- * 503, a session gone 404; the stream is then freed. */
+ * Mcp-Session-Id of a session just created, else NULL). No stream is 503
+ * (and a session just created ends), a full channel 503, a session gone
+ * 404; the stream is then freed. */
 static enum MHD_Result
 streamable_answer(struct worker *w, struct MHD_Connection *c, struct req *rq,
                   struct reg_ref ref, int owner, const char *new_id)
 {
     struct stream *st = stream_open(w, STREAM_POST, ref);
-    if (st == NULL)
-        return reply_rpc_error(w, c, 500, -32603, "out of memory", NULL, NULL);
+    if (st == NULL) {
+        int err = errno;
+        if (new_id != NULL) {
+            pthread_mutex_lock(&w->lock);
+            struct wsession *ws = jobs_session_get_locked(w, ref);
+            if (ws != NULL)
+                jobs_session_release_locked(w, ws, "no stream for its answer");
+            pthread_mutex_unlock(&w->lock);
+        }
+        errno = err;
+        return reply_stream_failed(w, c, 1);
+    }
     if (jobs_deliver(w, ref, owner, dbuf_str(&rq->body), rq->body.len,
                      w->env->index, st->id) < 0) {
         int busy = errno == EAGAIN;
@@ -315,12 +598,11 @@ streamable_post(struct worker *w, struct MHD_Connection *c, struct req *rq)
     json_object_put(o);
 
     if (init) {
-        if (reg_claim(w->env->reg, w->env->index, REG_KIND_STREAMABLE, id,
-                      &ref) < 0)
-            return errno == EAGAIN
-                       ? reply_full(w, c, 1)
-                       : reply_rpc_error(w, c, 500, -32603, "registry failure",
-                                         NULL, NULL);
+        if (streams_full(w))
+            return reply_full(w, c, 1, FULL_STREAMS);
+        if (reg_claim_as(w->env->reg, w->env->index, REG_KIND_STREAMABLE,
+                         &rq->who, id, &ref) < 0)
+            return reply_claim_failed(w, c, 1);
         pthread_mutex_lock(&w->lock);
         struct wsession *ws =
             jobs_session_new_locked(w, ref, id, REG_KIND_STREAMABLE);
@@ -339,7 +621,7 @@ streamable_post(struct worker *w, struct MHD_Connection *c, struct req *rq)
                                "Bad Request: Mcp-Session-Id header is "
                                "required",
                                NULL, NULL);
-    if (reg_lookup(w->env->reg, sid, &ref, &owner, NULL) < 0)
+    if (reg_lookup_as(w->env->reg, sid, rq->who.cred, &ref, &owner, NULL) < 0)
         return reply_rpc_error(w, c, 404, -32001, "Session not found", NULL,
                                NULL);
     if (requests)
@@ -363,17 +645,14 @@ resume(struct worker *w, struct MHD_Connection *c, struct reg_ref ref,
 {
     struct stream *st = stream_open_resumed(w, ref, holder, id, seq);
     if (st == NULL)
-        return errno == EAGAIN
-                   ? reply_rpc_error(w, c, 503, -32000, "the server is busy",
-                                     "Retry-After", "1")
-                   : reply_rpc_error(w, c, 500, -32603, "out of memory", NULL,
-                                     NULL);
+        return reply_stream_failed(w, c, 1);
     return stream_respond(w, c, st, NULL, NULL);
 }
 
 /* GET and DELETE on /mcp. */
 static enum MHD_Result
-streamable_session_op(struct worker *w, struct MHD_Connection *c, int is_delete)
+streamable_session_op(struct worker *w, struct MHD_Connection *c,
+                      struct req *rq, int is_delete)
 {
     const char *sid = header(c, "Mcp-Session-Id");
     struct reg_ref ref;
@@ -388,7 +667,7 @@ streamable_session_op(struct worker *w, struct MHD_Connection *c, int is_delete)
                                "Bad Request: Mcp-Session-Id header is "
                                "required",
                                NULL, NULL);
-    if (reg_lookup(w->env->reg, sid, &ref, NULL, NULL) < 0)
+    if (reg_lookup_as(w->env->reg, sid, rq->who.cred, &ref, NULL, NULL) < 0)
         return reply_rpc_error(w, c, 404, -32001, "Session not found", NULL,
                                NULL);
     if (is_delete) {
@@ -411,7 +690,7 @@ streamable_session_op(struct worker *w, struct MHD_Connection *c, int is_delete)
         return resume(w, c, ref, lw, lid, lseq);
     struct stream *st = stream_open(w, STREAM_STANDALONE, ref);
     if (st == NULL)
-        return reply_rpc_error(w, c, 500, -32603, "out of memory", NULL, NULL);
+        return reply_stream_failed(w, c, 1);
     return stream_respond(w, c, st, NULL, NULL);
 }
 
@@ -432,16 +711,16 @@ route(struct worker *w, struct MHD_Connection *c, const char *url,
     if (strcmp(url, "/metrics") == 0 && (get || head))
         return reply_metrics(w, c);
     if (strcmp(url, "/mcp/sse") == 0 && get)
-        return legacy_open(w, c);
+        return legacy_open(w, c, rq);
     if (strcmp(url, "/mcp/message") == 0 && post)
         return legacy_post(w, c, rq);
     if (strcmp(url, "/mcp") == 0) {
         if (post)
             return streamable_post(w, c, rq);
         if (get)
-            return streamable_session_op(w, c, 0);
+            return streamable_session_op(w, c, rq, 0);
         if (strcmp(method, "DELETE") == 0)
-            return streamable_session_op(w, c, 1);
+            return streamable_session_op(w, c, rq, 1);
         return reply_rpc_error(w, c, 405, -32000, "Method not allowed.",
                                "Allow", "GET, POST, DELETE");
     }
@@ -453,23 +732,50 @@ route(struct worker *w, struct MHD_Connection *c, const char *url,
     return reply_error(w, c, 404, "not_found", "no such endpoint");
 }
 
-/* What every request must pass before anything else: the per-client rate
- * limit, the Origin check and the bearer token (/health is exempt from
- * the limit and the token, so that monitoring always works). Queues the
- * refusal and returns 1, or returns 0 to go on. */
+/* The client of a request without bearer tokens: its address (an IPv6
+ * /64 as one), as a fingerprint. */
+static void
+client_by_address(const char *key, struct reg_client *who)
+{
+    uint8_t d[32];
+    char text[RL_KEY_MAX + 8];
+    int n = snprintf(text, sizeof(text), "addr %s", key);
+    if (n > 0 && gnutls_hash_fast(GNUTLS_DIG_SHA256, text, (size_t)n, d) == 0)
+        memcpy(who->key, d, REG_FP_LEN);
+    else
+        memcpy(who->key, "addr-unhashable", REG_FP_LEN);
+}
+
+/* What every request must pass before anything else: the Host check, the
+ * per-client rate limit, the Origin check and the bearer token (/health is
+ * exempt from all but Origin, so that monitoring always works). Fills who
+ * with the request's client and credential. Queues the refusal and
+ * returns 1, or returns 0 to go on. */
 static int
 refuse_early(const struct worker *w, struct MHD_Connection *c, const char *url,
-             const char *method, enum MHD_Result *ret)
+             const char *method, struct reg_client *who, enum MHD_Result *ret)
 {
     int health = strcmp(url, "/health") == 0;
     const char *origin = header(c, "Origin");
-    char key[64], secs[24];
+    const char *host = header(c, "Host");
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    char key[RL_KEY_MAX], secs[24];
     double wait = 0;
 
+    memset(who, 0, sizeof(*who));
+    rl_client_key(ci != NULL ? ci->client_addr : NULL, key, sizeof(key));
+    if (!health &&
+        !auth_host_allowed(host, w->set->allowed_hosts, w->set->bind)) {
+        log_info("worker %d: %s %s refused: Host %.100s", w->env->index, method,
+                 url, host);
+        count_reject(w, METRICS_REJECT_MISDIRECTED);
+        *ret = reply_error(w, c, 421, "misdirected_request",
+                           "this server does not answer to this Host; see "
+                           "allowed_hosts");
+        return 1;
+    }
     if (!health && w->env->rl != NULL) {
-        const union MHD_ConnectionInfo *ci =
-            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-        rl_client_key(ci != NULL ? ci->client_addr : NULL, key, sizeof(key));
         if (!rl_allow(w->env->rl, key, &wait)) {
             count_reject(w, METRICS_REJECT_RATE_LIMITED);
             snprintf(secs, sizeof(secs), "%ld", rl_retry_after_header(wait));
@@ -491,7 +797,7 @@ refuse_early(const struct worker *w, struct MHD_Connection *c, const char *url,
     }
     if (!health && w->env->auth != NULL) {
         const char *authz = header(c, "Authorization");
-        if (!auth_check(w->env->auth, authz)) {
+        if (!auth_check_fp(w->env->auth, authz, who->cred, sizeof(who->cred))) {
             count_reject(w, METRICS_REJECT_UNAUTHORIZED);
             *ret = reply_text(w, c, 401, "application/json",
                               "{\"error\":\"invalid_token\","
@@ -500,6 +806,9 @@ refuse_early(const struct worker *w, struct MHD_Connection *c, const char *url,
                               "WWW-Authenticate", auth_challenge(authz));
             return 1;
         }
+        memcpy(who->key, who->cred, sizeof(who->key));
+    } else {
+        client_by_address(key, who);
     }
     return 0;
 }
@@ -520,7 +829,8 @@ worker_mcp_request(void *cls, struct MHD_Connection *c, const char *url,
     (void)version;
     if (rq == NULL) {
         const char *clen = header(c, "Content-Length");
-        if (refuse_early(w, c, url, method, &ret))
+        struct reg_client who;
+        if (refuse_early(w, c, url, method, &who, &ret))
             return ret;
         if (clen != NULL && strtoull(clen, NULL, 10) > w->set->max_body) {
             count_reject(w, METRICS_REJECT_TOO_LARGE);
@@ -531,6 +841,7 @@ worker_mcp_request(void *cls, struct MHD_Connection *c, const char *url,
         if (rq == NULL)
             return MHD_NO;
         dbuf_init(&rq->body, w->set->max_body);
+        rq->who = who;
         *con_cls = rq;
         return MHD_YES;
     }
@@ -543,20 +854,28 @@ worker_mcp_request(void *cls, struct MHD_Connection *c, const char *url,
     if (rq->started)
         return MHD_YES;
     rq->started = 1;
+    conn_request_in(w, c);
     return route(w, c, url, method, rq);
 }
 
-/* libmicrohttpd's completion callback: wipes and frees the request. */
+/* libmicrohttpd's completion callback: wipes and frees the request; the
+ * connection waits for the next one (request_timeout from now). */
 void
 worker_mcp_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                      enum MHD_RequestTerminationCode toe)
 {
+    struct worker *w = cls;
     struct req *rq = *con_cls;
-    (void)cls;
-    (void)c;
+    struct conn *cn = conn_of(c);
     (void)toe;
+    if (cn != NULL) {
+        pthread_mutex_lock(&w->lock);
+        conn_wait_request_locked(w, cn);
+        pthread_mutex_unlock(&w->lock);
+    }
     if (rq != NULL) {
         dbuf_wipe(&rq->body); /* it may have carried credentials */
+        secure_wipe(&rq->who, sizeof(rq->who));
         free(rq);
         *con_cls = NULL;
     }

@@ -89,15 +89,19 @@ enum MHD_Result
 reply_health(const struct worker *w, struct MHD_Connection *c)
 {
     struct registry *reg = w->env->reg;
-    char text[512];
+    char text[640];
     snprintf(text, sizeof(text),
              "{\"status\":\"ok\",\"version\":\"%s\",\"workers\":%u,"
              "\"workers_alive\":%u,\"sessions\":%u,\"max_sessions\":%u,"
-             "\"sessions_total\":%llu,\"connections_rejected\":%llu,"
+             "\"streams\":%u,\"max_streams\":%u,"
+             "\"sessions_total\":%llu,\"sessions_evicted\":%llu,"
+             "\"connections_rejected\":%llu,"
              "\"worker_restarts\":%llu,\"uptime_s\":%lld}",
              PACKAGE_VERSION, reg_workers(reg), reg_workers_alive(reg),
-             reg_live(reg), reg_max_live(reg),
-             (unsigned long long)reg_sessions_total(reg),
+             reg_live(reg), reg_max_live(reg), reg_streams(reg),
+             reg_max_streams(reg), (unsigned long long)reg_sessions_total(reg),
+             (unsigned long long)(reg_evictions(reg, REG_EVICT_FULL) +
+                                  reg_evictions(reg, REG_EVICT_CLIENT)),
              (unsigned long long)reg_rejected(reg),
              (unsigned long long)reg_restarts(reg),
              (long long)((now_ms() - reg_started_ms(reg)) / 1000));

@@ -68,15 +68,35 @@ stream_find(struct worker *w, uint64_t id)
 }
 
 /* A new stream in the table, owned by the caller until stream_respond()
- * hands it to MHD (or stream_discard_locked() frees it). A POST stream
- * gives up waiting for its answer after REMOTE_WAIT_MS. NULL when out of
- * memory. */
+ * hands it to MHD (or stream_discard_locked() frees it). It holds one of
+ * the registry's open streams (max_connections) until its connection
+ * ends, and a pin on its session until it is freed. A POST stream gives
+ * up waiting for its answer after REMOTE_WAIT_MS. NULL with errno EAGAIN
+ * when max_connections streams are open (or the registry is unusable),
+ * ENOENT when the session is gone, ENOMEM. */
 struct stream *
 stream_new(struct worker *w, enum stream_kind kind, struct reg_ref ref)
 {
-    struct stream *st = calloc(1, sizeof(*st));
-    if (st == NULL)
+    struct registry *reg = w->env->reg;
+
+    if (reg_stream_open(reg, w->env->index) < 0) {
+        errno = EAGAIN;
         return NULL;
+    }
+    if (reg_pin(reg, ref) < 0) {
+        reg_stream_close(reg, w->env->index);
+        errno = ENOENT;
+        return NULL;
+    }
+    struct stream *st = calloc(1, sizeof(*st));
+    if (st == NULL) {
+        reg_unpin(reg, ref);
+        reg_stream_close(reg, w->env->index);
+        errno = ENOMEM;
+        return NULL;
+    }
+    st->counted = 1;
+    st->pinned = 1;
     st->w = w;
     st->id = ++w->streams.next_id;
     st->kind = kind;
@@ -96,15 +116,17 @@ stream_new(struct worker *w, enum stream_kind kind, struct reg_ref ref)
 }
 
 /* stream_new() for a stream that starts with the retry hint (POST and
- * standalone streams). Takes the lock. NULL when out of memory. */
+ * standalone streams). Takes the lock. NULL with stream_new()'s errno. */
 struct stream *
 stream_open(struct worker *w, enum stream_kind kind, struct reg_ref ref)
 {
     pthread_mutex_lock(&w->lock);
     struct stream *st = stream_new(w, kind, ref);
+    int err = errno;
     if (st != NULL)
         stream_push(st, RETRY_HINT, strlen(RETRY_HINT));
     pthread_mutex_unlock(&w->lock);
+    errno = err;
     return st;
 }
 
@@ -126,11 +148,26 @@ stream_unlink(struct worker *w, struct stream *st)
     w->streams.n--;
 }
 
-/* Frees an unlinked stream, wiping what it carried. */
+/* Gives back the stream's place under max_connections: its connection
+ * ended (it may live on as an orphan). */
+static void
+stream_uncount(struct stream *st)
+{
+    if (st->counted) {
+        st->counted = 0;
+        reg_stream_close(st->w->env->reg, st->w->env->index);
+    }
+}
+
+/* Frees an unlinked stream, wiping what it carried, and gives back what it
+ * held in the registry. */
 static void
 stream_destroy(struct stream *st)
 {
     struct logged_event *ev;
+    stream_uncount(st);
+    if (st->pinned)
+        reg_unpin(st->w->env->reg, st->ref);
     while ((ev = st->log) != NULL) {
         st->log = ev->next;
         secure_wipe(ev->msg, ev->len);
@@ -336,8 +373,8 @@ take_over_locked(struct worker *w, struct reg_ref ref, uint64_t id,
  * that gets what stream id of worker holder sent after seq, and the rest
  * as it comes (here directly, or through IPC_RESUME to the holder). It
  * ends at once when there is nothing to resume here. Returns the stream,
- * owned as stream_new()'s, or NULL with errno ENOMEM, or EAGAIN when the
- * holder's channel is full. Takes the lock. */
+ * owned as stream_new()'s, or NULL with stream_new()'s errno, or EBUSY
+ * when the holder's channel is full. Takes the lock. */
 struct stream *
 stream_open_resumed(struct worker *w, struct reg_ref ref, int holder,
                     uint64_t id, unsigned seq)
@@ -351,9 +388,10 @@ stream_open_resumed(struct worker *w, struct reg_ref ref, int holder,
         if (local && take_over_locked(w, ref, id, seq, holder, st->id) < 0)
             stream_finish(w, st); /* nothing to resume: end at once */
     }
+    int err = errno;
     pthread_mutex_unlock(&w->lock);
     if (st == NULL) {
-        errno = ENOMEM;
+        errno = err;
         return NULL;
     }
     if (!local) {
@@ -367,7 +405,7 @@ stream_open_resumed(struct worker *w, struct reg_ref ref, int holder,
             pthread_mutex_lock(&w->lock);
             stream_discard_locked(w, st);
             pthread_mutex_unlock(&w->lock);
-            errno = EAGAIN;
+            errno = EBUSY;
             return NULL;
         }
     }
@@ -438,6 +476,7 @@ stream_free_cb(void *cls)
     st->conn = NULL;
     st->suspended = 0;
     st->gone = 0;
+    stream_uncount(st);
     if (st->kind == STREAM_POST && !st->finished && !w->streams.closing) {
         /* The client lost the connection before the answer: keep the
          * stream so that it can resume with Last-Event-ID. */

@@ -899,7 +899,9 @@ test_tok_streamable(void)
     httpc_resp_free(&r);
     CU_ASSERT_EQUAL(sh_delete(tok_d->port, NULL, sid, NULL), 401);
     tok_401s++;
-    CU_ASSERT_EQUAL(sh_delete(tok_d->port, AUTH_HASHED, sid, NULL), 200);
+    /* a session answers only the token that created it */
+    CU_ASSERT_EQUAL(sh_delete(tok_d->port, AUTH_HASHED, sid, NULL), 404);
+    CU_ASSERT_EQUAL(sh_delete(tok_d->port, AUTH_PLAIN, sid, NULL), 200);
 }
 
 static void
@@ -982,7 +984,8 @@ test_bind_refused(void)
 static void
 test_bind_allowed(void)
 {
-    const char *args[] = {"--bind", "0.0.0.0", "--allow-unauthenticated", NULL};
+    const char *args[] = {"--bind", "0.0.0.0", "--allow-unauthenticated",
+                          "--allowed-hosts", "mcp.example.com", NULL};
     struct daemon *d = daemon_start("bind-allowed", args);
     struct httpc_resp r;
 
@@ -1000,7 +1003,8 @@ test_bind_allowed(void)
 static CU_TestInfo bind_tests[] = {
     {"--bind 0.0.0.0 without tokens: exits non-zero, says why",
      test_bind_refused},
-    {"--bind 0.0.0.0 --allow-unauthenticated: serves; SIGTERM exit 0",
+    {"--bind 0.0.0.0 --allow-unauthenticated --allowed-hosts: serves; "
+     "SIGTERM exit 0",
      test_bind_allowed},
     CU_TEST_INFO_NULL,
 };

@@ -49,6 +49,27 @@ ref_equal(struct reg_ref a, struct reg_ref b)
     return a.slot == b.slot && a.gen == b.gen;
 }
 
+/* A client whose fingerprints are all byte c (0: none). */
+static struct reg_client
+client(uint8_t c)
+{
+    struct reg_client who;
+    memset(who.cred, c, sizeof(who.cred));
+    memset(who.key, c, sizeof(who.key));
+    return who;
+}
+
+/* Fails the test with the reason when the lists and counts disagree. */
+static void
+expect_consistent(struct registry *r)
+{
+    char why[256];
+    int rc = reg_debug_check(r, why, sizeof(why));
+    if (rc != 0)
+        fprintf(stderr, "test_registry: %s\n", why);
+    CU_ASSERT_EQUAL(rc, 0);
+}
+
 /* Claims until EAGAIN and releases everything claimed; returns how many
  * claims succeeded (it checks that the free list matches the live count). */
 static uint32_t
@@ -631,6 +652,41 @@ test_dead_lock_holder(void)
     reg_destroy(r);
 }
 
+/* A lock holder dies half-way through claims and releases of clients'
+ * sessions: the lists, the client table and the counts are rebuilt. */
+static void
+test_dead_with_clients(void)
+{
+    char err[256], id[REG_ID_LEN + 1];
+    struct registry *r = reg_create(6, 2, err, sizeof(err));
+    struct reg_client a = client(0x11), b = client(0x22);
+    struct reg_ref ra[3], rb, none = {0, 0}, extra;
+
+    CU_ASSERT_FATAL(r != NULL);
+    reg_set_limits(r, 3, 0);
+    for (int i = 0; i < 3; i++)
+        CU_ASSERT_EQUAL(reg_claim_as(r, 0, REG_KIND_STREAMABLE, &a, id, &ra[i]),
+                        0);
+    CU_ASSERT_EQUAL(reg_claim_as(r, 1, REG_KIND_STREAMABLE, &b, id, &rb), 0);
+    CU_ASSERT_EQUAL(reg_pin(r, ra[2]), 0);
+
+    die_holding_lock(r, REG_DEBUG_MID_RELEASE, ra[1]);
+    CU_ASSERT_EQUAL(reg_client_sessions(r, a.key), 2); /* repairs */
+    CU_ASSERT_EQUAL(reg_valid(r, ra[1]), 0);
+    expect_consistent(r);
+    die_holding_lock(r, REG_DEBUG_MID_CLAIM, none);
+    CU_ASSERT_EQUAL(reg_client_sessions(r, b.key), 1);
+    expect_consistent(r);
+    CU_ASSERT_EQUAL(reg_live(r), 3);
+    /* the pin survived the repair: a's third claim then evicts ra[0] */
+    CU_ASSERT_EQUAL(reg_claim_as(r, 0, REG_KIND_LEGACY, &a, id, &extra), 0);
+    CU_ASSERT_EQUAL(reg_claim_as(r, 0, REG_KIND_LEGACY, &a, id, &extra), 0);
+    CU_ASSERT_EQUAL(reg_valid(r, ra[0]), 0);
+    CU_ASSERT_EQUAL(reg_valid(r, ra[2]), 1);
+    expect_consistent(r);
+    reg_destroy(r);
+}
+
 static int
 cmp_ids(const void *a, const void *b)
 {
@@ -682,6 +738,305 @@ test_ten_thousand(void)
     reg_destroy(r);
 }
 
+/* ---- admission: eviction, clients, credentials, pins, streams ---- */
+
+static void
+test_evict_lru(void)
+{
+    char err[256], id[REG_ID_LEN + 1], ids[5][REG_ID_LEN + 1];
+    struct registry *r = reg_create(4, 2, err, sizeof(err));
+    struct reg_client x = client(7);
+    struct reg_ref s[5], extra;
+
+    CU_ASSERT_FATAL(r != NULL);
+    for (int i = 0; i < 4; i++)
+        CU_ASSERT_EQUAL(
+            reg_claim_as(r, i % 2, REG_KIND_STREAMABLE, &x, ids[i], &s[i]), 0);
+    CU_ASSERT_EQUAL(reg_pin(r, s[1]), 0);
+    /* a lookup makes s0 the most recent: the order is s1 s2 s3 s0 */
+    CU_ASSERT_EQUAL(reg_lookup(r, ids[0], NULL, NULL, NULL), 0);
+    /* full: the least recent unpinned one (s2) goes, not the pinned s1 */
+    CU_ASSERT_EQUAL(reg_claim_as(r, 0, REG_KIND_STREAMABLE, &x, ids[4], &s[4]),
+                    0);
+    CU_ASSERT_EQUAL(reg_valid(r, s[2]), 0);
+    CU_ASSERT_EQUAL(reg_lookup(r, ids[2], NULL, NULL, NULL), -1);
+    CU_ASSERT_EQUAL(s[4].slot, s[2].slot);
+    CU_ASSERT_EQUAL(reg_valid(r, s[1]), 1);
+    CU_ASSERT_EQUAL(reg_evictions(r, REG_EVICT_FULL), 1);
+    CU_ASSERT_EQUAL(reg_evictions(r, REG_EVICT_CLIENT), 0);
+    CU_ASSERT_EQUAL(reg_live(r), 4);
+    expect_consistent(r);
+
+    /* everything pinned: EAGAIN, nothing evicted */
+    CU_ASSERT_EQUAL(reg_pin(r, s[0]), 0);
+    CU_ASSERT_EQUAL(reg_pin(r, s[3]), 0);
+    CU_ASSERT_EQUAL(reg_pin(r, s[4]), 0);
+    errno = 0;
+    CU_ASSERT_EQUAL(reg_claim_as(r, 0, REG_KIND_LEGACY, &x, id, &extra), -1);
+    CU_ASSERT_EQUAL(errno, EAGAIN);
+    CU_ASSERT_EQUAL(reg_evictions(r, REG_EVICT_FULL), 1);
+    /* the last unpin makes a session the most recent, and evictable */
+    CU_ASSERT_EQUAL(reg_pin(r, s[3]), 0); /* twice */
+    reg_unpin(r, s[3]);
+    errno = 0;
+    CU_ASSERT_EQUAL(reg_claim_as(r, 0, REG_KIND_LEGACY, &x, id, &extra), -1);
+    reg_unpin(r, s[3]);
+    CU_ASSERT_EQUAL(reg_claim_as(r, 1, REG_KIND_LEGACY, &x, id, &extra), 0);
+    CU_ASSERT_EQUAL(reg_valid(r, s[3]), 0);
+    CU_ASSERT_EQUAL(reg_evictions(r, REG_EVICT_FULL), 2);
+    /* reg_claim (no client) never evicts */
+    errno = 0;
+    CU_ASSERT_EQUAL(reg_claim(r, 0, REG_KIND_LEGACY, id, &extra), -1);
+    CU_ASSERT_EQUAL(errno, EAGAIN);
+    expect_consistent(r);
+    reg_destroy(r);
+}
+
+static void
+test_client_cap(void)
+{
+    char err[256], id[REG_ID_LEN + 1], ids[4][REG_ID_LEN + 1];
+    struct registry *r = reg_create(10, 1, err, sizeof(err));
+    struct reg_client a = client(1), b = client(2);
+    struct reg_ref s[4], sb, extra;
+
+    CU_ASSERT_FATAL(r != NULL);
+    reg_set_limits(r, 2, 0);
+    CU_ASSERT_EQUAL(reg_max_per_client(r), 2);
+    CU_ASSERT_EQUAL(reg_claim_as(r, 0, REG_KIND_STREAMABLE, &a, ids[0], &s[0]),
+                    0);
+    CU_ASSERT_EQUAL(reg_claim_as(r, 0, REG_KIND_STREAMABLE, &b, id, &sb), 0);
+    CU_ASSERT_EQUAL(reg_claim_as(r, 0, REG_KIND_STREAMABLE, &a, ids[1], &s[1]),
+                    0);
+    CU_ASSERT_EQUAL(reg_client_sessions(r, a.key), 2);
+    /* a's third: its own oldest goes, b's stays */
+    CU_ASSERT_EQUAL(reg_claim_as(r, 0, REG_KIND_STREAMABLE, &a, ids[2], &s[2]),
+                    0);
+    CU_ASSERT_EQUAL(reg_valid(r, s[0]), 0);
+    CU_ASSERT_EQUAL(reg_valid(r, sb), 1);
+    CU_ASSERT_EQUAL(reg_client_sessions(r, a.key), 2);
+    CU_ASSERT_EQUAL(reg_client_sessions(r, b.key), 1);
+    CU_ASSERT_EQUAL(reg_evictions(r, REG_EVICT_CLIENT), 1);
+    CU_ASSERT_EQUAL(reg_live(r), 3);
+
+    /* all of a's pinned: EDQUOT, although the table has room */
+    CU_ASSERT_EQUAL(reg_pin(r, s[1]), 0);
+    CU_ASSERT_EQUAL(reg_pin(r, s[2]), 0);
+    errno = 0;
+    CU_ASSERT_EQUAL(reg_claim_as(r, 0, REG_KIND_LEGACY, &a, id, &extra), -1);
+    CU_ASSERT_EQUAL(errno, EDQUOT);
+    CU_ASSERT_EQUAL(reg_claim_as(r, 0, REG_KIND_LEGACY, &b, id, &extra), 0);
+    /* a lookup of s2 and an unpin of s1: s1 is now a's most recent, but
+     * the only one unpinned: it goes */
+    reg_unpin(r, s[1]);
+    CU_ASSERT_EQUAL(reg_claim_as(r, 0, REG_KIND_STREAMABLE, &a, ids[3], &s[3]),
+                    0);
+    CU_ASSERT_EQUAL(reg_valid(r, s[1]), 0);
+    CU_ASSERT_EQUAL(reg_valid(r, s[2]), 1);
+    CU_ASSERT_EQUAL(reg_evictions(r, REG_EVICT_CLIENT), 2);
+    expect_consistent(r);
+
+    /* releasing every session of a client forgets it */
+    CU_ASSERT_EQUAL(reg_release(r, s[2]), 0);
+    CU_ASSERT_EQUAL(reg_release(r, s[3]), 0);
+    CU_ASSERT_EQUAL(reg_client_sessions(r, a.key), 0);
+    expect_consistent(r);
+    /* no cap at 0 */
+    reg_set_limits(r, 0, 0);
+    for (int i = 0; i < 5; i++)
+        CU_ASSERT_EQUAL(reg_claim_as(r, 0, REG_KIND_LEGACY, &a, id, &extra), 0);
+    CU_ASSERT_EQUAL(reg_client_sessions(r, a.key), 5);
+    expect_consistent(r);
+    reg_destroy(r);
+}
+
+static void
+test_credentials(void)
+{
+    char err[256], ida[REG_ID_LEN + 1], idn[REG_ID_LEN + 1];
+    struct registry *r = reg_create(4, 1, err, sizeof(err));
+    struct reg_client a = client(0xa1), b = client(0xb2), none = client(0);
+    struct reg_ref ra, rn, got;
+
+    CU_ASSERT_FATAL(r != NULL);
+    CU_ASSERT_EQUAL(reg_claim_as(r, 0, REG_KIND_STREAMABLE, &a, ida, &ra), 0);
+    CU_ASSERT_EQUAL(reg_claim_as(r, 0, REG_KIND_LEGACY, &none, idn, &rn), 0);
+    CU_ASSERT_EQUAL(reg_lookup_as(r, ida, a.cred, &got, NULL, NULL), 0);
+    CU_ASSERT(ref_equal(got, ra));
+    /* another credential: as unknown as a wrong id */
+    errno = 0;
+    CU_ASSERT_EQUAL(reg_lookup_as(r, ida, b.cred, NULL, NULL, NULL), -1);
+    CU_ASSERT_EQUAL(errno, ENOENT);
+    CU_ASSERT_EQUAL(reg_lookup_as(r, ida, none.cred, NULL, NULL, NULL), -1);
+    /* NULL: not checked (reg_lookup) */
+    CU_ASSERT_EQUAL(reg_lookup_as(r, ida, NULL, NULL, NULL, NULL), 0);
+    CU_ASSERT_EQUAL(reg_lookup(r, ida, NULL, NULL, NULL), 0);
+    /* a session made without a credential takes none */
+    CU_ASSERT_EQUAL(reg_lookup_as(r, idn, none.cred, NULL, NULL, NULL), 0);
+    CU_ASSERT_EQUAL(reg_lookup_as(r, idn, a.cred, NULL, NULL, NULL), -1);
+    /* the slot's next session does not inherit it */
+    CU_ASSERT_EQUAL(reg_release(r, ra), 0);
+    CU_ASSERT_EQUAL(reg_claim(r, 0, REG_KIND_LEGACY, ida, &ra), 0);
+    CU_ASSERT_EQUAL(reg_lookup_as(r, ida, none.cred, NULL, NULL, NULL), 0);
+    CU_ASSERT_EQUAL(reg_lookup_as(r, ida, a.cred, NULL, NULL, NULL), -1);
+    reg_destroy(r);
+}
+
+static void
+test_pins(void)
+{
+    char err[256], id[REG_ID_LEN + 1];
+    struct registry *r = reg_create(2, 1, err, sizeof(err));
+    struct reg_client x = client(3);
+    struct reg_ref a, b, c;
+
+    CU_ASSERT_FATAL(r != NULL);
+    CU_ASSERT_EQUAL(reg_claim_as(r, 0, REG_KIND_STREAMABLE, &x, id, &a), 0);
+    CU_ASSERT_EQUAL(reg_pin(r, a), 0);
+    /* a pinned session can still be released; its pins go with it */
+    CU_ASSERT_EQUAL(reg_release(r, a), 0);
+    errno = 0;
+    CU_ASSERT_EQUAL(reg_pin(r, a), -1);
+    CU_ASSERT_EQUAL(errno, ENOENT);
+    reg_unpin(r, a); /* stale: ignored */
+    /* the reused slot starts unpinned: evictable */
+    CU_ASSERT_EQUAL(reg_claim_as(r, 0, REG_KIND_STREAMABLE, &x, id, &b), 0);
+    CU_ASSERT_EQUAL(b.slot, a.slot);
+    reg_unpin(r, a); /* a's ref is stale: b keeps 0 pins, not "-1" */
+    CU_ASSERT_EQUAL(reg_claim_as(r, 0, REG_KIND_STREAMABLE, &x, id, &c), 0);
+    CU_ASSERT_EQUAL(reg_claim_as(r, 0, REG_KIND_STREAMABLE, &x, id, &a), 0);
+    CU_ASSERT_EQUAL(reg_valid(r, b), 0); /* the least recent went */
+    CU_ASSERT_EQUAL(reg_valid(r, c), 1);
+    expect_consistent(r);
+    reg_destroy(r);
+}
+
+static void
+test_streams(void)
+{
+    char err[256];
+    struct registry *r = reg_create(4, 2, err, sizeof(err));
+
+    CU_ASSERT_FATAL(r != NULL);
+    /* no limit by default */
+    for (int i = 0; i < 10; i++)
+        CU_ASSERT_EQUAL(reg_stream_open(r, i % 2), 0);
+    CU_ASSERT_EQUAL(reg_streams(r), 10);
+    for (int i = 0; i < 10; i++)
+        reg_stream_close(r, i % 2);
+    CU_ASSERT_EQUAL(reg_streams(r), 0);
+    reg_stream_close(r, 0); /* already 0: ignored */
+    CU_ASSERT_EQUAL(reg_streams(r), 0);
+
+    reg_set_limits(r, 0, 3);
+    CU_ASSERT_EQUAL(reg_max_streams(r), 3);
+    CU_ASSERT_EQUAL(reg_stream_open(r, 0), 0);
+    CU_ASSERT_EQUAL(reg_stream_open(r, 0), 0);
+    CU_ASSERT_EQUAL(reg_stream_open(r, 1), 0);
+    errno = 0;
+    CU_ASSERT_EQUAL(reg_stream_open(r, 1), -1);
+    CU_ASSERT_EQUAL(errno, EAGAIN);
+    errno = 0;
+    CU_ASSERT_EQUAL(reg_stream_open(r, 2), -1);
+    CU_ASSERT_EQUAL(errno, EINVAL);
+    reg_stream_close(r, 0);
+    CU_ASSERT_EQUAL(reg_stream_open(r, 1), 0);
+    CU_ASSERT_EQUAL(reg_streams(r), 3);
+    /* a dead worker's streams are forgotten with it */
+    CU_ASSERT_EQUAL(reg_reap_worker(r, 1), 0);
+    CU_ASSERT_EQUAL(reg_streams(r), 1);
+    reg_stream_close(r, 1); /* its late close: ignored */
+    CU_ASSERT_EQUAL(reg_streams(r), 1);
+    CU_ASSERT_EQUAL(reg_stream_open(r, 1), 0);
+    CU_ASSERT_EQUAL(reg_stream_open(r, 0), 0);
+    CU_ASSERT_EQUAL(reg_stream_open(r, 0), -1);
+    reg_destroy(r);
+}
+
+/* Random claims, lookups, pins and releases by many clients, against a
+ * model of each client's count; the table stays consistent throughout
+ * (the client table sees many removals: backward shifts). */
+static void
+test_client_churn(void)
+{
+    enum { SLOTS = 3000, CLIENTS = 400, CAP = 9, ROUNDS = 40000 };
+    char err[256];
+    struct registry *r = reg_create(SLOTS, 2, err, sizeof(err));
+    static struct {
+        struct reg_ref ref;
+        int client;
+        int live;
+        int pins;
+        char id[REG_ID_LEN + 1];
+    } sess[SLOTS];
+    static int count[CLIENTS];
+    unsigned seed = 12345;
+    int bad = 0;
+
+    CU_ASSERT_FATAL(r != NULL);
+    reg_set_limits(r, CAP, 0);
+    memset(sess, 0, sizeof(sess));
+    memset(count, 0, sizeof(count));
+    for (int round = 0; round < ROUNDS; round++) {
+        seed = seed * 1103515245u + 12345u;
+        unsigned pick = (seed >> 8) % 100, k = (seed >> 12) % SLOTS;
+        if (pick < 55) {
+            int c = (int)((seed >> 4) % CLIENTS);
+            struct reg_client who = client(0);
+            char id[REG_ID_LEN + 1];
+            struct reg_ref ref;
+            memcpy(who.key, &c, sizeof(c));
+            who.key[8] = 0x5a; /* never all zero */
+            uint64_t ev = reg_evictions(r, REG_EVICT_FULL) +
+                          reg_evictions(r, REG_EVICT_CLIENT);
+            if (reg_claim_as(r, c % 2, REG_KIND_STREAMABLE, &who, id, &ref) ==
+                0) {
+                /* whatever was evicted: the model learns it from valid */
+                for (int i = 0;
+                     i < SLOTS && ev != reg_evictions(r, REG_EVICT_FULL) +
+                                            reg_evictions(r, REG_EVICT_CLIENT);
+                     i++) {
+                    if (sess[i].live && !reg_valid(r, sess[i].ref)) {
+                        sess[i].live = 0;
+                        count[sess[i].client]--;
+                        bad += sess[i].pins != 0; /* a pinned one went */
+                    }
+                }
+                sess[ref.slot].ref = ref;
+                sess[ref.slot].client = c;
+                sess[ref.slot].live = 1;
+                sess[ref.slot].pins = 0;
+                memcpy(sess[ref.slot].id, id, sizeof(id));
+                count[c]++;
+                bad += count[c] > CAP;
+            }
+        } else if (pick < 70 && sess[k].live) {
+            bad += reg_lookup(r, sess[k].id, NULL, NULL, NULL) != 0;
+        } else if (pick < 80 && sess[k].live && sess[k].pins < 2) {
+            bad += reg_pin(r, sess[k].ref) != 0;
+            sess[k].pins++;
+        } else if (pick < 90 && sess[k].live && sess[k].pins > 0) {
+            reg_unpin(r, sess[k].ref);
+            sess[k].pins--;
+        } else if (sess[k].live) {
+            bad += reg_release(r, sess[k].ref) != 0;
+            sess[k].live = 0;
+            count[sess[k].client]--;
+        }
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    for (int c = 0; c < CLIENTS; c++) {
+        uint8_t key[REG_FP_LEN] = {0};
+        memcpy(key, &c, sizeof(c));
+        key[8] = 0x5a;
+        if (reg_client_sessions(r, key) != (uint32_t)count[c])
+            bad++;
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    expect_consistent(r);
+    reg_destroy(r);
+}
+
 static CU_TestInfo registry_tests[] = {
     {"claim, lookup, release, stale ids", test_claim_lookup_release},
     {"bad arguments", test_bad_arguments},
@@ -693,6 +1048,14 @@ static CU_TestInfo registry_tests[] = {
     {"expiring more than one batch", test_expire_many},
     {"counters", test_counters},
     {"worker table", test_worker_table},
+    {"a full table evicts the LRU unpinned session", test_evict_lru},
+    {"a client at its cap loses its own LRU idle session, or EDQUOT",
+     test_client_cap},
+    {"a session answers only the credential that made it", test_credentials},
+    {"pins: stale refs, released and reused slots", test_pins},
+    {"streams: the limit across workers, a reaped worker's", test_streams},
+    {"40,000 random operations of 400 clients stay consistent",
+     test_client_churn},
     CU_TEST_INFO_NULL,
 };
 
@@ -700,6 +1063,7 @@ static CU_TestInfo process_tests[] = {
     {"a child claims, the parent looks up", test_cross_process},
     {"processes claiming at once", test_concurrent_processes},
     {"a process dies holding the lock", test_dead_lock_holder},
+    {"... with clients, lists and pins", test_dead_with_clients},
     {"10,000 claims and releases", test_ten_thousand},
     CU_TEST_INFO_NULL,
 };

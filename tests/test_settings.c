@@ -148,7 +148,7 @@ suite_clean(void)
 static void
 test_every_key(void)
 {
-    char conf[PATH_MAX], creds[PATH_MAX], text[PATH_MAX + 1024], err[512];
+    char conf[PATH_MAX], creds[PATH_MAX], text[PATH_MAX + 2048], err[512];
     struct settings s;
 
     write_file(creds, "every.creds", 0600,
@@ -169,6 +169,11 @@ test_every_key(void)
              "port = 8123\n"
              "workers = 3\n"
              "max_connections = 77\n"
+             "max_sessions = 500\n"
+             "max_sessions_per_client = 20\n"
+             "request_timeout = 7\n"
+             "max_connections_per_ip = 9\n"
+             "allowed_hosts = mcp.example.com, [::1]:8123\n"
              "keepalive = 5\n"
              "session_idle = 60\n"
              "drain_timeout = 4\n"
@@ -214,6 +219,11 @@ test_every_key(void)
     CU_ASSERT_EQUAL(s.port, 8123);
     CU_ASSERT_EQUAL(s.workers, 3);
     CU_ASSERT_EQUAL(s.max_connections, 77);
+    CU_ASSERT_EQUAL(s.max_sessions, 500);
+    CU_ASSERT_EQUAL(s.max_sessions_per_client, 20);
+    CU_ASSERT_EQUAL(s.request_timeout_s, 7);
+    CU_ASSERT_EQUAL(s.max_connections_per_ip, 9);
+    CU_ASSERT_STRING_EQUAL(s.allowed_hosts, "mcp.example.com, [::1]:8123");
     CU_ASSERT_EQUAL(s.keepalive_s, 5);
     CU_ASSERT_EQUAL(s.session_idle_s, 60);
     CU_ASSERT_EQUAL(s.drain_s, 4);
@@ -275,7 +285,7 @@ test_every_key(void)
             fprintf(stderr, "\n  key of --%s not tested\n", name);
         CU_ASSERT_TRUE(contains(text, key));
     }
-    CU_ASSERT_EQUAL(options, 40);
+    CU_ASSERT_EQUAL(options, 40 + 5); /* + the admission keys */
     CU_ASSERT_TRUE(contains(help, "--help"));
     CU_ASSERT_TRUE(contains(help, "--version"));
     CU_ASSERT_TRUE(contains(help, "--check-config"));
