@@ -220,6 +220,11 @@ struct stream *stream_open(struct worker *w, enum stream_kind kind,
 void stream_discard_locked(struct worker *w, struct stream *st);
 struct stream *stream_find(struct worker *w, uint64_t id);
 void stream_push(struct stream *st, const char *text, size_t len);
+/* Parses an SSE event id "<worker>.<stream>.<seq>" (as a client sends it in
+ * Last-Event-ID): three decimal numbers, no sign, space or other byte, none
+ * beyond its type. Returns 0 with the parts, or -1. */
+int stream_event_id_parse(const char *s, int *worker, uint64_t *stream,
+                          unsigned *seq);
 void stream_finish(struct worker *w, struct stream *st);
 void stream_output_locked(struct worker *w, struct stream *st, const char *msg,
                           size_t len, int end);

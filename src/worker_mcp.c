@@ -683,10 +683,10 @@ streamable_session_op(struct worker *w, struct MHD_Connection *c,
     }
     const char *last = header(c, "Last-Event-ID");
     int lw;
-    unsigned long long lid;
+    uint64_t lid;
     unsigned lseq;
-    if (last != NULL && sscanf(last, "%d.%llu.%u", &lw, &lid, &lseq) == 3 &&
-        lw >= 0 && (uint32_t)lw < reg_workers(w->env->reg))
+    if (stream_event_id_parse(last, &lw, &lid, &lseq) == 0 &&
+        (uint32_t)lw < reg_workers(w->env->reg))
         return resume(w, c, ref, lw, lid, lseq);
     struct stream *st = stream_open(w, STREAM_STANDALONE, ref);
     if (st == NULL)

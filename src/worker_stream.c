@@ -15,6 +15,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -619,4 +620,42 @@ stream_count(struct worker *w)
     size_t n = w->streams.n;
     pthread_mutex_unlock(&w->lock);
     return n;
+}
+
+/* One decimal number of at most max, ending at end (the next '.' or the
+ * NUL). Returns 0 with *out and *next past it, or -1. */
+static int
+event_id_part(const char *s, char end, uint64_t max, uint64_t *out,
+              const char **next)
+{
+    uint64_t v = 0;
+    const char *p = s;
+
+    for (; *p >= '0' && *p <= '9'; p++) {
+        uint64_t d = (uint64_t)(*p - '0');
+        if (v > (max - d) / 10)
+            return -1;
+        v = v * 10 + d;
+    }
+    if (p == s || *p != end)
+        return -1;
+    *out = v;
+    *next = end != '\0' ? p + 1 : p;
+    return 0;
+}
+
+int
+stream_event_id_parse(const char *s, int *worker, uint64_t *stream,
+                      unsigned *seq)
+{
+    uint64_t w, id, q;
+
+    if (s == NULL || event_id_part(s, '.', INT_MAX, &w, &s) < 0 ||
+        event_id_part(s, '.', UINT64_MAX, &id, &s) < 0 ||
+        event_id_part(s, '\0', UINT_MAX, &q, &s) < 0)
+        return -1;
+    *worker = (int)w;
+    *stream = id;
+    *seq = (unsigned)q;
+    return 0;
 }

@@ -16,6 +16,7 @@
 #include <CUnit/CUnit.h>
 
 #include "ipc.h"
+#include "worker_int.h"
 #include "testlib.h"
 
 #define RECV_CAP (IPC_PAYLOAD_MAX + 1)
@@ -425,7 +426,49 @@ test_two_senders(void)
     ipc_destroy(&ipc);
 }
 
+/* Last-Event-ID values: exactly three decimal numbers in range. */
+static void
+test_event_id_parse(void)
+{
+    int w;
+    uint64_t id;
+    unsigned q;
+    static const char *const bad[] = {"",
+                                      "1.2",
+                                      "1.2.3.4",
+                                      "1.2.3x",
+                                      " 1.2.3",
+                                      "1. 2.3",
+                                      "-1.2.3",
+                                      "0.-1.5",
+                                      "0.+1.5",
+                                      "2147483648.1.1",
+                                      "0.18446744073709551616.1",
+                                      "0.1.4294967296",
+                                      "a.b.c",
+                                      "1..3",
+                                      ".1.2",
+                                      NULL};
+
+    CU_ASSERT_EQUAL(stream_event_id_parse("1.42.7", &w, &id, &q), 0);
+    CU_ASSERT_EQUAL(w, 1);
+    CU_ASSERT_EQUAL(id, 42);
+    CU_ASSERT_EQUAL(q, 7);
+    CU_ASSERT_EQUAL(stream_event_id_parse("2147483647.18446744073709551615."
+                                          "4294967295",
+                                          &w, &id, &q),
+                    0);
+    CU_ASSERT_EQUAL(id, UINT64_MAX);
+    for (size_t i = 0; bad[i] != NULL; i++) {
+        if (stream_event_id_parse(bad[i], &w, &id, &q) == 0)
+            fprintf(stderr, "\n  accepted '%s'\n", bad[i]);
+        CU_ASSERT_EQUAL(stream_event_id_parse(bad[i], &w, &id, &q), -1);
+    }
+    CU_ASSERT_EQUAL(stream_event_id_parse(NULL, &w, &id, &q), -1);
+}
+
 static CU_TestInfo ipc_tests[] = {
+    {"Last-Event-ID values are parsed strictly", test_event_id_parse},
     {"create and destroy", test_create_destroy},
     {"round trip of every type and size", test_round_trip},
     {"bad sends: EMSGSIZE, EINVAL", test_bad_sends},

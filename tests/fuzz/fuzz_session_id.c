@@ -9,9 +9,9 @@
  * id's first ones; a NUL among them shortens it), so that near misses of
  * a real id, which carry the real token, are reached too.
  *
- * (The Last-Event-ID value is parsed inside the worker, in
- * streamable_session_op of src/worker_mcp.c, with no public function to
- * call: it has no harness yet.)
+ * The same input is a Last-Event-ID value for stream_event_id_parse
+ * (worker_int.h): what it accepts must print back to a value that parses
+ * to the same three numbers.
  */
 #include "config.h"
 
@@ -21,6 +21,7 @@
 
 #include "fuzzlib.h"
 #include "registry.h"
+#include "worker_int.h"
 
 static struct registry *reg;
 static char live_id[REG_ID_LEN + 1];
@@ -63,6 +64,25 @@ check_lookup(const char *id)
         abort(); /* a lookup never ends a session */
 }
 
+/* Last-Event-ID: an accepted value round-trips through its format. */
+static void
+check_event_id(const char *s)
+{
+    int w, w2;
+    uint64_t id, id2;
+    unsigned q, q2;
+    char text[96];
+
+    if (stream_event_id_parse(s, &w, &id, &q) < 0)
+        return;
+    if (w < 0)
+        abort();
+    snprintf(text, sizeof(text), "%d.%llu.%u", w, (unsigned long long)id, q);
+    if (stream_event_id_parse(text, &w2, &id2, &q2) < 0 || w2 != w ||
+        id2 != id || q2 != q)
+        abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -78,6 +98,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         id = fuzz_strndup(data, size);
     }
     check_lookup(id);
+    check_event_id(id);
     free(id);
     return 0;
 }
