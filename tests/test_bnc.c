@@ -936,6 +936,17 @@ test_describe_texts(void)
                   "Invalid API-key, IP, or permissions for action.");
     CU_ASSERT_TRUE(contains(bnc_describe_error(&r, t, sizeof(t)),
                             "permissions and its IP whitelist"));
+    /* binmcpd's own weight budget held it back: not Binance's doing */
+    fake_response(&r, BNC_ERR_RATE_LIMITED, 0, 0, "");
+    snprintf(r.detail, sizeof(r.detail),
+             "held back: the daemon's shared Binance request-weight budget "
+             "for this minute is spent");
+    r.retry_after = 12;
+    bnc_describe_error(&r, t, sizeof(t));
+    CU_ASSERT_TRUE(contains(t, "binmcpd held this request back"));
+    CU_ASSERT_TRUE(contains(t, "Binance did not refuse anything"));
+    CU_ASSERT_FALSE(contains(t, "Binance answered"));
+    CU_ASSERT_TRUE(contains(t, "12 seconds"));
     fake_response(&r, BNC_ERR_API, 400, -2014, "API-key format invalid.");
     CU_ASSERT_TRUE(
         contains(bnc_describe_error(&r, t, sizeof(t)), "API key and secret"));
