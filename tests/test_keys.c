@@ -865,6 +865,23 @@ hd_start(struct hd *d, const char *creds)
         }
         return -1;
     }
+    /* The supervisor listens before its workers have loaded the key (14 s
+     * each under valgrind); a worker still starting accepts nothing, so
+     * wait until both serve before counting on either. */
+    int64_t end = tl_now_ms() + START_MS;
+    for (;;) {
+        char *log = tl_slurp(d->log, NULL);
+        int both = tl_contains(log, "worker 0: serving") &&
+                   tl_contains(log, "worker 1: serving");
+        free(log);
+        if (both)
+            break;
+        if (tl_now_ms() >= end) {
+            fprintf(stderr, "test_keys: the workers did not both start\n");
+            return -1;
+        }
+        tl_sleep_ms(50);
+    }
     return 0;
 }
 
