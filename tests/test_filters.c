@@ -1,7 +1,7 @@
 /*
- * test_filters.c - unit tests of exact decimals (src/decimal.c), the
+ * test_filters.c - unit tests of exact decimals (src/core/decimal.c), the
  * symbol cache's JSON lookup (symcache_get_json) and the local filter
- * checks and explanations (src/filters.c): against BTCUSDT as the fake
+ * checks and explanations (src/binance/filters.c): against BTCUSDT as the fake
  * exchange lists it (tests/fakex.h) and against hand-written symbols built
  * from the examples of Binance's filter documentation for the filters the
  * fake does not list.

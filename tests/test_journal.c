@@ -1,5 +1,5 @@
 /*
- * test_journal.c - unit tests of the audit journal (src/journal.c) on real
+ * test_journal.c - unit tests of the audit journal (src/tools/journal.c) on real
  * SQLite files in a fresh temporary directory: opening and its refusals,
  * intents and outcomes as journal_query and the journal view show them, the
  * daily notional cap and what counts towards it, query filters, orphans of

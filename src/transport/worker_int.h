@@ -1,10 +1,11 @@
 /*
  * worker_int.h - inside one worker process: struct worker, the state of the
  * process, passed by pointer to every function of the worker, and the
- * records its rooms share. Private to src/worker*.c; see worker.h for what
- * the rest of the daemon sees.
+ * records its rooms share. Private to src/transport/worker*.c; see worker.h
+ * for what the rest of the daemon sees.
  *
- * The worker is split as nginx splits its process cycle from src/http/.
+ * The worker is split as nginx splits its process cycle from src/http/: the
+ * process loop stays in worker.c, the rooms beside it.
  * Rooms, top to bottom; a room calls only the rooms below it, and what a
  * lower room needs from a higher one comes as a callback or a return value:
  *

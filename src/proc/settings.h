@@ -41,6 +41,7 @@
 #include "bnc.h"
 #include "creds.h"
 #include "log.h"
+#include "trading.h"
 
 /* The build passes -DBINMCPD_SYSCONFDIR=... and -DBINMCPD_RUNSTATEDIR=... */
 #ifndef BINMCPD_SYSCONFDIR
@@ -67,33 +68,6 @@ enum run_mode {
 #define SETTINGS_LINE_MAX       4096      /* longest line of a settings file */
 #define SETTINGS_FILE_MAX       (1 << 20) /* largest configuration file */
 #define SETTINGS_CREDS_FILE_MAX 16384     /* largest credentials file */
-
-/* How a human confirms an order (order_confirmation). */
-enum order_confirmation {
-    OC_AUTO = 0,    /* elicitation when the client offers it, else token */
-    OC_ELICITATION, /* always ask through the client; never a token */
-    OC_TOKEN,       /* a summary and a single-use token, then the order */
-    OC_OFF,         /* no confirmation */
-};
-
-#define SETTINGS_SYMBOLS_MAX 1024
-
-/* The operator's trading rules (guard.h enforces them). Set only by the
- * configuration file, the environment and the command line; SIGHUP
- * reloads them. */
-struct trading_settings {
-    enum order_confirmation confirmation; /* default OC_AUTO */
-    int confirm_always;         /* confirm_on = always (default mainnet) */
-    int confirmation_timeout_s; /* elicitation answer deadline (120) */
-    double max_order_notional;  /* USDT per order; 0 = not set (then
-                                   mainnet orders are refused) */
-    double max_daily_notional;  /* USDT per key per rolling 24 h; 0 = none */
-    char allowed_symbols[SETTINGS_SYMBOLS_MAX]; /* "A,B*": upper-case globs;
-                                                   "" = every symbol */
-    char denied_symbols[SETTINGS_SYMBOLS_MAX];  /* "" = none */
-    int max_open_orders;             /* per symbol before placing; 0 = none */
-    char journal[SETTINGS_PATH_MAX]; /* "" = the mode's default */
-};
 
 struct settings {
     enum run_mode mode;

@@ -45,7 +45,7 @@
 #include "creds.h"
 #include "journal.h"
 #include "mcp.h"
-#include "settings.h"
+#include "trading.h"
 
 /* Creates the shared rules and token store from t. Call once, before any
  * fork and before threads start. Returns 0, or -1 with a sentence in err. */

@@ -1598,7 +1598,7 @@ guard_settle(void *arg, const struct bnc_request *req, void *ticket,
 static void
 make_parent(const char *path)
 {
-    char dir[SETTINGS_PATH_MAX];
+    char dir[TRADING_PATH_MAX];
     char *slash;
 
     snprintf(dir, sizeof(dir), "%s", path);
