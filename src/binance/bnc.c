@@ -927,21 +927,9 @@ bnc_response_free(struct bnc_response *resp)
 const char *
 bnc_status_name(enum bnc_status s)
 {
-    static const char *const names[] = {
-        [BNC_OK] = "ok",
-        [BNC_ERR_API] = "api_error",
-        [BNC_ERR_RATE_LIMITED] = "rate_limited",
-        [BNC_ERR_BANNED] = "banned",
-        [BNC_ERR_WAF] = "waf_blocked",
-        [BNC_ERR_SERVER] = "server_error",
-        [BNC_ERR_TIMEOUT] = "timeout",
-        [BNC_ERR_NETWORK] = "network_error",
-        [BNC_ERR_BAD_RESPONSE] = "bad_response",
-        [BNC_ERR_NO_CREDENTIALS] = "no_credentials",
-        [BNC_ERR_CANCELLED] = "cancelled",
-        [BNC_ERR_INTERNAL] = "internal_error",
-        [BNC_ERR_REFUSED] = "refused",
-    };
+#define BNC_STATUS_NAME(name, text) [name] = text,
+    static const char *const names[] = {BNC_STATUS_LIST(BNC_STATUS_NAME)};
+#undef BNC_STATUS_NAME
     if ((unsigned)s < sizeof(names) / sizeof(names[0]) && names[s] != NULL)
         return names[s];
     return "unknown";

@@ -93,21 +93,26 @@ enum bnc_kind {
     BNC_TRADE, /* signed, changes state (order place/cancel): never retried */
 };
 
-enum bnc_status {
-    BNC_OK = 0,
-    BNC_ERR_API,            /* a 4xx answer (other than 403/418/429) */
-    BNC_ERR_RATE_LIMITED,   /* 429 */
-    BNC_ERR_BANNED,         /* 418 */
-    BNC_ERR_WAF,            /* 403 */
-    BNC_ERR_SERVER,         /* 5xx: execution status unknown */
-    BNC_ERR_TIMEOUT,        /* no complete answer in time: status unknown */
-    BNC_ERR_NETWORK,        /* could not connect / connection dropped */
-    BNC_ERR_BAD_RESPONSE,   /* 2xx whose body is not the JSON expected */
-    BNC_ERR_NO_CREDENTIALS, /* signed call without credentials */
-    BNC_ERR_CANCELLED,      /* the caller's cancel flag was raised */
-    BNC_ERR_INTERNAL,       /* query too long, out of memory, ... */
-    BNC_ERR_REFUSED,        /* the trading gate refused it: nothing sent */
-};
+/* The outcomes of a call, with the stable names bnc_status_name() gives
+ * them in logs and structured errors. */
+#define BNC_STATUS_LIST(X)                                                     \
+    X(BNC_OK, "ok")                                                            \
+    X(BNC_ERR_API, "api_error") /* a 4xx (other than 403/418/429) */           \
+    X(BNC_ERR_RATE_LIMITED, "rate_limited") /* 429 */                          \
+    X(BNC_ERR_BANNED, "banned")             /* 418 */                          \
+    X(BNC_ERR_WAF, "waf_blocked")           /* 403 */                          \
+    X(BNC_ERR_SERVER, "server_error") /* 5xx: execution status unknown */      \
+    X(BNC_ERR_TIMEOUT, "timeout")     /* no complete answer: status unknown */ \
+    X(BNC_ERR_NETWORK, "network_error")     /* could not connect / dropped */  \
+    X(BNC_ERR_BAD_RESPONSE, "bad_response") /* 2xx not the JSON expected */    \
+    X(BNC_ERR_NO_CREDENTIALS, "no_credentials") /* signed, no credentials */   \
+    X(BNC_ERR_CANCELLED, "cancelled")           /* the caller's cancel flag */ \
+    X(BNC_ERR_INTERNAL, "internal_error") /* query too long, no memory */      \
+    X(BNC_ERR_REFUSED, "refused") /* the trading gate refused: nothing sent */
+
+#define BNC_STATUS_ENUM(name, text) name,
+enum bnc_status { BNC_STATUS_LIST(BNC_STATUS_ENUM) };
+#undef BNC_STATUS_ENUM
 
 struct bnc_request {
     const char *method;              /* "GET", "POST", "PUT" or "DELETE" */

@@ -284,6 +284,17 @@ check_symbol(const struct leg *l, char *why, size_t len)
     return 0;
 }
 
+/* Refuses a parameter the symbol's flag (exchangeInfo) does not allow:
+ * "icebergAllowed: BTCUSDT does not allow iceberg orders, so icebergQty
+ * cannot be used." Returns what refuse() returns. */
+static int
+refuse_flag(const struct leg *l, const char *flag, const char *what,
+            const char *param, char *why, size_t len)
+{
+    return refuse(why, len, "%s: %s does not allow %s, so %s cannot be used.",
+                  flag, l->symbol, what, param);
+}
+
 /* icebergQty, trailingDelta and quoteOrderQty: the types that take them,
  * the symbol's flags for them, and their own rules. */
 static int
@@ -299,10 +310,8 @@ check_params(const struct leg *l, char *why, size_t len)
                           "orders, not on %.40s.",
                           l->in->type);
         if (!member_bool(l->sym, "icebergAllowed", 1))
-            return refuse(why, len,
-                          "icebergAllowed: %s does not allow iceberg orders, "
-                          "so icebergQty cannot be used.",
-                          l->symbol);
+            return refuse_flag(l, "icebergAllowed", "iceberg orders",
+                               "icebergQty", why, len);
         if (l->in->time_in_force != NULL &&
             strcmp(l->in->time_in_force, "GTC") != 0)
             return refuse(why, len,
@@ -322,10 +331,8 @@ check_params(const struct leg *l, char *why, size_t len)
                           "not %.40s.",
                           l->in->type);
         if (!member_bool(l->sym, "allowTrailingStop", 1))
-            return refuse(why, len,
-                          "allowTrailingStop: %s does not allow trailing "
-                          "stops, so trailingDelta cannot be used.",
-                          l->symbol);
+            return refuse_flag(l, "allowTrailingStop", "trailing stops",
+                               "trailingDelta", why, len);
     }
     if (l->has_qoq) {
         if (l->type != OT_MARKET)

@@ -32,20 +32,6 @@
 static const char b64_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-static void sign_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-sign_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* Contract in sign.h: out gets 64 lowercase hex digits, or "" on failure. */
 int
 sign_hmac_sha256_hex(const char *secret, const char *msg, size_t msglen,
@@ -172,7 +158,7 @@ pem_decode(const char *pem, char label[PEM_LABEL_MAX + 1], unsigned char **der,
     *derlen = 0;
     label[0] = '\0';
     if (p == NULL) {
-        sign_err(err, errlen, "not a PEM private key (no -----BEGIN line)");
+        errf(err, errlen, "not a PEM private key (no -----BEGIN line)");
         return -1;
     }
     p += 11;
@@ -180,7 +166,7 @@ pem_decode(const char *pem, char label[PEM_LABEL_MAX + 1], unsigned char **der,
     lablen = end != NULL ? (size_t)(end - p) : 0;
     if (end == NULL || lablen == 0 || lablen > PEM_LABEL_MAX ||
         strcspn(p, "\r\n") < lablen) {
-        sign_err(err, errlen, "the PEM -----BEGIN line is malformed");
+        errf(err, errlen, "the PEM -----BEGIN line is malformed");
         return -1;
     }
     memcpy(label, p, lablen);
@@ -188,59 +174,59 @@ pem_decode(const char *pem, char label[PEM_LABEL_MAX + 1], unsigned char **der,
     if (strcmp(label, "PRIVATE KEY") != 0 &&
         strcmp(label, "RSA PRIVATE KEY") != 0 &&
         strcmp(label, "ENCRYPTED PRIVATE KEY") != 0) {
-        sign_err(err, errlen,
-                 "the PEM block is a '%s', not a private key (PRIVATE KEY, "
-                 "PKCS#8)%s",
-                 label,
-                 strstr(label, "PUBLIC") != NULL
-                     ? "; Binance gets the public key, binmcpd the private "
-                       "one"
-                     : "");
+        errf(err, errlen,
+             "the PEM block is a '%s', not a private key (PRIVATE KEY, "
+             "PKCS#8)%s",
+             label,
+             strstr(label, "PUBLIC") != NULL
+                 ? "; Binance gets the public key, binmcpd the private "
+                   "one"
+                 : "");
         return -1;
     }
     p = end + 5;
     body = malloc(strlen(p) + 1);
     if (body == NULL) {
-        sign_err(err, errlen, "out of memory");
+        errf(err, errlen, "out of memory");
         return -1;
     }
     for (; *p != '\0' && strncmp(p, "-----", 5) != 0; p++) {
         if (is_blank(*p))
             continue;
         if (strncmp(p, "Proc-Type:", 10) == 0) {
-            sign_err(err, errlen,
-                     "the private key is encrypted with a passphrase; "
-                     "binmcpd needs it without one (openssl pkey -in KEY "
-                     "-out PLAIN_KEY)");
+            errf(err, errlen,
+                 "the private key is encrypted with a passphrase; "
+                 "binmcpd needs it without one (openssl pkey -in KEY "
+                 "-out PLAIN_KEY)");
             goto fail;
         }
         if (b64_value((unsigned char)*p) < 0 && *p != '=') {
-            sign_err(err, errlen,
-                     "the PEM body holds a character that is not base64");
+            errf(err, errlen,
+                 "the PEM body holds a character that is not base64");
             goto fail;
         }
         body[n++] = *p;
     }
     if (strncmp(p, "-----END ", 9) != 0 || strncmp(p + 9, label, lablen) != 0 ||
         strncmp(p + 9 + lablen, "-----", 5) != 0) {
-        sign_err(err, errlen, "the PEM block has no matching -----END line");
+        errf(err, errlen, "the PEM block has no matching -----END line");
         goto fail;
     }
     for (p += 9 + lablen + 5; *p != '\0'; p++) {
         if (!is_blank(*p)) {
-            sign_err(err, errlen,
-                     "something follows the private key's -----END line "
-                     "(one key per file)");
+            errf(err, errlen,
+                 "something follows the private key's -----END line "
+                 "(one key per file)");
             goto fail;
         }
     }
     *der = malloc(n / 4 * 3 + 3);
     if (*der == NULL) {
-        sign_err(err, errlen, "out of memory");
+        errf(err, errlen, "out of memory");
         goto fail;
     }
     if ((got = b64_decode(body, n, *der)) <= 0) {
-        sign_err(err, errlen, "the PEM body is not valid base64");
+        errf(err, errlen, "the PEM body is not valid base64");
         secure_wipe(*der, n / 4 * 3 + 3);
         free(*der);
         *der = NULL;
@@ -286,7 +272,7 @@ key_import(struct sign_key *k, const char *label, const unsigned char *der,
     int rc;
 
     if (gnutls_x509_privkey_init(&k->xk) < 0) {
-        sign_err(err, errlen, "cannot set up a GnuTLS key");
+        errf(err, errlen, "cannot set up a GnuTLS key");
         return -1;
     }
     if (strcmp(label, "ENCRYPTED PRIVATE KEY") == 0) {
@@ -297,10 +283,10 @@ key_import(struct sign_key *k, const char *label, const unsigned char *der,
                                                   GNUTLS_X509_FMT_DER, NULL,
                                                   GNUTLS_PKCS_NULL_PASSWORD);
         if (rc < 0) {
-            sign_err(err, errlen,
-                     "the private key is encrypted with a passphrase; "
-                     "binmcpd needs it without one (openssl pkey -in KEY "
-                     "-out PLAIN_KEY)");
+            errf(err, errlen,
+                 "the private key is encrypted with a passphrase; "
+                 "binmcpd needs it without one (openssl pkey -in KEY "
+                 "-out PLAIN_KEY)");
             return -1;
         }
         return 0;
@@ -308,8 +294,8 @@ key_import(struct sign_key *k, const char *label, const unsigned char *der,
     rc = gnutls_x509_privkey_import2(k->xk, &d, GNUTLS_X509_FMT_DER, NULL,
                                      GNUTLS_PKCS_PLAIN);
     if (rc < 0) {
-        sign_err(err, errlen, "GnuTLS cannot load the private key: %s",
-                 gnutls_strerror(rc));
+        errf(err, errlen, "GnuTLS cannot load the private key: %s",
+             gnutls_strerror(rc));
         return -1;
     }
     return 0;
@@ -340,7 +326,7 @@ key_load(const char *pem, struct sign_key *k, char *err, size_t errlen)
         if (k->pk != NULL)
             gnutls_privkey_deinit(k->pk);
         k->pk = NULL;
-        sign_err(err, errlen, "cannot set up a GnuTLS key");
+        errf(err, errlen, "cannot set up a GnuTLS key");
         return -1;
     }
     alg = gnutls_privkey_get_pk_algorithm(k->pk, &bits);
@@ -348,9 +334,8 @@ key_load(const char *pem, struct sign_key *k, char *err, size_t errlen)
         k->type = SIGN_KEY_ED25519;
     } else if (alg == GNUTLS_PK_RSA) {
         if (bits < SIGN_RSA_MIN_BITS || bits > SIGN_RSA_MAX_BITS) {
-            sign_err(err, errlen,
-                     "the RSA key has %u bits; Binance takes %d to %d", bits,
-                     SIGN_RSA_MIN_BITS, SIGN_RSA_MAX_BITS);
+            errf(err, errlen, "the RSA key has %u bits; Binance takes %d to %d",
+                 bits, SIGN_RSA_MIN_BITS, SIGN_RSA_MAX_BITS);
             return -1;
         }
         k->type = SIGN_KEY_RSA;
@@ -358,10 +343,10 @@ key_load(const char *pem, struct sign_key *k, char *err, size_t errlen)
         const char *name =
             alg > 0 ? gnutls_pk_algorithm_get_name((gnutls_pk_algorithm_t)alg)
                     : NULL;
-        sign_err(err, errlen,
-                 "the private key is of type %s; Binance takes Ed25519 or "
-                 "RSA keys",
-                 name != NULL ? name : "unknown");
+        errf(err, errlen,
+             "the private key is of type %s; Binance takes Ed25519 or "
+             "RSA keys",
+             name != NULL ? name : "unknown");
         return -1;
     }
     return 0;
@@ -381,7 +366,7 @@ key_one_line(const struct sign_key *k, char *out, size_t outlen, char *err,
 
     if (gnutls_x509_privkey_export2_pkcs8(k->xk, GNUTLS_X509_FMT_DER, NULL,
                                           GNUTLS_PKCS_PLAIN, &der) < 0) {
-        sign_err(err, errlen, "GnuTLS cannot export the private key");
+        errf(err, errlen, "GnuTLS cannot export the private key");
         return -1;
     }
     if (outlen > used) {
@@ -394,7 +379,7 @@ key_one_line(const struct sign_key *k, char *out, size_t outlen, char *err,
     }
     if (rc < 0) {
         secure_wipe(out, outlen);
-        sign_err(err, errlen, "the private key is too long");
+        errf(err, errlen, "the private key is too long");
     }
     gnutls_memset(der.data, 0, der.size);
     gnutls_free(der.data);
@@ -412,7 +397,7 @@ sign_key_parse(const char *pem, char *out, size_t outlen,
     if (out != NULL && outlen > 0)
         out[0] = '\0';
     if (pem == NULL) {
-        sign_err(err, errlen, "no private key");
+        errf(err, errlen, "no private key");
         return -1;
     }
     if (key_load(pem, &k, err, errlen) == 0 &&

@@ -16,20 +16,6 @@
 #include "secfile.h"
 #include "util.h"
 
-static void secfile_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-secfile_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 int
 secfile_read(const char *path, const char *what, enum secfile_kind kind,
              size_t max, char **out, size_t *len, char *err, size_t errlen)
@@ -46,37 +32,34 @@ secfile_read(const char *path, const char *what, enum secfile_kind kind,
         err[0] = '\0';
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
-        secfile_err(err, errlen, "cannot open %s %s: %s", what, path,
-                    strerror(errno));
+        errf(err, errlen, "cannot open %s %s: %s", what, path, strerror(errno));
         return -1;
     }
     if (fstat(fd, &st) < 0) {
-        secfile_err(err, errlen, "cannot stat %s %s: %s", what, path,
-                    strerror(errno));
+        errf(err, errlen, "cannot stat %s %s: %s", what, path, strerror(errno));
         goto fail;
     }
     if (!S_ISREG(st.st_mode)) {
-        secfile_err(err, errlen, "%s %s is not a regular file", what, path);
+        errf(err, errlen, "%s %s is not a regular file", what, path);
         goto fail;
     }
     if (kind == SECFILE_SECRET && (st.st_mode & 077) != 0) {
-        secfile_err(err, errlen,
-                    "%s %s is accessible by group or others (mode %04o); "
-                    "run: chmod 600 %s",
-                    what, path, (unsigned)(st.st_mode & 07777), path);
+        errf(err, errlen,
+             "%s %s is accessible by group or others (mode %04o); "
+             "run: chmod 600 %s",
+             what, path, (unsigned)(st.st_mode & 07777), path);
         goto fail;
     }
     if ((uintmax_t)st.st_size > max) {
-        secfile_err(err, errlen, "%s %s is larger than %zu bytes", what, path,
-                    max);
+        errf(err, errlen, "%s %s is larger than %zu bytes", what, path, max);
         goto fail;
     }
     /* One byte more than fstat said, to notice a file that grows. */
     size = (size_t)st.st_size;
     buf = malloc(size + 2);
     if (buf == NULL) {
-        secfile_err(err, errlen, "cannot read %s %s: %s", what, path,
-                    strerror(ENOMEM));
+        errf(err, errlen, "cannot read %s %s: %s", what, path,
+             strerror(ENOMEM));
         goto fail;
     }
     for (;;) {
@@ -84,16 +67,15 @@ secfile_read(const char *path, const char *what, enum secfile_kind kind,
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            secfile_err(err, errlen, "cannot read %s %s: %s", what, path,
-                        strerror(errno));
+            errf(err, errlen, "cannot read %s %s: %s", what, path,
+                 strerror(errno));
             goto fail;
         }
         if (n == 0)
             break;
         used += (size_t)n;
         if (used > size) {
-            secfile_err(err, errlen, "%s %s changed while it was read", what,
-                        path);
+            errf(err, errlen, "%s %s changed while it was read", what, path);
             goto fail;
         }
     }

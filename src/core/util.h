@@ -29,4 +29,15 @@ int ct_equal(const void *a, size_t alen, const void *b, size_t blen);
  * (at least 32 bytes). */
 void format_rfc3339_ms(int64_t ms, char *buf, size_t len);
 
+/* Writes all n bytes of buf to fd, retrying after EINTR and short writes.
+ * Returns 0, or -1 with errno set (nothing is said about how much was
+ * written). */
+int write_all(int fd, const void *buf, size_t n);
+
+/* The caller-supplied error buffer idiom: formats a sentence into err
+ * (errlen bytes, truncated as needed). Does nothing when err is NULL or
+ * errlen is 0, so callers may pass no buffer. */
+void errf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #endif

@@ -18,6 +18,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "util.h"
 
 /* The daemon's end of the channel to the process waiting in
  * daemon_detach, until daemon_ready closes it. */
@@ -172,23 +173,6 @@ static int
 pid_alive(pid_t pid)
 {
     return kill(pid, 0) == 0 || errno == EPERM;
-}
-
-/* Writes all of buf to fd. Returns 0 or -1 (errno set). */
-static int
-write_all(int fd, const char *buf, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, buf, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        buf += w;
-        n -= (size_t)w;
-    }
-    return 0;
 }
 
 int

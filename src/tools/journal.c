@@ -175,26 +175,12 @@ static const char orphans_sql[] =
 
 /* ---- errors ---- */
 
-static void jn_errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-jn_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* "journal PATH: what: SQLite's words", from the connection's last error. */
 static void
 jn_sqlerr(const struct journal *j, char *err, size_t errlen, const char *what)
 {
-    jn_errf(err, errlen, "journal %s: %s: %s", j->path, what,
-            sqlite3_errmsg(j->db));
+    errf(err, errlen, "journal %s: %s: %s", j->path, what,
+         sqlite3_errmsg(j->db));
 }
 
 /* ---- the writer's identity, from /proc ---- */
@@ -399,16 +385,16 @@ static int
 jn_enter(struct journal *j, char *err, size_t errlen)
 {
     if (j == NULL) {
-        jn_errf(err, errlen, "journal: not open");
+        errf(err, errlen, "journal: not open");
         return -1;
     }
     pthread_mutex_lock(&j->mu);
     if (j->pid != getpid()) {
         pthread_mutex_unlock(&j->mu);
-        jn_errf(err, errlen,
-                "journal %s: opened by process %lld, used by %lld (open it "
-                "after fork)",
-                j->path, (long long)j->pid, (long long)getpid());
+        errf(err, errlen,
+             "journal %s: opened by process %lld, used by %lld (open it "
+             "after fork)",
+             j->path, (long long)j->pid, (long long)getpid());
         return -1;
     }
     return 0;
@@ -451,26 +437,24 @@ check_file(const char *path, char *err, size_t errlen)
     int fd =
         open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
     if (fd < 0) {
-        jn_errf(err, errlen, "journal %s: cannot open: %s", path,
-                strerror(errno));
+        errf(err, errlen, "journal %s: cannot open: %s", path, strerror(errno));
         return -1;
     }
     if (fstat(fd, &st) < 0) {
-        jn_errf(err, errlen, "journal %s: cannot stat: %s", path,
-                strerror(errno));
+        errf(err, errlen, "journal %s: cannot stat: %s", path, strerror(errno));
         close(fd);
         return -1;
     }
     close(fd);
     if (!S_ISREG(st.st_mode)) {
-        jn_errf(err, errlen, "journal %s: not a regular file", path);
+        errf(err, errlen, "journal %s: not a regular file", path);
         return -1;
     }
     if ((st.st_mode & 077) != 0) {
-        jn_errf(err, errlen,
-                "journal %s: accessible by group or others (mode %04o); "
-                "run: chmod 600 %s",
-                path, (unsigned)(st.st_mode & 07777), path);
+        errf(err, errlen,
+             "journal %s: accessible by group or others (mode %04o); "
+             "run: chmod 600 %s",
+             path, (unsigned)(st.st_mode & 07777), path);
         return -1;
     }
     return 0;
@@ -526,9 +510,8 @@ configure_connection(struct journal *j, char *err, size_t errlen)
         nanosleep(&ts, NULL);
     }
     if (strcasecmp(mode, "wal") != 0) {
-        jn_errf(err, errlen,
-                "journal %s: WAL mode refused (journal_mode is %s)", j->path,
-                mode);
+        errf(err, errlen, "journal %s: WAL mode refused (journal_mode is %s)",
+             j->path, mode);
         return -1;
     }
     if (jn_exec(j, "PRAGMA synchronous=FULL", "cannot set synchronous=FULL",
@@ -548,10 +531,10 @@ schema_version(struct journal *j, int *version, char *err, size_t errlen)
         return -1;
     *version = atoi(buf);
     if (*version > JOURNAL_SCHEMA_VERSION || *version < 0) {
-        jn_errf(err, errlen,
-                "journal %s: schema version %d is newer than this binmcpd "
-                "knows (%d); use a newer binmcpd or another file",
-                j->path, *version, JOURNAL_SCHEMA_VERSION);
+        errf(err, errlen,
+             "journal %s: schema version %d is newer than this binmcpd "
+             "knows (%d); use a newer binmcpd or another file",
+             j->path, *version, JOURNAL_SCHEMA_VERSION);
         return -1;
     }
     return 0;
@@ -576,9 +559,8 @@ check_foreign(struct journal *j, char *err, size_t errlen)
         jn_sqlerr(j, err, errlen, "cannot read the schema");
     sqlite3_finalize(st);
     if (rc == SQLITE_ROW)
-        jn_errf(err, errlen,
-                "journal %s: not a binmcpd journal (it holds \"%s\")", j->path,
-                name);
+        errf(err, errlen, "journal %s: not a binmcpd journal (it holds \"%s\")",
+             j->path, name);
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -619,19 +601,19 @@ journal_open(const char *path, char *err, size_t errlen)
     struct journal *j;
 
     if (path == NULL || path[0] == '\0') {
-        jn_errf(err, errlen, "journal: no path");
+        errf(err, errlen, "journal: no path");
         return NULL;
     }
     if (check_file(path, err, errlen) < 0)
         return NULL;
     j = calloc(1, sizeof(*j));
     if (j == NULL || (j->path = strdup(path)) == NULL) {
-        jn_errf(err, errlen, "journal %s: out of memory", path);
+        errf(err, errlen, "journal %s: out of memory", path);
         free(j);
         return NULL;
     }
     if (pthread_mutex_init(&j->mu, NULL) != 0) {
-        jn_errf(err, errlen, "journal %s: cannot create a mutex", path);
+        errf(err, errlen, "journal %s: cannot create a mutex", path);
         free(j->path);
         free(j);
         return NULL;
@@ -644,8 +626,7 @@ journal_open(const char *path, char *err, size_t errlen)
         if (j->db != NULL)
             jn_sqlerr(j, err, errlen, "cannot open");
         else
-            jn_errf(err, errlen, "journal %s: cannot open: out of memory",
-                    path);
+            errf(err, errlen, "journal %s: cannot open: out of memory", path);
         journal_close(j);
         return NULL;
     }
@@ -692,13 +673,11 @@ intent_valid(const struct journal *j, const struct journal_intent *in,
     else if (in->request == NULL)
         missing = "request";
     if (missing != NULL) {
-        jn_errf(err, errlen, "journal %s: an intent without %s", j->path,
-                missing);
+        errf(err, errlen, "journal %s: an intent without %s", j->path, missing);
         return -1;
     }
     if (!isfinite(in->notional_usdt)) {
-        jn_errf(err, errlen, "journal %s: the notional is not a number",
-                j->path);
+        errf(err, errlen, "journal %s: the notional is not a number", j->path);
         return -1;
     }
     return 0;
@@ -872,7 +851,7 @@ journal_spent(struct journal *j, const char *key_fp, int64_t now_ms,
     if (jn_enter(j, err, errlen) < 0)
         return -1;
     if (key_fp == NULL || spent == NULL) {
-        jn_errf(err, errlen, "journal %s: no key to add up", j->path);
+        errf(err, errlen, "journal %s: no key to add up", j->path);
         jn_leave(j);
         return -1;
     }
@@ -911,7 +890,7 @@ intent_exists(struct journal *j, int64_t id, char *err, size_t errlen)
     }
     rc = sqlite3_step(st);
     if (rc == SQLITE_DONE)
-        jn_errf(err, errlen, "journal %s: no intent %" PRId64, j->path, id);
+        errf(err, errlen, "journal %s: no intent %" PRId64, j->path, id);
     else if (rc != SQLITE_ROW)
         jn_sqlerr(j, err, errlen, "cannot look up the intent");
     sqlite3_finalize(st);
@@ -927,8 +906,8 @@ journal_outcome(struct journal *j, int64_t id, const struct journal_outcome *o,
     if (jn_enter(j, err, errlen) < 0)
         return -1;
     if (o == NULL || !outcome_known(o->outcome)) {
-        jn_errf(err, errlen, "journal %s: unknown outcome \"%s\"", j->path,
-                o != NULL && o->outcome != NULL ? o->outcome : "");
+        errf(err, errlen, "journal %s: unknown outcome \"%s\"", j->path,
+             o != NULL && o->outcome != NULL ? o->outcome : "");
         jn_leave(j);
         return -1;
     }
@@ -1018,7 +997,7 @@ add_outcomes(struct journal *j, sqlite3_stmt *st, json_object *entry,
 
     if (arr == NULL || json_object_object_add(entry, "outcomes", arr) != 0) {
         json_object_put(arr);
-        jn_errf(err, errlen, "journal %s: out of memory", j->path);
+        errf(err, errlen, "journal %s: out of memory", j->path);
         return -1;
     }
     sqlite3_reset(st);
@@ -1030,13 +1009,13 @@ add_outcomes(struct journal *j, sqlite3_stmt *st, json_object *entry,
         json_object *o = json_object_new_object();
         if (o == NULL || json_object_array_add(arr, o) != 0) {
             json_object_put(o);
-            jn_errf(err, errlen, "journal %s: out of memory", j->path);
+            errf(err, errlen, "journal %s: out of memory", j->path);
             return -1;
         }
         if (add_columns(o, st, outcome_keys,
                         (int)(sizeof(outcome_keys) / sizeof(outcome_keys[0]))) <
             0) {
-            jn_errf(err, errlen, "journal %s: out of memory", j->path);
+            errf(err, errlen, "journal %s: out of memory", j->path);
             return -1;
         }
     }
@@ -1085,13 +1064,13 @@ query_rows(struct journal *j, const struct journal_filter *f, json_object *arr,
         json_object *entry = json_object_new_object();
         if (entry == NULL || json_object_array_add(arr, entry) != 0) {
             json_object_put(entry);
-            jn_errf(err, errlen, "journal %s: out of memory", j->path);
+            errf(err, errlen, "journal %s: out of memory", j->path);
             goto out;
         }
         if (add_columns(entry, st, query_keys,
                         (int)(sizeof(query_keys) / sizeof(query_keys[0]))) <
             0) {
-            jn_errf(err, errlen, "journal %s: out of memory", j->path);
+            errf(err, errlen, "journal %s: out of memory", j->path);
             goto out;
         }
         if (add_outcomes(j, ost, entry, sqlite3_column_int64(st, 0), err,
@@ -1118,13 +1097,13 @@ journal_query(struct journal *j, const struct journal_filter *f, char *err,
     if (jn_enter(j, err, errlen) < 0)
         return NULL;
     if (f == NULL || f->key_fp == NULL) {
-        jn_errf(err, errlen, "journal %s: a query needs a key", j->path);
+        errf(err, errlen, "journal %s: a query needs a key", j->path);
         jn_leave(j);
         return NULL;
     }
     arr = json_object_new_array();
     if (arr == NULL) {
-        jn_errf(err, errlen, "journal %s: out of memory", j->path);
+        errf(err, errlen, "journal %s: out of memory", j->path);
         jn_leave(j);
         return NULL;
     }

@@ -31,23 +31,6 @@ struct stdio_ctx {
     int eof;
 };
 
-/* Writes all of buf; returns 0 or -1. */
-static int
-write_all(int fd, const char *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, buf, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* The session's sink: one message per line. Only the executor writes. */
 static int
 stdio_sink(void *arg, const char *msg, size_t len)
