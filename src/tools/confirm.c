@@ -28,7 +28,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -37,6 +36,7 @@
 
 #include "confirm.h"
 #include "log.h"
+#include "shm.h"
 #include "util.h"
 
 #define CONFIRM_MAGIC     0x43464d31u /* "CFM1" */
@@ -95,8 +95,9 @@ confirm_round_up(size_t n)
 /* Called with the mutex held after EOWNERDEAD: empties the slot a dead
  * issuer may have left half-written. */
 static void
-confirm_repair_locked(struct confirm_store *cs)
+confirm_repair_locked(void *arg)
 {
+    struct confirm_store *cs = arg;
     uint64_t p = atomic_load(&cs->pending);
 
     if (p != 0 && p <= cs->nslots) {
@@ -110,54 +111,6 @@ confirm_repair_locked(struct confirm_store *cs)
                   "repair");
     }
     atomic_store(&cs->pending, 0);
-}
-
-/* Takes the mutex, repairing the table when its previous owner died.
- * Returns 0, or -1 with errno EIO when the mutex is unusable. */
-static int
-confirm_lock(struct confirm_store *cs)
-{
-    int rc = pthread_mutex_lock(&cs->mu);
-    if (rc == 0)
-        return 0;
-    if (rc == EOWNERDEAD) {
-        confirm_repair_locked(cs);
-        rc = pthread_mutex_consistent(&cs->mu);
-        if (rc == 0)
-            return 0;
-        log_error("confirm: pthread_mutex_consistent: %s", strerror(rc));
-        pthread_mutex_unlock(&cs->mu);
-    } else {
-        log_error("confirm: lock: %s", strerror(rc));
-    }
-    errno = EIO;
-    return -1;
-}
-
-static void
-confirm_unlock(struct confirm_store *cs)
-{
-    int rc = pthread_mutex_unlock(&cs->mu);
-    assert(rc == 0);
-    (void)rc;
-}
-
-/* Initialises the robust process-shared mutex in place. Returns 0 or an
- * error number. */
-static int
-confirm_mutex_init(pthread_mutex_t *mu)
-{
-    pthread_mutexattr_t attr;
-    int rc = pthread_mutexattr_init(&attr);
-    if (rc != 0)
-        return rc;
-    rc = pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
-    if (rc == 0)
-        rc = pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
-    if (rc == 0)
-        rc = pthread_mutex_init(mu, &attr);
-    pthread_mutexattr_destroy(&attr);
-    return rc;
 }
 
 /* HMAC-SHA256(secret, label + NUL + text), text without its NUL: the NUL
@@ -296,9 +249,8 @@ confirm_store_create(size_t nslots)
     }
     slots_off = confirm_round_up(sizeof(struct confirm_store));
     len = slots_off + nslots * sizeof(struct confirm_slot);
-    map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-               -1, 0);
-    if (map == MAP_FAILED)
+    map = shm_map(len, "confirm", NULL, 0);
+    if (map == NULL)
         return NULL;
     /* The mapping comes zeroed: every slot is empty. */
     cs = map;
@@ -310,14 +262,14 @@ confirm_store_create(size_t nslots)
     atomic_init(&cs->pending, 0);
     if (gnutls_rnd(GNUTLS_RND_KEY, cs->secret, sizeof(cs->secret)) != 0) {
         log_warnx("confirm: the random generator failed");
-        munmap(map, len);
+        shm_unmap(map, len);
         errno = EIO;
         return NULL;
     }
-    rc = confirm_mutex_init(&cs->mu);
+    rc = shm_mutex_init(&cs->mu);
     if (rc != 0) {
         secure_wipe(cs->secret, sizeof(cs->secret));
-        munmap(map, len);
+        shm_unmap(map, len);
         errno = rc;
         return NULL;
     }
@@ -338,7 +290,7 @@ confirm_store_destroy(struct confirm_store *cs)
     len = cs->map_len;
     if (cs->creator == getpid())
         secure_wipe(cs, len);
-    munmap(cs, len);
+    shm_unmap(cs, len);
 }
 
 /* Writes the new token into slot i, announced so that a crash half-way is
@@ -393,12 +345,12 @@ confirm_issue(struct confirm_store *cs, const char *session,
         errno = EIO;
         goto out;
     }
-    if (confirm_lock(cs) < 0)
+    if (shm_mutex_lock(&cs->mu, confirm_repair_locked, cs, "confirm") < 0)
         goto out;
     i = confirm_pick_slot_locked(cs, now_ms);
     confirm_fill_slot_locked(cs, i, raw, smac, omac,
                              confirm_deadline(now_ms, ttl_ms));
-    confirm_unlock(cs);
+    shm_mutex_unlock(&cs->mu);
     confirm_format(raw, token);
     rc = 0;
 out:
@@ -464,12 +416,12 @@ confirm_redeem(struct confirm_store *cs, const char *session,
         return CONFIRM_UNKNOWN;
     if (confirm_macs(cs, session, canonical, smac, omac) < 0)
         goto out;
-    if (confirm_lock(cs) < 0)
+    if (shm_mutex_lock(&cs->mu, confirm_repair_locked, cs, "confirm") < 0)
         goto out;
     i = confirm_find_locked(cs, raw);
     if (i < cs->nslots)
         v = confirm_judge_locked(&confirm_slots(cs)[i], smac, omac, now_ms);
-    confirm_unlock(cs);
+    shm_mutex_unlock(&cs->mu);
 out:
     secure_wipe(raw, sizeof(raw));
     secure_wipe(smac, sizeof(smac));

@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -29,6 +28,7 @@
 #include "guard.h"
 #include "log.h"
 #include "mcp.h"
+#include "shm.h"
 #include "symcache.h"
 #include "util.h"
 
@@ -53,43 +53,41 @@ static struct confirm_store *tokens; /* inherited across fork */
 static struct journal *jr;           /* this process's connection */
 static char journal_why[384];        /* why jr is NULL */
 
-static void
-shared_lock(void)
-{
-    if (pthread_mutex_lock(&shared->lock) == EOWNERDEAD)
-        pthread_mutex_consistent(&shared->lock);
-}
-
-/* A copy of the rules in force. */
+/* A copy of the rules in force. Only a reload writes them
+ * (guard_set_rules), whole, under the lock; a lock whose owner died is
+ * taken over as it is. When the lock is unusable (logged), both sides go
+ * on without it: every field of a torn copy is still one of the operator's
+ * values, which beats refusing every order or every reload for good. */
 static void
 rules_get(struct trading_settings *out)
 {
-    shared_lock();
+    if (shm_mutex_lock(&shared->lock, NULL, NULL, "trading guard") < 0) {
+        *out = shared->rules;
+        return;
+    }
     *out = shared->rules;
-    pthread_mutex_unlock(&shared->lock);
+    shm_mutex_unlock(&shared->lock);
 }
 
 int
 guard_init(const struct trading_settings *t, char *err, size_t errlen)
 {
-    pthread_mutexattr_t ma;
+    int rc;
 
     if (shared != NULL) {
         guard_set_rules(t);
         return 0;
     }
-    shared = mmap(NULL, sizeof(*shared), PROT_READ | PROT_WRITE,
-                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (shared == MAP_FAILED) {
+    shared = shm_map(sizeof(*shared), "trading guard", err, errlen);
+    if (shared == NULL)
+        return -1;
+    rc = shm_mutex_init(&shared->lock);
+    if (rc != 0) {
+        errf(err, errlen, "trading guard: mutex: %s", strerror(rc));
+        shm_unmap(shared, sizeof(*shared));
         shared = NULL;
-        snprintf(err, errlen, "trading guard: mmap: %s", strerror(errno));
         return -1;
     }
-    pthread_mutexattr_init(&ma);
-    pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
-    pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
-    pthread_mutex_init(&shared->lock, &ma);
-    pthread_mutexattr_destroy(&ma);
     shared->rules = *t;
     tokens = confirm_store_create(0);
     if (tokens == NULL) {
@@ -106,12 +104,14 @@ guard_set_rules(const struct trading_settings *t)
 {
     if (shared == NULL)
         return;
-    shared_lock();
+    int locked =
+        shm_mutex_lock(&shared->lock, NULL, NULL, "trading guard") == 0;
     char journal[sizeof(shared->rules.journal)];
     memcpy(journal, shared->rules.journal, sizeof(journal));
     shared->rules = *t;
     memcpy(shared->rules.journal, journal, sizeof(journal));
-    pthread_mutex_unlock(&shared->lock);
+    if (locked)
+        shm_mutex_unlock(&shared->lock);
 }
 
 /* ------------------------------------------------------------------ */
