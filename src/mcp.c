@@ -17,11 +17,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "catalog.h"
 #include "log.h"
 #include "mcp.h"
+#include "mcp_tool.h"
 #include "schema.h"
-#include "tools.h"
 #include "util.h"
 
 #define JSON_OUT_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
@@ -147,11 +146,16 @@ server_load_tools(struct mcp_server *srv)
 struct mcp_server *
 mcp_server_new(const struct mcp_options *opts)
 {
-    struct mcp_server *srv = calloc(1, sizeof(*srv));
-    if (srv == NULL)
+    struct mcp_server *srv;
+
+    if (opts->provider == NULL) {
+        log_error("an MCP server needs a provider (mcp_options.provider)");
+        return NULL;
+    }
+    if ((srv = calloc(1, sizeof(*srv))) == NULL)
         return NULL;
     srv->opts = *opts;
-    srv->prov = opts->provider != NULL ? opts->provider : &mcp_binance_provider;
+    srv->prov = opts->provider;
     if (server_load_tools(srv) < 0) {
         mcp_server_free(srv);
         return NULL;
@@ -190,12 +194,28 @@ observe(const struct mcp_server *srv, const char *tool, int ok, double seconds)
         srv->observer(srv->observer_arg, tool, ok, seconds);
 }
 
-void
-mcp_server_set_creds(struct mcp_server *srv, const struct creds *creds,
-                     pthread_rwlock_t *lock)
+int
+tool_fail(struct tool_result *res, const char *fmt, ...)
 {
-    srv->opts.daemon_creds = creds;
-    srv->opts.creds_lock = lock;
+    va_list ap;
+
+    res->is_error = 1;
+    va_start(ap, fmt);
+    vsnprintf(res->error, sizeof(res->error), fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+const struct mcp_provider *
+mcp_server_provider(const struct mcp_server *srv)
+{
+    return srv->prov;
+}
+
+void *
+mcp_server_provider_ctx(const struct mcp_server *srv)
+{
+    return srv != NULL ? srv->opts.provider_ctx : NULL;
 }
 
 int
@@ -233,7 +253,12 @@ mcp_session_init(struct mcp_session *s, struct mcp_server *srv, const char *id,
 void
 mcp_session_finish(struct mcp_session *s)
 {
-    creds_wipe(&s->creds);
+    if (s->app != NULL) {
+        /* a provider that sets app must say how to release it */
+        assert(s->srv != NULL && s->srv->prov->session_free != NULL);
+        s->srv->prov->session_free(s->app);
+        s->app = NULL;
+    }
     pthread_mutex_destroy(&s->lock);
 }
 
@@ -403,25 +428,6 @@ mcp_call_log(struct mcp_call *c, enum mcp_log_level level, const char *logger,
         json_object_object_add(p, "logger", json_object_new_string(logger));
     json_object_object_add(p, "data", json_object_new_string(text));
     send_notification(c->sess, "notifications/message", p);
-}
-
-const struct creds *
-mcp_call_creds(struct mcp_call *c, struct creds *buf)
-{
-    const struct creds *d;
-
-    memset(buf, 0, sizeof(*buf));
-    if (c->sess != NULL && c->sess->creds.set)
-        return &c->sess->creds;
-    if (c->srv == NULL || (d = c->srv->opts.daemon_creds) == NULL)
-        return NULL;
-    if (c->srv->opts.creds_lock != NULL)
-        pthread_rwlock_rdlock(c->srv->opts.creds_lock);
-    if (d->set)
-        memcpy(buf, d, sizeof(*buf));
-    if (c->srv->opts.creds_lock != NULL)
-        pthread_rwlock_unlock(c->srv->opts.creds_lock);
-    return buf->set ? buf : NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1127,7 +1133,7 @@ method_tools_call(struct request *r)
 
 /* Turns a catalog failure into a JSON-RPC error (takes err->data). */
 static void
-reply_catalog_error(struct request *r, struct catalog_error *err)
+reply_provider_error(struct request *r, struct mcp_error *err)
 {
     reply_error(r->rc, r->id, err->code ? err->code : RPC_INTERNAL_ERROR,
                 err->message[0] ? err->message : "internal error", err->data);
@@ -1172,7 +1178,7 @@ static void
 method_resources_read(struct request *r)
 {
     const char *uri = param_string(r, "uri");
-    struct catalog_error err = {0, "", NULL};
+    struct mcp_error err = {0, "", NULL};
 
     if (uri == NULL) {
         reply_error(r->rc, r->id, RPC_INVALID_PARAMS,
@@ -1182,7 +1188,7 @@ method_resources_read(struct request *r)
     struct mcp_call call = make_call(r);
     json_object *res = r->sess->srv->prov->read_resource(&call, uri, &err);
     if (res == NULL)
-        reply_catalog_error(r, &err);
+        reply_provider_error(r, &err);
     else
         reply_result(r->rc, r->id, res);
 }
@@ -1193,7 +1199,7 @@ subscribe_op(struct request *r, int on)
 {
     const struct mcp_provider *prov = r->sess->srv->prov;
     const char *uri = param_string(r, "uri");
-    struct catalog_error err = {0, "", NULL};
+    struct mcp_error err = {0, "", NULL};
 
     if (prov->subscribe == NULL) {
         reply_error(r->rc, r->id, RPC_METHOD_NOT_FOUND,
@@ -1207,7 +1213,7 @@ subscribe_op(struct request *r, int on)
     }
     struct mcp_call call = make_call(r);
     if (prov->subscribe(&call, uri, on, &err) < 0)
-        reply_catalog_error(r, &err);
+        reply_provider_error(r, &err);
     else
         reply_result(r->rc, r->id, json_object_new_object());
 }
@@ -1239,7 +1245,7 @@ method_prompts_get(struct request *r)
 {
     const char *name = param_string(r, "name");
     json_object *args = NULL;
-    struct catalog_error err = {0, "", NULL};
+    struct mcp_error err = {0, "", NULL};
 
     if (name == NULL) {
         reply_error(r->rc, r->id, RPC_INVALID_PARAMS,
@@ -1255,7 +1261,7 @@ method_prompts_get(struct request *r)
     struct mcp_call call = make_call(r);
     json_object *res = r->sess->srv->prov->get_prompt(&call, name, args, &err);
     if (res == NULL)
-        reply_catalog_error(r, &err);
+        reply_provider_error(r, &err);
     else
         reply_result(r->rc, r->id, res);
 }
@@ -1297,7 +1303,7 @@ method_complete(struct request *r)
     const char *ref_name = NULL;
     const char *arg = param_sub_string(r, "argument", "name");
     const char *value = param_sub_string(r, "argument", "value");
-    struct catalog_error err = {0, "", NULL};
+    struct mcp_error err = {0, "", NULL};
 
     if (type != NULL && strcmp(type, "ref/prompt") == 0)
         ref_name = param_sub_string(r, "ref", "name");
@@ -1315,7 +1321,7 @@ method_complete(struct request *r)
     json_object *c =
         r->sess->srv->prov->complete(&call, type, ref_name, arg, value, &err);
     if (c == NULL) {
-        reply_catalog_error(r, &err);
+        reply_provider_error(r, &err);
         return;
     }
     json_object *res = json_object_new_object();

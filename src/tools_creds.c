@@ -1,24 +1,112 @@
 /*
- * tools_creds.c - the session credential tools. None of them talks to
- * Binance: they set, show (masked) and wipe the credentials held in the
- * calling MCP session (struct mcp_session.creds, memory only). Over stdio
- * the session is the process. A secret or private key never appears in a
- * result; a key only masked (creds_mask).
+ * tools_creds.c - where signed calls find their credentials (tools_creds.h),
+ * and the session credential tools. None of the tools talks to Binance:
+ * they set, show (masked) and wipe the credentials held in the calling MCP
+ * session (its app slot, memory only). Over stdio the session is the
+ * process. A secret or private key never appears in a result; a key only
+ * masked (creds_mask).
  */
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bnc.h"
 #include "creds.h"
 #include "tools.h"
+#include "tools_creds.h"
 #include "tools_util.h"
 #include "util.h"
 
 #define KEY_MASK_MAX  32
 #define STRINGIFY_(x) #x
 #define STRINGIFY(x)  STRINGIFY_(x)
+
+const struct creds *
+tools_session_creds(const struct mcp_session *s)
+{
+    const struct creds *own = s != NULL ? s->app : NULL;
+    return own != NULL && own->set ? own : NULL;
+}
+
+int
+tools_session_creds_store(struct mcp_session *s, const struct creds *c)
+{
+    struct creds *own = s->app;
+
+    if (own == NULL) {
+        /* allocated on first use: most sessions never store any */
+        if ((own = calloc(1, sizeof(*own))) == NULL)
+            return -1;
+        s->app = own;
+    }
+    creds_wipe(own);
+    memcpy(own, c, sizeof(*own));
+    return 0;
+}
+
+int
+tools_session_creds_wipe(struct mcp_session *s)
+{
+    struct creds *own = s->app;
+    int had = own != NULL && own->set;
+
+    if (own != NULL)
+        creds_wipe(own);
+    return had;
+}
+
+void
+tools_session_free(void *app)
+{
+    creds_wipe(app);
+    free(app);
+}
+
+/* The struct binance_ctx of srv, or NULL when srv serves another provider
+ * (the conformance fixtures) or was built without one. */
+static struct binance_ctx *
+binance_ctx_of(const struct mcp_server *srv)
+{
+    if (srv == NULL || mcp_server_provider(srv) != &mcp_binance_provider)
+        return NULL;
+    return mcp_server_provider_ctx(srv);
+}
+
+/* Copies the daemon's credentials under the read lock: a reload (SIGHUP)
+ * replaces them under the write lock while calls run. */
+const struct creds *
+tools_call_creds(struct mcp_call *c, struct creds *buf)
+{
+    const struct creds *own = tools_session_creds(c->sess);
+    const struct binance_ctx *ctx;
+
+    memset(buf, 0, sizeof(*buf));
+    if (own != NULL)
+        return own;
+    if ((ctx = binance_ctx_of(c->srv)) == NULL || ctx->daemon_creds == NULL)
+        return NULL;
+    if (ctx->creds_lock != NULL)
+        pthread_rwlock_rdlock(ctx->creds_lock);
+    if (ctx->daemon_creds->set)
+        memcpy(buf, ctx->daemon_creds, sizeof(*buf));
+    if (ctx->creds_lock != NULL)
+        pthread_rwlock_unlock(ctx->creds_lock);
+    return buf->set ? buf : NULL;
+}
+
+void
+tools_set_daemon_creds(struct mcp_server *srv, const struct creds *creds,
+                       pthread_rwlock_t *lock)
+{
+    struct binance_ctx *ctx = binance_ctx_of(srv);
+
+    if (ctx == NULL)
+        return; /* no Binance tools: nobody reads the credentials */
+    ctx->daemon_creds = creds;
+    ctx->creds_lock = lock;
+}
 
 /* Adds environment, the base URL signed calls go to, key type, masked key
  * and configuredAt of c to out. */
@@ -116,15 +204,18 @@ configure_credentials(struct mcp_call *call, json_object *args,
                          "credentials, if any, are unchanged.",
                          err);
     }
-    memcpy(&call->sess->creds, &next, sizeof(next));
+    rc = tools_session_creds_store(call->sess, &next);
     creds_wipe(&next);
+    if (rc < 0)
+        return tool_fail(res, "out of memory: credentials not stored. "
+                              "Earlier credentials, if any, are unchanged.");
     out = json_object_new_object();
     if (out == NULL)
         return tool_fail(res, "out of memory (the credentials were stored)");
     configured_message(call, env, msg, sizeof(msg));
     json_object_object_add(out, "configured", json_object_new_boolean(1));
     json_object_object_add(out, "source", json_object_new_string("session"));
-    describe_creds(&call->sess->creds, out);
+    describe_creds(tools_session_creds(call->sess), out);
     json_object_object_add(out, "message", json_object_new_string(msg));
     res->data = out;
     return 0;
@@ -143,10 +234,9 @@ get_credentials_status(struct mcp_call *call, json_object *args,
     if (out == NULL)
         return tool_fail(res, "out of memory");
     memset(&buf, 0, sizeof(buf));
-    if (call != NULL && call->sess != NULL && call->sess->creds.set) {
-        c = &call->sess->creds;
+    if (call != NULL && (c = tools_session_creds(call->sess)) != NULL) {
         source = "session";
-    } else if (call != NULL && (c = mcp_call_creds(call, &buf)) != NULL) {
+    } else if (call != NULL && (c = tools_call_creds(call, &buf)) != NULL) {
         source = "daemon";
     }
     json_object_object_add(out, "configured",
@@ -184,10 +274,8 @@ revoke_credentials(struct mcp_call *call, json_object *args,
     (void)args;
     if (call == NULL || call->sess == NULL)
         return tool_fail(res, "This connection has no session credentials.");
-    had = call->sess->creds.set;
-    creds_wipe(&call->sess->creds);
-    memset(&buf, 0, sizeof(buf));
-    fallback = mcp_call_creds(call, &buf) != NULL ? "daemon" : "none";
+    had = tools_session_creds_wipe(call->sess);
+    fallback = tools_call_creds(call, &buf) != NULL ? "daemon" : "none";
     creds_wipe(&buf);
     out = json_object_new_object();
     if (out == NULL)

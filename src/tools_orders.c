@@ -28,6 +28,7 @@
 
 #include "guard.h"
 #include "tools.h"
+#include "tools_creds.h"
 #include "tools_util.h"
 
 #define READ_FLAGS    (TOOL_READ_ONLY | TOOL_OPEN_WORLD)
@@ -1092,7 +1093,7 @@ preview_request(struct mcp_call *call, const char *path,
     json_object *out;
 
     memset(&buf, 0, sizeof(buf));
-    if ((cr = mcp_call_creds(call, &buf)) == NULL) {
+    if ((cr = tools_call_creds(call, &buf)) == NULL) {
         creds_wipe(&buf);
         return tool_fail(res, "%s", tu_no_creds_text);
     }

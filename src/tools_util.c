@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tools_creds.h"
 #include "tools_util.h"
 #include "util.h"
 
@@ -216,7 +217,7 @@ tu_call_run(struct mcp_call *call, struct tu_call *tc)
     req.cancel = call != NULL ? call->cancel : NULL;
     req.origin = call; /* the trading guard asks its questions through it */
     if (tc->kind != BNC_PUBLIC) {
-        cr = call != NULL ? mcp_call_creds(call, &buf) : NULL;
+        cr = call != NULL ? tools_call_creds(call, &buf) : NULL;
         if (cr == NULL) {
             creds_wipe(&buf);
             tc->resp.status = BNC_ERR_NO_CREDENTIALS;

@@ -176,7 +176,7 @@ void tu_call_init(struct tu_call *tc, const char *method, const char *path,
                   enum bnc_kind kind);
 
 /* Runs the call with call's cancel flag and, for signed kinds, the
- * credentials mcp_call_creds() gives (a local copy, wiped before return).
+ * credentials tools_call_creds() gives (a local copy, wiped before return).
  * Returns Binance's JSON body, borrowed from tc->resp, or NULL with tc->err
  * set (bnc_describe_error's sentence, or the no-credentials sentence with
  * tc->resp.status = BNC_ERR_NO_CREDENTIALS). */
