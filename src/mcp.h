@@ -111,7 +111,13 @@ struct mcp_error {
 struct mcp_provider {
     const char *name;  /* serverInfo.name */
     const char *title; /* serverInfo.title */
-    const char *instructions;
+    const char *instructions;           /* NULL: none */
+    const char *instructions_read_only; /* a read-only server's; NULL:
+                                           instructions */
+    const char *read_only_refusal;      /* the isError text of a TOOL_TRADING
+                                           call on a read-only server, after
+                                           "<tool> is disabled: "; NULL: "this
+                                           server is read-only." */
     size_t (*tool_count)(void);
     const struct tool_def *(*tool_at)(size_t i);
     json_object *(*resources)(void);          /* new array */
@@ -223,6 +229,23 @@ void mcp_call_progress(struct mcp_call *c, double progress, double total,
 void mcp_call_log(struct mcp_call *c, enum mcp_log_level level,
                   const char *logger, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* The protocol versions the engine speaks, newest first (the first is
+ * MCP_LATEST_VERSION); NULL when i is past the end. Static strings. */
+const char *mcp_version_at(size_t i);
+
+/* Whether v (may be NULL) is one of them. */
+int mcp_version_supported(const char *v);
+
+/* Writes every version, newest first, into buf (len > 0 bytes), each
+ * between two quote ("" or "\"") and separated by sep; truncated if buf is
+ * too short, always NUL-terminated. Returns buf. */
+char *mcp_versions_join(char *buf, size_t len, const char *quote,
+                        const char *sep);
+
+/* Whether an elicitation/create to this session carries "mode" (protocol
+ * 2025-11-25 and later). */
+int mcp_session_elicitation_mode(const struct mcp_session *s);
 
 /* The provider and the provider_ctx (may be NULL) the server was built
  * with. */
