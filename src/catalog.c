@@ -24,7 +24,8 @@
 #include "catalog.h"
 #include "dbuf.h"
 #include "symcache.h"
-#include "tools_util.h"
+#include "tools_call.h"
+#include "tools_md.h"
 #include "util.h"
 
 #define MD_MAX          ((size_t)256 * 1024)

@@ -14,8 +14,9 @@
 
 #include "guard.h"
 #include "tools.h"
+#include "tools_call.h"
 #include "tools_creds.h"
-#include "tools_util.h"
+#include "tools_schema.h"
 
 #define READ_FLAGS (TOOL_READ_ONLY | TOOL_OPEN_WORLD)
 #define DAY_MS     (24LL * 60 * 60 * 1000)

@@ -15,8 +15,9 @@
 #include "bnc.h"
 #include "creds.h"
 #include "tools.h"
+#include "tools_call.h"
 #include "tools_creds.h"
-#include "tools_util.h"
+#include "tools_schema.h"
 #include "util.h"
 
 #define KEY_MASK_MAX  32

@@ -19,15 +19,16 @@
 #include "bnc.h"
 #include "catalog.h"
 #include "creds.h"
+#include "decimal.h"
 #include "fakex.h"
+#include "guard.h"
 #include "mcp.h"
 #include "schema.h"
 #include "symcache.h"
-#include "guard.h"
 #include "testlib.h"
 #include "tools.h"
+#include "tools_call.h"
 #include "tools_creds.h"
-#include "tools_util.h"
 #include "util.h"
 
 static struct fakex fx;
@@ -1606,32 +1607,33 @@ test_decimals(void)
 {
     char b[64];
 
-    CU_ASSERT_EQUAL(tu_dec_add("1.5", "0.25", b, sizeof(b)), 0);
+    CU_ASSERT_EQUAL(dec_text_add("1.5", "0.25", b, sizeof(b)), 0);
     CU_ASSERT_STRING_EQUAL(b, "1.75");
-    CU_ASSERT_EQUAL(tu_dec_add("99.99000000", "0.01000000", b, sizeof(b)), 0);
+    CU_ASSERT_EQUAL(dec_text_add("99.99000000", "0.01000000", b, sizeof(b)), 0);
     CU_ASSERT_STRING_EQUAL(b, "100.00000000");
-    CU_ASSERT_EQUAL(tu_dec_add("0", "0", b, sizeof(b)), 0);
+    CU_ASSERT_EQUAL(dec_text_add("0", "0", b, sizeof(b)), 0);
     CU_ASSERT_STRING_EQUAL(b, "0");
     CU_ASSERT_EQUAL(
-        tu_dec_add("123456789012.12345678", "0.00000001", b, sizeof(b)), 0);
+        dec_text_add("123456789012.12345678", "0.00000001", b, sizeof(b)), 0);
     CU_ASSERT_STRING_EQUAL(b, "123456789012.12345679");
-    CU_ASSERT_EQUAL(tu_dec_add("9", "1", b, sizeof(b)), 0);
+    CU_ASSERT_EQUAL(dec_text_add("9", "1", b, sizeof(b)), 0);
     CU_ASSERT_STRING_EQUAL(b, "10");
-    CU_ASSERT_EQUAL(tu_dec_add("-1", "1", b, sizeof(b)), -1);
-    CU_ASSERT_EQUAL(tu_dec_add("1.2.3", "1", b, sizeof(b)), -1);
-    CU_ASSERT_EQUAL(tu_dec_add("12345", "1", b, 3), -1);
+    CU_ASSERT_EQUAL(dec_text_add("-1", "1", b, sizeof(b)), -1);
+    CU_ASSERT_EQUAL(dec_text_add("1.2.3", "1", b, sizeof(b)), -1);
+    CU_ASSERT_EQUAL(dec_text_add("12345", "1", b, 3), -1);
 
-    CU_ASSERT_STRING_EQUAL(tu_num_display("50000.00000000", b, sizeof(b)),
+    CU_ASSERT_STRING_EQUAL(dec_text_display("50000.00000000", b, sizeof(b)),
                            "50000.00");
-    CU_ASSERT_STRING_EQUAL(tu_num_display("0.00100000", b, sizeof(b)), "0.001");
-    CU_ASSERT_STRING_EQUAL(tu_num_display("12", b, sizeof(b)), "12");
-    CU_ASSERT_STRING_EQUAL(tu_num_display("-3.50", b, sizeof(b)), "-3.50");
-    CU_ASSERT_STRING_EQUAL(tu_num_display("2.041", b, sizeof(b)), "2.041");
-    CU_ASSERT_TRUE(tu_dec_is_zero("0.00000000"));
-    CU_ASSERT_TRUE(tu_dec_is_zero("0"));
-    CU_ASSERT_FALSE(tu_dec_is_zero("0.00000001"));
-    CU_ASSERT_FALSE(tu_dec_is_zero(""));
-    CU_ASSERT_FALSE(tu_dec_is_zero("abc"));
+    CU_ASSERT_STRING_EQUAL(dec_text_display("0.00100000", b, sizeof(b)),
+                           "0.001");
+    CU_ASSERT_STRING_EQUAL(dec_text_display("12", b, sizeof(b)), "12");
+    CU_ASSERT_STRING_EQUAL(dec_text_display("-3.50", b, sizeof(b)), "-3.50");
+    CU_ASSERT_STRING_EQUAL(dec_text_display("2.041", b, sizeof(b)), "2.041");
+    CU_ASSERT_TRUE(dec_text_is_zero("0.00000000"));
+    CU_ASSERT_TRUE(dec_text_is_zero("0"));
+    CU_ASSERT_FALSE(dec_text_is_zero("0.00000001"));
+    CU_ASSERT_FALSE(dec_text_is_zero(""));
+    CU_ASSERT_FALSE(dec_text_is_zero("abc"));
 
     CU_ASSERT_EQUAL(tu_symbol_norm("btcUsdt", b, sizeof(b)), 0);
     CU_ASSERT_STRING_EQUAL(b, "BTCUSDT");
