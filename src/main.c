@@ -21,6 +21,7 @@
 #include "symcache.h"
 #include "tls.h"
 #include "tools.h"
+#include "tools_callcreds.h"
 
 /* The journal a worker or the stdio server will open: an existing file
  * must open as a journal; a new one needs a directory binmcpd can create
@@ -170,11 +171,13 @@ main(int argc, char **argv)
     if (s.mode == MODE_STDIO && !s.read_only &&
         guard_open(&s.creds, err, sizeof(err)) < 0)
         log_error("%s; every order will be refused", err);
+    /* a worker points it at its own copy (tools_set_daemon_creds) */
+    struct binance_ctx bctx = {.daemon_creds = &s.creds, .creds_lock = NULL};
     struct mcp_options opts = {
         .read_only = s.read_only,
         .max_result_bytes = s.max_result_bytes,
-        .daemon_creds = &s.creds,
-        .creds_lock = NULL,
+        .provider = &mcp_binance_provider,
+        .provider_ctx = &bctx,
     };
     struct mcp_server *srv = mcp_server_new(&opts);
     if (srv == NULL) {

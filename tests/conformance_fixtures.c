@@ -15,10 +15,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "catalog.h"
 #include "conformance_fixtures.h"
-#include "tools.h"
-#include "tools_util.h"
+#include "mcp_tool.h"
 
 #define FX_STEP_MS         50    /* between log and progress notifications */
 #define FX_CLIENT_WAIT_MS  30000 /* sampling and elicitation answers */
@@ -36,6 +34,18 @@
 #define FX_WAV_BASE64                                                          \
     "UklGRjQAAABXQVZFZm10IBAAAAABAAEAQB8AAEAfAAABAAgAZGF0YRAAAACAgICAgICAgICA" \
     "gICAgICA"
+
+/* The string argument key of args, or NULL when absent or not a string. */
+static const char *
+arg_str(json_object *args, const char *key)
+{
+    json_object *v;
+
+    if (!json_object_object_get_ex(args, key, &v) ||
+        !json_object_is_type(v, json_type_string))
+        return NULL;
+    return json_object_get_string(v);
+}
 
 /* ---- content blocks ---- */
 
@@ -360,7 +370,7 @@ elicitation(struct mcp_call *call, json_object *args, struct tool_result *res)
         "\"email\":{\"type\":\"string\","
         "\"description\":\"User's email address\"}},"
         "\"required\":[\"username\",\"email\"]}}";
-    const char *message = tu_arg_str(args, "message");
+    const char *message = arg_str(args, "message");
     json_object *result;
     int rc;
 
@@ -568,13 +578,12 @@ fx_tool_at(size_t i)
 
 /* ---- errors ---- */
 
-static void fx_fail(struct catalog_error *err, int code, const char *uri,
+static void fx_fail(struct mcp_error *err, int code, const char *uri,
                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Fills err; with uri, err->data becomes {"uri": uri}. */
 static void
-fx_fail(struct catalog_error *err, int code, const char *uri, const char *fmt,
-        ...)
+fx_fail(struct mcp_error *err, int code, const char *uri, const char *fmt, ...)
 {
     va_list ap;
 
@@ -722,8 +731,7 @@ template_contents(const char *uri, const char *id)
 }
 
 static json_object *
-fx_read_resource(struct mcp_call *call, const char *uri,
-                 struct catalog_error *err)
+fx_read_resource(struct mcp_call *call, const char *uri, struct mcp_error *err)
 {
     const struct fx_resource *r = resource_find(uri);
     char id[FX_ID_MAX];
@@ -748,7 +756,7 @@ fx_read_resource(struct mcp_call *call, const char *uri,
  * ever changes, so no notifications/resources/updated follows. */
 static int
 fx_subscribe(struct mcp_call *call, const char *uri, int on,
-             struct catalog_error *err)
+             struct mcp_error *err)
 {
     char id[FX_ID_MAX];
 
@@ -902,7 +910,7 @@ prompt_messages(const struct fx_prompt *p, json_object *args)
 
 static json_object *
 fx_get_prompt(struct mcp_call *call, const char *name, json_object *args,
-              struct catalog_error *err)
+              struct mcp_error *err)
 {
     const struct fx_prompt *p = prompt_find(name);
     json_object *out, *msgs;
@@ -945,7 +953,7 @@ static const char *const id_values[] = {"1", "2", "3", "42", "123", NULL};
 
 static json_object *
 fx_complete(struct mcp_call *call, const char *ref_type, const char *ref_name,
-            const char *arg_name, const char *prefix, struct catalog_error *err)
+            const char *arg_name, const char *prefix, struct mcp_error *err)
 {
     const char *const *values = NULL;
     json_object *out, *arr;

@@ -47,8 +47,6 @@ main(int argc, char **argv)
     }
     struct mcp_options opts = {
         .read_only = s.read_only,
-        .daemon_creds = &s.creds,
-        .creds_lock = NULL,
         .provider = &conformance_provider,
     };
     struct mcp_server *srv = mcp_server_new(&opts);

@@ -4,8 +4,10 @@
 # src/ is grouped by layer, lowest first:
 #   core mcp binance tools proc transport daemon, then src/main.c.
 # A file may include headers of its own layer and of the layers below it,
-# never of a layer above. Two modules (a .c with its .h; a private header
-# foo_int.h counts as module foo) must not include each other. Prints one
+# never of a layer above. Two modules (a .c with its .h) must not include
+# each other, nor may two headers; a header without a .c of its name (a
+# contract such as mcp_tool.h, or private records such as worker_int.h)
+# belongs to no module. Prints one
 # line per violation and exits 1 when there is any; "N passed, N failed"
 # closes the output like the other scripts.
 set -eu
@@ -26,7 +28,8 @@ rank_of_layer() {
 map=$(mktemp)
 edges=$(mktemp)
 incs=$(mktemp)
-trap 'rm -f "$map" "$edges" "$incs"' EXIT
+hedges=$(mktemp)
+trap 'rm -f "$map" "$edges" "$incs" "$hedges"' EXIT
 for l in $layers; do
     [ -d "$src/$l" ] || continue
     for h in "$src/$l"/*.h; do
@@ -34,13 +37,21 @@ for l in $layers; do
     done
 done
 
+# The module of a file: its name without .c/.h when a .c of that name
+# exists beside it, else nothing.
+module_of() {
+    stem=${1%.[ch]}
+    [ -e "$stem.c" ] && basename "$stem"
+    return 0
+}
+
 failed=0
 checked=0
 check_file() { # FILE LAYER
     f=$1
     l=$2
     fr=$(rank_of_layer "$l")
-    mod=$(basename "$f" | sed 's/\.[ch]$//; s/_int$//')
+    mod=$(module_of "$f")
     sed -n 's/^#include "\([^"]*\)".*/\1/p' "$f" >"$incs"
     while read -r inc; do
         [ "$inc" = config.h ] && continue
@@ -55,8 +66,13 @@ check_file() { # FILE LAYER
             echo "layers: $f ($l) includes $inc from the higher layer $il"
             failed=$((failed + 1))
         fi
-        imod=$(echo "$inc" | sed 's/\.h$//; s/_int$//')
-        [ "$imod" != "$mod" ] && printf '%s %s\n' "$mod" "$imod" >>"$edges"
+        imod=$(module_of "$src/$il/$inc")
+        if [ -n "$mod" ] && [ -n "$imod" ] && [ "$imod" != "$mod" ]; then
+            printf '%s %s\n' "$mod" "$imod" >>"$edges"
+        fi
+        case $f in
+        *.h) printf '%s %s\n' "$(basename "$f")" "$inc" >>"$hedges" ;;
+        esac
     done <"$incs"
     checked=$((checked + 1))
 }
@@ -68,12 +84,17 @@ for l in $layers; do
 done
 check_file "$src/main.c" main
 
-# modules that include each other
-cycles=$(sort -u "$edges" | awk '{ if (($2 " " $1) in seen) print $2 " <-> " $1; seen[$1 " " $2] = 1 }')
-if [ -n "$cycles" ]; then
-    printf '%s\n' "$cycles" | sed 's/^/layers: modules include each other: /'
-    failed=$((failed + $(printf '%s\n' "$cycles" | wc -l)))
-fi
+# modules, and headers, that include each other
+for kind in modules headers; do
+    if [ "$kind" = modules ]; then list=$edges; else list=$hedges; fi
+    cycles=$(sort -u "$list" |
+        awk '{ if (($2 " " $1) in seen) print $2 " <-> " $1
+               seen[$1 " " $2] = 1 }')
+    if [ -n "$cycles" ]; then
+        printf '%s\n' "$cycles" | sed "s/^/layers: $kind include each other: /"
+        failed=$((failed + $(printf '%s\n' "$cycles" | wc -l)))
+    fi
+done
 
 stray=$(find "$src" -maxdepth 1 -name '*.[ch]' ! -name main.c)
 if [ -n "$stray" ]; then

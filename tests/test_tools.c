@@ -19,14 +19,16 @@
 #include "bnc.h"
 #include "catalog.h"
 #include "creds.h"
+#include "decimal.h"
 #include "fakex.h"
+#include "guard.h"
 #include "mcp.h"
 #include "schema.h"
 #include "symcache.h"
-#include "guard.h"
 #include "testlib.h"
 #include "tools.h"
-#include "tools_util.h"
+#include "tools_call.h"
+#include "tools_callcreds.h"
 #include "util.h"
 
 static struct fakex fx;
@@ -147,9 +149,12 @@ static void
 use_creds(enum bnc_env env)
 {
     char err[128];
-    CU_ASSERT_EQUAL_FATAL(creds_set(&sess.creds, TEST_KEY_A, TEST_SECRET_A, env,
-                                    err, sizeof(err)),
-                          0);
+    struct creds c;
+    memset(&c, 0, sizeof(c));
+    CU_ASSERT_EQUAL_FATAL(
+        creds_set(&c, TEST_KEY_A, TEST_SECRET_A, env, err, sizeof(err)), 0);
+    CU_ASSERT_EQUAL_FATAL(tools_session_creds_store(&sess, &c), 0);
+    creds_wipe(&c);
 }
 
 /* The query string of the last method+path request the fake saw. */
@@ -587,7 +592,7 @@ test_credentials(void)
     struct tool_result r;
     char args[512];
 
-    creds_wipe(&sess.creds);
+    tools_session_creds_wipe(&sess);
     CU_ASSERT_EQUAL_FATAL(call("get_credentials_status", NULL, &r), 0);
     CU_ASSERT_FALSE(json_object_get_boolean(tl_get_path(r.data, "configured")));
     CU_ASSERT_STRING_EQUAL(jstr(r.data, "source"), "none");
@@ -605,8 +610,8 @@ test_credentials(void)
     CU_ASSERT_STRING_EQUAL(jstr(r.data, "environment"), "testnet");
     CU_ASSERT_STRING_EQUAL(jstr(r.data, "key"), "vmPU...Eh8A");
     CU_ASSERT_EQUAL(strlen(jstr(r.data, "configuredAt")), 24);
-    CU_ASSERT_TRUE(sess.creds.set);
-    CU_ASSERT_EQUAL(sess.creds.env, BNC_ENV_TESTNET);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tools_session_creds(&sess));
+    CU_ASSERT_EQUAL(tools_session_creds(&sess)->env, BNC_ENV_TESTNET);
     res_free(&r);
 
     CU_ASSERT_EQUAL_FATAL(call("get_credentials_status", NULL, &r), 0);
@@ -622,8 +627,8 @@ test_credentials(void)
                          &r),
                     -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(r.error, "unchanged"));
-    CU_ASSERT_TRUE(sess.creds.set);
-    CU_ASSERT_EQUAL(sess.creds.env, BNC_ENV_TESTNET);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tools_session_creds(&sess));
+    CU_ASSERT_EQUAL(tools_session_creds(&sess)->env, BNC_ENV_TESTNET);
     res_free(&r);
     CU_ASSERT_EQUAL(call("configure_credentials",
                          "{\"api_key\":\"k\",\"api_secret\":\"s\","
@@ -639,8 +644,11 @@ test_credentials(void)
     CU_ASSERT_TRUE(
         json_object_get_boolean(tl_get_path(r.data, "hadCredentials")));
     CU_ASSERT_STRING_EQUAL(jstr(r.data, "fallback"), "none");
-    CU_ASSERT_FALSE(sess.creds.set);
-    CU_ASSERT_EQUAL(sess.creds.secret[0], '\0');
+    /* wiped in place: the session's app is its struct creds */
+    CU_ASSERT_PTR_NULL(tools_session_creds(&sess));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sess.app);
+    CU_ASSERT_FALSE(((const struct creds *)sess.app)->set);
+    CU_ASSERT_EQUAL(((const struct creds *)sess.app)->secret[0], '\0');
     res_free(&r);
     CU_ASSERT_EQUAL_FATAL(call("revoke_credentials", NULL, &r), 0);
     CU_ASSERT_FALSE(
@@ -653,7 +661,10 @@ static void
 test_daemon_credentials(void)
 {
     struct creds daemon;
-    struct mcp_options opts = {.read_only = 1, .daemon_creds = &daemon};
+    struct binance_ctx bctx = {.daemon_creds = &daemon};
+    struct mcp_options opts = {.read_only = 1,
+                               .provider = &mcp_binance_provider,
+                               .provider_ctx = &bctx};
     struct mcp_session s2;
     struct tool_result r;
     char err[128];
@@ -697,7 +708,7 @@ test_account_no_creds(void)
 {
     struct tool_result r;
 
-    creds_wipe(&sess.creds);
+    tools_session_creds_wipe(&sess);
     CU_ASSERT_EQUAL(fakex_reset(&fx), 0);
     CU_ASSERT_EQUAL(call("get_account_info", NULL, &r), -1);
     CU_ASSERT_STRING_EQUAL(r.error, tu_no_creds_text);
@@ -1073,7 +1084,7 @@ test_order_unknown_outcome(void)
 /* ---- resources ---- */
 
 static json_object *
-read_res(const char *uri, struct catalog_error *err)
+read_res(const char *uri, struct mcp_error *err)
 {
     struct mcp_call c = {.srv = srv, .sess = &sess};
     memset(err, 0, sizeof(*err));
@@ -1107,7 +1118,7 @@ test_resource_lists(void)
 static void
 test_resource_market(void)
 {
-    struct catalog_error err;
+    struct mcp_error err;
     json_object *o = read_res("binance://market/btcusdt", &err);
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(o);
@@ -1138,10 +1149,10 @@ test_resource_market(void)
 static void
 test_resource_account(void)
 {
-    struct catalog_error err;
+    struct mcp_error err;
     json_object *o;
 
-    creds_wipe(&sess.creds);
+    tools_session_creds_wipe(&sess);
     o = read_res("binance://account/balances", &err);
     CU_ASSERT_PTR_NULL(o);
     CU_ASSERT_EQUAL(err.code, -32603);
@@ -1193,7 +1204,7 @@ test_resource_account(void)
 /* ---- prompts ---- */
 
 static json_object *
-get_prompt(const char *name, const char *args_json, struct catalog_error *err)
+get_prompt(const char *name, const char *args_json, struct mcp_error *err)
 {
     struct mcp_call c = {.srv = srv, .sess = &sess};
     json_object *args = args_json ? json_tokener_parse(args_json) : NULL;
@@ -1208,7 +1219,7 @@ get_prompt(const char *name, const char *args_json, struct catalog_error *err)
 static void
 test_prompts(void)
 {
-    struct catalog_error err;
+    struct mcp_error err;
     json_object *l = catalog_prompts(), *o;
 
     CU_ASSERT_EQUAL(json_object_array_length(l), 2);
@@ -1259,7 +1270,7 @@ test_prompts(void)
     CU_ASSERT_PTR_NULL(o);
     CU_ASSERT_EQUAL(err.code, -32602);
 
-    creds_wipe(&sess.creds);
+    tools_session_creds_wipe(&sess);
     o = get_prompt("portfolio_risk", NULL, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(o);
     CU_ASSERT_PTR_NOT_NULL(
@@ -1280,7 +1291,7 @@ test_prompts(void)
 
 static json_object *
 complete(const char *type, const char *ref, const char *arg, const char *prefix,
-         struct catalog_error *err)
+         struct mcp_error *err)
 {
     struct mcp_call c = {.srv = srv, .sess = &sess};
     memset(err, 0, sizeof(*err));
@@ -1290,7 +1301,7 @@ complete(const char *type, const char *ref, const char *arg, const char *prefix,
 static void
 test_completion(void)
 {
-    struct catalog_error err;
+    struct mcp_error err;
     json_object *o;
 
     o = complete("ref/prompt", "trading_analysis", "symbol", "bt", &err);
@@ -1596,32 +1607,33 @@ test_decimals(void)
 {
     char b[64];
 
-    CU_ASSERT_EQUAL(tu_dec_add("1.5", "0.25", b, sizeof(b)), 0);
+    CU_ASSERT_EQUAL(dec_text_add("1.5", "0.25", b, sizeof(b)), 0);
     CU_ASSERT_STRING_EQUAL(b, "1.75");
-    CU_ASSERT_EQUAL(tu_dec_add("99.99000000", "0.01000000", b, sizeof(b)), 0);
+    CU_ASSERT_EQUAL(dec_text_add("99.99000000", "0.01000000", b, sizeof(b)), 0);
     CU_ASSERT_STRING_EQUAL(b, "100.00000000");
-    CU_ASSERT_EQUAL(tu_dec_add("0", "0", b, sizeof(b)), 0);
+    CU_ASSERT_EQUAL(dec_text_add("0", "0", b, sizeof(b)), 0);
     CU_ASSERT_STRING_EQUAL(b, "0");
     CU_ASSERT_EQUAL(
-        tu_dec_add("123456789012.12345678", "0.00000001", b, sizeof(b)), 0);
+        dec_text_add("123456789012.12345678", "0.00000001", b, sizeof(b)), 0);
     CU_ASSERT_STRING_EQUAL(b, "123456789012.12345679");
-    CU_ASSERT_EQUAL(tu_dec_add("9", "1", b, sizeof(b)), 0);
+    CU_ASSERT_EQUAL(dec_text_add("9", "1", b, sizeof(b)), 0);
     CU_ASSERT_STRING_EQUAL(b, "10");
-    CU_ASSERT_EQUAL(tu_dec_add("-1", "1", b, sizeof(b)), -1);
-    CU_ASSERT_EQUAL(tu_dec_add("1.2.3", "1", b, sizeof(b)), -1);
-    CU_ASSERT_EQUAL(tu_dec_add("12345", "1", b, 3), -1);
+    CU_ASSERT_EQUAL(dec_text_add("-1", "1", b, sizeof(b)), -1);
+    CU_ASSERT_EQUAL(dec_text_add("1.2.3", "1", b, sizeof(b)), -1);
+    CU_ASSERT_EQUAL(dec_text_add("12345", "1", b, 3), -1);
 
-    CU_ASSERT_STRING_EQUAL(tu_num_display("50000.00000000", b, sizeof(b)),
+    CU_ASSERT_STRING_EQUAL(dec_text_display("50000.00000000", b, sizeof(b)),
                            "50000.00");
-    CU_ASSERT_STRING_EQUAL(tu_num_display("0.00100000", b, sizeof(b)), "0.001");
-    CU_ASSERT_STRING_EQUAL(tu_num_display("12", b, sizeof(b)), "12");
-    CU_ASSERT_STRING_EQUAL(tu_num_display("-3.50", b, sizeof(b)), "-3.50");
-    CU_ASSERT_STRING_EQUAL(tu_num_display("2.041", b, sizeof(b)), "2.041");
-    CU_ASSERT_TRUE(tu_dec_is_zero("0.00000000"));
-    CU_ASSERT_TRUE(tu_dec_is_zero("0"));
-    CU_ASSERT_FALSE(tu_dec_is_zero("0.00000001"));
-    CU_ASSERT_FALSE(tu_dec_is_zero(""));
-    CU_ASSERT_FALSE(tu_dec_is_zero("abc"));
+    CU_ASSERT_STRING_EQUAL(dec_text_display("0.00100000", b, sizeof(b)),
+                           "0.001");
+    CU_ASSERT_STRING_EQUAL(dec_text_display("12", b, sizeof(b)), "12");
+    CU_ASSERT_STRING_EQUAL(dec_text_display("-3.50", b, sizeof(b)), "-3.50");
+    CU_ASSERT_STRING_EQUAL(dec_text_display("2.041", b, sizeof(b)), "2.041");
+    CU_ASSERT_TRUE(dec_text_is_zero("0.00000000"));
+    CU_ASSERT_TRUE(dec_text_is_zero("0"));
+    CU_ASSERT_FALSE(dec_text_is_zero("0.00000001"));
+    CU_ASSERT_FALSE(dec_text_is_zero(""));
+    CU_ASSERT_FALSE(dec_text_is_zero("abc"));
 
     CU_ASSERT_EQUAL(tu_symbol_norm("btcUsdt", b, sizeof(b)), 0);
     CU_ASSERT_STRING_EQUAL(b, "BTCUSDT");
@@ -1762,7 +1774,8 @@ int
 main(void)
 {
     struct bnc_config cfg;
-    struct mcp_options opts = {.read_only = 0};
+    struct mcp_options opts = {.read_only = 0,
+                               .provider = &mcp_binance_provider};
     int rc;
 
     if (fakex_start(&fx, NULL) < 0) {

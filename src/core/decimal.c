@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "decimal.h"
@@ -509,4 +510,138 @@ dec_is_step_multiple(const struct dec *v, const struct dec *origin,
     if (rc == 1)
         return 0;
     return u256_is_zero(&rem);
+}
+
+/* ---- decimal text, without parsing into a struct dec ---- */
+
+/* Splits a plain non-negative decimal into integer and fraction digits.
+ * Returns 0, or -1 when s has anything but digits and at most one dot. */
+static int
+text_split(const char *s, const char **ip, size_t *il, const char **fp,
+           size_t *fl)
+{
+    const char *dot = strchr(s, '.');
+    size_t n = strlen(s);
+
+    if (n == 0 || strspn(s, "0123456789.") != n ||
+        (dot != NULL && strchr(dot + 1, '.') != NULL))
+        return -1;
+    *ip = s;
+    *il = dot != NULL ? (size_t)(dot - s) : n;
+    *fp = dot != NULL ? dot + 1 : s + n;
+    *fl = dot != NULL ? n - *il - 1 : 0;
+    return 0;
+}
+
+/* See decimal.h. */
+const char *
+dec_text_display(const char *s, char *buf, size_t len)
+{
+    const char *ip, *fp;
+    size_t il, fl, keep;
+
+    snprintf(buf, len, "%s", s != NULL ? s : "n/a");
+    if (s == NULL || text_split(s, &ip, &il, &fp, &fl) < 0 || fl == 0)
+        return buf;
+    keep = fl;
+    while (keep > 2 && fp[keep - 1] == '0')
+        keep--;
+    if (il + 1 + keep < len)
+        buf[il + 1 + keep] = '\0';
+    return buf;
+}
+
+/* Digit k counted from the right of a digit run of length n, or 0. */
+static int
+digit_from_right(const char *p, size_t n, size_t k)
+{
+    return k < n ? p[n - 1 - k] - '0' : 0;
+}
+
+/* Digit k counted from the left of a fraction of length n, or 0. */
+static int
+frac_digit(const char *p, size_t n, size_t k)
+{
+    return k < n ? p[k] - '0' : 0;
+}
+
+/* See decimal.h. */
+int
+dec_text_add(const char *a, const char *b, char *out, size_t len)
+{
+    const char *ai, *af, *bi, *bf;
+    size_t ail, afl, bil, bfl, il, fl, n = 0;
+    char rev[96];
+    int carry = 0;
+
+    if (a == NULL || b == NULL || text_split(a, &ai, &ail, &af, &afl) < 0 ||
+        text_split(b, &bi, &bil, &bf, &bfl) < 0)
+        return -1;
+    il = ail > bil ? ail : bil;
+    fl = afl > bfl ? afl : bfl;
+    if (il + fl + 3 > sizeof(rev))
+        return -1;
+    for (size_t k = fl; k-- > 0;) {
+        int s = frac_digit(af, afl, k) + frac_digit(bf, bfl, k) + carry;
+        rev[n++] = (char)('0' + s % 10);
+        carry = s / 10;
+    }
+    if (fl > 0)
+        rev[n++] = '.';
+    for (size_t k = 0; k < il; k++) {
+        int s =
+            digit_from_right(ai, ail, k) + digit_from_right(bi, bil, k) + carry;
+        rev[n++] = (char)('0' + s % 10);
+        carry = s / 10;
+    }
+    if (carry || il == 0)
+        rev[n++] = carry ? '1' : '0';
+    /* Drop leading zeros of the integer part, keeping one. */
+    while (n > 1 && rev[n - 1] == '0' && rev[n - 2] != '.')
+        n--;
+    if (n + 1 > len)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        out[i] = rev[n - 1 - i];
+    out[n] = '\0';
+    return 0;
+}
+
+/* See decimal.h. */
+int
+dec_text_is_zero(const char *s)
+{
+    const char *ip, *fp;
+    size_t il, fl;
+
+    if (s == NULL || text_split(s, &ip, &il, &fp, &fl) < 0)
+        return 0;
+    return strspn(s, "0.") == strlen(s);
+}
+
+/* See decimal.h. */
+int
+dec_text_cmp(const char *a, const char *b)
+{
+    size_t ia, ib;
+    int c;
+
+    while (a[0] == '0' && a[1] != '.' && a[1] != '\0')
+        a++;
+    while (b[0] == '0' && b[1] != '.' && b[1] != '\0')
+        b++;
+    ia = strcspn(a, ".");
+    ib = strcspn(b, ".");
+    if (ia != ib)
+        return ia < ib ? -1 : 1;
+    if ((c = strncmp(a, b, ia)) != 0)
+        return c;
+    a += ia + (a[ia] == '.');
+    b += ib + (b[ib] == '.');
+    while (*a != '\0' || *b != '\0') {
+        char x = *a != '\0' ? *a++ : '0', y = *b != '\0' ? *b++ : '0';
+        if (x != y)
+            return x < y ? -1 : 1;
+    }
+    return 0;
 }

@@ -1,6 +1,8 @@
 /*
  * decimal.h - exact non-negative decimal numbers, as Binance writes prices
- * and quantities ("0.00001000", "50000.01"), for the filter checks.
+ * and quantities ("0.00001000", "50000.01"), for the filter checks; and at
+ * the end, the few helpers that work on such decimal text directly
+ * (display trimming, exact sum, zero test, comparison) for the tools.
  *
  * A value is mant / 10^scale with mant < 10^38 and 0 <= scale <= 38, kept
  * normalised (no trailing zero in mant while scale > 0), so two equal
@@ -99,5 +101,24 @@ int dec_ceil_step(const struct dec *v, const struct dec *origin,
  * (including v < origin), -1 when step is zero. */
 int dec_is_step_multiple(const struct dec *v, const struct dec *origin,
                          const struct dec *step);
+
+/* ---- decimal text, as Binance writes it, without a struct dec ---- */
+
+/* A Binance decimal for reading: trailing zeros trimmed down to two
+ * decimals ("50000.00000000" -> "50000.00", "0.00100000" -> "0.001").
+ * Anything else is copied. Returns buf. */
+const char *dec_text_display(const char *s, char *buf, size_t len);
+
+/* out = a + b for non-negative decimal strings, exactly. Returns 0, or -1
+ * when either is not a plain decimal or the sum does not fit. */
+int dec_text_add(const char *a, const char *b, char *out, size_t len);
+
+/* 1 when s is a decimal equal to zero ("0.00000000"), else 0. */
+int dec_text_is_zero(const char *s);
+
+/* Compares two plain non-negative decimals (digits with at most one dot,
+ * as the input schemas' patterns admit them) exactly: <0, 0 or >0 like
+ * strcmp. Anything else compares in an unspecified but safe order. */
+int dec_text_cmp(const char *a, const char *b);
 
 #endif

@@ -8,6 +8,13 @@
  * transports write SSE events. The engine never touches a socket or a file
  * descriptor, so the same engine serves every transport in every worker.
  *
+ * The engine knows no application: what a server offers (tools, resources,
+ * prompts) comes from a struct mcp_provider, the tool contract is
+ * mcp_tool.h, and whatever the application keeps per server or per session
+ * (binmcpd: the Binance credentials) sits behind opaque pointers the engine
+ * only hands back. It includes only the common ground (log, util) and the
+ * schema validator; it links without any application object.
+ *
  * Threads: a server may be shared by threads; a session must be used by one
  * thread at a time, except mcp_session_cancel(), which may be called from
  * another thread while a request of that session is running.
@@ -21,8 +28,6 @@
 #include <stdint.h>
 
 #include <json-c/json.h>
-
-#include "creds.h"
 
 #define MCP_LATEST_VERSION "2025-11-25"
 #define MCP_SESSION_ID_MAX 64
@@ -61,7 +66,9 @@ struct mcp_session {
     int initialized;              /* initialize answered */
     char version[16];             /* negotiated protocol version */
     enum mcp_log_level log_level; /* notifications/message threshold */
-    struct creds creds;           /* session credentials (creds.set) */
+    void *app; /* the provider's per-session state (binmcpd: the session
+                  credentials): NULL until the provider sets it; released
+                  by provider->session_free when the session finishes */
     mcp_sink_fn sink;
     void *sink_arg;
     pthread_mutex_t lock; /* guards inflight[] and pending */
@@ -85,49 +92,68 @@ struct mcp_call {
                                     (borrowed), else NULL */
 };
 
-struct tool_def;
-struct catalog_error;
+struct tool_def; /* mcp_tool.h */
+
+#define MCP_ERROR_MAX 512
+
+/* The JSON-RPC error a provider's resource read, prompt get, completion or
+ * subscription ends with. */
+struct mcp_error {
+    int code; /* -32002 unknown resource, -32602 bad
+                 argument or prompt, -32603 upstream */
+    char message[MCP_ERROR_MAX];
+    json_object *data; /* optional error data, owned here */
+};
 
 /* What a server offers: its tools, resources, prompts and completions.
- * binmcpd's own is mcp_binance_provider (the Binance tools and catalog);
- * the conformance test server brings its fixtures. */
+ * binmcpd's own is mcp_binance_provider (tools.h: the Binance tools and
+ * catalog); the conformance test server brings its fixtures. */
 struct mcp_provider {
     const char *name;  /* serverInfo.name */
     const char *title; /* serverInfo.title */
-    const char *instructions;
+    const char *instructions;           /* NULL: none */
+    const char *instructions_read_only; /* a read-only server's; NULL:
+                                           instructions */
+    const char *read_only_refusal;      /* the isError text of a TOOL_TRADING
+                                           call on a read-only server, after
+                                           "<tool> is disabled: "; NULL: "this
+                                           server is read-only." */
     size_t (*tool_count)(void);
     const struct tool_def *(*tool_at)(size_t i);
     json_object *(*resources)(void);          /* new array */
     json_object *(*resource_templates)(void); /* new array */
     json_object *(*read_resource)(struct mcp_call *call, const char *uri,
-                                  struct catalog_error *err);
+                                  struct mcp_error *err);
     json_object *(*prompts)(void); /* new array */
     json_object *(*get_prompt)(struct mcp_call *call, const char *name,
-                               json_object *args, struct catalog_error *err);
+                               json_object *args, struct mcp_error *err);
     json_object *(*complete)(struct mcp_call *call, const char *ref_type,
                              const char *ref_name, const char *arg_name,
-                             const char *prefix, struct catalog_error *err);
+                             const char *prefix, struct mcp_error *err);
     /* resources/subscribe (on 1) and unsubscribe (on 0); NULL: the server
      * does not offer subscriptions. Returns 0, or -1 with err set. */
     int (*subscribe)(struct mcp_call *call, const char *uri, int on,
-                     struct catalog_error *err);
+                     struct mcp_error *err);
+    /* Releases a session's app (never NULL when called) when the session
+     * finishes; it must wipe what is secret in it. NULL: the provider never
+     * sets mcp_session.app. */
+    void (*session_free)(void *app);
 };
 
-/* binmcpd's provider (tools_*.c, catalog.c). */
-extern const struct mcp_provider mcp_binance_provider;
-
 struct mcp_options {
-    int read_only;                    /* hide and refuse order tools */
-    const struct creds *daemon_creds; /* fallback credentials, may be unset */
-    pthread_rwlock_t *creds_lock;     /* guards *daemon_creds, may be NULL */
-    const struct mcp_provider *provider; /* NULL: mcp_binance_provider */
+    int read_only;                       /* hide and refuse order tools */
+    const struct mcp_provider *provider; /* required */
+    void *provider_ctx;      /* the provider's own (borrowed: it must outlive
+                                the server); the engine only hands it back
+                                (mcp_server_provider_ctx). May be NULL. */
     size_t max_result_bytes; /* a tool result's cap (structuredContent and
                                 its text copy together); 0: no cap */
 };
 
-/* Creates a server. opts is copied (daemon_creds is borrowed: it must
- * outlive the server). Parses and checks every tool schema; returns NULL
- * with a log line when one is malformed or memory runs out. */
+/* Creates a server. opts is copied (provider and provider_ctx are
+ * borrowed). Parses and checks every tool schema; returns NULL with a log
+ * line when no provider is given, a schema is malformed or memory runs
+ * out. */
 struct mcp_server *mcp_server_new(const struct mcp_options *opts);
 
 /* Frees the server. Sessions must be finished first. */
@@ -137,7 +163,8 @@ void mcp_server_free(struct mcp_server *srv);
 void mcp_session_init(struct mcp_session *s, struct mcp_server *srv,
                       const char *id, mcp_sink_fn sink, void *sink_arg);
 
-/* Wipes the session's credentials and releases what it holds. */
+/* Releases what the session holds, its app through the provider's
+ * session_free (which wipes the application's secrets). */
 void mcp_session_finish(struct mcp_session *s);
 
 /* Handles one message (a JSON-RPC request, notification or response, or a
@@ -203,16 +230,27 @@ void mcp_call_log(struct mcp_call *c, enum mcp_log_level level,
                   const char *logger, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* The credentials a signed call of this session uses: the session's own when
- * set, else a copy of the daemon's (copied under the lock into *buf, which
- * the caller must creds_wipe). Returns NULL when neither is set. */
-const struct creds *mcp_call_creds(struct mcp_call *c, struct creds *buf);
+/* The protocol versions the engine speaks, newest first (the first is
+ * MCP_LATEST_VERSION); NULL when i is past the end. Static strings. */
+const char *mcp_version_at(size_t i);
 
-/* Points the server at another copy of the daemon's credentials, guarded
- * by lock (either may be NULL). A worker calls it once after fork, before
- * its threads start, so that a credential reload touches only its copy. */
-void mcp_server_set_creds(struct mcp_server *srv, const struct creds *creds,
-                          pthread_rwlock_t *lock);
+/* Whether v (may be NULL) is one of them. */
+int mcp_version_supported(const char *v);
+
+/* Writes every version, newest first, into buf (len > 0 bytes), each
+ * between two quote ("" or "\"") and separated by sep; truncated if buf is
+ * too short, always NUL-terminated. Returns buf. */
+char *mcp_versions_join(char *buf, size_t len, const char *quote,
+                        const char *sep);
+
+/* Whether an elicitation/create to this session carries "mode" (protocol
+ * 2025-11-25 and later). */
+int mcp_session_elicitation_mode(const struct mcp_session *s);
+
+/* The provider and the provider_ctx (may be NULL) the server was built
+ * with. */
+const struct mcp_provider *mcp_server_provider(const struct mcp_server *srv);
+void *mcp_server_provider_ctx(const struct mcp_server *srv);
 
 /* Calls fn(arg, tool, ok, seconds) after every tools/call (also for an
  * unknown tool or a refused one, with ok 0). Set before threads start. */

@@ -24,7 +24,8 @@
 #include "catalog.h"
 #include "dbuf.h"
 #include "symcache.h"
-#include "tools_util.h"
+#include "tools_call.h"
+#include "tools_md.h"
 #include "util.h"
 
 #define MD_MAX          ((size_t)256 * 1024)
@@ -36,13 +37,12 @@
 /* ---- errors ---- */
 
 /* Fills err; when uri is not NULL, err->data becomes {"uri": uri}. */
-static void cat_fail(struct catalog_error *err, int code, const char *uri,
+static void cat_fail(struct mcp_error *err, int code, const char *uri,
                      const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 static void
-cat_fail(struct catalog_error *err, int code, const char *uri, const char *fmt,
-         ...)
+cat_fail(struct mcp_error *err, int code, const char *uri, const char *fmt, ...)
 {
     va_list ap;
 
@@ -61,7 +61,7 @@ cat_fail(struct catalog_error *err, int code, const char *uri, const char *fmt,
 }
 
 static void
-cat_clear(struct catalog_error *err)
+cat_clear(struct mcp_error *err)
 {
     err->code = 0;
     err->message[0] = '\0';
@@ -136,7 +136,7 @@ catalog_resource_templates(void)
  * NULL) and returns NULL. The body stays owned by tc. */
 static json_object *
 cat_call(struct mcp_call *call, struct tu_call *tc, const char *uri,
-         struct catalog_error *err)
+         struct mcp_error *err)
 {
     json_object *body = tu_call_run(call, tc);
 
@@ -156,7 +156,7 @@ bad_symbol(const struct tu_call *tc)
  * or -1 with err set; an unknown symbol is not_found_code. */
 static int
 md_market_for(struct mcp_call *call, const char *sym, const char *uri,
-              int not_found_code, struct dbuf *md, struct catalog_error *err)
+              int not_found_code, struct dbuf *md, struct mcp_error *err)
 {
     struct sym_info si;
     struct tu_call tk, av;
@@ -189,7 +189,7 @@ md_market_for(struct mcp_call *call, const char *sym, const char *uri,
 /* The balances document: markdown of a signed /api/v3/account. */
 static int
 md_balances_doc(struct mcp_call *call, const char *uri, struct dbuf *md,
-                struct catalog_error *err)
+                struct mcp_error *err)
 {
     struct tu_call tc;
     json_object *body, *bal = NULL;
@@ -223,7 +223,7 @@ md_balances_doc(struct mcp_call *call, const char *uri, struct dbuf *md,
 /* The open-orders document: markdown of a signed /api/v3/openOrders. */
 static int
 md_open_orders_doc(struct mcp_call *call, const char *uri, struct dbuf *md,
-                   struct catalog_error *err)
+                   struct mcp_error *err)
 {
     struct tu_call tc;
     json_object *body;
@@ -252,7 +252,7 @@ md_open_orders_doc(struct mcp_call *call, const char *uri, struct dbuf *md,
 /* Renders uri into md. Returns 0, or -1 with err set. */
 static int
 render_resource(struct mcp_call *call, const char *uri, struct dbuf *md,
-                struct catalog_error *err)
+                struct mcp_error *err)
 {
     char sym[TU_SYMBOL_MAX];
 
@@ -299,7 +299,7 @@ contents_object(const char *uri, const char *text)
 /* See catalog.h. The content's uri echoes the one asked for. */
 json_object *
 catalog_read_resource(struct mcp_call *call, const char *uri,
-                      struct catalog_error *err)
+                      struct mcp_error *err)
 {
     struct dbuf md;
     json_object *out = NULL;
@@ -432,7 +432,7 @@ catalog_prompts(void)
  * Returns -1 with err set when it is present but not a string. */
 static int
 prompt_value(json_object *args, const struct prompt_arg *a, const char **out,
-             struct catalog_error *err)
+             struct mcp_error *err)
 {
     json_object *v = NULL;
 
@@ -453,7 +453,7 @@ prompt_value(json_object *args, const struct prompt_arg *a, const char **out,
  * its default when absent. Returns 0, or -1 with err set. */
 static int
 prompt_enum(json_object *args, const struct prompt_arg *a, const char **out,
-            struct catalog_error *err)
+            struct mcp_error *err)
 {
     const char *v;
 
@@ -496,7 +496,7 @@ profile_hint(const char *v)
 /* The trading_analysis message text into md. Returns 0 or -1 (err set). */
 static int
 analysis_text(struct mcp_call *call, json_object *args, struct dbuf *md,
-              struct catalog_error *err)
+              struct mcp_error *err)
 {
     const char *raw, *strategy, *risk;
     char sym[TU_SYMBOL_MAX], now[40];
@@ -547,8 +547,7 @@ analysis_text(struct mcp_call *call, json_object *args, struct dbuf *md,
 /* The portfolio_risk message text into md. Without credentials it says
  * so and still asks for a framework (see the file comment). */
 static int
-portfolio_text(struct mcp_call *call, struct dbuf *md,
-               struct catalog_error *err)
+portfolio_text(struct mcp_call *call, struct dbuf *md, struct mcp_error *err)
 {
     struct tu_call tc;
     json_object *body, *bal = NULL;
@@ -625,7 +624,7 @@ prompt_result(const char *description, const char *text)
 /* See catalog.h. */
 json_object *
 catalog_get_prompt(struct mcp_call *call, const char *name, json_object *args,
-                   struct catalog_error *err)
+                   struct mcp_error *err)
 {
     const struct prompt_row *p = prompt_find(name);
     struct dbuf md;
@@ -673,7 +672,7 @@ completion(json_object *values, size_t total)
 
 /* Symbols starting with prefix, best first (see symcache_find). */
 static json_object *
-complete_symbols(const char *prefix, struct catalog_error *err)
+complete_symbols(const char *prefix, struct mcp_error *err)
 {
     struct sym_info found[COMPLETE_MAX];
     struct bnc_response resp;
@@ -683,7 +682,7 @@ complete_symbols(const char *prefix, struct catalog_error *err)
 
     n = symcache_find(prefix, 0, found, COMPLETE_MAX, &total, &resp);
     if (n < 0) {
-        char why[CATALOG_ERR_MAX];
+        char why[MCP_ERROR_MAX];
         bnc_describe_error(&resp, why, sizeof(why));
         bnc_response_free(&resp);
         cat_fail(err, -32603, NULL, "%s", why);
@@ -718,7 +717,7 @@ complete_enum(const char *const *values, const char *prefix)
 json_object *
 catalog_complete(struct mcp_call *call, const char *ref_type,
                  const char *ref_name, const char *arg_name, const char *prefix,
-                 struct catalog_error *err)
+                 struct mcp_error *err)
 {
     const struct prompt_row *p;
     const struct prompt_arg *a;
@@ -756,20 +755,3 @@ catalog_complete(struct mcp_call *call, const char *ref_type,
     return a->values != NULL ? complete_enum(a->values, prefix)
                              : complete_symbols(prefix, err);
 }
-
-/* binmcpd's own offer: the Binance tools and this catalog. The instructions
- * are chosen by the engine (they depend on --read-only). */
-const struct mcp_provider mcp_binance_provider = {
-    .name = "binmcpd",
-    .title = "binmcpd: Binance Spot",
-    .instructions = NULL,
-    .tool_count = tool_count,
-    .tool_at = tool_at,
-    .resources = catalog_resources,
-    .resource_templates = catalog_resource_templates,
-    .read_resource = catalog_read_resource,
-    .prompts = catalog_prompts,
-    .get_prompt = catalog_get_prompt,
-    .complete = catalog_complete,
-    .subscribe = NULL,
-};

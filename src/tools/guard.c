@@ -969,7 +969,7 @@ elicitation_params(const struct mcp_call *call, const char *message)
     json_object_object_add(schema, "type", json_object_new_string("object"));
     json_object_object_add(schema, "properties", props);
     json_object_object_add(schema, "required", req);
-    if (call->sess != NULL && strcmp(call->sess->version, "2025-11-25") >= 0)
+    if (mcp_session_elicitation_mode(call->sess))
         json_object_object_add(p, "mode", json_object_new_string("form"));
     json_object_object_add(p, "message", json_object_new_string(message));
     json_object_object_add(p, "requestedSchema", schema);

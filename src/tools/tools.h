@@ -1,14 +1,12 @@
 /*
- * tools.h - the tool table and the contract of a tool handler.
+ * tools.h - binmcpd's tool table (the Binance tools) and its provider.
  *
- * A tool is a row: name, title, description, input schema, output schema,
- * annotation flags and a handler. The engine (mcp.c) lists the rows,
- * validates arguments against input_schema before calling the handler, and
- * turns what the handler fills in into a CallToolResult:
- *   success -> structuredContent = result->data, plus the same JSON as a text
- *              block (or result->text when the handler set one);
- *   failure -> isError:true with result->error as the text.
- * Handlers never build JSON-RPC envelopes and never see another tool's state.
+ * The contract of a row and of its handler (struct tool_def, struct
+ * tool_result, tool_fail, the TOOL_* flags) belongs to the engine:
+ * mcp_tool.h, which this header includes (never the reverse). Here is only
+ * which rows binmcpd serves, and mcp_binance_provider, the provider the
+ * daemon hands the engine (these rows, catalog.h's resources and prompts,
+ * and the session credentials of tools_callcreds.h).
  */
 #ifndef BINMCPD_TOOLS_H
 #define BINMCPD_TOOLS_H
@@ -18,49 +16,11 @@
 #include <json-c/json.h>
 
 #include "mcp.h"
+#include "mcp_tool.h"
 
-/* Annotation and behaviour flags of a tool. */
-enum {
-    TOOL_READ_ONLY = 1 << 0,   /* readOnlyHint */
-    TOOL_DESTRUCTIVE = 1 << 1, /* destructiveHint */
-    TOOL_IDEMPOTENT = 1 << 2,  /* idempotentHint */
-    TOOL_OPEN_WORLD = 1 << 3,  /* openWorldHint: talks to Binance */
-    TOOL_TRADING = 1 << 4,     /* moves money: hidden and refused read-only */
-    TOOL_SECRET_ARGS = 1 << 5, /* arguments hold secrets: the engine wipes
-                                  them once the call is over */
-};
-
-#define TOOL_ERR_MAX 2048
-
-struct tool_result {
-    json_object *data;        /* success: an object, ownership passes to the
-                                 engine; must match output_schema */
-    char *text;               /* optional malloc'd text block to use instead of
-                                 the serialized data (engine frees) */
-    int is_error;             /* set by tool_fail */
-    char error[TOOL_ERR_MAX]; /* the isError text */
-    json_object *content;     /* optional: the content blocks (an array:
-                                 text, image, audio, resource, ...) to send
-                                 instead of the text block; ownership passes
-                                 to the engine. With it, data may be NULL
-                                 (no structuredContent). */
-};
-
-/* Fills in a result. args is a JSON object already validated against the
- * tool's input_schema (never NULL: {} when the caller sent none; borrowed).
- * Returns 0 on success (res->data set) or -1 after tool_fail(). */
-typedef int (*tool_fn)(struct mcp_call *call, json_object *args,
-                       struct tool_result *res);
-
-struct tool_def {
-    const char *name;
-    const char *title;
-    const char *description;
-    const char *input_schema;  /* JSON text of an object schema */
-    const char *output_schema; /* JSON text of an object schema */
-    unsigned flags;
-    tool_fn handler;
-};
+/* binmcpd's provider: its provider_ctx (mcp_options) is a struct
+ * binance_ctx (tools_callcreds.h). Defined in tools.c. */
+extern const struct mcp_provider mcp_binance_provider;
 
 /* The whole table in listing order: market, order book, account, orders,
  * credentials. C cannot concatenate arrays defined in other files at build
@@ -80,11 +40,6 @@ int tools_select(const char *toolsets, char *err, size_t errlen);
 
 /* The toolset of a tool name, or NULL when it has none. */
 const char *tool_toolset(const char *name);
-
-/* Records a failure: sets is_error and formats the text. Returns -1 so a
- * handler can `return tool_fail(res, ...)`. */
-int tool_fail(struct tool_result *res, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 
 /* The row for name, or NULL. */
 const struct tool_def *tool_find(const char *name);

@@ -2,7 +2,7 @@
  * tools_account.c - the signed tools: account reads and order management.
  *
  * Every call here needs credentials (the session's, else the daemon's; see
- * mcp_call_creds) and goes to the exchange those credentials belong to.
+ * tools_call_creds) and goes to the exchange those credentials belong to.
  * Reads are one struct tu_simple each. New orders (place_order and the
  * other order tools) live in tools_orders.c, beside the order rules they
  * share.
@@ -14,7 +14,9 @@
 
 #include "guard.h"
 #include "tools.h"
-#include "tools_util.h"
+#include "tools_call.h"
+#include "tools_callcreds.h"
+#include "tools_schema.h"
 
 #define READ_FLAGS (TOOL_READ_ONLY | TOOL_OPEN_WORLD)
 #define DAY_MS     (24LL * 60 * 60 * 1000)
@@ -201,7 +203,7 @@ get_audit_log(struct mcp_call *call, json_object *args, struct tool_result *res)
     json_object *entries, *out;
 
     memset(&buf, 0, sizeof(buf));
-    cr = mcp_call_creds(call, &buf);
+    cr = tools_call_creds(call, &buf);
     if (cr == NULL) {
         creds_wipe(&buf);
         return tool_fail(res, "%s", tu_no_creds_text);
@@ -311,7 +313,7 @@ get_safety_status(struct mcp_call *call, json_object *args,
     (void)args;
     warnings = json_object_new_array();
     memset(&buf, 0, sizeof(buf));
-    cr = mcp_call_creds(call, &buf);
+    cr = tools_call_creds(call, &buf);
     json_object_object_add(
         out, "readOnly",
         json_object_new_boolean(call->srv != NULL &&
@@ -323,7 +325,7 @@ get_safety_status(struct mcp_call *call, json_object *args,
                                json_object_new_string(creds_env_name(cr->env)));
         json_object_object_add(
             out, "credentials",
-            json_object_new_string(call->sess != NULL && call->sess->creds.set
+            json_object_new_string(tools_session_creds(call->sess) != NULL
                                        ? "this session's"
                                        : "the daemon's"));
         key_permissions(call, cr, out, warnings);

@@ -1,19 +1,23 @@
 /*
- * tools_creds.c - the session credential tools. None of them talks to
- * Binance: they set, show (masked) and wipe the credentials held in the
- * calling MCP session (struct mcp_session.creds, memory only). Over stdio
- * the session is the process. A secret or private key never appears in a
- * result; a key only masked (creds_mask).
+ * tools_creds.c - the session credential tools (the credentials themselves
+ * are kept by tools_callcreds.c). None of the tools talks to Binance:
+ * they set, show (masked) and wipe the credentials held in the calling MCP
+ * session (its app slot, memory only). Over stdio the session is the
+ * process. A secret or private key never appears in a result; a key only
+ * masked (creds_mask).
  */
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bnc.h"
 #include "creds.h"
 #include "tools.h"
-#include "tools_util.h"
+#include "tools_call.h"
+#include "tools_callcreds.h"
+#include "tools_schema.h"
 #include "util.h"
 
 #define KEY_MASK_MAX  32
@@ -116,15 +120,18 @@ configure_credentials(struct mcp_call *call, json_object *args,
                          "credentials, if any, are unchanged.",
                          err);
     }
-    memcpy(&call->sess->creds, &next, sizeof(next));
+    rc = tools_session_creds_store(call->sess, &next);
     creds_wipe(&next);
+    if (rc < 0)
+        return tool_fail(res, "out of memory: credentials not stored. "
+                              "Earlier credentials, if any, are unchanged.");
     out = json_object_new_object();
     if (out == NULL)
         return tool_fail(res, "out of memory (the credentials were stored)");
     configured_message(call, env, msg, sizeof(msg));
     json_object_object_add(out, "configured", json_object_new_boolean(1));
     json_object_object_add(out, "source", json_object_new_string("session"));
-    describe_creds(&call->sess->creds, out);
+    describe_creds(tools_session_creds(call->sess), out);
     json_object_object_add(out, "message", json_object_new_string(msg));
     res->data = out;
     return 0;
@@ -143,10 +150,9 @@ get_credentials_status(struct mcp_call *call, json_object *args,
     if (out == NULL)
         return tool_fail(res, "out of memory");
     memset(&buf, 0, sizeof(buf));
-    if (call != NULL && call->sess != NULL && call->sess->creds.set) {
-        c = &call->sess->creds;
+    if (call != NULL && (c = tools_session_creds(call->sess)) != NULL) {
         source = "session";
-    } else if (call != NULL && (c = mcp_call_creds(call, &buf)) != NULL) {
+    } else if (call != NULL && (c = tools_call_creds(call, &buf)) != NULL) {
         source = "daemon";
     }
     json_object_object_add(out, "configured",
@@ -184,10 +190,8 @@ revoke_credentials(struct mcp_call *call, json_object *args,
     (void)args;
     if (call == NULL || call->sess == NULL)
         return tool_fail(res, "This connection has no session credentials.");
-    had = call->sess->creds.set;
-    creds_wipe(&call->sess->creds);
-    memset(&buf, 0, sizeof(buf));
-    fallback = mcp_call_creds(call, &buf) != NULL ? "daemon" : "none";
+    had = tools_session_creds_wipe(call->sess);
+    fallback = tools_call_creds(call, &buf) != NULL ? "daemon" : "none";
     creds_wipe(&buf);
     out = json_object_new_object();
     if (out == NULL)

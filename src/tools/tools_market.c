@@ -10,10 +10,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "decimal.h"
 #include "filters.h"
 #include "symcache.h"
 #include "tools.h"
-#include "tools_util.h"
+#include "tools_call.h"
+#include "tools_md.h"
+#include "tools_schema.h"
 #include "util.h"
 
 #define MARKET_FLAGS (TOOL_READ_ONLY | TOOL_IDEMPOTENT | TOOL_OPEN_WORLD)
@@ -264,7 +267,7 @@ search_result(const struct sym_info *si, json_object *prices)
     else if (json_object_object_get_ex(prices, si->symbol, &p))
         snprintf(
             text, sizeof(text), "Current price: %s %s",
-            tu_num_display(json_object_get_string(p), shown, sizeof(shown)),
+            dec_text_display(json_object_get_string(p), shown, sizeof(shown)),
             si->quote);
     else
         snprintf(text, sizeof(text),
@@ -327,12 +330,12 @@ md_book_side(struct dbuf *b, const char *title, json_object *levels)
     for (size_t i = 0; i < n && rc == 0; i++) {
         json_object *lv = json_object_array_get_idx(levels, i);
         rc = dbuf_printf(b, "- %s @ %s\n",
-                         tu_num_display(json_object_get_string(
-                                            json_object_array_get_idx(lv, 1)),
-                                        q, sizeof(q)),
-                         tu_num_display(json_object_get_string(
-                                            json_object_array_get_idx(lv, 0)),
-                                        p, sizeof(p)));
+                         dec_text_display(json_object_get_string(
+                                              json_object_array_get_idx(lv, 1)),
+                                          q, sizeof(q)),
+                         dec_text_display(json_object_get_string(
+                                              json_object_array_get_idx(lv, 0)),
+                                          p, sizeof(p)));
     }
     if (n == 0 && rc == 0)
         rc = dbuf_puts(b, "- (empty)\n");

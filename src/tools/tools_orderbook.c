@@ -22,7 +22,8 @@
 #include <string.h>
 
 #include "tools.h"
-#include "tools_util.h"
+#include "tools_call.h"
+#include "tools_schema.h"
 #include "util.h"
 
 #define BOOK_FLAGS   (TOOL_READ_ONLY | TOOL_IDEMPOTENT | TOOL_OPEN_WORLD)

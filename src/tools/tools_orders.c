@@ -26,9 +26,13 @@
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 
+#include "decimal.h"
 #include "guard.h"
 #include "tools.h"
-#include "tools_util.h"
+#include "tools_call.h"
+#include "tools_callcreds.h"
+#include "tools_md.h"
+#include "tools_schema.h"
 
 #define READ_FLAGS    (TOOL_READ_ONLY | TOOL_OPEN_WORLD)
 #define TRADE_FLAGS   (TOOL_DESTRUCTIVE | TOOL_OPEN_WORLD | TOOL_TRADING)
@@ -190,34 +194,6 @@ new_client_id(char *out, size_t len)
         return -1;
     snprintf(out, len, "binmcpd-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0],
              rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
-    return 0;
-}
-
-/* Compares two plain non-negative decimals (as the input schemas' pattern
- * admits them) exactly: <0, 0 or >0 like strcmp. */
-static int
-dec_cmp(const char *a, const char *b)
-{
-    size_t ia, ib;
-    int c;
-
-    while (a[0] == '0' && a[1] != '.' && a[1] != '\0')
-        a++;
-    while (b[0] == '0' && b[1] != '.' && b[1] != '\0')
-        b++;
-    ia = strcspn(a, ".");
-    ib = strcspn(b, ".");
-    if (ia != ib)
-        return ia < ib ? -1 : 1;
-    if ((c = strncmp(a, b, ia)) != 0)
-        return c;
-    a += ia + (a[ia] == '.');
-    b += ib + (b[ib] == '.');
-    while (*a != '\0' || *b != '\0') {
-        char x = *a != '\0' ? *a++ : '0', y = *b != '\0' ? *b++ : '0';
-        if (x != y)
-            return x < y ? -1 : 1;
-    }
     return 0;
 }
 
@@ -403,7 +379,7 @@ check_presence(const struct leg *l, int rule, const char *value,
         return tool_fail(res, "%s needs %s.", l->subject, arg);
     if (rule == FORBIDDEN && value != NULL)
         return tool_fail(res, "%s takes no %s; leave it out.", l->subject, arg);
-    if (value != NULL && tu_dec_is_zero(value))
+    if (value != NULL && dec_text_is_zero(value))
         return tool_fail(res, "%s must be greater than zero.", arg);
     return 0;
 }
@@ -458,14 +434,14 @@ leg_check(struct leg *l, struct tool_result *res)
                          "STOP_LOSS_LIMIT and TAKE_PROFIT_LIMIT orders can be "
                          "iceberg orders.",
                          l->subject, b);
-    if (tu_dec_is_zero(l->iceberg))
+    if (dec_text_is_zero(l->iceberg))
         return tool_fail(res, "%s must be greater than zero.", b);
     if (l->tif != NULL && strcmp(l->tif, "GTC") != 0)
         return tool_fail(res,
                          "An iceberg order needs %s GTC; %s has %s. Leave %s "
                          "out or give GTC.",
                          a, l->subject, l->tif, a);
-    if (l->quantity != NULL && dec_cmp(l->iceberg, l->quantity) >= 0)
+    if (l->quantity != NULL && dec_text_cmp(l->iceberg, l->quantity) >= 0)
         return tool_fail(res,
                          "%s (%s) must be smaller than %s (%s): it is the "
                          "part of the order the book shows.",
@@ -843,7 +819,7 @@ oco_pair_check(const struct leg *above, const struct leg *below,
                          above->type, below->spec->arg, below->type);
     la = leg_level(above, a);
     lb = leg_level(below, b);
-    if (la != NULL && lb != NULL && dec_cmp(la, lb) <= 0)
+    if (la != NULL && lb != NULL && dec_text_cmp(la, lb) <= 0)
         return tool_fail(res,
                          "The above leg must sit above the below leg (and "
                          "the last price between them): %s (%s) must be "
@@ -1092,7 +1068,7 @@ preview_request(struct mcp_call *call, const char *path,
     json_object *out;
 
     memset(&buf, 0, sizeof(buf));
-    if ((cr = mcp_call_creds(call, &buf)) == NULL) {
+    if ((cr = tools_call_creds(call, &buf)) == NULL) {
         creds_wipe(&buf);
         return tool_fail(res, "%s", tu_no_creds_text);
     }
@@ -1473,7 +1449,7 @@ amend_order(struct mcp_call *call, json_object *args, struct tool_result *res)
         return tool_fail(res, "Give order_id (Binance's number) or "
                               "client_order_id (the id the order was placed "
                               "with): exactly one.");
-    if (qty == NULL || tu_dec_is_zero(qty))
+    if (qty == NULL || dec_text_is_zero(qty))
         return tool_fail(res, "new_qty must be given and greater than zero "
                               "(and smaller than the order's quantity).");
     /* Amended by its client id, an order keeps it (Binance would give it a

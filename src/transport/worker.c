@@ -32,6 +32,7 @@
 #include "log.h"
 #include "ratelimit.h"
 #include "tls.h"
+#include "tools_callcreds.h"
 #include "util.h"
 #include "worker_int.h"
 
@@ -352,7 +353,7 @@ worker_run(const struct worker_env *env)
     int streams_rc = stream_init(w, jobs_main_closed);
     pthread_rwlock_init(&w->creds_lock, NULL);
     memcpy(&w->creds, &env->settings->creds, sizeof(w->creds));
-    mcp_server_set_creds(env->srv, &w->creds, &w->creds_lock);
+    tools_set_daemon_creds(env->srv, &w->creds, &w->creds_lock);
     if (!env->settings->read_only) {
         char gerr[512];
         if (guard_open(&w->creds, gerr, sizeof(gerr)) < 0)

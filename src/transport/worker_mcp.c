@@ -518,17 +518,6 @@ legacy_post(struct worker *w, struct MHD_Connection *c, struct req *rq)
                       "{\"status\":\"accepted\"}", NULL, NULL);
 }
 
-static int
-version_supported(const char *v)
-{
-    static const char *const versions[] = {"2025-11-25", "2025-06-18",
-                                           "2025-03-26", "2024-11-05"};
-    for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++)
-        if (strcmp(v, versions[i]) == 0)
-            return 1;
-    return 0;
-}
-
 /* Opens a POST answer stream and hands the body to the owner (new_id: the
  * Mcp-Session-Id of a session just created, else NULL). No stream is 503
  * (and a session just created ends), a full channel 503, a session gone
@@ -585,12 +574,14 @@ streamable_post(struct worker *w, struct MHD_Connection *c, struct req *rq)
                                NULL, NULL);
     if (post_body_bad(w, c, rq, 1))
         return MHD_YES;
-    if (pv != NULL && !version_supported(pv))
-        return reply_rpc_error(w, c, 400, -32000,
-                               "Bad Request: Unsupported protocol version "
-                               "(supported versions: 2025-11-25, 2025-06-18, "
-                               "2025-03-26, 2024-11-05)",
-                               NULL, NULL);
+    if (pv != NULL && !mcp_version_supported(pv)) {
+        char versions[128], msg[192];
+        snprintf(msg, sizeof(msg),
+                 "Bad Request: Unsupported protocol version "
+                 "(supported versions: %s)",
+                 mcp_versions_join(versions, sizeof(versions), "", ", "));
+        return reply_rpc_error(w, c, 400, -32000, msg, NULL, NULL);
+    }
     json_object *o = post_parse(w, c, rq);
     if (o == NULL)
         return MHD_YES;

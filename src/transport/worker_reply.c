@@ -131,14 +131,14 @@ reply_metrics(const struct worker *w, struct MHD_Connection *c)
 enum MHD_Result
 reply_root(const struct worker *w, struct MHD_Connection *c)
 {
-    char text[768];
+    char text[768], versions[192];
     snprintf(text, sizeof(text),
              "{\"name\":\"binmcpd\",\"version\":\"%s\",\"description\":"
              "\"MCP server for the Binance Spot API\",\"transports\":{"
              "\"sse\":\"/mcp/sse\",\"message\":\"/mcp/message\","
              "\"streamable_http\":\"/mcp\"},\"health\":\"/health\","
-             "\"protocolVersions\":[\"2025-11-25\",\"2025-06-18\","
-             "\"2025-03-26\",\"2024-11-05\"]}",
-             PACKAGE_VERSION);
+             "\"protocolVersions\":[%s]}",
+             PACKAGE_VERSION,
+             mcp_versions_join(versions, sizeof(versions), "\"", ","));
     return reply_text(w, c, 200, "application/json", text, NULL, NULL);
 }

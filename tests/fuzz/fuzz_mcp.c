@@ -45,7 +45,6 @@
 static struct tool_def *mirror; /* binmcpd's rows, then the extra tools */
 static size_t nmirror;
 static struct mcp_server *srv, *srv_ro, *srv_cap;
-static struct creds no_creds;
 static int verbose; /* FUZZ_VERBOSE set: print what the engine sends */
 
 /* The transport's side: what it sends must be one line holding a JSON
@@ -180,7 +179,7 @@ fx_templates(void)
 }
 
 static json_object *
-fx_read(struct mcp_call *call, const char *uri, struct catalog_error *err)
+fx_read(struct mcp_call *call, const char *uri, struct mcp_error *err)
 {
     return conformance_provider.read_resource(call, uri, err);
 }
@@ -193,14 +192,14 @@ fx_prompts(void)
 
 static json_object *
 fx_get_prompt(struct mcp_call *call, const char *name, json_object *args,
-              struct catalog_error *err)
+              struct mcp_error *err)
 {
     return conformance_provider.get_prompt(call, name, args, err);
 }
 
 static json_object *
 fx_complete(struct mcp_call *call, const char *ref_type, const char *ref_name,
-            const char *arg_name, const char *prefix, struct catalog_error *err)
+            const char *arg_name, const char *prefix, struct mcp_error *err)
 {
     return conformance_provider.complete(call, ref_type, ref_name, arg_name,
                                          prefix, err);
@@ -208,7 +207,7 @@ fx_complete(struct mcp_call *call, const char *ref_type, const char *ref_name,
 
 static int
 fx_subscribe(struct mcp_call *call, const char *uri, int on,
-             struct catalog_error *err)
+             struct mcp_error *err)
 {
     return conformance_provider.subscribe(call, uri, on, err);
 }
@@ -244,9 +243,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
     if (bnc_init(&bc) < 0)
         abort();
     mirror_build();
-    memset(&no_creds, 0, sizeof(no_creds));
-    struct mcp_options o = {.daemon_creds = &no_creds,
-                            .provider = &fuzz_provider};
+    struct mcp_options o = {.provider = &fuzz_provider};
     srv = mcp_server_new(&o);
     o.read_only = 1;
     srv_ro = mcp_server_new(&o);

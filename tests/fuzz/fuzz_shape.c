@@ -2,8 +2,8 @@
  * fuzz_shape.c - libFuzzer harness of the shaping of Binance answers the
  * tools read (tools_util.h): tu_shape_body and tu_pick with every tool's
  * shape, then the markdown blocks (tu_md_market, tu_md_balances,
- * tu_md_orders) and the decimal text helpers (tu_num_display, tu_dec_add,
- * tu_dec_is_zero) on the same body.
+ * tu_md_orders) and the decimal text helpers (dec_text_display, dec_text_add,
+ * dec_text_is_zero) on the same body.
  *
  * The shapes: the tools' struct tu_simple specs are static in
  * tools_*.c, so each tool's shape is derived from what it promises, its
@@ -28,7 +28,8 @@
 #include "fuzzlib.h"
 #include "symcache.h"
 #include "tools.h"
-#include "tools_util.h"
+#include "tools_call.h"
+#include "tools_md.h"
 
 #define FUZZ_MD_MAX   (256 * 1024)
 #define FUZZ_MAX_STRS 8
@@ -156,7 +157,7 @@ run_markdown(json_object *body)
     dbuf_free(&b);
 }
 
-/* tu_dec_add must agree with decimal.h wherever both can add. */
+/* dec_text_add must agree with decimal.h wherever both can add. */
 static void
 check_sum(const char *a, const char *b, const char *sum)
 {
@@ -188,11 +189,11 @@ run_decimals(json_object *body)
         }
     }
     for (size_t i = 0; i < n; i++) {
-        (void)tu_num_display(s[i], buf, sizeof(buf));
-        (void)tu_num_display(s[i], buf, 4); /* truncating */
-        (void)tu_dec_is_zero(s[i]);
+        (void)dec_text_display(s[i], buf, sizeof(buf));
+        (void)dec_text_display(s[i], buf, 4); /* truncating */
+        (void)dec_text_is_zero(s[i]);
         for (size_t j = 0; j < n; j++)
-            if (tu_dec_add(s[i], s[j], sum, sizeof(sum)) == 0)
+            if (dec_text_add(s[i], s[j], sum, sizeof(sum)) == 0)
                 check_sum(s[i], s[j], sum);
     }
 }

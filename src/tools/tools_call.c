@@ -1,6 +1,6 @@
 /*
- * tools_util.c - shared machinery of the tools, resources and prompts.
- * See tools_util.h for the contract of each function.
+ * tools_call.c - the Binance call adapter of the tools, resources and
+ * prompts. See tools_call.h for the contract of each function.
  */
 #include "config.h"
 
@@ -8,7 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "tools_util.h"
+#include "tools_call.h"
+#include "tools_callcreds.h"
 #include "util.h"
 
 const char tu_no_creds_text[] =
@@ -128,7 +129,7 @@ add_one_param(const struct tu_arg *a, json_object *v, struct bnc_params *p,
     return 0;
 }
 
-/* See tools_util.h. echo gains new references; args stays borrowed. */
+/* See tools_call.h. echo gains new references; args stays borrowed. */
 int
 tu_args_to_params(json_object *args, const struct tu_arg *map,
                   struct bnc_params *p, json_object *echo, char *err,
@@ -155,7 +156,7 @@ tu_args_to_params(json_object *args, const struct tu_arg *map,
     return 0;
 }
 
-/* See tools_util.h. */
+/* See tools_call.h. */
 int
 tu_check_time_range(json_object *args, int64_t max_span_ms,
                     struct tool_result *res)
@@ -197,7 +198,7 @@ tu_call_init(struct tu_call *tc, const char *method, const char *path,
     bnc_params_init(&tc->params);
 }
 
-/* See tools_util.h. The credentials copy lives on this stack frame only and
+/* See tools_call.h. The credentials copy lives on this stack frame only and
  * is wiped before return, whatever happens. */
 json_object *
 tu_call_run(struct mcp_call *call, struct tu_call *tc)
@@ -216,7 +217,7 @@ tu_call_run(struct mcp_call *call, struct tu_call *tc)
     req.cancel = call != NULL ? call->cancel : NULL;
     req.origin = call; /* the trading guard asks its questions through it */
     if (tc->kind != BNC_PUBLIC) {
-        cr = call != NULL ? mcp_call_creds(call, &buf) : NULL;
+        cr = call != NULL ? tools_call_creds(call, &buf) : NULL;
         if (cr == NULL) {
             creds_wipe(&buf);
             tc->resp.status = BNC_ERR_NO_CREDENTIALS;
@@ -249,7 +250,7 @@ tu_call_done(struct tu_call *tc)
     bnc_response_free(&tc->resp); /* also what the trading gate kept */
 }
 
-/* See tools_util.h. */
+/* See tools_call.h. */
 int
 tu_outcome_unknown(enum bnc_status st)
 {
@@ -265,7 +266,7 @@ tu_outcome_unknown(enum bnc_status st)
     }
 }
 
-/* See tools_util.h. lookup is serialized, not kept. */
+/* See tools_call.h. lookup is serialized, not kept. */
 int
 tu_fail_unknown(struct tool_result *res, const char *what, json_object *lookup,
                 const char *hint, const struct bnc_response *resp)
@@ -288,7 +289,7 @@ tu_fail_unknown(struct tool_result *res, const char *what, json_object *lookup,
 
 /* ---- shaping ---- */
 
-/* See tools_util.h. */
+/* See tools_call.h. */
 json_object *
 tu_pick(json_object *src, const char *const *fields)
 {
@@ -359,7 +360,7 @@ shape_array(json_object *body, const struct tu_shape *sh, json_object *into)
     return 0;
 }
 
-/* See tools_util.h. */
+/* See tools_call.h. */
 int
 tu_shape_body(json_object *body, const struct tu_shape *sh, json_object *into)
 {
@@ -417,7 +418,7 @@ fail_call(const struct tu_simple *spec, json_object *args, json_object *out,
     return rc;
 }
 
-/* See tools_util.h. */
+/* See tools_call.h. */
 int
 tu_simple_run(struct mcp_call *call, json_object *args, struct tool_result *res,
               const struct tu_simple *spec)
@@ -455,287 +456,7 @@ tu_simple_run(struct mcp_call *call, json_object *args, struct tool_result *res,
     return rc;
 }
 
-/* ---- JSON and decimals ---- */
-
-/* See tools_util.h. */
-const char *
-tu_jstr(json_object *o, const char *key)
-{
-    json_object *v;
-
-    if (!json_object_is_type(o, json_type_object) ||
-        !json_object_object_get_ex(o, key, &v) || v == NULL)
-        return "n/a";
-    return json_object_get_string(v);
-}
-
-/* Splits a plain non-negative decimal into integer and fraction digits.
- * Returns 0, or -1 when s has anything but digits and at most one dot. */
-static int
-dec_split(const char *s, const char **ip, size_t *il, const char **fp,
-          size_t *fl)
-{
-    const char *dot = strchr(s, '.');
-    size_t n = strlen(s);
-
-    if (n == 0 || strspn(s, "0123456789.") != n ||
-        (dot != NULL && strchr(dot + 1, '.') != NULL))
-        return -1;
-    *ip = s;
-    *il = dot != NULL ? (size_t)(dot - s) : n;
-    *fp = dot != NULL ? dot + 1 : s + n;
-    *fl = dot != NULL ? n - *il - 1 : 0;
-    return 0;
-}
-
-/* See tools_util.h. */
-const char *
-tu_num_display(const char *s, char *buf, size_t len)
-{
-    const char *ip, *fp;
-    size_t il, fl, keep;
-
-    snprintf(buf, len, "%s", s != NULL ? s : "n/a");
-    if (s == NULL || dec_split(s, &ip, &il, &fp, &fl) < 0 || fl == 0)
-        return buf;
-    keep = fl;
-    while (keep > 2 && fp[keep - 1] == '0')
-        keep--;
-    if (il + 1 + keep < len)
-        buf[il + 1 + keep] = '\0';
-    return buf;
-}
-
-/* Digit k counted from the right of a digit run of length n, or 0. */
-static int
-digit_from_right(const char *p, size_t n, size_t k)
-{
-    return k < n ? p[n - 1 - k] - '0' : 0;
-}
-
-/* Digit k counted from the left of a fraction of length n, or 0. */
-static int
-frac_digit(const char *p, size_t n, size_t k)
-{
-    return k < n ? p[k] - '0' : 0;
-}
-
-/* See tools_util.h. */
-int
-tu_dec_add(const char *a, const char *b, char *out, size_t len)
-{
-    const char *ai, *af, *bi, *bf;
-    size_t ail, afl, bil, bfl, il, fl, n = 0;
-    char rev[96];
-    int carry = 0;
-
-    if (a == NULL || b == NULL || dec_split(a, &ai, &ail, &af, &afl) < 0 ||
-        dec_split(b, &bi, &bil, &bf, &bfl) < 0)
-        return -1;
-    il = ail > bil ? ail : bil;
-    fl = afl > bfl ? afl : bfl;
-    if (il + fl + 3 > sizeof(rev))
-        return -1;
-    for (size_t k = fl; k-- > 0;) {
-        int s = frac_digit(af, afl, k) + frac_digit(bf, bfl, k) + carry;
-        rev[n++] = (char)('0' + s % 10);
-        carry = s / 10;
-    }
-    if (fl > 0)
-        rev[n++] = '.';
-    for (size_t k = 0; k < il; k++) {
-        int s =
-            digit_from_right(ai, ail, k) + digit_from_right(bi, bil, k) + carry;
-        rev[n++] = (char)('0' + s % 10);
-        carry = s / 10;
-    }
-    if (carry || il == 0)
-        rev[n++] = carry ? '1' : '0';
-    /* Drop leading zeros of the integer part, keeping one. */
-    while (n > 1 && rev[n - 1] == '0' && rev[n - 2] != '.')
-        n--;
-    if (n + 1 > len)
-        return -1;
-    for (size_t i = 0; i < n; i++)
-        out[i] = rev[n - 1 - i];
-    out[n] = '\0';
-    return 0;
-}
-
-/* See tools_util.h. */
-int
-tu_dec_is_zero(const char *s)
-{
-    const char *ip, *fp;
-    size_t il, fl;
-
-    if (s == NULL || dec_split(s, &ip, &il, &fp, &fl) < 0)
-        return 0;
-    return strspn(s, "0.") == strlen(s);
-}
-
-/* ---- markdown ---- */
-
-/* "+1.23" for a change that Binance writes without a sign. */
-static const char *
-signed_display(const char *s, char *buf, size_t len)
-{
-    char tmp[48]; /* shorter than buf: room for the sign */
-
-    tu_num_display(s, tmp, sizeof(tmp));
-    snprintf(buf, len, "%s%s",
-             (tmp[0] == '-' || strcmp(tmp, "n/a") == 0) ? "" : "+", tmp);
-    return buf;
-}
-
-/* Appends "- **label:** value unit" with value trimmed for reading. */
-static int
-md_line(struct dbuf *b, const char *label, const char *value, const char *unit)
-{
-    char v[64];
-
-    return dbuf_printf(b, "- **%s:** %s%s%s\n", label,
-                       tu_num_display(value, v, sizeof(v)),
-                       unit[0] != '\0' ? " " : "", unit);
-}
-
-/* The bullets of the 24h window: changes, range, volumes, book top. */
-static int
-md_market_window(struct dbuf *b, json_object *t, const char *base,
-                 const char *quote)
-{
-    char c1[64], c2[64], h[64], l[64], bid[64], ask[64];
-    int rc = 0;
-
-    rc |= md_line(b, "Last price", tu_jstr(t, "lastPrice"), quote);
-    rc |= dbuf_printf(
-        b, "- **24h change:** %s%s%s (%s%%)\n",
-        signed_display(tu_jstr(t, "priceChange"), c1, sizeof(c1)),
-        quote[0] != '\0' ? " " : "", quote,
-        signed_display(tu_jstr(t, "priceChangePercent"), c2, sizeof(c2)));
-    rc |= dbuf_printf(b, "- **24h high / low:** %s / %s%s%s\n",
-                      tu_num_display(tu_jstr(t, "highPrice"), h, sizeof(h)),
-                      tu_num_display(tu_jstr(t, "lowPrice"), l, sizeof(l)),
-                      quote[0] != '\0' ? " " : "", quote);
-    rc |= md_line(b, "24h open", tu_jstr(t, "openPrice"), quote);
-    rc |= md_line(b, "24h weighted average", tu_jstr(t, "weightedAvgPrice"),
-                  quote);
-    rc |= md_line(b, "24h volume", tu_jstr(t, "volume"), base);
-    rc |= md_line(b, "24h quote volume", tu_jstr(t, "quoteVolume"), quote);
-    rc |= dbuf_printf(b, "- **24h trades:** %s\n", tu_jstr(t, "count"));
-    rc |= dbuf_printf(b, "- **Best bid / ask:** %s / %s%s%s\n",
-                      tu_num_display(tu_jstr(t, "bidPrice"), bid, sizeof(bid)),
-                      tu_num_display(tu_jstr(t, "askPrice"), ask, sizeof(ask)),
-                      quote[0] != '\0' ? " " : "", quote);
-    return rc != 0 ? -1 : 0;
-}
-
-/* See tools_util.h. */
-int
-tu_md_market(struct dbuf *b, json_object *ticker, json_object *avg,
-             const struct sym_info *si)
-{
-    const char *base = si != NULL ? si->base : "";
-    const char *quote = si != NULL ? si->quote : "";
-    json_object *ct;
-    int rc = 0;
-
-    if (si != NULL)
-        rc |= dbuf_printf(b, "## %s (%s/%s)\n\n", tu_jstr(ticker, "symbol"),
-                          base, quote);
-    else
-        rc |= dbuf_printf(b, "## %s\n\n", tu_jstr(ticker, "symbol"));
-    rc |= md_market_window(b, ticker, base, quote);
-    if (avg != NULL) {
-        char label[64];
-        snprintf(label, sizeof(label), "%s-minute average price",
-                 tu_jstr(avg, "mins"));
-        rc |= md_line(b, label, tu_jstr(avg, "price"), quote);
-    }
-    if (si != NULL && strcmp(si->status, "TRADING") != 0)
-        rc |= dbuf_printf(b, "- **Trading status:** %s (not trading now)\n",
-                          si->status);
-    if (json_object_object_get_ex(ticker, "closeTime", &ct) &&
-        json_object_is_type(ct, json_type_int)) {
-        char when[40];
-        format_rfc3339_ms(json_object_get_int64(ct), when, sizeof(when));
-        rc |= dbuf_printf(b,
-                          "\n_Binance Spot 24h rolling window ending %s "
-                          "(UTC)._\n",
-                          when);
-    }
-    return rc != 0 ? -1 : 0;
-}
-
-/* One balances row, when the asset holds anything. Returns 1 when written,
- * 0 when skipped, -1 when b is full. */
-static int
-md_balance_row(struct dbuf *b, json_object *bal)
-{
-    const char *fr = tu_jstr(bal, "free"), *lk = tu_jstr(bal, "locked");
-    char total[96], f[64], l[64], t[96];
-
-    if (tu_dec_is_zero(fr) && tu_dec_is_zero(lk))
-        return 0;
-    if (tu_dec_add(fr, lk, total, sizeof(total)) < 0)
-        snprintf(total, sizeof(total), "n/a");
-    if (dbuf_printf(b, "| %s | %s | %s | %s |\n", tu_jstr(bal, "asset"),
-                    tu_num_display(fr, f, sizeof(f)),
-                    tu_num_display(lk, l, sizeof(l)),
-                    tu_num_display(total, t, sizeof(t))) < 0)
-        return -1;
-    return 1;
-}
-
-/* See tools_util.h. */
-int
-tu_md_balances(struct dbuf *b, json_object *balances, size_t *shown)
-{
-    size_t n = json_object_is_type(balances, json_type_array)
-                   ? json_object_array_length(balances)
-                   : 0;
-
-    *shown = 0;
-    if (dbuf_puts(b, "| Asset | Free | Locked | Total |\n"
-                     "|---|---:|---:|---:|\n") < 0)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        int r = md_balance_row(b, json_object_array_get_idx(balances, i));
-        if (r < 0)
-            return -1;
-        *shown += (size_t)r;
-    }
-    return 0;
-}
-
-/* See tools_util.h. */
-int
-tu_md_orders(struct dbuf *b, json_object *orders)
-{
-    size_t n = json_object_is_type(orders, json_type_array)
-                   ? json_object_array_length(orders)
-                   : 0;
-    char p[64], q[64], e[64];
-
-    if (dbuf_puts(b, "| Order ID | Symbol | Side | Type | Price | Quantity "
-                     "| Filled | Status | Client order ID |\n"
-                     "|---:|---|---|---|---:|---:|---:|---|---|\n") < 0)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        json_object *o = json_object_array_get_idx(orders, i);
-        if (dbuf_printf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-                        tu_jstr(o, "orderId"), tu_jstr(o, "symbol"),
-                        tu_jstr(o, "side"), tu_jstr(o, "type"),
-                        tu_num_display(tu_jstr(o, "price"), p, sizeof(p)),
-                        tu_num_display(tu_jstr(o, "origQty"), q, sizeof(q)),
-                        tu_num_display(tu_jstr(o, "executedQty"), e, sizeof(e)),
-                        tu_jstr(o, "status"), tu_jstr(o, "clientOrderId")) < 0)
-            return -1;
-    }
-    return 0;
-}
-
-/* See tools_util.h. */
+/* See tools_call.h. */
 const char *const tu_order_fields[] = {"symbol",
                                        "orderId",
                                        "orderListId",

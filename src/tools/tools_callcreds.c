@@ -1,0 +1,104 @@
+/*
+ * tools_callcreds.c - where signed calls find their credentials (contract
+ * in tools_callcreds.h).
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "creds.h"
+#include "mcp.h"
+#include "tools_callcreds.h"
+
+const struct creds *
+tools_session_creds(const struct mcp_session *s)
+{
+    const struct creds *own = s != NULL ? s->app : NULL;
+    return own != NULL && own->set ? own : NULL;
+}
+
+int
+tools_session_creds_store(struct mcp_session *s, const struct creds *c)
+{
+    struct creds *own = s->app;
+
+    if (own == NULL) {
+        /* allocated on first use: most sessions never store any */
+        if ((own = calloc(1, sizeof(*own))) == NULL)
+            return -1;
+        s->app = own;
+    }
+    creds_wipe(own);
+    memcpy(own, c, sizeof(*own));
+    return 0;
+}
+
+int
+tools_session_creds_wipe(struct mcp_session *s)
+{
+    struct creds *own = s->app;
+    int had = own != NULL && own->set;
+
+    if (own != NULL)
+        creds_wipe(own);
+    return had;
+}
+
+void
+tools_session_free(void *app)
+{
+    creds_wipe(app);
+    free(app);
+}
+
+/* The struct binance_ctx of srv, or NULL when srv serves another provider
+ * (the conformance fixtures) or was built without one. A provider whose
+ * sessions free their app slot here is mcp_binance_provider: this module
+ * keeps what is in that slot, so it recognises its own without knowing
+ * the tool table. */
+static struct binance_ctx *
+binance_ctx_of(const struct mcp_server *srv)
+{
+    const struct mcp_provider *p =
+        srv != NULL ? mcp_server_provider(srv) : NULL;
+
+    if (p == NULL || p->session_free != tools_session_free)
+        return NULL;
+    return mcp_server_provider_ctx(srv);
+}
+
+/* Copies the daemon's credentials under the read lock: a reload (SIGHUP)
+ * replaces them under the write lock while calls run. */
+const struct creds *
+tools_call_creds(struct mcp_call *c, struct creds *buf)
+{
+    const struct creds *own = tools_session_creds(c->sess);
+    const struct binance_ctx *ctx;
+
+    memset(buf, 0, sizeof(*buf));
+    if (own != NULL)
+        return own;
+    if ((ctx = binance_ctx_of(c->srv)) == NULL || ctx->daemon_creds == NULL)
+        return NULL;
+    if (ctx->creds_lock != NULL)
+        pthread_rwlock_rdlock(ctx->creds_lock);
+    if (ctx->daemon_creds->set)
+        memcpy(buf, ctx->daemon_creds, sizeof(*buf));
+    if (ctx->creds_lock != NULL)
+        pthread_rwlock_unlock(ctx->creds_lock);
+    return buf->set ? buf : NULL;
+}
+
+void
+tools_set_daemon_creds(struct mcp_server *srv, const struct creds *creds,
+                       pthread_rwlock_t *lock)
+{
+    struct binance_ctx *ctx = binance_ctx_of(srv);
+
+    if (ctx == NULL)
+        return; /* no Binance tools: nobody reads the credentials */
+    ctx->daemon_creds = creds;
+    ctx->creds_lock = lock;
+}

@@ -1,0 +1,65 @@
+/*
+ * tools_callcreds.h - where a signed Binance call finds its credentials.
+ *
+ * The engine knows no credentials. binmcpd keeps them behind the engine's
+ * two opaque pointers:
+ *   - per server, mcp_options.provider_ctx points at a struct binance_ctx
+ *     (the daemon's credentials and the lock a reload takes);
+ *   - per session, mcp_session.app is a struct creds: the credentials
+ *     configure_credentials stored, allocated on first use (NULL before),
+ *     wiped when replaced or revoked, wiped and freed when the session
+ *     finishes (mcp_binance_provider.session_free is tools_session_free).
+ * A session's own credentials win over the daemon's.
+ *
+ * Threads: the session functions follow the engine's rule (one thread at a
+ * time per session); tools_call_creds reads the daemon's under the read
+ * lock.
+ */
+#ifndef BINMCPD_TOOLS_CALLCREDS_H
+#define BINMCPD_TOOLS_CALLCREDS_H
+
+#include <pthread.h>
+
+#include "creds.h"
+#include "mcp.h"
+
+/* The provider_ctx of mcp_binance_provider. Owned by whoever builds the
+ * server; it must outlive the server. */
+struct binance_ctx {
+    const struct creds *daemon_creds; /* fallback credentials, may be NULL
+                                         or unset */
+    pthread_rwlock_t *creds_lock;     /* guards *daemon_creds, may be NULL */
+};
+
+/* The credentials a signed call of this session uses: the session's own when
+ * set, else a copy of the daemon's (copied under the lock into *buf, which
+ * the caller must creds_wipe). Returns NULL when neither is set. */
+const struct creds *tools_call_creds(struct mcp_call *c, struct creds *buf);
+
+/* Points the server's struct binance_ctx at another copy of the daemon's
+ * credentials, guarded by lock (either may be NULL). A worker calls it once
+ * after fork, before its threads start, so that a credential reload touches
+ * only its copy. Does nothing when srv does not serve mcp_binance_provider
+ * or was built without a struct binance_ctx (nothing there reads
+ * credentials). */
+void tools_set_daemon_creds(struct mcp_server *srv, const struct creds *creds,
+                            pthread_rwlock_t *lock);
+
+/* The session's own credentials, or NULL when it has none set. The
+ * pointer (borrowed) is valid until the next tools_session_creds_* call on
+ * the session or its end. */
+const struct creds *tools_session_creds(const struct mcp_session *s);
+
+/* Replaces the session's credentials with a copy of *c (the old ones are
+ * wiped first). Returns 0, or -1 when memory runs out (the session's
+ * credentials are then unchanged). The caller still owns and wipes c. */
+int tools_session_creds_store(struct mcp_session *s, const struct creds *c);
+
+/* Wipes the session's credentials (the memory is kept until the session
+ * ends). Returns whether it had some set. */
+int tools_session_creds_wipe(struct mcp_session *s);
+
+/* mcp_binance_provider.session_free: wipes and frees a session's app. */
+void tools_session_free(void *app);
+
+#endif

@@ -1,0 +1,295 @@
+/*
+ * test_engine_alone.c - the MCP engine without binmcpd.
+ *
+ * This program is linked from the engine's sources (mcp.c, schema.c) and
+ * the common ground they need (log.c, util.c), never from libbinmcpd.a:
+ * that it links at all proves the engine knows no Binance or tool object.
+ * It serves a tiny provider of its own (two tools, one resource error,
+ * a per-session app slot) and checks what the engine owns: the required
+ * provider, the protocol versions, the tool contract, the provider's
+ * errors and texts, and the release of a session's app.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <CUnit/CUnit.h>
+#include <json-c/json.h>
+
+#include "mcp.h"
+#include "mcp_tool.h"
+#include "testlib.h"
+
+static json_object *last; /* the last message the engine sent */
+static int apps_freed;
+
+static int
+keep_last(void *arg, const char *msg, size_t len)
+{
+    (void)arg;
+    (void)len;
+    json_object_put(last);
+    last = json_tokener_parse(msg);
+    return 0;
+}
+
+/* Sends text on s; returns the last message sent in answer (borrowed,
+ * valid until the next send), or NULL. */
+static json_object *
+send_on(struct mcp_session *s, const char *text)
+{
+    json_object_put(last);
+    last = NULL;
+    mcp_handle_message(s, text, strlen(text));
+    return last;
+}
+
+/* ---- the provider ---- */
+
+/* remember: keeps text in the session's app slot, answers the previous. */
+static int
+tool_remember(struct mcp_call *call, json_object *args, struct tool_result *res)
+{
+    json_object *v;
+    char *prev = call->sess->app;
+
+    if (!json_object_object_get_ex(args, "text", &v))
+        return tool_fail(res, "no text");
+    call->sess->app = strdup(json_object_get_string(v));
+    if (call->sess->app == NULL) {
+        call->sess->app = prev;
+        return tool_fail(res, "out of memory");
+    }
+    res->data = json_object_new_object();
+    json_object_object_add(res->data, "previous",
+                           json_object_new_string(prev ? prev : ""));
+    free(prev);
+    return 0;
+}
+
+static int
+tool_trade(struct mcp_call *call, json_object *args, struct tool_result *res)
+{
+    (void)call;
+    (void)args;
+    res->data = json_object_new_object();
+    return 0;
+}
+
+static const struct tool_def rows[] = {
+    {"remember", "Remember", "Keeps a text for the session.",
+     "{\"type\":\"object\",\"properties\":{\"text\":{\"type\":\"string\"}},"
+     "\"required\":[\"text\"]}",
+     "{\"type\":\"object\",\"properties\":{\"previous\":{\"type\":"
+     "\"string\"}}}",
+     TOOL_IDEMPOTENT, tool_remember},
+    {"trade", "Trade", "Moves money (for the read-only refusal).",
+     "{\"type\":\"object\"}", NULL, TOOL_TRADING, tool_trade},
+};
+
+static size_t
+row_count(void)
+{
+    return sizeof(rows) / sizeof(rows[0]);
+}
+
+static const struct tool_def *
+row_at(size_t i)
+{
+    return i < row_count() ? &rows[i] : NULL;
+}
+
+static json_object *
+empty_array(void)
+{
+    return json_object_new_array();
+}
+
+static json_object *
+no_resource(struct mcp_call *call, const char *uri, struct mcp_error *err)
+{
+    (void)call;
+    err->code = -32002;
+    snprintf(err->message, sizeof(err->message), "no resource %s", uri);
+    return NULL;
+}
+
+static json_object *
+no_prompt(struct mcp_call *call, const char *name, json_object *args,
+          struct mcp_error *err)
+{
+    (void)call;
+    (void)args;
+    err->code = -32602;
+    snprintf(err->message, sizeof(err->message), "no prompt %s", name);
+    return NULL;
+}
+
+static json_object *
+no_completion(struct mcp_call *call, const char *ref_type, const char *ref_name,
+              const char *arg_name, const char *prefix, struct mcp_error *err)
+{
+    (void)call;
+    (void)ref_type;
+    (void)ref_name;
+    (void)arg_name;
+    (void)prefix;
+    err->code = -32602;
+    snprintf(err->message, sizeof(err->message), "no completion");
+    return NULL;
+}
+
+static void
+app_free(void *app)
+{
+    apps_freed++;
+    free(app);
+}
+
+static const struct mcp_provider tiny = {
+    .name = "tiny",
+    .title = "a tiny provider",
+    .instructions = "Remember things.",
+    .tool_count = row_count,
+    .tool_at = row_at,
+    .resources = empty_array,
+    .resource_templates = empty_array,
+    .read_resource = no_resource,
+    .prompts = empty_array,
+    .get_prompt = no_prompt,
+    .complete = no_completion,
+    .subscribe = NULL,
+    .session_free = app_free,
+};
+
+/* ---- tests ---- */
+
+static void
+test_provider_required(void)
+{
+    struct mcp_options none = {.read_only = 0};
+    CU_ASSERT_PTR_NULL(mcp_server_new(&none));
+}
+
+static void
+test_versions(void)
+{
+    char buf[128];
+
+    CU_ASSERT_STRING_EQUAL(mcp_version_at(0), MCP_LATEST_VERSION);
+    CU_ASSERT_PTR_NULL(mcp_version_at(4));
+    CU_ASSERT_TRUE(mcp_version_supported("2025-06-18"));
+    CU_ASSERT_TRUE(mcp_version_supported("2024-11-05"));
+    CU_ASSERT_FALSE(mcp_version_supported("2024-11-06"));
+    CU_ASSERT_FALSE(mcp_version_supported(NULL));
+    CU_ASSERT_STRING_EQUAL(mcp_versions_join(buf, sizeof(buf), "", ", "),
+                           "2025-11-25, 2025-06-18, 2025-03-26, 2024-11-05");
+    CU_ASSERT_STRING_EQUAL(
+        mcp_versions_join(buf, sizeof(buf), "\"", ","),
+        "\"2025-11-25\",\"2025-06-18\",\"2025-03-26\",\"2024-11-05\"");
+    /* truncated, never overrun */
+    CU_ASSERT_STRING_EQUAL(mcp_versions_join(buf, 8, "", ", "), "2025-11");
+}
+
+static void
+test_serves_its_provider(void)
+{
+    int ctx_marker = 0;
+    struct mcp_options o = {.provider = &tiny, .provider_ctx = &ctx_marker};
+    struct mcp_server *srv = mcp_server_new(&o);
+    struct mcp_session s;
+    json_object *m;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(srv);
+    CU_ASSERT_PTR_EQUAL(mcp_server_provider(srv), &tiny);
+    CU_ASSERT_PTR_EQUAL(mcp_server_provider_ctx(srv), &ctx_marker);
+    mcp_session_init(&s, srv, "alone", keep_last, NULL);
+    m = send_on(&s, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\","
+                    "\"params\":{\"protocolVersion\":\"2025-03-26\"}}");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(m, "result.serverInfo.name"), "tiny");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(m, "result.instructions"),
+                           "Remember things.");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(m, "result.protocolVersion"),
+                           "2025-03-26");
+    CU_ASSERT_FALSE(mcp_session_elicitation_mode(&s));
+
+    m = send_on(&s, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}");
+    CU_ASSERT_EQUAL(tl_len_at(m, "result.tools"), 2);
+
+    m = send_on(&s, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\","
+                    "\"params\":{\"name\":\"remember\",\"arguments\":{"
+                    "\"text\":\"one\"}}}");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(m, "result.structuredContent.previous"),
+                           "");
+    m = send_on(&s, "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/call\","
+                    "\"params\":{\"name\":\"remember\",\"arguments\":{"
+                    "\"text\":\"two\"}}}");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(m, "result.structuredContent.previous"),
+                           "one");
+    /* the engine validates arguments against the row's schema */
+    m = send_on(&s, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\","
+                    "\"params\":{\"name\":\"remember\",\"arguments\":{}}}");
+    CU_ASSERT_TRUE(json_object_get_boolean(tl_get_path(m, "result.isError")));
+    CU_ASSERT_PTR_NULL(
+        strstr(tl_str_at(m, "result.content.0.text"), "no text"));
+
+    /* the provider's error passes through as the JSON-RPC error */
+    m = send_on(&s, "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":"
+                    "\"resources/read\",\"params\":{\"uri\":\"x://y\"}}");
+    CU_ASSERT_EQUAL(json_object_get_int(tl_get_path(m, "error.code")), -32002);
+    CU_ASSERT_STRING_EQUAL(tl_str_at(m, "error.message"), "no resource x://y");
+
+    /* the session's app goes back to the provider when it finishes */
+    apps_freed = 0;
+    mcp_session_finish(&s);
+    CU_ASSERT_EQUAL(apps_freed, 1);
+    mcp_server_free(srv);
+}
+
+static void
+test_read_only_default_texts(void)
+{
+    struct mcp_options o = {.provider = &tiny, .read_only = 1};
+    struct mcp_server *srv = mcp_server_new(&o);
+    struct mcp_session s;
+    json_object *m;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(srv);
+    mcp_session_init(&s, srv, "ro", keep_last, NULL);
+    m = send_on(&s, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}");
+    CU_ASSERT_EQUAL(tl_len_at(m, "result.tools"), 1);
+    m = send_on(&s, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\","
+                    "\"params\":{\"name\":\"trade\"}}");
+    CU_ASSERT_TRUE(json_object_get_boolean(tl_get_path(m, "result.isError")));
+    CU_ASSERT_STRING_EQUAL(tl_str_at(m, "result.content.0.text"),
+                           "trade is disabled: this server is read-only.");
+    /* no app was set: nothing to release */
+    apps_freed = 0;
+    mcp_session_finish(&s);
+    CU_ASSERT_EQUAL(apps_freed, 0);
+    mcp_server_free(srv);
+}
+
+static CU_TestInfo alone_tests[] = {
+    {"a server needs a provider", test_provider_required},
+    {"one list of protocol versions", test_versions},
+    {"serves its provider's tools, errors and app slot",
+     test_serves_its_provider},
+    {"read-only: trading rows hidden and refused",
+     test_read_only_default_texts},
+    CU_TEST_INFO_NULL,
+};
+
+static CU_SuiteInfo suites[] = {
+    {"engine alone", NULL, NULL, NULL, NULL, alone_tests},
+    CU_SUITE_INFO_NULL,
+};
+
+int
+main(void)
+{
+    int rc = testlib_run(suites);
+    json_object_put(last);
+    return rc;
+}
