@@ -83,9 +83,9 @@ static const struct tool_def rows[] = {
      "\"required\":[\"text\"]}",
      "{\"type\":\"object\",\"properties\":{\"previous\":{\"type\":"
      "\"string\"}}}",
-     TOOL_IDEMPOTENT, tool_remember},
+     TOOL_IDEMPOTENT, tool_remember, NULL},
     {"trade", "Trade", "Moves money (for the read-only refusal).",
-     "{\"type\":\"object\"}", NULL, TOOL_TRADING, tool_trade},
+     "{\"type\":\"object\"}", NULL, TOOL_TRADING, tool_trade, NULL},
 };
 
 static size_t

@@ -130,6 +130,7 @@ call_in(struct mcp_session *s, const char *name, const char *args_json,
                              .sess = s,
                              .progress_token = progress_token,
                              .tool = name,
+                             .tool_data = t->data,
                              .args = args};
         rc = t->handler(&c, args, res);
         check_result(t, rc, res);

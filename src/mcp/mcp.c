@@ -1039,6 +1039,7 @@ run_tool(struct request *r, int idx, json_object *args,
         .cancel = cancel,
         .progress = -1, /* nothing sent yet: 0 is a valid first value */
         .tool = t->name,
+        .tool_data = t->data,
         .args = args,
     };
     memset(&tr, 0, sizeof(tr));

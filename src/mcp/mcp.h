@@ -88,6 +88,7 @@ struct mcp_call {
     const atomic_int *cancel;    /* raised when the client cancels */
     double progress;             /* last progress value sent */
     const char *tool;            /* tools/call: the tool's name, else NULL */
+    const void *tool_data;       /* tools/call: the row's data, else NULL */
     json_object *args;           /* tools/call: its validated arguments
                                     (borrowed), else NULL */
 };
@@ -109,8 +110,8 @@ struct mcp_error {
  * binmcpd's own is mcp_binance_provider (tools.h: the Binance tools and
  * catalog); the conformance test server brings its fixtures. */
 struct mcp_provider {
-    const char *name;  /* serverInfo.name */
-    const char *title; /* serverInfo.title */
+    const char *name;                   /* serverInfo.name */
+    const char *title;                  /* serverInfo.title */
     const char *instructions;           /* NULL: none */
     const char *instructions_read_only; /* a read-only server's; NULL:
                                            instructions */

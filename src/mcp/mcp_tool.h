@@ -63,6 +63,8 @@ struct tool_def {
     const char *output_schema; /* JSON text of an object schema */
     unsigned flags;
     tool_fn handler;
+    const void *data; /* optional: what the handler reads as
+                         call->tool_data (one handler may serve many rows) */
 };
 
 /* Records a failure: sets is_error and formats the text (truncated to

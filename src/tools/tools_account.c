@@ -55,13 +55,6 @@ static const struct tu_simple account_spec = {
      NULL, NULL, 0, 1},
     NULL, NULL};
 
-static int
-get_account_info(struct mcp_call *call, json_object *args,
-                 struct tool_result *res)
-{
-    return tu_simple_run(call, args, res, &account_spec);
-}
-
 static const struct tu_simple my_trades_spec = {
     "GET", "/api/v3/myTrades", BNC_READ,
     (const struct tu_arg[]){{"symbol", "symbol", TU_ARG_SYMBOL, 1, NULL},
@@ -100,25 +93,6 @@ get_account_trades(struct mcp_call *call, json_object *args,
 
 /* ---- looking orders up ---- */
 
-/* get_order and cancel_order name the order one way only. Returns 0 or -1
- * after tool_fail. */
-static int
-check_order_ref(json_object *args, struct tool_result *res)
-{
-    int64_t id;
-    int has_id = tu_arg_int(args, "order_id", &id);
-    int has_client = tu_arg_str(args, "client_order_id") != NULL;
-
-    if (has_id && has_client)
-        return tool_fail(res, "Give either order_id or client_order_id, not "
-                              "both.");
-    if (!has_id && !has_client)
-        return tool_fail(res, "Give order_id (Binance's number) or "
-                              "client_order_id (the id the order was placed "
-                              "with) to say which order.");
-    return 0;
-}
-
 /* clang-format off */
 static const struct tu_arg order_ref_args[] = {
     {"symbol", "symbol", TU_ARG_SYMBOL, 0, NULL},
@@ -134,7 +108,7 @@ static const struct tu_simple get_order_spec = {
 static int
 get_order(struct mcp_call *call, json_object *args, struct tool_result *res)
 {
-    if (check_order_ref(args, res) < 0)
+    if (tu_one_ref(args, res, "order_id", "client_order_id", "order") < 0)
         return -1;
     return tu_simple_run(call, args, res, &get_order_spec);
 }
@@ -149,7 +123,7 @@ static int
 cancel_order(struct mcp_call *call, json_object *args,
              struct tool_result *res)
 {
-    if (check_order_ref(args, res) < 0)
+    if (tu_one_ref(args, res, "order_id", "client_order_id", "order") < 0)
         return -1;
     return tu_simple_run(call, args, res, &cancel_spec);
 }
@@ -159,13 +133,6 @@ static const struct tu_simple open_orders_spec = {
     (const struct tu_arg[]){{"symbol", "symbol", TU_ARG_SYMBOL, 1, NULL},
                             {NULL, NULL, TU_ARG_STR, 0, NULL}},
     {tu_order_fields, NULL, "orders", 1, 1}, NULL, NULL};
-
-static int
-get_open_orders(struct mcp_call *call, json_object *args,
-                struct tool_result *res)
-{
-    return tu_simple_run(call, args, res, &open_orders_spec);
-}
 
 static const struct tu_simple all_orders_spec = {
     "GET", "/api/v3/allOrders", BNC_READ,
@@ -375,7 +342,7 @@ const struct tool_def tools_account[] = {
                 TU_F("asset", TU_STR) "," TU_F("free", TU_STR) ","
                 TU_F("locked", TU_STR)))) ","
             TU_F("permissions", TU_STRS) "," TU_F("uid", TU_INT) "," TU_ENV_PROP),
-     READ_FLAGS, get_account_info},
+     READ_FLAGS, tu_simple_tool, &account_spec},
     {"get_account_trades", "Account trades",
      "Your own trades (fills) on one trading pair, oldest first "
      "(GET /api/v3/myTrades): price, qty, quoteQty, commission and its "
@@ -399,7 +366,7 @@ const struct tool_def tools_account[] = {
                 TU_F("commissionAsset", TU_STR) "," TU_F("time", TU_INT) ","
                 TU_F("isBuyer", TU_BOOL) "," TU_F("isMaker", TU_BOOL) ","
                 TU_F("isBestMatch", TU_BOOL)))) "," TU_ENV_PROP),
-     READ_FLAGS, get_account_trades},
+     READ_FLAGS, get_account_trades, NULL},
     {"get_order", "Order status",
      "One order's current state (GET /api/v3/order), found by order_id or "
      "by client_order_id (exactly one). Use it to check an order after "
@@ -408,7 +375,7 @@ const struct tool_def tools_account[] = {
            IN_CLIENT_ORDER_ID("The client order id the order was placed "
                               "with."),
            "\"symbol\""),
-     TU_OBJ(TU_ORDER_PROPS "," TU_ENV_PROP), READ_FLAGS, get_order},
+     TU_OBJ(TU_ORDER_PROPS "," TU_ENV_PROP), READ_FLAGS, get_order, NULL},
     {"cancel_order", "Cancel an order",
      "Cancels an open order (DELETE /api/v3/order), found by order_id or "
      "by client_order_id (exactly one). " TU_MONEY_WARNING
@@ -419,7 +386,7 @@ const struct tool_def tools_account[] = {
            "\"symbol\""),
      TU_OBJ(TU_ORDER_PROPS "," TU_ENV_PROP),
      TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT | TOOL_OPEN_WORLD | TOOL_TRADING,
-     cancel_order},
+     cancel_order, NULL},
     {"get_open_orders", "Open orders",
      "Open orders (GET /api/v3/openOrders) of one trading pair, or of all "
      "pairs when symbol is left out (costs more request weight). Needs "
@@ -428,7 +395,7 @@ const struct tool_def tools_account[] = {
                                               " leave out for all pairs.")),
      TU_OBJ(TU_F("symbol", TU_STR) "," TU_F("count", TU_INT) ","
             TU_F("orders", TU_ARR(TU_OBJ(TU_ORDER_PROPS "," TU_ENV_PROP))) "," TU_ENV_PROP),
-     READ_FLAGS, get_open_orders},
+     READ_FLAGS, tu_simple_tool, &open_orders_spec},
     {"get_all_orders", "All orders",
      "All orders of one trading pair: open, filled, cancelled and expired "
      "(GET /api/v3/allOrders), oldest first. Filter with order_id (that "
@@ -441,7 +408,7 @@ const struct tool_def tools_account[] = {
            "\"symbol\""),
      TU_OBJ(TU_F("symbol", TU_STR) "," TU_F("count", TU_INT) ","
             TU_F("orders", TU_ARR(TU_OBJ(TU_ORDER_PROPS "," TU_ENV_PROP))) "," TU_ENV_PROP),
-     READ_FLAGS, get_all_orders},
+     READ_FLAGS, get_all_orders, NULL},
     {"get_audit_log", "Audit journal",
      "binmcpd's journal of the order-changing calls made with the API key "
      "this session uses (newest first): what was asked (intent), how it was "
@@ -459,7 +426,7 @@ const struct tool_def tools_account[] = {
          "," TU_IN_INT("limit", 1, 200, "How many entries (default 50).")),
      TU_OBJ(TU_F("count", TU_INT) ","
             TU_F("entries", TU_ARR("{\"type\":\"object\"}"))),
-     TOOL_READ_ONLY | TOOL_IDEMPOTENT, get_audit_log},
+     TOOL_READ_ONLY | TOOL_IDEMPOTENT, get_audit_log, NULL},
     {"get_safety_status", "Safety status",
      "What decides what an order can do here, in one place: whose "
      "credentials are used and on which environment (mainnet, testnet, "
@@ -475,7 +442,7 @@ const struct tool_def tools_account[] = {
             "," TU_F("clockOffsetMs", TU_INT) "," TU_F("toolsets", TU_STRS)
             "," TU_F("trading", "{\"type\":\"object\"}") ","
             TU_F("warnings", TU_STRS)),
-     TOOL_READ_ONLY | TOOL_OPEN_WORLD, get_safety_status},
-    {NULL, NULL, NULL, NULL, NULL, 0, NULL},
+     TOOL_READ_ONLY | TOOL_OPEN_WORLD, get_safety_status, NULL},
+    {NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL},
 };
 /* clang-format on */

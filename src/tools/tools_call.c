@@ -488,3 +488,38 @@ const char *const tu_order_fields[] = {"symbol",
                                        "expiryReason",
                                        "fills",
                                        NULL};
+
+/* Contract in tools_call.h. */
+int
+tu_simple_tool(struct mcp_call *call, json_object *args,
+               struct tool_result *res)
+{
+    const struct tu_simple *spec = call->tool_data;
+
+    if (spec == NULL)
+        return tool_fail(res,
+                         "Internal error: the tool %s has no call "
+                         "description.",
+                         call->tool != NULL ? call->tool : "?");
+    return tu_simple_run(call, args, res, spec);
+}
+
+/* Contract in tools_call.h. */
+int
+tu_one_ref(json_object *args, struct tool_result *res, const char *id_key,
+           const char *client_key, const char *what)
+{
+    int64_t id;
+    int has_id = tu_arg_int(args, id_key, &id);
+    int has_client = tu_arg_str(args, client_key) != NULL;
+
+    if (has_id && has_client)
+        return tool_fail(res, "Give either %s or %s, not both.", id_key,
+                         client_key);
+    if (!has_id && !has_client)
+        return tool_fail(res,
+                         "Give %s (Binance's number) or %s (the id the %s "
+                         "was placed with) to say which %s.",
+                         id_key, client_key, what, what);
+    return 0;
+}

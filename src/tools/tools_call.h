@@ -156,6 +156,18 @@ struct tu_simple {
 int tu_simple_run(struct mcp_call *call, json_object *args,
                   struct tool_result *res, const struct tu_simple *spec);
 
+/* A tool handler for rows whose data is a struct tu_simple: a tool made of
+ * one call is then a row ({..., tu_simple_tool, &spec}) and no function. */
+int tu_simple_tool(struct mcp_call *call, json_object *args,
+                   struct tool_result *res);
+
+/* An object named either by Binance's number or by the client's id, never
+ * both and never neither: id_key and client_key are the two arguments and
+ * what names the object ("order", "list"). Returns 0, or -1 after
+ * tool_fail with a sentence that says how to name it. */
+int tu_one_ref(json_object *args, struct tool_result *res, const char *id_key,
+               const char *client_key, const char *what);
+
 /* The fields of an order tools keep (NULL-terminated). */
 extern const char *const tu_order_fields[];
 

@@ -254,7 +254,7 @@ const struct tool_def tools_creds[] = {
                                "\"Which exchange the key belongs to.\"}"),
            "\"api_key\",\"environment\""),
      TU_OBJ(STATUS_PROPS), TOOL_IDEMPOTENT | TOOL_SECRET_ARGS,
-     configure_credentials},
+     configure_credentials, NULL},
     {"get_credentials_status", "Credentials status",
      "Says whether signed calls have credentials and where they come from: "
      "this session (configure_credentials), the daemon's configuration, or "
@@ -262,7 +262,7 @@ const struct tool_def tools_creds[] = {
      "type (hmac, ed25519, rsa), the masked key, when they were set and "
      "whether trading tools are enabled. No Binance call.",
      TU_IN_NONE, TU_OBJ(STATUS_PROPS "," TU_F("tradingEnabled", TU_BOOL)),
-     TOOL_READ_ONLY | TOOL_IDEMPOTENT, get_credentials_status},
+     TOOL_READ_ONLY | TOOL_IDEMPOTENT, get_credentials_status, NULL},
     {"revoke_credentials", "Revoke session credentials",
      "Wipes this session's API key and secret or private key from memory. Signed calls then "
      "fall back to the daemon's credentials if it has any (fallback says "
@@ -272,7 +272,7 @@ const struct tool_def tools_creds[] = {
             TU_F("fallback", "{\"type\":\"string\",\"enum\":[\"daemon\","
                              "\"none\"]}") ","
             TU_F("message", TU_STR)),
-     TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT, revoke_credentials},
-    {NULL, NULL, NULL, NULL, NULL, 0, NULL},
+     TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT, revoke_credentials, NULL},
+    {NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL},
 };
 /* clang-format on */

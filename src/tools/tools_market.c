@@ -101,12 +101,6 @@ static const struct tu_simple ticker_spec = {
                             {NULL, NULL, TU_ARG_STR, 0, NULL}},
     {ticker_fields, NULL, NULL, 0, 0}, NULL, NULL};
 
-static int
-get_ticker(struct mcp_call *call, json_object *args, struct tool_result *res)
-{
-    return tu_simple_run(call, args, res, &ticker_spec);
-}
-
 static const struct tu_simple depth_spec = {
     "GET", "/api/v3/depth", BNC_PUBLIC,
     (const struct tu_arg[]){{"symbol", "symbol", TU_ARG_SYMBOL, 1, NULL},
@@ -115,13 +109,6 @@ static const struct tu_simple depth_spec = {
     {(const char *const[]){"lastUpdateId", "bids", "asks", NULL}, NULL, NULL,
      0, 0},
     NULL, NULL};
-
-static int
-get_order_book(struct mcp_call *call, json_object *args,
-               struct tool_result *res)
-{
-    return tu_simple_run(call, args, res, &depth_spec);
-}
 
 static const struct tu_simple trades_spec = {
     "GET", "/api/v3/trades", BNC_PUBLIC,
@@ -132,13 +119,6 @@ static const struct tu_simple trades_spec = {
                            "isBuyerMaker", "isBestMatch", NULL},
      NULL, "trades", 1, 0},
     NULL, NULL};
-
-static int
-get_recent_trades(struct mcp_call *call, json_object *args,
-                  struct tool_result *res)
-{
-    return tu_simple_run(call, args, res, &trades_spec);
-}
 
 static const struct tu_simple klines_spec = {
     "GET", "/api/v3/klines", BNC_PUBLIC,
@@ -168,13 +148,6 @@ static const struct tu_simple avg_spec = {
     {(const char *const[]){"mins", "price", "closeTime", NULL}, NULL, NULL, 0,
      0},
     NULL, NULL};
-
-static int
-get_average_price(struct mcp_call *call, json_object *args,
-                  struct tool_result *res)
-{
-    return tu_simple_run(call, args, res, &avg_spec);
-}
 
 /* clang-format on */
 
@@ -515,7 +488,7 @@ const struct tool_def tools_market[] = {
             TU_F("baseAsset", TU_STR) "," TU_F("quoteAsset", TU_STR) ","
             TU_F("orderTypes", TU_STRS) ","
             TU_F("filters", TU_ARR("{\"type\":\"object\"}"))),
-     MARKET_FLAGS, get_symbol_info},
+     MARKET_FLAGS, get_symbol_info, NULL},
     {"get_server_time", "Binance server time",
      "Returns Binance's server clock, the local clock and the offset "
      "between them in milliseconds; also resynchronises the clock used to "
@@ -523,7 +496,7 @@ const struct tool_def tools_market[] = {
      TU_IN_NONE,
      TU_OBJ(TU_F("serverTime", TU_INT) "," TU_F("serverTimeUtc", TU_STR) ","
             TU_F("localTime", TU_INT) "," TU_F("offsetMs", TU_INT)),
-     MARKET_FLAGS, get_server_time},
+     MARKET_FLAGS, get_server_time, NULL},
     {"get_ticker", "24-hour ticker",
      "24-hour rolling statistics for one trading pair: last, open, high and "
      "low price, change and change percent, weighted average price, best "
@@ -531,7 +504,7 @@ const struct tool_def tools_market[] = {
      "window's open/close times (ms). Prices and quantities are decimal "
      "strings. No API key needed.",
      TU_IN(TU_IN_SYMBOL, "\"symbol\""), TU_OBJ(TICKER_PROPS), MARKET_FLAGS,
-     get_ticker},
+     tu_simple_tool, &ticker_spec},
     {"get_order_book", "Order book",
      "Order book snapshot for one trading pair: bids (highest first) and "
      "asks (lowest first) as [price, quantity] decimal strings, plus "
@@ -544,7 +517,7 @@ const struct tool_def tools_market[] = {
            "\"symbol\""),
      TU_OBJ(TU_F("symbol", TU_STR) "," TU_F("lastUpdateId", TU_INT) ","
             TU_F("bids", TU_LEVELS) "," TU_F("asks", TU_LEVELS)),
-     MARKET_FLAGS, get_order_book},
+     MARKET_FLAGS, tu_simple_tool, &depth_spec},
     {"get_recent_trades", "Recent trades",
      "The most recent public trades of one trading pair, oldest first: id, "
      "price, qty, quoteQty, time (ms), isBuyerMaker. No API key needed.",
@@ -557,7 +530,7 @@ const struct tool_def tools_market[] = {
                 TU_F("qty", TU_STR) "," TU_F("quoteQty", TU_STR) ","
                 TU_F("time", TU_INT) "," TU_F("isBuyerMaker", TU_BOOL) ","
                 TU_F("isBestMatch", TU_BOOL))))),
-     MARKET_FLAGS, get_recent_trades},
+     MARKET_FLAGS, tu_simple_tool, &trades_spec},
     {"get_klines", "Candlesticks",
      "Candlesticks (klines) of one trading pair, oldest first, each with "
      "named fields: openTime, open, high, low, close, volume, closeTime, "
@@ -577,7 +550,7 @@ const struct tool_def tools_market[] = {
                 TU_F("trades", TU_INT) ","
                 TU_F("takerBuyBaseVolume", TU_STR) ","
                 TU_F("takerBuyQuoteVolume", TU_STR))))),
-     MARKET_FLAGS, get_klines},
+     MARKET_FLAGS, get_klines, NULL},
     {"get_average_price", "Average price",
      "Binance's current average price of one trading pair over the last "
      "few minutes (mins says how many), from /api/v3/avgPrice. For the "
@@ -585,7 +558,7 @@ const struct tool_def tools_market[] = {
      TU_IN(TU_IN_SYMBOL, "\"symbol\""),
      TU_OBJ(TU_F("symbol", TU_STR) "," TU_F("mins", TU_INT) ","
             TU_F("price", TU_STR) "," TU_F("closeTime", TU_INT)),
-     MARKET_FLAGS, get_average_price},
+     MARKET_FLAGS, tu_simple_tool, &avg_spec},
     {"search", "Search trading pairs",
      "Finds up to 10 Binance Spot trading pairs whose symbol contains the "
      "query (case-insensitive; spaces and slashes ignored, so \"btc/usdt\" "
@@ -600,7 +573,7 @@ const struct tool_def tools_market[] = {
          TU_F("id", TU_STR) "," TU_F("title", TU_STR) ","
          TU_F("text", TU_STR) "," TU_F("url", TU_STR) ","
          TU_F("status", TU_STR))))),
-     MARKET_FLAGS, search},
+     MARKET_FLAGS, search, NULL},
     {"fetch", "Market data of a trading pair",
      "Full market data of one trading pair by id (a symbol from search, "
      "e.g. BTCUSDT): a markdown overview (price, 24h change, high/low, "
@@ -617,7 +590,7 @@ const struct tool_def tools_market[] = {
                 TU_F("orderBook", TU_OBJ(
                     TU_F("lastUpdateId", TU_INT) ","
                     TU_F("bids", TU_LEVELS) "," TU_F("asks", TU_LEVELS)))))),
-     MARKET_FLAGS, fetch},
-    {NULL, NULL, NULL, NULL, NULL, 0, NULL},
+     MARKET_FLAGS, fetch, NULL},
+    {NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL},
 };
 /* clang-format on */

@@ -566,7 +566,7 @@ const struct tool_def tools_orderbook[] = {
                 TU_F("sell_10k_usd", SLIP_ENTRY) ","
                 TU_F("sell_25k_usd", SLIP_ENTRY) ","
                 TU_F("sell_50k_usd", SLIP_ENTRY)))),
-     BOOK_FLAGS, get_orderbook_metrics},
+     BOOK_FLAGS, get_orderbook_metrics, NULL},
     {"get_orderbook_depth", "Order book depth (scaled integers)",
      "The best levels of one trading pair's order book as compact integer "
      "pairs, computed from a REST snapshot taken at call time (binmcpd "
@@ -583,7 +583,7 @@ const struct tool_def tools_orderbook[] = {
      TU_OBJ(TU_F("symbol", TU_STR) "," TU_F("timestamp", TU_INT) ","
             TU_F("price_scale", TU_INT) "," TU_F("qty_scale", TU_INT) ","
             TU_F("bids", SCALED_SIDE) "," TU_F("asks", SCALED_SIDE)),
-     BOOK_FLAGS, get_orderbook_depth},
+     BOOK_FLAGS, get_orderbook_depth, NULL},
     {"get_orderbook_health", "Order book health",
      "State of the order-book tools, without calling Binance. binmcpd "
      "reads order books by REST snapshot on each call (no WebSocket, so "
@@ -601,7 +601,7 @@ const struct tool_def tools_orderbook[] = {
             TU_F("last_update_age_ms", TU_INT) ","
             TU_F("websocket_connected", TU_BOOL) ","
             TU_F("timestamp", TU_INT) "," TU_F("reason", TU_STR)),
-     TOOL_READ_ONLY | TOOL_IDEMPOTENT, get_orderbook_health},
-    {NULL, NULL, NULL, NULL, NULL, 0, NULL},
+     TOOL_READ_ONLY | TOOL_IDEMPOTENT, get_orderbook_health, NULL},
+    {NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL},
 };
 /* clang-format on */

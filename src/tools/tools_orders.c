@@ -1125,24 +1125,6 @@ preview_order_list(struct mcp_call *call, json_object *args,
 
 /* ---- order lists: cancel and read ---- */
 
-/* An order list is named one way only. Returns 0 or -1 after tool_fail. */
-static int
-check_list_ref(json_object *args, struct tool_result *res)
-{
-    int64_t id;
-    int has_id = tu_arg_int(args, "order_list_id", &id);
-    int has_client = tu_arg_str(args, "list_client_order_id") != NULL;
-
-    if (has_id && has_client)
-        return tool_fail(res, "Give either order_list_id or "
-                              "list_client_order_id, not both.");
-    if (!has_id && !has_client)
-        return tool_fail(res, "Give order_list_id (Binance's number) or "
-                              "list_client_order_id (the id the list was "
-                              "placed with) to say which list.");
-    return 0;
-}
-
 static int
 cancel_order_list(struct mcp_call *call, json_object *args,
                   struct tool_result *res)
@@ -1157,7 +1139,8 @@ cancel_order_list(struct mcp_call *call, json_object *args,
     json_object *body, *out, *lookup, *v;
     int rc;
 
-    if (check_list_ref(args, res) < 0)
+    if (tu_one_ref(args, res, "order_list_id", "list_client_order_id", "list") <
+        0)
         return -1;
     tu_call_init(&tc, "DELETE", "/api/v3/orderList", BNC_TRADE);
     if (tu_args_to_params(args, map, &tc.params, NULL, tc.err, sizeof(tc.err)) <
@@ -1221,16 +1204,10 @@ static int
 get_order_list(struct mcp_call *call, json_object *args,
                struct tool_result *res)
 {
-    if (check_list_ref(args, res) < 0)
+    if (tu_one_ref(args, res, "order_list_id", "list_client_order_id", "list") <
+        0)
         return -1;
     return tu_simple_run(call, args, res, &get_list_spec);
-}
-
-static int
-get_open_order_lists(struct mcp_call *call, json_object *args,
-                     struct tool_result *res)
-{
-    return tu_simple_run(call, args, res, &open_lists_spec);
 }
 
 static int
@@ -1618,20 +1595,6 @@ static const struct tu_simple prevented_spec = {
 /* clang-format on */
 
 static int
-get_commission_rates(struct mcp_call *call, json_object *args,
-                     struct tool_result *res)
-{
-    return tu_simple_run(call, args, res, &commission_spec);
-}
-
-static int
-get_order_rate_limit(struct mcp_call *call, json_object *args,
-                     struct tool_result *res)
-{
-    return tu_simple_run(call, args, res, &rate_limit_spec);
-}
-
-static int
 get_prevented_matches(struct mcp_call *call, json_object *args,
                       struct tool_result *res)
 {
@@ -1732,7 +1695,7 @@ const struct tool_def tools_orders[] = {
      TU_OBJ(TU_ORDER_PROPS "," TU_ENV_PROP "," TU_F("test", TU_BOOL) ","
             TU_F("validated", TU_BOOL) "," TU_F("message", TU_STR) ","
             TU_F("request", "{\"type\":\"object\"}")),
-     TOOL_DESTRUCTIVE | TOOL_OPEN_WORLD | TOOL_TRADING, place_order},
+     TOOL_DESTRUCTIVE | TOOL_OPEN_WORLD | TOOL_TRADING, place_order, NULL},
     {"place_order_list", "Place an order list (OCO, OTO, OTOCO)",
      "Places a list of contingent orders on one trading pair. " TU_MONEY_WARNING
      " list_type OCO (POST /api/v3/orderList/oco): two orders of the same "
@@ -1760,7 +1723,7 @@ const struct tool_def tools_orders[] = {
            IN_STP "," TU_IN_CONFIRMATION_TOKEN,
            "\"symbol\",\"list_type\""),
      TU_OBJ(LIST_REPORT_PROPS "," TU_ENV_PROP "," TU_F("message", TU_STR)),
-     TRADE_FLAGS, place_order_list},
+     TRADE_FLAGS, place_order_list, NULL},
     {"cancel_order_list", "Cancel an order list",
      "Cancels a whole order list (OCO, OTO, OTOCO) on one trading pair "
      "(DELETE /api/v3/orderList), found by order_list_id or by "
@@ -1771,21 +1734,21 @@ const struct tool_def tools_orders[] = {
            TU_IN_CONFIRMATION_TOKEN,
            "\"symbol\""),
      TU_OBJ(LIST_REPORT_PROPS "," TU_ENV_PROP),
-     TRADE_FLAGS | TOOL_IDEMPOTENT, cancel_order_list},
+     TRADE_FLAGS | TOOL_IDEMPOTENT, cancel_order_list, NULL},
     {"get_order_list", "Order list status",
      "One order list's state (GET /api/v3/orderList): its status and its "
      "orders' ids, found by order_list_id or by list_client_order_id "
      "(exactly one). Use get_order for an order's details, or after an "
      "unknown outcome of place_order_list. Needs credentials.",
      TU_IN_OPTIONAL(IN_LIST_ID "," IN_LIST_CID),
-     TU_OBJ(LIST_PROPS "," TU_ENV_PROP), READ_FLAGS, get_order_list},
+     TU_OBJ(LIST_PROPS "," TU_ENV_PROP), READ_FLAGS, get_order_list, NULL},
     {"get_open_order_lists", "Open order lists",
      "Every open order list (OCO, OTO, OTOCO) of the account, all trading "
      "pairs (GET /api/v3/openOrderList). Needs credentials.",
      TU_IN_NONE,
      TU_OBJ(TU_F("count", TU_INT) ","
             TU_F("order_lists", TU_ARR(TU_OBJ(LIST_PROPS))) "," TU_ENV_PROP),
-     READ_FLAGS, get_open_order_lists},
+     READ_FLAGS, tu_simple_tool, &open_lists_spec},
     {"get_all_order_lists", "All order lists",
      "The account's order lists, open and finished (GET "
      "/api/v3/allOrderList): page with from_id (that list id and later), "
@@ -1799,7 +1762,7 @@ const struct tool_def tools_orders[] = {
          TU_IN_INT("limit", 1, 1000, "How many lists (default 500).")),
      TU_OBJ(TU_F("count", TU_INT) ","
             TU_F("order_lists", TU_ARR(TU_OBJ(LIST_PROPS))) "," TU_ENV_PROP),
-     READ_FLAGS, get_all_order_lists},
+     READ_FLAGS, get_all_order_lists, NULL},
     {"cancel_replace_order", "Cancel an order and place a new one",
      "Cancels one order and places a new one on the same trading pair in "
      "one request (POST /api/v3/order/cancelReplace). " TU_MONEY_WARNING
@@ -1835,7 +1798,7 @@ const struct tool_def tools_orders[] = {
             TU_F("cancelResult", TU_STR) "," TU_F("newOrderResult", TU_STR)
             "," TU_F("cancelResponse", TU_OBJ(TU_ORDER_PROPS)) ","
             TU_F("newOrderResponse", TU_OBJ(TU_ORDER_PROPS)) "," TU_ENV_PROP),
-     TRADE_FLAGS, cancel_replace_order},
+     TRADE_FLAGS, cancel_replace_order, NULL},
     {"amend_order", "Reduce an order's quantity",
      "Reduces the quantity of an open order in place, keeping its place in "
      "the queue (PUT /api/v3/order/amend/keepPriority). " TU_MONEY_WARNING
@@ -1866,7 +1829,7 @@ const struct tool_def tools_orders[] = {
                 TU_F("workingTime", TU_INT) ","
                 TU_F("selfTradePreventionMode", TU_STR))) ","
             TU_F("listStatus", TU_OBJ(LIST_PROPS)) "," TU_ENV_PROP),
-     TRADE_FLAGS | TOOL_IDEMPOTENT, amend_order},
+     TRADE_FLAGS | TOOL_IDEMPOTENT, amend_order, NULL},
     {"cancel_all_orders", "Cancel all open orders of a pair",
      "Cancels every open order on one trading pair, including the orders "
      "of order lists (DELETE /api/v3/openOrders). " TU_MONEY_WARNING
@@ -1878,7 +1841,7 @@ const struct tool_def tools_orders[] = {
             TU_F("orders", TU_ARR(TU_OBJ(TU_ORDER_PROPS))) ","
             TU_F("order_lists", TU_ARR(TU_OBJ(LIST_REPORT_PROPS))) ","
             TU_F("message", TU_STR) "," TU_ENV_PROP),
-     TRADE_FLAGS | TOOL_IDEMPOTENT, cancel_all_orders},
+     TRADE_FLAGS | TOOL_IDEMPOTENT, cancel_all_orders, NULL},
     {"get_commission_rates", "Commission rates",
      "The account's commission rates on one trading pair (GET "
      "/api/v3/account/commission): standard, special and tax rates for "
@@ -1894,7 +1857,7 @@ const struct tool_def tools_orders[] = {
                 TU_F("enabledForSymbol", TU_BOOL) ","
                 TU_F("discountAsset", TU_STR) ","
                 TU_F("discount", TU_STR))) "," TU_ENV_PROP),
-     READ_FLAGS, get_commission_rates},
+     READ_FLAGS, tu_simple_tool, &commission_spec},
     {"get_order_rate_limit", "Unfilled order count",
      "How many orders the account placed in the current intervals against "
      "its order rate limits (GET /api/v3/rateLimit/order): per interval "
@@ -1905,7 +1868,7 @@ const struct tool_def tools_orders[] = {
                 TU_F("rateLimitType", TU_STR) "," TU_F("interval", TU_STR)
                 "," TU_F("intervalNum", TU_INT) "," TU_F("limit", TU_INT)
                 "," TU_F("count", TU_INT)))) "," TU_ENV_PROP),
-     READ_FLAGS, get_order_rate_limit},
+     READ_FLAGS, tu_simple_tool, &rate_limit_spec},
     {"get_prevented_matches", "Prevented self-trades",
      "Trades that self-trade prevention stopped on one trading pair (GET "
      "/api/v3/myPreventedMatches): give prevented_match_id for one, or "
@@ -1931,7 +1894,7 @@ const struct tool_def tools_orders[] = {
                 TU_F("takerPreventedQuantity", TU_STR) ","
                 TU_F("makerPreventedQuantity", TU_STR) ","
                 TU_F("transactTime", TU_INT)))) "," TU_ENV_PROP),
-     READ_FLAGS, get_prevented_matches},
+     READ_FLAGS, get_prevented_matches, NULL},
     {"preview_order", "Preview an order",
      "Shows what place_order would do with these arguments, and sends "
      "nothing: whether the trading guard would let it go out now (the "
@@ -1944,7 +1907,7 @@ const struct tool_def tools_orders[] = {
      "Takes place_order's arguments. Needs credentials.",
      TU_IN(TU_IN_SYMBOL "," IN_NEW_ORDER("the order"),
            "\"symbol\",\"side\",\"type\""),
-     TU_OBJ(PREVIEW_PROPS), TOOL_READ_ONLY | TOOL_OPEN_WORLD, preview_order},
+     TU_OBJ(PREVIEW_PROPS), TOOL_READ_ONLY | TOOL_OPEN_WORLD, preview_order, NULL},
     {"preview_order_list", "Preview an order list",
      "Shows what place_order_list would do with these arguments, and sends "
      "nothing: whether the trading guard would let the list go out now "
@@ -1954,8 +1917,8 @@ const struct tool_def tools_orders[] = {
      TU_IN(TU_IN_SYMBOL "," LIST_IN_PROPS "," IN_STP,
            "\"symbol\",\"list_type\""),
      TU_OBJ(PREVIEW_PROPS), TOOL_READ_ONLY | TOOL_OPEN_WORLD,
-     preview_order_list},
-    {NULL, NULL, NULL, NULL, NULL, 0, NULL},
+     preview_order_list, NULL},
+    {NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL},
 };
 /* clang-format on */
 
