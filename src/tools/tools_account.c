@@ -316,6 +316,12 @@ get_safety_status(struct mcp_call *call, json_object *args,
 /* ---- the rows ---- */
 
 /* clang-format off */
+/* The answer of the tools that list a pair's orders. */
+#define OUT_ORDER_LIST                                                         \
+    TU_OBJ(TU_F("symbol", TU_STR) "," TU_F("count", TU_INT) ","                \
+           TU_F("orders", TU_ARR(TU_OBJ(TU_ORDER_PROPS "," TU_ENV_PROP)))      \
+           "," TU_ENV_PROP)
+
 const struct tool_def tools_account[] = {
     {"get_account_info", "Account information",
      "Balances, permissions and commission rates of the account the "
@@ -350,8 +356,7 @@ const struct tool_def tools_account[] = {
      "by a time range of at most 24 hours, or page with from_id. Needs "
      "credentials.",
      TU_IN(TU_IN_SYMBOL "," IN_ORDER_ID ","
-           TU_IN_TIME("start_time", "Earliest trade time") ","
-           TU_IN_TIME("end_time", "Latest trade time") ","
+           TU_IN_TIME_RANGE("Earliest trade time", "Latest trade time") ","
            TU_F("from_id", "{\"type\":\"integer\",\"minimum\":0,"
                            "\"description\":\"Return trades with id >= "
                            "this.\"}") ","
@@ -393,8 +398,7 @@ const struct tool_def tools_account[] = {
      "credentials.",
      TU_IN_OPTIONAL(TU_IN_SYMBOL_AS("symbol", "Trading pair such as BTCUSDT;"
                                               " leave out for all pairs.")),
-     TU_OBJ(TU_F("symbol", TU_STR) "," TU_F("count", TU_INT) ","
-            TU_F("orders", TU_ARR(TU_OBJ(TU_ORDER_PROPS "," TU_ENV_PROP))) "," TU_ENV_PROP),
+     OUT_ORDER_LIST,
      READ_FLAGS, tu_simple_tool, &open_orders_spec},
     {"get_all_orders", "All orders",
      "All orders of one trading pair: open, filled, cancelled and expired "
@@ -402,12 +406,10 @@ const struct tool_def tools_account[] = {
      "order and later ones) or a time range of at most 24 hours. Needs "
      "credentials.",
      TU_IN(TU_IN_SYMBOL "," IN_ORDER_ID ","
-           TU_IN_TIME("start_time", "Earliest order time") ","
-           TU_IN_TIME("end_time", "Latest order time") ","
+           TU_IN_TIME_RANGE("Earliest order time", "Latest order time") ","
            TU_IN_INT("limit", 1, 1000, "How many orders (default 500)."),
            "\"symbol\""),
-     TU_OBJ(TU_F("symbol", TU_STR) "," TU_F("count", TU_INT) ","
-            TU_F("orders", TU_ARR(TU_OBJ(TU_ORDER_PROPS "," TU_ENV_PROP))) "," TU_ENV_PROP),
+     OUT_ORDER_LIST,
      READ_FLAGS, get_all_orders, NULL},
     {"get_audit_log", "Audit journal",
      "binmcpd's journal of the order-changing calls made with the API key "

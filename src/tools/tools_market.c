@@ -537,8 +537,7 @@ const struct tool_def tools_market[] = {
      "quoteVolume, trades, takerBuyBaseVolume, takerBuyQuoteVolume. Narrow "
      "the range with start_time/end_time (ms). No API key needed.",
      TU_IN(TU_IN_SYMBOL "," IN_INTERVAL ","
-           TU_IN_TIME("start_time", "First candle open time") ","
-           TU_IN_TIME("end_time", "Last candle open time") ","
+           TU_IN_TIME_RANGE("First candle open time", "Last candle open time") ","
            TU_IN_INT("limit", 1, 1000, "How many candles (default 500)."),
            "\"symbol\",\"interval\""),
      TU_OBJ(TU_F("symbol", TU_STR) "," TU_F("interval", TU_STR) ","

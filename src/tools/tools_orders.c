@@ -1757,8 +1757,7 @@ const struct tool_def tools_orders[] = {
      TU_IN_OPTIONAL(
          IN_ID("from_id", "Return lists with orderListId >= this; not with "
                           "start_time or end_time.") ","
-         TU_IN_TIME("start_time", "Earliest list time") ","
-         TU_IN_TIME("end_time", "Latest list time") ","
+         TU_IN_TIME_RANGE("Earliest list time", "Latest list time") ","
          TU_IN_INT("limit", 1, 1000, "How many lists (default 500).")),
      TU_OBJ(TU_F("count", TU_INT) ","
             TU_F("order_lists", TU_ARR(TU_OBJ(LIST_PROPS))) "," TU_ENV_PROP),

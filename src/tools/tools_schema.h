@@ -46,6 +46,9 @@
 #define TU_IN_TIME(name, desc)                                               \
     TU_F(name, "{\"type\":\"integer\",\"minimum\":0,\"description\":\""      \
                desc " (milliseconds since the Unix epoch).\"}")
+/* start_time and end_time, described as the first and the last of what. */
+#define TU_IN_TIME_RANGE(first, last)                                          \
+    TU_IN_TIME("start_time", first) "," TU_IN_TIME("end_time", last)
 
 /* An order as Binance answers it (get_order, place_order, the legs of a
  * list, ...): the fields tools keep (tu_order_fields) and their schema. */
