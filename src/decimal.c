@@ -510,3 +510,15 @@ dec_is_step_multiple(const struct dec *v, const struct dec *origin,
         return 0;
     return u256_is_zero(&rem);
 }
+
+/* See decimal.h. The mantissa converts with one rounding; 10^scale is
+ * exact in a double up to 10^22, so most prices lose nothing more. */
+double
+dec_to_double(const struct dec *d)
+{
+    double p = 1;
+
+    for (int i = 0; i < d->scale; i++)
+        p *= 10;
+    return (double)d->mant / p;
+}

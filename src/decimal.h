@@ -100,4 +100,8 @@ int dec_ceil_step(const struct dec *v, const struct dec *origin,
 int dec_is_step_multiple(const struct dec *v, const struct dec *origin,
                          const struct dec *step);
 
+/* d as the nearest double, for drawing and other approximate uses (a
+ * chart scales each exact value once). */
+double dec_to_double(const struct dec *d);
+
 #endif

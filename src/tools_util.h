@@ -62,6 +62,14 @@
     TU_F(name, "{\"type\":\"integer\",\"minimum\":0,\"description\":\""      \
                desc " (milliseconds since the Unix epoch).\"}")
 
+/* A kline interval, as get_klines and get_chart take it. */
+#define TU_IN_INTERVAL                                                          \
+    TU_F("interval",                                                         \
+         "{\"type\":\"string\",\"enum\":[\"1s\",\"1m\",\"3m\",\"5m\","       \
+         "\"15m\",\"30m\",\"1h\",\"2h\",\"4h\",\"6h\",\"8h\",\"12h\",\"1d\","  \
+         "\"3d\",\"1w\",\"1M\"],\"description\":\"Candle length: s = "     \
+         "second, m = minute, h = hour, d = day, w = week, M = month.\"}")
+
 /* An order as Binance answers it (get_order, place_order, the legs of a
  * list, ...): the fields tools keep (tu_order_fields) and their schema. */
 #define TU_ORDER_PROPS                                                          \
