@@ -8,8 +8,8 @@
  * Ed25519 or RSA signatures against a registered public key), keeps one
  * account (balances, orders, order lists, trades) per API key, and offers a
  * control API under /__fake/ (reset, faults, clock skew, statistics, fills,
- * order counters) that is never signed.  All state lives in `g`, guarded by
- * g.lock; only fault delays sleep without holding it.
+ * order counters, scripted klines and books) that is never signed.  All state
+ * lives in `g`, guarded by g.lock; only fault delays sleep without holding it.
  *
  * Usage: fakex --port N [--bind 127.0.0.1] [--key KEY:SECRET]...
  *              [--key-ed25519 KEY=PUBLIC.pem]... [--key-rsa KEY=PUBLIC.pem]...
@@ -473,6 +473,21 @@ static struct state {
     char last_key[128];
 } g = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
+/* A symbol's scripted klines and book, replacing the generated ones until
+ * reset.  Caller holds g.lock for all of it. */
+static struct script {
+    int nk;          /* klines; 0: generated */
+    long long iv_ms; /* their interval */
+    char iv[8];
+    long long kt[FAKEX_SCRIPT_KLINES_MAX];
+    fx_t ko[FAKEX_SCRIPT_KLINES_MAX], kh[FAKEX_SCRIPT_KLINES_MAX],
+        kl[FAKEX_SCRIPT_KLINES_MAX], kc[FAKEX_SCRIPT_KLINES_MAX],
+        kv[FAKEX_SCRIPT_KLINES_MAX];
+    int nbid, nask; /* levels; 0 on both: generated */
+    fx_t bp[FAKEX_SCRIPT_LEVELS_MAX], bq[FAKEX_SCRIPT_LEVELS_MAX];
+    fx_t ap[FAKEX_SCRIPT_LEVELS_MAX], aq[FAKEX_SCRIPT_LEVELS_MAX];
+} g_script[NSYM];
+
 /* Set by SIGTERM/SIGINT; read by the main loop and by sleeping workers.
  * A lock-free atomic is safe in a signal handler and across threads. */
 static atomic_int g_stop;
@@ -624,6 +639,8 @@ state_reset(void)
     g.faults = NULL;
     g.nfaults = g.cap_faults = 0;
     stats_clear();
+    for (int s = 0; s < NSYM; s++)
+        g_script[s].nk = g_script[s].nbid = g_script[s].nask = 0;
     for (size_t i = 0; i < g.nacct; i++)
         if (account_reset(i, server_now()) < 0)
             rc = -1;
@@ -1426,6 +1443,39 @@ h_avg_price(struct call *c)
     jset(c->body, "closeTime", jint(server_now()));
 }
 
+/* ---- scripted market data (POST /__fake/klines, /__fake/depth) ---- */
+
+/* Parses "a:b:c,a:b:c,..." (n fields a tuple, decimals) into the arrays
+ * of cols, at most max tuples.  Returns the count, or -1. */
+static int
+script_tuples(const char *text, int n, fx_t *const *cols, int max)
+{
+    char field[48];
+    int count = 0;
+
+    if (text == NULL || *text == '\0')
+        return 0;
+    for (const char *p = text;; count++) {
+        if (count >= max)
+            return -1;
+        for (int f = 0; f < n; f++) {
+            size_t len = strcspn(p, f + 1 < n ? ":" : ",");
+            if (len == 0 || len >= sizeof(field) ||
+                (f + 1 < n && p[len] != ':'))
+                return -1;
+            memcpy(field, p, len);
+            field[len] = '\0';
+            if (fx_parse(field, &cols[f][count]) != 0)
+                return -1;
+            p += len + (f + 1 < n);
+        }
+        if (*p == '\0')
+            return count + 1;
+        if (*p++ != ',')
+            return -1;
+    }
+}
+
 /* One side of the book: n levels stepping away from last by dir * tick. */
 static json_object *
 depth_side_json(int s, int n, int dir)
@@ -1438,6 +1488,21 @@ depth_side_json(int s, int n, int dir)
         json_object_array_add(
             lvl, jfx(g_mkt[s].last + dir * g_mkt[s].tick * (i + 1)));
         json_object_array_add(lvl, jfx(qstep * (i + 1)));
+        json_object_array_add(side, lvl);
+    }
+    return side;
+}
+
+/* The first min(n, limit) scripted levels of one side. */
+static json_object *
+script_side_json(const fx_t *price, const fx_t *qty, int n, long long limit)
+{
+    json_object *side = json_object_new_array();
+
+    for (int i = 0; i < n && i < limit; i++) {
+        json_object *lvl = json_object_new_array();
+        json_object_array_add(lvl, jfx(price[i]));
+        json_object_array_add(lvl, jfx(qty[i]));
         json_object_array_add(side, lvl);
     }
     return side;
@@ -1464,6 +1529,15 @@ h_depth(struct call *c)
         limit < FAKEX_DEPTH_MAX_LEVELS ? (int)limit : FAKEX_DEPTH_MAX_LEVELS;
     c->body = json_object_new_object();
     jset(c->body, "lastUpdateId", jint(FAKEX_DEPTH_LAST_UPDATE_ID));
+    if (g_script[s].nbid > 0 || g_script[s].nask > 0) {
+        jset(c->body, "bids",
+             script_side_json(g_script[s].bp, g_script[s].bq, g_script[s].nbid,
+                              limit));
+        jset(c->body, "asks",
+             script_side_json(g_script[s].ap, g_script[s].aq, g_script[s].nask,
+                              limit));
+        return;
+    }
     jset(c->body, "bids", depth_side_json(s, n, -1));
     jset(c->body, "asks", depth_side_json(s, n, 1));
 }
@@ -1543,30 +1617,69 @@ kline_step(long long t, const struct interval *iv, int dir)
     return iv->ms == 0 ? month_start(t, dir) : t + dir * iv->ms;
 }
 
-/* One kline array for symbol s opening at t. */
+/* One kline array: open time t, its prices and volume. */
 static json_object *
-kline_json(int s, long long t, const struct interval *iv)
+kline_array(long long t, long long close_time, fx_t open, fx_t high, fx_t low,
+            fx_t close, fx_t vol)
 {
-    fx_t last = g_mkt[s].last, tick = g_mkt[s].tick;
-    long long j = (t / 60000) % 7;
-    fx_t open = last - j * tick, close = last - ((j + 3) % 7) * tick;
-    fx_t vol = fx_const(FAKEX_KLINE_VOLUME),
-         taker = fx_const(FAKEX_KLINE_TAKER_BASE);
+    fx_t taker = fx_const(FAKEX_KLINE_TAKER_BASE);
     json_object *k = json_object_new_array();
 
+    if (taker > vol)
+        taker = vol;
     json_object_array_add(k, jint(t));
     json_object_array_add(k, jfx(open));
-    json_object_array_add(k, jfx((open > close ? open : close) + tick));
-    json_object_array_add(k, jfx((open < close ? open : close) - tick));
+    json_object_array_add(k, jfx(high));
+    json_object_array_add(k, jfx(low));
     json_object_array_add(k, jfx(close));
     json_object_array_add(k, jfx(vol));
-    json_object_array_add(k, jint(kline_step(t, iv, 1) - 1));
+    json_object_array_add(k, jint(close_time));
     json_object_array_add(k, jfx(fx_mul(vol, close)));
     json_object_array_add(k, jint(FAKEX_KLINE_TRADES));
     json_object_array_add(k, jfx(taker));
     json_object_array_add(k, jfx(fx_mul(taker, close)));
     json_object_array_add(k, jstr("0"));
     return k;
+}
+
+/* One generated kline array for symbol s opening at t. */
+static json_object *
+kline_json(int s, long long t, const struct interval *iv)
+{
+    fx_t last = g_mkt[s].last, tick = g_mkt[s].tick;
+    long long j = (t / 60000) % 7;
+    fx_t open = last - j * tick, close = last - ((j + 3) % 7) * tick;
+
+    return kline_array(t, kline_step(t, iv, 1) - 1, open,
+                       (open > close ? open : close) + tick,
+                       (open < close ? open : close) - tick, close,
+                       fx_const(FAKEX_KLINE_VOLUME));
+}
+
+/* Serves symbol s's scripted klines as Binance does: those opening in
+ * [start, end], the first limit of them when start is given, else the
+ * last limit. */
+static void
+script_klines(struct call *c, const struct script *k, long long start,
+              long long end, long long limit)
+{
+    int lo = 0, hi = k->nk; /* [lo, hi) in range */
+
+    while (lo < hi && start >= 0 && k->kt[lo] < start)
+        lo++;
+    while (hi > lo && end >= 0 && k->kt[hi - 1] > end)
+        hi--;
+    if (hi - lo > limit) {
+        if (start >= 0)
+            hi = lo + (int)limit;
+        else
+            lo = hi - (int)limit;
+    }
+    c->body = json_object_new_array();
+    for (int i = lo; i < hi; i++)
+        json_object_array_add(
+            c->body, kline_array(k->kt[i], k->kt[i] + k->iv_ms - 1, k->ko[i],
+                                 k->kh[i], k->kl[i], k->kc[i], k->kv[i]));
 }
 
 /* Reads symbol, interval, startTime, endTime and limit for klines.
@@ -1604,6 +1717,10 @@ h_klines(struct call *c)
 
     if (klines_params(c, &s, &iv, &start, &end, &limit) < 0)
         return;
+    if (g_script[s].nk > 0 && strcmp(g_script[s].iv, iv->name) == 0) {
+        script_klines(c, &g_script[s], start, end, limit);
+        return;
+    }
     cap = limit < FAKEX_KLINES_MAX ? (int)limit : FAKEX_KLINES_MAX;
     long long stop = end >= 0 && end < now ? end : now;
     if (start >= 0) {
@@ -4403,6 +4520,72 @@ fake_order_count(struct call *c)
     jset(c->body, "n1d", jint(n1d));
 }
 
+/* POST /__fake/klines?symbol=S&interval=I&start=T&ohlcv=o:h:l:c:v,...:
+ * from now on S's klines of interval I are these, one per interval from
+ * open time T (an empty ohlcv goes back to the generated ones). */
+static void
+fake_klines(struct call *c)
+{
+    const char *sym = param(c, "symbol"), *ivn = param(c, "interval");
+    const struct interval *iv = NULL;
+    long long start;
+    int s = sym != NULL ? symbol_find(sym) : -1, n;
+
+    for (size_t i = 0;
+         ivn != NULL && i < sizeof(INTERVALS) / sizeof(*INTERVALS); i++)
+        if (strcmp(INTERVALS[i].name, ivn) == 0)
+            iv = &INTERVALS[i];
+    if (s < 0 || iv == NULL || iv->ms == 0) {
+        fake_fail(c, 400, "symbol and a fixed-length interval are required");
+        return;
+    }
+    if (fake_int(c, "start", 0, false, &start) < 0)
+        return;
+    struct script *k = &g_script[s];
+    n = script_tuples(param(c, "ohlcv"), 5,
+                      (fx_t *const[]){k->ko, k->kh, k->kl, k->kc, k->kv},
+                      FAKEX_SCRIPT_KLINES_MAX);
+    if (n < 0) {
+        k->nk = 0;
+        fake_fail(c, 400, "ohlcv must be o:h:l:c:v tuples, comma-separated");
+        return;
+    }
+    for (int i = 0; i < n; i++)
+        k->kt[i] = start + i * iv->ms;
+    k->nk = n;
+    k->iv_ms = iv->ms;
+    snprintf(k->iv, sizeof(k->iv), "%s", iv->name);
+    c->body = json_object_new_object();
+    jset(c->body, "klines", jint(n));
+}
+
+/* POST /__fake/depth?symbol=S&bids=p:q,...&asks=p:q,...: from now on S's
+ * book is this (best first on each side; both empty: generated again). */
+static void
+fake_depth(struct call *c)
+{
+    const char *sym = param(c, "symbol");
+    int s = sym != NULL ? symbol_find(sym) : -1;
+
+    if (s < 0) {
+        fake_fail(c, 400, "symbol is required");
+        return;
+    }
+    struct script *k = &g_script[s];
+    k->nbid = script_tuples(param(c, "bids"), 2, (fx_t *const[]){k->bp, k->bq},
+                            FAKEX_SCRIPT_LEVELS_MAX);
+    k->nask = script_tuples(param(c, "asks"), 2, (fx_t *const[]){k->ap, k->aq},
+                            FAKEX_SCRIPT_LEVELS_MAX);
+    if (k->nbid < 0 || k->nask < 0) {
+        k->nbid = k->nask = 0;
+        fake_fail(c, 400, "bids and asks must be p:q pairs, comma-separated");
+        return;
+    }
+    c->body = json_object_new_object();
+    jset(c->body, "bids", jint(k->nbid));
+    jset(c->body, "asks", jint(k->nask));
+}
+
 /* Serves /__fake/...  Caller holds g.lock. */
 static void
 fake_dispatch(struct call *c)
@@ -4431,12 +4614,18 @@ fake_dispatch(struct call *c)
         fake_fill(c);
     } else if (strcmp(c->path, "/__fake/order_count") == 0 && post) {
         fake_order_count(c);
+    } else if (strcmp(c->path, "/__fake/klines") == 0 && post) {
+        fake_klines(c);
+    } else if (strcmp(c->path, "/__fake/depth") == 0 && post) {
+        fake_depth(c);
     } else if (strcmp(c->path, "/__fake/reset") == 0 ||
                strcmp(c->path, "/__fake/fault") == 0 ||
                strcmp(c->path, "/__fake/clock") == 0 ||
                strcmp(c->path, "/__fake/stats") == 0 ||
                strcmp(c->path, "/__fake/fill") == 0 ||
-               strcmp(c->path, "/__fake/order_count") == 0) {
+               strcmp(c->path, "/__fake/order_count") == 0 ||
+               strcmp(c->path, "/__fake/klines") == 0 ||
+               strcmp(c->path, "/__fake/depth") == 0) {
         fake_fail(c, 405, "method not allowed");
     } else {
         fake_fail(c, 404, "no such control endpoint");

@@ -149,6 +149,18 @@
 #define FAKEX_KLINE_TAKER_BASE     "4.00000000"
 #define FAKEX_KLINE_TRADES         100
 
+/* ---- scripted market data (charts): until /__fake/reset,
+ *   POST /__fake/klines?symbol=S&interval=I&start=T&ohlcv=o:h:l:c:v,...
+ *     S's klines of interval I (fixed length: not 1M) are these, opening
+ *     at T, T + I, ...; closeTime, quoteVolume and the taker fields follow
+ *     from them.  startTime, endTime and limit select as on Binance.
+ *   POST /__fake/depth?symbol=S&bids=p:q,...&asks=p:q,...
+ *     S's order book is these levels, best first on each side; limit
+ *     keeps the first ones.
+ * An empty list goes back to the generated data. ---- */
+#define FAKEX_SCRIPT_KLINES_MAX 1000
+#define FAKEX_SCRIPT_LEVELS_MAX 1000
+
 /* ---- accounts (one per API key) ---- */
 #define FAKEX_INIT_BTC            "1.00000000"
 #define FAKEX_INIT_USDT           "10000.00000000"

@@ -15,6 +15,11 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { fileURLToPath, pathToFileURL } from "node:url";
+// The shared get_chart check needs no package, so it is imported from the
+// source tree ($SDK_CHART_MJS) rather than copied next to node_modules.
+const { checkChart } = await import(pathToFileURL(
+  process.env.SDK_CHART_MJS ?? fileURLToPath(new URL("./sdk_chart.mjs", import.meta.url))).href);
 
 const OVERALL_TIMEOUT_MS = 45000;
 const REQUEST_TIMEOUT_MS = 15000;
@@ -109,6 +114,8 @@ async function session(label, transport) {
     } finally {
       transport.onmessage = deliver;
     }
+
+    await checkChart(client, check, opts, `${label}: `);
 
     try {
       await client.ping(opts);

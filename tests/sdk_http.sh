@@ -105,6 +105,7 @@ echo "sdk_http: fake exchange at $fakex_url, daemon $BINMCPD on port $port," \
     "expected BTCUSDT lastPrice $expect_last"
 rc=0
 BINMCPD_PORT="$port" EXPECT_LAST="$expect_last" \
+    SDK_CHART_MJS="$TESTS_SRCDIR/sdk_chart.mjs" \
     node "$TESTS_BUILDDIR/sdk_http.mjs" >"$workdir/node.out" 2>&1 || rc=$?
 cat "$workdir/node.out"
 n_ok=$(grep -c '^ok ' "$workdir/node.out" || true)

@@ -21,6 +21,11 @@
 
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { fileURLToPath, pathToFileURL } from "node:url";
+// The shared get_chart check needs no package, so it is imported from the
+// source tree ($SDK_CHART_MJS) rather than copied next to node_modules.
+const { checkChart } = await import(pathToFileURL(
+  process.env.SDK_CHART_MJS ?? fileURLToPath(new URL("./sdk_chart.mjs", import.meta.url))).href);
 
 const OVERALL_TIMEOUT_MS = 30000;
 const REQUEST_TIMEOUT_MS = 15000;
@@ -169,6 +174,8 @@ async function main() {
               e?.message ?? String(e));
       }
     }
+
+    await checkChart(client, check, opts, "");
 
     try {
       await client.ping(opts);

@@ -93,6 +93,7 @@ rc=0
 BINMCPD="$BINMCPD" FAKEX_URL="$fakex_url" EXPECT_LAST="$expect_last" \
     STDIO_JOURNAL="$tl_journal" \
     SDK_API_KEY="$api_key" SDK_API_SECRET="$api_secret" \
+    SDK_CHART_MJS="$TESTS_SRCDIR/sdk_chart.mjs" \
     node "$TESTS_BUILDDIR/sdk_stdio.mjs" || rc=$?
 if [ "$rc" -ne 0 ]; then
     echo "sdk_stdio: the SDK client check failed (exit $rc); the fake" \

@@ -183,7 +183,7 @@ test_table_rows(void)
     size_t n = tool_count();
     char err[256];
 
-    CU_ASSERT_EQUAL(n, 37);
+    CU_ASSERT_EQUAL(n, 38);
     CU_ASSERT_PTR_NULL(tool_at(n));
     CU_ASSERT_PTR_NULL(tool_find("no_such_tool"));
     CU_ASSERT_PTR_NULL(tool_find(NULL));
@@ -1109,9 +1109,12 @@ test_resource_lists(void)
         CU_ASSERT_PTR_NOT_NULL(tl_get_path(o, "title"));
         CU_ASSERT_PTR_NOT_NULL(tl_get_path(o, "description"));
     }
-    CU_ASSERT_EQUAL(json_object_array_length(t), 1);
+    CU_ASSERT_EQUAL(json_object_array_length(t), 2);
     CU_ASSERT_STRING_EQUAL(jstr(t, "0.uriTemplate"),
                            "binance://market/{symbol}");
+    CU_ASSERT_STRING_EQUAL(jstr(t, "1.uriTemplate"),
+                           "binance://chart/{symbol}/{interval}");
+    CU_ASSERT_STRING_EQUAL(jstr(t, "1.mimeType"), "image/png");
     json_object_put(l);
     json_object_put(t);
 }
@@ -1695,7 +1698,7 @@ test_toolsets(void)
         CU_ASSERT_PTR_NOT_NULL(tool_toolset(t->name));
     }
     CU_ASSERT_EQUAL(tools_select("market", err, sizeof(err)), 0);
-    CU_ASSERT_EQUAL(tool_count(), 9);
+    CU_ASSERT_EQUAL(tool_count(), 10);
     CU_ASSERT_PTR_NOT_NULL(tool_find("get_ticker"));
     CU_ASSERT_PTR_NULL(tool_find("place_order"));
     CU_ASSERT_PTR_NULL(tool_find("get_account_info"));

@@ -124,7 +124,7 @@ long
 fakex_http(const struct fakex *fx, const char *method, const char *path,
            char *out, size_t outlen)
 {
-    char url[1024];
+    char url[16384]; /* room for scripted market data (test_chart) */
     struct sink s = {out, 0, outlen};
     long status = -1;
     CURL *c = curl_easy_init();

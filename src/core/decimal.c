@@ -644,4 +644,15 @@ dec_text_cmp(const char *a, const char *b)
             return x < y ? -1 : 1;
     }
     return 0;
+
+/* See decimal.h. The mantissa converts with one rounding; 10^scale is
+ * exact in a double up to 10^22, so most prices lose nothing more. */
+double
+dec_to_double(const struct dec *d)
+{
+    double p = 1;
+
+    for (int i = 0; i < d->scale; i++)
+        p *= 10;
+    return (double)d->mant / p;
 }

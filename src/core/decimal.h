@@ -121,4 +121,8 @@ int dec_text_is_zero(const char *s);
  * strcmp. Anything else compares in an unspecified but safe order. */
 int dec_text_cmp(const char *a, const char *b);
 
+/* d as the nearest double, for drawing and other approximate uses (a
+ * chart scales each exact value once). */
+double dec_to_double(const struct dec *d);
+
 #endif

@@ -25,6 +25,7 @@
 #include "dbuf.h"
 #include "symcache.h"
 #include "tools_call.h"
+#include "tools_chart.h"
 #include "tools_md.h"
 #include "util.h"
 
@@ -117,7 +118,8 @@ catalog_resources(void)
     return a;
 }
 
-/* A new array with the market template; NULL when memory runs out. */
+/* A new array with the market and chart templates; NULL when memory runs
+ * out. */
 json_object *
 catalog_resource_templates(void)
 {
@@ -125,10 +127,21 @@ catalog_resource_templates(void)
         MARKET_TEMPLATE, "market", "Market overview",
         "24-hour statistics and average price of any trading pair, e.g. "
         "binance://market/SOLUSDT, as markdown."};
-    json_object *a = json_object_new_array();
+    static const struct res_row chart = {
+        TCHART_URI_TEMPLATE, "chart", "Candlestick chart",
+        "The last 100 candles of a trading pair at an interval, with "
+        "volume, as a 1024x576 PNG (get_chart's defaults), e.g. "
+        "binance://chart/BTCUSDT/1h."};
+    json_object *a = json_object_new_array(), *c;
 
-    if (a != NULL)
+    if (a != NULL) {
         json_object_array_add(a, res_object("uriTemplate", &tpl));
+        c = res_object("uriTemplate", &chart);
+        if (c != NULL)
+            json_object_object_add(c, "mimeType",
+                                   json_object_new_string("image/png"));
+        json_object_array_add(a, c);
+    }
     return a;
 }
 
@@ -308,6 +321,14 @@ catalog_read_resource(struct mcp_call *call, const char *uri,
     if (uri == NULL) {
         cat_fail(err, -32602, NULL, "resources/read needs a uri");
         return NULL;
+    }
+    if (strncmp(uri, TCHART_URI_PREFIX, strlen(TCHART_URI_PREFIX)) == 0) {
+        char msg[CATALOG_ERR_MAX];
+        int code;
+        out = tchart_read_resource(call, uri, &code, msg, sizeof(msg));
+        if (out == NULL)
+            cat_fail(err, code, uri, "%s", msg);
+        return out;
     }
     dbuf_init(&md, MD_MAX);
     if (render_resource(call, uri, &md, err) == 0) {
@@ -731,11 +752,15 @@ catalog_complete(struct mcp_call *call, const char *ref_type,
         return NULL;
     }
     if (strcmp(ref_type, "ref/resource") == 0) {
-        if (strcmp(ref_name, MARKET_TEMPLATE) != 0 ||
+        int chart = strcmp(ref_name, TCHART_URI_TEMPLATE) == 0;
+        if (chart && strcmp(arg_name, "interval") == 0)
+            return complete_enum(tchart_intervals, prefix);
+        if ((!chart && strcmp(ref_name, MARKET_TEMPLATE) != 0) ||
             strcmp(arg_name, "symbol") != 0) {
             cat_fail(err, -32602, NULL,
                      "No completion for %s argument %s; "
-                     "only " MARKET_TEMPLATE " symbol.",
+                     "only " MARKET_TEMPLATE " symbol and " TCHART_URI_TEMPLATE
+                     " symbol and interval.",
                      ref_name, arg_name);
             return NULL;
         }

@@ -2,7 +2,8 @@
  * catalog.h - MCP resources and prompts.
  *
  * Resources: binance://market/{symbol} (template; BTCUSDT and ETHUSDT
- * listed), binance://account/balances, binance://orders/open, as markdown.
+ * listed), binance://account/balances, binance://orders/open, as markdown;
+ * binance://chart/{symbol}/{interval} (template), a PNG (tools_chart.h).
  * Prompts: trading_analysis (symbol, strategy, risk_tolerance) and
  * portfolio_risk. Failures are the engine's struct mcp_error (mcp.h): these
  * functions are the catalog half of mcp_binance_provider (tools.h).

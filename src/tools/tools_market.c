@@ -46,13 +46,6 @@ static const char *const ticker_fields[] = {
     TU_F("firstId", TU_INT) "," TU_F("lastId", TU_INT) ","                   \
     TU_F("count", TU_INT)
 
-#define IN_INTERVAL                                                          \
-    TU_F("interval",                                                         \
-         "{\"type\":\"string\",\"enum\":[\"1s\",\"1m\",\"3m\",\"5m\","       \
-         "\"15m\",\"30m\",\"1h\",\"2h\",\"4h\",\"6h\",\"8h\",\"12h\",\"1d\","  \
-         "\"3d\",\"1w\",\"1M\"],\"description\":\"Candle length: s = "     \
-         "second, m = minute, h = hour, d = day, w = week, M = month.\"}")
-
 /* clang-format on */
 
 /* ---- get_server_time ---- */
@@ -536,7 +529,7 @@ const struct tool_def tools_market[] = {
      "named fields: openTime, open, high, low, close, volume, closeTime, "
      "quoteVolume, trades, takerBuyBaseVolume, takerBuyQuoteVolume. Narrow "
      "the range with start_time/end_time (ms). No API key needed.",
-     TU_IN(TU_IN_SYMBOL "," IN_INTERVAL ","
+     TU_IN(TU_IN_SYMBOL "," TU_IN_INTERVAL ","
            TU_IN_TIME_RANGE("First candle open time", "Last candle open time") ","
            TU_IN_INT("limit", 1, 1000, "How many candles (default 500)."),
            "\"symbol\",\"interval\""),

@@ -49,6 +49,13 @@
 /* start_time and end_time, described as the first and the last of what. */
 #define TU_IN_TIME_RANGE(first, last)                                          \
     TU_IN_TIME("start_time", first) "," TU_IN_TIME("end_time", last)
+/* A kline interval, as Binance names them (get_klines, get_chart). */
+#define TU_IN_INTERVAL                                                          \
+    TU_F("interval",                                                         \
+         "{\"type\":\"string\",\"enum\":[\"1s\",\"1m\",\"3m\",\"5m\","       \
+         "\"15m\",\"30m\",\"1h\",\"2h\",\"4h\",\"6h\",\"8h\",\"12h\",\"1d\","  \
+         "\"3d\",\"1w\",\"1M\"],\"description\":\"Candle length: s = "     \
+         "second, m = minute, h = hour, d = day, w = week, M = month.\"}")
 
 /* An order as Binance answers it (get_order, place_order, the legs of a
  * list, ...): the fields tools keep (tu_order_fields) and their schema. */
