@@ -1,6 +1,10 @@
 /*
  * bnc.h - the Binance Spot REST client.
  *
+ * Layer src/binance/, the Binance client: requests, signing, credentials,
+ * the exchangeInfo cache and its filters, the shared weight budget. It
+ * includes only the common ground (src/core/); it knows nothing of MCP.
+ *
  * One process-wide configuration (bnc_init), one libcurl easy handle per
  * thread (created on first use, kept for connection reuse; released by
  * bnc_thread_cleanup). Calls are synchronous.

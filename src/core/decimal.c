@@ -644,6 +644,7 @@ dec_text_cmp(const char *a, const char *b)
             return x < y ? -1 : 1;
     }
     return 0;
+}
 
 /* See decimal.h. The mantissa converts with one rounding; 10^scale is
  * exact in a double up to 10^22, so most prices lose nothing more. */

@@ -1,6 +1,11 @@
 /*
  * util.h - small helpers shared by every module: secret wiping, time,
  * bounded string copies, constant-time comparison.
+ *
+ * Layer src/core/, the common ground: logging, capped buffers, helpers,
+ * secret files, shared memory, exact decimals, bearer tokens. Everything
+ * above may use it; it includes nothing of binmcpd's but its own headers,
+ * and knows nothing of MCP, Binance or processes.
  */
 #ifndef BINMCPD_UTIL_H
 #define BINMCPD_UTIL_H

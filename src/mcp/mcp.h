@@ -1,6 +1,12 @@
 /*
  * mcp.h - the transport-agnostic MCP engine.
  *
+ * Layer src/mcp/, the MCP engine: JSON-RPC and MCP sessions, the tool
+ * contract (mcp_tool.h), argument validation (schema.h). It includes only
+ * the common ground (src/core/); what a server offers comes from a
+ * provider it is given, so the engine links without any Binance or tool
+ * object (tests/test_engine_alone).
+ *
  * A transport owns a struct mcp_session per client and hands the engine one
  * JSON-RPC message at a time with mcp_handle_message(). Everything the engine
  * wants to send (responses, notifications) goes out through the session's

@@ -323,7 +323,7 @@ catalog_read_resource(struct mcp_call *call, const char *uri,
         return NULL;
     }
     if (strncmp(uri, TCHART_URI_PREFIX, strlen(TCHART_URI_PREFIX)) == 0) {
-        char msg[CATALOG_ERR_MAX];
+        char msg[MCP_ERROR_MAX];
         int code;
         out = tchart_read_resource(call, uri, &code, msg, sizeof(msg));
         if (out == NULL)

@@ -1,6 +1,12 @@
 /*
  * tools.h - binmcpd's tool table (the Binance tools) and its provider.
  *
+ * Layer src/tools/, the application: the tools, resources and prompts
+ * binmcpd offers (mcp_binance_provider), the trading guard, its journal
+ * and confirmation tokens, the charts. It may include the common ground,
+ * the engine and the Binance client; nothing above it (no process,
+ * transport or daemon header).
+ *
  * The contract of a row and of its handler (struct tool_def, struct
  * tool_result, tool_fail, the TOOL_* flags) belongs to the engine:
  * mcp_tool.h, which this header includes (never the reverse). Here is only

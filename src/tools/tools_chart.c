@@ -855,7 +855,7 @@ const struct tool_def tools_chart[] = {
             TU_F("bestAsk", TU_STR) "," TU_F("spread", TU_STR) ","
             TU_F("bidQty", TU_STR) "," TU_F("askQty", TU_STR) ","
             TU_F("pngBytes", TU_INT)),
-     CHART_FLAGS, get_chart},
-    {NULL, NULL, NULL, NULL, NULL, 0, NULL},
+     CHART_FLAGS, get_chart, NULL},
+    {NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL},
 };
 /* clang-format on */
