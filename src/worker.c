@@ -3,14 +3,14 @@
  * worker.h for the contract, worker_int.h for the rooms of the worker and
  * the transport rules in binmcpd(8).
  *
- * Owns the process: start-up (the rooms, the credentials copy, the trading
- * guard, libmicrohttpd on the supervisor's socket), the main thread's loop
- * and the end. The main thread polls signals, the worker's IPC channel,
- * the supervisor's pipe and the streams' hang-up watch; it dispatches each
- * IPC message to the room it is for, and once a second sends keep-alives
- * and sweeps expired sessions. A stop signal or the supervisor's death
- * drains: stop accepting, end the streams with a retry hint, wait for them
- * (bounded), stop the executors.
+ * Owns the process: start-up (the rooms, the credentials copy, the daemon's
+ * hooks (see struct worker_hooks), libmicrohttpd on the supervisor's socket),
+ * the main thread's loop and the end. The main thread polls signals, the
+ * worker's IPC channel, the supervisor's pipe and the streams' hang-up watch;
+ * it dispatches each IPC message to the room it is for, and once a second sends
+ * keep-alives and sweeps expired sessions. A stop signal or the supervisor's
+ * death drains: stop accepting, end the streams with a retry hint, wait for
+ * them (bounded), stop the executors.
  */
 #include "config.h"
 
@@ -27,10 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bnc.h"
-#include "guard.h"
 #include "log.h"
-#include "ratelimit.h"
 #include "tls.h"
 #include "util.h"
 #include "worker_int.h"
@@ -352,16 +349,9 @@ worker_run(const struct worker_env *env)
     int streams_rc = stream_init(w, jobs_main_closed);
     pthread_rwlock_init(&w->creds_lock, NULL);
     memcpy(&w->creds, &env->settings->creds, sizeof(w->creds));
-    mcp_server_set_creds(env->srv, &w->creds, &w->creds_lock);
-    if (!env->settings->read_only) {
-        char gerr[512];
-        if (guard_open(&w->creds, gerr, sizeof(gerr)) < 0)
-            log_error("worker %d: %s; every order will be refused", env->index,
-                      gerr);
-    }
+    if (env->hooks.start != NULL)
+        env->hooks.start(env->hooks.arg, env->index, &w->creds, &w->creds_lock);
     raise_fd_limit();
-    if (env->conns != NULL)
-        cl_reset_worker(env->conns, env->index); /* a predecessor's */
     if (jobs_rc < 0 || w->ipc_buf == NULL || streams_rc < 0 ||
         (sfd = signals_open()) < 0) {
         log_error("worker %d: cannot set up", env->index);
@@ -385,9 +375,9 @@ worker_run(const struct worker_env *env)
     free(w->ipc_buf);
     stream_fini(w);
     close(sfd);
-    guard_close();
+    if (env->hooks.stop != NULL)
+        env->hooks.stop(env->hooks.arg);
     creds_wipe(&w->creds);
-    bnc_thread_cleanup();
     log_info("worker %d: stopped", env->index);
     return status;
 }
