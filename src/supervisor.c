@@ -29,6 +29,7 @@
 #include "daemon.h"
 #include "ipc.h"
 #include "log.h"
+#include "metrics.h"
 #include "registry.h"
 #include "supervisor.h"
 #include "util.h"
@@ -244,7 +245,7 @@ sup_spawn(struct sup *sup, int k)
     w->spawn_pending = 0;
     reg_worker_set(sup->reg, k, pid);
     if (w->respawn)
-        reg_count_restart(sup->reg);
+        metrics_count_restart(compose_metrics(sup->comp));
     w->respawn = 0;
     log_info("worker %d started (pid %d)", k, (int)pid);
 }

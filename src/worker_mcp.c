@@ -101,7 +101,6 @@ reply_full(const struct worker *w, struct MHD_Connection *c, int streamable,
         METRICS_REJECT_MAX_SESSIONS_CLIENT};
     char msg[200];
 
-    reg_count_rejected(w->env->reg);
     count_reject(w, reasons[what]);
     if (what == FULL_STREAMS)
         snprintf(msg, sizeof(msg),
@@ -243,7 +242,6 @@ worker_mcp_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
     rl_client_key(addr, key, sizeof(key));
     if (!cl_full(w->env->conns, cl_key(w->env->conns, key)))
         return MHD_YES;
-    reg_count_rejected(w->env->reg);
     count_reject(w, METRICS_REJECT_PER_IP);
     log_debug("worker %d: connection from %s refused: %u open "
               "(max_connections_per_ip)",
