@@ -86,7 +86,7 @@ worker_start(void *arg, int index, struct creds *creds, pthread_rwlock_t *lock)
 
     mcp_server_set_creds(c->srv, creds, lock);
     if (!c->s->read_only && guard_open(creds, err, sizeof(err)) < 0)
-        log_error("worker %d: %s; every order will be refused", index, err);
+        log_error("%s; every order will be refused", err);
     if (c->conns != NULL)
         cl_reset_worker(c->conns, index);
 }

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -444,5 +445,39 @@ daemon_describe_status(int status, char *buf, size_t len)
                  WCOREDUMP(status) ? ", core dumped" : "");
     } else {
         snprintf(buf, len, "wait status 0x%x", (unsigned)status);
+    }
+}
+
+/* ---- the process's name ---- */
+
+/* Overwrites the command line (what ps shows and /proc/PID/cmdline reads)
+ * with title, within the bytes of the original arguments, which must be
+ * contiguous (the kernel lays them out so); the rest is zeroed. */
+static void
+set_cmdline(int argc, char **argv, const char *title)
+{
+    char *end;
+
+    if (argc < 1 || argv == NULL || argv[0] == NULL)
+        return;
+    end = argv[0] + strlen(argv[0]) + 1;
+    for (int i = 1; i < argc && argv[i] == end; i++)
+        end += strlen(argv[i]) + 1;
+    size_t room = (size_t)(end - argv[0]);
+    memset(argv[0], 0, room);
+    memcpy(argv[0], title, strnlen(title, room - 1));
+}
+
+void
+daemon_name_process(const char *tag, const char *comm, int argc, char **argv)
+{
+    char title[64];
+
+    log_set_tag(tag);
+    if (comm != NULL && prctl(PR_SET_NAME, comm, 0, 0, 0) < 0)
+        log_warn("prctl PR_SET_NAME");
+    if (argv != NULL) {
+        snprintf(title, sizeof(title), "binmcpd: %s", tag);
+        set_cmdline(argc, argv, title);
     }
 }

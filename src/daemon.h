@@ -114,4 +114,18 @@ int daemon_start(int detach, const char *pidfile, const char *user);
  * N (NAME)[, core dumped]" or "wait status 0x..". */
 void daemon_describe_status(int status, char *buf, size_t len);
 
+/*
+ * Names the calling process by its role: every later log line carries tag
+ * (log_set_tag, e.g. "worker 3"); comm (at most 15 bytes, e.g.
+ * "binmcpd-w3"; NULL keeps it) becomes the kernel's name of the process
+ * (prctl PR_SET_NAME: top, pgrep, /proc/PID/stat; threads created later
+ * inherit it); and, when argv is not NULL, the command line becomes
+ * "binmcpd: TAG" (ps, /proc/PID/cmdline), cut to the length of the
+ * original arguments. That overwrites the strings of argv: only for a
+ * process that never reads them again (a worker; the supervisor re-reads
+ * its command line on SIGHUP). Call once, before threads start.
+ */
+void daemon_name_process(const char *tag, const char *comm, int argc,
+                         char **argv);
+
 #endif

@@ -186,10 +186,14 @@ static void
 sup_child(struct sup *sup, int k)
 {
     struct worker_env env;
+    char tag[32], comm[24]; /* comm: the kernel keeps 15 bytes */
 
     /* The supervisor may have died between fork() and prctl(). */
     if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != sup->pid)
         _exit(WORKER_EXIT_OK);
+    snprintf(tag, sizeof(tag), "worker %d", k);
+    snprintf(comm, sizeof(comm), "binmcpd-w%d", k);
+    daemon_name_process(tag, comm, sup->s->argc, sup->s->argv);
     close(sup->sig_fd);
     close(sup->alive[1]);
     for (size_t i = 0; i < SUP_NSIGNALS; i++)
@@ -467,6 +471,7 @@ supervisor_run(const struct settings *s, struct mcp_server *srv)
         log_error("out of memory");
         return 1;
     }
+    log_set_tag("supervisor");
     if (sup_signals_open(&sup) < 0 || sup_setup(&sup) < 0 ||
         daemon_start(s->daemonize, s->pidfile, s->user) < 0) {
         sup_cleanup(&sup);

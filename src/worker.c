@@ -47,17 +47,16 @@ update_creds(struct worker *w, const struct ipc_hdr *h, char *payload)
 
     pthread_rwlock_wrlock(&w->creds_lock);
     if (rc < 0) {
-        log_warnx("worker %d: a malformed credentials message was ignored",
-                  w->env->index);
+        log_warnx("a malformed credentials message was ignored");
     } else if (!next.set) {
         creds_wipe(&w->creds);
-        log_info("worker %d: daemon credentials removed", w->env->index);
+        log_info("daemon credentials removed");
     } else {
         char masked[32];
         memcpy(&w->creds, &next, sizeof(w->creds));
         creds_mask(w->creds.key, masked, sizeof(masked));
-        log_info("worker %d: daemon credentials replaced: key %s (%s)",
-                 w->env->index, masked, creds_env_name(w->creds.env));
+        log_info("daemon credentials replaced: key %s (%s)", masked,
+                 creds_env_name(w->creds.env));
     }
     pthread_rwlock_unlock(&w->creds_lock);
     creds_wipe(&next);
@@ -66,20 +65,19 @@ update_creds(struct worker *w, const struct ipc_hdr *h, char *payload)
 /* IPC_TLS: SIGHUP brought a new certificate: new handshakes use it at
  * once. A malformed or refused one is logged and changes nothing. */
 static void
-update_tls(struct worker *w, const struct ipc_hdr *h, const char *payload)
+update_tls(const struct ipc_hdr *h, const char *payload)
 {
     char err[256];
     const char *cert, *key;
 
     if (ipc_read_tls(h, payload, &cert, &key) < 0) {
-        log_warnx("worker %d: a malformed certificate message was ignored",
-                  w->env->index);
+        log_warnx("a malformed certificate message was ignored");
         return;
     }
     if (tls_install(cert, key, err, sizeof(err)) < 0)
-        log_warnx("worker %d: new certificate refused: %s", w->env->index, err);
+        log_warnx("new certificate refused: %s", err);
     else
-        log_info("worker %d: HTTPS certificate replaced", w->env->index);
+        log_info("HTTPS certificate replaced");
 }
 
 /* IPC_DELIVER: a client message for one of our sessions. When the session
@@ -112,7 +110,7 @@ dispatch_ipc(struct worker *w, const struct ipc_hdr *h, char *payload)
         update_creds(w, h, payload);
         break;
     case IPC_TLS:
-        update_tls(w, h, payload);
+        update_tls(h, payload);
         break;
     case IPC_DELIVER:
         deliver_from_ipc(w, h, payload);
@@ -216,15 +214,13 @@ main_loop(struct worker *w, int sfd)
                 if (si.ssi_signo == SIGHUP || si.ssi_signo == SIGUSR1 ||
                     si.ssi_signo == SIGUSR2)
                     continue;
-                log_info("worker %d: signal %u: draining", w->env->index,
-                         si.ssi_signo);
+                log_info("signal %u: draining", si.ssi_signo);
                 return;
             }
         }
         if (pf[2].revents & (POLLIN | POLLHUP) ||
             getppid() != w->env->parent_pid) {
-            log_warnx("worker %d: the supervisor is gone; stopping",
-                      w->env->index);
+            log_warnx("the supervisor is gone; stopping");
             return;
         }
         if (pf[1].revents & POLLIN)
@@ -271,11 +267,12 @@ raise_fd_limit(void)
 static void
 mhd_logger(void *cls, const char *fmt, va_list ap)
 {
-    const struct worker *w = cls;
     char text[512];
+
+    (void)cls;
     vsnprintf(text, sizeof(text), fmt, ap);
     text[strcspn(text, "\n")] = '\0';
-    log_debug("worker %d: libmicrohttpd: %s", w->env->index, text);
+    log_debug("libmicrohttpd: %s", text);
 }
 
 /* The most connections libmicrohttpd may hold: streams are limited by
@@ -314,7 +311,7 @@ start_http(struct worker *w)
     };
     if (tls && tls_install(w->env->tls_cert_pem, w->env->tls_key_pem, err,
                            sizeof(err)) < 0) {
-        log_error("worker %d: %s", w->env->index, err);
+        log_error("%s", err);
         return -1;
     }
     w->mhd = MHD_start_daemon(
@@ -354,19 +351,19 @@ worker_run(const struct worker_env *env)
     raise_fd_limit();
     if (jobs_rc < 0 || w->ipc_buf == NULL || streams_rc < 0 ||
         (sfd = signals_open()) < 0) {
-        log_error("worker %d: cannot set up", env->index);
+        log_error("cannot set up");
         return WORKER_EXIT_CRASH;
     }
     if (jobs_start(w) == 0 || start_http(w) < 0) {
-        log_error("worker %d: cannot start the HTTP server", env->index);
+        log_error("cannot start the HTTP server");
         return WORKER_EXIT_CRASH;
     }
-    log_info("worker %d: serving", env->index);
+    log_info("serving");
     main_loop(w, sfd);
     if (drain(w) < 0) {
         /* MHD may not be stopped while streams are suspended: leave the
          * rest to process exit. */
-        log_warnx("worker %d: streams still open at the deadline", env->index);
+        log_warnx("streams still open at the deadline");
         return WORKER_EXIT_OK;
     }
     MHD_stop_daemon(w->mhd);
@@ -378,6 +375,6 @@ worker_run(const struct worker_env *env)
     if (env->hooks.stop != NULL)
         env->hooks.stop(env->hooks.arg);
     creds_wipe(&w->creds);
-    log_info("worker %d: stopped", env->index);
+    log_info("stopped");
     return status;
 }

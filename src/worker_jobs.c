@@ -96,8 +96,7 @@ jobs_session_release_locked(struct worker *w, struct wsession *ws,
         return;
     ws->dead = 1;
     if (reg_release(w->env->reg, ws->ref) == 0)
-        log_info("worker %d: session %.8s... ended (%s)", w->env->index, ws->id,
-                 why);
+        log_info("session %.8s... ended (%s)", ws->id, why);
     if (w->jobs.sess[ws->ref.slot] == ws)
         w->jobs.sess[ws->ref.slot] = NULL;
     if (ws->main != NULL) {
@@ -209,8 +208,7 @@ route_output(struct worker *w, int worker, uint64_t stream_id,
             break;
         usleep(5000);
     }
-    log_warn("worker %d: could not pass a message to worker %d", w->env->index,
-             worker);
+    log_warn("could not pass a message to worker %d", worker);
 }
 
 /* The engine's sink: routes a message to the running job's target. */
