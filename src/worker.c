@@ -90,11 +90,11 @@ deliver_from_ipc(struct worker *w, const struct ipc_hdr *h, const char *payload)
     if (ipc_read_deliver(h, payload, &m) < 0)
         return;
     struct reg_ref ref = {m.slot, m.gen};
+    struct ipc_output end = {m.slot, m.gen, m.reply_stream, NULL, 0};
     if (jobs_deliver_here(w, ref, m.msg, m.len, m.reply_worker,
                           m.reply_stream) < 0 &&
         m.reply_worker >= 0)
-        ipc_send_end(w->env->ipc, m.reply_worker, m.slot, m.gen,
-                     m.reply_stream);
+        outbox_send(w, m.reply_worker, &end, 1);
 }
 
 /* Hands one message to the room it is for. payload (h->len bytes and a
@@ -191,42 +191,57 @@ signals_open(void)
     return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
-/* Polls until a stop signal or the supervisor's death. */
+/* The main loop's fixed descriptors, then the outbox's channels. */
+enum { PF_SIGNAL, PF_IPC, PF_PARENT, PF_HUP, PF_OUTBOX, PF_FIXED };
+
+/* Reads one signal: 1 for a stop signal (logged), 0 for one to ignore. */
+static int
+read_stop_signal(int sfd)
+{
+    struct signalfd_siginfo si;
+
+    if (read(sfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+        return 0;
+    if (si.ssi_signo == SIGHUP || si.ssi_signo == SIGUSR1 ||
+        si.ssi_signo == SIGUSR2)
+        return 0;
+    log_info("signal %u: draining", si.ssi_signo);
+    return 1;
+}
+
+/* Polls until a stop signal or the supervisor's death. pf has room for
+ * PF_FIXED + the workers' channels. */
 static void
-main_loop(struct worker *w, int sfd)
+main_loop(struct worker *w, int sfd, struct pollfd *pf, int npf)
 {
     int64_t last_keepalive = mono_ms();
     int64_t last_tick = mono_ms();
-    struct pollfd pf[4] = {
-        {sfd, POLLIN, 0},
-        {ipc_rx_fd(w->env->ipc, w->env->index), POLLIN, 0},
-        {w->env->parent_fd, POLLIN, 0},
-        {w->streams.hup_fd, POLLIN, 0},
-    };
 
+    pf[PF_SIGNAL] = (struct pollfd){sfd, POLLIN, 0};
+    pf[PF_IPC] =
+        (struct pollfd){ipc_rx_fd(w->env->ipc, w->env->index), POLLIN, 0};
+    pf[PF_PARENT] = (struct pollfd){w->env->parent_fd, POLLIN, 0};
+    pf[PF_HUP] = (struct pollfd){w->streams.hup_fd, POLLIN, 0};
+    pf[PF_OUTBOX] = (struct pollfd){w->outbox.wake_fd, POLLIN, 0};
     for (;;) {
-        int n = poll(pf, 4, 250);
+        int timeout = 250;
+        int nout = outbox_poll_fds(w, pf + PF_FIXED, npf - PF_FIXED, &timeout);
+        int n = poll(pf, (nfds_t)(PF_FIXED + nout), timeout);
         if (n < 0 && errno != EINTR)
             break;
-        if (pf[0].revents & POLLIN) {
-            struct signalfd_siginfo si;
-            if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-                if (si.ssi_signo == SIGHUP || si.ssi_signo == SIGUSR1 ||
-                    si.ssi_signo == SIGUSR2)
-                    continue;
-                log_info("signal %u: draining", si.ssi_signo);
-                return;
-            }
-        }
-        if (pf[2].revents & (POLLIN | POLLHUP) ||
+        if (pf[PF_SIGNAL].revents & POLLIN && read_stop_signal(sfd))
+            return;
+        if (pf[PF_PARENT].revents & (POLLIN | POLLHUP) ||
             getppid() != w->env->parent_pid) {
             log_warnx("the supervisor is gone; stopping");
             return;
         }
-        if (pf[1].revents & POLLIN)
+        if (pf[PF_IPC].revents & POLLIN)
             handle_ipc(w);
-        if (pf[3].revents & POLLIN)
+        if (pf[PF_HUP].revents & POLLIN)
             stream_handle_hangups(w);
+        if (n == 0 || pf[PF_OUTBOX].revents & POLLIN || nout > 0)
+            outbox_flush(w);
         if (mono_ms() - last_tick >= 1000) {
             last_tick = mono_ms();
             tick(w, &last_keepalive);
@@ -246,6 +261,7 @@ drain(struct worker *w)
     size_t left = stream_close_all(w);
     while (left > 0 && mono_ms() < deadline) {
         usleep(20000);
+        outbox_flush(w); /* ends and outputs for other workers' streams */
         left = stream_count(w);
     }
     jobs_stop(w);
@@ -344,13 +360,16 @@ worker_run(const struct worker_env *env)
     int jobs_rc = jobs_init(w);
     w->ipc_buf = malloc(IPC_PAYLOAD_MAX + 1);
     int streams_rc = stream_init(w, jobs_main_closed);
+    int outbox_rc = outbox_init(w);
+    int npf = PF_FIXED + w->outbox.npeers;
+    struct pollfd *pf = calloc((size_t)npf, sizeof(*pf));
     pthread_rwlock_init(&w->creds_lock, NULL);
     memcpy(&w->creds, &env->settings->creds, sizeof(w->creds));
     if (env->hooks.start != NULL)
         env->hooks.start(env->hooks.arg, env->index, &w->creds, &w->creds_lock);
     raise_fd_limit();
-    if (jobs_rc < 0 || w->ipc_buf == NULL || streams_rc < 0 ||
-        (sfd = signals_open()) < 0) {
+    if (jobs_rc < 0 || w->ipc_buf == NULL || streams_rc < 0 || outbox_rc < 0 ||
+        pf == NULL || (sfd = signals_open()) < 0) {
         log_error("cannot set up");
         return WORKER_EXIT_CRASH;
     }
@@ -359,7 +378,7 @@ worker_run(const struct worker_env *env)
         return WORKER_EXIT_CRASH;
     }
     log_info("serving");
-    main_loop(w, sfd);
+    main_loop(w, sfd, pf, npf);
     if (drain(w) < 0) {
         /* MHD may not be stopped while streams are suspended: leave the
          * rest to process exit. */
@@ -371,6 +390,8 @@ worker_run(const struct worker_env *env)
     jobs_finish(w);
     free(w->ipc_buf);
     stream_fini(w);
+    outbox_fini(w);
+    free(pf);
     close(sfd);
     if (env->hooks.stop != NULL)
         env->hooks.stop(env->hooks.arg);
