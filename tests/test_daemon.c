@@ -435,6 +435,12 @@ test_log_to_syslog(void)
         close(errp[1]);
         log_set_level(LOG_LVL_INFO);
         log_info("first line, on stderr");
+        log_set_tag("worker 7");
+        log_info("tagged line");
+        errno = ENOENT;
+        log_warn("tagged warning");
+        log_set_tag(NULL);
+        log_info("untagged again");
         log_to_syslog("binmcpd-test");
         log_info("second line, to syslog");
         errno = ENOENT;
@@ -451,6 +457,10 @@ test_log_to_syslog(void)
     close(errp[0]);
     CU_ASSERT_EQUAL(wait_status(pid), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(buf, "]: info: first line, on stderr"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "]: info: worker 7: tagged line\n"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(buf, "]: warning: worker 7: tagged warning: No such file"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "]: info: untagged again\n"));
     CU_ASSERT_PTR_NULL(strstr(buf, "to syslog"));
 }
 

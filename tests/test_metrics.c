@@ -298,7 +298,7 @@ test_render_exact(void)
     CU_ASSERT_EQUAL(reg_claim(reg, 0, REG_KIND_LEGACY, id, &ref), 0);
     CU_ASSERT_EQUAL(reg_claim(reg, 1, REG_KIND_STREAMABLE, id, &ref), 0);
     CU_ASSERT_EQUAL(reg_release(reg, ref), 0);
-    reg_count_restart(reg);
+    metrics_count_restart(m);
     reg_worker_set(reg, 0, getpid());
 
     metrics_tool_call(m, "get_ticker", 1, 0.003);
@@ -448,6 +448,32 @@ test_render_without_registry(void)
 }
 
 static void
+test_daemon_counters(void)
+{
+    struct metrics *m = make();
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    CU_ASSERT_EQUAL(metrics_restarts(m), 0);
+    CU_ASSERT_EQUAL(metrics_capacity_rejections(m), 0);
+    metrics_count_restart(m);
+    metrics_count_restart(m);
+    /* each refusal once; only the capacity ones count for /health */
+    metrics_reject(m, METRICS_REJECT_MAX_CONNECTIONS);
+    CU_ASSERT_EQUAL(metrics_capacity_rejections(m), 1);
+    metrics_reject(m, METRICS_REJECT_MAX_SESSIONS);
+    metrics_reject(m, METRICS_REJECT_MAX_SESSIONS_CLIENT);
+    metrics_reject(m, METRICS_REJECT_PER_IP);
+    metrics_reject(m, METRICS_REJECT_RATE_LIMITED);
+    metrics_reject(m, METRICS_REJECT_UNAUTHORIZED);
+    CU_ASSERT_EQUAL(metrics_restarts(m), 2);
+    CU_ASSERT_EQUAL(metrics_capacity_rejections(m), 4);
+    CU_ASSERT_EQUAL(metrics_restarts(NULL), 0);
+    CU_ASSERT_EQUAL(metrics_capacity_rejections(NULL), 0);
+    metrics_count_restart(NULL);
+    metrics_destroy(m);
+}
+
+static void
 test_bad_create(void)
 {
     char err[256], long_name[METRICS_TOOL_NAME_MAX + 1];
@@ -571,6 +597,7 @@ test_reader_rejects(void)
 static CU_TestInfo metrics_tests[] = {
     {"render after updates: exact lines", test_render_exact},
     {"render without a registry; a full buffer", test_render_without_registry},
+    {"daemon counters: restarts, capacity refusals", test_daemon_counters},
     {"bad tool lists are refused", test_bad_create},
     {"counts from several processes add up", test_processes_add_up},
     {"the format reader rejects bad text", test_reader_rejects},

@@ -16,6 +16,7 @@
 
 #include <CUnit/CUnit.h>
 
+#include "budget.h"
 #include "ratelimit.h"
 #include "testlib.h"
 

@@ -351,6 +351,38 @@ health(void)
     return o;
 }
 
+/* One integer of /health (-1 when it cannot be read). */
+static int64_t
+health_int(const char *key)
+{
+    json_object *h = health();
+    int64_t n = h != NULL ? tl_int_at(h, key) : -1;
+    json_object_put(h);
+    return n;
+}
+
+/* The value of one series of /metrics (-1 when absent). */
+static double
+metrics_series(const char *series)
+{
+    struct httpc_resp r;
+    double v = -1;
+    size_t n = strlen(series);
+
+    if (http_do("GET", "/metrics", NULL, NULL, &r) == 200) {
+        for (const char *p = r.body; p != NULL && *p != '\0';) {
+            if (strncmp(p, series, n) == 0 && p[n] == ' ') {
+                v = strtod(p + n + 1, NULL);
+                break;
+            }
+            p = strchr(p, '\n');
+            p = p != NULL ? p + 1 : NULL;
+        }
+    }
+    httpc_resp_free(&r);
+    return v;
+}
+
 /* Polls /health until sessions == want (deadline NOTICE_MS). Returns the
  * last count seen. */
 static int64_t
@@ -2238,6 +2270,9 @@ static CU_TestInfo health_tests[] = {
 /* ------------------------------------------------------------------ */
 /* Suite "capacity": --max-connections                                 */
 
+#define FULL_SERIES                                                            \
+    "binmcpd_connections_rejected_total{reason=\"max_connections\"}"
+
 static void
 test_capacity(void)
 {
@@ -2258,9 +2293,14 @@ test_capacity(void)
     }
     CU_ASSERT_EQUAL(opened, MAX_CONNS);
 
-    /* the 51st stream and a new Streamable HTTP session: 503 */
+    /* the 51st stream and a new Streamable HTTP session: 503; the refused
+     * stream is counted once, in /health and in /metrics alike */
+    int64_t rejected = health_int("connections_rejected");
+    double full = metrics_series(FULL_SERIES);
     st = legacy_open(&extra, NULL);
     CU_ASSERT_EQUAL(st, 503);
+    CU_ASSERT_EQUAL(health_int("connections_rejected"), rejected + 1);
+    CU_ASSERT_EQUAL(metrics_series(FULL_SERIES), full + 1);
     if (extra.open && st == 503) {
         char retry[32] = "";
         httpc_header(extra.s.headers, "Retry-After", retry, sizeof(retry));

@@ -16,6 +16,16 @@
 static enum log_level log_min = LOG_LVL_INFO;
 static int log_syslog;     /* 1 after log_to_syslog() */
 static char log_ident[32]; /* openlog() keeps the pointer */
+static char log_tag[32];   /* "" or the process's role, with ": " */
+
+void
+log_set_tag(const char *tag)
+{
+    if (tag == NULL || tag[0] == '\0')
+        log_tag[0] = '\0';
+    else
+        snprintf(log_tag, sizeof(log_tag), "%.29s: ", tag);
+}
 
 void
 log_set_level(enum log_level level)
@@ -71,9 +81,9 @@ log_vemit(enum log_level level, const char *errstr, const char *fmt, va_list ap)
         /* syslog stamps the time, the ident and the pid itself. */
         vsnprintf(msg, sizeof(msg), fmt, ap);
         if (errstr != NULL)
-            syslog(priority[level], "%s: %s", msg, errstr);
+            syslog(priority[level], "%s%s: %s", log_tag, msg, errstr);
         else
-            syslog(priority[level], "%s", msg);
+            syslog(priority[level], "%s%s", log_tag, msg);
         return;
     }
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -82,12 +92,13 @@ log_vemit(enum log_level level, const char *errstr, const char *fmt, va_list ap)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     /* One fprintf per line so lines from several processes do not mix. */
     if (errstr != NULL)
-        fprintf(stderr, "%s.%03ldZ binmcpd[%ld]: %s: %s: %s\n", stamp,
-                ts.tv_nsec / 1000000, (long)getpid(), label[level], msg,
-                errstr);
+        fprintf(stderr, "%s.%03ldZ binmcpd[%ld]: %s: %s%s: %s\n", stamp,
+                ts.tv_nsec / 1000000, (long)getpid(), label[level], log_tag,
+                msg, errstr);
     else
-        fprintf(stderr, "%s.%03ldZ binmcpd[%ld]: %s: %s\n", stamp,
-                ts.tv_nsec / 1000000, (long)getpid(), label[level], msg);
+        fprintf(stderr, "%s.%03ldZ binmcpd[%ld]: %s: %s%s\n", stamp,
+                ts.tv_nsec / 1000000, (long)getpid(), label[level], log_tag,
+                msg);
 }
 
 #define LOG_BODY(level, errstr)                                                \

@@ -2,9 +2,10 @@
  * log.h - the daemon's logging, in the OpenBSD idiom.
  *
  * In the foreground everything goes to stderr (stdout belongs to the stdio
- * transport), as lines "TIME binmcpd[pid]: level: message". A detached
- * daemon switches to syslog(3) with log_to_syslog(). Nothing here may ever
- * be handed a secret: callers mask keys with creds_mask() first.
+ * transport), as lines "TIME binmcpd[pid]: level: message", or
+ * "TIME binmcpd[pid]: level: TAG: message" once the process has a tag. A
+ * detached daemon switches to syslog(3) with log_to_syslog(). Nothing here may
+ * ever be handed a secret: callers mask keys with creds_mask() first.
  */
 #ifndef BINMCPD_LOG_H
 #define BINMCPD_LOG_H
@@ -29,6 +30,12 @@ void log_set_level(enum log_level level);
  * socket is opened at once, so that it works after privileges are
  * dropped; processes forked later share it. Calling it again reopens. */
 void log_to_syslog(const char *ident);
+
+/* Tags every later line of this process with tag (copied; up to 29 bytes
+ * are kept; NULL or "" removes the tag), e.g. "worker 3" or "supervisor",
+ * in the foreground and in syslog alike. A process sets it once, before it
+ * starts threads: it is not locked. */
+void log_set_tag(const char *tag);
 
 /* Parses "debug", "info", "notice", "warning"/"warn", "error". Returns 0 and
  * stores the level, or -1 when the name is unknown. */

@@ -1,16 +1,22 @@
 /*
- * daemon.c - detaching, the pid file, dropping root. See daemon.h.
+ * daemon.c - the listening socket, detaching, the pid file, dropping root.
+ * See daemon.h.
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -19,6 +25,71 @@
 #include "daemon.h"
 #include "log.h"
 #include "util.h"
+
+#define DAEMON_BACKLOG (SOMAXCONN > 1024 ? SOMAXCONN : 1024)
+
+/* ---- the listening socket ---- */
+
+void
+daemon_format_local(int fd, char *buf, size_t len)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+
+    memset(&ss, 0, sizeof(ss));
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET6) {
+            struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+            inet_ntop(AF_INET6, &a6->sin6_addr, host, sizeof(host));
+            port = ntohs(a6->sin6_port);
+            snprintf(buf, len, "[%s]:%d", host, port);
+            return;
+        }
+        struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+        inet_ntop(AF_INET, &a4->sin_addr, host, sizeof(host));
+        port = ntohs(a4->sin_port);
+    }
+    snprintf(buf, len, "%s:%d", host, port);
+}
+
+int
+daemon_listen(const char *bind_addr, int port_num)
+{
+    struct addrinfo hints, *ai = NULL;
+    char port[16];
+    int fd, one = 1, rc;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE | AI_NUMERICSERV;
+    snprintf(port, sizeof(port), "%d", port_num);
+    rc = getaddrinfo(bind_addr, port, &hints, &ai);
+    if (rc != 0) {
+        log_error("cannot listen on %s:%d: %s", bind_addr, port_num,
+                  rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+        return -1;
+    }
+    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                ai->ai_protocol);
+    if (fd < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+        bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
+        listen(fd, DAEMON_BACKLOG) < 0) {
+        log_error("cannot listen on %s:%d: %s", bind_addr, port_num,
+                  strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        freeaddrinfo(ai);
+        return -1;
+    }
+    freeaddrinfo(ai);
+    return fd;
+}
+
+/* ---- detaching ---- */
 
 /* The daemon's end of the channel to the process waiting in
  * daemon_detach, until daemon_ready closes it. */
@@ -316,4 +387,81 @@ drop_privileges(const char *user, char *err, size_t len)
         return -1;
     }
     return 0;
+}
+
+/* ---- start-up and child processes ---- */
+
+int
+daemon_start(int detach, const char *pidfile, const char *user)
+{
+    char err[256];
+
+    if (detach) {
+        if (daemon_detach(err, sizeof(err)) < 0) {
+            log_error("%s", err);
+            return -1;
+        }
+        log_to_syslog("binmcpd");
+        if (pidfile[0] != '\0' &&
+            pidfile_write(pidfile, err, sizeof(err)) < 0) {
+            log_error("%s", err);
+            return -1;
+        }
+    }
+    if (user[0] != '\0' && drop_privileges(user, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        if (detach)
+            pidfile_remove(pidfile);
+        return -1;
+    }
+    daemon_ready();
+    return 0;
+}
+
+void
+daemon_describe_status(int status, char *buf, size_t len)
+{
+    if (WIFEXITED(status)) {
+        snprintf(buf, len, "exit status %d", WEXITSTATUS(status));
+    } else if (WIFSIGNALED(status)) {
+        snprintf(buf, len, "killed by signal %d (%s)%s", WTERMSIG(status),
+                 strsignal(WTERMSIG(status)),
+                 WCOREDUMP(status) ? ", core dumped" : "");
+    } else {
+        snprintf(buf, len, "wait status 0x%x", (unsigned)status);
+    }
+}
+
+/* ---- the process's name ---- */
+
+/* Overwrites the command line (what ps shows and /proc/PID/cmdline reads)
+ * with title, within the bytes of the original arguments, which must be
+ * contiguous (the kernel lays them out so); the rest is zeroed. */
+static void
+set_cmdline(int argc, char **argv, const char *title)
+{
+    char *end;
+
+    if (argc < 1 || argv == NULL || argv[0] == NULL)
+        return;
+    end = argv[0] + strlen(argv[0]) + 1;
+    for (int i = 1; i < argc && argv[i] == end; i++)
+        end += strlen(argv[i]) + 1;
+    size_t room = (size_t)(end - argv[0]);
+    memset(argv[0], 0, room);
+    memcpy(argv[0], title, strnlen(title, room - 1));
+}
+
+void
+daemon_name_process(const char *tag, const char *comm, int argc, char **argv)
+{
+    char title[64];
+
+    log_set_tag(tag);
+    if (comm != NULL && prctl(PR_SET_NAME, comm, 0, 0, 0) < 0)
+        log_warn("prctl PR_SET_NAME");
+    if (argv != NULL) {
+        snprintf(title, sizeof(title), "binmcpd: %s", tag);
+        set_cmdline(argc, argv, title);
+    }
 }

@@ -1,5 +1,6 @@
 /*
- * daemon.h - what a SysV-style start needs: leaving the terminal, the pid
+ * daemon.h - what a daemon process needs around its work: the listening
+ * socket, and what a SysV-style start needs: leaving the terminal, the pid
  * file, and dropping root after the privileged work (binding) is done.
  *
  * The order the supervisor follows with --daemon --pidfile --user:
@@ -13,6 +14,21 @@
 #define BINMCPD_DAEMON_H
 
 #include <stddef.h>
+
+/* Room for daemon_format_local's text: "[" INET6_ADDRSTRLEN "]:65535". */
+#define DAEMON_ADDR_MAX 64
+
+/*
+ * Creates, binds (SO_REUSEADDR) and listens on bind_addr:port (a numeric
+ * IPv4 or IPv6 address; port 0 picks a free one), with a backlog of at
+ * least 1024. Returns the descriptor (non-blocking, close-on-exec; the
+ * caller owns it), or -1 after logging why.
+ */
+int daemon_listen(const char *bind_addr, int port);
+
+/* Formats fd's local address as "ADDR:PORT" ("[ADDR]:PORT" for IPv6) into
+ * buf (DAEMON_ADDR_MAX bytes are enough); "?:0" when it cannot be read. */
+void daemon_format_local(int fd, char *buf, size_t len);
 
 /*
  * Detaches from the terminal: fork, setsid, fork again (so the daemon is
@@ -83,5 +99,33 @@ void pidfile_remove(const char *path);
  * the process may be partly changed and must exit.
  */
 int drop_privileges(const char *user, char *err, size_t len);
+
+/*
+ * The start-up sequence above, after the socket and the shared pieces
+ * exist and before any worker is forked: when detach, daemon_detach,
+ * log_to_syslog and pidfile_write (pidfile "" for none); then, when user
+ * is not "", drop_privileges; then daemon_ready. The caller's pid changes
+ * when it detaches (read getpid() afterwards). Returns 0, or -1 after
+ * logging why (a pid file already written is removed).
+ */
+int daemon_start(int detach, const char *pidfile, const char *user);
+
+/* Describes a wait() status into buf: "exit status N", "killed by signal
+ * N (NAME)[, core dumped]" or "wait status 0x..". */
+void daemon_describe_status(int status, char *buf, size_t len);
+
+/*
+ * Names the calling process by its role: every later log line carries tag
+ * (log_set_tag, e.g. "worker 3"); comm (at most 15 bytes, e.g.
+ * "binmcpd-w3"; NULL keeps it) becomes the kernel's name of the process
+ * (prctl PR_SET_NAME: top, pgrep, /proc/PID/stat; threads created later
+ * inherit it); and, when argv is not NULL, the command line becomes
+ * "binmcpd: TAG" (ps, /proc/PID/cmdline), cut to the length of the
+ * original arguments. That overwrites the strings of argv: only for a
+ * process that never reads them again (a worker; the supervisor re-reads
+ * its command line on SIGHUP). Call once, before threads start.
+ */
+void daemon_name_process(const char *tag, const char *comm, int argc,
+                         char **argv);
 
 #endif

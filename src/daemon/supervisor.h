@@ -2,7 +2,9 @@
  * supervisor.h - the prefork supervisor of --mode sse.
  *
  * Single-threaded. It binds the listening socket, creates the session
- * registry and the IPC channels, forks the workers and watches them:
+ * registry and the IPC channels, has compose.c build what the workers share
+ * and wire (limits, metrics, the upstream budget, TLS, the Binance client's
+ * hooks), forks the workers and watches them:
  *  - a worker that dies is reaped, its sessions are freed in the registry,
  *    and its slot is respawned at once, with a growing delay (up to 2 s)
  *    when the same slot keeps crashing;
@@ -11,8 +13,13 @@
  *  - a worker exiting with WORKER_EXIT_FATAL stops the daemon (status 2).
  * Signals only set flags; the loop acts on them: SIGTERM, SIGINT, SIGQUIT
  * drain and stop (workers get SIGTERM, then SIGKILL after the deadline);
- * SIGHUP is logged (configuration reload comes with the operations work);
- * SIGCHLD reaps.
+ * SIGHUP re-reads the configuration and credentials files (compose_reload):
+ * changed credentials go to every worker over IPC and serve the next signed
+ * call, a changed TLS certificate and key serve new handshakes (HTTPS
+ * only), the trading rules apply from the next order on in every worker,
+ * and the log level changes in the supervisor; settings that need new
+ * sockets or processes are logged and not applied, and a file with an
+ * error changes nothing. SIGCHLD reaps.
  */
 #ifndef BINMCPD_SUPERVISOR_H
 #define BINMCPD_SUPERVISOR_H

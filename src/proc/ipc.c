@@ -141,6 +141,15 @@ ipc_rx_fd(const struct ipc *ipc, int w)
     return ipc->pair[w][0];
 }
 
+/* Returns -1 for a bad w. */
+int
+ipc_tx_fd(const struct ipc *ipc, int w)
+{
+    if (ipc == NULL || ipc->pair == NULL || w < 0 || w >= ipc->nworkers)
+        return -1;
+    return ipc->pair[w][1];
+}
+
 /* The largest payload ipc_send() can carry on these channels: normally
  * IPC_PAYLOAD_MAX, less when the kernel capped the send buffers (then
  * ipc_create() logged a warning). 0 for an empty table. */

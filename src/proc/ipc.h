@@ -74,6 +74,10 @@ void ipc_destroy(struct ipc *ipc);
 /* The descriptor worker w reads from. */
 int ipc_rx_fd(const struct ipc *ipc, int w);
 
+/* The descriptor every process sends to worker w on (ipc_send_X use it):
+ * poll it for POLLOUT to learn when a full channel has room again. */
+int ipc_tx_fd(const struct ipc *ipc, int w);
+
 /* The largest payload a message can carry on these channels: normally
  * IPC_PAYLOAD_MAX, less when the kernel capped the send buffers
  * (net.core.wmem_max without CAP_NET_ADMIN; ipc_create() then logs a

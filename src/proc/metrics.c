@@ -110,7 +110,8 @@ struct metrics {
     size_t map_len;
     size_t tools_off;
     _Atomic uint64_t rejected[METRICS_REJECT_COUNT];
-    _Atomic int64_t weight; /* -1 until seen */
+    _Atomic uint64_t restarts; /* workers respawned */
+    _Atomic int64_t weight;    /* -1 until seen */
     _Atomic uint64_t code_errors[NCODES + 2];
     _Atomic uint64_t status_errors[ST_COUNT];
 };
@@ -235,6 +236,34 @@ metrics_reject(struct metrics *m, enum metrics_reject_reason r)
     atomic_fetch_add_explicit(&m->rejected[r], 1, memory_order_relaxed);
 }
 
+uint64_t
+metrics_capacity_rejections(struct metrics *m)
+{
+    static const enum metrics_reject_reason full[] = {
+        METRICS_REJECT_MAX_CONNECTIONS, METRICS_REJECT_MAX_SESSIONS,
+        METRICS_REJECT_MAX_SESSIONS_CLIENT, METRICS_REJECT_PER_IP};
+    uint64_t n = 0;
+
+    if (m == NULL)
+        return 0;
+    for (size_t i = 0; i < sizeof(full) / sizeof(full[0]); i++)
+        n += atomic_load_explicit(&m->rejected[full[i]], memory_order_relaxed);
+    return n;
+}
+
+void
+metrics_count_restart(struct metrics *m)
+{
+    if (m != NULL)
+        atomic_fetch_add_explicit(&m->restarts, 1, memory_order_relaxed);
+}
+
+uint64_t
+metrics_restarts(struct metrics *m)
+{
+    return m != NULL ? atomic_load(&m->restarts) : 0;
+}
+
 void
 metrics_upstream_error(struct metrics *m, int http_status, int api_code)
 {
@@ -326,7 +355,7 @@ put_labeled(struct dbuf *out, const char *name, const char *label,
 }
 
 static int
-render_registry(struct registry *reg, struct dbuf *out)
+render_registry(struct metrics *m, struct registry *reg, struct dbuf *out)
 {
     int64_t start = reg_started_ms(reg);
     int rc = 0;
@@ -342,7 +371,7 @@ render_registry(struct registry *reg, struct dbuf *out)
     rc |= put_u64(out, "workers_alive", reg_workers_alive(reg));
     rc |= put_family(out, "worker_restarts_total", "counter",
                      "Workers respawned after they died.");
-    rc |= put_u64(out, "worker_restarts_total", reg_restarts(reg));
+    rc |= put_u64(out, "worker_restarts_total", metrics_restarts(m));
     rc |= put_family(out, "sessions_active", "gauge",
                      "MCP sessions open now, across all workers.");
     rc |= put_u64(out, "sessions_active", reg_live(reg));
@@ -453,7 +482,7 @@ metrics_render(struct metrics *m, struct registry *reg, struct dbuf *out)
     rc |= put_label_value(out, PACKAGE_VERSION);
     rc |= dbuf_puts(out, "\"} 1\n");
     if (reg != NULL)
-        rc |= render_registry(reg, out);
+        rc |= render_registry(m, reg, out);
     rc |= put_family(out, "connections_rejected_total", "counter",
                      "Connections and requests refused, by reason.");
     for (int r = 0; r < METRICS_REJECT_COUNT; r++)

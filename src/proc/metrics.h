@@ -2,11 +2,13 @@
  * metrics.h - daemon-wide counters for GET /metrics, in the Prometheus text
  * exposition format 0.0.4 (Content-Type: METRICS_CONTENT_TYPE).
  *
- * The supervisor creates the counters in an anonymous MAP_SHARED mapping
- * before it forks; any thread of any worker updates them with lock-free
- * atomic additions, and any worker renders the sum of all. Session and
- * worker figures are read from the registry at render time, so nothing is
- * counted twice.
+ * The daemon's counters live here, and only here: the supervisor creates
+ * them in an anonymous MAP_SHARED mapping before it forks; the supervisor
+ * (restarts) and any thread of any worker update them with lock-free
+ * atomic additions, and any worker renders the sum of all (/metrics) or
+ * reads them (/health). Session, stream and worker figures are the
+ * registry's state, read from it at render time, so nothing is counted
+ * twice.
  *
  * Exposed (all prefixed binmcpd_):
  *   build_info{version}                          gauge, 1
@@ -17,7 +19,7 @@
  *   sessions_evicted_total{reason}               counter (registry):
  *                                                table_full, client_cap
  *   streams_active, streams_max                  gauge  (registry)
- *   worker_restarts_total                        counter (registry)
+ *   worker_restarts_total                        counter
  *   connections_rejected_total{reason}           counter
  *   tool_calls_total{tool,outcome="ok"|"error"}  counter
  *   tool_duration_seconds{tool}                  histogram
@@ -79,6 +81,17 @@ void metrics_tool_call(struct metrics *m, const char *tool, int ok,
 
 /* Counts one refused connection or request. */
 void metrics_reject(struct metrics *m, enum metrics_reject_reason r);
+
+/* Refusals for want of capacity (max_connections, max_sessions,
+ * max_sessions_per_client, max_connections_per_ip): the sum of those
+ * reasons' counts, which /health reports as connections_rejected. 0 when
+ * m is NULL. */
+uint64_t metrics_capacity_rejections(struct metrics *m);
+
+/* Counts one worker respawned after it died (the supervisor), and reads
+ * the count (0 when m is NULL). */
+void metrics_count_restart(struct metrics *m);
+uint64_t metrics_restarts(struct metrics *m);
 
 /* Counts one failed Binance exchange: http_status (0 when no answer came)
  * and Binance's error code (0 when the body carried none). */

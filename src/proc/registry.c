@@ -135,8 +135,6 @@ struct registry {
     _Atomic uint32_t live;
     _Atomic uint64_t sessions_total;
     /* anywhere */
-    _Atomic uint64_t restarts;
-    _Atomic uint64_t rejected;
     _Atomic uint64_t evicted[REG_EVICT_REASONS];
 };
 
@@ -1153,30 +1151,6 @@ int64_t
 reg_started_ms(struct registry *r)
 {
     return r->started_ms;
-}
-
-void
-reg_count_restart(struct registry *r)
-{
-    atomic_fetch_add(&r->restarts, 1);
-}
-
-uint64_t
-reg_restarts(struct registry *r)
-{
-    return atomic_load(&r->restarts);
-}
-
-void
-reg_count_rejected(struct registry *r)
-{
-    atomic_fetch_add(&r->rejected, 1);
-}
-
-uint64_t
-reg_rejected(struct registry *r)
-{
-    return atomic_load(&r->rejected);
 }
 
 uint64_t

@@ -175,12 +175,8 @@ uint32_t reg_workers_alive(struct registry *r); /* slots with a pid */
 /* When the registry was created (ms since the epoch). */
 int64_t reg_started_ms(struct registry *r);
 
-/* Daemon-wide counters. */
-void reg_count_restart(struct registry *r);
-uint64_t reg_restarts(struct registry *r);
-void reg_count_rejected(struct registry *r);
-uint64_t reg_rejected(struct registry *r);
-uint64_t reg_sessions_total(struct registry *r); /* claims ever made */
+/* Claims ever made (the daemon's other counters are in metrics.h). */
+uint64_t reg_sessions_total(struct registry *r);
 
 /* ---- for tests ---- */
 

@@ -41,12 +41,21 @@ enum layer {
 
 struct opt_row;
 
-/* Checks value and stores it in s. name is what the user wrote ("--port",
- * "port" or "BINANCE_..."), for the message. value is NULL for a flag given
- * on the command line. Returns 0, or -1 with a sentence in err. */
-typedef int (*opt_setter)(struct settings *s, const struct opt_row *o,
-                          const char *name, const char *value, enum layer layer,
-                          char *err, size_t errlen);
+/* What a setter is given: one option's value and where to store it. */
+struct opt_ctx {
+    struct settings *s;      /* where the value goes */
+    const struct opt_row *o; /* the option's row (its field, its range) */
+    const char *name;        /* what the user wrote ("--port", "port" or
+                                "BINANCE_..."), for the message */
+    const char *value;       /* NULL for a flag given on the command line */
+    enum layer layer;        /* where it came from */
+    char *err;               /* a sentence on failure */
+    size_t errlen;
+};
+
+/* Checks c->value and stores it in c->s. Returns 0, or -1 with a sentence
+ * in c->err. */
+typedef int (*opt_setter)(const struct opt_ctx *c);
 
 enum opt_meta {
     META_NONE = 0,
@@ -154,57 +163,40 @@ flag_value(const char *name, const char *value, int *out, char *err,
 }
 
 static int
-set_flag(struct settings *s, const struct opt_row *o, const char *name,
-         const char *value, enum layer layer, char *err, size_t errlen)
+set_flag(const struct opt_ctx *c)
 {
-    (void)layer;
-    return flag_value(name, value, FIELD_PTR(s, o, int), err, errlen);
+    return flag_value(c->name, c->value, FIELD_PTR(c->s, c->o, int), c->err,
+                      c->errlen);
 }
 
 /* --daemon and --foreground contradict each other: the later one wins, so
- * `--foreground` on the command line beats `daemon = yes` in the file. */
+ * `--foreground` on the command line beats `daemon = yes` in the file. The
+ * row's field (daemonize or foreground) takes the flag; setting one clears
+ * the other. */
 static int
-set_daemon(struct settings *s, const struct opt_row *o, const char *name,
-           const char *value, enum layer layer, char *err, size_t errlen)
+set_daemon_or_foreground(const struct opt_ctx *c)
 {
-    int on;
-    (void)o;
-    (void)layer;
-    if (flag_value(name, value, &on, err, errlen) < 0)
+    int on, *field = FIELD_PTR(c->s, c->o, int);
+
+    if (flag_value(c->name, c->value, &on, c->err, c->errlen) < 0)
         return -1;
-    s->daemonize = on;
-    if (on)
-        s->foreground = 0;
+    *field = on;
+    if (on && field == &c->s->daemonize)
+        c->s->foreground = 0;
+    else if (on)
+        c->s->daemonize = 0;
     return 0;
 }
 
 static int
-set_foreground(struct settings *s, const struct opt_row *o, const char *name,
-               const char *value, enum layer layer, char *err, size_t errlen)
+set_testnet(const struct opt_ctx *c)
 {
     int on;
-    (void)o;
-    (void)layer;
-    if (flag_value(name, value, &on, err, errlen) < 0)
+    if (flag_value(c->name, c->value, &on, c->err, c->errlen) < 0)
         return -1;
-    s->foreground = on;
-    if (on)
-        s->daemonize = 0;
-    return 0;
-}
-
-static int
-set_testnet(struct settings *s, const struct opt_row *o, const char *name,
-            const char *value, enum layer layer, char *err, size_t errlen)
-{
-    int on;
-    (void)o;
-    (void)layer;
-    if (flag_value(name, value, &on, err, errlen) < 0)
-        return -1;
-    s->bnc.default_env = on ? BNC_ENV_TESTNET : BNC_ENV_MAINNET;
-    if (!s->creds_env_fixed)
-        s->creds.env = s->bnc.default_env;
+    c->s->bnc.default_env = on ? BNC_ENV_TESTNET : BNC_ENV_MAINNET;
+    if (!c->s->creds_env_fixed)
+        c->s->creds.env = c->s->bnc.default_env;
     return 0;
 }
 
@@ -223,52 +215,46 @@ number_value(const struct opt_row *o, const char *name, const char *value,
 
 /* An int field. */
 static int
-set_int(struct settings *s, const struct opt_row *o, const char *name,
-        const char *value, enum layer layer, char *err, size_t errlen)
+set_int(const struct opt_ctx *c)
 {
     long v;
-    (void)layer;
-    assert(o->size == sizeof(int));
-    if (number_value(o, name, value, &v, err, errlen) < 0)
+    assert(c->o->size == sizeof(int));
+    if (number_value(c->o, c->name, c->value, &v, c->err, c->errlen) < 0)
         return -1;
-    *FIELD_PTR(s, o, int) = (int)v;
+    *FIELD_PTR(c->s, c->o, int) = (int)v;
     return 0;
 }
 
 /* A long field. */
 static int
-set_long(struct settings *s, const struct opt_row *o, const char *name,
-         const char *value, enum layer layer, char *err, size_t errlen)
+set_long(const struct opt_ctx *c)
 {
-    (void)layer;
-    assert(o->size == sizeof(long));
-    return number_value(o, name, value, FIELD_PTR(s, o, long), err, errlen);
+    assert(c->o->size == sizeof(long));
+    return number_value(c->o, c->name, c->value, FIELD_PTR(c->s, c->o, long),
+                        c->err, c->errlen);
 }
 
 /* A size_t field. */
 static int
-set_size(struct settings *s, const struct opt_row *o, const char *name,
-         const char *value, enum layer layer, char *err, size_t errlen)
+set_size(const struct opt_ctx *c)
 {
     long v;
-    (void)layer;
-    assert(o->size == sizeof(size_t));
-    if (number_value(o, name, value, &v, err, errlen) < 0)
+    assert(c->o->size == sizeof(size_t));
+    if (number_value(c->o, c->name, c->value, &v, c->err, c->errlen) < 0)
         return -1;
-    *FIELD_PTR(s, o, size_t) = (size_t)v;
+    *FIELD_PTR(c->s, c->o, size_t) = (size_t)v;
     return 0;
 }
 
 static int
-set_decimal(struct settings *s, const struct opt_row *o, const char *name,
-            const char *value, enum layer layer, char *err, size_t errlen)
+set_decimal(const struct opt_ctx *c)
 {
-    (void)layer;
-    if (parse_decimal(value, o->lo, o->hi, FIELD_PTR(s, o, double)) < 0) {
-        snprintf(err, errlen,
+    if (parse_decimal(c->value, c->o->lo, c->o->hi,
+                      FIELD_PTR(c->s, c->o, double)) < 0) {
+        snprintf(c->err, c->errlen,
                  "%s must be a number from %g to %g (a decimal point is "
                  "allowed)",
-                 name, o->lo, o->hi);
+                 c->name, c->o->lo, c->o->hi);
         return -1;
     }
     return 0;
@@ -276,37 +262,33 @@ set_decimal(struct settings *s, const struct opt_row *o, const char *name,
 
 /* A string; empty means "none". */
 static int
-set_string(struct settings *s, const struct opt_row *o, const char *name,
-           const char *value, enum layer layer, char *err, size_t errlen)
+set_string(const struct opt_ctx *c)
 {
-    (void)layer;
-    if (strlen(value) >= o->size) {
-        snprintf(err, errlen, "%s is longer than %zu characters", name,
-                 o->size - 1);
+    if (strlen(c->value) >= c->o->size) {
+        snprintf(c->err, c->errlen, "%s is longer than %zu characters", c->name,
+                 c->o->size - 1);
         return -1;
     }
-    memcpy(FIELD_PTR(s, o, char), value, strlen(value) + 1);
+    memcpy(FIELD_PTR(c->s, c->o, char), c->value, strlen(c->value) + 1);
     return 0;
 }
 
 /* An http:// or https:// URL; a trailing slash is dropped. */
 static int
-set_url(struct settings *s, const struct opt_row *o, const char *name,
-        const char *value, enum layer layer, char *err, size_t errlen)
+set_url(const struct opt_ctx *c)
 {
-    char *dst = FIELD_PTR(s, o, char);
-    size_t n = strlen(value);
-    (void)layer;
-    if ((strncmp(value, "https://", 8) != 0 &&
-         strncmp(value, "http://", 7) != 0) ||
-        n >= o->size) {
-        snprintf(err, errlen,
+    char *dst = FIELD_PTR(c->s, c->o, char);
+    size_t n = strlen(c->value);
+    if ((strncmp(c->value, "https://", 8) != 0 &&
+         strncmp(c->value, "http://", 7) != 0) ||
+        n >= c->o->size) {
+        snprintf(c->err, c->errlen,
                  "%s must be an http:// or https:// URL shorter than %zu "
                  "characters",
-                 name, o->size);
+                 c->name, c->o->size);
         return -1;
     }
-    memcpy(dst, value, n + 1);
+    memcpy(dst, c->value, n + 1);
     while (n > 8 && dst[n - 1] == '/')
         dst[--n] = '\0';
     return 0;
@@ -314,54 +296,47 @@ set_url(struct settings *s, const struct opt_row *o, const char *name,
 
 /* A numeric IPv4 or IPv6 address, as the supervisor's getaddrinfo takes. */
 static int
-set_bind(struct settings *s, const struct opt_row *o, const char *name,
-         const char *value, enum layer layer, char *err, size_t errlen)
+set_bind(const struct opt_ctx *c)
 {
     struct addrinfo hints, *ai = NULL;
     memset(&hints, 0, sizeof(hints));
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE;
-    if (value[0] == '\0' || strlen(value) >= o->size ||
-        getaddrinfo(value, NULL, &hints, &ai) != 0) {
-        snprintf(err, errlen,
-                 "%s needs a numeric IPv4 or IPv6 address, not '%.64s'", name,
-                 value);
+    if (c->value[0] == '\0' || strlen(c->value) >= c->o->size ||
+        getaddrinfo(c->value, NULL, &hints, &ai) != 0) {
+        snprintf(c->err, c->errlen,
+                 "%s needs a numeric IPv4 or IPv6 address, not '%.64s'",
+                 c->name, c->value);
         return -1;
     }
     freeaddrinfo(ai);
-    return set_string(s, o, name, value, layer, err, errlen);
+    return set_string(c);
 }
 
 static int
-set_mode(struct settings *s, const struct opt_row *o, const char *name,
-         const char *value, enum layer layer, char *err, size_t errlen)
+set_mode(const struct opt_ctx *c)
 {
-    (void)o;
-    (void)layer;
-    if (strcmp(value, "stdio") == 0) {
-        s->mode = MODE_STDIO;
-    } else if (strcmp(value, "sse") == 0) {
-        s->mode = MODE_SSE;
+    if (strcmp(c->value, "stdio") == 0) {
+        c->s->mode = MODE_STDIO;
+    } else if (strcmp(c->value, "sse") == 0) {
+        c->s->mode = MODE_SSE;
     } else {
-        snprintf(err, errlen, "%s must be stdio or sse, not '%.64s'", name,
-                 value);
+        snprintf(c->err, c->errlen, "%s must be stdio or sse, not '%.64s'",
+                 c->name, c->value);
         return -1;
     }
     return 0;
 }
 
 static int
-set_log_level(struct settings *s, const struct opt_row *o, const char *name,
-              const char *value, enum layer layer, char *err, size_t errlen)
+set_log_level(const struct opt_ctx *c)
 {
-    (void)o;
-    (void)layer;
-    if (log_level_parse(value, &s->log_level) < 0) {
-        snprintf(err, errlen,
+    if (log_level_parse(c->value, &c->s->log_level) < 0) {
+        snprintf(c->err, c->errlen,
                  "%s must be debug, info, notice, warning or error, not "
                  "'%.64s'",
-                 name, value);
+                 c->name, c->value);
         return -1;
     }
     return 0;
@@ -370,45 +345,43 @@ set_log_level(struct settings *s, const struct opt_row *o, const char *name,
 /* Repeatable: values of one layer add up; the first value from a later
  * layer replaces the list (the command line wins over the file). */
 static int
-set_origin(struct settings *s, const struct opt_row *o, const char *name,
-           const char *value, enum layer layer, char *err, size_t errlen)
+set_origin(const struct opt_ctx *c)
 {
-    (void)o;
-    if ((int)layer != s->origins_layer) {
-        s->norigins = 0;
-        s->origins_layer = (int)layer;
+    if ((int)c->layer != c->s->origins_layer) {
+        c->s->norigins = 0;
+        c->s->origins_layer = (int)c->layer;
     }
-    if (value[0] == '\0') {
-        snprintf(err, errlen, "%s needs an origin such as https://host", name);
+    if (c->value[0] == '\0') {
+        snprintf(c->err, c->errlen, "%s needs an origin such as https://host",
+                 c->name);
         return -1;
     }
-    if (s->norigins >= SETTINGS_ORIGINS_MAX ||
-        strlcpy_checked(s->origins[s->norigins], value, sizeof(s->origins[0])) <
-            0) {
-        snprintf(err, errlen, "%s: at most %d origins of up to %zu characters",
-                 name, SETTINGS_ORIGINS_MAX, sizeof(s->origins[0]) - 1);
+    if (c->s->norigins >= SETTINGS_ORIGINS_MAX ||
+        strlcpy_checked(c->s->origins[c->s->norigins], c->value,
+                        sizeof(c->s->origins[0])) < 0) {
+        snprintf(c->err, c->errlen,
+                 "%s: at most %d origins of up to %zu characters", c->name,
+                 SETTINGS_ORIGINS_MAX, sizeof(c->s->origins[0]) - 1);
         return -1;
     }
-    s->norigins++;
+    c->s->norigins++;
     return 0;
 }
 
 /* allowed_hosts: a comma-separated list (auth.h gives the syntax). */
 static int
-set_hosts(struct settings *s, const struct opt_row *o, const char *name,
-          const char *value, enum layer layer, char *err, size_t errlen)
+set_hosts(const struct opt_ctx *c)
 {
     char why[160];
-    if (auth_hosts_check(value, why, sizeof(why)) < 0) {
-        snprintf(err, errlen, "%s: %s", name, why);
+    if (auth_hosts_check(c->value, why, sizeof(why)) < 0) {
+        snprintf(c->err, c->errlen, "%s: %s", c->name, why);
         return -1;
     }
-    return set_string(s, o, name, value, layer, err, errlen);
+    return set_string(c);
 }
 
 static int
-set_confirmation(struct settings *s, const struct opt_row *o, const char *name,
-                 const char *value, enum layer layer, char *err, size_t errlen)
+set_confirmation(const struct opt_ctx *c)
 {
     static const char *const names[] = {
         [OC_AUTO] = "auto",
@@ -416,45 +389,38 @@ set_confirmation(struct settings *s, const struct opt_row *o, const char *name,
         [OC_TOKEN] = "token",
         [OC_OFF] = "off",
     };
-    (void)o;
-    (void)layer;
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        if (strcmp(value, names[i]) == 0) {
-            s->trading.confirmation = (enum order_confirmation)i;
+        if (strcmp(c->value, names[i]) == 0) {
+            c->s->trading.confirmation = (enum order_confirmation)i;
             return 0;
         }
     }
-    snprintf(err, errlen,
-             "%s must be auto, elicitation, token or off, not '%.64s'", name,
-             value);
+    snprintf(c->err, c->errlen,
+             "%s must be auto, elicitation, token or off, not '%.64s'", c->name,
+             c->value);
     return -1;
 }
 
 static int
-set_confirm_on(struct settings *s, const struct opt_row *o, const char *name,
-               const char *value, enum layer layer, char *err, size_t errlen)
+set_confirm_on(const struct opt_ctx *c)
 {
-    (void)o;
-    (void)layer;
-    if (strcmp(value, "mainnet") == 0 || strcmp(value, "always") == 0) {
-        s->trading.confirm_always = strcmp(value, "always") == 0;
+    if (strcmp(c->value, "mainnet") == 0 || strcmp(c->value, "always") == 0) {
+        c->s->trading.confirm_always = strcmp(c->value, "always") == 0;
         return 0;
     }
-    snprintf(err, errlen, "%s must be mainnet or always, not '%.64s'", name,
-             value);
+    snprintf(c->err, c->errlen, "%s must be mainnet or always, not '%.64s'",
+             c->name, c->value);
     return -1;
 }
 
 /* A comma-separated list of symbols or globs ("BTCUSDT, ETH*"): each entry
  * 1-20 of A-Z 0-9 * ?, stored upper-cased without spaces. */
 static int
-set_symbols(struct settings *s, const struct opt_row *o, const char *name,
-            const char *value, enum layer layer, char *err, size_t errlen)
+set_symbols(const struct opt_ctx *c)
 {
-    char *dst = FIELD_PTR(s, o, char);
+    char *dst = FIELD_PTR(c->s, c->o, char);
     size_t n = 0, entry = 0;
-    (void)layer;
-    for (const char *p = value;; p++) {
+    for (const char *p = c->value;; p++) {
         if (*p == ',' || *p == '\0') {
             if (entry == 0 && (*p == ',' || n > 0))
                 goto bad;
@@ -468,7 +434,7 @@ set_symbols(struct settings *s, const struct opt_row *o, const char *name,
         } else if (++entry > 20) {
             goto bad;
         }
-        if (n + 1 >= o->size)
+        if (n + 1 >= c->o->size)
             goto bad;
         dst[n++] = (char)toupper((unsigned char)*p);
     }
@@ -476,11 +442,11 @@ set_symbols(struct settings *s, const struct opt_row *o, const char *name,
     return 0;
 bad:
     dst[0] = '\0';
-    snprintf(err, errlen,
+    snprintf(c->err, c->errlen,
              "%s must be a comma-separated list of symbols or globs (A-Z, "
              "0-9, * and ?; at most 20 characters each, %zu in all), not "
              "'%.64s'",
-             name, o->size - 1, value);
+             c->name, c->o->size - 1, c->value);
     return -1;
 }
 
@@ -614,10 +580,11 @@ static const struct opt_row opt_table[] = {
     OPT("rate-burst", 0, "N", WHERE_ALL, NULL, META_NONE, set_int,
         F(rate_burst), 1, 1000000, "requests allowed in a burst (20)"),
     /* running as a daemon */
-    OPT("daemon", 0, NULL, WHERE_ALL, NULL, META_NONE, set_daemon, F(daemonize),
-        0, 0, "detach from the terminal"),
-    OPT("foreground", 0, NULL, WHERE_ALL, NULL, META_NONE, set_foreground,
-        F(foreground), 0, 0, "stay in the foreground (overrides daemon)"),
+    OPT("daemon", 0, NULL, WHERE_ALL, NULL, META_NONE, set_daemon_or_foreground,
+        F(daemonize), 0, 0, "detach from the terminal"),
+    OPT("foreground", 0, NULL, WHERE_ALL, NULL, META_NONE,
+        set_daemon_or_foreground, F(foreground), 0, 0,
+        "stay in the foreground (overrides daemon)"),
     OPT("pidfile", 0, "PATH", WHERE_ALL, NULL, META_NONE, set_string,
         F(pidfile), 0, 0, "process id file (default below)"),
     OPT("user", 0, "NAME", WHERE_ALL, NULL, META_NONE, set_string, F(user), 0,
@@ -716,7 +683,8 @@ settings_from_env(struct settings *s, char *err, size_t errlen)
         const char *v;
         if (o->env == NULL || (v = getenv(o->env)) == NULL || *v == '\0')
             continue;
-        if (o->set(s, o, o->env, v, LAYER_ENV, err, errlen) < 0)
+        struct opt_ctx c = {s, o, o->env, v, LAYER_ENV, err, errlen};
+        if (o->set(&c) < 0)
             return -1;
     }
 
@@ -840,8 +808,10 @@ args_pass(struct settings *s, int argc, char **argv, int pass_meta,
             continue;
         char name[64];
         snprintf(name, sizeof(name), "--%s", o->name);
-        if (o->set(s, o, name, o->arg != NULL ? optarg : NULL, LAYER_ARGS, err,
-                   errlen) < 0)
+        struct opt_ctx c = {
+            s,          o,   name,  o->arg != NULL ? optarg : NULL,
+            LAYER_ARGS, err, errlen};
+        if (o->set(&c) < 0)
             return -1;
     }
     if (!failed && optind < argc) {
@@ -1060,7 +1030,8 @@ config_key(void *ctx, const char *key, const char *value, char *err,
         snprintf(err, errlen, "%s needs yes or no", key);
         return -1;
     }
-    return o->set(s, o, key, value, LAYER_FILE, err, errlen);
+    struct opt_ctx c = {s, o, key, value, LAYER_FILE, err, errlen};
+    return o->set(&c);
 }
 
 int

@@ -3,14 +3,14 @@
  * worker.h for the contract, worker_int.h for the rooms of the worker and
  * the transport rules in binmcpd(8).
  *
- * Owns the process: start-up (the rooms, the credentials copy, the trading
- * guard, libmicrohttpd on the supervisor's socket), the main thread's loop
- * and the end. The main thread polls signals, the worker's IPC channel,
- * the supervisor's pipe and the streams' hang-up watch; it dispatches each
- * IPC message to the room it is for, and once a second sends keep-alives
- * and sweeps expired sessions. A stop signal or the supervisor's death
- * drains: stop accepting, end the streams with a retry hint, wait for them
- * (bounded), stop the executors.
+ * Owns the process: start-up (the rooms, the credentials copy, the daemon's
+ * hooks (see struct worker_hooks), libmicrohttpd on the supervisor's socket),
+ * the main thread's loop and the end. The main thread polls signals, the
+ * worker's IPC channel, the supervisor's pipe and the streams' hang-up watch;
+ * it dispatches each IPC message to the room it is for, and once a second sends
+ * keep-alives and sweeps expired sessions. A stop signal or the supervisor's
+ * death drains: stop accepting, end the streams with a retry hint, wait for
+ * them (bounded), stop the executors.
  */
 #include "config.h"
 
@@ -27,12 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bnc.h"
-#include "guard.h"
 #include "log.h"
-#include "ratelimit.h"
 #include "tls.h"
-#include "tools_callcreds.h"
 #include "util.h"
 #include "worker_int.h"
 
@@ -51,17 +47,16 @@ update_creds(struct worker *w, const struct ipc_hdr *h, char *payload)
 
     pthread_rwlock_wrlock(&w->creds_lock);
     if (rc < 0) {
-        log_warnx("worker %d: a malformed credentials message was ignored",
-                  w->env->index);
+        log_warnx("a malformed credentials message was ignored");
     } else if (!next.set) {
         creds_wipe(&w->creds);
-        log_info("worker %d: daemon credentials removed", w->env->index);
+        log_info("daemon credentials removed");
     } else {
         char masked[32];
         memcpy(&w->creds, &next, sizeof(w->creds));
         creds_mask(w->creds.key, masked, sizeof(masked));
-        log_info("worker %d: daemon credentials replaced: key %s (%s)",
-                 w->env->index, masked, creds_env_name(w->creds.env));
+        log_info("daemon credentials replaced: key %s (%s)", masked,
+                 creds_env_name(w->creds.env));
     }
     pthread_rwlock_unlock(&w->creds_lock);
     creds_wipe(&next);
@@ -70,20 +65,19 @@ update_creds(struct worker *w, const struct ipc_hdr *h, char *payload)
 /* IPC_TLS: SIGHUP brought a new certificate: new handshakes use it at
  * once. A malformed or refused one is logged and changes nothing. */
 static void
-update_tls(struct worker *w, const struct ipc_hdr *h, const char *payload)
+update_tls(const struct ipc_hdr *h, const char *payload)
 {
     char err[256];
     const char *cert, *key;
 
     if (ipc_read_tls(h, payload, &cert, &key) < 0) {
-        log_warnx("worker %d: a malformed certificate message was ignored",
-                  w->env->index);
+        log_warnx("a malformed certificate message was ignored");
         return;
     }
     if (tls_install(cert, key, err, sizeof(err)) < 0)
-        log_warnx("worker %d: new certificate refused: %s", w->env->index, err);
+        log_warnx("new certificate refused: %s", err);
     else
-        log_info("worker %d: HTTPS certificate replaced", w->env->index);
+        log_info("HTTPS certificate replaced");
 }
 
 /* IPC_DELIVER: a client message for one of our sessions. When the session
@@ -96,11 +90,11 @@ deliver_from_ipc(struct worker *w, const struct ipc_hdr *h, const char *payload)
     if (ipc_read_deliver(h, payload, &m) < 0)
         return;
     struct reg_ref ref = {m.slot, m.gen};
+    struct ipc_output end = {m.slot, m.gen, m.reply_stream, NULL, 0};
     if (jobs_deliver_here(w, ref, m.msg, m.len, m.reply_worker,
                           m.reply_stream) < 0 &&
         m.reply_worker >= 0)
-        ipc_send_end(w->env->ipc, m.reply_worker, m.slot, m.gen,
-                     m.reply_stream);
+        outbox_send(w, m.reply_worker, &end, 1);
 }
 
 /* Hands one message to the room it is for. payload (h->len bytes and a
@@ -116,7 +110,7 @@ dispatch_ipc(struct worker *w, const struct ipc_hdr *h, char *payload)
         update_creds(w, h, payload);
         break;
     case IPC_TLS:
-        update_tls(w, h, payload);
+        update_tls(h, payload);
         break;
     case IPC_DELIVER:
         deliver_from_ipc(w, h, payload);
@@ -197,44 +191,57 @@ signals_open(void)
     return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
-/* Polls until a stop signal or the supervisor's death. */
+/* The main loop's fixed descriptors, then the outbox's channels. */
+enum { PF_SIGNAL, PF_IPC, PF_PARENT, PF_HUP, PF_OUTBOX, PF_FIXED };
+
+/* Reads one signal: 1 for a stop signal (logged), 0 for one to ignore. */
+static int
+read_stop_signal(int sfd)
+{
+    struct signalfd_siginfo si;
+
+    if (read(sfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+        return 0;
+    if (si.ssi_signo == SIGHUP || si.ssi_signo == SIGUSR1 ||
+        si.ssi_signo == SIGUSR2)
+        return 0;
+    log_info("signal %u: draining", si.ssi_signo);
+    return 1;
+}
+
+/* Polls until a stop signal or the supervisor's death. pf has room for
+ * PF_FIXED + the workers' channels. */
 static void
-main_loop(struct worker *w, int sfd)
+main_loop(struct worker *w, int sfd, struct pollfd *pf, int npf)
 {
     int64_t last_keepalive = mono_ms();
     int64_t last_tick = mono_ms();
-    struct pollfd pf[4] = {
-        {sfd, POLLIN, 0},
-        {ipc_rx_fd(w->env->ipc, w->env->index), POLLIN, 0},
-        {w->env->parent_fd, POLLIN, 0},
-        {w->streams.hup_fd, POLLIN, 0},
-    };
 
+    pf[PF_SIGNAL] = (struct pollfd){sfd, POLLIN, 0};
+    pf[PF_IPC] =
+        (struct pollfd){ipc_rx_fd(w->env->ipc, w->env->index), POLLIN, 0};
+    pf[PF_PARENT] = (struct pollfd){w->env->parent_fd, POLLIN, 0};
+    pf[PF_HUP] = (struct pollfd){w->streams.hup_fd, POLLIN, 0};
+    pf[PF_OUTBOX] = (struct pollfd){w->outbox.wake_fd, POLLIN, 0};
     for (;;) {
-        int n = poll(pf, 4, 250);
+        int timeout = 250;
+        int nout = outbox_poll_fds(w, pf + PF_FIXED, npf - PF_FIXED, &timeout);
+        int n = poll(pf, (nfds_t)(PF_FIXED + nout), timeout);
         if (n < 0 && errno != EINTR)
             break;
-        if (pf[0].revents & POLLIN) {
-            struct signalfd_siginfo si;
-            if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-                if (si.ssi_signo == SIGHUP || si.ssi_signo == SIGUSR1 ||
-                    si.ssi_signo == SIGUSR2)
-                    continue;
-                log_info("worker %d: signal %u: draining", w->env->index,
-                         si.ssi_signo);
-                return;
-            }
-        }
-        if (pf[2].revents & (POLLIN | POLLHUP) ||
+        if (pf[PF_SIGNAL].revents & POLLIN && read_stop_signal(sfd))
+            return;
+        if (pf[PF_PARENT].revents & (POLLIN | POLLHUP) ||
             getppid() != w->env->parent_pid) {
-            log_warnx("worker %d: the supervisor is gone; stopping",
-                      w->env->index);
+            log_warnx("the supervisor is gone; stopping");
             return;
         }
-        if (pf[1].revents & POLLIN)
+        if (pf[PF_IPC].revents & POLLIN)
             handle_ipc(w);
-        if (pf[3].revents & POLLIN)
+        if (pf[PF_HUP].revents & POLLIN)
             stream_handle_hangups(w);
+        if (n == 0 || pf[PF_OUTBOX].revents & POLLIN || nout > 0)
+            outbox_flush(w);
         if (mono_ms() - last_tick >= 1000) {
             last_tick = mono_ms();
             tick(w, &last_keepalive);
@@ -254,6 +261,7 @@ drain(struct worker *w)
     size_t left = stream_close_all(w);
     while (left > 0 && mono_ms() < deadline) {
         usleep(20000);
+        outbox_flush(w); /* ends and outputs for other workers' streams */
         left = stream_count(w);
     }
     jobs_stop(w);
@@ -275,11 +283,12 @@ raise_fd_limit(void)
 static void
 mhd_logger(void *cls, const char *fmt, va_list ap)
 {
-    const struct worker *w = cls;
     char text[512];
+
+    (void)cls;
     vsnprintf(text, sizeof(text), fmt, ap);
     text[strcspn(text, "\n")] = '\0';
-    log_debug("worker %d: libmicrohttpd: %s", w->env->index, text);
+    log_debug("libmicrohttpd: %s", text);
 }
 
 /* The most connections libmicrohttpd may hold: streams are limited by
@@ -318,7 +327,7 @@ start_http(struct worker *w)
     };
     if (tls && tls_install(w->env->tls_cert_pem, w->env->tls_key_pem, err,
                            sizeof(err)) < 0) {
-        log_error("worker %d: %s", w->env->index, err);
+        log_error("%s", err);
         return -1;
     }
     w->mhd = MHD_start_daemon(
@@ -351,33 +360,29 @@ worker_run(const struct worker_env *env)
     int jobs_rc = jobs_init(w);
     w->ipc_buf = malloc(IPC_PAYLOAD_MAX + 1);
     int streams_rc = stream_init(w, jobs_main_closed);
+    int outbox_rc = outbox_init(w);
+    int npf = PF_FIXED + w->outbox.npeers;
+    struct pollfd *pf = calloc((size_t)npf, sizeof(*pf));
     pthread_rwlock_init(&w->creds_lock, NULL);
     memcpy(&w->creds, &env->settings->creds, sizeof(w->creds));
-    tools_set_daemon_creds(env->srv, &w->creds, &w->creds_lock);
-    if (!env->settings->read_only) {
-        char gerr[512];
-        if (guard_open(&w->creds, gerr, sizeof(gerr)) < 0)
-            log_error("worker %d: %s; every order will be refused", env->index,
-                      gerr);
-    }
+    if (env->hooks.start != NULL)
+        env->hooks.start(env->hooks.arg, env->index, &w->creds, &w->creds_lock);
     raise_fd_limit();
-    if (env->conns != NULL)
-        cl_reset_worker(env->conns, env->index); /* a predecessor's */
-    if (jobs_rc < 0 || w->ipc_buf == NULL || streams_rc < 0 ||
-        (sfd = signals_open()) < 0) {
-        log_error("worker %d: cannot set up", env->index);
+    if (jobs_rc < 0 || w->ipc_buf == NULL || streams_rc < 0 || outbox_rc < 0 ||
+        pf == NULL || (sfd = signals_open()) < 0) {
+        log_error("cannot set up");
         return WORKER_EXIT_CRASH;
     }
     if (jobs_start(w) == 0 || start_http(w) < 0) {
-        log_error("worker %d: cannot start the HTTP server", env->index);
+        log_error("cannot start the HTTP server");
         return WORKER_EXIT_CRASH;
     }
-    log_info("worker %d: serving", env->index);
-    main_loop(w, sfd);
+    log_info("serving");
+    main_loop(w, sfd, pf, npf);
     if (drain(w) < 0) {
         /* MHD may not be stopped while streams are suspended: leave the
          * rest to process exit. */
-        log_warnx("worker %d: streams still open at the deadline", env->index);
+        log_warnx("streams still open at the deadline");
         return WORKER_EXIT_OK;
     }
     MHD_stop_daemon(w->mhd);
@@ -385,10 +390,12 @@ worker_run(const struct worker_env *env)
     jobs_finish(w);
     free(w->ipc_buf);
     stream_fini(w);
+    outbox_fini(w);
+    free(pf);
     close(sfd);
-    guard_close();
+    if (env->hooks.stop != NULL)
+        env->hooks.stop(env->hooks.arg);
     creds_wipe(&w->creds);
-    bnc_thread_cleanup();
-    log_info("worker %d: stopped", env->index);
+    log_info("stopped");
     return status;
 }

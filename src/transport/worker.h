@@ -16,6 +16,10 @@
 #include "registry.h"
 #include "settings.h"
 
+#include <pthread.h>
+
+#include "creds.h"
+
 struct auth_tokens;
 struct ratelimit;
 struct conn_limit;
@@ -26,6 +30,21 @@ enum {
     WORKER_EXIT_OK = 0,    /* drained after SIGTERM/SIGQUIT, or parent gone */
     WORKER_EXIT_CRASH = 1, /* unexpected failure: respawn */
     WORKER_EXIT_FATAL = 2, /* configuration can never work: do not respawn */
+};
+
+/* What the daemon wires into a worker process around its HTTP serving
+ * (compose.c fills it; the worker knows no Binance client or trading guard).
+ * The worker's main thread calls start once, before any other thread of the
+ * worker exists, and stop once after they ended (not at all when the worker
+ * fails to start or drains past its deadline: process exit cleans up). */
+struct worker_hooks {
+    /* index: the worker slot; creds: the worker's own copy of the daemon's
+     * credentials, which SIGHUP replaces under lock. Failures are logged;
+     * the worker serves anyway. */
+    void (*start)(void *arg, int index, struct creds *creds,
+                  pthread_rwlock_t *lock);
+    void (*stop)(void *arg);
+    void *arg;
 };
 
 struct worker_env {
@@ -45,6 +64,7 @@ struct worker_env {
     struct metrics *metrics;        /* counters, shared */
     const char *tls_cert_pem;       /* HTTPS when both are set */
     const char *tls_key_pem;
+    struct worker_hooks hooks; /* start and stop may be NULL */
 };
 
 /* Runs a worker in the current (freshly forked) process until SIGTERM,

@@ -28,6 +28,10 @@
  *                    struct logged_event and w->streams.
  *   worker_reply.c   plain HTTP replies: text, JSON errors, /health, / and
  *                    /metrics. Owns nothing.
+ *   worker_outbox.c  messages for other workers' streams: sent at once, or
+ *                    queued while the peer's channel is full and sent by the
+ *                    main loop when it is writable. Owns struct outbox_msg
+ *                    and w->outbox (under its own lock, w->outbox.lock).
  *
  * Threads and the lock. libmicrohttpd's epoll thread runs worker_mcp.c and
  * the stream reader; the main thread runs worker.c; EXECUTORS threads run
@@ -158,6 +162,26 @@ struct worker_http {
     size_t nconns; /* connections open */
 };
 
+/* ---- worker_outbox.c ---- */
+
+#define OUTBOX_MAX_BYTES (64u << 20) /* payload queued for all peers */
+#define OUTBOX_MAX_MSGS  65536       /* messages queued for all peers */
+
+struct outbox_msg; /* one queued message */
+struct pollfd;
+
+/* What worker_outbox.c keeps in struct worker (under outbox.lock, a lock
+ * of its own: executors queue without w->lock; but wake_fd and npeers, set
+ * once at start-up). */
+struct worker_outbox {
+    pthread_mutex_t lock;
+    struct outbox_msg **head, **tail; /* one queue per peer worker */
+    int npeers;
+    size_t bytes, count; /* over all queues */
+    int64_t retry_ms;    /* mono_ms() before which POLLOUT is not asked */
+    int wake_fd;         /* eventfd: the main loop's "something queued" */
+};
+
 /* ---- the process ---- */
 
 struct worker {
@@ -167,6 +191,7 @@ struct worker {
     struct worker_http http;
     struct worker_streams streams;
     struct worker_jobs jobs;
+    struct worker_outbox outbox;
     /* worker.c's own */
     struct MHD_Daemon *mhd;
     char *ipc_buf;      /* IPC_PAYLOAD_MAX + 1 bytes */
@@ -241,6 +266,29 @@ void stream_handle_hangups(struct worker *w);
 void stream_tick_locked(struct worker *w, int64_t now, int keepalive);
 size_t stream_close_all(struct worker *w);
 size_t stream_count(struct worker *w);
+
+/* worker_outbox.c */
+int outbox_init(struct worker *w);
+void outbox_fini(struct worker *w);
+/* Sends an output (end 0: m->msg, m->len) or an end marker (end 1) to a
+ * stream held by worker peer, never blocking: at once when peer's channel
+ * has room and nothing waits for it, else copied to peer's queue, which
+ * the main loop sends (outbox_flush) in order once the channel is writable.
+ * Any thread, without w->lock. Returns 0 when sent or queued; -1 with
+ * errno: ENOBUFS when the queues hold OUTBOX_MAX_BYTES or OUTBOX_MAX_MSGS
+ * already (the message is refused, with a log line naming the peer and the
+ * queue), ENOMEM, EINVAL for a bad peer, or ipc_send's errno other than
+ * EAGAIN (EMSGSIZE ...). */
+int outbox_send(struct worker *w, int peer, const struct ipc_output *m,
+                int end);
+/* The main loop: sends what the channels take now (a message the channel
+ * refuses for good is dropped with a log line) and clears the wake-up. */
+void outbox_flush(struct worker *w);
+/* The main loop: fills up to max pollfds with POLLOUT on the channels of
+ * peers with queued messages; lowers *timeout_ms when a retry is due
+ * sooner. Returns the number filled. */
+int outbox_poll_fds(struct worker *w, struct pollfd *pf, int max,
+                    int *timeout_ms);
 
 /* worker_reply.c */
 void reply_worker_header(const struct worker *w, struct MHD_Response *r);

@@ -96,8 +96,7 @@ jobs_session_release_locked(struct worker *w, struct wsession *ws,
         return;
     ws->dead = 1;
     if (reg_release(w->env->reg, ws->ref) == 0)
-        log_info("worker %d: session %.8s... ended (%s)", w->env->index, ws->id,
-                 why);
+        log_info("session %.8s... ended (%s)", ws->id, why);
     if (w->jobs.sess[ws->ref.slot] == ws)
         w->jobs.sess[ws->ref.slot] = NULL;
     if (ws->main != NULL) {
@@ -174,9 +173,10 @@ session_enqueue_locked(struct worker *w, struct wsession *ws, const char *msg,
     return 0;
 }
 
-/* Sends an output or an end marker to a stream, wherever it lives. A
- * channel that stays full for a second loses it, with a log line. Called
- * without the lock (it takes it for a local stream). */
+/* Sends an output or an end marker to a stream, wherever it lives: a
+ * local stream at once, another worker's through the outbox (queued while
+ * its channel is full; refused with a log line at the outbox's cap).
+ * Called without the lock (it takes it for a local stream). */
 static void
 route_output(struct worker *w, int worker, uint64_t stream_id,
              struct wsession *ws, const char *msg, size_t len, int end)
@@ -195,22 +195,10 @@ route_output(struct worker *w, int worker, uint64_t stream_id,
     struct ipc_output m = {.slot = ws->ref.slot,
                            .gen = ws->ref.gen,
                            .stream = stream_id,
-                           .msg = msg,
-                           .len = len};
-    /* The receiver drains its channel every loop; wait a little for room
-     * rather than lose an answer. */
-    for (int tries = 0; tries < 200; tries++) {
-        int rc =
-            end ? ipc_send_end(w->env->ipc, worker, m.slot, m.gen, m.stream)
-                : ipc_send_output(w->env->ipc, worker, &m);
-        if (rc == 0)
-            return;
-        if (errno != EAGAIN)
-            break;
-        usleep(5000);
-    }
-    log_warn("worker %d: could not pass a message to worker %d", w->env->index,
-             worker);
+                           .msg = end ? NULL : msg,
+                           .len = end ? 0 : len};
+    if (outbox_send(w, worker, &m, end) < 0 && errno != ENOBUFS)
+        log_warn("could not pass a message to worker %d", worker);
 }
 
 /* The engine's sink: routes a message to the running job's target. */

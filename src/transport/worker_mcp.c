@@ -101,7 +101,6 @@ reply_full(const struct worker *w, struct MHD_Connection *c, int streamable,
         METRICS_REJECT_MAX_SESSIONS_CLIENT};
     char msg[200];
 
-    reg_count_rejected(w->env->reg);
     count_reject(w, reasons[what]);
     if (what == FULL_STREAMS)
         snprintf(msg, sizeof(msg),
@@ -117,7 +116,7 @@ reply_full(const struct worker *w, struct MHD_Connection *c, int streamable,
                  "this client has %u sessions and none is idle; end one "
                  "(DELETE) or retry later",
                  reg_max_per_client(w->env->reg));
-    log_info("worker %d: refused: %s", w->env->index, msg);
+    log_info("refused: %s", msg);
     if (streamable)
         return reply_rpc_error(w, c, 503, -32000, msg, "Retry-After", "5");
     json_object *o = json_object_new_object();
@@ -243,11 +242,10 @@ worker_mcp_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
     rl_client_key(addr, key, sizeof(key));
     if (!cl_full(w->env->conns, cl_key(w->env->conns, key)))
         return MHD_YES;
-    reg_count_rejected(w->env->reg);
     count_reject(w, METRICS_REJECT_PER_IP);
-    log_debug("worker %d: connection from %s refused: %u open "
+    log_debug("connection from %s refused: %u open "
               "(max_connections_per_ip)",
-              w->env->index, key, cl_limit(w->env->conns));
+              key, cl_limit(w->env->conns));
     return MHD_NO;
 }
 
@@ -320,9 +318,9 @@ worker_mcp_tick(struct worker *w, int64_t now)
         return;
     for (unsigned i = 0; i < n; i++)
         count_reject(w, METRICS_REJECT_REQUEST_TIMEOUT);
-    log_info("worker %d: %u connection%s closed: no whole request within "
+    log_info("%u connection%s closed: no whole request within "
              "%d s (request_timeout)",
-             w->env->index, n, n == 1 ? "" : "s", w->set->request_timeout_s);
+             n, n == 1 ? "" : "s", w->set->request_timeout_s);
 }
 
 /* ------------------------------------------------------------------ */
@@ -426,8 +424,8 @@ legacy_open(struct worker *w, struct MHD_Connection *c, struct req *rq)
                      id);
     stream_push(st, text, (size_t)n);
     pthread_mutex_unlock(&w->lock);
-    log_info("worker %d: SSE session %.8s... opened (stream %llu)",
-             w->env->index, id, (unsigned long long)st->id);
+    log_info("SSE session %.8s... opened (stream %llu)", id,
+             (unsigned long long)st->id);
     return stream_respond(w, c, st, "X-Connection-ID", id);
 }
 
@@ -603,8 +601,7 @@ streamable_post(struct worker *w, struct MHD_Connection *c, struct req *rq)
             return reply_rpc_error(w, c, 500, -32603, "out of memory", NULL,
                                    NULL);
         }
-        log_info("worker %d: Streamable HTTP session %.8s... created",
-                 w->env->index, id);
+        log_info("Streamable HTTP session %.8s... created", id);
         return streamable_answer(w, c, rq, ref, w->env->index, id);
     }
     if (sid == NULL)
@@ -668,8 +665,7 @@ streamable_session_op(struct worker *w, struct MHD_Connection *c,
             jobs_session_release_locked(w, ws, "deleted by the client");
         pthread_mutex_unlock(&w->lock);
         reg_release(w->env->reg, ref);
-        log_info("worker %d: session %.8s... deleted by the client",
-                 w->env->index, sid);
+        log_info("session %.8s... deleted by the client", sid);
         return reply_text(w, c, 200, NULL, "", NULL, NULL);
     }
     const char *last = header(c, "Last-Event-ID");
@@ -758,8 +754,7 @@ refuse_early(const struct worker *w, struct MHD_Connection *c, const char *url,
     rl_client_key(ci != NULL ? ci->client_addr : NULL, key, sizeof(key));
     if (!health &&
         !auth_host_allowed(host, w->set->allowed_hosts, w->set->bind)) {
-        log_info("worker %d: %s %s refused: Host %.100s", w->env->index, method,
-                 url, host);
+        log_info("%s %s refused: Host %.100s", method, url, host);
         count_reject(w, METRICS_REJECT_MISDIRECTED);
         *ret = reply_error(w, c, 421, "misdirected_request",
                            "this server does not answer to this Host; see "
@@ -779,8 +774,7 @@ refuse_early(const struct worker *w, struct MHD_Connection *c, const char *url,
         }
     }
     if (origin != NULL && !origin_allowed(w, origin)) {
-        log_info("worker %d: %s %s refused: Origin %.100s", w->env->index,
-                 method, url, origin);
+        log_info("%s %s refused: Origin %.100s", method, url, origin);
         count_reject(w, METRICS_REJECT_FORBIDDEN_ORIGIN);
         *ret = reply_error(w, c, 403, "forbidden_origin",
                            "this Origin is not allowed");

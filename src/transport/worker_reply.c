@@ -84,7 +84,8 @@ reply_rpc_error(const struct worker *w, struct MHD_Connection *c,
     return ret;
 }
 
-/* GET /health: the registry's counters, for monitoring. */
+/* GET /health: the registry's figures and the daemon's counters, for
+ * monitoring. */
 enum MHD_Result
 reply_health(const struct worker *w, struct MHD_Connection *c)
 {
@@ -102,8 +103,8 @@ reply_health(const struct worker *w, struct MHD_Connection *c)
              reg_max_streams(reg), (unsigned long long)reg_sessions_total(reg),
              (unsigned long long)(reg_evictions(reg, REG_EVICT_FULL) +
                                   reg_evictions(reg, REG_EVICT_CLIENT)),
-             (unsigned long long)reg_rejected(reg),
-             (unsigned long long)reg_restarts(reg),
+             (unsigned long long)metrics_capacity_rejections(w->env->metrics),
+             (unsigned long long)metrics_restarts(w->env->metrics),
              (long long)((now_ms() - reg_started_ms(reg)) / 1000));
     return reply_text(w, c, 200, "application/json", text, NULL, NULL);
 }

@@ -336,8 +336,7 @@ forward_to(struct worker *w, const struct stream *st, const char *msg,
         end ? ipc_send_end(w->env->ipc, st->fwd_worker, m.slot, m.gen, m.stream)
             : ipc_send_output(w->env->ipc, st->fwd_worker, &m);
     if (rc < 0)
-        log_warn("worker %d: could not forward a resumed stream's message",
-                 w->env->index);
+        log_warn("could not forward a resumed stream's message");
 }
 
 /* A client resumes POST stream id of session ref after event seq, on
@@ -410,8 +409,8 @@ stream_open_resumed(struct worker *w, struct reg_ref ref, int holder,
             return NULL;
         }
     }
-    log_info("worker %d: stream resumed after event %d.%llu.%u", w->env->index,
-             holder, (unsigned long long)id, seq);
+    log_info("stream resumed after event %d.%llu.%u", holder,
+             (unsigned long long)id, seq);
     return st;
 }
 
@@ -493,8 +492,7 @@ stream_free_cb(void *cls)
         w->streams.main_closed(w, st->sess);
     pthread_mutex_unlock(&w->lock);
     if (st->kind == STREAM_LEGACY)
-        log_info("worker %d: SSE stream %llu closed", w->env->index,
-                 (unsigned long long)st->id);
+        log_info("SSE stream %llu closed", (unsigned long long)st->id);
     stream_destroy(st);
 }
 
