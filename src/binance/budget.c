@@ -10,9 +10,9 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "budget.h"
+#include "shm.h"
 
 #define UB_MAGIC 0x55424731u /* "UBG1" */
 
@@ -53,13 +53,9 @@ ub_create(int weight_per_min, char *err, size_t errlen)
                      weight_per_min);
         return NULL;
     }
-    b = mmap(NULL, sizeof(*b), PROT_READ | PROT_WRITE,
-             MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (b == MAP_FAILED) {
-        if (err != NULL)
-            snprintf(err, errlen, "upstream budget: mmap: %s", strerror(errno));
+    b = shm_map(sizeof(*b), "upstream budget", err, errlen);
+    if (b == NULL)
         return NULL;
-    }
     b->magic = UB_MAGIC;
     b->limit = weight_per_min;
     b->map_len = sizeof(*b);
@@ -72,7 +68,7 @@ void
 ub_destroy(struct upstream_budget *b)
 {
     if (b != NULL)
-        munmap(b, b->map_len);
+        shm_unmap(b, b->map_len);
 }
 
 int

@@ -21,9 +21,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "metrics.h"
+#include "shm.h"
 
 #define METRICS_MAGIC 0x4d455431u /* "MET1" */
 #define METRICS_ALIGN 64
@@ -160,14 +160,9 @@ metrics_create(const char *const *tool_names, size_t n, char *err,
     tools_off = (sizeof(struct metrics) + METRICS_ALIGN - 1) / METRICS_ALIGN *
                 METRICS_ALIGN;
     len = tools_off + (n + 1) * sizeof(struct metrics_tool);
-    map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-               -1, 0);
-    if (map == MAP_FAILED) {
-        if (err != NULL)
-            snprintf(err, errlen, "metrics: mmap of %zu bytes: %s", len,
-                     strerror(errno));
+    map = shm_map(len, "metrics", err, errlen);
+    if (map == NULL)
         return NULL;
-    }
     /* The mapping comes zeroed: every counter starts at 0. */
     m = map;
     m->magic = METRICS_MAGIC;
@@ -186,7 +181,7 @@ void
 metrics_destroy(struct metrics *m)
 {
     if (m != NULL)
-        munmap(m, m->map_len);
+        shm_unmap(m, m->map_len);
 }
 
 /* The row of a tool name; unknown names get the last row. A linear scan:

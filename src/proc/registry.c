@@ -40,7 +40,6 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <gnutls/crypto.h>
@@ -48,6 +47,7 @@
 
 #include "log.h"
 #include "registry.h"
+#include "shm.h"
 #include "util.h"
 
 #define REG_MAGIC       0x52454731u /* "REG1" */
@@ -194,66 +194,82 @@ reg_key_none(const uint8_t key[REG_FP_LEN])
 
 /* ---- the lists (under the mutex) ---- */
 
+/* A slot is on two lists, both linked by slot index: all live sessions
+ * (LRU) and its client's. */
+enum reg_list {
+    REG_LIST_ALL,
+    REG_LIST_CLIENT,
+};
+
+static uint32_t *
+reg_link_prev(struct reg_slot *s, enum reg_list l)
+{
+    return l == REG_LIST_ALL ? &s->lru_prev : &s->cl_prev;
+}
+
+static uint32_t *
+reg_link_next(struct reg_slot *s, enum reg_list l)
+{
+    return l == REG_LIST_ALL ? &s->lru_next : &s->cl_next;
+}
+
+/* Takes slot i off list l, whose ends are *head and *tail. */
+static void
+reg_list_unlink(struct registry *r, enum reg_list l, uint32_t *head,
+                uint32_t *tail, uint32_t i)
+{
+    struct reg_slot *slots = reg_slots(r);
+    uint32_t p = *reg_link_prev(&slots[i], l), n = *reg_link_next(&slots[i], l);
+
+    if (p != REG_NO_SLOT)
+        *reg_link_next(&slots[p], l) = n;
+    else
+        *head = n;
+    if (n != REG_NO_SLOT)
+        *reg_link_prev(&slots[n], l) = p;
+    else
+        *tail = p;
+    *reg_link_prev(&slots[i], l) = *reg_link_next(&slots[i], l) = REG_NO_SLOT;
+}
+
+/* Puts slot i at the end (the most recent) of list l. */
+static void
+reg_list_append(struct registry *r, enum reg_list l, uint32_t *head,
+                uint32_t *tail, uint32_t i)
+{
+    struct reg_slot *slots = reg_slots(r);
+
+    *reg_link_prev(&slots[i], l) = *tail;
+    *reg_link_next(&slots[i], l) = REG_NO_SLOT;
+    if (*tail != REG_NO_SLOT)
+        *reg_link_next(&slots[*tail], l) = i;
+    else
+        *head = i;
+    *tail = i;
+}
+
 static void
 reg_lru_unlink(struct registry *r, uint32_t i)
 {
-    struct reg_slot *slots = reg_slots(r);
-    uint32_t p = slots[i].lru_prev, n = slots[i].lru_next;
-
-    if (p != REG_NO_SLOT)
-        slots[p].lru_next = n;
-    else
-        r->lru_head = n;
-    if (n != REG_NO_SLOT)
-        slots[n].lru_prev = p;
-    else
-        r->lru_tail = p;
-    slots[i].lru_prev = slots[i].lru_next = REG_NO_SLOT;
+    reg_list_unlink(r, REG_LIST_ALL, &r->lru_head, &r->lru_tail, i);
 }
 
 static void
 reg_lru_append(struct registry *r, uint32_t i)
 {
-    struct reg_slot *slots = reg_slots(r);
-
-    slots[i].lru_prev = r->lru_tail;
-    slots[i].lru_next = REG_NO_SLOT;
-    if (r->lru_tail != REG_NO_SLOT)
-        slots[r->lru_tail].lru_next = i;
-    else
-        r->lru_head = i;
-    r->lru_tail = i;
+    reg_list_append(r, REG_LIST_ALL, &r->lru_head, &r->lru_tail, i);
 }
 
 static void
 reg_cl_unlink(struct registry *r, struct reg_centry *e, uint32_t i)
 {
-    struct reg_slot *slots = reg_slots(r);
-    uint32_t p = slots[i].cl_prev, n = slots[i].cl_next;
-
-    if (p != REG_NO_SLOT)
-        slots[p].cl_next = n;
-    else
-        e->head = n;
-    if (n != REG_NO_SLOT)
-        slots[n].cl_prev = p;
-    else
-        e->tail = p;
-    slots[i].cl_prev = slots[i].cl_next = REG_NO_SLOT;
+    reg_list_unlink(r, REG_LIST_CLIENT, &e->head, &e->tail, i);
 }
 
 static void
 reg_cl_append(struct registry *r, struct reg_centry *e, uint32_t i)
 {
-    struct reg_slot *slots = reg_slots(r);
-
-    slots[i].cl_prev = e->tail;
-    slots[i].cl_next = REG_NO_SLOT;
-    if (e->tail != REG_NO_SLOT)
-        slots[e->tail].cl_next = i;
-    else
-        e->head = i;
-    e->tail = i;
+    reg_list_append(r, REG_LIST_CLIENT, &e->head, &e->tail, i);
 }
 
 /* ---- the client table (under the mutex) ---- */
@@ -465,32 +481,22 @@ reg_repair_locked(struct registry *r)
 
 /* Takes the registry mutex, repairing the table when its previous owner
  * died. Returns 0, or -1 with errno EIO when the mutex is unusable. */
+static void
+reg_repair(void *r)
+{
+    reg_repair_locked(r);
+}
+
 static int
 reg_lock(struct registry *r)
 {
-    int rc = pthread_mutex_lock(&r->mu);
-    if (rc == 0)
-        return 0;
-    if (rc == EOWNERDEAD) {
-        reg_repair_locked(r);
-        rc = pthread_mutex_consistent(&r->mu);
-        if (rc == 0)
-            return 0;
-        log_error("registry: pthread_mutex_consistent: %s", strerror(rc));
-        pthread_mutex_unlock(&r->mu);
-    } else {
-        log_error("registry: lock: %s", strerror(rc));
-    }
-    errno = EIO;
-    return -1;
+    return shm_mutex_lock(&r->mu, reg_repair, r, "registry");
 }
 
 static void
 reg_unlock(struct registry *r)
 {
-    int rc = pthread_mutex_unlock(&r->mu);
-    assert(rc == 0);
-    (void)rc;
+    shm_mutex_unlock(&r->mu);
 }
 
 /* Frees a LIVE slot; the mutex is held. */
@@ -588,7 +594,6 @@ reg_parse_id(const char *id, uint32_t *slot, uint32_t *gen,
 struct registry *
 reg_create(uint32_t max_live, uint32_t nworkers, char *err, size_t errlen)
 {
-    pthread_mutexattr_t attr;
     struct registry *r;
     size_t pids_off, streams_off, slots_off, ctab_off, len;
     uint32_t ctab_size = 2;
@@ -615,14 +620,9 @@ reg_create(uint32_t max_live, uint32_t nworkers, char *err, size_t errlen)
         reg_round_up(slots_off + (size_t)max_live * sizeof(struct reg_slot));
     len = ctab_off + (size_t)ctab_size * sizeof(struct reg_centry);
 
-    map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-               -1, 0);
-    if (map == MAP_FAILED) {
-        if (err != NULL)
-            snprintf(err, errlen, "registry: mmap of %zu bytes: %s", len,
-                     strerror(errno));
+    map = shm_map(len, "registry", err, errlen);
+    if (map == NULL)
         return NULL;
-    }
     /* The mapping comes zeroed: every slot is FREE, every pid 0. */
     r = map;
     r->magic = REG_MAGIC;
@@ -641,20 +641,10 @@ reg_create(uint32_t max_live, uint32_t nworkers, char *err, size_t errlen)
     if (gnutls_rnd(GNUTLS_RND_NONCE, &r->seed, sizeof(r->seed)) != 0)
         r->seed = (uint64_t)mono_ms() * 0x9e3779b97f4a7c15ull;
 
-    rc = pthread_mutexattr_init(&attr);
-    if (rc == 0) {
-        rc = pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
-        if (rc == 0)
-            rc = pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
-        if (rc == 0)
-            rc = pthread_mutex_init(&r->mu, &attr);
-        pthread_mutexattr_destroy(&attr);
-    }
+    rc = shm_mutex_init(&r->mu);
     if (rc != 0) {
-        if (err != NULL)
-            snprintf(err, errlen, "registry: robust shared mutex: %s",
-                     strerror(rc));
-        munmap(map, len);
+        errf(err, errlen, "registry: robust shared mutex: %s", strerror(rc));
+        shm_unmap(map, len);
         return NULL;
     }
 
@@ -675,7 +665,7 @@ reg_destroy(struct registry *r)
     if (r == NULL)
         return;
     assert(r->magic == REG_MAGIC);
-    munmap(r, r->map_len);
+    shm_unmap(r, r->map_len);
 }
 
 void

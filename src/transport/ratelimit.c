@@ -26,7 +26,6 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,6 +35,8 @@
 
 #include "log.h"
 #include "ratelimit.h"
+#include "shm.h"
+#include "util.h"
 
 #define RL_MAGIC       0x524c4731u /* "RLG1" */
 #define CL_MAGIC       0x434c4731u /* "CLG1" */
@@ -105,30 +106,6 @@ mono_ns(void)
     return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
 }
 
-static void *
-shared_map(size_t len)
-{
-    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
-}
-
-static int
-robust_mutex_init(pthread_mutex_t *mu)
-{
-    pthread_mutexattr_t attr;
-    int rc = pthread_mutexattr_init(&attr);
-    if (rc != 0)
-        return rc;
-    rc = pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
-    if (rc == 0)
-        rc = pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
-    if (rc == 0)
-        rc = pthread_mutex_init(mu, &attr);
-    pthread_mutexattr_destroy(&attr);
-    return rc;
-}
-
 /* Locks a set. A dead owner left valid slots (see the top), so EOWNERDEAD
  * only needs pthread_mutex_consistent. Returns 0 or -1 (unusable). */
 static int
@@ -179,13 +156,9 @@ rl_create(double rate_per_s, int burst, unsigned nbuckets, char *err,
     nsets = (nbuckets + RL_WAYS - 1) / RL_WAYS;
     sets_off = (sizeof(struct ratelimit) + RL_ALIGN - 1) / RL_ALIGN * RL_ALIGN;
     len = sets_off + (size_t)nsets * sizeof(struct rl_set);
-    rl = shared_map(len);
-    if (rl == NULL) {
-        if (err != NULL)
-            snprintf(err, errlen, "rate limiter: mmap of %zu bytes: %s", len,
-                     strerror(errno));
+    rl = shm_map(len, "rate limiter", err, errlen);
+    if (rl == NULL)
         return NULL;
-    }
     rl->magic = RL_MAGIC;
     rl->nsets = nsets;
     rl->map_len = len;
@@ -198,12 +171,11 @@ rl_create(double rate_per_s, int burst, unsigned nbuckets, char *err,
         rl->seed = (uint64_t)mono_ns();
     struct rl_set *sets = rl_sets(rl);
     for (uint32_t i = 0; i < nsets; i++) {
-        int rc = robust_mutex_init(&sets[i].mu);
+        int rc = shm_mutex_init(&sets[i].mu);
         if (rc != 0) {
-            if (err != NULL)
-                snprintf(err, errlen, "rate limiter: robust shared mutex: %s",
-                         strerror(rc));
-            munmap(rl, len);
+            errf(err, errlen, "rate limiter: robust shared mutex: %s",
+                 strerror(rc));
+            shm_unmap(rl, len);
             return NULL;
         }
     }
@@ -215,7 +187,7 @@ void
 rl_destroy(struct ratelimit *rl)
 {
     if (rl != NULL)
-        munmap(rl, rl->map_len);
+        shm_unmap(rl, rl->map_len);
 }
 
 int
@@ -362,13 +334,9 @@ cl_create(unsigned nworkers, unsigned per_client, char *err, size_t errlen)
     }
     off = (sizeof(struct conn_limit) + RL_ALIGN - 1) / RL_ALIGN * RL_ALIGN;
     len = off + (size_t)nworkers * CL_DEFAULT_ENTRIES * sizeof(struct cl_entry);
-    cl = shared_map(len);
-    if (cl == NULL) {
-        if (err != NULL)
-            snprintf(err, errlen, "connection limit: mmap of %zu bytes: %s",
-                     len, strerror(errno));
+    cl = shm_map(len, "connection limit", err, errlen);
+    if (cl == NULL)
         return NULL;
-    }
     /* The mapping comes zeroed: every table is empty. */
     cl->magic = CL_MAGIC;
     cl->nworkers = nworkers;
@@ -385,7 +353,7 @@ void
 cl_destroy(struct conn_limit *cl)
 {
     if (cl != NULL)
-        munmap(cl, cl->map_len);
+        shm_unmap(cl, cl->map_len);
 }
 
 uint64_t
