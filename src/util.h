@@ -29,4 +29,9 @@ int ct_equal(const void *a, size_t alen, const void *b, size_t blen);
  * (at least 32 bytes). */
 void format_rfc3339_ms(int64_t ms, char *buf, size_t len);
 
+/* printf into the caller's error buffer (the `char err[256]` idiom); does
+ * nothing when err is NULL or errlen 0. */
+void errbuf_printf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #endif

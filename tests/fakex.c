@@ -8,8 +8,10 @@
  * Ed25519 or RSA signatures against a registered public key), keeps one
  * account (balances, orders, order lists, trades) per API key, and offers a
  * control API under /__fake/ (reset, faults, clock skew, statistics, fills,
- * order counters) that is never signed.  All state lives in `g`, guarded by
- * g.lock; only fault delays sleep without holding it.
+ * order counters, market streams) that is never signed.  All state lives
+ * in `g` (and the order books in g_books), guarded by g.lock; only fault
+ * delays sleep without holding it.  The market streams are a WebSocket
+ * server on a second port (fakex_ws.c) fed from the same books.
  *
  * Usage: fakex --port N [--bind 127.0.0.1] [--key KEY:SECRET]...
  *              [--key-ed25519 KEY=PUBLIC.pem]... [--key-rsa KEY=PUBLIC.pem]...
@@ -46,6 +48,7 @@
 #include <microhttpd.h>
 
 #include "fakex.h"
+#include "fakex_ws.h"
 
 #if MHD_VERSION >= 0x00097002
 typedef enum MHD_Result mhd_result;
@@ -606,12 +609,15 @@ stats_clear(void)
     g.last_key[0] = '\0';
 }
 
-/* Back to the initial state: accounts, ids, faults, counters, clock skew.
- * Caller holds g.lock.  Returns 0 or -1 (out of memory). */
+static void books_reset(void);
+
+/* Back to the initial state: accounts, ids, faults, counters, clock skew,
+ * order books.  Caller holds g.lock.  Returns 0 or -1 (out of memory). */
 static int
 state_reset(void)
 {
     int rc = 0;
+    books_reset();
     g.skew_ms = 0;
     g.next_order_id = FAKEX_FIRST_ORDER_ID;
     g.next_trade_id = FAKEX_FIRST_TRADE_ID;
@@ -1426,21 +1432,279 @@ h_avg_price(struct call *c)
     jset(c->body, "closeTime", jint(server_now()));
 }
 
-/* One side of the book: n levels stepping away from last by dir * tick. */
-static json_object *
-depth_side_json(int s, int n, int dir)
+/* ------------------------------------------------------------------------
+ * The live order books: one per symbol, the book GET /api/v3/depth serves
+ * and whose changes the depth streams publish (fakex_ws.c), so that a
+ * client's local book can be compared with it level by level.  They start
+ * as the fixed book of fakex.h (level i is last -/+ tick*(i+1), qty
+ * (i+1)*FAKEX_DEPTH_QTY_STEP) and change only through /__fake/stream/...
+ * (scripted updates and the random generator).  Guarded by g.lock.
+ * ------------------------------------------------------------------------ */
+
+struct level {
+    fx_t px, qty;
+};
+
+struct kline_state {
+    long long start, first, last, count;
+    fx_t open, high, low, close, volume, quote, taker_base, taker_quote;
+};
+
+static struct live_book {
+    struct level side[2][FAKEX_DEPTH_MAX_LIMIT]; /* [0] bids, [1] asks */
+    int n[2];                                    /* best first */
+    long long update_id;
+    int gap_events;      /* applied but not published (scripted gap) */
+    struct level top[2]; /* last bookTicker published */
+    long long agg_id, trade_id;
+    struct kline_state kline;
+} g_books[NSYM];
+
+static struct fxws *g_ws; /* the stream server; NULL until main starts it */
+
+enum { BOOK_BIDS, BOOK_ASKS };
+
+/* Whether price a ranks before b on side (bids: higher first). */
+static bool
+level_before(int side, fx_t a, fx_t b)
 {
-    json_object *side = json_object_new_array();
+    return side == BOOK_BIDS ? a > b : a < b;
+}
+
+/* Sets (qty > 0) or removes (qty 0) price px on a side of book s.  A new
+ * level worse than a full side's worst is not kept; a better one pushes the
+ * worst out (what binmcpd's book.c does at its own cap). */
+static void
+book_set(int s, int side, fx_t px, fx_t qty)
+{
+    struct level *lv = g_books[s].side[side];
+    int *n = &g_books[s].n[side], i = 0;
+
+    while (i < *n && level_before(side, lv[i].px, px))
+        i++;
+    if (i < *n && lv[i].px == px) {
+        if (qty > 0) {
+            lv[i].qty = qty;
+        } else {
+            memmove(&lv[i], &lv[i + 1], (size_t)(*n - i - 1) * sizeof(*lv));
+            (*n)--;
+        }
+        return;
+    }
+    if (qty == 0 || (i == *n && *n == FAKEX_DEPTH_MAX_LIMIT))
+        return;
+    if (*n == FAKEX_DEPTH_MAX_LIMIT)
+        (*n)--;
+    memmove(&lv[i + 1], &lv[i], (size_t)(*n - i) * sizeof(*lv));
+    lv[i].px = px;
+    lv[i].qty = qty;
+    (*n)++;
+}
+
+/* Back to the fixed book of fakex.h.  Caller holds g.lock. */
+static void
+books_reset(void)
+{
     fx_t qstep = fx_const(FAKEX_DEPTH_QTY_STEP);
 
-    for (int i = 0; i < n; i++) {
-        json_object *lvl = json_object_new_array();
-        json_object_array_add(
-            lvl, jfx(g_mkt[s].last + dir * g_mkt[s].tick * (i + 1)));
-        json_object_array_add(lvl, jfx(qstep * (i + 1)));
-        json_object_array_add(side, lvl);
+    for (int s = 0; s < NSYM; s++) {
+        struct live_book *b = &g_books[s];
+        memset(b, 0, sizeof(*b));
+        for (int i = 0; i < FAKEX_DEPTH_MAX_LEVELS; i++) {
+            fx_t off = g_mkt[s].tick * (i + 1), q = qstep * (i + 1);
+            b->side[BOOK_BIDS][i] = (struct level){g_mkt[s].last - off, q};
+            b->side[BOOK_ASKS][i] = (struct level){g_mkt[s].last + off, q};
+        }
+        b->n[BOOK_BIDS] = b->n[BOOK_ASKS] = FAKEX_DEPTH_MAX_LEVELS;
+        b->update_id = FAKEX_DEPTH_LAST_UPDATE_ID;
+        b->agg_id = FAKEX_STREAM_FIRST_AGG_ID;
+        b->trade_id = FAKEX_STREAM_FIRST_TRADE_ID;
+        b->top[BOOK_BIDS] = b->side[BOOK_BIDS][0];
+        b->top[BOOK_ASKS] = b->side[BOOK_ASKS][0];
     }
-    return side;
+}
+
+/* The stream name of symbol s with suffix ("btcusdt@aggTrade"). */
+static void
+stream_name(int s, const char *suffix, char *buf, size_t len)
+{
+    size_t i = 0;
+    for (; SYMBOLS[s].name[i] != '\0' && i + 1 < len; i++)
+        buf[i] = (char)tolower((unsigned char)SYMBOLS[s].name[i]);
+    snprintf(buf + i, len - i, "@%s", suffix);
+}
+
+static const char *const STREAM_SUFFIXES[] = {
+    "depth", "depth@100ms", "aggTrade", "bookTicker", "kline_1m"};
+
+/* fxws_stream_ok_fn: the streams served.  Reads constants only. */
+static bool
+stream_ok(const char *name)
+{
+    char buf[64];
+    for (int s = 0; s < NSYM; s++)
+        for (size_t k = 0; k < sizeof(STREAM_SUFFIXES) / sizeof(char *); k++) {
+            stream_name(s, STREAM_SUFFIXES[k], buf, sizeof(buf));
+            if (strcmp(buf, name) == 0)
+                return true;
+        }
+    return false;
+}
+
+/* Publishes o (taken over) on stream suffix of symbol s. */
+static void
+stream_publish(int s, const char *suffix, json_object *o)
+{
+    char name[64];
+
+    stream_name(s, suffix, name, sizeof(name));
+    if (g_ws != NULL)
+        fxws_publish(
+            g_ws, name,
+            json_object_to_json_string_ext(
+                o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(o);
+}
+
+static json_object *
+level_json(fx_t px, fx_t qty)
+{
+    json_object *l = json_object_new_array();
+    json_object_array_add(l, jfx(px));
+    json_object_array_add(l, jfx(qty));
+    return l;
+}
+
+/* One depth event of symbol s: the changes chg[i] on side[i] (qty 0
+ * removes) take update ids update_id+1 .. update_id+ids.  Published as a
+ * depthUpdate unless a scripted gap swallows it; a changed top of the book
+ * also goes out as a bookTicker.  Caller holds g.lock. */
+static void
+book_event(int s, const struct level *chg, const int *side, int nchg, int ids)
+{
+    struct live_book *b = &g_books[s];
+    json_object *o, *bids, *asks;
+    long long first = b->update_id + 1;
+
+    for (int i = 0; i < nchg; i++)
+        book_set(s, side[i], chg[i].px, chg[i].qty);
+    b->update_id += ids;
+    if (b->gap_events > 0) {
+        b->gap_events--;
+        return;
+    }
+    o = json_object_new_object();
+    bids = json_object_new_array();
+    asks = json_object_new_array();
+    for (int i = 0; i < nchg; i++)
+        json_object_array_add(side[i] == BOOK_BIDS ? bids : asks,
+                              level_json(chg[i].px, chg[i].qty));
+    jset(o, "e", jstr("depthUpdate"));
+    jset(o, "E", jint(server_now()));
+    jset(o, "s", jstr(SYMBOLS[s].name));
+    jset(o, "U", jint(first));
+    jset(o, "u", jint(b->update_id));
+    jset(o, "b", bids);
+    jset(o, "a", asks);
+    stream_publish(s, "depth", json_object_get(o));
+    stream_publish(s, "depth@100ms", o);
+
+    struct level top[2] = {{0, 0}, {0, 0}};
+    for (int k = 0; k < 2; k++)
+        if (b->n[k] > 0)
+            top[k] = b->side[k][0];
+    if (memcmp(top, b->top, sizeof(top)) != 0) {
+        memcpy(b->top, top, sizeof(top));
+        o = json_object_new_object();
+        jset(o, "u", jint(b->update_id));
+        jset(o, "s", jstr(SYMBOLS[s].name));
+        jset(o, "b", jfx(top[BOOK_BIDS].px));
+        jset(o, "B", jfx(top[BOOK_BIDS].qty));
+        jset(o, "a", jfx(top[BOOK_ASKS].px));
+        jset(o, "A", jfx(top[BOOK_ASKS].qty));
+        stream_publish(s, "bookTicker", o);
+    }
+}
+
+/* A trade of qty at px on symbol s: an aggTrade event and the current
+ * 1-minute kline.  Returns the aggregate trade id.  Caller holds g.lock. */
+static long long
+book_trade(int s, fx_t px, fx_t qty, bool buyer_maker)
+{
+    struct live_book *b = &g_books[s];
+    struct kline_state *k = &b->kline;
+    long long now = server_now(), start = now - now % 60000;
+    long long agg = b->agg_id++, tid = b->trade_id++;
+    fx_t quote = fx_mul(px, qty);
+    json_object *o = json_object_new_object(), *kj;
+
+    jset(o, "e", jstr("aggTrade"));
+    jset(o, "E", jint(now));
+    jset(o, "s", jstr(SYMBOLS[s].name));
+    jset(o, "a", jint(agg));
+    jset(o, "p", jfx(px));
+    jset(o, "q", jfx(qty));
+    jset(o, "f", jint(tid));
+    jset(o, "l", jint(tid));
+    jset(o, "T", jint(now));
+    jset(o, "m", jbool(buyer_maker));
+    jset(o, "M", jbool(true));
+    stream_publish(s, "aggTrade", o);
+
+    if (k->start != start) {
+        memset(k, 0, sizeof(*k));
+        k->start = start;
+        k->first = tid;
+        k->open = k->high = k->low = px;
+    }
+    k->last = tid;
+    k->count++;
+    k->close = px;
+    k->high = px > k->high ? px : k->high;
+    k->low = px < k->low ? px : k->low;
+    k->volume += qty;
+    k->quote += quote;
+    if (!buyer_maker) { /* the buyer took: taker buy volume */
+        k->taker_base += qty;
+        k->taker_quote += quote;
+    }
+    kj = json_object_new_object();
+    jset(kj, "t", jint(k->start));
+    jset(kj, "T", jint(k->start + 59999));
+    jset(kj, "s", jstr(SYMBOLS[s].name));
+    jset(kj, "i", jstr("1m"));
+    jset(kj, "f", jint(k->first));
+    jset(kj, "L", jint(k->last));
+    jset(kj, "o", jfx(k->open));
+    jset(kj, "c", jfx(k->close));
+    jset(kj, "h", jfx(k->high));
+    jset(kj, "l", jfx(k->low));
+    jset(kj, "v", jfx(k->volume));
+    jset(kj, "n", jint(k->count));
+    jset(kj, "x", jbool(false));
+    jset(kj, "q", jfx(k->quote));
+    jset(kj, "V", jfx(k->taker_base));
+    jset(kj, "Q", jfx(k->taker_quote));
+    jset(kj, "B", jstr("0"));
+    o = json_object_new_object();
+    jset(o, "e", jstr("kline"));
+    jset(o, "E", jint(now));
+    jset(o, "s", jstr(SYMBOLS[s].name));
+    jset(o, "k", kj);
+    stream_publish(s, "kline_1m", o);
+    return agg;
+}
+
+/* One side of book s, its best n levels. */
+static json_object *
+depth_side_json(int s, int side, int n)
+{
+    json_object *arr = json_object_new_array();
+    const struct level *lv = g_books[s].side[side];
+
+    for (int i = 0; i < n && i < g_books[s].n[side]; i++)
+        json_object_array_add(arr, level_json(lv[i].px, lv[i].qty));
+    return arr;
 }
 
 static void
@@ -1460,12 +1724,10 @@ h_depth(struct call *c)
             FAKEX_DEPTH_MAX_LIMIT);
         return;
     }
-    int n =
-        limit < FAKEX_DEPTH_MAX_LEVELS ? (int)limit : FAKEX_DEPTH_MAX_LEVELS;
     c->body = json_object_new_object();
-    jset(c->body, "lastUpdateId", jint(FAKEX_DEPTH_LAST_UPDATE_ID));
-    jset(c->body, "bids", depth_side_json(s, n, -1));
-    jset(c->body, "asks", depth_side_json(s, n, 1));
+    jset(c->body, "lastUpdateId", jint(g_books[s].update_id));
+    jset(c->body, "bids", depth_side_json(s, BOOK_BIDS, (int)limit));
+    jset(c->body, "asks", depth_side_json(s, BOOK_ASKS, (int)limit));
 }
 
 static void
@@ -4403,6 +4665,301 @@ fake_order_count(struct call *c)
     jset(c->body, "n1d", jint(n1d));
 }
 
+/* ------------------------------------------------------------------------
+ * The streams' control API under /__fake/stream (see fakex.h).
+ * ------------------------------------------------------------------------ */
+
+/* The random diff generator: a thread that applies and publishes n depth
+ * events to one symbol's book at a given rate, from a seeded PRNG, so that
+ * a run can be repeated.  Its fields are guarded by g.lock. */
+static struct generator {
+    pthread_t thread;
+    bool started, running;
+    atomic_int stop;
+    int sym, max_changes;
+    long long n, done, rate;
+    uint64_t rng;
+} g_gen;
+
+/* xorshift64*: the generator's PRNG. */
+static uint64_t
+gen_next(uint64_t *st)
+{
+    *st ^= *st >> 12;
+    *st ^= *st << 25;
+    *st ^= *st >> 27;
+    return *st * UINT64_C(2685821657736338717);
+}
+
+/* One random depth event: 1 to max_changes level changes within
+ * FAKEX_STREAM_BAND ticks of the last price (bids below, asks above, so
+ * the book never crosses), quantities k * FAKEX_STREAM_QTY_STEP with k in
+ * 0..5 (0 removes), spanning 1 to 3 update ids.  Caller holds g.lock. */
+static void
+gen_step(void)
+{
+    struct level chg[FAKEX_STREAM_MAX_CHANGES];
+    int side[FAKEX_STREAM_MAX_CHANGES], s = g_gen.sym;
+    int n = 1 + (int)(gen_next(&g_gen.rng) % (uint64_t)g_gen.max_changes);
+    fx_t qstep = fx_const(FAKEX_STREAM_QTY_STEP);
+
+    for (int i = 0; i < n; i++) {
+        uint64_t r = gen_next(&g_gen.rng);
+        fx_t off = g_mkt[s].tick * (fx_t)(1 + (r >> 8) % FAKEX_STREAM_BAND);
+        side[i] = (int)(r & 1);
+        chg[i].px =
+            side[i] == BOOK_BIDS ? g_mkt[s].last - off : g_mkt[s].last + off;
+        chg[i].qty = qstep * (fx_t)((r >> 40) % 6);
+    }
+    book_event(s, chg, side, n, 1 + (int)(gen_next(&g_gen.rng) % 3));
+}
+
+static void *
+gen_thread(void *arg)
+{
+    struct timespec t0, now;
+    (void)arg;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        long long done, rate;
+        pthread_mutex_lock(&g.lock);
+        if (g_gen.done == g_gen.n || atomic_load(&g_gen.stop) ||
+            atomic_load(&g_stop)) {
+            g_gen.running = false;
+            pthread_mutex_unlock(&g.lock);
+            return NULL;
+        }
+        gen_step();
+        done = ++g_gen.done;
+        rate = g_gen.rate;
+        pthread_mutex_unlock(&g.lock);
+        if (rate <= 0)
+            continue;
+        /* the pace: event k is due k/rate seconds after the start */
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long long due_us = done * 1000000LL / rate;
+        long long at_us = (now.tv_sec - t0.tv_sec) * 1000000LL +
+                          (now.tv_nsec - t0.tv_nsec) / 1000;
+        if (due_us > at_us) {
+            struct timespec ts = {(due_us - at_us) / 1000000,
+                                  ((due_us - at_us) % 1000000) * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+}
+
+/* Waits for a generator that has finished or been told to stop.  Must be
+ * called without g.lock. */
+static void
+gen_join(void)
+{
+    if (g_gen.started) {
+        atomic_store(&g_gen.stop, 1);
+        pthread_join(g_gen.thread, NULL);
+        g_gen.started = false;
+    }
+}
+
+/* POST /__fake/stream/random?symbol=S&n=N[&rate=R][&seed=X][&changes=K] */
+static void
+fake_stream_random(struct call *c, int s)
+{
+    long long n, rate, seed, changes;
+
+    if (fake_int(c, "n", 1000, false, &n) < 0 ||
+        fake_int(c, "rate", 0, false, &rate) < 0 ||
+        fake_int(c, "seed", 1, false, &seed) < 0 ||
+        fake_int(c, "changes", 4, false, &changes) < 0)
+        return;
+    if (n < 1 || n > FAKEX_STREAM_MAX_EVENTS || changes < 1 ||
+        changes > FAKEX_STREAM_MAX_CHANGES) {
+        fake_fail(c, 400, "n or changes out of range");
+        return;
+    }
+    if (g_gen.running) {
+        fake_fail(c, 409, "a generator is running");
+        return;
+    }
+    if (g_gen.started) { /* finished: its thread needs no lock to end */
+        pthread_join(g_gen.thread, NULL);
+        g_gen.started = false;
+    }
+    g_gen.sym = s;
+    g_gen.n = n;
+    g_gen.done = 0;
+    g_gen.rate = rate;
+    g_gen.max_changes = (int)changes;
+    g_gen.rng = (uint64_t)seed * UINT64_C(0x9E3779B97F4A7C15) | 1;
+    atomic_store(&g_gen.stop, 0);
+    if (pthread_create(&g_gen.thread, NULL, gen_thread, NULL) != 0) {
+        fake_fail(c, 500, "cannot start the generator");
+        return;
+    }
+    g_gen.started = g_gen.running = true;
+    c->body = json_object_new_object();
+    jset(c->body, "started", jbool(true));
+    jset(c->body, "fromUpdateId", jint(g_books[s].update_id + 1));
+}
+
+/* GET /__fake/stream[?symbol=S]: the server's port and counters, the
+ * generator's progress, and the symbol's book. */
+static void
+fake_stream_info(struct call *c, int s)
+{
+    struct fxws_stats st;
+    json_object *gen = json_object_new_object();
+
+    fxws_stats(g_ws, &st);
+    c->body = json_object_new_object();
+    jset(c->body, "port", jint(fxws_port(g_ws)));
+    jset(c->body, "open", jint(st.open));
+    jset(c->body, "accepted", jint((long long)st.accepted));
+    jset(c->body, "refused", jint((long long)st.refused));
+    jset(c->body, "pings", jint((long long)st.pings));
+    jset(c->body, "pongs", jint((long long)st.pongs));
+    jset(c->body, "received", jint((long long)st.received));
+    jset(c->body, "sent", jint((long long)st.sent));
+    jset(c->body, "lastCloseCode", jint(st.last_close_code));
+    jset(gen, "running", jbool(g_gen.running));
+    jset(gen, "done", jint(g_gen.done));
+    jset(gen, "n", jint(g_gen.n));
+    jset(c->body, "generator", gen);
+    if (s >= 0) {
+        jset(c->body, "lastUpdateId", jint(g_books[s].update_id));
+        jset(c->body, "bids", jint(g_books[s].n[BOOK_BIDS]));
+        jset(c->body, "asks", jint(g_books[s].n[BOOK_ASKS]));
+    }
+}
+
+/* POST /__fake/stream/depth?symbol=S&side=bid|ask&price=P&qty=Q[&ids=N] */
+static void
+fake_stream_depth(struct call *c, int s)
+{
+    const char *side = param(c, "side");
+    struct level l;
+    bool has_px, has_qty;
+    long long ids;
+    int sd;
+
+    if (fake_dec(c, "price", &l.px, &has_px) < 0 ||
+        fake_dec(c, "qty", &l.qty, &has_qty) < 0 ||
+        fake_int(c, "ids", 1, false, &ids) < 0)
+        return;
+    if (side == NULL ||
+        (strcmp(side, "bid") != 0 && strcmp(side, "ask") != 0) || !has_px ||
+        !has_qty || l.px <= 0 || ids < 1 || ids > 1000) {
+        fake_fail(c, 400, "need side=bid|ask, price, qty (and ids 1..1000)");
+        return;
+    }
+    sd = side[0] == 'b' ? BOOK_BIDS : BOOK_ASKS;
+    book_event(s, &l, &sd, 1, (int)ids);
+    c->body = json_object_new_object();
+    jset(c->body, "lastUpdateId", jint(g_books[s].update_id));
+}
+
+/* POST /__fake/stream/trade?symbol=S&price=P&qty=Q[&buyer_maker=true] */
+static void
+fake_stream_trade(struct call *c, int s)
+{
+    const char *bm = param(c, "buyer_maker");
+    fx_t px, qty;
+    bool has_px, has_qty;
+
+    if (fake_dec(c, "price", &px, &has_px) < 0 ||
+        fake_dec(c, "qty", &qty, &has_qty) < 0)
+        return;
+    if (!has_px || !has_qty || px <= 0 || qty <= 0) {
+        fake_fail(c, 400, "need price and qty above 0");
+        return;
+    }
+    c->body = json_object_new_object();
+    jset(c->body, "a",
+         jint(book_trade(s, px, qty, bm != NULL && strcmp(bm, "true") == 0)));
+}
+
+/* POST /__fake/stream/send?(text=T|size=N)[&fragments=K]: a text message
+ * to every connection (size: N bytes of "x"), in K frames. */
+static void
+fake_stream_send(struct call *c)
+{
+    const char *text = param(c, "text");
+    long long size, frags;
+    char *buf = NULL;
+
+    if (fake_int(c, "size", 0, false, &size) < 0 ||
+        fake_int(c, "fragments", 1, false, &frags) < 0)
+        return;
+    if ((text == NULL) == (size == 0) || size > (16 << 20) || frags < 1 ||
+        frags > 1000) {
+        fake_fail(c, 400,
+                  "need text or size (up to 16 MiB), fragments 1..1000");
+        return;
+    }
+    if (text == NULL) {
+        if ((buf = malloc((size_t)size)) == NULL) {
+            fake_fail(c, 500, "out of memory");
+            return;
+        }
+        memset(buf, 'x', (size_t)size);
+    }
+    c->body = json_object_new_object();
+    jset(c->body, "connections",
+         jint(fxws_send_text(g_ws, text ? text : buf,
+                             text ? strlen(text) : (size_t)size, (int)frags)));
+    free(buf);
+}
+
+/* Serves /__fake/stream and /__fake/stream/...  Caller holds g.lock. */
+static void
+fake_stream(struct call *c, bool post)
+{
+    const char *op = c->path + strlen("/__fake/stream");
+    const char *sym = param(c, "symbol");
+    long long n;
+    int s = sym ? symbol_find(sym) : -1;
+    bool needs_symbol = strcmp(op, "/random") == 0 || strcmp(op, "/gap") == 0 ||
+                        strcmp(op, "/depth") == 0 || strcmp(op, "/trade") == 0;
+
+    if ((sym != NULL && s < 0) || (needs_symbol && s < 0)) {
+        fake_fail(c, 400, "need a known symbol");
+    } else if (op[0] == '\0' && !post) {
+        fake_stream_info(c, s);
+    } else if (!post) {
+        fake_fail(c, 405, "method not allowed");
+    } else if (strcmp(op, "/random") == 0) {
+        fake_stream_random(c, s);
+    } else if (strcmp(op, "/gap") == 0) {
+        if (fake_int(c, "events", 1, false, &n) == 0) {
+            g_books[s].gap_events += (int)(n < 1000 ? n : 1000);
+            c->body = json_object_new_object();
+            jset(c->body, "gapEvents", jint(g_books[s].gap_events));
+        }
+    } else if (strcmp(op, "/depth") == 0) {
+        fake_stream_depth(c, s);
+    } else if (strcmp(op, "/trade") == 0) {
+        fake_stream_trade(c, s);
+    } else if (strcmp(op, "/ping") == 0) {
+        const char *payload = param(c, "payload");
+        c->body = json_object_new_object();
+        jset(c->body, "connections",
+             jint(fxws_ping(g_ws, payload ? payload : "")));
+    } else if (strcmp(op, "/disconnect") == 0) {
+        const char *frame = param(c, "frame");
+        c->body = json_object_new_object();
+        jset(c->body, "connections",
+             jint(fxws_disconnect(g_ws,
+                                  frame == NULL || strcmp(frame, "0") != 0)));
+    } else if (strcmp(op, "/send") == 0) {
+        fake_stream_send(c);
+    } else if (strcmp(op, "/badframe") == 0) {
+        c->body = json_object_new_object();
+        jset(c->body, "connections", jint(fxws_send_bad_frame(g_ws)));
+    } else {
+        fake_fail(c, 404, "no such control endpoint");
+    }
+}
+
 /* Serves /__fake/...  Caller holds g.lock. */
 static void
 fake_dispatch(struct call *c)
@@ -4431,6 +4988,9 @@ fake_dispatch(struct call *c)
         fake_fill(c);
     } else if (strcmp(c->path, "/__fake/order_count") == 0 && post) {
         fake_order_count(c);
+    } else if (strcmp(c->path, "/__fake/stream") == 0 ||
+               strncmp(c->path, "/__fake/stream/", 15) == 0) {
+        fake_stream(c, post);
     } else if (strcmp(c->path, "/__fake/reset") == 0 ||
                strcmp(c->path, "/__fake/fault") == 0 ||
                strcmp(c->path, "/__fake/clock") == 0 ||
@@ -4907,6 +5467,7 @@ main(int argc, char **argv)
     struct sigaction sa;
     struct MHD_Daemon *d;
     const union MHD_DaemonInfo *info;
+    char err[256];
 
     market_init();
     if (market_selfcheck() < 0)
@@ -4930,11 +5491,18 @@ main(int argc, char **argv)
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGINT);
     pthread_sigmask(SIG_BLOCK, &block, &old);
+    if ((g_ws = fxws_start(bind_addr, stream_ok, err, sizeof(err))) == NULL) {
+        fprintf(stderr, "fakex: streams: %s\n", err);
+        state_free();
+        gnutls_global_deinit();
+        return 1;
+    }
     if ((d = start_http(bind_addr, port)) == NULL ||
         (info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)) == NULL) {
         fprintf(stderr, "fakex: cannot listen on %s:%ld\n", bind_addr, port);
         if (d != NULL)
             MHD_stop_daemon(d);
+        fxws_stop(g_ws);
         state_free();
         gnutls_global_deinit();
         return 1;
@@ -4944,6 +5512,8 @@ main(int argc, char **argv)
     while (!atomic_load(&g_stop))
         sigsuspend(&old);
     MHD_stop_daemon(d);
+    gen_join();
+    fxws_stop(g_ws);
     pthread_mutex_lock(&g.lock);
     state_free();
     pthread_mutex_unlock(&g.lock);
