@@ -43,9 +43,7 @@ static char base[64]; /* ws://127.0.0.1:PORT */
 static int
 suite_init(void)
 {
-    if (fakex_start(&fx, NULL) < 0 || wstest_base(&fx, base, sizeof(base)) < 0)
-        return -1;
-    return 0;
+    return wstest_start(&fx, base, sizeof(base));
 }
 
 static int

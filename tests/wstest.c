@@ -138,6 +138,14 @@ wstest_base(const struct fakex *fx, char *buf, size_t len)
     return 0;
 }
 
+int
+wstest_start(struct fakex *fx, char *buf, size_t len)
+{
+    if (fakex_start(fx, NULL) < 0)
+        return -1;
+    return wstest_base(fx, buf, len);
+}
+
 long
 wstest_post(const struct fakex *fx, const char *path)
 {

@@ -51,6 +51,10 @@ void wsc_free(struct wsc *w);
 /* "ws://127.0.0.1:PORT" of fx's stream server into buf; 0 or -1. */
 int wstest_base(const struct fakex *fx, char *buf, size_t len);
 
+/* Starts the fake exchange (fakex_start) and fills base as wstest_base
+ * does: a suite's set-up. Returns 0 or -1. */
+int wstest_start(struct fakex *fx, char *base, size_t len);
+
 /* GET /__fake/stream (with query q, may be "") parsed; the caller puts it.
  * NULL when no answer. */
 json_object *wstest_info(const struct fakex *fx, const char *q);
