@@ -868,11 +868,7 @@ ws_events(const struct ws_conn *c)
     case WS_TLS:
         return gnutls_record_get_direction(c->sess) ? EPOLLOUT : EPOLLIN;
     case WS_UPGRADE:
-        if (c->req_sent < c->req.len)
-            return c->tls && gnutls_record_get_direction(c->sess) == 0
-                       ? EPOLLIN
-                       : EPOLLOUT;
-        return EPOLLIN;
+        return c->req_sent < c->req.len ? EPOLLOUT : EPOLLIN;
     case WS_OPEN:
     case WS_CLOSING:
         if (wslay_event_want_read(c->ev))

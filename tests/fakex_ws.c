@@ -51,12 +51,22 @@ struct fxconn {
     size_t out_len, out_off;
     bool close_after_out; /* a refusal: no WebSocket follows */
     wslay_event_context_ptr ev;
+    struct fragments *frags; /* fragmented messages not yet all sent */
     char (*streams)[FXWS_STREAM_MAX];
     size_t nstreams;
     char ping_payload[126];
     long long next_ping_ms, close_deadline_ms;
     struct fxws *srv;
     struct fxconn *next;
+};
+
+/* A text message sent in several frames: wslay reads it through
+ * fragment_read; it is freed once read, or with its connection. */
+struct fragments {
+    char *text;
+    size_t len, off, chunk;
+    struct fxconn *conn;
+    struct fragments *next;
 };
 
 struct fxws {
@@ -539,6 +549,12 @@ conn_free(struct fxws *s, struct fxconn *c)
     close(c->fd);
     if (c->ev != NULL)
         wslay_event_context_free(c->ev);
+    while (c->frags != NULL) {
+        struct fragments *f = c->frags;
+        c->frags = f->next;
+        free(f->text);
+        free(f);
+    }
     free(c->out);
     free(c->streams);
     free(c);
@@ -771,11 +787,6 @@ fxws_disconnect(struct fxws *s, bool frame)
     return for_each_open(s, do_close, &frame);
 }
 
-struct fragments {
-    char *text;
-    size_t len, off, chunk;
-};
-
 static ssize_t
 fragment_read(wslay_event_context_ptr ev, uint8_t *buf, size_t len,
               const union wslay_event_msg_source *src, int *eof, void *user)
@@ -790,6 +801,10 @@ fragment_read(wslay_event_context_ptr ev, uint8_t *buf, size_t len,
     memcpy(buf, f->text + f->off, take);
     f->off += take;
     if (f->off == f->len) {
+        struct fragments **pp = &f->conn->frags;
+        while (*pp != f)
+            pp = &(*pp)->next;
+        *pp = f->next;
         *eof = 1;
         free(f->text);
         free(f);
@@ -828,7 +843,10 @@ do_send(struct fxconn *c, const void *arg)
     m.opcode = WSLAY_TEXT_FRAME;
     m.source.data = f;
     m.read_callback = fragment_read;
+    f->conn = c;
     if (wslay_event_queue_fragmented_msg(c->ev, &m) == 0) {
+        f->next = c->frags;
+        c->frags = f;
         c->srv->st.sent++;
     } else {
         free(f->text);
