@@ -610,6 +610,7 @@ stats_clear(void)
 }
 
 static void books_reset(void);
+static void uds_free(void);
 
 /* Back to the initial state: accounts, ids, faults, counters, clock skew,
  * order books.  Caller holds g.lock.  Returns 0 or -1 (out of memory). */
@@ -652,6 +653,7 @@ state_free(void)
             gnutls_pubkey_deinit(g.acct[i].pub);
     }
     g.nacct = 0;
+    uds_free();
     free(g.faults);
     g.faults = NULL;
     stats_clear();
@@ -1915,55 +1917,52 @@ append_unsigned(char *out, size_t *len, const char *raw)
     out[*len] = '\0';
 }
 
-/* True when sig is the hex HMAC-SHA256, keyed with secret, of totalParams
- * (query string then body, no separator) with the signature removed. */
+/* True when sig is a's signature of payload (len bytes): the hex
+ * HMAC-SHA256 keyed with its secret, or for an Ed25519 or RSA account
+ * (a->pub) the base64 signature by its public key (RSASSA-PKCS1-v1_5
+ * SHA-256). */
 static bool
-signature_ok(const struct call *c, const char *secret, const char *sig)
+payload_signature_ok(const struct account *a, const char *payload, size_t len,
+                     const char *sig)
 {
-    size_t len = 0;
-    char *payload = malloc(strlen(c->raw_query) + strlen(c->raw_body) + 2);
     unsigned char mac[32];
     char hex[65];
-    bool ok = false;
-
-    if (payload == NULL)
-        return false;
-    append_unsigned(payload, &len, c->raw_query);
-    append_unsigned(payload, &len, c->raw_body);
-    if (gnutls_hmac_fast(GNUTLS_MAC_SHA256, secret, strlen(secret), payload,
-                         len, mac) == 0) {
-        for (size_t i = 0; i < sizeof(mac); i++)
-            snprintf(hex + 2 * i, 3, "%02x", mac[i]);
-        ok = strlen(sig) == 64 && strcasecmp(hex, sig) == 0;
-    }
-    free(payload);
-    return ok;
-}
-
-/* True when sig (base64, already form-decoded) is a valid signature by
- * a's public key (Ed25519, or RSASSA-PKCS1-v1_5 SHA-256) of totalParams
- * with the signature removed, as for HMAC. */
-static bool
-pubkey_signature_ok(const struct call *c, const struct account *a,
-                    const char *sig)
-{
-    size_t len = 0;
-    char *payload = malloc(strlen(c->raw_query) + strlen(c->raw_body) + 2);
     gnutls_datum_t b64 = {(unsigned char *)(uintptr_t)sig,
                           (unsigned)strlen(sig)};
     gnutls_datum_t raw = {NULL, 0}, data;
     bool ok = false;
 
-    if (payload == NULL)
-        return false;
-    append_unsigned(payload, &len, c->raw_query);
-    append_unsigned(payload, &len, c->raw_body);
-    data.data = (unsigned char *)payload;
+    if (a->pub == NULL) {
+        if (gnutls_hmac_fast(GNUTLS_MAC_SHA256, a->secret, strlen(a->secret),
+                             payload, len, mac) != 0)
+            return false;
+        for (size_t i = 0; i < sizeof(mac); i++)
+            snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+        return strlen(sig) == 64 && strcasecmp(hex, sig) == 0;
+    }
+    data.data = (unsigned char *)(uintptr_t)payload;
     data.size = (unsigned)len;
     if (gnutls_base64_decode2(&b64, &raw) == 0)
         ok =
             gnutls_pubkey_verify_data2(a->pub, a->sig_alg, 0, &data, &raw) >= 0;
     gnutls_free(raw.data);
+    return ok;
+}
+
+/* True when sig (already form-decoded) is a's signature of totalParams
+ * (query string then body, no separator) with the signature removed. */
+static bool
+signature_ok(const struct call *c, const struct account *a, const char *sig)
+{
+    size_t len = 0;
+    char *payload = malloc(strlen(c->raw_query) + strlen(c->raw_body) + 2);
+    bool ok;
+
+    if (payload == NULL)
+        return false;
+    append_unsigned(payload, &len, c->raw_query);
+    append_unsigned(payload, &len, c->raw_body);
+    ok = payload_signature_ok(a, payload, len, sig);
     free(payload);
     return ok;
 }
@@ -1978,6 +1977,20 @@ key_format_ok(const char *key)
                        "0123456789") == n;
 }
 
+/* Why Binance refuses timestamp ts with recvWindow rw (-1021), or NULL
+ * when it is in time.  Caller holds g.lock. */
+static const char *
+timestamp_error(long long ts, long long rw)
+{
+    long long now = server_now();
+    if (ts >= now + 1000)
+        return "Timestamp for this request was 1000ms ahead of the server's "
+               "time.";
+    if (now - ts > rw)
+        return "Timestamp for this request is outside of the recvWindow.";
+    return NULL;
+}
+
 /* Checks a SIGNED request in Binance's order: API key present and known,
  * signature, timestamp within recvWindow of the (skewed) server clock.
  * Sets c->acct.  Returns 0, or -1 with the error set. */
@@ -1985,7 +1998,7 @@ static int
 auth_check(struct call *c)
 {
     const char *key = c->api_key, *sig, *ts_s;
-    long long ts, rw, now;
+    long long ts, rw;
 
     if (key == NULL || *key == '\0')
         return call_fail(c, 401, -2014, "API-key format invalid.");
@@ -1997,8 +2010,7 @@ auth_check(struct call *c)
                    : call_fail(c, 401, -2014, "API-key format invalid.");
     if ((sig = param(c, "signature")) == NULL)
         return fail_mandatory(c, "signature");
-    if (c->acct->pub != NULL ? !pubkey_signature_ok(c, c->acct, sig)
-                             : !signature_ok(c, c->acct->secret, sig))
+    if (!signature_ok(c, c->acct, sig))
         return call_fail(c, 400, -1022,
                          "Signature for this request is not valid.");
     if ((ts_s = param(c, "timestamp")) == NULL)
@@ -2012,16 +2024,8 @@ auth_check(struct call *c)
                     FAKEX_RECV_WINDOW_MAX);
         return -1;
     }
-    now = server_now();
-    if (ts >= now + 1000)
-        return call_fail(c, 400, -1021,
-                         "Timestamp for this request was 1000ms ahead of the "
-                         "server's time.");
-    if (now - ts > rw)
-        return call_fail(c, 400, -1021,
-                         "Timestamp for this request is outside of the "
-                         "recvWindow.");
-    return 0;
+    const char *late = timestamp_error(ts, rw);
+    return late != NULL ? call_fail(c, 400, -1021, late) : 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -4960,6 +4964,455 @@ fake_stream(struct call *c, bool post)
     }
 }
 
+/* ------------------------------------------------------------------------
+ * The WebSocket API (/ws-api/v3 on the stream server): user data stream
+ * subscriptions by userDataStream.subscribe.signature.  After every request
+ * that may change an account (REST and /__fake/), uds_flush compares each
+ * subscribed account with what its subscribers were last told and sends
+ * an executionReport per order change and an outboundAccountPosition per
+ * balance change, wrapped {"subscriptionId":n,"event":{...}}.  Guarded by
+ * g.lock.
+ * ------------------------------------------------------------------------ */
+
+struct uds_sub {
+    unsigned long long conn; /* the stream server's connection id */
+    size_t acct;
+    long long id;
+};
+
+/* What the subscribers of an account were last told. */
+struct uds_seen {
+    bool on;
+    struct {
+        int status;
+        fx_t exec;
+    } * order; /* parallel to the account's orders (append-only) */
+    size_t norder, cap;
+    fx_t free[NASSET], locked[NASSET];
+};
+
+static struct {
+    struct uds_sub sub[FAKEX_UDS_MAX_SUBS];
+    size_t nsub;
+    long long next_id, next_exec_id;
+    struct uds_seen seen[FAKEX_MAX_KEYS];
+} g_uds;
+
+/* Takes account i's present state as told. Returns 0 or -1 (memory). */
+static int
+uds_seen_reset(size_t i)
+{
+    struct uds_seen *v = &g_uds.seen[i];
+    const struct account *a = &g.acct[i];
+
+    v->norder = 0;
+    if (grow((void **)&v->order, &v->cap, a->norders + 1, sizeof(*v->order)) <
+        0)
+        return -1;
+    for (size_t k = 0; k < a->norders; k++) {
+        v->order[k].status = a->orders[k].status;
+        v->order[k].exec = a->orders[k].exec;
+    }
+    v->norder = a->norders;
+    memcpy(v->free, a->free, sizeof(v->free));
+    memcpy(v->locked, a->locked, sizeof(v->locked));
+    v->on = true;
+    return 0;
+}
+
+/* Sends event (taken over) to every subscriber of account i; drops the
+ * subscriptions whose connection is gone. */
+static void
+uds_send(size_t i, json_object *event)
+{
+    for (size_t k = 0; k < g_uds.nsub;) {
+        struct uds_sub *sub = &g_uds.sub[k];
+        json_object *w;
+        int rc = 0;
+        if (sub->acct != i) {
+            k++;
+            continue;
+        }
+        w = json_object_new_object();
+        jset(w, "subscriptionId", jint(sub->id));
+        jset(w, "event", json_object_get(event));
+        rc = fxws_send_to(
+            g_ws, sub->conn,
+            json_object_to_json_string_ext(
+                w, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(w);
+        if (rc < 0)
+            g_uds.sub[k] = g_uds.sub[--g_uds.nsub];
+        else
+            k++;
+    }
+    json_object_put(event);
+}
+
+/* The last trade of order o, or NULL. */
+static const struct trade *
+order_last_trade(const struct account *a, const struct order *o)
+{
+    for (size_t k = a->ntrades; k-- > 0;)
+        if (a->trades[k].order_id == o->id)
+            return &a->trades[k];
+    return NULL;
+}
+
+/* An executionReport of o with execution type x; last is the quantity
+ * this execution filled (0 for none). */
+static json_object *
+execution_report(const struct account *a, const struct order *o, const char *x,
+                 fx_t last)
+{
+    const struct trade *t = last > 0 ? order_last_trade(a, o) : NULL;
+    json_object *e = json_object_new_object();
+    long long now = server_now();
+    bool done = o->status == ST_CANCELED || o->status == ST_EXPIRED;
+
+    jset(e, "e", jstr("executionReport"));
+    jset(e, "E", jint(now));
+    jset(e, "s", jstr(SYMBOLS[o->sym].name));
+    jset(e, "c", jstr(o->cid));
+    jset(e, "S", jstr(SIDES[o->side]));
+    jset(e, "o", jstr(OTYPES[o->type].name));
+    jset(e, "f", jstr(TIFS[o->tif]));
+    jset(e, "q", jfx(o->qty));
+    jset(e, "p", jfx(o->price));
+    jset(e, "P", jfx(o->stop));
+    jset(e, "F", jfx(o->iceberg));
+    jset(e, "g", jint(o->list_id));
+    jset(e, "C", jstr(done ? o->cid : ""));
+    jset(e, "x", jstr(x));
+    jset(e, "X", jstr(STATUSES[o->status]));
+    jset(e, "r", jstr("NONE"));
+    jset(e, "i", jint(o->id));
+    jset(e, "l", jfx(last));
+    jset(e, "z", jfx(o->exec));
+    jset(e, "L", jfx(t ? t->price : 0));
+    jset(e, "n", jfx(t ? t->comm : 0));
+    jset(e, "N", t ? jstr(ASSETS[t->comm_asset]) : NULL);
+    jset(e, "T", jint(t ? t->time : now));
+    jset(e, "t", jint(t ? t->id : -1));
+    jset(e, "I", jint(++g_uds.next_exec_id));
+    jset(e, "w",
+         jbool(o->status == ST_NEW || o->status == ST_PARTIALLY_FILLED));
+    jset(e, "m", jbool(t ? t->maker : false));
+    jset(e, "M", jbool(false));
+    jset(e, "O", jint(o->time));
+    jset(e, "Z", jfx(o->cumq));
+    jset(e, "Y", jfx(t ? fx_mul(t->price, last) : 0));
+    jset(e, "Q", jfx(o->quote_qty));
+    if (o->working)
+        jset(e, "W", jint(o->working_time));
+    jset(e, "V", jstr(STPS[o->stp]));
+    return e;
+}
+
+/* The reports for order k of account i since it was last told. */
+static void
+uds_order_changes(size_t i, size_t k)
+{
+    struct uds_seen *v = &g_uds.seen[i];
+    const struct account *a = &g.acct[i];
+    const struct order *o = &a->orders[k];
+    int was = k < v->norder ? v->order[k].status : -1;
+    fx_t exec = k < v->norder ? v->order[k].exec : 0;
+
+    if (was == -1 || (was == ST_PENDING_NEW && o->status != ST_PENDING_NEW))
+        uds_send(i, execution_report(a, o, "NEW", 0));
+    if (o->exec > exec)
+        uds_send(i, execution_report(a, o, "TRADE", o->exec - exec));
+    if (o->status != was &&
+        (o->status == ST_CANCELED || o->status == ST_EXPIRED))
+        uds_send(i, execution_report(a, o, STATUSES[o->status], 0));
+}
+
+/* Tells every subscribed account's subscribers what changed.  Caller holds
+ * g.lock. */
+static void
+uds_flush(void)
+{
+    for (size_t i = 0; i < g.nacct; i++) {
+        struct uds_seen *v = &g_uds.seen[i];
+        const struct account *a = &g.acct[i];
+        json_object *bal;
+
+        if (!v->on)
+            continue;
+        if (a->norders < v->norder) { /* /__fake/reset: start over */
+            uds_seen_reset(i);
+            continue;
+        }
+        if (grow((void **)&v->order, &v->cap, a->norders + 1,
+                 sizeof(*v->order)) < 0)
+            continue;
+        for (size_t k = 0; k < a->norders; k++) {
+            if (k < v->norder && v->order[k].status == a->orders[k].status &&
+                v->order[k].exec == a->orders[k].exec)
+                continue;
+            uds_order_changes(i, k);
+            v->order[k].status = a->orders[k].status;
+            v->order[k].exec = a->orders[k].exec;
+        }
+        v->norder = a->norders;
+        bal = json_object_new_array();
+        for (int k = 0; k < NASSET; k++) {
+            json_object *b;
+            if (a->free[k] == v->free[k] && a->locked[k] == v->locked[k])
+                continue;
+            b = json_object_new_object();
+            jset(b, "a", jstr(ASSETS[k]));
+            jset(b, "f", jfx(a->free[k]));
+            jset(b, "l", jfx(a->locked[k]));
+            json_object_array_add(bal, b);
+            v->free[k] = a->free[k];
+            v->locked[k] = a->locked[k];
+        }
+        if (json_object_array_length(bal) > 0) {
+            json_object *e = json_object_new_object();
+            jset(e, "e", jstr("outboundAccountPosition"));
+            jset(e, "E", jint(server_now()));
+            jset(e, "u", jint(a->update_time));
+            jset(e, "B", bal);
+            uds_send(i, e);
+        } else {
+            json_object_put(bal);
+        }
+    }
+}
+
+/* A WebSocket API answer {"id", "status", "result"|"error"}.  result is
+ * taken over; when status is not 200, code and msg make the error. */
+static void
+ws_api_answer(unsigned long long conn, json_object *id, int status,
+              json_object *result, int code, const char *msg)
+{
+    json_object *o = json_object_new_object();
+
+    jset(o, "id", json_object_get(id));
+    jset(o, "status", jint(status));
+    if (status == 200) {
+        jset(o, "result", result);
+    } else {
+        json_object *err = json_object_new_object();
+        jset(err, "code", jint(code));
+        jset(err, "msg", jstr(msg));
+        jset(o, "error", err);
+        json_object_put(result);
+    }
+    fxws_send_to(
+        g_ws, conn,
+        json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                              JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(o);
+}
+
+static int
+param_name_cmp(const void *x, const void *y)
+{
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* The signed payload of WebSocket API params: every parameter but
+ * signature, sorted by name, name=value joined by &, values raw.  Returns
+ * a malloc'd string, or NULL (too many parameters, memory). */
+static char *
+ws_api_payload(json_object *params)
+{
+    const char *names[FAKEX_MAX_PARAMS];
+    size_t n = 0, len = 1;
+    char *out;
+
+    json_object_object_foreach(params, k, v)
+    {
+        if (strcmp(k, "signature") == 0)
+            continue;
+        if (n == FAKEX_MAX_PARAMS)
+            return NULL;
+        names[n++] = k;
+        len += strlen(k) + strlen(json_object_get_string(v)) + 2;
+    }
+    qsort(names, n, sizeof(names[0]), param_name_cmp);
+    if ((out = malloc(len)) == NULL)
+        return NULL;
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        strcat(out, i ? "&" : "");
+        strcat(out, names[i]);
+        strcat(out, "=");
+        strcat(out, json_object_get_string(
+                        json_object_object_get(params, names[i])));
+    }
+    return out;
+}
+
+/* userDataStream.subscribe.signature: checks apiKey, signature, timestamp
+ * as Binance does and subscribes conn to that account's events.  Returns
+ * the answer's HTTP status; on failure sets *code and *msg. */
+static int
+ws_api_subscribe(unsigned long long conn, json_object *params,
+                 json_object **result, int *code, const char **msg)
+{
+    json_object *key = NULL, *sig = NULL, *ts = NULL, *rw = NULL;
+    struct account *a;
+    char *payload;
+    bool ok;
+    size_t i;
+
+    json_object_object_get_ex(params, "apiKey", &key);
+    json_object_object_get_ex(params, "signature", &sig);
+    json_object_object_get_ex(params, "timestamp", &ts);
+    json_object_object_get_ex(params, "recvWindow", &rw);
+    *code = -1102;
+    if (!json_object_is_type(key, json_type_string) ||
+        (a = account_find(json_object_get_string(key))) == NULL) {
+        *code = -2015;
+        *msg = "Invalid API-key, IP, or permissions for action.";
+        return 401;
+    }
+    if (!json_object_is_type(sig, json_type_string)) {
+        *msg = "Mandatory parameter 'signature' was not sent, was "
+               "empty/null, or malformed.";
+        return 400;
+    }
+    payload = ws_api_payload(params);
+    ok = payload != NULL && payload_signature_ok(a, payload, strlen(payload),
+                                                 json_object_get_string(sig));
+    free(payload);
+    if (!ok) {
+        *code = -1022;
+        *msg = "Signature for this request is not valid.";
+        return 400;
+    }
+    if (!json_object_is_type(ts, json_type_int)) {
+        *msg = "Mandatory parameter 'timestamp' was not sent, was "
+               "empty/null, or malformed.";
+        return 400;
+    }
+    *code = -1021;
+    *msg = timestamp_error(json_object_get_int64(ts),
+                           json_object_is_type(rw, json_type_int)
+                               ? json_object_get_int64(rw)
+                               : FAKEX_RECV_WINDOW_DEFAULT);
+    if (*msg != NULL)
+        return 400;
+    i = (size_t)(a - g.acct);
+    *code = -2035;
+    *msg = "User Data Stream subscription already active.";
+    for (size_t k = 0; k < g_uds.nsub; k++)
+        if (g_uds.sub[k].conn == conn && g_uds.sub[k].acct == i)
+            return 400;
+    *code = -2042;
+    *msg = "Maximum subscription ID reached for this connection.";
+    if (g_uds.nsub == FAKEX_UDS_MAX_SUBS ||
+        (!g_uds.seen[i].on && uds_seen_reset(i) < 0))
+        return 400;
+    g_uds.sub[g_uds.nsub] = (struct uds_sub){conn, i, g_uds.next_id++};
+    *result = json_object_new_object();
+    jset(*result, "subscriptionId", jint(g_uds.sub[g_uds.nsub++].id));
+    return 200;
+}
+
+/* userDataStream.unsubscribe [subscriptionId]: ends one or all of conn's
+ * subscriptions.  Returns the status as ws_api_subscribe does. */
+static int
+ws_api_unsubscribe(unsigned long long conn, json_object *params,
+                   json_object **result, int *code, const char **msg)
+{
+    json_object *sid = NULL;
+    bool all = !json_object_object_get_ex(params, "subscriptionId", &sid);
+    size_t ended = 0;
+
+    for (size_t k = 0; k < g_uds.nsub;) {
+        if (g_uds.sub[k].conn == conn &&
+            (all || g_uds.sub[k].id == json_object_get_int64(sid))) {
+            g_uds.sub[k] = g_uds.sub[--g_uds.nsub];
+            ended++;
+        } else {
+            k++;
+        }
+    }
+    if (!all && ended == 0) {
+        *code = -2036;
+        *msg = "User Data Stream subscription not active.";
+        return 400;
+    }
+    *result = json_object_new_object();
+    return 200;
+}
+
+/* session.subscriptions: conn's subscriptions. */
+static int
+ws_api_subscriptions(unsigned long long conn, json_object *params,
+                     json_object **result, int *code, const char **msg)
+{
+    (void)params;
+    (void)code;
+    (void)msg;
+    *result = json_object_new_array();
+    for (size_t k = 0; k < g_uds.nsub; k++)
+        if (g_uds.sub[k].conn == conn) {
+            json_object *one = json_object_new_object();
+            jset(one, "subscriptionId", jint(g_uds.sub[k].id));
+            json_object_array_add(*result, one);
+        }
+    return 200;
+}
+
+static const struct ws_api_method {
+    const char *name;
+    int (*fn)(unsigned long long, json_object *, json_object **, int *,
+              const char **);
+} WS_API_METHODS[] = {
+    {"userDataStream.subscribe.signature", ws_api_subscribe},
+    {"userDataStream.unsubscribe", ws_api_unsubscribe},
+    {"session.subscriptions", ws_api_subscriptions},
+};
+
+static void
+uds_free(void)
+{
+    for (size_t i = 0; i < FAKEX_MAX_KEYS; i++) {
+        free(g_uds.seen[i].order);
+        g_uds.seen[i].order = NULL;
+    }
+}
+
+/* fxws_api_fn: one WebSocket API request.  Runs on the stream server's
+ * thread, outside its lock; takes g.lock. */
+static void
+ws_api_request(unsigned long long conn, const char *text, size_t len)
+{
+    json_object *req = json_tokener_parse(text), *id = NULL, *m = NULL;
+    json_object *params = NULL, *result = NULL;
+    const char *method = "", *msg = "This operation is not supported.";
+    int status = 400, code = -1020;
+    (void)len;
+
+    if (json_object_is_type(req, json_type_object)) {
+        json_object_object_get_ex(req, "id", &id);
+        json_object_object_get_ex(req, "params", &params);
+        if (json_object_object_get_ex(req, "method", &m) &&
+            json_object_is_type(m, json_type_string))
+            method = json_object_get_string(m);
+    }
+    pthread_mutex_lock(&g.lock);
+    if (params != NULL && !json_object_is_type(params, json_type_object)) {
+        code = -1100;
+        msg = "Illegal characters found in parameter 'params'.";
+    } else {
+        for (size_t k = 0; k < sizeof(WS_API_METHODS) / sizeof(*WS_API_METHODS);
+             k++)
+            if (strcmp(method, WS_API_METHODS[k].name) == 0)
+                status =
+                    WS_API_METHODS[k].fn(conn, params, &result, &code, &msg);
+    }
+    ws_api_answer(conn, id, status, result, code, msg);
+    pthread_mutex_unlock(&g.lock);
+    json_object_put(req);
+}
+
 /* Serves /__fake/...  Caller holds g.lock. */
 static void
 fake_dispatch(struct call *c)
@@ -5149,6 +5602,7 @@ api_serve(struct call *c, bool too_big, struct reply *r)
         }
         if (c->retry_after > 0)
             r->retry_after = c->retry_after;
+        uds_flush();
         pthread_mutex_unlock(&g.lock);
         reply_from_call(r, c);
     }
@@ -5235,6 +5689,7 @@ serve(struct MHD_Connection *conn, struct req *rq, const char *method,
     if (strncmp(path, "/__fake/", 8) == 0) {
         pthread_mutex_lock(&g.lock);
         fake_dispatch(&c);
+        uds_flush();
         r.weight = g.weight_used;
         pthread_mutex_unlock(&g.lock);
         reply_from_call(&r, &c);
@@ -5491,7 +5946,8 @@ main(int argc, char **argv)
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGINT);
     pthread_sigmask(SIG_BLOCK, &block, &old);
-    if ((g_ws = fxws_start(bind_addr, stream_ok, err, sizeof(err))) == NULL) {
+    if ((g_ws = fxws_start(bind_addr, stream_ok, ws_api_request, err,
+                           sizeof(err))) == NULL) {
         fprintf(stderr, "fakex: streams: %s\n", err);
         state_free();
         gnutls_global_deinit();

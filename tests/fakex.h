@@ -257,6 +257,15 @@
  *   POST /__fake/stream/send?(text=T|size=N)[&fragments=K]
  *     a text message (or N bytes of "x") to every connection, in K frames.
  *   POST /__fake/stream/badframe    a frame with the reserved bits set
+ * The WebSocket API is served on the same port at /ws-api/v3:
+ * userDataStream.subscribe.signature (apiKey, timestamp, recvWindow,
+ * signature over the sorted params, checked as REST signatures are, any
+ * key type), userDataStream.unsubscribe and session.subscriptions.  A
+ * subscription gets {"subscriptionId":n,"event":{...}}: an executionReport
+ * for every order placed (NEW), filled (TRADE), canceled or expired, and an
+ * outboundAccountPosition with the assets whose balance changed, after each
+ * request (REST or /__fake/) that changed the account.  Subscription ids
+ * count up from 0 across the whole exchange.
  * A handshake with the query parameter __fake=bad_accept gets a wrong
  * Sec-WebSocket-Accept.  /__fake/reset puts the books back (and sends
  * nothing). */
@@ -266,5 +275,6 @@
 #define FAKEX_STREAM_QTY_STEP       "0.25000000"
 #define FAKEX_STREAM_MAX_CHANGES    32
 #define FAKEX_STREAM_MAX_EVENTS     1000000
+#define FAKEX_UDS_MAX_SUBS          64 /* user data subscriptions in all */
 
 #endif

@@ -40,6 +40,8 @@
 
 struct fxconn {
     int fd;
+    unsigned long long id;
+    bool api;      /* /ws-api/v3: requests go to the exchange */
     bool open;     /* upgraded */
     bool combined; /* /stream?streams=: wrap payloads */
     bool dead;     /* free on this turn */
@@ -69,6 +71,14 @@ struct fragments {
     struct fragments *next;
 };
 
+/* A WebSocket API request waiting for the end of the thread's turn. */
+struct api_request {
+    unsigned long long conn;
+    char *text;
+    size_t len;
+    struct api_request *next;
+};
+
 struct fxws {
     pthread_mutex_t lock;
     pthread_t thread;
@@ -76,6 +86,9 @@ struct fxws {
     int port;
     atomic_int stop;
     fxws_stream_ok_fn stream_ok;
+    fxws_api_fn api;
+    struct api_request *requests, **requests_tail; /* the thread's own */
+    unsigned long long next_id;
     struct fxconn *conns;
     unsigned nconns;
     struct fxws_stats st;
@@ -250,6 +263,25 @@ control_message(struct fxconn *c, const char *text, size_t len)
         json_tokener_free(tok);
 }
 
+/* Keeps a WebSocket API request for the end of the turn: the exchange
+ * takes its own lock, never while this server's is held. */
+static void
+api_defer(struct fxconn *c, const char *text, size_t len)
+{
+    struct api_request *r = calloc(1, sizeof(*r));
+
+    if (r == NULL || (r->text = malloc(len + 1)) == NULL) {
+        free(r);
+        return;
+    }
+    memcpy(r->text, text, len);
+    r->text[len] = '\0';
+    r->len = len;
+    r->conn = c->id;
+    *c->srv->requests_tail = r;
+    c->srv->requests_tail = &r->next;
+}
+
 static void
 srv_message(wslay_event_context_ptr ev,
             const struct wslay_event_on_msg_recv_arg *m, void *user)
@@ -260,7 +292,10 @@ srv_message(wslay_event_context_ptr ev,
     switch (m->opcode) {
     case WSLAY_TEXT_FRAME:
         c->srv->st.received++;
-        control_message(c, (const char *)m->msg, m->msg_length);
+        if (c->api)
+            api_defer(c, (const char *)m->msg, m->msg_length);
+        else
+            control_message(c, (const char *)m->msg, m->msg_length);
         break;
     case WSLAY_PONG:
         if (m->msg_length == strlen(c->ping_payload) &&
@@ -345,6 +380,10 @@ target_subscribe(struct fxconn *c, char *target, char *why, size_t whylen)
 
     if (q != NULL)
         *q++ = '\0';
+    if (strcmp(target, "/ws-api/v3") == 0) {
+        c->api = true;
+        return 0;
+    }
     if (strcmp(target, "/stream") == 0) {
         c->combined = true;
         if (!query_param(q, "streams", list, sizeof(list))) {
@@ -596,6 +635,7 @@ accept_all(struct fxws *s)
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         c->fd = fd;
         c->srv = s;
+        c->id = ++s->next_id;
         ev.data.ptr = c;
         if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
             close(fd);
@@ -644,7 +684,19 @@ fxws_thread(void *arg)
                 pp = &c->next;
             }
         }
+        /* the WebSocket API requests of this turn, without the lock */
+        struct api_request *r = s->requests;
+        s->requests = NULL;
+        s->requests_tail = &s->requests;
         pthread_mutex_unlock(&s->lock);
+        while (r != NULL) {
+            struct api_request *next = r->next;
+            if (s->api != NULL)
+                s->api(r->conn, r->text, r->len);
+            free(r->text);
+            free(r);
+            r = next;
+        }
     }
     return NULL;
 }
@@ -653,7 +705,8 @@ fxws_thread(void *arg)
 /* The API                                                             */
 
 struct fxws *
-fxws_start(const char *addr, fxws_stream_ok_fn ok, char *err, size_t errlen)
+fxws_start(const char *addr, fxws_stream_ok_fn ok, fxws_api_fn api, char *err,
+           size_t errlen)
 {
     struct fxws *s = calloc(1, sizeof(*s));
     struct sockaddr_in sa;
@@ -666,6 +719,8 @@ fxws_start(const char *addr, fxws_stream_ok_fn ok, char *err, size_t errlen)
     }
     pthread_mutex_init(&s->lock, NULL);
     s->stream_ok = ok;
+    s->api = api;
+    s->requests_tail = &s->requests;
     s->listen_fd = s->wake_fd = s->ep = -1;
     memset(&sa, 0, sizeof(sa));
     sa.sin_family = AF_INET;
@@ -737,6 +792,23 @@ fxws_publish(struct fxws *s, const char *stream, const char *data)
     if (count > 0)
         wake(s);
     return count;
+}
+
+int
+fxws_send_to(struct fxws *s, unsigned long long conn, const char *text)
+{
+    int rc = -1;
+
+    pthread_mutex_lock(&s->lock);
+    for (struct fxconn *c = s->conns; c != NULL && rc < 0; c = c->next)
+        if (c->id == conn && c->open && !c->dead) {
+            queue_text(c, text);
+            rc = 0;
+        }
+    pthread_mutex_unlock(&s->lock);
+    if (rc == 0)
+        wake(s);
+    return rc;
 }
 
 /* Runs fn on every open connection under the lock, then wakes the thread.
@@ -891,6 +963,12 @@ fxws_stop(struct fxws *s)
     if (s->thread != 0) {
         wake(s);
         pthread_join(s->thread, NULL);
+    }
+    while (s->requests != NULL) {
+        struct api_request *r = s->requests;
+        s->requests = r->next;
+        free(r->text);
+        free(r);
     }
     while (s->conns != NULL) {
         struct fxconn *c = s->conns;

@@ -15,6 +15,10 @@
  * its book changed; the server thread never calls back into the exchange
  * except through the stream_ok function, which must take no lock.
  *
+ * The WebSocket API path /ws-api/v3 is served too: each text message
+ * there goes to the exchange's api function (outside the server's lock, on
+ * the server thread), which answers through fxws_send_to.
+ *
  * Test hooks (not Binance): a query parameter __fake=bad_accept makes the
  * handshake answer carry a wrong Sec-WebSocket-Accept; fxws_send_text,
  * fxws_send_bad_frame and fxws_disconnect act on every connection.
@@ -37,10 +41,19 @@ struct fxws;
 /* Whether name is a stream this exchange serves ("btcusdt@aggTrade"). */
 typedef bool (*fxws_stream_ok_fn)(const char *name);
 
+/* A request (text, len bytes, NUL-terminated, valid during the call) on the
+ * WebSocket API connection conn. */
+typedef void (*fxws_api_fn)(unsigned long long conn, const char *text,
+                            size_t len);
+
 /* Listens on addr (IPv4), port 0 (any free one), and starts the thread.
  * Returns the server, or NULL with a sentence in err. */
-struct fxws *fxws_start(const char *addr, fxws_stream_ok_fn ok, char *err,
-                        size_t errlen);
+struct fxws *fxws_start(const char *addr, fxws_stream_ok_fn ok, fxws_api_fn api,
+                        char *err, size_t errlen);
+
+/* Queues text (copied) on connection conn. Returns 0, or -1 when that
+ * connection is gone. */
+int fxws_send_to(struct fxws *s, unsigned long long conn, const char *text);
 
 /* The port it listens on. */
 int fxws_port(const struct fxws *s);

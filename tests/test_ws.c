@@ -28,9 +28,12 @@
 #include <unistd.h>
 
 #include <CUnit/CUnit.h>
+#include <curl/curl.h>
 #include <gnutls/gnutls.h>
 
 #include "fakex.h"
+#include "sign.h"
+#include "util.h"
 #include "testlib.h"
 #include "wstest.h"
 #include "ws.h"
@@ -667,6 +670,207 @@ test_wss_through_tls(void)
     }
 }
 
+/* ---- the WebSocket API: user data stream ---- */
+
+/* The JSON messages a user-data connection received, in order. */
+static json_object *udm[32];
+static int nudm;
+
+static void
+note_user_data(struct wsc *w, const char *text, size_t len)
+{
+    (void)w;
+    (void)len;
+    if (nudm < 32)
+        udm[nudm++] = json_tokener_parse(text);
+}
+
+static void
+user_data_clear(void)
+{
+    for (int i = 0; i < nudm; i++)
+        json_object_put(udm[i]);
+    nudm = 0;
+}
+
+static size_t
+sink(char *p, size_t sz, size_t n, void *arg)
+{
+    size_t *len = arg, take = sz * n;
+    (void)p;
+    *len += take;
+    return take;
+}
+
+/* A REST request signed for account A (as the daemon signs): params get
+ * timestamp and signature appended. Returns the HTTP status. */
+static long
+signed_rest(const char *method, const char *path, const char *params)
+{
+    char q[1024], sig[SIGN_HEX_LEN + 1], url[1400];
+    struct curl_slist *h = curl_slist_append(NULL, "X-MBX-APIKEY: " TEST_KEY_A);
+    CURL *c = curl_easy_init();
+    long status = -1;
+    size_t got = 0;
+
+    snprintf(q, sizeof(q), "%s&timestamp=%lld", params, (long long)now_ms());
+    if (c == NULL || sign_hmac_sha256_hex(TEST_SECRET_A, q, strlen(q), sig) < 0)
+        goto out;
+    snprintf(url, sizeof(url), "%s%s?%s&signature=%s", fx.url, path, q, sig);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &got);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+out:
+    curl_slist_free_all(h);
+    if (c != NULL)
+        curl_easy_cleanup(c);
+    return status;
+}
+
+/* The user-data subscription request, signed with secret. */
+static void
+send_subscribe(struct wsc *w, int id, const char *secret)
+{
+    char payload[256], sig[SIGN_HEX_LEN + 1], req[512];
+    long long ts = (long long)now_ms();
+
+    /* the WebSocket API signs the params sorted by name, values raw */
+    snprintf(payload, sizeof(payload), "apiKey=%s&timestamp=%lld", TEST_KEY_A,
+             ts);
+    CU_ASSERT_FATAL(
+        sign_hmac_sha256_hex(secret, payload, strlen(payload), sig) == 0);
+    snprintf(req, sizeof(req),
+             "{\"id\":%d,\"method\":\"userDataStream.subscribe.signature\","
+             "\"params\":{\"timestamp\":%lld,\"apiKey\":\"%s\","
+             "\"signature\":\"%s\"}}",
+             id, ts, TEST_KEY_A, sig);
+    CU_ASSERT_EQUAL(ws_send_text(w->conn, req, strlen(req)), 0);
+}
+
+static bool
+has_user_data(struct wsc *w)
+{
+    (void)w;
+    return nudm >= (int)want_messages;
+}
+
+/* Waits until n messages in all have come. */
+static bool
+wait_user_data(struct wsc *w, int n)
+{
+    want_messages = (unsigned long)n;
+    return wsc_pump(w, STEP_MS, has_user_data);
+}
+
+/* The index of the first message from `from` on whose path equals value;
+ * -1 when none. */
+static int
+find_event(int from, const char *path, const char *value)
+{
+    for (int i = from; i < nudm; i++)
+        if (strcmp(tl_str_at(udm[i], path), value) == 0)
+            return i;
+    return -1;
+}
+
+static void
+test_user_data_stream(void)
+{
+    struct wsc w;
+    static const char unsub[] =
+        "{\"id\":3,\"method\":\"userDataStream.unsubscribe\"}";
+    int k, from;
+    int64_t sub, order_id;
+    char path[128];
+
+    nudm = 0;
+    CU_ASSERT_FATAL(open_stream(&w, "/ws-api/v3", 0));
+    w.on_message = note_user_data;
+    /* a wrong signature is refused as Binance refuses it */
+    send_subscribe(&w, 1, TEST_SECRET_B);
+    CU_ASSERT_FATAL(wait_user_data(&w, 1));
+    CU_ASSERT_EQUAL(tl_int_at(udm[0], "id"), 1);
+    CU_ASSERT_EQUAL(tl_int_at(udm[0], "status"), 400);
+    CU_ASSERT_EQUAL(tl_int_at(udm[0], "error.code"), -1022);
+    send_subscribe(&w, 2, TEST_SECRET_A);
+    CU_ASSERT_FATAL(wait_user_data(&w, 2));
+    CU_ASSERT_EQUAL(tl_int_at(udm[1], "id"), 2);
+    CU_ASSERT_EQUAL(tl_int_at(udm[1], "status"), 200);
+    sub = tl_int_at(udm[1], "result.subscriptionId");
+    CU_ASSERT(sub >= 0);
+
+    /* a resting order: NEW, and the quote it locks */
+    CU_ASSERT_EQUAL(signed_rest("POST", "/api/v3/order",
+                                "symbol=BTCUSDT&side=BUY&type=LIMIT&"
+                                "timeInForce=GTC&quantity=0.01&price=40000"),
+                    200);
+    CU_ASSERT_FATAL(wait_user_data(&w, 4));
+    k = find_event(2, "event.e", "executionReport");
+    CU_ASSERT_FATAL(k >= 0);
+    CU_ASSERT_EQUAL(tl_int_at(udm[k], "subscriptionId"), sub);
+    CU_ASSERT_STRING_EQUAL(tl_str_at(udm[k], "event.x"), "NEW");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(udm[k], "event.X"), "NEW");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(udm[k], "event.q"), "0.01000000");
+    order_id = tl_int_at(udm[k], "event.i");
+    k = find_event(2, "event.e", "outboundAccountPosition");
+    CU_ASSERT_FATAL(k >= 0);
+    CU_ASSERT_STRING_EQUAL(tl_str_at(udm[k], "event.B.0.a"), "USDT");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(udm[k], "event.B.0.l"), "400.00000000");
+
+    /* filled at the fake: TRADE, and both balances */
+    from = nudm;
+    snprintf(path, sizeof(path), "/__fake/fill?orderId=%lld",
+             (long long)order_id);
+    CU_ASSERT_EQUAL(wstest_post(&fx, path), 200);
+    CU_ASSERT_FATAL(wait_user_data(&w, from + 2));
+    k = find_event(from, "event.x", "TRADE");
+    CU_ASSERT_FATAL(k >= 0);
+    CU_ASSERT_EQUAL(tl_int_at(udm[k], "event.i"), order_id);
+    CU_ASSERT_STRING_EQUAL(tl_str_at(udm[k], "event.X"), "FILLED");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(udm[k], "event.l"), "0.01000000");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(udm[k], "event.L"), "40000.00000000");
+    CU_ASSERT(json_object_get_boolean(tl_get_path(udm[k], "event.m")));
+    k = find_event(from, "event.e", "outboundAccountPosition");
+    CU_ASSERT_FATAL(k >= 0);
+    CU_ASSERT(tl_len_at(udm[k], "event.B") >= 2);
+
+    /* canceled: CANCELED */
+    from = nudm;
+    CU_ASSERT_EQUAL(signed_rest("POST", "/api/v3/order",
+                                "symbol=BTCUSDT&side=SELL&type=LIMIT&"
+                                "timeInForce=GTC&quantity=0.02&price=60000&"
+                                "newClientOrderId=ws-test-1"),
+                    200);
+    CU_ASSERT_EQUAL(signed_rest("DELETE", "/api/v3/order",
+                                "symbol=BTCUSDT&origClientOrderId=ws-test-1"),
+                    200);
+    CU_ASSERT_FATAL(wait_user_data(&w, from + 4));
+    k = find_event(from, "event.x", "CANCELED");
+    CU_ASSERT_FATAL(k >= 0);
+    CU_ASSERT_STRING_EQUAL(tl_str_at(udm[k], "event.C"), "ws-test-1");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(udm[k], "event.S"), "SELL");
+
+    /* unsubscribed: nothing more comes */
+    CU_ASSERT_EQUAL(ws_send_text(w.conn, unsub, strlen(unsub)), 0);
+    from = nudm;
+    CU_ASSERT_FATAL(wait_user_data(&w, from + 1));
+    CU_ASSERT_EQUAL(tl_int_at(udm[from], "status"), 200);
+    CU_ASSERT_EQUAL(signed_rest("POST", "/api/v3/order",
+                                "symbol=BTCUSDT&side=BUY&type=LIMIT&"
+                                "timeInForce=GTC&quantity=0.01&price=41000"),
+                    200);
+    want_messages = (unsigned long)from + 2;
+    CU_ASSERT_FALSE(wsc_pump(&w, 500, has_user_data));
+    CU_ASSERT_EQUAL(nudm, from + 1);
+    user_data_clear();
+    wsc_free(&w);
+}
+
 static CU_TestInfo ws_tests[] = {
     {"raw depth stream: handshake, a chained depthUpdate",
      test_raw_depth_stream},
@@ -687,6 +891,8 @@ static CU_TestInfo ws_tests[] = {
     {"connection refused is reported", test_connection_refused},
     {"wss:// through GnuTLS: trusted CA works, unknown CA refused",
      test_wss_through_tls},
+    {"user data stream: signed subscription, order events",
+     test_user_data_stream},
     CU_TEST_INFO_NULL,
 };
 
