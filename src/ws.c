@@ -242,8 +242,11 @@ ev_message(wslay_event_context_ptr ev,
         if (rl > WS_CLOSE_REASON_MAX)
             rl = WS_CLOSE_REASON_MAX;
         c->peer_code = m->status_code;
-        if (rl > 0)
-            memcpy(c->peer_reason, m->msg + 2, rl);
+        /* the peer's words go into logs: no control characters */
+        for (size_t i = 0; i < rl; i++) {
+            uint8_t b = m->msg[2 + i];
+            c->peer_reason[i] = b < 0x20 || b == 0x7f ? '?' : (char)b;
+        }
         c->peer_reason[rl] = '\0';
         if (c->state == WS_OPEN)
             c->state = WS_CLOSING;
