@@ -8,8 +8,11 @@
  * Ed25519 or RSA signatures against a registered public key), keeps one
  * account (balances, orders, order lists, trades) per API key, and offers a
  * control API under /__fake/ (reset, faults, clock skew, statistics, fills,
- * order counters, scripted klines and books) that is never signed.  All state
- * lives in `g`, guarded by g.lock; only fault delays sleep without holding it.
+ * order counters, scripted klines and books, market streams) that is never
+ * signed.  All state lives
+ * in `g` (and the order books in g_books), guarded by g.lock; only fault
+ * delays sleep without holding it.  The market streams are a WebSocket
+ * server on a second port (fakex_ws.c) fed from the same books.
  *
  * Usage: fakex --port N [--bind 127.0.0.1] [--key KEY:SECRET]...
  *              [--key-ed25519 KEY=PUBLIC.pem]... [--key-rsa KEY=PUBLIC.pem]...
@@ -46,6 +49,7 @@
 #include <microhttpd.h>
 
 #include "fakex.h"
+#include "fakex_ws.h"
 
 #if MHD_VERSION >= 0x00097002
 typedef enum MHD_Result mhd_result;
@@ -483,9 +487,6 @@ static struct script {
     fx_t ko[FAKEX_SCRIPT_KLINES_MAX], kh[FAKEX_SCRIPT_KLINES_MAX],
         kl[FAKEX_SCRIPT_KLINES_MAX], kc[FAKEX_SCRIPT_KLINES_MAX],
         kv[FAKEX_SCRIPT_KLINES_MAX];
-    int nbid, nask; /* levels; 0 on both: generated */
-    fx_t bp[FAKEX_SCRIPT_LEVELS_MAX], bq[FAKEX_SCRIPT_LEVELS_MAX];
-    fx_t ap[FAKEX_SCRIPT_LEVELS_MAX], aq[FAKEX_SCRIPT_LEVELS_MAX];
 } g_script[NSYM];
 
 /* Set by SIGTERM/SIGINT; read by the main loop and by sleeping workers.
@@ -621,12 +622,16 @@ stats_clear(void)
     g.last_key[0] = '\0';
 }
 
-/* Back to the initial state: accounts, ids, faults, counters, clock skew.
- * Caller holds g.lock.  Returns 0 or -1 (out of memory). */
+static void books_reset(void);
+static void uds_free(void);
+
+/* Back to the initial state: accounts, ids, faults, counters, clock skew,
+ * order books.  Caller holds g.lock.  Returns 0 or -1 (out of memory). */
 static int
 state_reset(void)
 {
     int rc = 0;
+    books_reset();
     g.skew_ms = 0;
     g.next_order_id = FAKEX_FIRST_ORDER_ID;
     g.next_trade_id = FAKEX_FIRST_TRADE_ID;
@@ -640,7 +645,7 @@ state_reset(void)
     g.nfaults = g.cap_faults = 0;
     stats_clear();
     for (int s = 0; s < NSYM; s++)
-        g_script[s].nk = g_script[s].nbid = g_script[s].nask = 0;
+        g_script[s].nk = 0;
     for (size_t i = 0; i < g.nacct; i++)
         if (account_reset(i, server_now()) < 0)
             rc = -1;
@@ -663,6 +668,7 @@ state_free(void)
             gnutls_pubkey_deinit(g.acct[i].pub);
     }
     g.nacct = 0;
+    uds_free();
     free(g.faults);
     g.faults = NULL;
     stats_clear();
@@ -1476,36 +1482,286 @@ script_tuples(const char *text, int n, fx_t *const *cols, int max)
     }
 }
 
-/* One side of the book: n levels stepping away from last by dir * tick. */
-static json_object *
-depth_side_json(int s, int n, int dir)
-{
-    json_object *side = json_object_new_array();
-    fx_t qstep = fx_const(FAKEX_DEPTH_QTY_STEP);
+/* ------------------------------------------------------------------------
+ * The live order books: one per symbol, the book GET /api/v3/depth serves
+ * and whose changes the depth streams publish (fakex_ws.c), so that a
+ * client's local book can be compared with it level by level.  They start
+ * as the fixed book of fakex.h (level i is last -/+ tick*(i+1), qty
+ * (i+1)*FAKEX_DEPTH_QTY_STEP) and change only through /__fake/stream/...
+ * (scripted updates and the random generator).  Guarded by g.lock.
+ * ------------------------------------------------------------------------ */
 
-    for (int i = 0; i < n; i++) {
-        json_object *lvl = json_object_new_array();
-        json_object_array_add(
-            lvl, jfx(g_mkt[s].last + dir * g_mkt[s].tick * (i + 1)));
-        json_object_array_add(lvl, jfx(qstep * (i + 1)));
-        json_object_array_add(side, lvl);
-    }
-    return side;
+struct level {
+    fx_t px, qty;
+};
+
+struct kline_state {
+    long long start, first, last, count;
+    fx_t open, high, low, close, volume, quote, taker_base, taker_quote;
+};
+
+static struct live_book {
+    struct level side[2][FAKEX_DEPTH_MAX_LIMIT]; /* [0] bids, [1] asks */
+    int n[2];                                    /* best first */
+    long long update_id;
+    int gap_events;      /* applied but not published (scripted gap) */
+    struct level top[2]; /* last bookTicker published */
+    long long agg_id, trade_id;
+    struct kline_state kline;
+} g_books[NSYM];
+
+static struct fxws *g_ws; /* the stream server; NULL until main starts it */
+
+enum { BOOK_BIDS, BOOK_ASKS };
+
+/* Whether price a ranks before b on side (bids: higher first). */
+static bool
+level_before(int side, fx_t a, fx_t b)
+{
+    return side == BOOK_BIDS ? a > b : a < b;
 }
 
-/* The first min(n, limit) scripted levels of one side. */
-static json_object *
-script_side_json(const fx_t *price, const fx_t *qty, int n, long long limit)
+/* Sets (qty > 0) or removes (qty 0) price px on a side of book s.  A new
+ * level worse than a full side's worst is not kept; a better one pushes the
+ * worst out (what binmcpd's book.c does at its own cap). */
+static void
+book_set(int s, int side, fx_t px, fx_t qty)
 {
-    json_object *side = json_object_new_array();
+    struct level *lv = g_books[s].side[side];
+    int *n = &g_books[s].n[side], i = 0;
 
-    for (int i = 0; i < n && i < limit; i++) {
-        json_object *lvl = json_object_new_array();
-        json_object_array_add(lvl, jfx(price[i]));
-        json_object_array_add(lvl, jfx(qty[i]));
-        json_object_array_add(side, lvl);
+    while (i < *n && level_before(side, lv[i].px, px))
+        i++;
+    if (i < *n && lv[i].px == px) {
+        if (qty > 0) {
+            lv[i].qty = qty;
+        } else {
+            memmove(&lv[i], &lv[i + 1], (size_t)(*n - i - 1) * sizeof(*lv));
+            (*n)--;
+        }
+        return;
     }
-    return side;
+    if (qty == 0 || (i == *n && *n == FAKEX_DEPTH_MAX_LIMIT))
+        return;
+    if (*n == FAKEX_DEPTH_MAX_LIMIT)
+        (*n)--;
+    memmove(&lv[i + 1], &lv[i], (size_t)(*n - i) * sizeof(*lv));
+    lv[i].px = px;
+    lv[i].qty = qty;
+    (*n)++;
+}
+
+/* Symbol s's book back to the fixed book of fakex.h.  Caller holds
+ * g.lock. */
+static void
+book_reset(int s)
+{
+    fx_t qstep = fx_const(FAKEX_DEPTH_QTY_STEP);
+    struct live_book *b = &g_books[s];
+
+    memset(b, 0, sizeof(*b));
+    for (int i = 0; i < FAKEX_DEPTH_MAX_LEVELS; i++) {
+        fx_t off = g_mkt[s].tick * (i + 1), q = qstep * (i + 1);
+        b->side[BOOK_BIDS][i] = (struct level){g_mkt[s].last - off, q};
+        b->side[BOOK_ASKS][i] = (struct level){g_mkt[s].last + off, q};
+    }
+    b->n[BOOK_BIDS] = b->n[BOOK_ASKS] = FAKEX_DEPTH_MAX_LEVELS;
+    b->update_id = FAKEX_DEPTH_LAST_UPDATE_ID;
+    b->agg_id = FAKEX_STREAM_FIRST_AGG_ID;
+    b->trade_id = FAKEX_STREAM_FIRST_TRADE_ID;
+    b->top[BOOK_BIDS] = b->side[BOOK_BIDS][0];
+    b->top[BOOK_ASKS] = b->side[BOOK_ASKS][0];
+}
+
+/* Every book back to the fixed book of fakex.h.  Caller holds g.lock. */
+static void
+books_reset(void)
+{
+    for (int s = 0; s < NSYM; s++)
+        book_reset(s);
+}
+
+/* The stream name of symbol s with suffix ("btcusdt@aggTrade"). */
+static void
+stream_name(int s, const char *suffix, char *buf, size_t len)
+{
+    size_t i = 0;
+    for (; SYMBOLS[s].name[i] != '\0' && i + 1 < len; i++)
+        buf[i] = (char)tolower((unsigned char)SYMBOLS[s].name[i]);
+    snprintf(buf + i, len - i, "@%s", suffix);
+}
+
+static const char *const STREAM_SUFFIXES[] = {
+    "depth", "depth@100ms", "aggTrade", "bookTicker", "kline_1m"};
+
+/* fxws_stream_ok_fn: the streams served.  Reads constants only. */
+static bool
+stream_ok(const char *name)
+{
+    char buf[64];
+    for (int s = 0; s < NSYM; s++)
+        for (size_t k = 0; k < sizeof(STREAM_SUFFIXES) / sizeof(char *); k++) {
+            stream_name(s, STREAM_SUFFIXES[k], buf, sizeof(buf));
+            if (strcmp(buf, name) == 0)
+                return true;
+        }
+    return false;
+}
+
+/* Publishes o (taken over) on stream suffix of symbol s. */
+static void
+stream_publish(int s, const char *suffix, json_object *o)
+{
+    char name[64];
+
+    stream_name(s, suffix, name, sizeof(name));
+    if (g_ws != NULL)
+        fxws_publish(
+            g_ws, name,
+            json_object_to_json_string_ext(
+                o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(o);
+}
+
+static json_object *
+level_json(fx_t px, fx_t qty)
+{
+    json_object *l = json_object_new_array();
+    json_object_array_add(l, jfx(px));
+    json_object_array_add(l, jfx(qty));
+    return l;
+}
+
+/* One depth event of symbol s: the changes chg[i] on side[i] (qty 0
+ * removes) take update ids update_id+1 .. update_id+ids.  Published as a
+ * depthUpdate unless a scripted gap swallows it; a changed top of the book
+ * also goes out as a bookTicker.  Caller holds g.lock. */
+static void
+book_event(int s, const struct level *chg, const int *side, int nchg, int ids)
+{
+    struct live_book *b = &g_books[s];
+    json_object *o, *bids, *asks;
+    long long first = b->update_id + 1;
+
+    for (int i = 0; i < nchg; i++)
+        book_set(s, side[i], chg[i].px, chg[i].qty);
+    b->update_id += ids;
+    if (b->gap_events > 0) {
+        b->gap_events--;
+        return;
+    }
+    o = json_object_new_object();
+    bids = json_object_new_array();
+    asks = json_object_new_array();
+    for (int i = 0; i < nchg; i++)
+        json_object_array_add(side[i] == BOOK_BIDS ? bids : asks,
+                              level_json(chg[i].px, chg[i].qty));
+    jset(o, "e", jstr("depthUpdate"));
+    jset(o, "E", jint(server_now()));
+    jset(o, "s", jstr(SYMBOLS[s].name));
+    jset(o, "U", jint(first));
+    jset(o, "u", jint(b->update_id));
+    jset(o, "b", bids);
+    jset(o, "a", asks);
+    stream_publish(s, "depth", json_object_get(o));
+    stream_publish(s, "depth@100ms", o);
+
+    struct level top[2] = {{0, 0}, {0, 0}};
+    for (int k = 0; k < 2; k++)
+        if (b->n[k] > 0)
+            top[k] = b->side[k][0];
+    if (memcmp(top, b->top, sizeof(top)) != 0) {
+        memcpy(b->top, top, sizeof(top));
+        o = json_object_new_object();
+        jset(o, "u", jint(b->update_id));
+        jset(o, "s", jstr(SYMBOLS[s].name));
+        jset(o, "b", jfx(top[BOOK_BIDS].px));
+        jset(o, "B", jfx(top[BOOK_BIDS].qty));
+        jset(o, "a", jfx(top[BOOK_ASKS].px));
+        jset(o, "A", jfx(top[BOOK_ASKS].qty));
+        stream_publish(s, "bookTicker", o);
+    }
+}
+
+/* A trade of qty at px on symbol s: an aggTrade event and the current
+ * 1-minute kline.  Returns the aggregate trade id.  Caller holds g.lock. */
+static long long
+book_trade(int s, fx_t px, fx_t qty, bool buyer_maker)
+{
+    struct live_book *b = &g_books[s];
+    struct kline_state *k = &b->kline;
+    long long now = server_now(), start = now - now % 60000;
+    long long agg = b->agg_id++, tid = b->trade_id++;
+    fx_t quote = fx_mul(px, qty);
+    json_object *o = json_object_new_object(), *kj;
+
+    jset(o, "e", jstr("aggTrade"));
+    jset(o, "E", jint(now));
+    jset(o, "s", jstr(SYMBOLS[s].name));
+    jset(o, "a", jint(agg));
+    jset(o, "p", jfx(px));
+    jset(o, "q", jfx(qty));
+    jset(o, "f", jint(tid));
+    jset(o, "l", jint(tid));
+    jset(o, "T", jint(now));
+    jset(o, "m", jbool(buyer_maker));
+    jset(o, "M", jbool(true));
+    stream_publish(s, "aggTrade", o);
+
+    if (k->start != start) {
+        memset(k, 0, sizeof(*k));
+        k->start = start;
+        k->first = tid;
+        k->open = k->high = k->low = px;
+    }
+    k->last = tid;
+    k->count++;
+    k->close = px;
+    k->high = px > k->high ? px : k->high;
+    k->low = px < k->low ? px : k->low;
+    k->volume += qty;
+    k->quote += quote;
+    if (!buyer_maker) { /* the buyer took: taker buy volume */
+        k->taker_base += qty;
+        k->taker_quote += quote;
+    }
+    kj = json_object_new_object();
+    jset(kj, "t", jint(k->start));
+    jset(kj, "T", jint(k->start + 59999));
+    jset(kj, "s", jstr(SYMBOLS[s].name));
+    jset(kj, "i", jstr("1m"));
+    jset(kj, "f", jint(k->first));
+    jset(kj, "L", jint(k->last));
+    jset(kj, "o", jfx(k->open));
+    jset(kj, "c", jfx(k->close));
+    jset(kj, "h", jfx(k->high));
+    jset(kj, "l", jfx(k->low));
+    jset(kj, "v", jfx(k->volume));
+    jset(kj, "n", jint(k->count));
+    jset(kj, "x", jbool(false));
+    jset(kj, "q", jfx(k->quote));
+    jset(kj, "V", jfx(k->taker_base));
+    jset(kj, "Q", jfx(k->taker_quote));
+    jset(kj, "B", jstr("0"));
+    o = json_object_new_object();
+    jset(o, "e", jstr("kline"));
+    jset(o, "E", jint(now));
+    jset(o, "s", jstr(SYMBOLS[s].name));
+    jset(o, "k", kj);
+    stream_publish(s, "kline_1m", o);
+    return agg;
+}
+
+/* One side of book s, its best n levels. */
+static json_object *
+depth_side_json(int s, int side, int n)
+{
+    json_object *arr = json_object_new_array();
+    const struct level *lv = g_books[s].side[side];
+
+    for (int i = 0; i < n && i < g_books[s].n[side]; i++)
+        json_object_array_add(arr, level_json(lv[i].px, lv[i].qty));
+    return arr;
 }
 
 static void
@@ -1525,21 +1781,10 @@ h_depth(struct call *c)
             FAKEX_DEPTH_MAX_LIMIT);
         return;
     }
-    int n =
-        limit < FAKEX_DEPTH_MAX_LEVELS ? (int)limit : FAKEX_DEPTH_MAX_LEVELS;
     c->body = json_object_new_object();
-    jset(c->body, "lastUpdateId", jint(FAKEX_DEPTH_LAST_UPDATE_ID));
-    if (g_script[s].nbid > 0 || g_script[s].nask > 0) {
-        jset(c->body, "bids",
-             script_side_json(g_script[s].bp, g_script[s].bq, g_script[s].nbid,
-                              limit));
-        jset(c->body, "asks",
-             script_side_json(g_script[s].ap, g_script[s].aq, g_script[s].nask,
-                              limit));
-        return;
-    }
-    jset(c->body, "bids", depth_side_json(s, n, -1));
-    jset(c->body, "asks", depth_side_json(s, n, 1));
+    jset(c->body, "lastUpdateId", jint(g_books[s].update_id));
+    jset(c->body, "bids", depth_side_json(s, BOOK_BIDS, (int)limit));
+    jset(c->body, "asks", depth_side_json(s, BOOK_ASKS, (int)limit));
 }
 
 static void
@@ -1770,55 +2015,52 @@ append_unsigned(char *out, size_t *len, const char *raw)
     out[*len] = '\0';
 }
 
-/* True when sig is the hex HMAC-SHA256, keyed with secret, of totalParams
- * (query string then body, no separator) with the signature removed. */
+/* True when sig is a's signature of payload (len bytes): the hex
+ * HMAC-SHA256 keyed with its secret, or for an Ed25519 or RSA account
+ * (a->pub) the base64 signature by its public key (RSASSA-PKCS1-v1_5
+ * SHA-256). */
 static bool
-signature_ok(const struct call *c, const char *secret, const char *sig)
+payload_signature_ok(const struct account *a, const char *payload, size_t len,
+                     const char *sig)
 {
-    size_t len = 0;
-    char *payload = malloc(strlen(c->raw_query) + strlen(c->raw_body) + 2);
     unsigned char mac[32];
     char hex[65];
-    bool ok = false;
-
-    if (payload == NULL)
-        return false;
-    append_unsigned(payload, &len, c->raw_query);
-    append_unsigned(payload, &len, c->raw_body);
-    if (gnutls_hmac_fast(GNUTLS_MAC_SHA256, secret, strlen(secret), payload,
-                         len, mac) == 0) {
-        for (size_t i = 0; i < sizeof(mac); i++)
-            snprintf(hex + 2 * i, 3, "%02x", mac[i]);
-        ok = strlen(sig) == 64 && strcasecmp(hex, sig) == 0;
-    }
-    free(payload);
-    return ok;
-}
-
-/* True when sig (base64, already form-decoded) is a valid signature by
- * a's public key (Ed25519, or RSASSA-PKCS1-v1_5 SHA-256) of totalParams
- * with the signature removed, as for HMAC. */
-static bool
-pubkey_signature_ok(const struct call *c, const struct account *a,
-                    const char *sig)
-{
-    size_t len = 0;
-    char *payload = malloc(strlen(c->raw_query) + strlen(c->raw_body) + 2);
     gnutls_datum_t b64 = {(unsigned char *)(uintptr_t)sig,
                           (unsigned)strlen(sig)};
     gnutls_datum_t raw = {NULL, 0}, data;
     bool ok = false;
 
-    if (payload == NULL)
-        return false;
-    append_unsigned(payload, &len, c->raw_query);
-    append_unsigned(payload, &len, c->raw_body);
-    data.data = (unsigned char *)payload;
+    if (a->pub == NULL) {
+        if (gnutls_hmac_fast(GNUTLS_MAC_SHA256, a->secret, strlen(a->secret),
+                             payload, len, mac) != 0)
+            return false;
+        for (size_t i = 0; i < sizeof(mac); i++)
+            snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+        return strlen(sig) == 64 && strcasecmp(hex, sig) == 0;
+    }
+    data.data = (unsigned char *)(uintptr_t)payload;
     data.size = (unsigned)len;
     if (gnutls_base64_decode2(&b64, &raw) == 0)
         ok =
             gnutls_pubkey_verify_data2(a->pub, a->sig_alg, 0, &data, &raw) >= 0;
     gnutls_free(raw.data);
+    return ok;
+}
+
+/* True when sig (already form-decoded) is a's signature of totalParams
+ * (query string then body, no separator) with the signature removed. */
+static bool
+signature_ok(const struct call *c, const struct account *a, const char *sig)
+{
+    size_t len = 0;
+    char *payload = malloc(strlen(c->raw_query) + strlen(c->raw_body) + 2);
+    bool ok;
+
+    if (payload == NULL)
+        return false;
+    append_unsigned(payload, &len, c->raw_query);
+    append_unsigned(payload, &len, c->raw_body);
+    ok = payload_signature_ok(a, payload, len, sig);
     free(payload);
     return ok;
 }
@@ -1833,6 +2075,20 @@ key_format_ok(const char *key)
                        "0123456789") == n;
 }
 
+/* Why Binance refuses timestamp ts with recvWindow rw (-1021), or NULL
+ * when it is in time.  Caller holds g.lock. */
+static const char *
+timestamp_error(long long ts, long long rw)
+{
+    long long now = server_now();
+    if (ts >= now + 1000)
+        return "Timestamp for this request was 1000ms ahead of the server's "
+               "time.";
+    if (now - ts > rw)
+        return "Timestamp for this request is outside of the recvWindow.";
+    return NULL;
+}
+
 /* Checks a SIGNED request in Binance's order: API key present and known,
  * signature, timestamp within recvWindow of the (skewed) server clock.
  * Sets c->acct.  Returns 0, or -1 with the error set. */
@@ -1840,7 +2096,7 @@ static int
 auth_check(struct call *c)
 {
     const char *key = c->api_key, *sig, *ts_s;
-    long long ts, rw, now;
+    long long ts, rw;
 
     if (key == NULL || *key == '\0')
         return call_fail(c, 401, -2014, "API-key format invalid.");
@@ -1852,8 +2108,7 @@ auth_check(struct call *c)
                    : call_fail(c, 401, -2014, "API-key format invalid.");
     if ((sig = param(c, "signature")) == NULL)
         return fail_mandatory(c, "signature");
-    if (c->acct->pub != NULL ? !pubkey_signature_ok(c, c->acct, sig)
-                             : !signature_ok(c, c->acct->secret, sig))
+    if (!signature_ok(c, c->acct, sig))
         return call_fail(c, 400, -1022,
                          "Signature for this request is not valid.");
     if ((ts_s = param(c, "timestamp")) == NULL)
@@ -1867,16 +2122,8 @@ auth_check(struct call *c)
                     FAKEX_RECV_WINDOW_MAX);
         return -1;
     }
-    now = server_now();
-    if (ts >= now + 1000)
-        return call_fail(c, 400, -1021,
-                         "Timestamp for this request was 1000ms ahead of the "
-                         "server's time.");
-    if (now - ts > rw)
-        return call_fail(c, 400, -1021,
-                         "Timestamp for this request is outside of the "
-                         "recvWindow.");
-    return 0;
+    const char *late = timestamp_error(ts, rw);
+    return late != NULL ? call_fail(c, 400, -1021, late) : 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -4520,6 +4767,750 @@ fake_order_count(struct call *c)
     jset(c->body, "n1d", jint(n1d));
 }
 
+/* ------------------------------------------------------------------------
+ * The streams' control API under /__fake/stream (see fakex.h).
+ * ------------------------------------------------------------------------ */
+
+/* The random diff generator: a thread that applies and publishes n depth
+ * events to one symbol's book at a given rate, from a seeded PRNG, so that
+ * a run can be repeated.  Its fields are guarded by g.lock. */
+static struct generator {
+    pthread_t thread;
+    bool started, running;
+    atomic_int stop;
+    int sym, max_changes;
+    long long n, done, rate;
+    uint64_t rng;
+} g_gen;
+
+/* xorshift64*: the generator's PRNG. */
+static uint64_t
+gen_next(uint64_t *st)
+{
+    *st ^= *st >> 12;
+    *st ^= *st << 25;
+    *st ^= *st >> 27;
+    return *st * UINT64_C(2685821657736338717);
+}
+
+/* One random depth event: 1 to max_changes level changes within
+ * FAKEX_STREAM_BAND ticks of the last price (bids below, asks above, so
+ * the book never crosses), quantities k * FAKEX_STREAM_QTY_STEP with k in
+ * 0..5 (0 removes), spanning 1 to 3 update ids.  Caller holds g.lock. */
+static void
+gen_step(void)
+{
+    struct level chg[FAKEX_STREAM_MAX_CHANGES];
+    int side[FAKEX_STREAM_MAX_CHANGES], s = g_gen.sym;
+    int n = 1 + (int)(gen_next(&g_gen.rng) % (uint64_t)g_gen.max_changes);
+    fx_t qstep = fx_const(FAKEX_STREAM_QTY_STEP);
+
+    for (int i = 0; i < n; i++) {
+        uint64_t r = gen_next(&g_gen.rng);
+        fx_t off = g_mkt[s].tick * (fx_t)(1 + (r >> 8) % FAKEX_STREAM_BAND);
+        side[i] = (int)(r & 1);
+        chg[i].px =
+            side[i] == BOOK_BIDS ? g_mkt[s].last - off : g_mkt[s].last + off;
+        chg[i].qty = qstep * (fx_t)((r >> 40) % 6);
+    }
+    book_event(s, chg, side, n, 1 + (int)(gen_next(&g_gen.rng) % 3));
+}
+
+static void *
+gen_thread(void *arg)
+{
+    struct timespec t0, now;
+    (void)arg;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        long long done, rate;
+        pthread_mutex_lock(&g.lock);
+        if (g_gen.done == g_gen.n || atomic_load(&g_gen.stop) ||
+            atomic_load(&g_stop)) {
+            g_gen.running = false;
+            pthread_mutex_unlock(&g.lock);
+            return NULL;
+        }
+        gen_step();
+        done = ++g_gen.done;
+        rate = g_gen.rate;
+        pthread_mutex_unlock(&g.lock);
+        if (rate <= 0)
+            continue;
+        /* the pace: event k is due k/rate seconds after the start */
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long long due_us = done * 1000000LL / rate;
+        long long at_us = (now.tv_sec - t0.tv_sec) * 1000000LL +
+                          (now.tv_nsec - t0.tv_nsec) / 1000;
+        if (due_us > at_us) {
+            struct timespec ts = {(due_us - at_us) / 1000000,
+                                  ((due_us - at_us) % 1000000) * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+}
+
+/* Waits for a generator that has finished or been told to stop.  Must be
+ * called without g.lock. */
+static void
+gen_join(void)
+{
+    if (g_gen.started) {
+        atomic_store(&g_gen.stop, 1);
+        pthread_join(g_gen.thread, NULL);
+        g_gen.started = false;
+    }
+}
+
+/* POST /__fake/stream/random?symbol=S&n=N[&rate=R][&seed=X][&changes=K] */
+static void
+fake_stream_random(struct call *c, int s)
+{
+    long long n, rate, seed, changes;
+
+    if (fake_int(c, "n", 1000, false, &n) < 0 ||
+        fake_int(c, "rate", 0, false, &rate) < 0 ||
+        fake_int(c, "seed", 1, false, &seed) < 0 ||
+        fake_int(c, "changes", 4, false, &changes) < 0)
+        return;
+    if (n < 1 || n > FAKEX_STREAM_MAX_EVENTS || changes < 1 ||
+        changes > FAKEX_STREAM_MAX_CHANGES) {
+        fake_fail(c, 400, "n or changes out of range");
+        return;
+    }
+    if (g_gen.running) {
+        fake_fail(c, 409, "a generator is running");
+        return;
+    }
+    if (g_gen.started) { /* finished: its thread needs no lock to end */
+        pthread_join(g_gen.thread, NULL);
+        g_gen.started = false;
+    }
+    g_gen.sym = s;
+    g_gen.n = n;
+    g_gen.done = 0;
+    g_gen.rate = rate;
+    g_gen.max_changes = (int)changes;
+    g_gen.rng = (uint64_t)seed * UINT64_C(0x9E3779B97F4A7C15) | 1;
+    atomic_store(&g_gen.stop, 0);
+    if (pthread_create(&g_gen.thread, NULL, gen_thread, NULL) != 0) {
+        fake_fail(c, 500, "cannot start the generator");
+        return;
+    }
+    g_gen.started = g_gen.running = true;
+    c->body = json_object_new_object();
+    jset(c->body, "started", jbool(true));
+    jset(c->body, "fromUpdateId", jint(g_books[s].update_id + 1));
+}
+
+/* GET /__fake/stream[?symbol=S]: the server's port and counters, the
+ * generator's progress, and the symbol's book. */
+static void
+fake_stream_info(struct call *c, int s)
+{
+    struct fxws_stats st;
+    json_object *gen = json_object_new_object();
+
+    fxws_stats(g_ws, &st);
+    c->body = json_object_new_object();
+    jset(c->body, "port", jint(fxws_port(g_ws)));
+    jset(c->body, "open", jint(st.open));
+    jset(c->body, "accepted", jint((long long)st.accepted));
+    jset(c->body, "refused", jint((long long)st.refused));
+    jset(c->body, "pings", jint((long long)st.pings));
+    jset(c->body, "pongs", jint((long long)st.pongs));
+    jset(c->body, "received", jint((long long)st.received));
+    jset(c->body, "sent", jint((long long)st.sent));
+    jset(c->body, "lastCloseCode", jint(st.last_close_code));
+    jset(gen, "running", jbool(g_gen.running));
+    jset(gen, "done", jint(g_gen.done));
+    jset(gen, "n", jint(g_gen.n));
+    jset(c->body, "generator", gen);
+    if (s >= 0) {
+        jset(c->body, "lastUpdateId", jint(g_books[s].update_id));
+        jset(c->body, "bids", jint(g_books[s].n[BOOK_BIDS]));
+        jset(c->body, "asks", jint(g_books[s].n[BOOK_ASKS]));
+    }
+}
+
+/* POST /__fake/stream/depth?symbol=S&side=bid|ask&price=P&qty=Q[&ids=N] */
+static void
+fake_stream_depth(struct call *c, int s)
+{
+    const char *side = param(c, "side");
+    struct level l;
+    bool has_px, has_qty;
+    long long ids;
+    int sd;
+
+    if (fake_dec(c, "price", &l.px, &has_px) < 0 ||
+        fake_dec(c, "qty", &l.qty, &has_qty) < 0 ||
+        fake_int(c, "ids", 1, false, &ids) < 0)
+        return;
+    if (side == NULL ||
+        (strcmp(side, "bid") != 0 && strcmp(side, "ask") != 0) || !has_px ||
+        !has_qty || l.px <= 0 || ids < 1 || ids > 1000) {
+        fake_fail(c, 400, "need side=bid|ask, price, qty (and ids 1..1000)");
+        return;
+    }
+    sd = side[0] == 'b' ? BOOK_BIDS : BOOK_ASKS;
+    book_event(s, &l, &sd, 1, (int)ids);
+    c->body = json_object_new_object();
+    jset(c->body, "lastUpdateId", jint(g_books[s].update_id));
+}
+
+/* POST /__fake/stream/trade?symbol=S&price=P&qty=Q[&buyer_maker=true] */
+static void
+fake_stream_trade(struct call *c, int s)
+{
+    const char *bm = param(c, "buyer_maker");
+    fx_t px, qty;
+    bool has_px, has_qty;
+
+    if (fake_dec(c, "price", &px, &has_px) < 0 ||
+        fake_dec(c, "qty", &qty, &has_qty) < 0)
+        return;
+    if (!has_px || !has_qty || px <= 0 || qty <= 0) {
+        fake_fail(c, 400, "need price and qty above 0");
+        return;
+    }
+    c->body = json_object_new_object();
+    jset(c->body, "a",
+         jint(book_trade(s, px, qty, bm != NULL && strcmp(bm, "true") == 0)));
+}
+
+/* POST /__fake/stream/send?(text=T|size=N)[&fragments=K]: a text message
+ * to every connection (size: N bytes of "x"), in K frames. */
+static void
+fake_stream_send(struct call *c)
+{
+    const char *text = param(c, "text");
+    long long size, frags;
+    char *buf = NULL;
+
+    if (fake_int(c, "size", 0, false, &size) < 0 ||
+        fake_int(c, "fragments", 1, false, &frags) < 0)
+        return;
+    if ((text == NULL) == (size == 0) || size > (16 << 20) || frags < 1 ||
+        frags > 1000) {
+        fake_fail(c, 400,
+                  "need text or size (up to 16 MiB), fragments 1..1000");
+        return;
+    }
+    if (text == NULL) {
+        if ((buf = malloc((size_t)size)) == NULL) {
+            fake_fail(c, 500, "out of memory");
+            return;
+        }
+        memset(buf, 'x', (size_t)size);
+    }
+    c->body = json_object_new_object();
+    jset(c->body, "connections",
+         jint(fxws_send_text(g_ws, text ? text : buf,
+                             text ? strlen(text) : (size_t)size, (int)frags)));
+    free(buf);
+}
+
+/* Serves /__fake/stream and /__fake/stream/...  Caller holds g.lock. */
+static void
+fake_stream(struct call *c, bool post)
+{
+    const char *op = c->path + strlen("/__fake/stream");
+    const char *sym = param(c, "symbol");
+    long long n;
+    int s = sym ? symbol_find(sym) : -1;
+    bool needs_symbol = strcmp(op, "/random") == 0 || strcmp(op, "/gap") == 0 ||
+                        strcmp(op, "/depth") == 0 || strcmp(op, "/trade") == 0;
+
+    if ((sym != NULL && s < 0) || (needs_symbol && s < 0)) {
+        fake_fail(c, 400, "need a known symbol");
+    } else if (op[0] == '\0' && !post) {
+        fake_stream_info(c, s);
+    } else if (!post) {
+        fake_fail(c, 405, "method not allowed");
+    } else if (strcmp(op, "/random") == 0) {
+        fake_stream_random(c, s);
+    } else if (strcmp(op, "/gap") == 0) {
+        if (fake_int(c, "events", 1, false, &n) == 0) {
+            g_books[s].gap_events += (int)(n < 1000 ? n : 1000);
+            c->body = json_object_new_object();
+            jset(c->body, "gapEvents", jint(g_books[s].gap_events));
+        }
+    } else if (strcmp(op, "/depth") == 0) {
+        fake_stream_depth(c, s);
+    } else if (strcmp(op, "/trade") == 0) {
+        fake_stream_trade(c, s);
+    } else if (strcmp(op, "/ping") == 0) {
+        const char *payload = param(c, "payload");
+        c->body = json_object_new_object();
+        jset(c->body, "connections",
+             jint(fxws_ping(g_ws, payload ? payload : "")));
+    } else if (strcmp(op, "/disconnect") == 0) {
+        const char *frame = param(c, "frame");
+        c->body = json_object_new_object();
+        jset(c->body, "connections",
+             jint(fxws_disconnect(g_ws,
+                                  frame == NULL || strcmp(frame, "0") != 0)));
+    } else if (strcmp(op, "/send") == 0) {
+        fake_stream_send(c);
+    } else if (strcmp(op, "/badframe") == 0) {
+        c->body = json_object_new_object();
+        jset(c->body, "connections", jint(fxws_send_bad_frame(g_ws)));
+    } else {
+        fake_fail(c, 404, "no such control endpoint");
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * The WebSocket API (/ws-api/v3 on the stream server): user data stream
+ * subscriptions by userDataStream.subscribe.signature.  After every request
+ * that may change an account (REST and /__fake/), uds_flush compares each
+ * subscribed account with what its subscribers were last told and sends
+ * an executionReport per order change and an outboundAccountPosition per
+ * balance change, wrapped {"subscriptionId":n,"event":{...}}.  Guarded by
+ * g.lock.
+ * ------------------------------------------------------------------------ */
+
+struct uds_sub {
+    unsigned long long conn; /* the stream server's connection id */
+    size_t acct;
+    long long id;
+};
+
+/* What the subscribers of an account were last told. */
+struct uds_seen {
+    bool on;
+    struct {
+        int status;
+        fx_t exec;
+    } * order; /* parallel to the account's orders (append-only) */
+    size_t norder, cap;
+    fx_t free[NASSET], locked[NASSET];
+};
+
+static struct {
+    struct uds_sub sub[FAKEX_UDS_MAX_SUBS];
+    size_t nsub;
+    long long next_id, next_exec_id;
+    struct uds_seen seen[FAKEX_MAX_KEYS];
+} g_uds;
+
+/* Takes account i's present state as told. Returns 0 or -1 (memory). */
+static int
+uds_seen_reset(size_t i)
+{
+    struct uds_seen *v = &g_uds.seen[i];
+    const struct account *a = &g.acct[i];
+
+    v->norder = 0;
+    if (grow((void **)&v->order, &v->cap, a->norders + 1, sizeof(*v->order)) <
+        0)
+        return -1;
+    for (size_t k = 0; k < a->norders; k++) {
+        v->order[k].status = a->orders[k].status;
+        v->order[k].exec = a->orders[k].exec;
+    }
+    v->norder = a->norders;
+    memcpy(v->free, a->free, sizeof(v->free));
+    memcpy(v->locked, a->locked, sizeof(v->locked));
+    v->on = true;
+    return 0;
+}
+
+/* Sends event (taken over) to every subscriber of account i; drops the
+ * subscriptions whose connection is gone. */
+static void
+uds_send(size_t i, json_object *event)
+{
+    for (size_t k = 0; k < g_uds.nsub;) {
+        struct uds_sub *sub = &g_uds.sub[k];
+        json_object *w;
+        int rc = 0;
+        if (sub->acct != i) {
+            k++;
+            continue;
+        }
+        w = json_object_new_object();
+        jset(w, "subscriptionId", jint(sub->id));
+        jset(w, "event", json_object_get(event));
+        rc = fxws_send_to(
+            g_ws, sub->conn,
+            json_object_to_json_string_ext(
+                w, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(w);
+        if (rc < 0)
+            g_uds.sub[k] = g_uds.sub[--g_uds.nsub];
+        else
+            k++;
+    }
+    json_object_put(event);
+}
+
+/* The last trade of order o, or NULL. */
+static const struct trade *
+order_last_trade(const struct account *a, const struct order *o)
+{
+    for (size_t k = a->ntrades; k-- > 0;)
+        if (a->trades[k].order_id == o->id)
+            return &a->trades[k];
+    return NULL;
+}
+
+/* An executionReport of o with execution type x; last is the quantity
+ * this execution filled (0 for none). */
+static json_object *
+execution_report(const struct account *a, const struct order *o, const char *x,
+                 fx_t last)
+{
+    const struct trade *t = last > 0 ? order_last_trade(a, o) : NULL;
+    json_object *e = json_object_new_object();
+    long long now = server_now();
+    bool done = o->status == ST_CANCELED || o->status == ST_EXPIRED;
+
+    jset(e, "e", jstr("executionReport"));
+    jset(e, "E", jint(now));
+    jset(e, "s", jstr(SYMBOLS[o->sym].name));
+    jset(e, "c", jstr(o->cid));
+    jset(e, "S", jstr(SIDES[o->side]));
+    jset(e, "o", jstr(OTYPES[o->type].name));
+    jset(e, "f", jstr(TIFS[o->tif]));
+    jset(e, "q", jfx(o->qty));
+    jset(e, "p", jfx(o->price));
+    jset(e, "P", jfx(o->stop));
+    jset(e, "F", jfx(o->iceberg));
+    jset(e, "g", jint(o->list_id));
+    jset(e, "C", jstr(done ? o->cid : ""));
+    jset(e, "x", jstr(x));
+    jset(e, "X", jstr(STATUSES[o->status]));
+    jset(e, "r", jstr("NONE"));
+    jset(e, "i", jint(o->id));
+    jset(e, "l", jfx(last));
+    jset(e, "z", jfx(o->exec));
+    jset(e, "L", jfx(t ? t->price : 0));
+    jset(e, "n", jfx(t ? t->comm : 0));
+    jset(e, "N", t ? jstr(ASSETS[t->comm_asset]) : NULL);
+    jset(e, "T", jint(t ? t->time : now));
+    jset(e, "t", jint(t ? t->id : -1));
+    jset(e, "I", jint(++g_uds.next_exec_id));
+    jset(e, "w",
+         jbool(o->status == ST_NEW || o->status == ST_PARTIALLY_FILLED));
+    jset(e, "m", jbool(t ? t->maker : false));
+    jset(e, "M", jbool(false));
+    jset(e, "O", jint(o->time));
+    jset(e, "Z", jfx(o->cumq));
+    jset(e, "Y", jfx(t ? fx_mul(t->price, last) : 0));
+    jset(e, "Q", jfx(o->quote_qty));
+    if (o->working)
+        jset(e, "W", jint(o->working_time));
+    jset(e, "V", jstr(STPS[o->stp]));
+    return e;
+}
+
+/* The reports for order k of account i since it was last told. */
+static void
+uds_order_changes(size_t i, size_t k)
+{
+    struct uds_seen *v = &g_uds.seen[i];
+    const struct account *a = &g.acct[i];
+    const struct order *o = &a->orders[k];
+    int was = k < v->norder ? v->order[k].status : -1;
+    fx_t exec = k < v->norder ? v->order[k].exec : 0;
+
+    if (was == -1 || (was == ST_PENDING_NEW && o->status != ST_PENDING_NEW))
+        uds_send(i, execution_report(a, o, "NEW", 0));
+    if (o->exec > exec)
+        uds_send(i, execution_report(a, o, "TRADE", o->exec - exec));
+    if (o->status != was &&
+        (o->status == ST_CANCELED || o->status == ST_EXPIRED))
+        uds_send(i, execution_report(a, o, STATUSES[o->status], 0));
+}
+
+/* Tells every subscribed account's subscribers what changed.  Caller holds
+ * g.lock. */
+static void
+uds_flush(void)
+{
+    for (size_t i = 0; i < g.nacct; i++) {
+        struct uds_seen *v = &g_uds.seen[i];
+        const struct account *a = &g.acct[i];
+        json_object *bal;
+
+        if (!v->on)
+            continue;
+        if (a->norders < v->norder) { /* /__fake/reset: start over */
+            uds_seen_reset(i);
+            continue;
+        }
+        if (grow((void **)&v->order, &v->cap, a->norders + 1,
+                 sizeof(*v->order)) < 0)
+            continue;
+        for (size_t k = 0; k < a->norders; k++) {
+            if (k < v->norder && v->order[k].status == a->orders[k].status &&
+                v->order[k].exec == a->orders[k].exec)
+                continue;
+            uds_order_changes(i, k);
+            v->order[k].status = a->orders[k].status;
+            v->order[k].exec = a->orders[k].exec;
+        }
+        v->norder = a->norders;
+        bal = json_object_new_array();
+        for (int k = 0; k < NASSET; k++) {
+            json_object *b;
+            if (a->free[k] == v->free[k] && a->locked[k] == v->locked[k])
+                continue;
+            b = json_object_new_object();
+            jset(b, "a", jstr(ASSETS[k]));
+            jset(b, "f", jfx(a->free[k]));
+            jset(b, "l", jfx(a->locked[k]));
+            json_object_array_add(bal, b);
+            v->free[k] = a->free[k];
+            v->locked[k] = a->locked[k];
+        }
+        if (json_object_array_length(bal) > 0) {
+            json_object *e = json_object_new_object();
+            jset(e, "e", jstr("outboundAccountPosition"));
+            jset(e, "E", jint(server_now()));
+            jset(e, "u", jint(a->update_time));
+            jset(e, "B", bal);
+            uds_send(i, e);
+        } else {
+            json_object_put(bal);
+        }
+    }
+}
+
+/* A WebSocket API answer {"id", "status", "result"|"error"}.  result is
+ * taken over; when status is not 200, code and msg make the error. */
+static void
+ws_api_answer(unsigned long long conn, json_object *id, int status,
+              json_object *result, int code, const char *msg)
+{
+    json_object *o = json_object_new_object();
+
+    jset(o, "id", json_object_get(id));
+    jset(o, "status", jint(status));
+    if (status == 200) {
+        jset(o, "result", result);
+    } else {
+        json_object *err = json_object_new_object();
+        jset(err, "code", jint(code));
+        jset(err, "msg", jstr(msg));
+        jset(o, "error", err);
+        json_object_put(result);
+    }
+    fxws_send_to(
+        g_ws, conn,
+        json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                              JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(o);
+}
+
+static int
+param_name_cmp(const void *x, const void *y)
+{
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* The signed payload of WebSocket API params: every parameter but
+ * signature, sorted by name, name=value joined by &, values raw.  Returns
+ * a malloc'd string, or NULL (too many parameters, memory). */
+static char *
+ws_api_payload(json_object *params)
+{
+    const char *names[FAKEX_MAX_PARAMS];
+    size_t n = 0, len = 1;
+    char *out;
+
+    json_object_object_foreach(params, k, v)
+    {
+        if (strcmp(k, "signature") == 0)
+            continue;
+        if (n == FAKEX_MAX_PARAMS)
+            return NULL;
+        names[n++] = k;
+        len += strlen(k) + strlen(json_object_get_string(v)) + 2;
+    }
+    qsort(names, n, sizeof(names[0]), param_name_cmp);
+    if ((out = malloc(len)) == NULL)
+        return NULL;
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        strcat(out, i ? "&" : "");
+        strcat(out, names[i]);
+        strcat(out, "=");
+        strcat(out, json_object_get_string(
+                        json_object_object_get(params, names[i])));
+    }
+    return out;
+}
+
+/* userDataStream.subscribe.signature: checks apiKey, signature, timestamp
+ * as Binance does and subscribes conn to that account's events.  Returns
+ * the answer's HTTP status; on failure sets *code and *msg. */
+static int
+ws_api_subscribe(unsigned long long conn, json_object *params,
+                 json_object **result, int *code, const char **msg)
+{
+    json_object *key = NULL, *sig = NULL, *ts = NULL, *rw = NULL;
+    struct account *a;
+    char *payload;
+    bool ok;
+    size_t i;
+
+    json_object_object_get_ex(params, "apiKey", &key);
+    json_object_object_get_ex(params, "signature", &sig);
+    json_object_object_get_ex(params, "timestamp", &ts);
+    json_object_object_get_ex(params, "recvWindow", &rw);
+    *code = -1102;
+    if (!json_object_is_type(key, json_type_string) ||
+        (a = account_find(json_object_get_string(key))) == NULL) {
+        *code = -2015;
+        *msg = "Invalid API-key, IP, or permissions for action.";
+        return 401;
+    }
+    if (!json_object_is_type(sig, json_type_string)) {
+        *msg = "Mandatory parameter 'signature' was not sent, was "
+               "empty/null, or malformed.";
+        return 400;
+    }
+    payload = ws_api_payload(params);
+    ok = payload != NULL && payload_signature_ok(a, payload, strlen(payload),
+                                                 json_object_get_string(sig));
+    free(payload);
+    if (!ok) {
+        *code = -1022;
+        *msg = "Signature for this request is not valid.";
+        return 400;
+    }
+    if (!json_object_is_type(ts, json_type_int)) {
+        *msg = "Mandatory parameter 'timestamp' was not sent, was "
+               "empty/null, or malformed.";
+        return 400;
+    }
+    *code = -1021;
+    *msg = timestamp_error(json_object_get_int64(ts),
+                           json_object_is_type(rw, json_type_int)
+                               ? json_object_get_int64(rw)
+                               : FAKEX_RECV_WINDOW_DEFAULT);
+    if (*msg != NULL)
+        return 400;
+    i = (size_t)(a - g.acct);
+    *code = -2035;
+    *msg = "User Data Stream subscription already active.";
+    for (size_t k = 0; k < g_uds.nsub; k++)
+        if (g_uds.sub[k].conn == conn && g_uds.sub[k].acct == i)
+            return 400;
+    *code = -2042;
+    *msg = "Maximum subscription ID reached for this connection.";
+    if (g_uds.nsub == FAKEX_UDS_MAX_SUBS ||
+        (!g_uds.seen[i].on && uds_seen_reset(i) < 0))
+        return 400;
+    g_uds.sub[g_uds.nsub] = (struct uds_sub){conn, i, g_uds.next_id++};
+    *result = json_object_new_object();
+    jset(*result, "subscriptionId", jint(g_uds.sub[g_uds.nsub++].id));
+    return 200;
+}
+
+/* userDataStream.unsubscribe [subscriptionId]: ends one or all of conn's
+ * subscriptions.  Returns the status as ws_api_subscribe does. */
+static int
+ws_api_unsubscribe(unsigned long long conn, json_object *params,
+                   json_object **result, int *code, const char **msg)
+{
+    json_object *sid = NULL;
+    bool all = !json_object_object_get_ex(params, "subscriptionId", &sid);
+    size_t ended = 0;
+
+    for (size_t k = 0; k < g_uds.nsub;) {
+        if (g_uds.sub[k].conn == conn &&
+            (all || g_uds.sub[k].id == json_object_get_int64(sid))) {
+            g_uds.sub[k] = g_uds.sub[--g_uds.nsub];
+            ended++;
+        } else {
+            k++;
+        }
+    }
+    if (!all && ended == 0) {
+        *code = -2036;
+        *msg = "User Data Stream subscription not active.";
+        return 400;
+    }
+    *result = json_object_new_object();
+    return 200;
+}
+
+/* session.subscriptions: conn's subscriptions. */
+static int
+ws_api_subscriptions(unsigned long long conn, json_object *params,
+                     json_object **result, int *code, const char **msg)
+{
+    (void)params;
+    (void)code;
+    (void)msg;
+    *result = json_object_new_array();
+    for (size_t k = 0; k < g_uds.nsub; k++)
+        if (g_uds.sub[k].conn == conn) {
+            json_object *one = json_object_new_object();
+            jset(one, "subscriptionId", jint(g_uds.sub[k].id));
+            json_object_array_add(*result, one);
+        }
+    return 200;
+}
+
+static const struct ws_api_method {
+    const char *name;
+    int (*fn)(unsigned long long, json_object *, json_object **, int *,
+              const char **);
+} WS_API_METHODS[] = {
+    {"userDataStream.subscribe.signature", ws_api_subscribe},
+    {"userDataStream.unsubscribe", ws_api_unsubscribe},
+    {"session.subscriptions", ws_api_subscriptions},
+};
+
+static void
+uds_free(void)
+{
+    for (size_t i = 0; i < FAKEX_MAX_KEYS; i++) {
+        free(g_uds.seen[i].order);
+        g_uds.seen[i].order = NULL;
+    }
+}
+
+/* fxws_api_fn: one WebSocket API request.  Runs on the stream server's
+ * thread, outside its lock; takes g.lock. */
+static void
+ws_api_request(unsigned long long conn, const char *text, size_t len)
+{
+    json_object *req = json_tokener_parse(text), *id = NULL, *m = NULL;
+    json_object *params = NULL, *result = NULL;
+    const char *method = "", *msg = "This operation is not supported.";
+    int status = 400, code = -1020;
+    (void)len;
+
+    if (json_object_is_type(req, json_type_object)) {
+        json_object_object_get_ex(req, "id", &id);
+        json_object_object_get_ex(req, "params", &params);
+        if (json_object_object_get_ex(req, "method", &m) &&
+            json_object_is_type(m, json_type_string))
+            method = json_object_get_string(m);
+    }
+    pthread_mutex_lock(&g.lock);
+    if (params != NULL && !json_object_is_type(params, json_type_object)) {
+        code = -1100;
+        msg = "Illegal characters found in parameter 'params'.";
+    } else {
+        for (size_t k = 0; k < sizeof(WS_API_METHODS) / sizeof(*WS_API_METHODS);
+             k++)
+            if (strcmp(method, WS_API_METHODS[k].name) == 0)
+                status =
+                    WS_API_METHODS[k].fn(conn, params, &result, &code, &msg);
+    }
+    ws_api_answer(conn, id, status, result, code, msg);
+    pthread_mutex_unlock(&g.lock);
+    json_object_put(req);
+}
+
 /* POST /__fake/klines?symbol=S&interval=I&start=T&ohlcv=o:h:l:c:v,...:
  * from now on S's klines of interval I are these, one per interval from
  * open time T (an empty ohlcv goes back to the generated ones). */
@@ -4559,31 +5550,44 @@ fake_klines(struct call *c)
     jset(c->body, "klines", jint(n));
 }
 
-/* POST /__fake/depth?symbol=S&bids=p:q,...&asks=p:q,...: from now on S's
- * book is this (best first on each side; both empty: generated again). */
+/* POST /__fake/depth?symbol=S&bids=p:q,...&asks=p:q,...: S's live book
+ * becomes these levels (both empty: the fixed book of fakex.h again).  The
+ * change is not published on the depth streams: its update id is skipped,
+ * so a client keeping a local book sees a gap and takes a new snapshot. */
 static void
 fake_depth(struct call *c)
 {
+    static fx_t bp[FAKEX_SCRIPT_LEVELS_MAX], bq[FAKEX_SCRIPT_LEVELS_MAX];
+    static fx_t ap[FAKEX_SCRIPT_LEVELS_MAX], aq[FAKEX_SCRIPT_LEVELS_MAX];
     const char *sym = param(c, "symbol");
-    int s = sym != NULL ? symbol_find(sym) : -1;
+    int s = sym != NULL ? symbol_find(sym) : -1, nb, na;
 
     if (s < 0) {
         fake_fail(c, 400, "symbol is required");
         return;
     }
-    struct script *k = &g_script[s];
-    k->nbid = script_tuples(param(c, "bids"), 2, (fx_t *const[]){k->bp, k->bq},
-                            FAKEX_SCRIPT_LEVELS_MAX);
-    k->nask = script_tuples(param(c, "asks"), 2, (fx_t *const[]){k->ap, k->aq},
-                            FAKEX_SCRIPT_LEVELS_MAX);
-    if (k->nbid < 0 || k->nask < 0) {
-        k->nbid = k->nask = 0;
+    nb = script_tuples(param(c, "bids"), 2, (fx_t *const[]){bp, bq},
+                       FAKEX_SCRIPT_LEVELS_MAX);
+    na = script_tuples(param(c, "asks"), 2, (fx_t *const[]){ap, aq},
+                       FAKEX_SCRIPT_LEVELS_MAX);
+    if (nb < 0 || na < 0) {
         fake_fail(c, 400, "bids and asks must be p:q pairs, comma-separated");
         return;
     }
+    long long next = g_books[s].update_id + 1;
+    if (nb == 0 && na == 0) {
+        book_reset(s);
+    } else {
+        g_books[s].n[BOOK_BIDS] = g_books[s].n[BOOK_ASKS] = 0;
+        for (int i = 0; i < nb; i++)
+            book_set(s, BOOK_BIDS, bp[i], bq[i]);
+        for (int i = 0; i < na; i++)
+            book_set(s, BOOK_ASKS, ap[i], aq[i]);
+    }
+    g_books[s].update_id = next;
     c->body = json_object_new_object();
-    jset(c->body, "bids", jint(k->nbid));
-    jset(c->body, "asks", jint(k->nask));
+    jset(c->body, "bids", jint(g_books[s].n[BOOK_BIDS]));
+    jset(c->body, "asks", jint(g_books[s].n[BOOK_ASKS]));
 }
 
 /* Serves /__fake/...  Caller holds g.lock. */
@@ -4618,6 +5622,9 @@ fake_dispatch(struct call *c)
         fake_klines(c);
     } else if (strcmp(c->path, "/__fake/depth") == 0 && post) {
         fake_depth(c);
+    } else if (strcmp(c->path, "/__fake/stream") == 0 ||
+               strncmp(c->path, "/__fake/stream/", 15) == 0) {
+        fake_stream(c, post);
     } else if (strcmp(c->path, "/__fake/reset") == 0 ||
                strcmp(c->path, "/__fake/fault") == 0 ||
                strcmp(c->path, "/__fake/clock") == 0 ||
@@ -4778,6 +5785,7 @@ api_serve(struct call *c, bool too_big, struct reply *r)
         }
         if (c->retry_after > 0)
             r->retry_after = c->retry_after;
+        uds_flush();
         pthread_mutex_unlock(&g.lock);
         reply_from_call(r, c);
     }
@@ -4864,6 +5872,7 @@ serve(struct MHD_Connection *conn, struct req *rq, const char *method,
     if (strncmp(path, "/__fake/", 8) == 0) {
         pthread_mutex_lock(&g.lock);
         fake_dispatch(&c);
+        uds_flush();
         r.weight = g.weight_used;
         pthread_mutex_unlock(&g.lock);
         reply_from_call(&r, &c);
@@ -5096,6 +6105,7 @@ main(int argc, char **argv)
     struct sigaction sa;
     struct MHD_Daemon *d;
     const union MHD_DaemonInfo *info;
+    char err[256];
 
     market_init();
     if (market_selfcheck() < 0)
@@ -5119,11 +6129,19 @@ main(int argc, char **argv)
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGINT);
     pthread_sigmask(SIG_BLOCK, &block, &old);
+    if ((g_ws = fxws_start(bind_addr, stream_ok, ws_api_request, err,
+                           sizeof(err))) == NULL) {
+        fprintf(stderr, "fakex: streams: %s\n", err);
+        state_free();
+        gnutls_global_deinit();
+        return 1;
+    }
     if ((d = start_http(bind_addr, port)) == NULL ||
         (info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)) == NULL) {
         fprintf(stderr, "fakex: cannot listen on %s:%ld\n", bind_addr, port);
         if (d != NULL)
             MHD_stop_daemon(d);
+        fxws_stop(g_ws);
         state_free();
         gnutls_global_deinit();
         return 1;
@@ -5133,6 +6151,8 @@ main(int argc, char **argv)
     while (!atomic_load(&g_stop))
         sigsuspend(&old);
     MHD_stop_daemon(d);
+    gen_join();
+    fxws_stop(g_ws);
     pthread_mutex_lock(&g.lock);
     state_free();
     pthread_mutex_unlock(&g.lock);

@@ -125,7 +125,8 @@
 #define FAKEX_TICKER_COUNT    100000
 #define FAKEX_AVG_PRICE_MINS  5
 
-/* ---- depth: level i (0-based) is last -/+ tick*(i+1), qty (i+1)*step ---- */
+/* ---- depth: level i (0-based) is last -/+ tick*(i+1), qty (i+1)*step, at
+ * start and after /__fake/reset; the streams below change the book ---- */
 #define FAKEX_DEPTH_LAST_UPDATE_ID 1027024
 #define FAKEX_DEPTH_DEFAULT_LIMIT  100
 #define FAKEX_DEPTH_MAX_LIMIT      5000
@@ -232,5 +233,60 @@
  * GET /api/v3/myPreventedMatches answers [] for valid requests: orders of
  * one account never meet each other in the fake, so nothing is prevented.
  */
+
+/* ---- market streams (tests/fakex_ws.c) ----
+ * A WebSocket server on its own 127.0.0.1 port (GET /__fake/stream tells
+ * it) with Binance's paths: /ws/<stream> and /stream?streams=<a>/<b>
+ * (combined: each payload wrapped {"stream":..,"data":..}), and SUBSCRIBE,
+ * UNSUBSCRIBE, LIST_SUBSCRIPTIONS messages.  Streams, for every symbol in
+ * lowercase: <sym>@depth and <sym>@depth@100ms (the same depthUpdate
+ * events: U and u chained from the book /api/v3/depth serves),
+ * <sym>@bookTicker (when the top of the book changes), <sym>@aggTrade and
+ * <sym>@kline_1m (per /__fake/stream/trade).  The server pings every 20 s.
+ *
+ *   GET  /__fake/stream[?symbol=S]
+ *     {port, open, accepted, refused, pings, pongs (with the ping's
+ *     payload), received, sent, lastCloseCode, generator:{running, done,
+ *     n}[, lastUpdateId, bids, asks (level counts of S's book)]}
+ *   POST /__fake/stream/random?symbol=S&n=N[&rate=R][&seed=X][&changes=K]
+ *     starts the random generator: N depth events (1..MAX_EVENTS), R per
+ *     second (0: as fast as it can), from seed X, each with 1..K level
+ *     changes (K <= MAX_CHANGES) within BAND ticks of the last price,
+ *     quantities k*QTY_STEP, k in 0..5 (0 removes), each event spanning 1
+ *     to 3 update ids.  409 while one runs.  Answers {started,
+ *     fromUpdateId}.
+ *   POST /__fake/stream/depth?symbol=S&side=bid|ask&price=P&qty=Q[&ids=N]
+ *     one scripted depth event taking N update ids.
+ *   POST /__fake/stream/gap?symbol=S[&events=N]
+ *     the next N depth events of S change the book but are not sent: the
+ *     stream skips their update ids once.
+ *   POST /__fake/stream/trade?symbol=S&price=P&qty=Q[&buyer_maker=true]
+ *     an aggTrade and the kline_1m it updates.
+ *   POST /__fake/stream/ping[?payload=P]    a ping to every connection
+ *   POST /__fake/stream/disconnect[?frame=0]
+ *     ends every connection: a close frame 1001 "going away", or with
+ *     frame=0 the socket closes without one.
+ *   POST /__fake/stream/send?(text=T|size=N)[&fragments=K]
+ *     a text message (or N bytes of "x") to every connection, in K frames.
+ *   POST /__fake/stream/badframe    a frame with the reserved bits set
+ * The WebSocket API is served on the same port at /ws-api/v3:
+ * userDataStream.subscribe.signature (apiKey, timestamp, recvWindow,
+ * signature over the sorted params, checked as REST signatures are, any
+ * key type), userDataStream.unsubscribe and session.subscriptions.  A
+ * subscription gets {"subscriptionId":n,"event":{...}}: an executionReport
+ * for every order placed (NEW), filled (TRADE), canceled or expired, and an
+ * outboundAccountPosition with the assets whose balance changed, after each
+ * request (REST or /__fake/) that changed the account.  Subscription ids
+ * count up from 0 across the whole exchange.
+ * A handshake with the query parameter __fake=bad_accept gets a wrong
+ * Sec-WebSocket-Accept.  /__fake/reset puts the books back (and sends
+ * nothing). */
+#define FAKEX_STREAM_FIRST_AGG_ID   26129
+#define FAKEX_STREAM_FIRST_TRADE_ID 50000
+#define FAKEX_STREAM_BAND           200
+#define FAKEX_STREAM_QTY_STEP       "0.25000000"
+#define FAKEX_STREAM_MAX_CHANGES    32
+#define FAKEX_STREAM_MAX_EVENTS     1000000
+#define FAKEX_UDS_MAX_SUBS          64 /* user data subscriptions in all */
 
 #endif
