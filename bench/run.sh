@@ -7,7 +7,8 @@
 # Knobs (environment): N=10000 streams, WORKERS=2, MAXCONN=$N,
 # KEEPALIVE=30, IDLE_S=10 (the idle CPU window), RTT_CALLS=200,
 # RECONNECT_ROUNDS=3, INFLIGHT=256 (connections opening at once),
-# OUT=dir for logs (default: a new directory under /tmp, kept).
+# OUT=dir for logs (default: a new directory under /tmp, kept), BUILD=the
+# build tree (default: the source tree, an in-tree build).
 #
 # Everything runs on 127.0.0.1, every wait has a deadline, and only the
 # processes started here are stopped (by PID): the fake exchange, the
@@ -15,6 +16,7 @@
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-$top} # where binmcpd and tests/fakex are built (make there)
 N=${N:-10000}
 WORKERS=${WORKERS:-2}
 MAXCONN=${MAXCONN:-$N}
@@ -94,9 +96,9 @@ trap 'exit 130' INT TERM
 
 # ---- build ----
 log "building (logs in $OUT)"
-make -C "$top" binmcpd tests/fakex >"$OUT/make.log" 2>&1 ||
+make -C "$BUILD" binmcpd tests/fakex >"$OUT/make.log" 2>&1 ||
 	die "make failed, see $OUT/make.log"
-gcc -O2 -std=c11 -pthread -Wall -Wextra -I"$top" -I"$top/tests" \
+gcc -O2 -std=c11 -pthread -Wall -Wextra -I"$BUILD" -I"$top" -I"$top/tests" \
 	"$top/bench/sse_streams.c" "$top/tests/httpc.c" -o "$OUT/sse_streams" ||
 	die "cannot build the client"
 
@@ -106,7 +108,7 @@ ulimit -n 30000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 	die "ulimit -n is $(ulimit -n): too low for N=$N (run as root or lower N)"
 
 # ---- the fake exchange ----
-"$top/tests/fakex" --port 0 >"$OUT/fakex.out" 2>"$OUT/fakex.log" &
+"$BUILD/tests/fakex" --port 0 >"$OUT/fakex.out" 2>"$OUT/fakex.log" &
 FX_PID=$!
 FX_PORT=
 for _ in $(seq 100); do
@@ -119,8 +121,9 @@ done
 # ---- the daemon ----
 BINANCE_BASE_URL="http://127.0.0.1:$FX_PORT" \
 	BINANCE_TESTNET_URL="http://127.0.0.1:$FX_PORT" \
-	"$top/binmcpd" --mode sse --bind 127.0.0.1 --port 0 --workers "$WORKERS" \
+	"$BUILD/binmcpd" --mode sse --bind 127.0.0.1 --port 0 --workers "$WORKERS" \
 	--max-connections "$MAXCONN" --keepalive "$KEEPALIVE" \
+	--max-connections-per-ip "$MAXCONN" --max-sessions-per-client "$MAXCONN" \
 	2>"$OUT/binmcpd.log" &
 D_PID=$!
 PORT=
@@ -256,7 +259,7 @@ per_stream() { # base loaded
 	echo "machine: $(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1)," \
 		"$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM," \
 		"kernel $(uname -r)"
-	echo "daemon: --workers $WORKERS --max-connections $MAXCONN --keepalive $KEEPALIVE"
+	echo "daemon: --workers $WORKERS --max-connections $MAXCONN --keepalive $KEEPALIVE (per address and per client: $MAXCONN; the client is one address)"
 	echo
 	printf '%-50s %s\n' "streams requested / open" "$N / $opened"
 	printf '%-50s %s\n' "refused (503) / failed" \
