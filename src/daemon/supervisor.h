@@ -1,6 +1,11 @@
 /*
  * supervisor.h - the prefork supervisor of --mode sse.
  *
+ * Layer src/daemon/, the top: the supervisor, the composition that wires
+ * the lower layers together for the workers (compose.h), and the process
+ * helpers (daemon.h). It may include every layer; nothing includes it but
+ * src/main.c.
+ *
  * Single-threaded. It binds the listening socket, creates the session
  * registry and the IPC channels, has compose.c build what the workers share
  * and wire (limits, metrics, the upstream budget, TLS, the Binance client's

@@ -2,6 +2,12 @@
  * settings.h - the daemon's settings: defaults, then the configuration file,
  * then the environment, then the command line (which wins).
  *
+ * Layer src/proc/, what the daemon's processes share: the configuration
+ * (this file), the shared-memory session registry, the IPC messages between
+ * the supervisor and the workers, the metrics counters. It may include the
+ * common ground, the Binance client (credentials travel over IPC) and the
+ * application's plain records (trading.h); no transport or daemon header.
+ *
  * One option table (settings.c) drives the command line, the configuration
  * file and the environment: every option `--some-name` is the file key
  * `some_name` (except --config, --check-config, --help and --version, which

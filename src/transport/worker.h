@@ -3,6 +3,12 @@
  * suspend/resume on the supervisor's listening socket, serving the MCP
  * transports (legacy HTTP+SSE, Streamable HTTP), /health and /.
  *
+ * Layer src/transport/, the transports: stdio, and the HTTP worker with its
+ * rooms (worker_int.h), HTTPS and the rate limits. It may include every
+ * layer below (core, mcp, binance, tools, proc), never the daemon's: what
+ * the daemon wires in (the Binance client hooks, the guard) comes through
+ * struct worker_hooks.
+ *
  * A worker owns the sessions it created (their MCP state lives only here);
  * a message for a session owned by another worker is forwarded over IPC,
  * and outputs come back the same way. Inside, the worker is split into
