@@ -58,7 +58,7 @@ take_weight(void *arg, const char *method, const char *path, const char *query,
 {
     int w = ub_request_weight(method, path, query);
     (void)arg;
-    if (!ub_take(budget, w, tl_now_ms(), wait_ms))
+    if (!ub_take(budget, w, now_ms(), wait_ms))
         return -1;
     atomic_fetch_add(weight_taken, w);
     return 0;
@@ -457,10 +457,22 @@ test_disconnect_rebuilds(void)
 static void
 test_second_symbol_then_idle_drop(void)
 {
-    int64_t end;
+    int64_t end, t0;
+    long weight0;
     int slot;
 
+    /* the budget holds every snapshot for 1.5 s: ETHUSDT's waits, and
+     * only the one sent counts */
+    weight0 = atomic_load(weight_taken);
+    ub_hold(budget, now_ms() + 1500);
+    t0 = tl_now_ms();
     CU_ASSERT_FATAL(wait_live("ETHUSDT", LIVE_WAIT_MS));
+    fprintf(stderr, "test_feed: ETHUSDT live after %lld ms: %s\n",
+            (long long)(tl_now_ms() - t0), st.last_error);
+    CU_ASSERT(tl_now_ms() - t0 >= 1400);
+    CU_ASSERT_EQUAL(st.snapshots, 1);
+    CU_ASSERT(tl_contains(st.last_error, "budget"));
+    CU_ASSERT_EQUAL(atomic_load(weight_taken), weight0 + 250);
     slot = use("ETHUSDT");
     CU_ASSERT(slot >= 0);
     CU_ASSERT(compare_with_fake("ETHUSDT") == 2 * MARKET_LEVELS);
@@ -524,7 +536,7 @@ static CU_TestInfo tests[] = {
     {"aggTrades reach the ring, the kline follows", test_trades_in_ring},
     {"a book sample every second", test_samples_each_second},
     {"a dropped connection reconnects and rebuilds", test_disconnect_rebuilds},
-    {"a second symbol; an idle one is dropped",
+    {"a second symbol waits for the budget; an idle one is dropped",
      test_second_symbol_then_idle_drop},
     {"a connection past its age is replaced", test_planned_reconnect},
     CU_TEST_INFO_NULL,

@@ -91,6 +91,9 @@ struct feed {
     long next_id;
     uint64_t rng;
     json_tokener *tok;
+    /* publish_book's scratch */
+    struct book_level levels[MARKET_LEVELS];
+    struct market_level bids[MARKET_LEVELS], asks[MARKET_LEVELS];
     struct feed_stats st;
     struct market_feed_info info;
 };
@@ -150,57 +153,60 @@ sym_error(struct feed *f, int slot, const char *fmt, ...)
     market_write_end(f->m, slot);
 }
 
-/* Converts n book levels; a level that does not fit 10^-8 units is
- * skipped (and said once). Returns how many were written. */
+/* The best levels of a side in 10^-8 units into out; a level that does
+ * not fit is left out (and said once). Returns how many were written. */
 static uint32_t
-levels_out(struct feed *f, struct fsym *s, const struct book_level *in,
-           size_t n, struct market_level *out)
+levels_out(struct feed *f, struct fsym *s, enum book_side side,
+           struct market_level *out)
 {
+    size_t n = book_top(s->book, side, MARKET_LEVELS, f->levels);
     uint32_t k = 0;
 
     for (size_t i = 0; i < n; i++) {
-        if (market_from_dec(&in[i].price, &out[k].price) == 0 &&
-            market_from_dec(&in[i].qty, &out[k].qty) == 0)
+        if (market_from_dec(&f->levels[i].price, &out[k].price) == 0 &&
+            market_from_dec(&f->levels[i].qty, &out[k].qty) == 0)
             k++;
         else
             s->error_set = true;
     }
-    (void)f;
     return k;
 }
 
-/* The book's state into the slot. */
+/* The book's state into the slot. The levels are converted first, so the
+ * slot stays odd (readers retrying) only for the copy. */
 static void
 publish_book(struct feed *f, int slot)
 {
-    static struct book_level lv[MARKET_LEVELS];
     struct fsym *s = &f->sym[slot];
+    uint32_t nb = levels_out(f, s, BOOK_BID, f->bids);
+    uint32_t na = levels_out(f, s, BOOK_ASK, f->asks);
+    bool connected = f->was_open && !f->lost;
+    bool live = book_synced(s->book) && !s->in_doubt;
     struct market_state *st = market_write_begin(f->m, slot);
-    bool synced = book_synced(s->book);
 
-    st->nbids = levels_out(
-        f, s, lv, book_top(s->book, BOOK_BID, MARKET_LEVELS, lv), st->bids);
-    st->nasks = levels_out(
-        f, s, lv, book_top(s->book, BOOK_ASK, MARKET_LEVELS, lv), st->asks);
+    st->nbids = nb;
+    st->nasks = na;
+    memcpy(st->bids, f->bids, nb * sizeof(*st->bids));
+    memcpy(st->asks, f->asks, na * sizeof(*st->asks));
     st->book_update_id = book_update_id(s->book);
     st->book_updated_ms = book_updated_ms(s->book);
     st->book_event_ms = book_event_ms(s->book);
     st->book_events = book_applied(s->book);
     st->resyncs = (uint32_t)book_resyncs(s->book);
     st->snapshots = s->snapshots;
-    st->ws_connected = f->was_open && !f->lost;
-    if (synced && !s->in_doubt) {
+    st->ws_connected = connected;
+    if (live) {
         memset(&st->best_bid, 0, sizeof(st->best_bid));
         memset(&st->best_ask, 0, sizeof(st->best_ask));
-        if (st->nbids > 0)
+        if (nb > 0)
             st->best_bid = st->bids[0];
-        if (st->nasks > 0)
+        if (na > 0)
             st->best_ask = st->asks[0];
         st->best_from_ticker = 0;
-        st->status = st->ws_connected ? MARKET_LIVE : MARKET_STALE;
-    } else {
-        st->status = st->ws_connected ? MARKET_SYNCING : MARKET_STALE;
     }
+    st->status = !connected ? MARKET_STALE
+                 : live     ? MARKET_LIVE
+                            : MARKET_SYNCING;
     if (s->error_set && st->last_error[0] == '\0') {
         snprintf(st->last_error, sizeof(st->last_error),
                  "a level with more than 8 decimals or too large was left "
@@ -813,6 +819,8 @@ streams_named(const struct feed *f)
     return n;
 }
 
+static void connection_over(struct feed *f);
+
 /* Opens the connection: the URL names what fits, SUBSCRIBE the rest. */
 static void
 connect_now(struct feed *f)
@@ -855,7 +863,7 @@ connect_now(struct feed *f)
     f->connect_started_ms = mono_ms();
     if ((f->ws = ws_open(&o, err, sizeof(err))) == NULL) {
         log_warnx("feed: cannot connect to %s: %s", f->cfg.stream_url, err);
-        f->lost = true;
+        connection_over(f);
         return;
     }
     arm(f);
