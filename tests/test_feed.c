@@ -498,6 +498,60 @@ test_second_symbol_then_idle_drop(void)
     CU_ASSERT_FATAL(wait_live("BTCUSDT", LIVE_WAIT_MS));
 }
 
+/* The text messages the fake's stream server has received. */
+static long
+fake_received(void)
+{
+    json_object *o = wstest_info(&fx, "");
+    long n = o != NULL ? (long)tl_int_at(o, "received") : -1;
+
+    json_object_put(o);
+    return n;
+}
+
+/* Waits (up to 3 s) for the fake to have received more than n messages;
+ * returns the time it saw it, or 0. */
+static int64_t
+wait_received(long n)
+{
+    int64_t end = tl_now_ms() + 3000;
+
+    while (tl_now_ms() < end) {
+        if (fake_received() > n)
+            return tl_now_ms();
+        use("BTCUSDT");
+        tl_sleep_ms(10);
+    }
+    return 0;
+}
+
+static void
+test_subscriptions_paced(void)
+{
+    static const char *const syms[] = {"ETHUSDT", "BNBUSDT", "ETHBTC",
+                                       "SOLUSDT", "XRPUSDT"};
+    int64_t at[5];
+    long r = fake_received();
+
+    /* one SUBSCRIBE each: the fifth waits until a second after the first
+     * (control_per_s 4) */
+    for (int i = 0; i < 5; i++) {
+        CU_ASSERT_FATAL(market_request(mkt, syms[i], now_ms()) >= 0);
+        CU_ASSERT_FATAL((at[i] = wait_received(r + i)) > 0);
+    }
+    fprintf(stderr,
+            "test_feed: SUBSCRIBEs seen at +0, +%lld, +%lld, +%lld, "
+            "+%lld ms\n",
+            (long long)(at[1] - at[0]), (long long)(at[2] - at[0]),
+            (long long)(at[3] - at[0]), (long long)(at[4] - at[0]));
+    CU_ASSERT(at[4] - at[0] >= 850);
+    for (int i = 0; i < 5; i++) {
+        CU_ASSERT(wait_live(syms[i], LIVE_WAIT_MS));
+        CU_ASSERT_EQUAL(compare_with_fake(syms[i]), 2 * MARKET_LEVELS);
+    }
+    CU_ASSERT_EQUAL(feed_info().streams, 4 * 6);
+}
+
 static void
 test_planned_reconnect(void)
 {
@@ -538,6 +592,7 @@ static CU_TestInfo tests[] = {
     {"a dropped connection reconnects and rebuilds", test_disconnect_rebuilds},
     {"a second symbol waits for the budget; an idle one is dropped",
      test_second_symbol_then_idle_drop},
+    {"subscriptions are paced; six symbols live", test_subscriptions_paced},
     {"a connection past its age is replaced", test_planned_reconnect},
     CU_TEST_INFO_NULL,
 };
