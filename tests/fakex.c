@@ -1227,6 +1227,14 @@ symbol_filters_json(int s)
     jset(f, "filterType", jstr("MAX_NUM_ORDER_AMENDS"));
     jset(f, "maxNumOrderAmends", jint(FAKEX_MAX_ORDER_AMENDS));
     json_object_array_add(a, f);
+    f = json_object_new_object();
+    jset(f, "filterType", jstr("MAX_NUM_ORDERS"));
+    jset(f, "maxNumOrders", jint(FAKEX_MAX_NUM_ORDERS));
+    json_object_array_add(a, f);
+    f = json_object_new_object();
+    jset(f, "filterType", jstr("MAX_NUM_ALGO_ORDERS"));
+    jset(f, "maxNumAlgoOrders", jint(FAKEX_MAX_NUM_ALGO_ORDERS));
+    json_object_array_add(a, f);
     return a;
 }
 
@@ -2627,6 +2635,41 @@ order_precheck(struct call *c, struct account *a, const struct order_req *rq)
     return 0;
 }
 
+/* Whether an order counts towards MAX_NUM_ALGO_ORDERS: a stop type or a
+ * trailing order. */
+static bool
+order_is_algo(int type, bool trailing)
+{
+    return OTYPES[type].stop || trailing;
+}
+
+/* MAX_NUM_ORDERS and MAX_NUM_ALGO_ORDERS: a's open orders on symbol s
+ * plus the n new ones of legs may not pass the symbol's limits.  Returns
+ * 0, or -1 with Binance's -1013 filter failure. */
+static int
+open_limits_check(struct call *c, const struct account *a, int s,
+                  const struct order_req *const *legs, int n)
+{
+    long all = 0, algo = 0;
+
+    for (size_t i = 0; i < a->norders; i++) {
+        const struct order *o = &a->orders[i];
+        if (o->sym != s || !order_is_open(o))
+            continue;
+        all++;
+        algo += order_is_algo(o->type, o->has_trailing);
+    }
+    for (int i = 0; i < n; i++) {
+        all++;
+        algo += order_is_algo(legs[i]->type, legs[i]->has_trailing);
+    }
+    if (all > FAKEX_MAX_NUM_ORDERS)
+        return fail_filter(c, "MAX_NUM_ORDERS");
+    if (algo > FAKEX_MAX_NUM_ALGO_ORDERS)
+        return fail_filter(c, "MAX_NUM_ALGO_ORDERS");
+    return 0;
+}
+
 /* Refuses (HTTP 429, -1015, Retry-After) orders that would take a's
  * unfilled order count over a limit.  Returns 0 or -1. */
 static int
@@ -3223,6 +3266,8 @@ h_order_new(struct call *c)
     long long now = server_now();
 
     if (order_parse(c, &rq) < 0 || order_precheck(c, a, &rq) < 0 ||
+        open_limits_check(c, a, rq.sym,
+                          (const struct order_req *const[]){&rq}, 1) < 0 ||
         order_room(c, a, 1) < 0)
         return;
     struct order *o = order_create(a, &rq, now);
@@ -3677,7 +3722,8 @@ list_precheck(struct call *c, struct account *a, const struct list_req *lr,
     fx_t need = 0, amt;
     int asset = 0;
 
-    if (order_count_check(c, a, n) < 0)
+    if (order_count_check(c, a, n) < 0 ||
+        open_limits_check(c, a, lr->sym, legs, n) < 0)
         return -1;
     if (lr->cid != NULL && list_cid_in_use(a, lr->cid))
         return fail_rejected(c, "Duplicate order sent.");

@@ -102,6 +102,10 @@
 #define FAKEX_TRAILING_DELTA_MIN 10
 #define FAKEX_TRAILING_DELTA_MAX 2000
 #define FAKEX_MAX_ORDER_AMENDS   10
+/* MAX_NUM_ORDERS and MAX_NUM_ALGO_ORDERS of every symbol: open orders per
+ * account and symbol, all of them and the stop or trailing ones. */
+#define FAKEX_MAX_NUM_ORDERS      200
+#define FAKEX_MAX_NUM_ALGO_ORDERS 5
 
 /* ---- BTCUSDT ticker/24hr, bookTicker, avgPrice ---- */
 #define FAKEX_BTCUSDT_OPEN             "49000.00000000"

@@ -836,6 +836,34 @@ test_limit_mainnet_needs_cap(void)
     sd_stop(&d);
 }
 
+#define STOP_BUY(stop)                                                         \
+    "{\"symbol\":\"BTCUSDT\",\"side\":\"BUY\",\"type\":"                       \
+    "\"STOP_LOSS_LIMIT\",\"quantity\":\"0.001\",\"price\":\"" stop "\","       \
+    "\"stop_price\":\"" stop "\",\"time_in_force\":\"GTC\"}"
+
+/* MAX_NUM_ALGO_ORDERS and MAX_NUM_ORDERS: the symbol's open orders are
+ * counted before sending; the sixth stop order is refused by binmcpd, not
+ * by the exchange, and a plain order still goes. */
+static void
+test_filters_open_counts(void)
+{
+    struct sd d;
+    const char *env[] = {"BINMCPD_ORDER_CONFIRMATION=off",
+                         "BINMCPD_MAX_ORDER_NOTIONAL=1000", NULL};
+    const char *stops[] = {STOP_BUY("51000"), STOP_BUY("51100"),
+                           STOP_BUY("51200"), STOP_BUY("51300"),
+                           STOP_BUY("51400")};
+
+    CU_ASSERT_EQUAL_FATAL(fakex_reset(&fx), 0);
+    CU_ASSERT_EQUAL_FATAL(sd_start(&d, 0, env), 0);
+    for (size_t i = 0; i < sizeof(stops) / sizeof(stops[0]); i++)
+        expect_placed(&d, stops[i]);
+    expect_refused(&d, "place_order", STOP_BUY("51500"), "MAX_NUM_ALGO_ORDERS",
+                   "5");
+    expect_placed(&d, LIMIT_BUY("0.001", "49000"));
+    sd_stop(&d);
+}
+
 /* The symbol's filters are checked before anything is signed, with the
  * nearest valid values, and before a human is asked. */
 static void
@@ -1053,6 +1081,7 @@ static CU_TestInfo limit_tests[] = {
      test_limit_symbols},
     {"max_order_notional: price x qty, book walk, quote qty, BTC quote",
      test_limit_notional},
+    {"MAX_NUM_ALGO_ORDERS counted before sending", test_filters_open_counts},
     {"max_daily_notional from the journal; max_open_orders",
      test_limit_daily_and_open},
     {"mainnet needs max_order_notional; testnet not; confirm_on always",

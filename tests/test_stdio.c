@@ -1409,15 +1409,27 @@ test_clock_skew_order_not_retried(void)
     json_object *res;
 
     /* The daemon learned a -20 s offset; the fake's clock is now right
-     * again, so the next signed request is 20 s early: -1021. */
+     * again. An order is preceded by the guard's signed count of the open
+     * orders, whose -1021 resynchronises the clock (a read may be retried),
+     * so the order itself goes out once, on time. */
     CU_ASSERT_EQUAL_FATAL(fakex_reset(&fx), 0);
     res = call_tool(&dm, "place_order",
                     "{\"symbol\":\"BTCUSDT\",\"side\":\"BUY\",\"type\":"
                     "\"LIMIT\",\"quantity\":\"0.001\",\"price\":\"10000\"}");
+    CU_ASSERT_FALSE(is_error(res));
+    CU_ASSERT_EQUAL(fakex_count(&fx, "POST", "/api/v3/order"), 1);
+    CU_ASSERT_EQUAL(fakex_count(&fx, "GET", "/api/v3/openOrders"), 2);
+    /* A trade request that meets -1021 itself is never retried: learn the
+     * skew again, set the clock right, and cancel (no read before it). */
+    CU_ASSERT_EQUAL_FATAL(fake_clock(-20000), 0);
+    CU_ASSERT_PTR_NOT_NULL(call_ok(&dm, "get_account_info", "{}"));
+    CU_ASSERT_EQUAL_FATAL(fakex_reset(&fx), 0);
+    res = call_tool(&dm, "cancel_order",
+                    "{\"symbol\":\"BTCUSDT\",\"order_id\":12345}");
     CU_ASSERT_TRUE_FATAL(is_error(res));
     CU_ASSERT_TRUE(tl_contains(tool_text(res), "-1021"));
     CU_ASSERT_FALSE(tl_contains(tool_text(res), "OUTCOME UNKNOWN"));
-    CU_ASSERT_EQUAL(fakex_count(&fx, "POST", "/api/v3/order"), 1);
+    CU_ASSERT_EQUAL(fakex_count(&fx, "DELETE", "/api/v3/order"), 1);
     /* resynchronised meanwhile: the next signed read works at once */
     CU_ASSERT_EQUAL(fakex_reset(&fx), 0);
     CU_ASSERT_PTR_NOT_NULL(call_ok(&dm, "get_account_info", "{}"));
@@ -1585,7 +1597,9 @@ static CU_TestInfo session_tests[] = {
     {"timeout on an order: outcome unknown, one POST",
      test_order_timeout_outcome_unknown},
     {"-1021 on a read: resync and one retry", test_clock_skew_read_resyncs},
-    {"-1021 on an order: isError, one POST", test_clock_skew_order_not_retried},
+    {"-1021: an order goes out once on time; a cancel meeting it is not "
+     "retried",
+     test_clock_skew_order_not_retried},
     {"a malformed line is -32700 and the session goes on", test_malformed_line},
     {"a line over 4 MiB is -32700 and the session goes on",
      test_oversized_line},

@@ -672,14 +672,16 @@ left_today(const struct trading_settings *t, double spent)
     return left > 0 ? left : 0;
 }
 
-/* The count of open orders on symbol, or -1. */
-static long
-open_orders(const char *symbol, const struct creds *cr)
+/* The open orders on symbol: *all of them and *algo, those that count
+ * towards MAX_NUM_ALGO_ORDERS. Returns 0, or -1 when they could not be
+ * read. */
+static int
+open_orders(const char *symbol, const struct creds *cr, long *all, long *algo)
 {
     struct bnc_request req = {0};
     struct bnc_response resp;
     struct bnc_params p;
-    long n = -1;
+    int rc = -1;
 
     bnc_params_init(&p);
     bnc_params_add(&p, "symbol", symbol);
@@ -689,20 +691,93 @@ open_orders(const char *symbol, const struct creds *cr)
     req.kind = BNC_READ;
     req.creds = cr;
     if (bnc_call(&req, &resp) == 0 &&
-        json_object_is_type(resp.body, json_type_array))
-        n = (long)json_object_array_length(resp.body);
+        json_object_is_type(resp.body, json_type_array)) {
+        size_t n = json_object_array_length(resp.body);
+        *all = (long)n;
+        *algo = 0;
+        for (size_t i = 0; i < n; i++) {
+            json_object *o = json_object_array_get_idx(resp.body, i), *x;
+            const char *type = NULL, *delta = NULL;
+            if (json_object_object_get_ex(o, "type", &x) &&
+                json_object_is_type(x, json_type_string))
+                type = json_object_get_string(x);
+            if (json_object_object_get_ex(o, "trailingDelta", &x))
+                delta = json_object_get_string(x);
+            *algo += type != NULL && filters_is_algo(type, delta);
+        }
+        rc = 0;
+    }
     bnc_response_free(&resp);
-    return n;
+    return rc;
+}
+
+static const char *const *rule_legs(const struct trade_rule *rule);
+
+/* How many orders and algo orders the request adds. */
+static void
+orders_added(const struct view *v, int *orders, int *algo)
+{
+    const char *const *legs = rule_legs(v->rule);
+
+    *orders = *algo = 0;
+    for (int i = 0; legs[i] != NULL; i++) {
+        const char *type = leg_get(v, legs[i], "Type");
+        (*orders)++;
+        *algo += type != NULL &&
+                 filters_is_algo(type, leg_get(v, legs[i], "TrailingDelta"));
+    }
+}
+
+/* The open-order limits before a new order: the operator's
+ * max_open_orders (orders that cannot be counted are refused) and the
+ * symbol's MAX_NUM_ORDERS and MAX_NUM_ALGO_ORDERS (skipped when they cannot
+ * be counted: Binance still applies them). A replace adds nothing. */
+static int
+check_open_orders(const struct trading_settings *t, struct view *v,
+                  const struct creds *cr, struct refusal *r)
+{
+    const char *symbol = view_get(v, "symbol");
+    json_object *sym = NULL;
+    long all = -1, algo = -1;
+    int adding, adding_algo, counted;
+    char why[256];
+
+    if (v->kind == TRADE_REPLACE)
+        return 0;
+    orders_added(v, &adding, &adding_algo);
+    counted = open_orders(symbol, cr, &all, &algo) == 0;
+    if (t->max_open_orders > 0 && !counted)
+        return refuse(r, "max_open_orders",
+                      "Refused: the open orders of %s could not be "
+                      "counted for the operator's limit "
+                      "max_open_orders. Nothing was sent.",
+                      symbol);
+    if (t->max_open_orders > 0 && all + adding > t->max_open_orders)
+        return refuse(r, "max_open_orders",
+                      "Refused by the operator's limit max_open_orders: "
+                      "%d open orders per symbol; %s has %ld already and "
+                      "this would add %d. Nothing was sent.",
+                      t->max_open_orders, symbol, all, adding);
+    if (!counted || symcache_get_json(symbol, &sym, NULL) != 0)
+        return 0;
+    int rc = filters_check_counts(sym, all, algo, adding, adding_algo, why,
+                                  sizeof(why));
+    json_object_put(sym);
+    if (rc < 0)
+        return refuse(r, "filters",
+                      "Refused before sending: Binance would reject this "
+                      "(-1013). %s Nothing was sent.",
+                      why);
+    return 0;
 }
 
 /* The checks of a new order: mainnet cap set, value known and within the
- * per-order and daily caps, open orders below the limit. */
+ * per-order and daily caps (check_open_orders counts the open orders). */
 static int
 check_new_order(const struct trading_settings *t, struct view *v,
-                const char *key_fp, const struct creds *cr, struct refusal *r)
+                const char *key_fp, struct refusal *r)
 {
     char why[256], err[256];
-    const char *symbol = view_get(v, "symbol");
 
     if (v->env == BNC_ENV_MAINNET && t->max_order_notional <= 0)
         return refuse(r, "max_order_notional",
@@ -745,24 +820,6 @@ check_new_order(const struct trading_settings *t, struct view *v,
                           "Nothing was sent.",
                           t->max_daily_notional, v->usdt, v->spent,
                           left_today(t, v->spent));
-    }
-    if (t->max_open_orders > 0 && v->kind != TRADE_REPLACE) {
-        long n = open_orders(symbol, cr);
-        int adding = v->rule->value == VALUE_OTOCO ? 3
-                     : v->rule->value == VALUE_ONE ? 1
-                                                   : 2;
-        if (n < 0)
-            return refuse(r, "max_open_orders",
-                          "Refused: the open orders of %s could not be "
-                          "counted for the operator's limit "
-                          "max_open_orders. Nothing was sent.",
-                          symbol);
-        if (n + adding > t->max_open_orders)
-            return refuse(r, "max_open_orders",
-                          "Refused by the operator's limit max_open_orders: "
-                          "%d open orders per symbol; %s has %ld already and "
-                          "this would add %d. Nothing was sent.",
-                          t->max_open_orders, symbol, n, adding);
     }
     return 0;
 }
@@ -848,7 +905,8 @@ run_checks(const struct trading_settings *t, struct view *v, const char *fp,
     if (check_symbol(t, v, r) < 0)
         return -1;
     if (kind_spends(v->kind) &&
-        (check_filters(v, r) < 0 || check_new_order(t, v, fp, cr, r) < 0))
+        (check_filters(v, r) < 0 || check_new_order(t, v, fp, r) < 0 ||
+         check_open_orders(t, v, cr, r) < 0))
         return -1;
     return 0;
 }
@@ -889,10 +947,9 @@ static void
 summary(const struct trading_settings *t, const struct view *v, char *buf,
         size_t len)
 {
-    const char *env =
-        v->env == BNC_ENV_MAINNET ? "MAINNET (real money)"
-        : v->env == BNC_ENV_DEMO  ? "demo mode (simulated money)"
-                                  : "testnet";
+    const char *env = v->env == BNC_ENV_MAINNET ? "MAINNET (real money)"
+                      : v->env == BNC_ENV_DEMO  ? "demo mode (simulated money)"
+                                                : "testnet";
     const char *symbol = view_get(v, "symbol");
 
     buf[0] = '\0';
