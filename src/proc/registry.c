@@ -94,7 +94,8 @@ struct reg_slot {
     uint32_t cl_prev, cl_next;   /* the client's sessions, oldest first */
     uint8_t cred[REG_FP_LEN];    /* struct reg_client */
     uint8_t client[REG_FP_LEN];
-    uint32_t orphan; /* its owner died; any worker may adopt it */
+    uint32_t orphan;   /* its owner died; any worker may adopt it */
+    uint32_t recorded; /* its record was written (so it must be wiped) */
 };
 
 _Static_assert(sizeof(struct reg_slot) == 2 * REG_ALIGN,
@@ -102,7 +103,9 @@ _Static_assert(sizeof(struct reg_slot) == 2 * REG_ALIGN,
 
 /* A request id recorded while its answer is on its way (reg_inflight_*). */
 struct reg_inflight {
-    int32_t worker; /* -1: an empty entry */
+    int32_t worker1; /* the worker's index + 1; 0: an empty entry (the
+                        mapping starts zeroed: no page is touched before
+                        its session needs it) */
     uint32_t unused;
     uint64_t stream;
     char id[REG_RPC_ID_MAX]; /* NUL-terminated JSON */
@@ -207,7 +210,7 @@ reg_record_clear(struct reg_record *rec)
     rec->torn = 0;
     rec->next_inflight = 0;
     for (int k = 0; k < REG_INFLIGHT_MAX; k++) {
-        rec->inflight[k].worker = -1;
+        rec->inflight[k].worker1 = 0;
         rec->inflight[k].stream = 0;
         rec->inflight[k].id[0] = '\0';
     }
@@ -575,7 +578,9 @@ reg_free_slot_locked(struct registry *r, uint32_t i)
     memset(s->cred, 0, sizeof(s->cred));
     memset(s->client, 0, sizeof(s->client));
     s->orphan = 0;
-    reg_record_clear(reg_record(r, i));
+    if (s->recorded) /* else its page may never have been touched */
+        reg_record_clear(reg_record(r, i));
+    s->recorded = 0;
     s->next_free = r->free_head;
     r->free_head = i;
     atomic_fetch_sub(&r->live, 1);
@@ -711,7 +716,6 @@ reg_create(uint32_t max_live, uint32_t nworkers, char *err, size_t errlen)
     for (uint32_t i = 0; i < max_live; i++) {
         atomic_init(&slots[i].gen, 1);
         slots[i].next_free = i + 1 < max_live ? i + 1 : REG_NO_SLOT;
-        reg_record_clear(reg_record(r, i));
     }
     r->free_head = 0;
     return r;
@@ -1246,6 +1250,7 @@ reg_save_op(struct registry *r, uint32_t i, void *arg)
     atomic_store(&r->pending_slot, i);
     atomic_store(&r->pending_gen, atomic_load(&s->gen));
     atomic_store(&r->pending_op, OP_RECORD);
+    s->recorded = 1;
     if (a->len < rec->len)
         secure_wipe(rec->state + a->len, rec->len - a->len);
     memcpy(rec->state, a->state, a->len);
@@ -1283,8 +1288,9 @@ reg_inflight_add_op(struct registry *r, uint32_t i, void *arg)
     struct reg_record *rec = reg_record(r, i);
     struct reg_inflight *e = NULL;
 
+    reg_slots(r)[i].recorded = 1;
     for (int k = 0; k < REG_INFLIGHT_MAX && e == NULL; k++)
-        if (rec->inflight[k].worker < 0)
+        if (rec->inflight[k].worker1 == 0)
             e = &rec->inflight[k];
     if (e == NULL) {
         /* full: the oldest goes (its stream most likely ended) */
@@ -1293,7 +1299,7 @@ reg_inflight_add_op(struct registry *r, uint32_t i, void *arg)
     }
     e->stream = a->stream;
     memcpy(e->id, a->id, strlen(a->id) + 1);
-    e->worker = a->w;
+    e->worker1 = a->w + 1;
     return 0;
 }
 
@@ -1318,14 +1324,14 @@ reg_inflight_take_op(struct registry *r, uint32_t i, void *arg)
 
     for (int k = 0; k < REG_INFLIGHT_MAX; k++) {
         struct reg_inflight *e = &rec->inflight[k];
-        if (e->worker != a->w || e->stream != a->stream)
+        if (e->worker1 != a->w + 1 || e->stream != a->stream)
             continue;
         if (a->ids != NULL && a->n < a->max) {
             memcpy(a->ids[a->n], e->id, sizeof(e->id));
             a->ids[a->n][REG_RPC_ID_MAX - 1] = '\0';
             a->n++;
         }
-        e->worker = -1;
+        e->worker1 = 0;
     }
     return 0;
 }

@@ -36,10 +36,11 @@
 #include "util.h"
 #include "worker_int.h"
 
-#define STREAM_BUF_MAX (16u * 1024 * 1024)
-#define REMOTE_WAIT_MS 120000 /* a POST stream waits this long at most */
-#define EVENT_LOG_MAX  64     /* events kept per POST stream */
-#define ORPHAN_KEEP_MS 60000  /* a broken POST stream waits this long */
+#define STREAM_BUF_MAX  (16u * 1024 * 1024)
+#define REMOTE_WAIT_MS  120000 /* a POST stream waits this long at most */
+#define EVENT_LOG_MAX   64     /* events kept per POST stream */
+#define ORPHAN_KEEP_MS  60000  /* a broken POST stream waits this long */
+#define RESUME_GRACE_MS 2000   /* for a dead holder's replacement's answer */
 
 /* The error a request gets when the worker running it (or holding its
  * answer) died, or when its answer never came. */
@@ -392,6 +393,30 @@ stream_note_answer(struct stream *st, const char *msg, size_t len)
 static void stream_push_message(struct worker *w, struct stream *st,
                                 const char *msg, size_t len);
 
+/* A JSON-RPC error response to id (JSON text) with message why; the
+ * caller puts it. */
+static json_object *
+rpc_error_new(const char *id, const char *why)
+{
+    json_object *e = json_object_new_object();
+    json_object *err = json_object_new_object();
+
+    json_object_object_add(e, "jsonrpc", json_object_new_string("2.0"));
+    json_object_object_add(e, "id", json_tokener_parse(id));
+    json_object_object_add(err, "code", json_object_new_int(-32603));
+    json_object_object_add(err, "message", json_object_new_string(why));
+    json_object_object_add(e, "error", err);
+    return e;
+}
+
+/* Its text (borrowed from e) and length. */
+static const char *
+rpc_text(json_object *e, size_t *len)
+{
+    return json_object_to_json_string_length(
+        e, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
+}
+
 /* Answers every request of st still waiting with a JSON-RPC error
  * (message why), then ends st. */
 static void
@@ -400,16 +425,9 @@ stream_fail_pending_locked(struct worker *w, struct stream *st, const char *why)
     for (unsigned k = 0; k < st->nids; k++) {
         if (st->answered & 1u << k)
             continue;
-        json_object *e = json_object_new_object();
-        json_object *err = json_object_new_object();
-        json_object_object_add(e, "jsonrpc", json_object_new_string("2.0"));
-        json_object_object_add(e, "id", json_tokener_parse(st->ids[k]));
-        json_object_object_add(err, "code", json_object_new_int(-32603));
-        json_object_object_add(err, "message", json_object_new_string(why));
-        json_object_object_add(e, "error", err);
+        json_object *e = rpc_error_new(st->ids[k], why);
         size_t n;
-        const char *text = json_object_to_json_string_length(
-            e, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+        const char *text = rpc_text(e, &n);
         if (text != NULL)
             stream_push_message(w, st, text, n); /* marks it answered */
         st->answered |= 1u << k;
@@ -556,10 +574,11 @@ take_over_locked(struct worker *w, struct reg_ref ref, uint64_t id,
 
 /* A resumption of stream id of worker holder, which died: the requests
  * the session's record says that stream was answering get the error, and
- * st ends (at once when there were none). */
+ * st ends; when there were none, at once, or (sent_resume: st asked the
+ * holder over IPC_RESUME) after RESUME_GRACE_MS. */
 static void
 stream_resume_dead_locked(struct worker *w, struct stream *st, int holder,
-                          uint64_t id)
+                          uint64_t id, int sent_resume)
 {
     char ids[REG_INFLIGHT_MAX][REG_RPC_ID_MAX];
     int n = reg_inflight_take(w->env->reg, st->ref, holder, id, ids,
@@ -573,11 +592,20 @@ stream_resume_dead_locked(struct worker *w, struct stream *st, int holder,
             memcpy(st->ids[st->nids++], ids[k], REG_RPC_ID_MAX);
     }
     st->wait_worker = -1;
-    if (n > 0)
+    if (n > 0) {
         log_info("stream %d.%llu died with its worker: %d request%s answered "
                  "with an error",
                  holder, (unsigned long long)id, n, n == 1 ? "" : "s");
-    stream_fail_pending_locked(w, st, DIED_TEXT);
+        stream_fail_pending_locked(w, st, DIED_TEXT);
+    } else if (sent_resume) {
+        /* the holder's replacement may have taken the ids first
+         * (stream_resume_for): its errors are on their way */
+        int64_t grace = mono_ms() + RESUME_GRACE_MS;
+        if (st->deadline_ms > grace)
+            st->deadline_ms = grace;
+    } else {
+        stream_finish(w, st); /* nothing to resume */
+    }
 }
 
 /* GET /mcp with Last-Event-ID "<holder>.<id>.<seq>": a new POST stream
@@ -605,7 +633,7 @@ stream_open_resumed(struct worker *w, struct reg_ref ref, int holder,
             if (take_over_locked(w, ref, id, seq, holder, st->id) < 0)
                 stream_finish(w, st); /* nothing to resume: end at once */
         } else if (!alive) {
-            stream_resume_dead_locked(w, st, holder, id);
+            stream_resume_dead_locked(w, st, holder, id, 0);
         } else {
             st->wait_worker = holder;
             st->wait_pid = pid;
@@ -638,6 +666,34 @@ stream_open_resumed(struct worker *w, struct reg_ref ref, int holder,
     return st;
 }
 
+/* IPC_RESUME for a stream of this worker's predecessor at this index,
+ * which died (the sender saw it alive a moment before): the requests the
+ * session's record says that stream was answering get the error on the
+ * new stream, which then ends. */
+static void
+stream_resume_predecessor(struct worker *w, const struct ipc_resume *m)
+{
+    struct reg_ref ref = {m->slot, m->gen};
+    char ids[REG_INFLIGHT_MAX][REG_RPC_ID_MAX];
+    int n = reg_inflight_take(w->env->reg, ref, w->env->index, m->stream, ids,
+                              REG_INFLIGHT_MAX);
+    struct ipc_output out = {m->slot, m->gen, m->reply_stream, NULL, 0};
+
+    for (int k = 0; k < n; k++) {
+        json_object *e = rpc_error_new(ids[k], DIED_TEXT);
+        out.msg = rpc_text(e, &out.len);
+        if (out.msg != NULL)
+            outbox_send(w, m->reply_worker, &out, 0);
+        json_object_put(e);
+    }
+    if (n > 0)
+        log_info("stream %d.%llu died with this worker's predecessor: %d "
+                 "request%s answered with an error",
+                 w->env->index, (unsigned long long)m->stream, n,
+                 n == 1 ? "" : "s");
+    outbox_send(w, m->reply_worker, &out, 1);
+}
+
 /* IPC_RESUME: another worker took a Last-Event-ID GET for one of our
  * broken POST streams: replay to it and forward from now on, or end its
  * new stream when we have nothing for it. Takes the lock. */
@@ -646,6 +702,10 @@ stream_resume_for(struct worker *w, const struct ipc_resume *m)
 {
     struct reg_ref ref = {m->slot, m->gen};
 
+    if (stream_id_pid(m->stream) != w->streams.pid) {
+        stream_resume_predecessor(w, m);
+        return;
+    }
     pthread_mutex_lock(&w->lock);
     if (take_over_locked(w, ref, m->stream, m->seq, m->reply_worker,
                          m->reply_stream) < 0)
@@ -821,7 +881,8 @@ stream_tick_locked(struct worker *w, int64_t now, int keepalive)
         if (st->kind == STREAM_POST && st->wait_worker >= 0 &&
             stream_waits_on_dead(w, st)) {
             if (st->resumes != 0)
-                stream_resume_dead_locked(w, st, st->wait_worker, st->resumes);
+                stream_resume_dead_locked(w, st, st->wait_worker, st->resumes,
+                                          1);
             else
                 stream_fail_pending_locked(w, st, DIED_TEXT);
             continue;
