@@ -741,6 +741,25 @@ test_dead_lock_holder(void)
 
     CU_ASSERT_EQUAL(reg_lookup(r, keep, NULL, NULL, NULL), 0);
     CU_ASSERT_EQUAL(reg_live(r), 1);
+
+    /* 4. dies half-way through saving a session's state: the session
+     * lives on, but its torn record is never adopted */
+    {
+        char state[8];
+        size_t len = 0;
+        int from = -1;
+        CU_ASSERT_EQUAL(reg_claim(r, 1, REG_KIND_STREAMABLE, id, &c), 0);
+        CU_ASSERT_EQUAL(reg_state_save(r, c, 1, "secret", 6), 0);
+        die_holding_lock(r, REG_DEBUG_MID_RECORD, c);
+        CU_ASSERT_EQUAL(reg_reap_worker(r, 1, NULL), 0); /* repairs */
+        CU_ASSERT_EQUAL(reg_valid(r, c), 1);
+        errno = 0;
+        CU_ASSERT_EQUAL(
+            reg_adopt(r, c, 0, -1, state, sizeof(state), &len, &from), -1);
+        CU_ASSERT_EQUAL(errno, ENOENT);
+        CU_ASSERT_EQUAL(reg_release(r, c), 0);
+        expect_consistent(r);
+    }
     reg_destroy(r);
 }
 

@@ -454,6 +454,19 @@ reg_use_locked(struct registry *r, uint32_t i)
     }
 }
 
+/* What a freed slot must not keep: its orphan mark and its record (wiped:
+ * it may hold session credentials). */
+static void
+reg_slot_forget(struct registry *r, uint32_t i)
+{
+    struct reg_slot *s = &reg_slots(r)[i];
+
+    s->orphan = 0;
+    if (s->recorded) /* else its page may never have been touched */
+        reg_record_clear(reg_record(r, i));
+    s->recorded = 0;
+}
+
 /* Rebuilds the free list (lowest slot first), the live count, the lists
  * and the client table from the slot states; frees slots that no valid
  * operation could have left. */
@@ -473,6 +486,8 @@ reg_rebuild_locked(struct registry *r)
             atomic_store(&s->gen, reg_next_gen(atomic_load(&s->gen)));
             state = SLOT_FREE;
         }
+        if (state == SLOT_FREE)
+            reg_slot_forget(r, i);
         if (atomic_load(&s->gen) == 0)
             atomic_store(&s->gen, 1);
         if (state == SLOT_LIVE) {
@@ -577,10 +592,7 @@ reg_free_slot_locked(struct registry *r, uint32_t i)
     secure_wipe(s->token, sizeof(s->token));
     memset(s->cred, 0, sizeof(s->cred));
     memset(s->client, 0, sizeof(s->client));
-    s->orphan = 0;
-    if (s->recorded) /* else its page may never have been touched */
-        reg_record_clear(reg_record(r, i));
-    s->recorded = 0;
+    reg_slot_forget(r, i);
     s->next_free = r->free_head;
     r->free_head = i;
     atomic_fetch_sub(&r->live, 1);
@@ -1474,6 +1486,15 @@ reg_debug_lock_and_exit(struct registry *r, enum reg_debug_stage stage,
         atomic_store(&r->pending_op, OP_RELEASE);
         reg_lru_unlink(r, ref.slot);
         atomic_store(&slots[ref.slot].state, SLOT_FREE);
+    } else if (stage == REG_DEBUG_MID_RECORD && ref.slot < r->max_live &&
+               atomic_load(&slots[ref.slot].state) == SLOT_LIVE) {
+        /* half of new state over the old one */
+        struct reg_record *rec = reg_record(r, ref.slot);
+        atomic_store(&r->pending_slot, ref.slot);
+        atomic_store(&r->pending_gen, atomic_load(&slots[ref.slot].gen));
+        atomic_store(&r->pending_op, OP_RECORD);
+        slots[ref.slot].recorded = 1;
+        memset(rec->state, 'x', rec->len / 2 + 1);
     }
     _exit(0);
 }

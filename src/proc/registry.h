@@ -239,6 +239,7 @@ enum reg_debug_stage {
     REG_DEBUG_LOCKED = 0,      /* just hold the lock */
     REG_DEBUG_MID_CLAIM = 1,   /* die half-way through a claim */
     REG_DEBUG_MID_RELEASE = 2, /* die half-way through releasing ref */
+    REG_DEBUG_MID_RECORD = 3,  /* die half-way through saving ref's state */
 };
 
 /* Takes the registry lock, leaves the table as a process dying at that

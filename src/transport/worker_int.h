@@ -18,20 +18,24 @@
  *                    the router and the MCP endpoints (legacy HTTP+SSE,
  *                    Streamable HTTP). Owns struct conn, struct req and
  *                    w->http.
- *   worker_jobs.c    sessions: their MCP state, job queues and the executor
- *                    pool; delivery of client messages to a session's owner
- *                    and of outputs to their stream. Owns struct job,
- *                    struct wsession and w->jobs.
+ *   worker_jobs.c    sessions: their MCP state (saved in the registry for
+ *                    a takeover), job queues and the executor pool;
+ *                    delivery of client messages to a session's owner,
+ *                    adopting the session when that one died, and of
+ *                    outputs to their stream. Owns struct job, struct
+ *                    wsession and w->jobs.
  *   worker_stream.c  SSE streams: buffers, libmicrohttpd's reader, the
  *                    event log and Last-Event-ID resumption, forwarding,
- *                    the hang-up watch, keep-alives. Owns struct stream,
+ *                    the hang-up watch, keep-alives, the error for a
+ *                    request whose worker died. Owns struct stream,
  *                    struct logged_event and w->streams.
  *   worker_reply.c   plain HTTP replies: text, JSON errors, /health, / and
  *                    /metrics. Owns nothing.
  *   worker_outbox.c  messages for other workers' streams: sent at once, or
  *                    queued while the peer's channel is full and sent by the
- *                    main loop when it is writable. Owns struct outbox_msg
- *                    and w->outbox (under its own lock, w->outbox.lock).
+ *                    main loop when it is writable; whether a peer runs.
+ *                    Owns struct outbox_msg and w->outbox (under its own
+ *                    lock, w->outbox.lock).
  *
  * Threads and the lock. libmicrohttpd's epoll thread runs worker_mcp.c and
  * the stream reader; the main thread runs worker.c; EXECUTORS threads run
