@@ -623,6 +623,13 @@ test_adopt(void)
     CU_ASSERT_STRING_EQUAL(ids[1], "\"a\"");
     CU_ASSERT_EQUAL(reg_inflight_take(r, ref, 1, 77, ids, REG_INFLIGHT_MAX), 0);
     CU_ASSERT_EQUAL(reg_inflight_take(r, ref, 0, 78, NULL, 0), 0);
+    /* a resumption carries them on: moved, not gone */
+    CU_ASSERT_EQUAL(reg_inflight_add(r, ref, 1, 79, "7"), 0);
+    CU_ASSERT_EQUAL(
+        reg_inflight_move(r, ref, 1, 79, 2, 80, ids, REG_INFLIGHT_MAX), 1);
+    CU_ASSERT_STRING_EQUAL(ids[0], "7");
+    CU_ASSERT_EQUAL(reg_inflight_take(r, ref, 1, 79, NULL, 0), 0);
+    CU_ASSERT_EQUAL(reg_inflight_take(r, ref, 2, 80, ids, REG_INFLIGHT_MAX), 1);
     for (int k = 0; k < REG_INFLIGHT_MAX + 3; k++)
         CU_ASSERT_EQUAL(reg_inflight_add(r, ref, 0, 100 + (uint64_t)k, "1"), 0);
     CU_ASSERT_EQUAL(reg_inflight_take(r, ref, 0, 100, NULL, 0), 0);

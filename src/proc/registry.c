@@ -1289,8 +1289,10 @@ struct reg_inflight_args {
     int w;
     uint64_t stream;
     const char *id;              /* add */
-    char (*ids)[REG_RPC_ID_MAX]; /* take */
+    char (*ids)[REG_RPC_ID_MAX]; /* move */
     int max, n;
+    int to_w; /* move: the new stream's worker, -1: remove */
+    uint64_t to_stream;
 };
 
 static int
@@ -1319,7 +1321,7 @@ int
 reg_inflight_add(struct registry *r, struct reg_ref ref, int w, uint64_t stream,
                  const char *id)
 {
-    struct reg_inflight_args a = {w, stream, id, NULL, 0, 0};
+    struct reg_inflight_args a = {w, stream, id, NULL, 0, 0, -1, 0};
 
     if (strlen(id) >= REG_RPC_ID_MAX) {
         errno = EMSGSIZE;
@@ -1329,7 +1331,7 @@ reg_inflight_add(struct registry *r, struct reg_ref ref, int w, uint64_t stream,
 }
 
 static int
-reg_inflight_take_op(struct registry *r, uint32_t i, void *arg)
+reg_inflight_move_op(struct registry *r, uint32_t i, void *arg)
 {
     struct reg_inflight_args *a = arg;
     struct reg_record *rec = reg_record(r, i);
@@ -1343,19 +1345,29 @@ reg_inflight_take_op(struct registry *r, uint32_t i, void *arg)
             a->ids[a->n][REG_RPC_ID_MAX - 1] = '\0';
             a->n++;
         }
-        e->worker1 = 0;
+        e->worker1 = a->to_w + 1;
+        e->stream = a->to_stream;
     }
     return 0;
+}
+
+int
+reg_inflight_move(struct registry *r, struct reg_ref ref, int w,
+                  uint64_t stream, int to_w, uint64_t to_stream,
+                  char (*ids)[REG_RPC_ID_MAX], int max)
+{
+    struct reg_inflight_args a = {w,   stream, NULL, ids,
+                                  max, 0,      to_w, to_stream};
+
+    reg_on_live(r, ref, reg_inflight_move_op, &a);
+    return a.n;
 }
 
 int
 reg_inflight_take(struct registry *r, struct reg_ref ref, int w,
                   uint64_t stream, char (*ids)[REG_RPC_ID_MAX], int max)
 {
-    struct reg_inflight_args a = {w, stream, NULL, ids, max, 0};
-
-    reg_on_live(r, ref, reg_inflight_take_op, &a);
-    return a.n;
+    return reg_inflight_move(r, ref, w, stream, -1, 0, ids, max);
 }
 
 /* Scans in batches of REG_EXPIRE_BATCH so no allocation is needed and the

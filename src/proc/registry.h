@@ -209,6 +209,12 @@ int reg_inflight_add(struct registry *r, struct reg_ref ref, int w,
 int reg_inflight_take(struct registry *r, struct reg_ref ref, int w,
                       uint64_t stream, char (*ids)[REG_RPC_ID_MAX], int max);
 
+/* The same, but the ids stay recorded, for stream to_stream of worker
+ * to_w (a resumption now carries them). */
+int reg_inflight_move(struct registry *r, struct reg_ref ref, int w,
+                      uint64_t stream, int to_w, uint64_t to_stream,
+                      char (*ids)[REG_RPC_ID_MAX], int max);
+
 /* Frees the sessions of worker w, and orphans, idle for more than idle_ms
  * and calls cb(arg, ref) for each, outside the lock. Returns the number
  * freed. */

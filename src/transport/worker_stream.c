@@ -36,11 +36,10 @@
 #include "util.h"
 #include "worker_int.h"
 
-#define STREAM_BUF_MAX  (16u * 1024 * 1024)
-#define REMOTE_WAIT_MS  120000 /* a POST stream waits this long at most */
-#define EVENT_LOG_MAX   64     /* events kept per POST stream */
-#define ORPHAN_KEEP_MS  60000  /* a broken POST stream waits this long */
-#define RESUME_GRACE_MS 2000   /* for a dead holder's replacement's answer */
+#define STREAM_BUF_MAX (16u * 1024 * 1024)
+#define REMOTE_WAIT_MS 120000 /* a POST stream waits this long at most */
+#define EVENT_LOG_MAX  64     /* events kept per POST stream */
+#define ORPHAN_KEEP_MS 60000  /* a broken POST stream waits this long */
 
 /* The error a request gets when the worker running it (or holding its
  * answer) died, or when its answer never came. */
@@ -353,18 +352,14 @@ stream_pending(const struct stream *st)
 }
 
 /* Marks the request msg (one JSON-RPC message) answers, if st waits for
- * it; a resumption notes every answer it carries, so that the death of
- * the stream's holder fails only the others. */
+ * it. */
 static void
 stream_note_answer(struct stream *st, const char *msg, size_t len)
 {
     json_object *o, *id;
     char text[REG_RPC_ID_MAX];
-    unsigned k;
 
-    if (st->kind != STREAM_POST || len == 0 || msg[0] != '{' ||
-        (!stream_pending(st) &&
-         (st->resumes == 0 || st->nids >= STREAM_IDS_MAX)))
+    if (!stream_pending(st) || len == 0 || msg[0] != '{')
         return;
     json_tokener *tok = json_tokener_new();
     if (tok == NULL)
@@ -376,17 +371,12 @@ stream_note_answer(struct stream *st, const char *msg, size_t len)
         !json_object_object_get_ex(o, "method", NULL) &&
         (json_object_object_get_ex(o, "result", NULL) ||
          json_object_object_get_ex(o, "error", NULL)) &&
-        rpc_id_text(id, text) == 0) {
-        for (k = 0; k < st->nids; k++)
-            if (strcmp(st->ids[k], text) == 0) {
+        rpc_id_text(id, text) == 0)
+        for (unsigned k = 0; k < st->nids; k++)
+            if (!(st->answered & 1u << k) && strcmp(st->ids[k], text) == 0) {
                 st->answered |= 1u << k;
                 break;
             }
-        if (k == st->nids && st->resumes != 0 && st->nids < STREAM_IDS_MAX) {
-            memcpy(st->ids[st->nids], text, sizeof(text));
-            st->answered |= 1u << st->nids++;
-        }
-    }
     json_object_put(o);
 }
 
@@ -498,7 +488,10 @@ stream_output_locked(struct worker *w, struct stream *st, const char *msg,
 {
     if (msg != NULL)
         stream_push_message(w, st, msg, len);
-    if (end && stream_pending(st))
+    /* a resumption's end means the stream it resumes ended, having
+     * answered (or failed) each request, some maybe before the event the
+     * client resumed after */
+    if (end && stream_pending(st) && st->resumes == 0)
         stream_fail_pending_locked(w, st, NO_ANSWER_TEXT);
     else if (end)
         stream_finish(w, st);
@@ -572,50 +565,39 @@ take_over_locked(struct worker *w, struct reg_ref ref, uint64_t id,
     return 0;
 }
 
-/* A resumption of stream id of worker holder, which died: the requests
- * the session's record says that stream was answering get the error, and
- * st ends; when there were none, at once, or (sent_resume: st asked the
- * holder over IPC_RESUME) after RESUME_GRACE_MS. */
-static void
-stream_resume_dead_locked(struct worker *w, struct stream *st, int holder,
-                          uint64_t id, int sent_resume)
+/* The requests stream id of worker holder still owed (the session's
+ * record) go with st, a resumption of it: st carries them from now on,
+ * in the record too, so that a client whose resumption breaks in turn
+ * finds them under st. Those the old stream (when local) has answered
+ * already count as answered. Returns how many. */
+static int
+stream_inherit_locked(struct worker *w, struct stream *st, int holder,
+                      uint64_t id, const struct stream *old)
 {
     char ids[REG_INFLIGHT_MAX][REG_RPC_ID_MAX];
-    int n = reg_inflight_take(w->env->reg, st->ref, holder, id, ids,
-                              REG_INFLIGHT_MAX);
+    int n = reg_inflight_move(w->env->reg, st->ref, holder, id, w->env->index,
+                              st->id, ids, REG_INFLIGHT_MAX);
 
     for (int k = 0; k < n && st->nids < STREAM_IDS_MAX; k++) {
-        unsigned j = 0;
-        while (j < st->nids && strcmp(st->ids[j], ids[k]) != 0)
-            j++; /* answered already, through the holder */
-        if (j == st->nids)
-            memcpy(st->ids[st->nids++], ids[k], REG_RPC_ID_MAX);
+        memcpy(st->ids[st->nids], ids[k], REG_RPC_ID_MAX);
+        for (unsigned j = 0; old != NULL && j < old->nids; j++)
+            if (old->answered & 1u << j && strcmp(old->ids[j], ids[k]) == 0)
+                st->answered |= 1u << st->nids;
+        st->nids++;
     }
-    st->wait_worker = -1;
-    if (n > 0) {
-        log_info("stream %d.%llu died with its worker: %d request%s answered "
-                 "with an error",
-                 holder, (unsigned long long)id, n, n == 1 ? "" : "s");
-        stream_fail_pending_locked(w, st, DIED_TEXT);
-    } else if (sent_resume) {
-        /* the holder's replacement may have taken the ids first
-         * (stream_resume_for): its errors are on their way */
-        int64_t grace = mono_ms() + RESUME_GRACE_MS;
-        if (st->deadline_ms > grace)
-            st->deadline_ms = grace;
-    } else {
-        stream_finish(w, st); /* nothing to resume */
-    }
+    st->recorded = n > 0;
+    return n;
 }
 
 /* GET /mcp with Last-Event-ID "<holder>.<id>.<seq>": a new POST stream
  * that gets what stream id of worker holder sent after seq, and the rest
- * as it comes (here directly, or through IPC_RESUME to the holder). When
- * the process that made stream id is gone, the requests it was answering
- * get an error (stream_resume_dead_locked). It ends at once when there is
- * nothing to resume. Returns the stream, owned as stream_new()'s, or NULL
- * with stream_new()'s errno, or EBUSY when the holder's channel is full.
- * Takes the lock. */
+ * as it comes (here directly, or through IPC_RESUME to the holder); it
+ * inherits the requests that stream owed (stream_inherit_locked), so that
+ * the death of the holder, or of this worker, ends them with an error
+ * rather than silence. When the process that made stream id is gone, they
+ * get the error at once. It ends at once when there is nothing to resume.
+ * Returns the stream, owned as stream_new()'s, or NULL with stream_new()'s
+ * errno, or EBUSY when the holder's channel is full. Takes the lock. */
 struct stream *
 stream_open_resumed(struct worker *w, struct reg_ref ref, int holder,
                     uint64_t id, unsigned seq)
@@ -629,11 +611,17 @@ stream_open_resumed(struct worker *w, struct reg_ref ref, int holder,
     if (st != NULL) {
         stream_prime(w, st);
         st->resumes = id;
+        int n = stream_inherit_locked(w, st, holder, id,
+                                      local ? stream_find(w, id) : NULL);
         if (local) {
             if (take_over_locked(w, ref, id, seq, holder, st->id) < 0)
-                stream_finish(w, st); /* nothing to resume: end at once */
+                stream_fail_pending_locked(w, st, NO_ANSWER_TEXT);
         } else if (!alive) {
-            stream_resume_dead_locked(w, st, holder, id, 0);
+            if (n > 0)
+                log_info("stream %d.%llu died with its worker: %d request%s "
+                         "answered with an error",
+                         holder, (unsigned long long)id, n, n == 1 ? "" : "s");
+            stream_fail_pending_locked(w, st, DIED_TEXT);
         } else {
             st->wait_worker = holder;
             st->wait_pid = pid;
@@ -666,34 +654,6 @@ stream_open_resumed(struct worker *w, struct reg_ref ref, int holder,
     return st;
 }
 
-/* IPC_RESUME for a stream of this worker's predecessor at this index,
- * which died (the sender saw it alive a moment before): the requests the
- * session's record says that stream was answering get the error on the
- * new stream, which then ends. */
-static void
-stream_resume_predecessor(struct worker *w, const struct ipc_resume *m)
-{
-    struct reg_ref ref = {m->slot, m->gen};
-    char ids[REG_INFLIGHT_MAX][REG_RPC_ID_MAX];
-    int n = reg_inflight_take(w->env->reg, ref, w->env->index, m->stream, ids,
-                              REG_INFLIGHT_MAX);
-    struct ipc_output out = {m->slot, m->gen, m->reply_stream, NULL, 0};
-
-    for (int k = 0; k < n; k++) {
-        json_object *e = rpc_error_new(ids[k], DIED_TEXT);
-        out.msg = rpc_text(e, &out.len);
-        if (out.msg != NULL)
-            outbox_send(w, m->reply_worker, &out, 0);
-        json_object_put(e);
-    }
-    if (n > 0)
-        log_info("stream %d.%llu died with this worker's predecessor: %d "
-                 "request%s answered with an error",
-                 w->env->index, (unsigned long long)m->stream, n,
-                 n == 1 ? "" : "s");
-    outbox_send(w, m->reply_worker, &out, 1);
-}
-
 /* IPC_RESUME: another worker took a Last-Event-ID GET for one of our
  * broken POST streams: replay to it and forward from now on, or end its
  * new stream when we have nothing for it. Takes the lock. */
@@ -702,10 +662,12 @@ stream_resume_for(struct worker *w, const struct ipc_resume *m)
 {
     struct reg_ref ref = {m->slot, m->gen};
 
-    if (stream_id_pid(m->stream) != w->streams.pid) {
-        stream_resume_predecessor(w, m);
+    /* A stream of this worker's predecessor at this index, which died
+     * (the sender saw that process alive: it was still exiting): the new
+     * stream inherited its requests and fails them when its tick sees the
+     * death. Nothing to send. */
+    if (stream_id_pid(m->stream) != w->streams.pid)
         return;
-    }
     pthread_mutex_lock(&w->lock);
     if (take_over_locked(w, ref, m->stream, m->seq, m->reply_worker,
                          m->reply_stream) < 0)
@@ -880,11 +842,7 @@ stream_tick_locked(struct worker *w, int64_t now, int keepalive)
         }
         if (st->kind == STREAM_POST && st->wait_worker >= 0 &&
             stream_waits_on_dead(w, st)) {
-            if (st->resumes != 0)
-                stream_resume_dead_locked(w, st, st->wait_worker, st->resumes,
-                                          1);
-            else
-                stream_fail_pending_locked(w, st, DIED_TEXT);
+            stream_fail_pending_locked(w, st, DIED_TEXT);
             continue;
         }
         if (st->kind == STREAM_LEGACY)
