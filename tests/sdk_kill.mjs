@@ -44,7 +44,7 @@ const OVERALL_TIMEOUT_MS = 150000;
 const CALL_TIMEOUT_MS = 10000; // one tool call, as the caller waits for it
 const RESPAWN_MS = 8000; // a killed worker replaced and serving, at most
 const GONE_MS = 3000; // a killed worker gone from /proc, at most
-const KILL_SETTLE_MS = 20; // the event loop's turn after a kill
+const KILL_SETTLE_MS = 200; // the event loop's turns after a kill
 
 let checks = 0;
 let failures = 0;
@@ -125,13 +125,13 @@ async function twoWorkers() {
 }
 
 // SIGKILL to pid, a worker of this daemon (checked first); waits until it
-// is gone, then lets this process's event loop run once, as it does
-// between any two calls of a real client: the dead worker held the
-// clients' pooled keep-alive connections, and fetch learns of their close
-// only when its event loop reads it. Without that turn a call made in the
-// same instant is written into a socket the kernel already closed
-// (UND_ERR_SOCKET), which no server can answer. Returns whether it was
-// killed.
+// is gone, then lets this process's event loop run a moment (200 ms,
+// enough on a loaded machine), as it does between any two calls of a real
+// client: the dead worker held the clients' pooled keep-alive
+// connections, and fetch learns of their close only when its event loop
+// reads it. A call made in the same instant is written into a socket the
+// kernel already closed (UND_ERR_SOCKET), which no server can answer.
+// Returns whether it was killed.
 async function killWorker(pid) {
   if (parentOf(pid) !== supPid) {
     check(false, `pid ${pid} is a worker of supervisor ${supPid}`);
