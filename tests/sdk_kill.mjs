@@ -44,6 +44,7 @@ const OVERALL_TIMEOUT_MS = 150000;
 const CALL_TIMEOUT_MS = 10000; // one tool call, as the caller waits for it
 const RESPAWN_MS = 8000; // a killed worker replaced and serving, at most
 const GONE_MS = 3000; // a killed worker gone from /proc, at most
+const KILL_SETTLE_MS = 200; // the event loop's turns after a kill
 
 let checks = 0;
 let failures = 0;
@@ -60,7 +61,9 @@ function check(cond, what, detail) {
 }
 
 function errText(e) {
-  return e?.message ?? String(e);
+  const text = e?.message ?? String(e);
+  const cause = e?.cause?.code ?? e?.cause?.message;
+  return cause ? `${text} (${cause})` : text;
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -122,7 +125,13 @@ async function twoWorkers() {
 }
 
 // SIGKILL to pid, a worker of this daemon (checked first); waits until it
-// is gone. Returns whether it was killed.
+// is gone, then lets this process's event loop run a moment (200 ms,
+// enough on a loaded machine), as it does between any two calls of a real
+// client: the dead worker held the clients' pooled keep-alive
+// connections, and fetch learns of their close only when its event loop
+// reads it. A call made in the same instant is written into a socket the
+// kernel already closed (UND_ERR_SOCKET), which no server can answer.
+// Returns whether it was killed.
 async function killWorker(pid) {
   if (parentOf(pid) !== supPid) {
     check(false, `pid ${pid} is a worker of supervisor ${supPid}`);
@@ -131,6 +140,7 @@ async function killWorker(pid) {
   process.kill(pid, "SIGKILL");
   const end = Date.now() + GONE_MS;
   while (parentOf(pid) === supPid && Date.now() < end) await sleep(10);
+  await sleep(KILL_SETTLE_MS);
   return true;
 }
 

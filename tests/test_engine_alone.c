@@ -147,6 +147,23 @@ app_free(void *app)
     free(app);
 }
 
+/* The app (a string) saved as its bytes, and rebuilt from them. */
+static long
+app_save(const void *app, void *buf, size_t cap)
+{
+    size_t n = strlen(app);
+    if (n > cap)
+        return -1;
+    memcpy(buf, app, n);
+    return (long)n;
+}
+
+static void *
+app_load(const void *buf, size_t len)
+{
+    return strndup(buf, len);
+}
+
 static const struct mcp_provider tiny = {
     .name = "tiny",
     .title = "a tiny provider",
@@ -161,6 +178,8 @@ static const struct mcp_provider tiny = {
     .complete = no_completion,
     .subscribe = NULL,
     .session_free = app_free,
+    .session_save = app_save,
+    .session_load = app_load,
 };
 
 /* ---- tests ---- */
@@ -271,6 +290,63 @@ test_read_only_default_texts(void)
     mcp_server_free(srv);
 }
 
+/* What a session's takeover needs survives save and load into a fresh
+ * session: version, capabilities, log level, the app; state_gen tells a
+ * change; malformed or short bytes change nothing. */
+static void
+test_save_load(void)
+{
+    struct mcp_options o = {.provider = &tiny};
+    struct mcp_server *srv = mcp_server_new(&o);
+    struct mcp_session a, b;
+    unsigned char buf[512];
+    size_t len = 0;
+    unsigned gen;
+    json_object *m;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(srv);
+    mcp_session_init(&a, srv, "a", keep_last, NULL);
+    gen = a.state_gen;
+    send_on(&a, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\","
+                "\"params\":{\"protocolVersion\":\"2025-11-25\","
+                "\"capabilities\":{\"sampling\":{},\"elicitation\":{}}}}");
+    CU_ASSERT_NOT_EQUAL(a.state_gen, gen);
+    gen = a.state_gen;
+    send_on(&a, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":"
+                "\"logging/setLevel\",\"params\":{\"level\":\"error\"}}");
+    CU_ASSERT_NOT_EQUAL(a.state_gen, gen);
+    send_on(&a, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\","
+                "\"params\":{\"name\":\"remember\",\"arguments\":{"
+                "\"text\":\"kept\"}}}");
+    CU_ASSERT_EQUAL(mcp_session_save(&a, buf, 8, &len), -1);
+    CU_ASSERT_EQUAL(mcp_session_save(&a, buf, sizeof(buf), &len), 0);
+    CU_ASSERT_TRUE(len > 4);
+
+    mcp_session_init(&b, srv, "b", keep_last, NULL);
+    CU_ASSERT_EQUAL(mcp_session_load(&b, buf, len - 1), -1);
+    CU_ASSERT_EQUAL(b.initialized, 0);
+    CU_ASSERT_PTR_NULL(b.app);
+    CU_ASSERT_EQUAL(mcp_session_load(&b, buf, len), 0);
+    CU_ASSERT_EQUAL(b.initialized, 1);
+    CU_ASSERT_STRING_EQUAL(b.version, "2025-11-25");
+    CU_ASSERT_EQUAL(b.log_level, MCP_LOG_ERROR);
+    CU_ASSERT_EQUAL(b.client_sampling, 1);
+    CU_ASSERT_EQUAL(b.client_elicitation, 1);
+    CU_ASSERT_TRUE(mcp_session_elicitation_mode(&b));
+    m = send_on(&b, "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":"
+                    "\"tools/call\",\"params\":{\"name\":\"remember\","
+                    "\"arguments\":{\"text\":\"next\"}}}");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(m, "result.structuredContent.previous"),
+                           "kept");
+    buf[0] ^= 0xff; /* not the engine's */
+    CU_ASSERT_EQUAL(mcp_session_load(&b, buf, len), -1);
+    apps_freed = 0;
+    mcp_session_finish(&a);
+    mcp_session_finish(&b);
+    CU_ASSERT_EQUAL(apps_freed, 2);
+    mcp_server_free(srv);
+}
+
 static CU_TestInfo alone_tests[] = {
     {"a server needs a provider", test_provider_required},
     {"one list of protocol versions", test_versions},
@@ -278,6 +354,7 @@ static CU_TestInfo alone_tests[] = {
      test_serves_its_provider},
     {"read-only: trading rows hidden and refused",
      test_read_only_default_texts},
+    {"a session's state saved and loaded for a takeover", test_save_load},
     CU_TEST_INFO_NULL,
 };
 

@@ -1498,11 +1498,33 @@ only_child(pid_t parent)
     return child;
 }
 
+/* Makes the exchange place the next order at once and answer 6 s later,
+ * then opens a place_order (request id 11, client order id coid) in
+ * session sid on s. Returns sh_open's result. */
+static int
+open_slow_order(const struct hd *d, const char *sid, const char *coid,
+                struct httpc_sse *s)
+{
+    char body[512];
+
+    if (fakex_fault(&fx, "type=slow&delay_ms=6000&when=after&method=POST"
+                         "&path=/api/v3/order&count=1") != 0)
+        return -1;
+    snprintf(body, sizeof(body),
+             "{\"jsonrpc\":\"2.0\",\"id\":11,\"method\":\"tools/call\","
+             "\"params\":{\"name\":\"place_order\",\"arguments\":{"
+             "\"symbol\":\"BTCUSDT\",\"side\":\"BUY\",\"type\":\"LIMIT\","
+             "\"quantity\":\"0.001\",\"price\":\"10000\","
+             "\"client_order_id\":\"%s\"}}}",
+             coid);
+    return sh_open(d, sid, body, s);
+}
+
 static void
 test_daemon_kill_after_intent(void)
 {
     struct hd d;
-    char sid[128], body[512], out[256];
+    char sid[128], out[256];
     struct httpc_sse s;
     pid_t worker;
     int64_t t0;
@@ -1516,17 +1538,7 @@ test_daemon_kill_after_intent(void)
     worker = only_child(d.pid);
     CU_ASSERT_TRUE_FATAL(worker > 0);
     /* The exchange places the order at once and answers 6 s later. */
-    CU_ASSERT_EQUAL_FATAL(
-        fakex_fault(&fx, "type=slow&delay_ms=6000&when=after&method=POST"
-                         "&path=/api/v3/order&count=1"),
-        0);
-    snprintf(body, sizeof(body),
-             "{\"jsonrpc\":\"2.0\",\"id\":11,\"method\":\"tools/call\","
-             "\"params\":{\"name\":\"place_order\",\"arguments\":%s}}",
-             "{\"symbol\":\"BTCUSDT\",\"side\":\"BUY\",\"type\":\"LIMIT\","
-             "\"quantity\":\"0.001\",\"price\":\"10000\","
-             "\"client_order_id\":\"killed-worker-1\"}");
-    CU_ASSERT_EQUAL_FATAL(sh_open(&d, sid, body, &s), 0);
+    CU_ASSERT_EQUAL_FATAL(open_slow_order(&d, sid, "killed-worker-1", &s), 0);
     t0 = tl_now_ms();
     while (posts() < 1 && tl_now_ms() - t0 < 5000)
         tl_sleep_ms(20);
@@ -1550,6 +1562,160 @@ test_daemon_kill_after_intent(void)
              out, sizeof(out));
     CU_ASSERT_STRING_EQUAL(out, "killed-worker-1 NEW");
     hd_stop(&d);
+}
+
+/* How many times needle occurs in the daemon's log. */
+static int
+log_count(const struct hd *d, const char *needle)
+{
+    char *log = tl_slurp(d->log, NULL);
+    int n = 0;
+
+    for (const char *p = log; p != NULL && (p = strstr(p, needle)) != NULL;
+         p += strlen(needle))
+        n++;
+    free(log);
+    return n;
+}
+
+/* The pid of worker k: the last "worker k: serving" line of the log. */
+static pid_t
+worker_pid(const struct hd *d, int k)
+{
+    char *log = tl_slurp(d->log, NULL), want[48];
+    pid_t pid = 0;
+
+    snprintf(want, sizeof(want), "]: info: worker %d: serving", k);
+    for (char *p = log; p != NULL && (p = strstr(p, want)) != NULL; p++) {
+        char *open = p;
+        while (open > log && open[-1] != '[')
+            open--;
+        pid = (pid_t)atol(open);
+    }
+    free(log);
+    return pid;
+}
+
+/* Reads s until the answer to id 11 (caller owns) or the stream's end;
+ * notes the last event id in last. */
+static json_object *
+answer_11(struct httpc_sse *s, char *last, size_t len)
+{
+    struct httpc_event ev;
+
+    while (httpc_sse_next(s, &ev, RPC_MS) == 1) {
+        json_object *m = json_tokener_parse(ev.data);
+        if (ev.id[0] != '\0')
+            snprintf(last, len, "%s", ev.id);
+        httpc_event_free(&ev);
+        if (tl_int_at(m, "id") == 11)
+            return m;
+        json_object_put(m);
+    }
+    return NULL;
+}
+
+/* A Streamable HTTP session outlives a SIGKILL of the worker that owns it
+ * (the only one, or one of two): the order that was running there gets
+ * an error saying its outcome is unknown, on its stream when that lived
+ * in the other worker, else when the client resumes it from the priming
+ * event's id; a live worker adopts the session with its own credentials:
+ * no 404, no new initialize; the order is never resent, and DELETE still
+ * ends the session. */
+static void
+kill_adopt(int workers)
+{
+    struct hd d;
+    char sid[128], hdr[512], last[128] = "", want[48];
+    struct httpc_sse s;
+    struct httpc_event ev;
+    json_object *res, *err;
+    pid_t worker;
+    int owner;
+    int64_t t0;
+
+    CU_ASSERT_EQUAL_FATAL(fakex_reset(&fx), 0);
+    CU_ASSERT_EQUAL_FATAL(hd_start(&d, workers,
+                                   "order_confirmation = off\n"
+                                   "max_order_notional = 1000\n"),
+                          0);
+    owner = sh_session(&d, sid, sizeof(sid));
+    CU_ASSERT_TRUE_FATAL(owner >= 0);
+    res = sh_tool(&d, sid, "configure_credentials",
+                  "{\"api_key\":\"" TEST_KEY_B
+                  "\",\"api_secret\":\"" TEST_SECRET_B
+                  "\",\"environment\":\"testnet\"}");
+    CU_ASSERT_TRUE(res != NULL && !is_error(res));
+    json_object_put(res);
+    worker = worker_pid(&d, owner);
+    CU_ASSERT_TRUE_FATAL(worker > 0);
+    CU_ASSERT_EQUAL_FATAL(open_slow_order(&d, sid, "adopted-1", &s), 0);
+    /* the priming event: an id and no data, at once */
+    CU_ASSERT_EQUAL(httpc_sse_next(&s, &ev, RPC_MS), 1);
+    CU_ASSERT_TRUE(ev.id[0] != '\0' && ev.data != NULL && ev.data[0] == '\0');
+    snprintf(last, sizeof(last), "%s", ev.id);
+    httpc_event_free(&ev);
+    t0 = tl_now_ms();
+    while (posts() < 1 && tl_now_ms() - t0 < 5000)
+        tl_sleep_ms(20);
+    CU_ASSERT_EQUAL_FATAL(posts(), 1);
+    CU_ASSERT_EQUAL(kill(worker, SIGKILL), 0);
+    /* on the stream, when another worker held it; else it breaks */
+    err = answer_11(&s, last, sizeof(last));
+    httpc_sse_close(&s);
+    printf("\nkill_adopt(%d): the error came %s\n", workers,
+           err != NULL ? "on the stream" : "on the resumed stream");
+    if (err == NULL) {
+        /* the client resumes its stream: the connection is served by a
+         * live worker, or waits for the replacement */
+        snprintf(hdr, sizeof(hdr),
+                 "Accept: text/event-stream\r\nMcp-Session-Id: %s\r\n"
+                 "MCP-Protocol-Version: 2025-11-25\r\nLast-Event-ID: %s\r\n",
+                 sid, last);
+        CU_ASSERT_EQUAL_FATAL(
+            httpc_sse_open(&s, d.port, "GET", "/mcp", hdr, NULL, 0, RPC_MS), 0);
+        CU_ASSERT_EQUAL(s.status, 200);
+        err = answer_11(&s, last, sizeof(last));
+        httpc_sse_close(&s);
+    }
+    CU_ASSERT_TRUE(tl_get_path(err, "result") == NULL);
+    CU_ASSERT_EQUAL(tl_int_at(err, "error.code"), -32603);
+    CU_ASSERT_TRUE(
+        tl_contains(tl_str_at(err, "error.message"), "outcome is unknown"));
+    json_object_put(err);
+
+    /* the session goes on, with its own credentials */
+    res = sh_tool(&d, sid, "get_credentials_status", "{}");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(res, "structuredContent.source"),
+                           "session");
+    json_object_put(res);
+    snprintf(want, sizeof(want), "adopted from worker %d", owner);
+    CU_ASSERT_TRUE(log_has(&d, want, 5000));
+    CU_ASSERT_EQUAL(log_count(&d, "... created"), 1); /* no new session */
+    CU_ASSERT_EQUAL(posts(), 1);                      /* never resent */
+    snprintf(hdr, sizeof(hdr), "Mcp-Session-Id: %s\r\n", sid);
+    {
+        struct httpc_resp r;
+        httpc_request(d.port, "DELETE", "/mcp", hdr, NULL, 0, RPC_MS, &r);
+        CU_ASSERT_EQUAL(r.status, 200);
+        httpc_resp_free(&r);
+    }
+    res = sh_tool(&d, sid, "get_server_time", "{}");
+    CU_ASSERT_PTR_NULL(res); /* 404 now */
+    json_object_put(res);
+    hd_stop(&d);
+}
+
+static void
+test_daemon_kill_adopt(void)
+{
+    kill_adopt(1);
+}
+
+static void
+test_daemon_kill_adopt_two(void)
+{
+    kill_adopt(2);
 }
 
 /* POSTs a message to a legacy session (202 expected). */
@@ -1664,6 +1830,10 @@ static CU_TestInfo daemon_tests[] = {
     {"SIGHUP reloads the limits", test_daemon_sighup_limits},
     {"SIGKILL after the intent: kept, reported, reconciled by one read",
      test_daemon_kill_after_intent},
+    {"SIGKILL during an order: its error on resumption, the session adopted",
+     test_daemon_kill_adopt},
+    {"... of one of two workers: the error on the stream or its resumption",
+     test_daemon_kill_adopt_two},
     CU_TEST_INFO_NULL,
 };
 

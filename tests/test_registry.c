@@ -181,7 +181,7 @@ test_bad_arguments(void)
     CU_ASSERT_EQUAL(errno, EINVAL);
     CU_ASSERT_EQUAL(reg_live(r), 0);
     CU_ASSERT_EQUAL(reg_sessions_total(r), 0);
-    CU_ASSERT_EQUAL(reg_reap_worker(r, 5), 0);
+    CU_ASSERT_EQUAL(reg_reap_worker(r, 5, NULL), 0);
     CU_ASSERT_EQUAL(reg_expire_idle(r, -1, 0, NULL, NULL), 0);
     reg_destroy(r);
     reg_destroy(NULL);
@@ -336,12 +336,12 @@ test_reap_worker(void)
     for (int i = 0; i < 6; i++)
         CU_ASSERT_EQUAL(reg_claim(r, owners[i], REG_KIND_LEGACY, id, &refs[i]),
                         0);
-    CU_ASSERT_EQUAL(reg_reap_worker(r, 1), 3);
+    CU_ASSERT_EQUAL(reg_reap_worker(r, 1, NULL), 3);
     for (int i = 0; i < 6; i++)
         CU_ASSERT_EQUAL(reg_valid(r, refs[i]), owners[i] != 1);
     CU_ASSERT_EQUAL(reg_live(r), 3);
-    CU_ASSERT_EQUAL(reg_reap_worker(r, 1), 0);
-    CU_ASSERT_EQUAL(reg_reap_worker(r, 2), 1);
+    CU_ASSERT_EQUAL(reg_reap_worker(r, 1, NULL), 0);
+    CU_ASSERT_EQUAL(reg_reap_worker(r, 2, NULL), 1);
     CU_ASSERT_EQUAL(reg_live(r), 2);
     CU_ASSERT_EQUAL(reg_valid(r, refs[0]), 1);
     CU_ASSERT_EQUAL(reg_valid(r, refs[4]), 1);
@@ -539,11 +539,117 @@ test_cross_process(void)
     CU_ASSERT_EQUAL(owner, 1);
     CU_ASSERT_EQUAL(kind, REG_KIND_STREAMABLE);
     CU_ASSERT_EQUAL(reg_valid(r, ref), 1);
-    /* the parent (the supervisor) reaps the dead worker's sessions */
-    CU_ASSERT_EQUAL(reg_reap_worker(r, 1), 1);
-    CU_ASSERT_EQUAL(reg_lookup(r, id, NULL, NULL, NULL), -1);
+    /* the parent (the supervisor) reaps the dead worker: its Streamable
+     * HTTP session stays, an orphan that worker 0 adopts */
+    int orphaned = -1, now_owner = -1, orphan = -1;
+    size_t len = 1;
+    char state[16];
+    CU_ASSERT_EQUAL(reg_reap_worker(r, 1, &orphaned), 0);
+    CU_ASSERT_EQUAL(orphaned, 1);
+    CU_ASSERT_EQUAL(reg_lookup(r, id, NULL, NULL, NULL), 0);
+    CU_ASSERT_EQUAL(reg_owner(r, ref, &now_owner, &orphan), 0);
+    CU_ASSERT_EQUAL(orphan, 1);
+    CU_ASSERT_EQUAL(
+        reg_adopt(r, ref, 0, -1, state, sizeof(state), &len, &now_owner), 0);
+    CU_ASSERT_EQUAL(len, 0);
+    CU_ASSERT_EQUAL(now_owner, 1); /* adopted from worker 1 */
+    CU_ASSERT_EQUAL(reg_owner(r, ref, &now_owner, &orphan), 0);
+    CU_ASSERT_EQUAL(now_owner, 0);
+    CU_ASSERT_EQUAL(orphan, 0);
     CU_ASSERT_EQUAL(reg_lookup(r, mine, NULL, NULL, NULL), 0);
-    CU_ASSERT_EQUAL(reg_live(r), 1);
+    CU_ASSERT_EQUAL(reg_live(r), 2);
+    expect_consistent(r);
+    reg_destroy(r);
+}
+
+/* Adoption: the record travels, one worker wins, the rest see the owner;
+ * legacy sessions end with their worker; records are wiped with their
+ * slot; in-flight ids are taken once. */
+static void
+test_adopt(void)
+{
+    char err[256], id[REG_ID_LEN + 1], lid[REG_ID_LEN + 1];
+    struct registry *r = reg_create(4, 3, err, sizeof(err));
+    struct reg_ref ref, lref;
+    char state[REG_STATE_MAX], ids[REG_INFLIGHT_MAX][REG_RPC_ID_MAX];
+    size_t len = 0;
+    int owner = -1, orphan = -1, orphaned = 0;
+
+    CU_ASSERT_FATAL(r != NULL);
+    CU_ASSERT_FATAL(reg_claim(r, 1, REG_KIND_STREAMABLE, id, &ref) == 0);
+    CU_ASSERT_FATAL(reg_claim(r, 1, REG_KIND_LEGACY, lid, &lref) == 0);
+    CU_ASSERT_EQUAL(reg_state_save(r, ref, 1, "v1", 2), 0);
+    CU_ASSERT_EQUAL(reg_state_save(r, ref, 1, "state two", 9), 0);
+    errno = 0;
+    CU_ASSERT_EQUAL(reg_state_save(r, ref, 2, "x", 1), -1);
+    CU_ASSERT_EQUAL(errno, EPERM);
+    errno = 0;
+    CU_ASSERT_EQUAL(reg_state_save(r, ref, 1, state, REG_STATE_MAX + 1), -1);
+    CU_ASSERT_EQUAL(errno, EMSGSIZE);
+    /* while worker 1 lives, nobody adopts */
+    errno = 0;
+    CU_ASSERT_EQUAL(
+        reg_adopt(r, ref, 2, -1, state, sizeof(state), &len, &owner), -1);
+    CU_ASSERT_EQUAL(errno, EBUSY);
+    CU_ASSERT_EQUAL(owner, 1);
+    CU_ASSERT_EQUAL(reg_inflight_add(r, ref, 1, 77, "5"), 0);
+    CU_ASSERT_EQUAL(reg_inflight_add(r, ref, 1, 77, "\"a\""), 0);
+    CU_ASSERT_EQUAL(reg_inflight_add(r, ref, 0, 78, "6"), 0);
+    CU_ASSERT_EQUAL(reg_reap_worker(r, 1, &orphaned), 1);
+    CU_ASSERT_EQUAL(orphaned, 1);
+    CU_ASSERT_EQUAL(reg_valid(r, lref), 0);
+    CU_ASSERT_EQUAL(reg_valid(r, ref), 1);
+    CU_ASSERT_EQUAL(reg_owner(r, ref, &owner, &orphan), 0);
+    CU_ASSERT_EQUAL(orphan, 1);
+    expect_consistent(r);
+    /* one winner; the loser learns who */
+    CU_ASSERT_EQUAL(
+        reg_adopt(r, ref, 2, -1, state, sizeof(state), &len, &owner), 0);
+    CU_ASSERT_EQUAL(len, 9);
+    CU_ASSERT_EQUAL(memcmp(state, "state two", 9), 0);
+    errno = 0;
+    CU_ASSERT_EQUAL(
+        reg_adopt(r, ref, 0, -1, state, sizeof(state), &len, &owner), -1);
+    CU_ASSERT_EQUAL(errno, EBUSY);
+    CU_ASSERT_EQUAL(owner, 2);
+    /* a dead owner seen before the reap: adoptable by naming it */
+    CU_ASSERT_EQUAL(reg_adopt(r, ref, 0, 2, state, sizeof(state), &len, &owner),
+                    0);
+    CU_ASSERT_EQUAL(owner, 2);
+    CU_ASSERT_EQUAL(reg_state_save(r, ref, 2, "x", 1), -1);
+    /* the dead worker's in-flight ids are taken once */
+    CU_ASSERT_EQUAL(reg_inflight_take(r, ref, 1, 77, ids, REG_INFLIGHT_MAX), 2);
+    CU_ASSERT_STRING_EQUAL(ids[0], "5");
+    CU_ASSERT_STRING_EQUAL(ids[1], "\"a\"");
+    CU_ASSERT_EQUAL(reg_inflight_take(r, ref, 1, 77, ids, REG_INFLIGHT_MAX), 0);
+    CU_ASSERT_EQUAL(reg_inflight_take(r, ref, 0, 78, NULL, 0), 0);
+    /* a resumption carries them on: moved, not gone */
+    CU_ASSERT_EQUAL(reg_inflight_add(r, ref, 1, 79, "7"), 0);
+    CU_ASSERT_EQUAL(
+        reg_inflight_move(r, ref, 1, 79, 2, 80, ids, REG_INFLIGHT_MAX), 1);
+    CU_ASSERT_STRING_EQUAL(ids[0], "7");
+    CU_ASSERT_EQUAL(reg_inflight_take(r, ref, 1, 79, NULL, 0), 0);
+    CU_ASSERT_EQUAL(reg_inflight_take(r, ref, 2, 80, ids, REG_INFLIGHT_MAX), 1);
+    for (int k = 0; k < REG_INFLIGHT_MAX + 3; k++)
+        CU_ASSERT_EQUAL(reg_inflight_add(r, ref, 0, 100 + (uint64_t)k, "1"), 0);
+    CU_ASSERT_EQUAL(reg_inflight_take(r, ref, 0, 100, NULL, 0), 0);
+    CU_ASSERT_EQUAL(reg_inflight_take(r, ref, 0, 110, ids, 1), 1);
+    /* a legacy session is never adopted */
+    CU_ASSERT_FATAL(reg_claim(r, 1, REG_KIND_LEGACY, lid, &lref) == 0);
+    errno = 0;
+    CU_ASSERT_EQUAL(
+        reg_adopt(r, lref, 2, 1, state, sizeof(state), &len, &owner), -1);
+    CU_ASSERT_EQUAL(errno, ENOENT);
+    /* freed: the record is gone with it, and a new session starts empty */
+    CU_ASSERT_EQUAL(reg_release(r, ref), 0);
+    CU_ASSERT_EQUAL(
+        reg_adopt(r, ref, 2, -1, state, sizeof(state), &len, &owner), -1);
+    CU_ASSERT_FATAL(reg_claim(r, 1, REG_KIND_STREAMABLE, id, &ref) == 0);
+    CU_ASSERT_EQUAL(reg_reap_worker(r, 1, NULL), 1);
+    CU_ASSERT_EQUAL(
+        reg_adopt(r, ref, 2, -1, state, sizeof(state), &len, &owner), 0);
+    CU_ASSERT_EQUAL(len, 0);
+    expect_consistent(r);
     reg_destroy(r);
 }
 
@@ -642,6 +748,25 @@ test_dead_lock_holder(void)
 
     CU_ASSERT_EQUAL(reg_lookup(r, keep, NULL, NULL, NULL), 0);
     CU_ASSERT_EQUAL(reg_live(r), 1);
+
+    /* 4. dies half-way through saving a session's state: the session
+     * lives on, but its torn record is never adopted */
+    {
+        char state[8];
+        size_t len = 0;
+        int from = -1;
+        CU_ASSERT_EQUAL(reg_claim(r, 1, REG_KIND_STREAMABLE, id, &c), 0);
+        CU_ASSERT_EQUAL(reg_state_save(r, c, 1, "secret", 6), 0);
+        die_holding_lock(r, REG_DEBUG_MID_RECORD, c);
+        CU_ASSERT_EQUAL(reg_reap_worker(r, 1, NULL), 0); /* repairs */
+        CU_ASSERT_EQUAL(reg_valid(r, c), 1);
+        errno = 0;
+        CU_ASSERT_EQUAL(
+            reg_adopt(r, c, 0, -1, state, sizeof(state), &len, &from), -1);
+        CU_ASSERT_EQUAL(errno, ENOENT);
+        CU_ASSERT_EQUAL(reg_release(r, c), 0);
+        expect_consistent(r);
+    }
     reg_destroy(r);
 }
 
@@ -936,7 +1061,7 @@ test_streams(void)
     CU_ASSERT_EQUAL(reg_stream_open(r, 1), 0);
     CU_ASSERT_EQUAL(reg_streams(r), 3);
     /* a dead worker's streams are forgotten with it */
-    CU_ASSERT_EQUAL(reg_reap_worker(r, 1), 0);
+    CU_ASSERT_EQUAL(reg_reap_worker(r, 1, NULL), 0);
     CU_ASSERT_EQUAL(reg_streams(r), 1);
     reg_stream_close(r, 1); /* its late close: ignored */
     CU_ASSERT_EQUAL(reg_streams(r), 1);
@@ -1037,6 +1162,7 @@ static CU_TestInfo registry_tests[] = {
     {"a tampered token is invalid", test_token_tampering},
     {"max_live: EAGAIN, then room after a release", test_max_live},
     {"reaping a worker frees only its sessions", test_reap_worker},
+    {"adoption: records, one winner, in-flight ids", test_adopt},
     {"idle sessions expire with a callback", test_expire_idle},
     {"expiring more than one batch", test_expire_many},
     {"counters", test_counters},

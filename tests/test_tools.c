@@ -1646,8 +1646,43 @@ test_decimals(void)
     CU_ASSERT_EQUAL(tu_symbol_norm("ABCDEFGHIJKLMNOPQRSTU", b, sizeof(b)), -1);
 }
 
+/* A session's own credentials saved for a takeover and loaded back: the
+ * same key, secret, type and environment; nothing saved when none are
+ * set; short or malformed bytes refused. */
+static void
+test_session_creds_save(void)
+{
+    char err[128];
+    unsigned char buf[CREDS_KEY_MAX + CREDS_SECRET_MAX + 64];
+    struct creds c, *back;
+    long n;
+
+    memset(&c, 0, sizeof(c));
+    CU_ASSERT_EQUAL(tools_session_save(&c, buf, sizeof(buf)), 0);
+    CU_ASSERT_EQUAL_FATAL(creds_set(&c, TEST_KEY_B, TEST_SECRET_B,
+                                    BNC_ENV_TESTNET, err, sizeof(err)),
+                          0);
+    CU_ASSERT_EQUAL(tools_session_save(&c, buf, 20), -1);
+    n = tools_session_save(&c, buf, sizeof(buf));
+    CU_ASSERT_FATAL(n > 0);
+    CU_ASSERT_PTR_NULL(tools_session_load(buf, (size_t)n - 1));
+    back = tools_session_load(buf, (size_t)n);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(back);
+    CU_ASSERT_EQUAL(back->set, 1);
+    CU_ASSERT_EQUAL(back->env, BNC_ENV_TESTNET);
+    CU_ASSERT_EQUAL(back->type, c.type);
+    CU_ASSERT_EQUAL(back->since_ms, c.since_ms);
+    CU_ASSERT_STRING_EQUAL(back->key, TEST_KEY_B);
+    CU_ASSERT_STRING_EQUAL(back->secret, TEST_SECRET_B);
+    tools_session_free(back);
+    buf[0] = 9; /* no such environment */
+    CU_ASSERT_PTR_NULL(tools_session_load(buf, (size_t)n));
+    creds_wipe(&c);
+}
+
 static CU_TestInfo table_tests[] = {
     {"rows have valid schemas and descriptions", test_table_rows},
+    {"a session's credentials saved for a takeover", test_session_creds_save},
     {"annotation flags tell the truth", test_table_flags},
     {"decimal and symbol helpers", test_decimals},
     CU_TEST_INFO_NULL,

@@ -13,12 +13,16 @@
 #include "shm.h"
 #include "util.h"
 
-/* Contract in shm.h. */
+/* Contract in shm.h. MAP_NORESERVE: the registry's session records
+ * (about 8 KB a slot) are sized for max_sessions but touched only by the
+ * sessions that need them, so the mapping must not be charged in full
+ * against the commit limit (a million slots would be refused at start on
+ * a small machine). */
 void *
 shm_map(size_t len, const char *what, char *err, size_t errlen)
 {
     void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+                   MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) {
         int e = errno;
         errf(err, errlen, "%s: mmap of %zu bytes: %s", what, len, strerror(e));

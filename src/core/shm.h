@@ -13,9 +13,11 @@
 #include <pthread.h>
 #include <stddef.h>
 
-/* Maps len bytes of zeroed shared memory. Returns the mapping, or NULL with
- * "<what>: mmap of <len> bytes: <reason>" in err (errno set). The caller
- * unmaps it with shm_unmap. */
+/* Maps len bytes of zeroed shared memory, not reserved: a page costs
+ * memory once touched (a touch when memory is exhausted is SIGBUS rather
+ * than a refusal here). Returns the mapping, or NULL with "<what>: mmap
+ * of <len> bytes: <reason>" in err (errno set). The caller unmaps it with
+ * shm_unmap. */
 void *shm_map(size_t len, const char *what, char *err, size_t errlen);
 
 /* Unmaps what shm_map returned; NULL is ignored. */

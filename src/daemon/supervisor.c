@@ -295,7 +295,9 @@ sup_request_stop(struct sup *sup, int rc)
     sup->status = rc;
 }
 
-/* Worker k died unexpectedly: free its sessions, then schedule its
+/* Worker k died unexpectedly: end its legacy sessions and leave its
+ * Streamable HTTP ones to the first live worker that gets a request for
+ * one (registry.h, adoption), then schedule its
  * replacement. However often workers die (the OOM killer, an operator, a
  * bug), the daemon keeps replacing them, backing off up to
  * SUP_BACKOFF_MAX_MS; only a worker's fatal exit at start-up (a
@@ -306,12 +308,15 @@ sup_on_crash(struct sup *sup, int k, const char *how)
 {
     struct sup_slot *w = &sup->slot[k];
     int64_t now = mono_ms(), delay = 0;
-    int freed = reg_reap_worker(sup->reg, k);
+    int orphaned = 0;
+    int freed = reg_reap_worker(sup->reg, k, &orphaned);
 
     sup->ncrashes++;
-    log_warnx("worker %d (pid %d) died: %s; %d session%s freed (%u worker "
+    log_warnx("worker %d (pid %d) died: %s; %d legacy session%s ended, %d "
+              "Streamable HTTP session%s left for adoption (%u worker "
               "deaths since start)",
-              k, (int)w->pid, how, freed, freed == 1 ? "" : "s", sup->ncrashes);
+              k, (int)w->pid, how, freed, freed == 1 ? "" : "s", orphaned,
+              orphaned == 1 ? "" : "s", sup->ncrashes);
     if (now - w->started_ms > SUP_SHORT_LIFE_MS)
         w->quick_crashes = 0;
     else

@@ -300,6 +300,89 @@ mcp_session_init(struct mcp_session *s, struct mcp_server *srv, const char *id,
     pthread_mutex_init(&s->lock, NULL);
 }
 
+/* The saved form: this header, then the app's bytes. */
+#define SAVED_MAGIC 0x4d435331u /* "MCS1" */
+struct saved_session {
+    uint32_t magic;
+    uint8_t initialized;
+    uint8_t log_level;
+    uint8_t client_sampling;
+    uint8_t client_elicitation;
+    char version[16];
+    uint32_t app_len;
+};
+
+int
+mcp_session_save(const struct mcp_session *s, void *buf, size_t cap,
+                 size_t *len)
+{
+    struct saved_session h;
+    const struct mcp_provider *prov = s->srv->prov;
+    long n = 0;
+
+    *len = 0;
+    if (cap < sizeof(h))
+        return -1;
+    memset(&h, 0, sizeof(h));
+    h.magic = SAVED_MAGIC;
+    h.initialized = (uint8_t)(s->initialized != 0);
+    h.log_level = (uint8_t)s->log_level;
+    h.client_sampling = (uint8_t)(s->client_sampling != 0);
+    h.client_elicitation = (uint8_t)(s->client_elicitation != 0);
+    memcpy(h.version, s->version, sizeof(h.version));
+    if (s->app != NULL && prov->session_save != NULL) {
+        n = prov->session_save(s->app, (char *)buf + sizeof(h),
+                               cap - sizeof(h));
+        if (n < 0 || (size_t)n > cap - sizeof(h)) {
+            secure_wipe(buf, cap);
+            return -1;
+        }
+    }
+    h.app_len = (uint32_t)n;
+    memcpy(buf, &h, sizeof(h));
+    *len = sizeof(h) + (size_t)n;
+    return 0;
+}
+
+int
+mcp_session_load(struct mcp_session *s, const void *buf, size_t len)
+{
+    struct saved_session h;
+    const struct mcp_provider *prov = s->srv->prov;
+    void *app = NULL;
+
+    if (len < sizeof(h))
+        return -1;
+    memcpy(&h, buf, sizeof(h));
+    if (h.magic != SAVED_MAGIC || h.app_len != len - sizeof(h) ||
+        h.log_level > MCP_LOG_EMERGENCY ||
+        memchr(h.version, '\0', sizeof(h.version)) == NULL ||
+        (h.version[0] != '\0' && !mcp_version_supported(h.version)))
+        return -1;
+    if (h.app_len > 0) {
+        if (prov->session_load == NULL)
+            return -1;
+        app = prov->session_load((const char *)buf + sizeof(h), h.app_len);
+        if (app == NULL)
+            return -1;
+    }
+    s->initialized = h.initialized;
+    s->log_level = (enum mcp_log_level)h.log_level;
+    s->client_sampling = h.client_sampling;
+    s->client_elicitation = h.client_elicitation;
+    memcpy(s->version, h.version, sizeof(s->version));
+    if (s->app != NULL && prov->session_free != NULL)
+        prov->session_free(s->app);
+    s->app = app;
+    return 0;
+}
+
+void
+mcp_session_state_changed(struct mcp_session *s)
+{
+    s->state_gen++;
+}
+
 void
 mcp_session_finish(struct mcp_session *s)
 {
@@ -815,6 +898,7 @@ method_initialize(struct request *r)
             json_object_object_get_ex(ccaps, "sampling", NULL);
         r->sess->client_elicitation = elicitation_form(ccaps);
     }
+    r->sess->state_gen++;
     const struct mcp_provider *prov = r->sess->srv->prov;
 
     json_object *res = json_object_new_object();
@@ -1306,6 +1390,7 @@ method_set_level(struct request *r)
     for (size_t i = 0; level != NULL && i < 8; i++) {
         if (strcmp(level, log_level_names[i]) == 0) {
             r->sess->log_level = (enum mcp_log_level)i;
+            r->sess->state_gen++;
             reply_result(r->rc, r->id, json_object_new_object());
             return;
         }

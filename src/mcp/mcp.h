@@ -84,6 +84,9 @@ struct mcp_session {
     int client_sampling;         /* client capabilities from initialize */
     int client_elicitation;      /* form-mode elicitation (an empty
                                     elicitation object or one with form) */
+    unsigned state_gen;          /* grows whenever what mcp_session_save() keeps
+                                    changes (the engine's fields above, or the app
+                                    through mcp_session_state_changed) */
 };
 
 /* What a tool handler, resource reader or prompt sees of its caller. */
@@ -145,6 +148,15 @@ struct mcp_provider {
      * finishes; it must wipe what is secret in it. NULL: the provider never
      * sets mcp_session.app. */
     void (*session_free)(void *app);
+    /* Writes what a session's app (never NULL when called) must keep when
+     * another process takes the session over into buf (cap bytes). Returns
+     * the bytes written (0: nothing to keep), or -1 when it does not fit.
+     * NULL: an app is never kept (an adopted session starts without). */
+    long (*session_save)(const void *app, void *buf, size_t cap);
+    /* Rebuilds an app from len bytes session_save wrote (len > 0).
+     * Returns it (released by session_free), or NULL when malformed or out
+     * of memory. Required with session_save. */
+    void *(*session_load)(const void *buf, size_t len);
 };
 
 struct mcp_options {
@@ -173,6 +185,26 @@ void mcp_session_init(struct mcp_session *s, struct mcp_server *srv,
 /* Releases what the session holds, its app through the provider's
  * session_free (which wipes the application's secrets). */
 void mcp_session_finish(struct mcp_session *s);
+
+/* What another process needs to go on with a session (its transport took
+ * it over when the process that held it died): the negotiated version,
+ * the initialized flag, the client's capabilities, the log level and the
+ * provider's app (provider->session_save; it may carry secrets, so the
+ * caller wipes buf after use). Writes at most cap bytes into buf and sets
+ * *len. Returns 0, or -1 when it does not fit (buf is then wiped). Call
+ * from the thread that uses the session. */
+int mcp_session_save(const struct mcp_session *s, void *buf, size_t cap,
+                     size_t *len);
+
+/* Restores into a session fresh from mcp_session_init() what
+ * mcp_session_save() wrote (len bytes; the caller still wipes buf).
+ * Returns 0, or -1 when buf is malformed or the app cannot be rebuilt (the
+ * session then keeps its fresh state). */
+int mcp_session_load(struct mcp_session *s, const void *buf, size_t len);
+
+/* The provider tells the engine that the session's app changed, so that
+ * a transport that keeps sessions for takeover saves it again. */
+void mcp_session_state_changed(struct mcp_session *s);
 
 /* Handles one message (a JSON-RPC request, notification or response, or a
  * batch array) of len bytes. Responses go to the session's sink before the

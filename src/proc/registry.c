@@ -51,7 +51,7 @@
 #include "util.h"
 
 #define REG_MAGIC       0x52454731u /* "REG1" */
-#define REG_VERSION     2
+#define REG_VERSION     3
 #define REG_TOKEN_LEN   16
 #define REG_NO_SLOT     UINT32_MAX
 #define REG_MAX_SLOTS   (1u << 24) /* far beyond any connection limit */
@@ -75,6 +75,7 @@ enum reg_pending_op {
     OP_NONE = 0,
     OP_CLAIM = 1,
     OP_RELEASE = 2,
+    OP_RECORD = 3, /* writing a slot's record */
 };
 
 struct reg_slot {
@@ -93,10 +94,33 @@ struct reg_slot {
     uint32_t cl_prev, cl_next;   /* the client's sessions, oldest first */
     uint8_t cred[REG_FP_LEN];    /* struct reg_client */
     uint8_t client[REG_FP_LEN];
+    uint32_t orphan;   /* its owner died; any worker may adopt it */
+    uint32_t recorded; /* its record was written (so it must be wiped) */
 };
 
 _Static_assert(sizeof(struct reg_slot) == 2 * REG_ALIGN,
                "a session slot is two cache lines");
+
+/* A request id recorded while its answer is on its way (reg_inflight_*). */
+struct reg_inflight {
+    int32_t worker1; /* the worker's index + 1; 0: an empty entry (the
+                        mapping starts zeroed: no page is touched before
+                        its session needs it) */
+    uint32_t unused;
+    uint64_t stream;
+    char id[REG_RPC_ID_MAX]; /* NUL-terminated JSON */
+};
+
+/* What another worker needs to take a session over, one per slot, under
+ * the mutex. Wiped when its slot is freed. */
+struct reg_record {
+    uint32_t len;  /* bytes of state */
+    uint32_t torn; /* a writer died half-way: state is not to be trusted */
+    uint32_t next_inflight; /* the entry the next add replaces when full */
+    uint32_t unused;
+    struct reg_inflight inflight[REG_INFLIGHT_MAX];
+    uint8_t state[REG_STATE_MAX];
+};
 
 /* One client in the client table; count 0 marks an empty entry. */
 struct reg_centry {
@@ -119,6 +143,7 @@ struct registry {
     size_t streams_off; /* idem */
     size_t slots_off;   /* idem */
     size_t ctab_off;    /* idem */
+    size_t rec_off;     /* idem */
     size_t map_len;
     int64_t started_ms;
     uint64_t seed;           /* of the client table's hash */
@@ -167,6 +192,28 @@ static struct reg_centry *
 reg_ctab(struct registry *r)
 {
     return (struct reg_centry *)(void *)((char *)r + r->ctab_off);
+}
+
+static struct reg_record *
+reg_record(struct registry *r, uint32_t i)
+{
+    return (struct reg_record *)(void *)((char *)r + r->rec_off) + i;
+}
+
+/* Empties a record, wiping its state (it may hold session credentials). */
+static void
+reg_record_clear(struct reg_record *rec)
+{
+    secure_wipe(rec->state,
+                rec->len <= REG_STATE_MAX ? rec->len : REG_STATE_MAX);
+    rec->len = 0;
+    rec->torn = 0;
+    rec->next_inflight = 0;
+    for (int k = 0; k < REG_INFLIGHT_MAX; k++) {
+        rec->inflight[k].worker1 = 0;
+        rec->inflight[k].stream = 0;
+        rec->inflight[k].id[0] = '\0';
+    }
 }
 
 /* Generations never take the value 0, so an id with generation 0 is
@@ -407,6 +454,19 @@ reg_use_locked(struct registry *r, uint32_t i)
     }
 }
 
+/* What a freed slot must not keep: its orphan mark and its record (wiped:
+ * it may hold session credentials). */
+static void
+reg_slot_forget(struct registry *r, uint32_t i)
+{
+    struct reg_slot *s = &reg_slots(r)[i];
+
+    s->orphan = 0;
+    if (s->recorded) /* else its page may never have been touched */
+        reg_record_clear(reg_record(r, i));
+    s->recorded = 0;
+}
+
 /* Rebuilds the free list (lowest slot first), the live count, the lists
  * and the client table from the slot states; frees slots that no valid
  * operation could have left. */
@@ -426,6 +486,8 @@ reg_rebuild_locked(struct registry *r)
             atomic_store(&s->gen, reg_next_gen(atomic_load(&s->gen)));
             state = SLOT_FREE;
         }
+        if (state == SLOT_FREE)
+            reg_slot_forget(r, i);
         if (atomic_load(&s->gen) == 0)
             atomic_store(&s->gen, 1);
         if (state == SLOT_LIVE) {
@@ -457,7 +519,14 @@ reg_repair_locked(struct registry *r)
     uint32_t gen = atomic_load(&r->pending_gen);
     uint32_t before = atomic_load(&r->live);
 
-    if (op != OP_NONE && i < r->max_live) {
+    if (op == OP_RECORD && i < r->max_live) {
+        /* A record half-written: the session lives on, but its state
+         * cannot be trusted by an adopter. */
+        struct reg_record *rec = reg_record(r, i);
+        secure_wipe(rec->state, sizeof(rec->state));
+        rec->len = 0;
+        rec->torn = 1;
+    } else if (op != OP_NONE && i < r->max_live) {
         /* A half-claimed slot never reached its caller and a half-released
          * one must end up FREE: either way the slot is freed, and its
          * generation moves past the announced one (if it has not yet). */
@@ -474,6 +543,9 @@ reg_repair_locked(struct registry *r)
         snprintf(what, sizeof(what), " while claiming slot %u (undone)", i);
     else if (op == OP_RELEASE)
         snprintf(what, sizeof(what), " while freeing slot %u (finished)", i);
+    else if (op == OP_RECORD)
+        snprintf(what, sizeof(what),
+                 " while writing slot %u's record (marked torn)", i);
     log_warnx("registry: a process died holding the lock%s; repaired: %u "
               "live sessions (was %u)",
               what, atomic_load(&r->live), before);
@@ -520,6 +592,7 @@ reg_free_slot_locked(struct registry *r, uint32_t i)
     secure_wipe(s->token, sizeof(s->token));
     memset(s->cred, 0, sizeof(s->cred));
     memset(s->client, 0, sizeof(s->client));
+    reg_slot_forget(r, i);
     s->next_free = r->free_head;
     r->free_head = i;
     atomic_fetch_sub(&r->live, 1);
@@ -595,7 +668,7 @@ struct registry *
 reg_create(uint32_t max_live, uint32_t nworkers, char *err, size_t errlen)
 {
     struct registry *r;
-    size_t pids_off, streams_off, slots_off, ctab_off, len;
+    size_t pids_off, streams_off, slots_off, ctab_off, rec_off, len;
     uint32_t ctab_size = 2;
     void *map;
     int rc;
@@ -618,7 +691,9 @@ reg_create(uint32_t max_live, uint32_t nworkers, char *err, size_t errlen)
     slots_off = reg_round_up(streams_off + (size_t)nworkers * sizeof(uint32_t));
     ctab_off =
         reg_round_up(slots_off + (size_t)max_live * sizeof(struct reg_slot));
-    len = ctab_off + (size_t)ctab_size * sizeof(struct reg_centry);
+    rec_off =
+        reg_round_up(ctab_off + (size_t)ctab_size * sizeof(struct reg_centry));
+    len = rec_off + (size_t)max_live * sizeof(struct reg_record);
 
     map = shm_map(len, "registry", err, errlen);
     if (map == NULL)
@@ -635,6 +710,7 @@ reg_create(uint32_t max_live, uint32_t nworkers, char *err, size_t errlen)
     r->streams_off = streams_off;
     r->slots_off = slots_off;
     r->ctab_off = ctab_off;
+    r->rec_off = rec_off;
     r->map_len = len;
     r->started_ms = now_ms();
     r->lru_head = r->lru_tail = REG_NO_SLOT;
@@ -770,6 +846,7 @@ reg_claim_as(struct registry *r, int w, enum reg_kind kind,
     s->next_free = REG_NO_SLOT;
     memcpy(s->token, token, sizeof(token));
     s->owner = w;
+    s->orphan = 0;
     s->kind = (uint32_t)kind;
     s->created_ms = now_ms();
     if (who != NULL) {
@@ -1032,11 +1109,13 @@ reg_release(struct registry *r, struct reg_ref ref)
 
 /* Returns -1 (errno EIO) when the mutex is unusable; 0 for a bad w. */
 int
-reg_reap_worker(struct registry *r, int w)
+reg_reap_worker(struct registry *r, int w, int *orphaned)
 {
-    int n = 0;
+    int n = 0, o = 0;
 
     assert(r->magic == REG_MAGIC);
+    if (orphaned != NULL)
+        *orphaned = 0;
     if (!reg_worker_ok(r, w))
         return 0;
     atomic_store(&reg_wstreams(r)[w], 0);
@@ -1044,13 +1123,251 @@ reg_reap_worker(struct registry *r, int w)
         return -1;
     struct reg_slot *slots = reg_slots(r);
     for (uint32_t i = 0; i < r->max_live; i++) {
-        if (atomic_load(&slots[i].state) == SLOT_LIVE && slots[i].owner == w) {
+        struct reg_slot *s = &slots[i];
+        if (atomic_load(&s->state) != SLOT_LIVE || s->owner != w || s->orphan)
+            continue;
+        if (s->kind == REG_KIND_STREAMABLE) {
+            /* its streams and jobs died with the worker: nothing pins it
+             * but what live workers hold, and their unpins stop at 0 */
+            s->orphan = 1;
+            s->pins = 0;
+            o++;
+        } else {
             reg_free_slot_locked(r, i);
             n++;
         }
     }
     reg_unlock(r);
+    if (orphaned != NULL)
+        *orphaned = o;
     return n;
+}
+
+/* Runs op(r, slot, arg) under the mutex when ref names a live session.
+ * Returns what op returns (0, or -1 with errno set), or -1 with errno
+ * ENOENT when ref is stale, EIO when the mutex is unusable. */
+static int
+reg_on_live(struct registry *r, struct reg_ref ref,
+            int (*op)(struct registry *r, uint32_t i, void *arg), void *arg)
+{
+    int rc = -1, err = ENOENT;
+
+    assert(r->magic == REG_MAGIC);
+    if (reg_lock(r) < 0)
+        return -1;
+    if (reg_live_locked(r, ref)) {
+        rc = op(r, ref.slot, arg);
+        err = errno;
+    }
+    reg_unlock(r);
+    if (rc < 0)
+        errno = err;
+    return rc;
+}
+
+struct reg_adopt_args {
+    int w, dead_owner;
+    void *state;
+    size_t cap, *len;
+    int owner; /* adopted from, or the live owner (EBUSY) */
+};
+
+static int
+reg_adopt_op(struct registry *r, uint32_t i, void *arg)
+{
+    struct reg_adopt_args *a = arg;
+    struct reg_slot *s = &reg_slots(r)[i];
+    struct reg_record *rec = reg_record(r, i);
+
+    a->owner = s->owner;
+    if (s->kind != REG_KIND_STREAMABLE || rec->torn) {
+        errno = ENOENT;
+        return -1;
+    }
+    if (!s->orphan && (a->dead_owner < 0 || s->owner != a->dead_owner)) {
+        errno = EBUSY; /* adopted already, or its owner lives */
+        return -1;
+    }
+    if (rec->len > a->cap) {
+        errno = EMSGSIZE;
+        return -1;
+    }
+    s->owner = a->w;
+    s->orphan = 0;
+    memcpy(a->state, rec->state, rec->len);
+    *a->len = rec->len;
+    atomic_store(&s->last_seen_ms, mono_ms());
+    return 0;
+}
+
+int
+reg_adopt(struct registry *r, struct reg_ref ref, int w, int dead_owner,
+          void *state, size_t cap, size_t *len, int *owner)
+{
+    struct reg_adopt_args a = {w, dead_owner, state, cap, len, -1};
+
+    *len = 0;
+    if (!reg_worker_ok(r, w)) {
+        errno = EINVAL;
+        return -1;
+    }
+    int rc = reg_on_live(r, ref, reg_adopt_op, &a);
+    if (owner != NULL)
+        *owner = a.owner;
+    return rc;
+}
+
+struct reg_owner_args {
+    int owner, orphan;
+};
+
+static int
+reg_owner_op(struct registry *r, uint32_t i, void *arg)
+{
+    struct reg_owner_args *a = arg;
+    a->owner = reg_slots(r)[i].owner;
+    a->orphan = (int)reg_slots(r)[i].orphan;
+    return 0;
+}
+
+int
+reg_owner(struct registry *r, struct reg_ref ref, int *owner, int *orphan)
+{
+    struct reg_owner_args a = {-1, 0};
+    int rc = reg_on_live(r, ref, reg_owner_op, &a);
+
+    *owner = a.owner;
+    if (orphan != NULL)
+        *orphan = a.orphan;
+    return rc;
+}
+
+struct reg_save_args {
+    int w;
+    const void *state;
+    size_t len;
+};
+
+static int
+reg_save_op(struct registry *r, uint32_t i, void *arg)
+{
+    const struct reg_save_args *a = arg;
+    struct reg_slot *s = &reg_slots(r)[i];
+    struct reg_record *rec = reg_record(r, i);
+
+    if (s->owner != a->w || s->orphan) {
+        errno = EPERM; /* no longer ours: the new owner's record wins */
+        return -1;
+    }
+    atomic_store(&r->pending_slot, i);
+    atomic_store(&r->pending_gen, atomic_load(&s->gen));
+    atomic_store(&r->pending_op, OP_RECORD);
+    s->recorded = 1;
+    if (a->len < rec->len)
+        secure_wipe(rec->state + a->len, rec->len - a->len);
+    memcpy(rec->state, a->state, a->len);
+    rec->len = (uint32_t)a->len;
+    rec->torn = 0;
+    atomic_store(&r->pending_op, OP_NONE);
+    return 0;
+}
+
+int
+reg_state_save(struct registry *r, struct reg_ref ref, int w, const void *state,
+               size_t len)
+{
+    struct reg_save_args a = {w, state, len};
+
+    if (len > REG_STATE_MAX) {
+        errno = EMSGSIZE;
+        return -1;
+    }
+    return reg_on_live(r, ref, reg_save_op, &a);
+}
+
+struct reg_inflight_args {
+    int w;
+    uint64_t stream;
+    const char *id;              /* add */
+    char (*ids)[REG_RPC_ID_MAX]; /* move */
+    int max, n;
+    int to_w; /* move: the new stream's worker, -1: remove */
+    uint64_t to_stream;
+};
+
+static int
+reg_inflight_add_op(struct registry *r, uint32_t i, void *arg)
+{
+    const struct reg_inflight_args *a = arg;
+    struct reg_record *rec = reg_record(r, i);
+    struct reg_inflight *e = NULL;
+
+    reg_slots(r)[i].recorded = 1;
+    for (int k = 0; k < REG_INFLIGHT_MAX && e == NULL; k++)
+        if (rec->inflight[k].worker1 == 0)
+            e = &rec->inflight[k];
+    if (e == NULL) {
+        /* full: the oldest goes (its stream most likely ended) */
+        e = &rec->inflight[rec->next_inflight % REG_INFLIGHT_MAX];
+        rec->next_inflight = (rec->next_inflight + 1) % REG_INFLIGHT_MAX;
+    }
+    e->stream = a->stream;
+    memcpy(e->id, a->id, strlen(a->id) + 1);
+    e->worker1 = a->w + 1;
+    return 0;
+}
+
+int
+reg_inflight_add(struct registry *r, struct reg_ref ref, int w, uint64_t stream,
+                 const char *id)
+{
+    struct reg_inflight_args a = {w, stream, id, NULL, 0, 0, -1, 0};
+
+    if (strlen(id) >= REG_RPC_ID_MAX) {
+        errno = EMSGSIZE;
+        return -1;
+    }
+    return reg_on_live(r, ref, reg_inflight_add_op, &a);
+}
+
+static int
+reg_inflight_move_op(struct registry *r, uint32_t i, void *arg)
+{
+    struct reg_inflight_args *a = arg;
+    struct reg_record *rec = reg_record(r, i);
+
+    for (int k = 0; k < REG_INFLIGHT_MAX; k++) {
+        struct reg_inflight *e = &rec->inflight[k];
+        if (e->worker1 != a->w + 1 || e->stream != a->stream)
+            continue;
+        if (a->ids != NULL && a->n < a->max) {
+            memcpy(a->ids[a->n], e->id, sizeof(e->id));
+            a->ids[a->n][REG_RPC_ID_MAX - 1] = '\0';
+            a->n++;
+        }
+        e->worker1 = a->to_w + 1;
+        e->stream = a->to_stream;
+    }
+    return 0;
+}
+
+int
+reg_inflight_move(struct registry *r, struct reg_ref ref, int w,
+                  uint64_t stream, int to_w, uint64_t to_stream,
+                  char (*ids)[REG_RPC_ID_MAX], int max)
+{
+    struct reg_inflight_args a = {w,   stream, NULL, ids,
+                                  max, 0,      to_w, to_stream};
+
+    reg_on_live(r, ref, reg_inflight_move_op, &a);
+    return a.n;
+}
+
+int
+reg_inflight_take(struct registry *r, struct reg_ref ref, int w,
+                  uint64_t stream, char (*ids)[REG_RPC_ID_MAX], int max)
+{
+    return reg_inflight_move(r, ref, w, stream, -1, 0, ids, max);
 }
 
 /* Scans in batches of REG_EXPIRE_BATCH so no allocation is needed and the
@@ -1075,7 +1392,8 @@ reg_expire_idle(struct registry *r, int w, int64_t idle_ms,
             return total > 0 ? total : -1;
         for (; i < r->max_live && n < REG_EXPIRE_BATCH; i++) {
             struct reg_slot *s = &slots[i];
-            if (atomic_load(&s->state) != SLOT_LIVE || s->owner != w ||
+            if (atomic_load(&s->state) != SLOT_LIVE ||
+                (s->owner != w && !s->orphan) ||
                 now - atomic_load(&s->last_seen_ms) <= idle_ms)
                 continue;
             batch[n].slot = i;
@@ -1180,6 +1498,15 @@ reg_debug_lock_and_exit(struct registry *r, enum reg_debug_stage stage,
         atomic_store(&r->pending_op, OP_RELEASE);
         reg_lru_unlink(r, ref.slot);
         atomic_store(&slots[ref.slot].state, SLOT_FREE);
+    } else if (stage == REG_DEBUG_MID_RECORD && ref.slot < r->max_live &&
+               atomic_load(&slots[ref.slot].state) == SLOT_LIVE) {
+        /* half of new state over the old one */
+        struct reg_record *rec = reg_record(r, ref.slot);
+        atomic_store(&r->pending_slot, ref.slot);
+        atomic_store(&r->pending_gen, atomic_load(&slots[ref.slot].gen));
+        atomic_store(&r->pending_op, OP_RECORD);
+        slots[ref.slot].recorded = 1;
+        memset(rec->state, 'x', rec->len / 2 + 1);
     }
     _exit(0);
 }
@@ -1225,9 +1552,18 @@ reg_debug_check(struct registry *r, char *why, size_t len)
         return -1;
     }
     for (uint32_t i = 0; i < r->max_live; i++) {
-        if (atomic_load(&slots[i].state) != SLOT_LIVE)
+        if (atomic_load(&slots[i].state) != SLOT_LIVE) {
+            if (slots[i].orphan || reg_record(r, i)->len != 0) {
+                snprintf(why, len, "free slot %u is an orphan or has state", i);
+                goto out;
+            }
             continue;
+        }
         live++;
+        if (slots[i].orphan && slots[i].kind != REG_KIND_STREAMABLE) {
+            snprintf(why, len, "slot %u: a legacy session is an orphan", i);
+            goto out;
+        }
         if (!reg_key_none(slots[i].client))
             in_clients++;
     }

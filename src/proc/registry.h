@@ -9,7 +9,19 @@
  *  - the sessions in least-recently-used order, all of them and per client,
  *    and a table of clients with their live session counts;
  *  - the worker table (slot -> pid), each worker's open SSE streams, and a
- *    few daemon-wide counters.
+ *    few daemon-wide counters;
+ *  - beside each slot, its record: what another worker needs to take the
+ *    session over when its owner dies (the engine's saved state, opaque
+ *    here, up to REG_STATE_MAX bytes, and the ids of requests whose
+ *    answers are on their way, with the stream that carries each).
+ *
+ * Adoption. A Streamable HTTP session outlives its owner: when a worker
+ * dies, reg_reap_worker() marks its Streamable sessions orphans (legacy
+ * ones end: their stream died with the process), and the first worker
+ * that gets a request for one claims it with reg_adopt(), which only one
+ * worker wins, and rebuilds the session from the record. The record holds
+ * session credentials: it lives only in this anonymous mapping (never in
+ * a file) and is wiped when replaced or when its slot is freed.
  * One robust, process-shared mutex guards it: a worker that dies holding
  * the lock does not wedge the others (EOWNERDEAD is repaired).
  *
@@ -36,6 +48,11 @@
 
 #define REG_ID_LEN 48 /* hex digits of a session id, without the NUL */
 #define REG_FP_LEN 16 /* bytes of a credential or client fingerprint */
+/* a session's saved state: the engine's and the application's (session
+ * credentials with a private key in PEM take most of it) */
+#define REG_STATE_MAX    7680
+#define REG_INFLIGHT_MAX 8  /* request ids recorded per session */
+#define REG_RPC_ID_MAX   64 /* bytes of one, JSON, with the NUL */
 
 enum reg_kind {
     REG_KIND_LEGACY = 1,     /* HTTP+SSE (2024-11-05): GET /mcp/sse */
@@ -151,12 +168,56 @@ void reg_touch(struct registry *r, struct reg_ref ref);
  * was already stale. */
 int reg_release(struct registry *r, struct reg_ref ref);
 
-/* Frees every session owned by worker w (it died) and forgets its
- * streams. Returns the number of sessions. */
-int reg_reap_worker(struct registry *r, int w);
+/* Worker w died: frees its legacy sessions, makes its Streamable HTTP
+ * sessions orphans (their pins dropped: what pinned them died) and forgets
+ * its streams. Returns the number of sessions freed, and the number
+ * orphaned in *orphaned (may be NULL). */
+int reg_reap_worker(struct registry *r, int w, int *orphaned);
 
-/* Frees the sessions of worker w idle for more than idle_ms and calls
- * cb(arg, ref) for each, outside the lock. Returns the number freed. */
+/* Worker w takes over the Streamable HTTP session ref: allowed when it is
+ * an orphan, or when its owner is still dead_owner (>= 0: the caller saw
+ * that worker dead before the supervisor reaped it). Only one caller wins.
+ * Copies the session's saved state into state (cap bytes; *len set, 0 when
+ * none was saved), sets *owner (may be NULL) to the worker it was adopted
+ * from and refreshes last-seen. Returns 0; -1 with errno
+ * ENOENT (ref is stale, a legacy session, or its record was torn by a
+ * crash), EBUSY (it has a live owner: its index in *owner, may be NULL),
+ * EMSGSIZE (cap too small), EIO. */
+int reg_adopt(struct registry *r, struct reg_ref ref, int w, int dead_owner,
+              void *state, size_t cap, size_t *len, int *owner);
+
+/* The owner of a live session and whether it is an orphan (orphan may be
+ * NULL). Returns 0, or -1 with errno ENOENT (stale) or EIO. */
+int reg_owner(struct registry *r, struct reg_ref ref, int *owner, int *orphan);
+
+/* The owner w saves the session's state (len bytes, copied; the old one
+ * wiped). Returns 0, or -1 with errno ENOENT (stale), EPERM (w no longer
+ * owns it), EMSGSIZE (over REG_STATE_MAX), EIO. */
+int reg_state_save(struct registry *r, struct reg_ref ref, int w,
+                   const void *state, size_t len);
+
+/* Records request id (JSON, shorter than REG_RPC_ID_MAX) as answered on
+ * stream of worker w, so that a client resuming that stream after w died
+ * gets an error for it rather than silence. When REG_INFLIGHT_MAX are
+ * recorded, the oldest goes. Returns 0, or -1 with errno ENOENT, EMSGSIZE
+ * or EIO. */
+int reg_inflight_add(struct registry *r, struct reg_ref ref, int w,
+                     uint64_t stream, const char *id);
+
+/* Removes the ids recorded for stream of worker w, copying up to max of
+ * them into ids (may be NULL). Returns how many were copied. */
+int reg_inflight_take(struct registry *r, struct reg_ref ref, int w,
+                      uint64_t stream, char (*ids)[REG_RPC_ID_MAX], int max);
+
+/* The same, but the ids stay recorded, for stream to_stream of worker
+ * to_w (a resumption now carries them). */
+int reg_inflight_move(struct registry *r, struct reg_ref ref, int w,
+                      uint64_t stream, int to_w, uint64_t to_stream,
+                      char (*ids)[REG_RPC_ID_MAX], int max);
+
+/* Frees the sessions of worker w, and orphans, idle for more than idle_ms
+ * and calls cb(arg, ref) for each, outside the lock. Returns the number
+ * freed. */
 int reg_expire_idle(struct registry *r, int w, int64_t idle_ms,
                     void (*cb)(void *arg, struct reg_ref ref), void *arg);
 
@@ -184,6 +245,7 @@ enum reg_debug_stage {
     REG_DEBUG_LOCKED = 0,      /* just hold the lock */
     REG_DEBUG_MID_CLAIM = 1,   /* die half-way through a claim */
     REG_DEBUG_MID_RELEASE = 2, /* die half-way through releasing ref */
+    REG_DEBUG_MID_RECORD = 3,  /* die half-way through saving ref's state */
 };
 
 /* Takes the registry lock, leaves the table as a process dying at that

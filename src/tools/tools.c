@@ -222,4 +222,6 @@ const struct mcp_provider mcp_binance_provider = {
     .complete = catalog_complete,
     .subscribe = NULL,
     .session_free = tools_session_free,
+    .session_save = tools_session_save,
+    .session_load = tools_session_load,
 };

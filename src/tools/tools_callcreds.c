@@ -32,6 +32,7 @@ tools_session_creds_store(struct mcp_session *s, const struct creds *c)
     }
     creds_wipe(own);
     memcpy(own, c, sizeof(*own));
+    mcp_session_state_changed(s);
     return 0;
 }
 
@@ -43,7 +44,61 @@ tools_session_creds_wipe(struct mcp_session *s)
 
     if (own != NULL)
         creds_wipe(own);
+    if (had)
+        mcp_session_state_changed(s);
     return had;
+}
+
+/* The saved form: env, type, since (8 bytes, host order: only this
+ * daemon's processes read it), the key's and the secret's lengths (2 bytes
+ * each), the key, the secret. */
+#define SAVED_HEAD 14
+
+long
+tools_session_save(const void *app, void *buf, size_t cap)
+{
+    const struct creds *c = app;
+    unsigned char *p = buf;
+
+    if (!c->set)
+        return 0;
+    size_t kl = strnlen(c->key, sizeof(c->key));
+    size_t sl = strnlen(c->secret, sizeof(c->secret));
+    if (kl > CREDS_KEY_MAX || sl > CREDS_SECRET_MAX ||
+        cap < SAVED_HEAD + kl + sl)
+        return -1;
+    p[0] = (unsigned char)c->env;
+    p[1] = (unsigned char)c->type;
+    memcpy(p + 2, &c->since_ms, 8);
+    p[10] = (unsigned char)(kl >> 8);
+    p[11] = (unsigned char)kl;
+    p[12] = (unsigned char)(sl >> 8);
+    p[13] = (unsigned char)sl;
+    memcpy(p + SAVED_HEAD, c->key, kl);
+    memcpy(p + SAVED_HEAD + kl, c->secret, sl);
+    return (long)(SAVED_HEAD + kl + sl);
+}
+
+void *
+tools_session_load(const void *buf, size_t len)
+{
+    const unsigned char *p = buf;
+    struct creds *c;
+
+    if (len < SAVED_HEAD)
+        return NULL;
+    size_t kl = (size_t)p[10] << 8 | p[11], sl = (size_t)p[12] << 8 | p[13];
+    if (kl == 0 || kl > CREDS_KEY_MAX || sl == 0 || sl > CREDS_SECRET_MAX ||
+        len != SAVED_HEAD + kl + sl || p[0] > BNC_ENV_DEMO ||
+        p[1] > SIGN_KEY_RSA || (c = calloc(1, sizeof(*c))) == NULL)
+        return NULL;
+    c->set = 1;
+    c->env = (enum bnc_env)p[0];
+    c->type = (enum sign_key_type)p[1];
+    memcpy(&c->since_ms, p + 2, 8);
+    memcpy(c->key, p + SAVED_HEAD, kl);
+    memcpy(c->secret, p + SAVED_HEAD + kl, sl);
+    return c;
 }
 
 void

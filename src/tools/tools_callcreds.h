@@ -8,7 +8,9 @@
  *   - per session, mcp_session.app is a struct creds: the credentials
  *     configure_credentials stored, allocated on first use (NULL before),
  *     wiped when replaced or revoked, wiped and freed when the session
- *     finishes (mcp_binance_provider.session_free is tools_session_free).
+ *     finishes (mcp_binance_provider.session_free is tools_session_free);
+ *     saved for takeover by tools_session_save, rebuilt by
+ *     tools_session_load.
  * A session's own credentials win over the daemon's.
  *
  * Threads: the session functions follow the engine's rule (one thread at a
@@ -61,5 +63,12 @@ int tools_session_creds_wipe(struct mcp_session *s);
 
 /* mcp_binance_provider.session_free: wipes and frees a session's app. */
 void tools_session_free(void *app);
+
+/* mcp_binance_provider.session_save and session_load: a session's own
+ * credentials in a compact form, for the worker that takes the session
+ * over when its own dies (nothing when none are set). The bytes are
+ * secret: the caller wipes them; they never go to a file. */
+long tools_session_save(const void *app, void *buf, size_t cap);
+void *tools_session_load(const void *buf, size_t len);
 
 #endif

@@ -80,8 +80,12 @@ update_tls(const struct ipc_hdr *h, const char *payload)
         log_info("HTTPS certificate replaced");
 }
 
-/* IPC_DELIVER: a client message for one of our sessions. When the session
- * is gone, a waiting POST stream in the sender is ended. */
+/* IPC_DELIVER: a client message for one of our sessions. A message for
+ * a session we do not have was sent to this worker's predecessor, which
+ * died before reading it (the channel outlives it), or raced with an
+ * adoption: it goes to the session's owner now, adopted here when that
+ * one is dead too. When the session is gone, a waiting POST stream in the
+ * sender is ended (its requests get an error there). */
 static void
 deliver_from_ipc(struct worker *w, const struct ipc_hdr *h, const char *payload)
 {
@@ -91,9 +95,15 @@ deliver_from_ipc(struct worker *w, const struct ipc_hdr *h, const char *payload)
         return;
     struct reg_ref ref = {m.slot, m.gen};
     struct ipc_output end = {m.slot, m.gen, m.reply_stream, NULL, 0};
-    if (jobs_deliver_here(w, ref, m.msg, m.len, m.reply_worker,
-                          m.reply_stream) < 0 &&
-        m.reply_worker >= 0)
+    int rc =
+        jobs_deliver_here(w, ref, m.msg, m.len, m.reply_worker, m.reply_stream);
+    if (rc < 0 && errno == ENOENT) {
+        int owner = jobs_owner(w, ref);
+        if (owner >= 0)
+            rc = jobs_deliver(w, ref, owner, m.msg, m.len, m.reply_worker,
+                              m.reply_stream);
+    }
+    if (rc < 0 && m.reply_worker >= 0)
         outbox_send(w, m.reply_worker, &end, 1);
 }
 

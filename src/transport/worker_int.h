@@ -18,20 +18,24 @@
  *                    the router and the MCP endpoints (legacy HTTP+SSE,
  *                    Streamable HTTP). Owns struct conn, struct req and
  *                    w->http.
- *   worker_jobs.c    sessions: their MCP state, job queues and the executor
- *                    pool; delivery of client messages to a session's owner
- *                    and of outputs to their stream. Owns struct job,
- *                    struct wsession and w->jobs.
+ *   worker_jobs.c    sessions: their MCP state (saved in the registry for
+ *                    a takeover), job queues and the executor pool;
+ *                    delivery of client messages to a session's owner,
+ *                    adopting the session when that one died, and of
+ *                    outputs to their stream. Owns struct job, struct
+ *                    wsession and w->jobs.
  *   worker_stream.c  SSE streams: buffers, libmicrohttpd's reader, the
  *                    event log and Last-Event-ID resumption, forwarding,
- *                    the hang-up watch, keep-alives. Owns struct stream,
+ *                    the hang-up watch, keep-alives, the error for a
+ *                    request whose worker died. Owns struct stream,
  *                    struct logged_event and w->streams.
  *   worker_reply.c   plain HTTP replies: text, JSON errors, /health, / and
  *                    /metrics. Owns nothing.
  *   worker_outbox.c  messages for other workers' streams: sent at once, or
  *                    queued while the peer's channel is full and sent by the
- *                    main loop when it is writable. Owns struct outbox_msg
- *                    and w->outbox (under its own lock, w->outbox.lock).
+ *                    main loop when it is writable; whether a peer runs.
+ *                    Owns struct outbox_msg and w->outbox (under its own
+ *                    lock, w->outbox.lock).
  *
  * Threads and the lock. libmicrohttpd's epoll thread runs worker_mcp.c and
  * the stream reader; the main thread runs worker.c; EXECUTORS threads run
@@ -48,7 +52,9 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
+#include <json-c/json.h>
 #include <microhttpd.h>
 
 #include "creds.h"
@@ -61,6 +67,7 @@
 
 #define EXECUTORS      8
 #define STREAM_BUCKETS 4096
+#define STREAM_IDS_MAX 8 /* request ids a POST stream tracks */
 #define RETRY_HINT     "retry: 1000\n\n"
 
 struct worker;
@@ -100,6 +107,19 @@ struct stream {
     int gone;       /* the client hung up (seen by the RDHUP watch) */
     int fwd_worker; /* resumed on another worker: forward there */
     uint64_t fwd_stream;
+    /* STREAM_POST: who its answers come from, so that its owner's death
+     * ends it with an error rather than silence: the worker its request
+     * went to, or (a resumption) the worker holding the stream it
+     * resumes, with that worker's pid then; -1: this worker */
+    int wait_worker;
+    pid_t wait_pid;
+    uint64_t resumes; /* a resumption: the stream it resumes, else 0 */
+    /* STREAM_POST: the ids (JSON) of the requests it answers, bit k of
+     * answered set once ids[k] was answered; recorded in the registry
+     * (reg_inflight_add) when recorded is set */
+    unsigned nids, answered;
+    int recorded;
+    char ids[STREAM_IDS_MAX][REG_RPC_ID_MAX];
     struct stream *hnext;       /* hash chain */
     struct stream *prev, *next; /* all streams */
 };
@@ -110,9 +130,10 @@ struct worker_streams {
     struct stream *buckets[STREAM_BUCKETS];
     struct stream *all;
     size_t n;
-    uint64_t next_id;
-    int closing; /* drain: every stream ends */
-    int hup_fd;  /* epoll set watching SSE clients for a hang-up */
+    uint64_t next_id; /* the counter of stream ids (stream_new) */
+    pid_t pid;        /* this process: stream ids carry it */
+    int closing;      /* drain: every stream ends */
+    int hup_fd;       /* epoll set watching SSE clients for a hang-up */
     /* A legacy stream's connection is gone: its session (a higher room's)
      * must end. Called under w->lock. */
     void (*main_closed)(struct worker *w, struct wsession *ws);
@@ -136,6 +157,7 @@ struct wsession {
     int dead;                /* released: free once idle */
     int cur_worker;          /* the running job's reply target */
     uint64_t cur_stream;
+    unsigned saved_gen; /* mcp.state_gen of the record in the registry */
     struct wsession *ready_next;
 };
 
@@ -233,6 +255,7 @@ int jobs_deliver(struct worker *w, struct reg_ref ref, int owner,
 int jobs_deliver_here(struct worker *w, struct reg_ref ref, const char *msg,
                       size_t len, int reply_worker, uint64_t reply_stream);
 void jobs_expire_idle(struct worker *w);
+int jobs_owner(struct worker *w, struct reg_ref ref);
 void jobs_sweep_locked(struct worker *w);
 
 /* worker_stream.c */
@@ -251,6 +274,8 @@ void stream_push(struct stream *st, const char *text, size_t len);
  * beyond its type. Returns 0 with the parts, or -1. */
 int stream_event_id_parse(const char *s, int *worker, uint64_t *stream,
                           unsigned *seq);
+/* Whether a stream id (of any worker) names a standalone GET stream. */
+int stream_id_is_standalone(uint64_t id);
 void stream_finish(struct worker *w, struct stream *st);
 void stream_output_locked(struct worker *w, struct stream *st, const char *msg,
                           size_t len, int end);
@@ -264,6 +289,8 @@ struct stream *stream_open_resumed(struct worker *w, struct reg_ref ref,
 void stream_resume_for(struct worker *w, const struct ipc_resume *m);
 void stream_handle_hangups(struct worker *w);
 void stream_tick_locked(struct worker *w, int64_t now, int keepalive);
+void stream_expect_locked(struct worker *w, struct stream *st, json_object *msg,
+                          int owner);
 size_t stream_close_all(struct worker *w);
 size_t stream_count(struct worker *w);
 
@@ -289,6 +316,11 @@ void outbox_flush(struct worker *w);
  * sooner. Returns the number filled. */
 int outbox_poll_fds(struct worker *w, struct pollfd *pf, int max,
                     int *timeout_ms);
+/* Whether worker peer runs: the registry has a pid for it (set in *pid
+ * when pid is not NULL; 0: none) and that process has not exited (a
+ * pidfd, so that a death is seen before the supervisor reaps it). Any
+ * thread. */
+int outbox_peer_alive(struct worker *w, int peer, pid_t *pid);
 
 /* worker_reply.c */
 void reply_worker_header(const struct worker *w, struct MHD_Response *r);

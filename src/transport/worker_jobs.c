@@ -12,6 +12,14 @@
  * session in the registry from its arrival to its end, so that a session
  * with work in flight is never evicted.
  *
+ * Takeover. After every change of a Streamable HTTP session's state (the
+ * engine's state_gen moved: initialize, logging/setLevel, the session's
+ * credentials) the thread running it saves the state into the session's
+ * registry record, before the answer that follows the change goes out.
+ * When a session's owner died, jobs_owner() adopts it here (reg_adopt:
+ * one worker wins) and rebuilds it from the record, so that the client's
+ * request is served at once: no 404, no new initialize.
+ *
  * Below it: worker_stream.c (the targets). Everything but the functions
  * that say they lock, and the executors, runs under w->lock.
  */
@@ -48,6 +56,32 @@ jobs_init(struct worker *w)
 }
 
 static int session_sink(void *arg, const char *msg, size_t len);
+
+/* Saves the state of a Streamable HTTP session into its registry record
+ * when it changed since the last save. Called by the thread running the
+ * session's job (or before any job), without the lock; the bytes, which
+ * may hold session credentials, are wiped. A failure is logged: an
+ * adopter then gets the older state. */
+static void
+session_save(struct wsession *ws)
+{
+    unsigned char buf[REG_STATE_MAX];
+    unsigned gen = ws->mcp.state_gen;
+    size_t len = 0;
+
+    if (ws->kind != REG_KIND_STREAMABLE || gen == ws->saved_gen)
+        return;
+    if (mcp_session_save(&ws->mcp, buf, sizeof(buf), &len) < 0)
+        log_warnx("session %.8s...: its state is too big to save for a "
+                  "takeover",
+                  ws->id);
+    else if (reg_state_save(ws->w->env->reg, ws->ref, ws->w->env->index, buf,
+                            len) == 0)
+        ws->saved_gen = gen;
+    else if (errno != ENOENT && errno != EPERM)
+        log_warn("session %.8s...: saving its state", ws->id);
+    secure_wipe(buf, sizeof(buf));
+}
 
 /* A new local session for ref (id: its public id, copied), replacing one
  * that ended elsewhere and was not swept yet. NULL when out of memory. */
@@ -206,6 +240,7 @@ static int
 session_sink(void *arg, const char *msg, size_t len)
 {
     struct wsession *ws = arg;
+    session_save(ws); /* the state an answer reports is saved before it */
     route_output(ws->w, ws->cur_worker, ws->cur_stream, ws, msg, len, 0);
     return 0;
 }
@@ -246,6 +281,7 @@ executor_main(void *arg)
             ws->cur_stream = j->reply_stream;
             pthread_mutex_unlock(&w->lock);
             mcp_handle_message(&ws->mcp, j->msg, j->len);
+            session_save(ws);
             if (j->reply_worker != IPC_REPLY_MAIN)
                 route_output(w, j->reply_worker, j->reply_stream, ws, NULL, 0,
                              1);
@@ -339,6 +375,82 @@ jobs_deliver(struct worker *w, struct reg_ref ref, int owner, const char *msg,
                             .msg = msg,
                             .len = len};
     return ipc_send_deliver(w->env->ipc, owner, &m);
+}
+
+/* Takes over Streamable HTTP session ref, whose owner died (dead_owner:
+ * the worker seen dead before the supervisor reaped it, or -1 for an
+ * orphan), and rebuilds it here from its record. Returns the session's
+ * owner afterwards: this worker, another one that adopted it first, or
+ * -1 when it is gone (or out of memory: it is then ended). Takes the
+ * lock. */
+static int
+session_adopt(struct worker *w, struct reg_ref ref, int dead_owner)
+{
+    unsigned char *buf = malloc(REG_STATE_MAX);
+    char id[REG_ID_LEN + 1];
+    size_t len = 0;
+    int from = -1;
+
+    if (buf == NULL)
+        return -1;
+    if (reg_adopt(w->env->reg, ref, w->env->index, dead_owner, buf,
+                  REG_STATE_MAX, &len, &from) < 0) {
+        int rc = errno == EBUSY ? from : -1;
+        free(buf);
+        return rc;
+    }
+    /* only the first 8 digits (the slot) are ever shown */
+    memset(id, 0, sizeof(id));
+    snprintf(id, sizeof(id), "%08x%08x", ref.slot, ref.gen);
+    pthread_mutex_lock(&w->lock);
+    struct wsession *ws = jobs_session_get_locked(w, ref);
+    if (ws != NULL) { /* ours already: nothing to rebuild */
+        pthread_mutex_unlock(&w->lock);
+        secure_wipe(buf, REG_STATE_MAX);
+        free(buf);
+        return w->env->index;
+    }
+    ws = jobs_session_new_locked(w, ref, id, REG_KIND_STREAMABLE);
+    if (ws != NULL) {
+        if (len > 0 && mcp_session_load(&ws->mcp, buf, len) < 0)
+            log_warnx("Streamable HTTP session %.8s...: its saved state is "
+                      "unreadable; it goes on without",
+                      id);
+        ws->saved_gen = ws->mcp.state_gen;
+    }
+    pthread_mutex_unlock(&w->lock);
+    secure_wipe(buf, REG_STATE_MAX);
+    free(buf);
+    if (ws == NULL) {
+        reg_release(w->env->reg, ref);
+        return -1;
+    }
+    log_info("Streamable HTTP session %.8s... adopted from worker %d", id,
+             from);
+    return w->env->index;
+}
+
+/* The worker a message for session ref goes to: its owner while that
+ * runs; else this worker, which adopts the session (an orphan, or one
+ * whose owner died before the supervisor noticed). Returns the index, or
+ * -1 when the session is gone. Takes the lock; not to be called with it. */
+int
+jobs_owner(struct worker *w, struct reg_ref ref)
+{
+    int owner = -1;
+
+    for (int tries = 0; tries < 3; tries++) {
+        int orphan = 0;
+        if (reg_owner(w->env->reg, ref, &owner, &orphan) < 0)
+            return -1;
+        if (!orphan &&
+            (owner == w->env->index || outbox_peer_alive(w, owner, NULL)))
+            return owner;
+        owner = session_adopt(w, ref, orphan ? -1 : owner);
+        if (owner < 0 || owner == w->env->index)
+            return owner;
+    }
+    return owner;
 }
 
 /* The registry found one of our sessions idle for too long. */

@@ -517,12 +517,14 @@ legacy_post(struct worker *w, struct MHD_Connection *c, struct req *rq)
 }
 
 /* Opens a POST answer stream and hands the body to the owner (new_id: the
- * Mcp-Session-Id of a session just created, else NULL). No stream is 503
- * (and a session just created ends), a full channel 503, a session gone
- * 404; the stream is then freed. */
+ * Mcp-Session-Id of a session just created, else NULL; msg: the body
+ * parsed, borrowed, whose request ids the stream answers). No stream is
+ * 503 (and a session just created ends), a full channel 503, a session
+ * gone 404; the stream is then freed. */
 static enum MHD_Result
 streamable_answer(struct worker *w, struct MHD_Connection *c, struct req *rq,
-                  struct reg_ref ref, int owner, const char *new_id)
+                  struct reg_ref ref, int owner, const char *new_id,
+                  json_object *msg)
 {
     struct stream *st = stream_open(w, STREAM_POST, ref);
     if (st == NULL) {
@@ -537,6 +539,9 @@ streamable_answer(struct worker *w, struct MHD_Connection *c, struct req *rq,
         errno = err;
         return reply_stream_failed(w, c, 1);
     }
+    pthread_mutex_lock(&w->lock);
+    stream_expect_locked(w, st, msg, owner);
+    pthread_mutex_unlock(&w->lock);
     if (jobs_deliver(w, ref, owner, dbuf_str(&rq->body), rq->body.len,
                      w->env->index, st->id) < 0) {
         int busy = errno == EAGAIN;
@@ -551,18 +556,66 @@ streamable_answer(struct worker *w, struct MHD_Connection *c, struct req *rq,
     return stream_respond(w, c, st, new_id ? "Mcp-Session-Id" : NULL, new_id);
 }
 
-/* POST /mcp: checks the request, creates a session for an initialize,
- * else finds the session; requests get a POST stream, notifications and
+/* POST /mcp after the checks, with the body parsed (o, borrowed): creates
+ * a session for an initialize, else finds the session (adopting it when
+ * its owner died); requests get a POST stream, notifications and
  * responses a 202. */
+static enum MHD_Result
+streamable_route(struct worker *w, struct MHD_Connection *c, struct req *rq,
+                 json_object *o)
+{
+    const char *sid = header(c, "Mcp-Session-Id");
+    char id[REG_ID_LEN + 1];
+    struct reg_ref ref;
+    int owner, init, requests;
+
+    mcp_message_classify(o, &init, &requests);
+    if (init) {
+        if (streams_full(w))
+            return reply_full(w, c, 1, FULL_STREAMS);
+        if (reg_claim_as(w->env->reg, w->env->index, REG_KIND_STREAMABLE,
+                         &rq->who, id, &ref) < 0)
+            return reply_claim_failed(w, c, 1);
+        pthread_mutex_lock(&w->lock);
+        struct wsession *ws =
+            jobs_session_new_locked(w, ref, id, REG_KIND_STREAMABLE);
+        pthread_mutex_unlock(&w->lock);
+        if (ws == NULL) {
+            reg_release(w->env->reg, ref);
+            return reply_rpc_error(w, c, 500, -32603, "out of memory", NULL,
+                                   NULL);
+        }
+        log_info("Streamable HTTP session %.8s... created", id);
+        return streamable_answer(w, c, rq, ref, w->env->index, id, o);
+    }
+    if (sid == NULL)
+        return reply_rpc_error(w, c, 400, -32000,
+                               "Bad Request: Mcp-Session-Id header is "
+                               "required",
+                               NULL, NULL);
+    if (reg_lookup_as(w->env->reg, sid, rq->who.cred, &ref, &owner, NULL) < 0 ||
+        (owner = jobs_owner(w, ref)) < 0)
+        return reply_rpc_error(w, c, 404, -32001, "Session not found", NULL,
+                               NULL);
+    if (requests)
+        return streamable_answer(w, c, rq, ref, owner, NULL, o);
+    if (jobs_deliver(w, ref, owner, dbuf_str(&rq->body), rq->body.len,
+                     IPC_REPLY_NONE, 0) < 0)
+        return errno == EAGAIN
+                   ? reply_rpc_error(w, c, 503, -32000, "the server is busy",
+                                     "Retry-After", "1")
+                   : reply_rpc_error(w, c, 404, -32001, "Session not found",
+                                     NULL, NULL);
+    return reply_text(w, c, 202, NULL, "", NULL, NULL);
+}
+
+/* POST /mcp: checks the request and parses the body (streamable_route
+ * does the rest). */
 static enum MHD_Result
 streamable_post(struct worker *w, struct MHD_Connection *c, struct req *rq)
 {
     const char *pv = header(c, "MCP-Protocol-Version");
-    const char *sid = header(c, "Mcp-Session-Id");
     const char *accept = header(c, "Accept");
-    char id[REG_ID_LEN + 1];
-    struct reg_ref ref;
-    int owner, init, requests;
 
     if (!accepts(accept, "application/json") ||
         !accepts(accept, "text/event-stream"))
@@ -583,45 +636,9 @@ streamable_post(struct worker *w, struct MHD_Connection *c, struct req *rq)
     json_object *o = post_parse(w, c, rq);
     if (o == NULL)
         return MHD_YES;
-    mcp_message_classify(o, &init, &requests);
+    enum MHD_Result ret = streamable_route(w, c, rq, o);
     json_object_put(o);
-
-    if (init) {
-        if (streams_full(w))
-            return reply_full(w, c, 1, FULL_STREAMS);
-        if (reg_claim_as(w->env->reg, w->env->index, REG_KIND_STREAMABLE,
-                         &rq->who, id, &ref) < 0)
-            return reply_claim_failed(w, c, 1);
-        pthread_mutex_lock(&w->lock);
-        struct wsession *ws =
-            jobs_session_new_locked(w, ref, id, REG_KIND_STREAMABLE);
-        pthread_mutex_unlock(&w->lock);
-        if (ws == NULL) {
-            reg_release(w->env->reg, ref);
-            return reply_rpc_error(w, c, 500, -32603, "out of memory", NULL,
-                                   NULL);
-        }
-        log_info("Streamable HTTP session %.8s... created", id);
-        return streamable_answer(w, c, rq, ref, w->env->index, id);
-    }
-    if (sid == NULL)
-        return reply_rpc_error(w, c, 400, -32000,
-                               "Bad Request: Mcp-Session-Id header is "
-                               "required",
-                               NULL, NULL);
-    if (reg_lookup_as(w->env->reg, sid, rq->who.cred, &ref, &owner, NULL) < 0)
-        return reply_rpc_error(w, c, 404, -32001, "Session not found", NULL,
-                               NULL);
-    if (requests)
-        return streamable_answer(w, c, rq, ref, owner, NULL);
-    if (jobs_deliver(w, ref, owner, dbuf_str(&rq->body), rq->body.len,
-                     IPC_REPLY_NONE, 0) < 0)
-        return errno == EAGAIN
-                   ? reply_rpc_error(w, c, 503, -32000, "the server is busy",
-                                     "Retry-After", "1")
-                   : reply_rpc_error(w, c, 404, -32001, "Session not found",
-                                     NULL, NULL);
-    return reply_text(w, c, 202, NULL, "", NULL, NULL);
+    return ret;
 }
 
 /* GET with Last-Event-ID "<worker>.<stream>.<seq>": replays what a broken
@@ -672,8 +689,10 @@ streamable_session_op(struct worker *w, struct MHD_Connection *c,
     int lw;
     uint64_t lid;
     unsigned lseq;
+    /* a standalone stream carries nothing to replay: a new one serves */
     if (stream_event_id_parse(last, &lw, &lid, &lseq) == 0 &&
-        (uint32_t)lw < reg_workers(w->env->reg))
+        (uint32_t)lw < reg_workers(w->env->reg) &&
+        !stream_id_is_standalone(lid))
         return resume(w, c, ref, lw, lid, lseq);
     struct stream *st = stream_open(w, STREAM_STANDALONE, ref);
     if (st == NULL)

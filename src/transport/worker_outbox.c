@@ -11,6 +11,11 @@
  * payload and OUTBOX_MAX_MSGS messages; a message beyond that is refused
  * with a log line (the stream it was for then ends at its deadline, as a
  * client's broken stream would).
+ *
+ * It also answers whether a peer runs (outbox_peer_alive): the channels
+ * outlive their workers (the supervisor keeps both ends), so a message to
+ * a dead worker is not refused but waits for its replacement; the sender
+ * asks first.
  */
 #include "config.h"
 
@@ -20,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -229,4 +235,29 @@ outbox_poll_fds(struct worker *w, struct pollfd *pf, int max, int *timeout_ms)
     }
     pthread_mutex_unlock(&o->lock);
     return n;
+}
+
+/* See worker_int.h. A pidfd becomes readable when its process exits, even
+ * before it is reaped; without pidfd_open (an old kernel) only the
+ * registry's pid counts. */
+int
+outbox_peer_alive(struct worker *w, int peer, pid_t *pid)
+{
+    pid_t p = reg_worker_pid(w->env->reg, peer);
+
+    if (pid != NULL)
+        *pid = p;
+    if (p <= 0)
+        return 0;
+#ifdef SYS_pidfd_open
+    int fd = (int)syscall(SYS_pidfd_open, p, 0);
+    if (fd < 0)
+        return errno != ESRCH;
+    struct pollfd pf = {.fd = fd, .events = POLLIN};
+    int exited = poll(&pf, 1, 0) > 0;
+    close(fd);
+    return !exited;
+#else
+    return 1;
+#endif
 }

@@ -9,6 +9,16 @@
  * drain. It calls nothing above it: a legacy stream's end reaches its
  * session through w->streams.main_closed.
  *
+ * A worker's death. A stream id carries its process's pid (bits 32 to 63)
+ * and whether it is a standalone stream (bit 0), so that a Last-Event-ID
+ * or a message for a stream of a dead worker never reaches a stream of
+ * its replacement. Each POST stream knows the ids of the requests it
+ * answers (recorded in the session's registry record too) and the worker
+ * its answers come from: when that worker dies (its pid changes in the
+ * registry, or its pidfd says it exited), the unanswered requests get a
+ * JSON-RPC error; when the stream's own worker died, a client resuming it
+ * on any worker gets that error from the record. Nothing is run again.
+ *
  * Everything but the callbacks, stream_init/fini and the functions that
  * say they lock runs under w->lock.
  */
@@ -31,6 +41,19 @@
 #define EVENT_LOG_MAX  64     /* events kept per POST stream */
 #define ORPHAN_KEEP_MS 60000  /* a broken POST stream waits this long */
 
+/* The error a request gets when the worker running it (or holding its
+ * answer) died, or when its answer never came. */
+#define DIED_TEXT                                                              \
+    "the worker serving this request died; its outcome is unknown: for an "    \
+    "order, check get_open_orders or get_audit_log"
+#define NO_ANSWER_TEXT                                                         \
+    "this request got no answer (its session ended or the worker serving "     \
+    "it died); its outcome is unknown: for an order, check get_open_orders "   \
+    "or get_audit_log"
+#define TIMEOUT_TEXT                                                           \
+    "no answer in time; the outcome is unknown: for an order, check "          \
+    "get_open_orders or get_audit_log"
+
 /* A message sent on a POST stream, kept so that a client whose connection
  * broke can resume with Last-Event-ID. */
 struct logged_event {
@@ -47,6 +70,7 @@ stream_init(struct worker *w,
             void (*main_closed)(struct worker *, struct wsession *))
 {
     w->streams.main_closed = main_closed;
+    w->streams.pid = getpid();
     w->streams.hup_fd = epoll_create1(EPOLL_CLOEXEC);
     return w->streams.hup_fd < 0 ? -1 : 0;
 }
@@ -56,6 +80,30 @@ void
 stream_fini(struct worker *w)
 {
     close(w->streams.hup_fd);
+}
+
+/* The next stream id (see the top of this file). */
+static uint64_t
+stream_id_next(struct worker *w, enum stream_kind kind)
+{
+    w->streams.next_id = (w->streams.next_id + 1) & 0x7fffffffu;
+    if (w->streams.next_id == 0)
+        w->streams.next_id = 1;
+    return (uint64_t)(uint32_t)w->streams.pid << 32 | w->streams.next_id << 1 |
+           (kind == STREAM_STANDALONE);
+}
+
+int
+stream_id_is_standalone(uint64_t id)
+{
+    return (int)(id & 1);
+}
+
+/* The pid of the process that made stream id. */
+static pid_t
+stream_id_pid(uint64_t id)
+{
+    return (pid_t)(id >> 32);
 }
 
 /* The stream with this id, or NULL. */
@@ -99,10 +147,11 @@ stream_new(struct worker *w, enum stream_kind kind, struct reg_ref ref)
     st->counted = 1;
     st->pinned = 1;
     st->w = w;
-    st->id = ++w->streams.next_id;
+    st->id = stream_id_next(w, kind);
     st->kind = kind;
     st->ref = ref;
     st->fwd_worker = -1;
+    st->wait_worker = -1;
     if (kind == STREAM_POST)
         st->deadline_ms = mono_ms() + REMOTE_WAIT_MS;
     dbuf_init(&st->out, STREAM_BUF_MAX);
@@ -116,8 +165,22 @@ stream_new(struct worker *w, enum stream_kind kind, struct reg_ref ref)
     return st;
 }
 
-/* stream_new() for a stream that starts with the retry hint (POST and
- * standalone streams). Takes the lock. NULL with stream_new()'s errno. */
+/* The start of a Streamable HTTP stream: the priming event of MCP
+ * 2025-11-25 (an event id and empty data) with the retry hint, sent at
+ * once so that a stream cut before its first message can be resumed with
+ * Last-Event-ID. */
+static void
+stream_prime(struct worker *w, struct stream *st)
+{
+    char text[96];
+    int n =
+        snprintf(text, sizeof(text), "retry: 1000\nid: %d.%llu.0\ndata:\n\n",
+                 w->env->index, (unsigned long long)st->id);
+    stream_push(st, text, (size_t)n);
+}
+
+/* stream_new() for a Streamable HTTP stream (POST or standalone), primed.
+ * Takes the lock. NULL with stream_new()'s errno. */
 struct stream *
 stream_open(struct worker *w, enum stream_kind kind, struct reg_ref ref)
 {
@@ -125,7 +188,7 @@ stream_open(struct worker *w, enum stream_kind kind, struct reg_ref ref)
     struct stream *st = stream_new(w, kind, ref);
     int err = errno;
     if (st != NULL)
-        stream_push(st, RETRY_HINT, strlen(RETRY_HINT));
+        stream_prime(w, st);
     pthread_mutex_unlock(&w->lock);
     errno = err;
     return st;
@@ -167,6 +230,9 @@ stream_destroy(struct stream *st)
 {
     struct logged_event *ev;
     stream_uncount(st);
+    if (st->recorded)
+        reg_inflight_take(st->w->env->reg, st->ref, st->w->env->index, st->id,
+                          NULL, 0);
     if (st->pinned)
         reg_unpin(st->w->env->reg, st->ref);
     while ((ev = st->log) != NULL) {
@@ -263,12 +329,137 @@ stream_log(struct stream *st, unsigned seq, const char *msg, size_t len)
 static void forward_to(struct worker *w, const struct stream *st,
                        const char *msg, size_t len, int end);
 
+/* A JSON-RPC id as text, the same way for what a client sent and what
+ * the engine answered. Returns 0, or -1 when it is too long to track. */
+static int
+rpc_id_text(json_object *id, char out[REG_RPC_ID_MAX])
+{
+    const char *t = json_object_to_json_string_ext(
+        id, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    size_t n = t != NULL ? strlen(t) : REG_RPC_ID_MAX;
+    if (n >= REG_RPC_ID_MAX)
+        return -1;
+    memcpy(out, t, n + 1);
+    return 0;
+}
+
+/* Whether a POST stream still waits for an answer to one of its requests. */
+static int
+stream_pending(const struct stream *st)
+{
+    return st->kind == STREAM_POST && st->nids > 0 &&
+           st->answered != (1u << st->nids) - 1;
+}
+
+/* Marks the request msg (one JSON-RPC message) answers, if st waits for
+ * it. */
+static void
+stream_note_answer(struct stream *st, const char *msg, size_t len)
+{
+    json_object *o, *id;
+    char text[REG_RPC_ID_MAX];
+
+    if (!stream_pending(st) || len == 0 || msg[0] != '{')
+        return;
+    json_tokener *tok = json_tokener_new();
+    if (tok == NULL)
+        return;
+    o = json_tokener_parse_ex(tok, msg, (int)len);
+    json_tokener_free(tok);
+    if (json_object_is_type(o, json_type_object) &&
+        json_object_object_get_ex(o, "id", &id) &&
+        !json_object_object_get_ex(o, "method", NULL) &&
+        (json_object_object_get_ex(o, "result", NULL) ||
+         json_object_object_get_ex(o, "error", NULL)) &&
+        rpc_id_text(id, text) == 0)
+        for (unsigned k = 0; k < st->nids; k++)
+            if (!(st->answered & 1u << k) && strcmp(st->ids[k], text) == 0) {
+                st->answered |= 1u << k;
+                break;
+            }
+    json_object_put(o);
+}
+
+static void stream_push_message(struct worker *w, struct stream *st,
+                                const char *msg, size_t len);
+
+/* A JSON-RPC error response to id (JSON text) with message why; the
+ * caller puts it. */
+static json_object *
+rpc_error_new(const char *id, const char *why)
+{
+    json_object *e = json_object_new_object();
+    json_object *err = json_object_new_object();
+
+    json_object_object_add(e, "jsonrpc", json_object_new_string("2.0"));
+    json_object_object_add(e, "id", json_tokener_parse(id));
+    json_object_object_add(err, "code", json_object_new_int(-32603));
+    json_object_object_add(err, "message", json_object_new_string(why));
+    json_object_object_add(e, "error", err);
+    return e;
+}
+
+/* Its text (borrowed from e) and length. */
+static const char *
+rpc_text(json_object *e, size_t *len)
+{
+    return json_object_to_json_string_length(
+        e, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
+}
+
+/* Answers every request of st still waiting with a JSON-RPC error
+ * (message why), then ends st. */
+static void
+stream_fail_pending_locked(struct worker *w, struct stream *st, const char *why)
+{
+    for (unsigned k = 0; k < st->nids; k++) {
+        if (st->answered & 1u << k)
+            continue;
+        json_object *e = rpc_error_new(st->ids[k], why);
+        size_t n;
+        const char *text = rpc_text(e, &n);
+        if (text != NULL)
+            stream_push_message(w, st, text, n); /* marks it answered */
+        st->answered |= 1u << k;
+        json_object_put(e);
+    }
+    stream_finish(w, st);
+}
+
+/* See worker_int.h: the requests of msg (a message or a batch, as the
+ * client sent it; borrowed) are answered on st, by worker owner. Call
+ * before the message is handed over, so that no answer comes first. */
+void
+stream_expect_locked(struct worker *w, struct stream *st, json_object *msg,
+                     int owner)
+{
+    int batch = json_object_is_type(msg, json_type_array);
+    size_t n = batch ? json_object_array_length(msg) : 1;
+
+    for (size_t i = 0; i < n && st->nids < STREAM_IDS_MAX; i++) {
+        json_object *m = batch ? json_object_array_get_idx(msg, i) : msg, *id;
+        if (mcp_message_method(m) == NULL ||
+            !json_object_object_get_ex(m, "id", &id) || id == NULL ||
+            rpc_id_text(id, st->ids[st->nids]) < 0)
+            continue;
+        if (reg_inflight_add(w->env->reg, st->ref, w->env->index, st->id,
+                             st->ids[st->nids]) == 0)
+            st->recorded = 1;
+        st->nids++;
+    }
+    if (owner != w->env->index) {
+        st->wait_worker = owner;
+        st->wait_pid = reg_worker_pid(w->env->reg, owner);
+    }
+}
+
 /* Queues one JSON-RPC message as an SSE "message" event (msg is copied),
  * or forwards it when a resumed stream took this one over. */
 static void
 stream_push_message(struct worker *w, struct stream *st, const char *msg,
                     size_t len)
 {
+    stream_note_answer(st, msg, len);
     if (st->fwd_worker >= 0 && st->orphan) {
         forward_to(w, st, msg, len, 0);
         return;
@@ -297,7 +488,12 @@ stream_output_locked(struct worker *w, struct stream *st, const char *msg,
 {
     if (msg != NULL)
         stream_push_message(w, st, msg, len);
-    if (end)
+    /* a resumption's end means the stream it resumes ended, having
+     * answered (or failed) each request, some maybe before the event the
+     * client resumed after */
+    if (end && stream_pending(st) && st->resumes == 0)
+        stream_fail_pending_locked(w, st, NO_ANSWER_TEXT);
+    else if (end)
         stream_finish(w, st);
 }
 
@@ -369,24 +565,67 @@ take_over_locked(struct worker *w, struct reg_ref ref, uint64_t id,
     return 0;
 }
 
+/* The requests stream id of worker holder still owed (the session's
+ * record) go with st, a resumption of it: st carries them from now on,
+ * in the record too, so that a client whose resumption breaks in turn
+ * finds them under st. Those the old stream (when local) has answered
+ * already count as answered. Returns how many. */
+static int
+stream_inherit_locked(struct worker *w, struct stream *st, int holder,
+                      uint64_t id, const struct stream *old)
+{
+    char ids[REG_INFLIGHT_MAX][REG_RPC_ID_MAX];
+    int n = reg_inflight_move(w->env->reg, st->ref, holder, id, w->env->index,
+                              st->id, ids, REG_INFLIGHT_MAX);
+
+    for (int k = 0; k < n && st->nids < STREAM_IDS_MAX; k++) {
+        memcpy(st->ids[st->nids], ids[k], REG_RPC_ID_MAX);
+        for (unsigned j = 0; old != NULL && j < old->nids; j++)
+            if (old->answered & 1u << j && strcmp(old->ids[j], ids[k]) == 0)
+                st->answered |= 1u << st->nids;
+        st->nids++;
+    }
+    st->recorded = n > 0;
+    return n;
+}
+
 /* GET /mcp with Last-Event-ID "<holder>.<id>.<seq>": a new POST stream
  * that gets what stream id of worker holder sent after seq, and the rest
- * as it comes (here directly, or through IPC_RESUME to the holder). It
- * ends at once when there is nothing to resume here. Returns the stream,
- * owned as stream_new()'s, or NULL with stream_new()'s errno, or EBUSY
- * when the holder's channel is full. Takes the lock. */
+ * as it comes (here directly, or through IPC_RESUME to the holder); it
+ * inherits the requests that stream owed (stream_inherit_locked), so that
+ * the death of the holder, or of this worker, ends them with an error
+ * rather than silence. When the process that made stream id is gone, they
+ * get the error at once. It ends at once when there is nothing to resume.
+ * Returns the stream, owned as stream_new()'s, or NULL with stream_new()'s
+ * errno, or EBUSY when the holder's channel is full. Takes the lock. */
 struct stream *
 stream_open_resumed(struct worker *w, struct reg_ref ref, int holder,
                     uint64_t id, unsigned seq)
 {
-    int local = holder == w->env->index;
+    pid_t pid = 0;
+    int alive = outbox_peer_alive(w, holder, &pid) && pid == stream_id_pid(id);
+    int local = holder == w->env->index && stream_id_pid(id) == w->streams.pid;
 
     pthread_mutex_lock(&w->lock);
     struct stream *st = stream_new(w, STREAM_POST, ref);
     if (st != NULL) {
-        stream_push(st, RETRY_HINT, strlen(RETRY_HINT));
-        if (local && take_over_locked(w, ref, id, seq, holder, st->id) < 0)
-            stream_finish(w, st); /* nothing to resume: end at once */
+        stream_prime(w, st);
+        st->resumes = id;
+        int n = stream_inherit_locked(w, st, holder, id,
+                                      local ? stream_find(w, id) : NULL);
+        if (local) {
+            if (take_over_locked(w, ref, id, seq, holder, st->id) < 0)
+                stream_fail_pending_locked(w, st, NO_ANSWER_TEXT);
+        } else if (!alive) {
+            if (n > 0)
+                log_info("stream %d.%llu died with its worker: %d request%s "
+                         "answered with an error",
+                         holder, (unsigned long long)id, n, n == 1 ? "" : "s");
+            stream_fail_pending_locked(w, st, DIED_TEXT);
+        } else {
+            st->wait_worker = holder;
+            st->wait_pid = pid;
+        }
     }
     int err = errno;
     pthread_mutex_unlock(&w->lock);
@@ -394,7 +633,7 @@ stream_open_resumed(struct worker *w, struct reg_ref ref, int holder,
         errno = err;
         return NULL;
     }
-    if (!local) {
+    if (!local && alive) {
         struct ipc_resume m = {.slot = ref.slot,
                                .gen = ref.gen,
                                .stream = id,
@@ -409,8 +648,9 @@ stream_open_resumed(struct worker *w, struct reg_ref ref, int holder,
             return NULL;
         }
     }
-    log_info("stream resumed after event %d.%llu.%u", holder,
-             (unsigned long long)id, seq);
+    log_info("stream resumed after event %d.%llu.%u%s", holder,
+             (unsigned long long)id, seq,
+             local || alive ? "" : " (its worker died)");
     return st;
 }
 
@@ -422,6 +662,12 @@ stream_resume_for(struct worker *w, const struct ipc_resume *m)
 {
     struct reg_ref ref = {m->slot, m->gen};
 
+    /* A stream of this worker's predecessor at this index, which died
+     * (the sender saw that process alive: it was still exiting): the new
+     * stream inherited its requests and fails them when its tick sees the
+     * death. Nothing to send. */
+    if (stream_id_pid(m->stream) != w->streams.pid)
+        return;
     pthread_mutex_lock(&w->lock);
     if (take_over_locked(w, ref, m->stream, m->seq, m->reply_worker,
                          m->reply_stream) < 0)
@@ -560,9 +806,19 @@ stream_respond(struct worker *w, struct MHD_Connection *c, struct stream *st,
     return ret;
 }
 
+/* Whether the worker st waits on died since st began to wait. */
+static int
+stream_waits_on_dead(struct worker *w, const struct stream *st)
+{
+    pid_t pid;
+    return !outbox_peer_alive(w, st->wait_worker, &pid) || pid != st->wait_pid;
+}
+
 /* The main loop's tick for the streams: frees orphans whose time is up
- * (or whose resumption ended), ends the streams of ended sessions and POST
- * streams past their deadline, keeps legacy sessions alive while their
+ * (or whose resumption ended), ends the streams of ended sessions, ends
+ * with an error the requests of POST streams past their deadline or whose
+ * answers were to come from a worker that died, keeps legacy sessions
+ * alive while their
  * stream is open, and sends a keep-alive when asked. */
 void
 stream_tick_locked(struct worker *w, int64_t now, int keepalive)
@@ -576,9 +832,17 @@ stream_tick_locked(struct worker *w, int64_t now, int keepalive)
         }
         if (st->finished)
             continue;
-        if (!reg_valid(w->env->reg, st->ref) ||
-            (st->kind == STREAM_POST && now > st->deadline_ms)) {
+        if (!reg_valid(w->env->reg, st->ref)) {
             stream_finish(w, st);
+            continue;
+        }
+        if (st->kind == STREAM_POST && now > st->deadline_ms) {
+            stream_fail_pending_locked(w, st, TIMEOUT_TEXT);
+            continue;
+        }
+        if (st->kind == STREAM_POST && st->wait_worker >= 0 &&
+            stream_waits_on_dead(w, st)) {
+            stream_fail_pending_locked(w, st, DIED_TEXT);
             continue;
         }
         if (st->kind == STREAM_LEGACY)
