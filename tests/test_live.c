@@ -57,7 +57,8 @@ static int
 daemon_up(struct daemon *d, const char *tag, const char *const *extra)
 {
     char base[160], stream[160];
-    const char *envset[] = {base, stream, "BINANCE_TIMEOUT_MS=3000", NULL};
+    const char *envset[] = {base, stream, "BINANCE_TIMEOUT_MS=3000",
+                            "BINMCPD_FEED=on", NULL};
     const char *argv[24] = {
         tl_binmcpd_path(), "--mode", "sse",       "--bind", "127.0.0.1",
         "--port",          "0",      "--workers", "2",      NULL};

@@ -596,8 +596,8 @@ static const struct opt_row opt_table[] = {
     OPT("rate-burst", 0, "N", WHERE_ALL, NULL, META_NONE, set_int,
         F(rate_burst), 1, 1000000, "requests allowed in a burst (20)"),
     /* live market data (the feed process) */
-    OPT("feed", 0, "BOOL", WHERE_ALL, NULL, META_NONE, set_flag, F(feed), 0, 0,
-        "run the feed process in --mode sse (yes)"),
+    OPT("feed", 0, "BOOL", WHERE_ALL, "BINMCPD_FEED", META_NONE, set_flag,
+        F(feed), 0, 0, "run the feed process in --mode sse (yes)"),
     OPT("stream-url", 0, "URL", WHERE_ALL, "BINANCE_STREAM_URL", META_NONE,
         set_ws_url, F(stream_url), 0, 0,
         "market streams (the environment's wss:// URL)"),

@@ -25,7 +25,7 @@
  * BINANCE_TESTNET (yes/1 = the default environment is the testnet),
  * BINANCE_TESTNET_URL, BINANCE_DEMO_URL, BINANCE_TIMEOUT_MS,
  * BINANCE_RECV_WINDOW, BINANCE_STREAM_URL, BINANCE_WS_API_URL,
- * BINMCPD_READ_ONLY, BINMCPD_LOG_LEVEL;
+ * BINMCPD_READ_ONLY, BINMCPD_LOG_LEVEL, BINMCPD_FEED;
  * BINANCE_API_KEY and BINANCE_API_SECRET (both or neither).
  *
  * Relative paths (--config, credentials_file, tls_cert, tls_key,
