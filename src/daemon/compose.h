@@ -14,9 +14,9 @@
  *
  * In each worker (the hooks compose_worker_env puts into its environment):
  * the engine and the Binance side pointed at the worker's own copy of the
- * credentials, the order-book tools at the market segment, the trading journal opened, the worker's connection counts
- * reset; at the end the journal closed and the Binance client's thread
- * state released.
+ * credentials, the order-book tools at the market segment, the trading
+ * journal opened, the worker's connection counts reset; at the end the
+ * journal closed and the Binance client's thread state released.
  *
  * On SIGHUP (compose_reload): the configuration and credentials files are
  * re-read and what can change in a running daemon is passed on.

@@ -1539,6 +1539,14 @@ settings_print_summary(const struct settings *s, FILE *out)
                     s->rate_limit, s->rate_burst);
         else
             fprintf(out, "rate limit: off\n");
+        if (s->feed)
+            fprintf(out,
+                    "live market data: streams from %s, up to %d symbols, "
+                    "idle after %d s\n",
+                    settings_stream_url(s), s->max_tracked_symbols,
+                    s->feed_idle_s);
+        else
+            fprintf(out, "live market data: off (feed = off)\n");
     }
     fprintf(out, "environment: %s (%s)\n", creds_env_name(s->bnc.default_env),
             s->bnc.default_env == BNC_ENV_TESTNET ? s->bnc.testnet_url
