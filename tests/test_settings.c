@@ -25,6 +25,7 @@
 #include <CUnit/CUnit.h>
 
 #include "creds.h"
+#include "feed.h"
 #include "settings.h"
 #include "testlib.h"
 #include "util.h"
@@ -39,6 +40,7 @@ static const char *const env_vars[] = {
     "BINANCE_API_KEY",     "BINANCE_API_SECRET",  "BINANCE_BASE_URL",
     "BINANCE_TESTNET",     "BINANCE_TESTNET_URL", "BINANCE_TIMEOUT_MS",
     "BINANCE_RECV_WINDOW", "BINMCPD_READ_ONLY",   "BINMCPD_LOG_LEVEL",
+    "BINANCE_STREAM_URL",  "BINANCE_WS_API_URL",  "BINMCPD_FEED",
 };
 
 static void
@@ -200,7 +202,12 @@ test_every_key(void)
              "max_open_orders = 4\n"
              "journal = /tmp/binmcpd-test-journal.db\n"
              "toolsets = market,account\n"
-             "max_result_bytes = 50000\n",
+             "max_result_bytes = 50000\n"
+             "feed = off\n"
+             "stream_url = ws://127.0.0.1:3/\n"
+             "ws_api_url = wss://ws.example/ws-api/v3\n"
+             "feed_idle = 60\n"
+             "max_tracked_symbols = 8\n",
              creds);
     write_file(conf, "every.conf", 0644, text);
     CU_ASSERT_EQUAL_FATAL(load_with(&s, conf, NULL, err, sizeof(err)), 0);
@@ -252,6 +259,13 @@ test_every_key(void)
     CU_ASSERT_STRING_EQUAL(s.trading.journal, "/tmp/binmcpd-test-journal.db");
     CU_ASSERT_STRING_EQUAL(s.toolsets, "market,account");
     CU_ASSERT_EQUAL(s.max_result_bytes, 50000);
+    CU_ASSERT_EQUAL(s.feed, 0);
+    CU_ASSERT_STRING_EQUAL(s.stream_url, "ws://127.0.0.1:3");
+    CU_ASSERT_STRING_EQUAL(settings_stream_url(&s), "ws://127.0.0.1:3");
+    CU_ASSERT_STRING_EQUAL(settings_ws_api_url(&s),
+                           "wss://ws.example/ws-api/v3");
+    CU_ASSERT_EQUAL(s.feed_idle_s, 60);
+    CU_ASSERT_EQUAL(s.max_tracked_symbols, 8);
     CU_ASSERT_TRUE(s.creds.set);
     CU_ASSERT_STRING_EQUAL(s.creds.key, TEST_KEY_A);
     CU_ASSERT_EQUAL(s.creds.env, BNC_ENV_TESTNET); /* from testnet = true */
@@ -285,7 +299,7 @@ test_every_key(void)
             fprintf(stderr, "\n  key of --%s not tested\n", name);
         CU_ASSERT_TRUE(contains(text, key));
     }
-    CU_ASSERT_EQUAL(options, 40 + 5); /* + the admission keys */
+    CU_ASSERT_EQUAL(options, 40 + 5 + 5); /* + admission, feed keys */
     CU_ASSERT_TRUE(contains(help, "--help"));
     CU_ASSERT_TRUE(contains(help, "--version"));
     CU_ASSERT_TRUE(contains(help, "--check-config"));
@@ -639,6 +653,22 @@ test_env_beats_file(void)
     CU_ASSERT_EQUAL(s.bnc.default_env, BNC_ENV_MAINNET);
     CU_ASSERT_EQUAL(s.log_level, LOG_LVL_DEBUG);
 
+    /* the stream URLs: the environment's default, ws:// accepted, an
+     * http:// refused */
+    CU_ASSERT_STRING_EQUAL(settings_stream_url(&s), FEED_STREAM_URL_MAINNET);
+    s.bnc.default_env = BNC_ENV_TESTNET;
+    CU_ASSERT_STRING_EQUAL(settings_stream_url(&s), FEED_STREAM_URL_TESTNET);
+    CU_ASSERT_STRING_EQUAL(settings_ws_api_url(&s), FEED_WS_API_URL_TESTNET);
+    s.bnc.default_env = BNC_ENV_DEMO;
+    CU_ASSERT_STRING_EQUAL(settings_stream_url(&s), FEED_STREAM_URL_DEMO);
+    setenv("BINANCE_STREAM_URL", "ws://127.0.0.1:9", 1);
+    CU_ASSERT_EQUAL(load_with(&s, conf, NULL, err, sizeof(err)), 0);
+    CU_ASSERT_STRING_EQUAL(settings_stream_url(&s), "ws://127.0.0.1:9");
+    setenv("BINANCE_STREAM_URL", "http://127.0.0.1:9", 1);
+    CU_ASSERT_EQUAL(load_with(&s, conf, NULL, err, sizeof(err)), -1);
+    CU_ASSERT_TRUE(contains(err, "BINANCE_STREAM_URL must be"));
+    unsetenv("BINANCE_STREAM_URL");
+
     /* a bad environment value is named as the variable */
     setenv("BINANCE_TIMEOUT_MS", "soon", 1);
     CU_ASSERT_EQUAL(load_with(&s, conf, NULL, err, sizeof(err)), -1);
@@ -859,9 +889,14 @@ test_reload(void)
     snprintf(next.pidfile, sizeof(next.pidfile), "/tmp/x.pid");
     next.rate_limit = 3; /* not restart-only */
     next.read_only = 1;
-    CU_ASSERT_EQUAL(settings_needs_restart(&cur, &next, what, sizeof(what)), 8);
+    next.feed = 0;
+    snprintf(next.stream_url, sizeof(next.stream_url), "ws://127.0.0.1:4");
+    next.max_tracked_symbols++;
+    CU_ASSERT_EQUAL(settings_needs_restart(&cur, &next, what, sizeof(what)),
+                    11);
     CU_ASSERT_STRING_EQUAL(what, "bind, port, workers, max_connections, "
-                                 "mode, user, daemon, pidfile");
+                                 "mode, user, daemon, pidfile, feed, "
+                                 "stream_url, max_tracked_symbols");
     settings_wipe(&cur);
 }
 

@@ -1384,6 +1384,9 @@ test_orderbook_health_empty(void)
     CU_ASSERT_EQUAL(jint(r.data, "last_update_age_ms"), 0);
     CU_ASSERT_STRING_EQUAL(jstr(r.data, "websocket_connected"), "false");
     CU_ASSERT_PTR_NOT_NULL(strstr(jstr(r.data, "reason"), "REST snapshot"));
+    /* no market segment here (as in stdio mode): never live */
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "source"), "rest_snapshot");
+    CU_ASSERT_PTR_NOT_NULL(strstr(jstr(r.data, "reason"), "feed = off"));
     CU_ASSERT(jint(r.data, "timestamp") > FAKEX_SEED_TIME);
     res_free(&r);
 }
@@ -1408,6 +1411,9 @@ test_orderbook_metrics(void)
               jint(r.data, "timestamp") <= after);
     CU_ASSERT_STRING_EQUAL(jstr(r.data, "best_bid"), FAKEX_BTCUSDT_BID);
     CU_ASSERT_STRING_EQUAL(jstr(r.data, "best_ask"), FAKEX_BTCUSDT_ASK);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "source"), "rest_snapshot");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "websocket_connected"), "false");
+    CU_ASSERT_PTR_NOT_NULL(strstr(jstr(r.data, "fallback_reason"), "stdio"));
     CU_ASSERT(NEAR(jdbl(r.data, "spread_bps"), 0.02 / 49999.99 * 1e4));
     CU_ASSERT(NEAR(jdbl(r.data, "bid_volume"), 21.0));
     CU_ASSERT(NEAR(jdbl(r.data, "ask_volume"), 21.0));
@@ -1592,6 +1598,7 @@ test_orderbook_flags(void)
                     TOOL_READ_ONLY | TOOL_IDEMPOTENT | TOOL_OPEN_WORLD);
     CU_ASSERT_PTR_NOT_NULL(
         strstr(t->description, "REST snapshot taken at call time"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t->description, "source is live"));
     t = tool_find("get_orderbook_depth");
     CU_ASSERT_PTR_NOT_NULL_FATAL(t);
     CU_ASSERT_EQUAL(t->flags,

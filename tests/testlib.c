@@ -297,21 +297,26 @@ tl_env_build(const char *const *set)
         n++;
     while (set != NULL && set[k] != NULL)
         k++;
-    env = calloc(n + k + 2, sizeof(*env));
+    env = calloc(n + k + 3, sizeof(*env));
     if (env == NULL)
         return NULL;
     for (char **e = environ; *e != NULL; e++)
         if (strncmp(*e, "BINANCE_", 8) != 0 && strncmp(*e, "BINMCPD_", 8) != 0)
             env[j++] = *e;
-    int journal_set = 0;
+    int journal_set = 0, feed_set = 0;
     for (size_t i = 0; i < k; i++) {
         journal_set |= strncmp(set[i], "BINMCPD_JOURNAL=", 16) == 0;
+        feed_set |= strncmp(set[i], "BINMCPD_FEED=", 13) == 0;
         env[j++] = (char *)(uintptr_t)set[i];
     }
     /* A daemon under test keeps its audit journal beside the test, never
      * in the user's or the system's state directory. */
     if (!journal_set)
         env[j++] = (char *)(uintptr_t)tl_test_journal();
+    /* Nor does it start a feed process, which would reach Binance's real
+     * streams, unless the test asks for one (test_live). */
+    if (!feed_set)
+        env[j++] = (char *)(uintptr_t) "BINMCPD_FEED=off";
     env[j] = NULL;
     return env;
 }

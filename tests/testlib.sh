@@ -195,6 +195,9 @@ tl_clean_env() {
     # the user's or the system's state directory (a later
     # BINMCPD_JOURNAL=... on the same env line wins).
     tl_unset_args+=("BINMCPD_JOURNAL=$tl_journal")
+    # Nor does it start a feed process, which would reach Binance's real
+    # streams (test_live.c tests the feed against the fake exchange).
+    tl_unset_args+=("BINMCPD_FEED=off")
 }
 tl_journal="${TESTS_BUILDDIR:-/tmp}/journal.$$.tmp/journal.db"
 

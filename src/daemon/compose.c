@@ -16,8 +16,10 @@
 #include "bnc.h"
 #include "budget.h"
 #include "compose.h"
+#include "feedproc.h"
 #include "guard.h"
 #include "log.h"
+#include "market.h"
 #include "metrics.h"
 #include "ratelimit.h"
 #include "tls.h"
@@ -34,6 +36,8 @@ struct compose {
     struct conn_limit *conns;
     struct upstream_budget *ub;
     struct metrics *metrics;
+    struct market *market; /* the feed writes it, the tools read it */
+    struct feedproc *feed; /* the feed process's slot */
     char *cert_pem, *key_pem;
 };
 
@@ -86,6 +90,7 @@ worker_start(void *arg, int index, struct creds *creds, pthread_rwlock_t *lock)
     char err[512];
 
     tools_set_daemon_creds(c->srv, creds, lock);
+    tools_set_market(c->srv, c->market);
     if (!c->s->read_only && guard_open(creds, err, sizeof(err)) < 0)
         log_error("%s; every order will be refused", err);
     if (c->conns != NULL)
@@ -138,6 +143,29 @@ load_tls(struct compose *c, char *err, size_t errlen)
                     errlen);
 }
 
+/* With the feed on: the market segment and the feed process's slot (forked
+ * by the supervisor). Returns 0 or -1 with err. */
+static int
+create_feed(struct compose *c, char *err, size_t errlen)
+{
+    const struct settings *s = c->s;
+
+    if (!s->feed)
+        return 0;
+    c->market = market_create((unsigned)s->max_tracked_symbols, err, errlen);
+    if (c->market == NULL)
+        return -1;
+    c->feed = feedproc_new(s, c->market, c->metrics);
+    if (c->feed == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    metrics_set_market(c->metrics, c->market);
+    log_info("live market data: streams from %s, up to %d symbols",
+             settings_stream_url(s), s->max_tracked_symbols);
+    return 0;
+}
+
 /* Tokens, the bind check, the rate limit and the connection counts.
  * Returns 0 or -1 with err. */
 static int
@@ -177,7 +205,8 @@ compose_create(const struct settings *s, struct mcp_server *srv, int nworkers)
     if ((c->metrics = create_metrics(err, sizeof(err))) == NULL ||
         (c->ub = ub_create(UB_DEFAULT_WEIGHT, err, sizeof(err))) == NULL ||
         create_admission(c, nworkers, err, sizeof(err)) < 0 ||
-        load_tls(c, err, sizeof(err)) < 0) {
+        load_tls(c, err, sizeof(err)) < 0 ||
+        create_feed(c, err, sizeof(err)) < 0) {
         log_error("%s", err);
         compose_free(c);
         return NULL;
@@ -200,6 +229,8 @@ compose_free(struct compose *c)
     cl_destroy(c->conns);
     if (c->ub != NULL)
         ub_destroy(c->ub);
+    feedproc_free(c->feed);
+    market_destroy(c->market);
     metrics_destroy(c->metrics);
     if (c->cert_pem != NULL || c->key_pem != NULL)
         tls_free_pem(c->cert_pem, c->key_pem);
@@ -224,6 +255,12 @@ struct metrics *
 compose_metrics(const struct compose *c)
 {
     return c->metrics;
+}
+
+struct feedproc *
+compose_feed(const struct compose *c)
+{
+    return c->feed;
 }
 
 /* ---- SIGHUP ---- */

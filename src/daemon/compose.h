@@ -5,7 +5,8 @@
  *
  * Before fork (compose_create): the bearer tokens, the per-client rate
  * limit, the per-address connection counts, the metrics, the upstream
- * weight budget (all in shared memory, so the workers share them), the TLS
+ * weight budget, the market segment the feed process writes (all in
+ * shared memory, so the workers share them), the TLS
  * certificate and key, the engine's tool observer (metrics) and the Binance
  * client's hooks (the budget and the metrics around every exchange). The
  * hooks and the observer run in the workers; the supervisor never calls
@@ -13,9 +14,9 @@
  *
  * In each worker (the hooks compose_worker_env puts into its environment):
  * the engine and the Binance side pointed at the worker's own copy of the
- * credentials, the trading journal opened, the worker's connection counts
- * reset; at the end the journal closed and the Binance client's thread
- * state released.
+ * credentials, the order-book tools at the market segment, the trading
+ * journal opened, the worker's connection counts reset; at the end the
+ * journal closed and the Binance client's thread state released.
  *
  * On SIGHUP (compose_reload): the configuration and credentials files are
  * re-read and what can change in a running daemon is passed on.
@@ -32,6 +33,7 @@
 #include "worker.h"
 
 struct compose;
+struct feedproc;
 struct metrics;
 
 /* Builds everything the workers share for settings s (which must outlive
@@ -54,6 +56,9 @@ void compose_worker_env(const struct compose *c, struct worker_env *env);
 
 /* The shared counters (for the supervisor's restart count). */
 struct metrics *compose_metrics(const struct compose *c);
+
+/* The feed process's slot (feedproc.h), or NULL with feed = off. */
+struct feedproc *compose_feed(const struct compose *c);
 
 /* SIGHUP: re-reads the configuration and credentials files into *cur (the
  * supervisor's settings, which c was created with). Changed credentials

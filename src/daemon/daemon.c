@@ -26,7 +26,9 @@
 #include "log.h"
 #include "util.h"
 
-#define DAEMON_BACKLOG (SOMAXCONN > 1024 ? SOMAXCONN : 1024)
+#define DAEMON_BACKLOG        (SOMAXCONN > 1024 ? SOMAXCONN : 1024)
+#define DAEMON_BACKOFF_MIN_MS 100
+#define DAEMON_BACKOFF_MAX_MS 2000
 
 /* ---- the listening socket ---- */
 
@@ -464,4 +466,16 @@ daemon_name_process(const char *tag, const char *comm, int argc, char **argv)
         snprintf(title, sizeof(title), "binmcpd: %s", tag);
         set_cmdline(argc, argv, title);
     }
+}
+
+int64_t
+daemon_respawn_backoff_ms(int *quick_crashes)
+{
+    int64_t d = *quick_crashes == 0 ? 0 : DAEMON_BACKOFF_MIN_MS;
+
+    for (int i = 1; i < *quick_crashes && d < DAEMON_BACKOFF_MAX_MS; i++)
+        d *= 2;
+    if (*quick_crashes < 30)
+        (*quick_crashes)++;
+    return d < DAEMON_BACKOFF_MAX_MS ? d : DAEMON_BACKOFF_MAX_MS;
 }

@@ -14,6 +14,7 @@
 #define BINMCPD_DAEMON_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Room for daemon_format_local's text: "[" INET6_ADDRSTRLEN "]:65535". */
 #define DAEMON_ADDR_MAX 64
@@ -109,6 +110,15 @@ int drop_privileges(const char *user, char *err, size_t len);
  * logging why (a pid file already written is removed).
  */
 int daemon_start(int detach, const char *pidfile, const char *user);
+
+/* Respawning a child that died (a worker, the feed): one that lived less
+ * than DAEMON_SHORT_LIFE_MS backs off. */
+#define DAEMON_SHORT_LIFE_MS 10000
+
+/* The delay before a child that keeps dying is forked again, growing with
+ * *quick_crashes (its short-lived deaths in a row, incremented here): at
+ * once the first time, then 100 ms, 200 ms, ... up to 2 s. */
+int64_t daemon_respawn_backoff_ms(int *quick_crashes);
 
 /* Describes a wait() status into buf: "exit status N", "killed by signal
  * N (NAME)[, core dumped]" or "wait status 0x..". */

@@ -27,6 +27,7 @@
 
 #include "compose.h"
 #include "daemon.h"
+#include "feedproc.h"
 #include "ipc.h"
 #include "log.h"
 #include "metrics.h"
@@ -35,9 +36,7 @@
 #include "util.h"
 #include "worker.h"
 
-#define SUP_SHORT_LIFE_MS  10000 /* a worker that died younger backs off */
-#define SUP_BACKOFF_MIN_MS 100
-#define SUP_BACKOFF_MAX_MS 2000
+#define SUP_SHORT_LIFE_MS DAEMON_SHORT_LIFE_MS /* died younger: back off */
 
 /* One worker slot. */
 struct sup_slot {
@@ -219,13 +218,7 @@ sup_child(struct sup *sup, int k)
 static int64_t
 sup_backoff_ms(struct sup_slot *w)
 {
-    int64_t d = w->quick_crashes == 0 ? 0 : SUP_BACKOFF_MIN_MS;
-
-    for (int i = 1; i < w->quick_crashes && d < SUP_BACKOFF_MAX_MS; i++)
-        d *= 2;
-    if (w->quick_crashes < 30)
-        w->quick_crashes++;
-    return d < SUP_BACKOFF_MAX_MS ? d : SUP_BACKOFF_MAX_MS;
+    return daemon_respawn_backoff_ms(&w->quick_crashes);
 }
 
 /* Forks the worker of slot k. A failed fork is retried later. */
@@ -300,7 +293,7 @@ sup_request_stop(struct sup *sup, int rc)
  * one (registry.h, adoption), then schedule its
  * replacement. However often workers die (the OOM killer, an operator, a
  * bug), the daemon keeps replacing them, backing off up to
- * SUP_BACKOFF_MAX_MS; only a worker's fatal exit at start-up (a
+ * 2 s (daemon_respawn_backoff_ms); only a worker's fatal exit at start-up (a
  * configuration that can never work) stops it. Every replacement is
  * counted in /metrics (binmcpd_worker_restarts_total). */
 static void
@@ -372,6 +365,9 @@ sup_reap(struct sup *sup)
 
     while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
         int k = sup_slot_of(sup, pid);
+        if (k < 0 &&
+            feedproc_reaped(compose_feed(sup->comp), pid, st, sup->stopping))
+            continue;
         if (k < 0) {
             log_debug("reaped unknown child %d", (int)pid);
             continue;
@@ -485,11 +481,15 @@ supervisor_run(const struct settings *s, struct mcp_server *srv)
     sup.pid = getpid(); /* detached: workers check getppid() against it */
     for (int k = 0; k < sup.nworkers; k++)
         sup.slot[k].spawn_pending = 1; /* next_spawn_ms 0: at once */
+    struct feedproc_parent feed = {
+        sup.pid, &sup.old_mask, {sup.sig_fd, sup.alive[1], sup.listen_fd}, 3};
     while (!sup.stopping) {
         sup_spawn_due(&sup);
-        sup_wait(&sup, sup_poll_timeout(&sup));
+        sup_wait(&sup, feedproc_tick(compose_feed(sup.comp), &feed,
+                                     sup_poll_timeout(&sup)));
     }
     sup_stop_workers(&sup);
+    feedproc_stop(compose_feed(sup.comp));
     rc = sup.status;
     log_info("stopped (exit status %d)", rc);
     if (sup.s->daemonize)

@@ -16,6 +16,8 @@
  *  - too many crashes across all slots in a short time (a crash loop) stop
  *    the daemon with a log line and exit status 1;
  *  - a worker exiting with WORKER_EXIT_FATAL stops the daemon (status 2).
+ * With the feed on it also forks the feed process (feedproc.h) and
+ * replaces it the same way when it dies; it is stopped after the workers.
  * Signals only set flags; the loop acts on them: SIGTERM, SIGINT, SIGQUIT
  * drain and stop (workers get SIGTERM, then SIGKILL after the deadline);
  * SIGHUP re-reads the configuration and credentials files (compose_reload):

@@ -20,8 +20,10 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "market.h"
 #include "metrics.h"
 #include "shm.h"
 
@@ -111,7 +113,9 @@ struct metrics {
     size_t tools_off;
     _Atomic uint64_t rejected[METRICS_REJECT_COUNT];
     _Atomic uint64_t restarts; /* workers respawned */
-    _Atomic int64_t weight;    /* -1 until seen */
+    _Atomic uint64_t feed_restarts;
+    struct market *market;  /* same address in every process (before fork) */
+    _Atomic int64_t weight; /* -1 until seen */
     _Atomic uint64_t code_errors[NCODES + 2];
     _Atomic uint64_t status_errors[ST_COUNT];
 };
@@ -465,6 +469,70 @@ render_upstream(struct metrics *m, struct dbuf *out)
     return rc;
 }
 
+void
+metrics_count_feed_restart(struct metrics *m)
+{
+    if (m != NULL)
+        atomic_fetch_add_explicit(&m->feed_restarts, 1, memory_order_relaxed);
+}
+
+void
+metrics_set_market(struct metrics *m, struct market *market)
+{
+    if (m != NULL)
+        m->market = market;
+}
+
+/* The feed's gauges: its connection, the symbols it tracks, the books'
+ * resyncs and the reconnections, read from the market segment. */
+static int
+render_feed(struct metrics *m, struct dbuf *out)
+{
+    struct market_feed_info fi;
+    struct market_state *st = malloc(sizeof(*st));
+    uint64_t tracked = 0, live = 0, resyncs = 0;
+    int rc = 0;
+
+    if (st == NULL)
+        return -1;
+    market_feed_info(m->market, &fi);
+    for (unsigned i = 0; i < market_slots(m->market); i++) {
+        if (market_read(m->market, (int)i, st) < 0 ||
+            st->status == MARKET_EMPTY)
+            continue;
+        tracked++;
+        live += st->status == MARKET_LIVE;
+        resyncs += st->resyncs;
+    }
+    free(st);
+    rc |= put_family(out, "feed_restarts_total", "counter",
+                     "Feed processes respawned after they died.");
+    rc |= put_u64(out, "feed_restarts_total", atomic_load(&m->feed_restarts));
+    rc |= put_family(out, "feed_connected", "gauge",
+                     "1 while the feed's market-stream connection is up.");
+    rc |= put_u64(out, "feed_connected", fi.ws_connected ? 1 : 0);
+    rc |= put_family(out, "feed_heartbeat_seconds", "gauge",
+                     "When the feed's loop last ran, in seconds since the "
+                     "epoch.");
+    rc |= dbuf_printf(out, "binmcpd_feed_heartbeat_seconds %lld.%03d\n",
+                      (long long)(fi.heartbeat_ms / 1000),
+                      (int)(fi.heartbeat_ms % 1000));
+    rc |= put_family(out, "feed_tracked_symbols", "gauge",
+                     "Symbols the feed tracks now.");
+    rc |= put_u64(out, "feed_tracked_symbols", tracked);
+    rc |= put_family(out, "feed_live_books", "gauge",
+                     "Tracked symbols whose local book follows the stream.");
+    rc |= put_u64(out, "feed_live_books", live);
+    rc |= put_family(out, "feed_resyncs", "gauge",
+                     "Gaps that needed a new snapshot, summed over the "
+                     "tracked symbols.");
+    rc |= put_u64(out, "feed_resyncs", resyncs);
+    rc |= put_family(out, "feed_reconnects", "gauge",
+                     "Reconnections of the current feed process.");
+    rc |= put_u64(out, "feed_reconnects", fi.reconnects);
+    return rc;
+}
+
 int
 metrics_render(struct metrics *m, struct registry *reg, struct dbuf *out)
 {
@@ -485,5 +553,7 @@ metrics_render(struct metrics *m, struct registry *reg, struct dbuf *out)
                           reject_names[r], atomic_load(&m->rejected[r]));
     rc |= render_tools(m, out);
     rc |= render_upstream(m, out);
+    if (m->market != NULL)
+        rc |= render_feed(m, out);
     return rc != 0 ? -1 : 0;
 }

@@ -60,6 +60,7 @@ enum metrics_reject_reason {
     METRICS_REJECT_COUNT
 };
 
+struct market;
 struct metrics;
 
 /* Creates the counters for the n tools named (the names are copied; each
@@ -92,6 +93,13 @@ uint64_t metrics_capacity_rejections(struct metrics *m);
  * the count (0 when m is NULL). */
 void metrics_count_restart(struct metrics *m);
 uint64_t metrics_restarts(struct metrics *m);
+
+/* Counts one feed process respawned after it died (the supervisor). */
+void metrics_count_feed_restart(struct metrics *m);
+
+/* Renders the feed's gauges from market (the segment, mapped before fork
+ * like m; NULL: no feed gauges). Call before fork. */
+void metrics_set_market(struct metrics *m, struct market *market);
 
 /* Counts one failed Binance exchange: http_status (0 when no answer came)
  * and Binance's error code (0 when the body carried none). */

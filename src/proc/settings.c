@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "feed.h"
 #include "secfile.h"
 #include "settings.h"
 #include "util.h"
@@ -273,25 +274,40 @@ set_string(const struct opt_ctx *c)
     return 0;
 }
 
-/* An http:// or https:// URL; a trailing slash is dropped. */
+/* A URL beginning with secure or plain (e.g. "https://" or "http://"),
+ * shorter than the field; a trailing slash is dropped. */
 static int
-set_url(const struct opt_ctx *c)
+url_value(const struct opt_ctx *c, const char *secure, const char *plain)
 {
     char *dst = FIELD_PTR(c->s, c->o, char);
-    size_t n = strlen(c->value);
-    if ((strncmp(c->value, "https://", 8) != 0 &&
-         strncmp(c->value, "http://", 7) != 0) ||
+    size_t n = strlen(c->value), min = strlen(secure);
+    if ((strncmp(c->value, secure, min) != 0 &&
+         strncmp(c->value, plain, strlen(plain)) != 0) ||
         n >= c->o->size) {
         snprintf(c->err, c->errlen,
-                 "%s must be an http:// or https:// URL shorter than %zu "
+                 "%s must be a URL beginning with %s or %s, shorter than %zu "
                  "characters",
-                 c->name, c->o->size);
+                 c->name, secure, plain, c->o->size);
         return -1;
     }
     memcpy(dst, c->value, n + 1);
-    while (n > 8 && dst[n - 1] == '/')
+    while (n > min && dst[n - 1] == '/')
         dst[--n] = '\0';
     return 0;
+}
+
+/* An http:// or https:// URL (the REST base URLs). */
+static int
+set_url(const struct opt_ctx *c)
+{
+    return url_value(c, "https://", "http://");
+}
+
+/* A wss:// or ws:// URL (the streams; ws:// for a local test server). */
+static int
+set_ws_url(const struct opt_ctx *c)
+{
+    return url_value(c, "wss://", "ws://");
 }
 
 /* A numeric IPv4 or IPv6 address, as the supervisor's getaddrinfo takes. */
@@ -579,6 +595,20 @@ static const struct opt_row opt_table[] = {
         F(rate_limit), 0, 1000000, "requests/s per client, 0 = off (0)"),
     OPT("rate-burst", 0, "N", WHERE_ALL, NULL, META_NONE, set_int,
         F(rate_burst), 1, 1000000, "requests allowed in a burst (20)"),
+    /* live market data (the feed process) */
+    OPT("feed", 0, "BOOL", WHERE_ALL, "BINMCPD_FEED", META_NONE, set_flag,
+        F(feed), 0, 0, "run the feed process in --mode sse (yes)"),
+    OPT("stream-url", 0, "URL", WHERE_ALL, "BINANCE_STREAM_URL", META_NONE,
+        set_ws_url, F(stream_url), 0, 0,
+        "market streams (the environment's wss:// URL)"),
+    OPT("ws-api-url", 0, "URL", WHERE_ALL, "BINANCE_WS_API_URL", META_NONE,
+        set_ws_url, F(ws_api_url), 0, 0,
+        "WebSocket API (the environment's wss:// URL)"),
+    OPT("feed-idle", 0, "SEC", WHERE_ALL, NULL, META_NONE, set_int,
+        F(feed_idle_s), 1, 86400, "drop a symbol nobody read for (900)"),
+    OPT("max-tracked-symbols", 0, "N", WHERE_ALL, NULL, META_NONE, set_int,
+        F(max_tracked_symbols), 1, MARKET_SYMBOLS_MAX,
+        "symbols the feed follows at once, 1..256 (50)"),
     /* running as a daemon */
     OPT("daemon", 0, NULL, WHERE_ALL, NULL, META_NONE, set_daemon_or_foreground,
         F(daemonize), 0, 0, "detach from the terminal"),
@@ -632,6 +662,9 @@ settings_defaults(struct settings *s)
     s->rate_burst = 20;
     s->trading.confirmation_timeout_s = 120;
     s->max_result_bytes = 100000;
+    s->feed = 1;
+    s->feed_idle_s = 900;
+    s->max_tracked_symbols = MARKET_SYMBOLS_DEFAULT;
     snprintf(s->config_path, sizeof(s->config_path), "%s",
              SETTINGS_DEFAULT_CONFIG);
     snprintf(s->pidfile, sizeof(s->pidfile), "%s", SETTINGS_DEFAULT_PIDFILE);
@@ -1401,6 +1434,14 @@ settings_needs_restart(const struct settings *a, const struct settings *b,
         {a->max_connections_per_ip != b->max_connections_per_ip,
          "max_connections_per_ip"},
         {strcmp(a->allowed_hosts, b->allowed_hosts) != 0, "allowed_hosts"},
+        {a->feed != b->feed, "feed"},
+        {strcmp(settings_stream_url(a), settings_stream_url(b)) != 0,
+         "stream_url"},
+        {strcmp(settings_ws_api_url(a), settings_ws_api_url(b)) != 0,
+         "ws_api_url"},
+        {a->feed_idle_s != b->feed_idle_s, "feed_idle"},
+        {a->max_tracked_symbols != b->max_tracked_symbols,
+         "max_tracked_symbols"},
     };
 
     if (len > 0)
@@ -1413,6 +1454,40 @@ settings_needs_restart(const struct settings *a, const struct settings *b,
             append_name(what, len, check[i].name);
     }
     return n;
+}
+
+/* The URL of the default environment among the three given: the one the
+ * REST calls of the market tools go to. */
+static const char *
+env_url(const struct settings *s, const char *mainnet, const char *testnet,
+        const char *demo)
+{
+    switch (s->bnc.default_env) {
+    case BNC_ENV_TESTNET:
+        return testnet;
+    case BNC_ENV_DEMO:
+        return demo;
+    default:
+        return mainnet;
+    }
+}
+
+const char *
+settings_stream_url(const struct settings *s)
+{
+    return s->stream_url[0] != '\0'
+               ? s->stream_url
+               : env_url(s, FEED_STREAM_URL_MAINNET, FEED_STREAM_URL_TESTNET,
+                         FEED_STREAM_URL_DEMO);
+}
+
+const char *
+settings_ws_api_url(const struct settings *s)
+{
+    return s->ws_api_url[0] != '\0'
+               ? s->ws_api_url
+               : env_url(s, FEED_WS_API_URL_MAINNET, FEED_WS_API_URL_TESTNET,
+                         FEED_WS_API_URL_DEMO);
 }
 
 int
@@ -1464,6 +1539,14 @@ settings_print_summary(const struct settings *s, FILE *out)
                     s->rate_limit, s->rate_burst);
         else
             fprintf(out, "rate limit: off\n");
+        if (s->feed)
+            fprintf(out,
+                    "live market data: streams from %s, up to %d symbols, "
+                    "idle after %d s\n",
+                    settings_stream_url(s), s->max_tracked_symbols,
+                    s->feed_idle_s);
+        else
+            fprintf(out, "live market data: off (feed = off)\n");
     }
     fprintf(out, "environment: %s (%s)\n", creds_env_name(s->bnc.default_env),
             s->bnc.default_env == BNC_ENV_TESTNET ? s->bnc.testnet_url

@@ -24,7 +24,8 @@
  * Environment (an empty variable counts as unset): BINANCE_BASE_URL,
  * BINANCE_TESTNET (yes/1 = the default environment is the testnet),
  * BINANCE_TESTNET_URL, BINANCE_DEMO_URL, BINANCE_TIMEOUT_MS,
- * BINANCE_RECV_WINDOW, BINMCPD_READ_ONLY, BINMCPD_LOG_LEVEL;
+ * BINANCE_RECV_WINDOW, BINANCE_STREAM_URL, BINANCE_WS_API_URL,
+ * BINMCPD_READ_ONLY, BINMCPD_LOG_LEVEL, BINMCPD_FEED;
  * BINANCE_API_KEY and BINANCE_API_SECRET (both or neither).
  *
  * Relative paths (--config, credentials_file, tls_cert, tls_key,
@@ -114,10 +115,16 @@ struct settings {
     enum log_level log_level;
     struct bnc_config bnc;
     struct trading_settings trading;
-    char toolsets[128]; /* "market,account,...": served sets; "" = all */
+    char toolsets[128];      /* "market,account,...": served sets; "" = all */
     size_t max_result_bytes; /* a tool result's cap, default 100000 */
-    struct creds creds; /* the daemon's own credentials; creds.set == 0
-                           when none were given */
+    /* the feed process (--mode sse): live market data */
+    int feed;                /* feed = off: none; default on */
+    char stream_url[256];    /* "": the default environment's */
+    char ws_api_url[256];    /* "": the default environment's */
+    int feed_idle_s;         /* a symbol nobody reads is dropped, 900 */
+    int max_tracked_symbols; /* the market segment's slots, 50 */
+    struct creds creds;      /* the daemon's own credentials; creds.set == 0
+                                when none were given */
     /* what settings_load saw and did */
     int argc;            /* the command line, for settings_reload; argv */
     char **argv;         /* is not copied (main's argv lives for ever) */
@@ -183,10 +190,19 @@ int settings_reload(const struct settings *current, struct settings *next,
  * between a and b and cannot change without a restart: bind, port,
  * workers, max_connections, mode, user, daemon, pidfile, and the
  * admission settings (max_sessions, max_sessions_per_client,
- * request_timeout, max_connections_per_ip, allowed_hosts). Returns how
+ * request_timeout, max_connections_per_ip, allowed_hosts), and the feed's
+ * (feed, stream_url, ws_api_url, feed_idle, max_tracked_symbols: the feed
+ * process and the market segment are made at start). Returns how
  * many differ (0: none; what is then ""). */
 int settings_needs_restart(const struct settings *a, const struct settings *b,
                            char *what, size_t len);
+
+/* The market-stream and WebSocket API URLs in force: stream_url and
+ * ws_api_url when set, else the FEED_*_URL_* default (feed.h) of the
+ * default environment (mainnet, testnet or demo), the one the REST calls
+ * of the market tools go to. */
+const char *settings_stream_url(const struct settings *s);
+const char *settings_ws_api_url(const struct settings *s);
 
 /* For --check-config: checks what settings_load does not touch: the user
  * exists, and with daemon set the pid file's directory exists. (The TLS and

@@ -157,3 +157,20 @@ tools_set_daemon_creds(struct mcp_server *srv, const struct creds *creds,
     ctx->daemon_creds = creds;
     ctx->creds_lock = lock;
 }
+
+void
+tools_set_market(struct mcp_server *srv, struct market *m)
+{
+    struct binance_ctx *ctx = binance_ctx_of(srv);
+
+    if (ctx != NULL)
+        ctx->market = m;
+}
+
+struct market *
+tools_call_market(const struct mcp_call *c)
+{
+    const struct binance_ctx *ctx = binance_ctx_of(c->srv);
+
+    return ctx != NULL ? ctx->market : NULL;
+}

@@ -25,12 +25,17 @@
 #include "creds.h"
 #include "mcp.h"
 
+struct market;
+
 /* The provider_ctx of mcp_binance_provider. Owned by whoever builds the
  * server; it must outlive the server. */
 struct binance_ctx {
     const struct creds *daemon_creds; /* fallback credentials, may be NULL
                                          or unset */
     pthread_rwlock_t *creds_lock;     /* guards *daemon_creds, may be NULL */
+    struct market *market; /* the feed's market segment (market.h): the
+                              order-book tools answer live from it; NULL
+                              without a feed (stdio, feed = off) */
 };
 
 /* The credentials a signed call of this session uses: the session's own when
@@ -46,6 +51,14 @@ const struct creds *tools_call_creds(struct mcp_call *c, struct creds *buf);
  * credentials). */
 void tools_set_daemon_creds(struct mcp_server *srv, const struct creds *creds,
                             pthread_rwlock_t *lock);
+
+/* Points the server's struct binance_ctx at the market segment (may be
+ * NULL). A worker calls it once after fork, before its threads start. Does
+ * nothing when srv has no struct binance_ctx. */
+void tools_set_market(struct mcp_server *srv, struct market *m);
+
+/* The market segment the call's server reads, or NULL. */
+struct market *tools_call_market(const struct mcp_call *c);
 
 /* The session's own credentials, or NULL when it has none set. The
  * pointer (borrowed) is valid until the next tools_session_creds_* call on

@@ -2,13 +2,21 @@
  * tools_orderbook.c - the original's three order-book tools
  * (get_orderbook_metrics, get_orderbook_depth, get_orderbook_health).
  *
- * The original keeps a local book per symbol fed by Binance's WebSocket
- * depth stream. binmcpd has no WebSocket client: metrics and depth are
- * computed from a REST snapshot (GET /api/v3/depth, limit 100, weight 5)
- * taken at call time. Health then reports on a small process-wide table of
- * the symbols those two tools fetched: when each was last fetched and
- * whether its latest fetch failed. In the prefork daemon each worker has
- * its own table.
+ * Like the original, the tools answer from a local book that follows
+ * Binance's WebSocket depth stream: in the daemon (--mode sse) the feed
+ * process keeps one per tracked symbol in the market segment (market.h,
+ * reached through the server's struct binance_ctx). Every call asks the
+ * feed to track its symbol (market_request), then reads the slot; the
+ * answer is live when the slot holds that symbol, its status is live and
+ * the feed's heartbeat is fresh (LIVE_FRESH_MS). Otherwise - no feed
+ * (stdio, feed = off), the feed down or restarting, the book not synced
+ * yet (the first call for a symbol) - metrics and depth come from a REST
+ * snapshot (GET /api/v3/depth, limit 100, weight 5) taken at call time,
+ * and the result says so: source "rest_snapshot", websocket_connected
+ * false, fallback_reason. Health reports on the feed's books when the feed
+ * runs, else on a small process-wide table of the symbols fetched by REST
+ * (when each was last fetched and whether its latest fetch failed; in the
+ * prefork daemon each worker has its own table).
  *
  * The analytics are estimates and use double arithmetic; prices and
  * quantities the original returns as strings are Binance's own strings.
@@ -16,30 +24,35 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "market.h"
 #include "tools.h"
 #include "tools_call.h"
+#include "tools_callcreds.h"
 #include "tools_schema.h"
 #include "util.h"
 
-#define BOOK_FLAGS   (TOOL_READ_ONLY | TOOL_IDEMPOTENT | TOOL_OPEN_WORLD)
-#define BOOK_LIMIT   "100" /* levels per side fetched: weight 5 */
-#define BOOK_MAX     100   /* levels per side read from the answer */
-#define TOP_LEVELS   20    /* levels per side for volumes and walls */
-#define WALL_FACTOR  2.0   /* a wall: qty > WALL_FACTOR * median qty */
-#define PRICE_SCALE  100
-#define PRICE_DIGITS 2
-#define QTY_SCALE    100000
-#define QTY_DIGITS   5
-#define TRACK_MAX    32 /* symbols the health table remembers */
+#define BOOK_FLAGS    (TOOL_READ_ONLY | TOOL_IDEMPOTENT | TOOL_OPEN_WORLD)
+#define BOOK_LIMIT    "100" /* levels per side fetched: weight 5 */
+#define BOOK_MAX      100   /* levels per side read from the answer */
+#define TOP_LEVELS    20    /* levels per side for volumes and walls */
+#define WALL_FACTOR   2.0   /* a wall: qty > WALL_FACTOR * median qty */
+#define PRICE_SCALE   100
+#define PRICE_DIGITS  2
+#define QTY_SCALE     100000
+#define QTY_DIGITS    5
+#define TRACK_MAX     32   /* symbols the health table remembers */
+#define LIVE_FRESH_MS 5000 /* an older feed heartbeat: the feed is down */
+#define WHY_MAX       256
 
 static const char rest_reason[] =
-    "binmcpd reads order books by REST snapshot on each call; there is no "
-    "streaming connection.";
+    "binmcpd read these order books by REST snapshot on each call; there is "
+    "no streaming connection";
 
 /* ---- the health table ---- */
 
@@ -95,7 +108,7 @@ track_record(const char *sym, int ok, const char *why)
     pthread_mutex_unlock(&track_lock);
 }
 
-/* ---- the snapshot ---- */
+/* ---- the book ---- */
 
 struct level {
     const char *price_s; /* borrowed from the snapshot's body */
@@ -104,12 +117,24 @@ struct level {
     double qty;
 };
 
+/* Where a book came from, as the result tells it. */
+struct book_source {
+    int live;             /* 1: the feed's local book; 0: REST snapshot */
+    int64_t age_ms;       /* live: since the book last changed */
+    double updates_per_s; /* live: diff events applied, last 10 s */
+    uint32_t resyncs;     /* live: gaps that needed a new snapshot */
+    char why[WHY_MAX];    /* REST: why not live */
+};
+
 struct book {
     char symbol[TU_SYMBOL_MAX];
-    int64_t timestamp; /* ms, when the snapshot was taken */
+    int64_t timestamp; /* ms, when the snapshot was taken or read */
     struct level bids[BOOK_MAX];
     struct level asks[BOOK_MAX];
     size_t n_bids, n_asks;
+    struct book_source src;
+    /* a live book's decimal text, which the levels borrow */
+    char text[2][BOOK_MAX][2][DEC_STR_MAX];
 };
 
 /* Reads one side ([["price","qty"], ...]) into lv. Returns the number of
@@ -148,9 +173,126 @@ read_side(json_object *body, const char *key, struct level *lv)
     return (int)n;
 }
 
-/* Fetches the snapshot of args' symbol into bk with tc (the caller runs
- * tu_call_done, since bk borrows strings from tc's body) and records the
- * outcome in the health table. Returns 0, or -1 after tool_fail. */
+/* ---- the live book ---- */
+
+/* Copies one side of a live state into lv, with its text in text. */
+static size_t
+live_side(const struct market_level *src, uint32_t n, struct level *lv,
+          char (*text)[2][DEC_STR_MAX])
+{
+    size_t k = n < BOOK_MAX ? n : BOOK_MAX;
+
+    for (size_t i = 0; i < k; i++) {
+        lv[i].price_s = market_format(src[i].price, text[i][0]);
+        lv[i].qty_s = market_format(src[i].qty, text[i][1]);
+        lv[i].price = (double)src[i].price / MARKET_UNIT;
+        lv[i].qty = (double)src[i].qty / MARKET_UNIT;
+    }
+    return k;
+}
+
+/* The feed's heartbeat is fresh: the feed process runs. Says why not in
+ * why (WHY_MAX bytes). */
+static int
+feed_running(const struct market *m, int64_t now, char *why)
+{
+    struct market_feed_info fi;
+
+    market_feed_info(m, &fi);
+    if (fi.heartbeat_ms > 0 && now - fi.heartbeat_ms <= LIVE_FRESH_MS)
+        return 1;
+    snprintf(why, WHY_MAX,
+             "the feed process is not running (%s): answered from a REST "
+             "snapshot",
+             fi.heartbeat_ms > 0 ? "its heartbeat is stale; the supervisor "
+                                   "restarts it"
+                                 : "not started yet");
+    return 0;
+}
+
+/* Asks the feed to track bk->symbol and, when its book is live and the
+ * feed runs, fills bk from it. Returns 1 when it did, 0 (with the reason
+ * in bk->src.why) when the caller must take a REST snapshot. */
+static int
+book_live(struct mcp_call *call, struct book *bk)
+{
+    struct market *m = tools_call_market(call);
+    struct market_state *st;
+    int64_t now = now_ms();
+    int slot, ok = 0;
+
+    if (m == NULL) {
+        snprintf(bk->src.why, sizeof(bk->src.why),
+                 "no live market data here (stdio mode, or feed = off): "
+                 "answered from a REST snapshot");
+        return 0;
+    }
+    if ((slot = market_request(m, bk->symbol, now)) < 0) {
+        snprintf(bk->src.why, sizeof(bk->src.why),
+                 "the feed cannot track %s (%s): answered from a REST "
+                 "snapshot",
+                 bk->symbol,
+                 errno == ENOSPC ? "all max_tracked_symbols slots are taken"
+                                 : "the market segment refused it");
+        return 0;
+    }
+    if (!feed_running(m, now, bk->src.why))
+        return 0;
+    if ((st = malloc(sizeof(*st))) == NULL || market_read(m, slot, st) < 0 ||
+        strcmp(st->symbol, bk->symbol) != 0) {
+        snprintf(bk->src.why, sizeof(bk->src.why),
+                 "the live book of %s could not be read: answered from a "
+                 "REST snapshot",
+                 bk->symbol);
+    } else if (st->status != MARKET_LIVE || !st->ws_connected) {
+        snprintf(bk->src.why, sizeof(bk->src.why),
+                 "the live book of %s is not ready (%s%s); the feed was asked "
+                 "to track it: answered from a REST snapshot",
+                 bk->symbol, market_status_name(st->status),
+                 st->ws_connected ? "" : ", stream not connected");
+    } else {
+        bk->n_bids = live_side(st->bids, st->nbids, bk->bids, bk->text[0]);
+        bk->n_asks = live_side(st->asks, st->nasks, bk->asks, bk->text[1]);
+        bk->timestamp = now;
+        bk->src.live = 1;
+        bk->src.age_ms = now - st->book_updated_ms;
+        bk->src.updates_per_s = st->updates_per_s;
+        bk->src.resyncs = st->resyncs;
+        ok = 1;
+    }
+    free(st);
+    return ok;
+}
+
+/* Adds where bk came from to o (the fields SOURCE_FIELDS names). */
+static void
+add_source(json_object *o, const struct book_source *src)
+{
+    json_object_object_add(
+        o, "source",
+        json_object_new_string(src->live ? "live" : "rest_snapshot"));
+    json_object_object_add(o, "websocket_connected",
+                           json_object_new_boolean(src->live));
+    if (!src->live) {
+        json_object_object_add(o, "fallback_reason",
+                               json_object_new_string(src->why));
+        return;
+    }
+    json_object_object_add(
+        o, "book_age_ms",
+        json_object_new_int64(src->age_ms < 0 ? 0 : src->age_ms));
+    json_object_object_add(o, "update_rate_per_s",
+                           json_object_new_double(src->updates_per_s));
+    json_object_object_add(o, "resync_count",
+                           json_object_new_int64((int64_t)src->resyncs));
+}
+
+/* ---- the snapshot ---- */
+
+/* Reads args' symbol into bk: from the live book when it is there, else
+ * from a REST snapshot with tc (the caller runs tu_call_done, since bk
+ * borrows strings from tc's body), recording the outcome in the health
+ * table. Returns 0, or -1 after tool_fail. */
 static int
 book_fetch(struct mcp_call *call, json_object *args, struct tu_call *tc,
            struct book *bk, struct tool_result *res)
@@ -164,6 +306,8 @@ book_fetch(struct mcp_call *call, json_object *args, struct tu_call *tc,
                        sizeof(bk->symbol)) < 0)
         return tool_fail(res, "symbol must be a trading pair such as BTCUSDT "
                               "(1 to 20 letters and digits).");
+    if (book_live(call, bk))
+        return 0;
     bnc_params_add(&tc->params, "symbol", bk->symbol);
     bnc_params_add(&tc->params, "limit", BOOK_LIMIT);
     body = tu_call_run(call, tc);
@@ -346,6 +490,7 @@ metrics_result(const struct book *bk)
                            json_object_new_string(bk->asks[0].price_s));
     json_object_object_add(o, "walls", walls);
     json_object_object_add(o, "slippage_estimates", slip);
+    add_source(o, &bk->src);
     return o;
 }
 
@@ -466,6 +611,7 @@ get_orderbook_depth(struct mcp_call *call, json_object *args,
                            scaled_side(bk->bids, bk->n_bids, levels));
     json_object_object_add(o, "asks",
                            scaled_side(bk->asks, bk->n_asks, levels));
+    add_source(o, &bk->src);
     res->data = o;
     rc = 0;
 done:
@@ -476,19 +622,95 @@ done:
 
 /* ---- get_orderbook_health ---- */
 
+/* The health object's common fields into a new object (NULL: no memory). */
+static json_object *
+health_object(const char *status, int64_t active, int64_t age_ms, int ws,
+              int64_t now, const char *reason, const char *source)
+{
+    json_object *o = json_object_new_object();
+
+    if (o == NULL)
+        return NULL;
+    json_object_object_add(o, "status", json_object_new_string(status));
+    json_object_object_add(o, "orderbook_symbols_active",
+                           json_object_new_int64(active));
+    json_object_object_add(o, "last_update_age_ms",
+                           json_object_new_int64(age_ms < 0 ? 0 : age_ms));
+    json_object_object_add(o, "websocket_connected",
+                           json_object_new_boolean(ws));
+    json_object_object_add(o, "timestamp", json_object_new_int64(now));
+    json_object_object_add(o, "reason", json_object_new_string(reason));
+    json_object_object_add(o, "source", json_object_new_string(source));
+    return o;
+}
+
+/* Health from the feed's books: ok when its connection is up and every
+ * tracked book is live, degraded otherwise. NULL when memory runs out. */
+static json_object *
+health_live(const struct market *m, int64_t now)
+{
+    struct market_feed_info fi;
+    struct market_state *st = malloc(sizeof(*st));
+    unsigned tracked = 0, live = 0;
+    uint64_t resyncs = 0;
+    int64_t max_age = 0;
+    char reason[2 * WHY_MAX];
+    json_object *o;
+
+    if (st == NULL)
+        return NULL;
+    market_feed_info(m, &fi);
+    for (unsigned i = 0; i < market_slots(m); i++) {
+        if (market_read(m, (int)i, st) < 0 || st->status == MARKET_EMPTY)
+            continue;
+        tracked++;
+        resyncs += st->resyncs;
+        if (st->status != MARKET_LIVE)
+            continue;
+        live++;
+        if (now - st->book_updated_ms > max_age)
+            max_age = now - st->book_updated_ms;
+    }
+    free(st);
+    snprintf(reason, sizeof(reason),
+             "Live order books from the feed process's WebSocket streams: "
+             "%u of %u tracked symbols live, %llu resyncs, %llu reconnects; "
+             "stream connection %s. A symbol's first call asks the feed to "
+             "track it and may answer from a REST snapshot.",
+             live, tracked, (unsigned long long)resyncs,
+             (unsigned long long)fi.reconnects,
+             fi.ws_connected ? "up" : "down");
+    o = health_object(fi.ws_connected && live == tracked ? "ok" : "degraded",
+                      live, max_age, fi.ws_connected, now, reason, "live");
+    if (o != NULL) {
+        json_object_object_add(o, "symbols_tracked",
+                               json_object_new_int64(tracked));
+        json_object_object_add(o, "resync_count",
+                               json_object_new_int64((int64_t)resyncs));
+    }
+    return o;
+}
+
 static int
 get_orderbook_health(struct mcp_call *call, json_object *args,
                      struct tool_result *res)
 {
     int64_t now = now_ms(), max_age = 0;
     size_t n, failed = 0;
-    char reason[2 * TOOL_ERR_MAX];
+    char reason[3 * TOOL_ERR_MAX + WHY_MAX], nolive[WHY_MAX];
     char first[TU_SYMBOL_MAX] = "", why[TOOL_ERR_MAX] = "";
     const char *status = "ok";
+    const struct market *m = tools_call_market(call);
     json_object *o;
 
-    (void)call;
     (void)args;
+    if (m != NULL && feed_running(m, now, nolive)) {
+        res->data = health_live(m, now);
+        return res->data != NULL ? 0 : tool_fail(res, "out of memory");
+    }
+    if (m == NULL)
+        snprintf(nolive, sizeof(nolive),
+                 "no live market data here (stdio mode, or feed = off)");
     pthread_mutex_lock(&track_lock);
     n = n_track;
     for (size_t i = 0; i < n; i++) {
@@ -503,26 +725,18 @@ get_orderbook_health(struct mcp_call *call, json_object *args,
     }
     pthread_mutex_unlock(&track_lock);
     if (failed == 0) {
-        snprintf(reason, sizeof(reason), "%s", rest_reason);
+        snprintf(reason, sizeof(reason), "%s (%s).", rest_reason, nolive);
     } else {
         status = failed == n ? "error" : "degraded";
         snprintf(reason, sizeof(reason),
                  "The last snapshot failed for %zu of %zu symbols (%s: %s). "
-                 "%s",
-                 failed, n, first, why, rest_reason);
+                 "%s (%s).",
+                 failed, n, first, why, rest_reason, nolive);
     }
-    o = json_object_new_object();
+    o = health_object(status, (int64_t)n, max_age, 0, now, reason,
+                      "rest_snapshot");
     if (o == NULL)
         return tool_fail(res, "out of memory");
-    json_object_object_add(o, "status", json_object_new_string(status));
-    json_object_object_add(o, "orderbook_symbols_active",
-                           json_object_new_int64((int64_t)n));
-    json_object_object_add(o, "last_update_age_ms",
-                           json_object_new_int64(max_age < 0 ? 0 : max_age));
-    json_object_object_add(o, "websocket_connected",
-                           json_object_new_boolean(0));
-    json_object_object_add(o, "timestamp", json_object_new_int64(now));
-    json_object_object_add(o, "reason", json_object_new_string(reason));
     res->data = o;
     return 0;
 }
@@ -539,18 +753,32 @@ get_orderbook_health(struct mcp_call *call, json_object *args,
 #define WALL TU_OBJ(TU_F("price", TU_STR) "," TU_F("qty", TU_STR) ","        \
                     TU_F("side", TU_STR))
 #define SCALED_SIDE TU_ARR(TU_ARR(TU_INT))
+#define SOURCE_ENUM "{\"type\":\"string\",\"enum\":[\"live\"," \
+                    "\"rest_snapshot\"]}"
+/* where the book came from (add_source) */
+#define SOURCE_FIELDS                                                        \
+    TU_F("source", SOURCE_ENUM) "," TU_F("websocket_connected", TU_BOOL) "," \
+    TU_F("book_age_ms", TU_INT) "," TU_F("update_rate_per_s", TU_NUM) ","    \
+    TU_F("resync_count", TU_INT) "," TU_F("fallback_reason", TU_STR)
+#define SOURCE_TEXT                                                          \
+    " source is live (the feed process's local book, kept by Binance's "    \
+    "WebSocket depth stream: websocket_connected true, book_age_ms, "       \
+    "update_rate_per_s, resync_count) or rest_snapshot (a REST snapshot "   \
+    "taken at call time, 100 levels a side: websocket_connected false and " \
+    "fallback_reason, e.g. the first call for a symbol, which asks the "    \
+    "feed to track it, the feed down, or stdio mode)."
 
 const struct tool_def tools_orderbook[] = {
     {"get_orderbook_metrics", "Order book metrics",
-     "Compact summary of one trading pair's order book, computed from a "
-     "REST snapshot taken at call time (100 levels per side; binmcpd has "
-     "no WebSocket stream): spread in basis points, microprice, bid and "
+     "Compact summary of one trading pair's order book (100 levels per "
+     "side): spread in basis points, microprice, bid and "
      "ask volume over the best 20 levels, imbalance ratio (bid/ask "
      "volume), best bid/ask (decimal strings), walls (levels among the top "
      "20 of either side with more than twice the median quantity) and "
      "slippage estimates for buying or selling 10k, 25k and 50k USD of "
      "notional (VWAP, slippage in bps, filled quantity; null when nothing "
-     "could be filled). Estimates use floating point. No API key needed.",
+     "could be filled). Estimates use floating point. No API key needed."
+     SOURCE_TEXT,
      TU_IN(TU_IN_SYMBOL, "\"symbol\""),
      TU_OBJ(TU_F("symbol", TU_STR) "," TU_F("timestamp", TU_INT) ","
             TU_F("spread_bps", TU_NUM) "," TU_F("microprice", TU_NUM) ","
@@ -565,16 +793,16 @@ const struct tool_def tools_orderbook[] = {
                 TU_F("buy_50k_usd", SLIP_ENTRY) ","
                 TU_F("sell_10k_usd", SLIP_ENTRY) ","
                 TU_F("sell_25k_usd", SLIP_ENTRY) ","
-                TU_F("sell_50k_usd", SLIP_ENTRY)))),
+                TU_F("sell_50k_usd", SLIP_ENTRY))) ","
+            SOURCE_FIELDS),
      BOOK_FLAGS, get_orderbook_metrics, NULL},
     {"get_orderbook_depth", "Order book depth (scaled integers)",
      "The best levels of one trading pair's order book as compact integer "
-     "pairs, computed from a REST snapshot taken at call time (binmcpd "
-     "has no WebSocket stream): bids (highest first) and asks (lowest "
+     "pairs: bids (highest first) and asks (lowest "
      "first) as [price * price_scale, qty * qty_scale], truncated; "
      "price_scale is 100 and qty_scale 100000. Levels whose scaled price "
      "or quantity is 0 are left out. levels 20 is an L2-lite view, 100 the "
-     "full snapshot. No API key needed.",
+     "full book kept. No API key needed." SOURCE_TEXT,
      TU_IN(TU_IN_SYMBOL ","
            TU_F("levels", "{\"type\":\"integer\",\"minimum\":1,"
                           "\"maximum\":100,\"default\":20,\"description\":"
@@ -582,25 +810,33 @@ const struct tool_def tools_orderbook[] = {
            "\"symbol\""),
      TU_OBJ(TU_F("symbol", TU_STR) "," TU_F("timestamp", TU_INT) ","
             TU_F("price_scale", TU_INT) "," TU_F("qty_scale", TU_INT) ","
-            TU_F("bids", SCALED_SIDE) "," TU_F("asks", SCALED_SIDE)),
+            TU_F("bids", SCALED_SIDE) "," TU_F("asks", SCALED_SIDE) ","
+            SOURCE_FIELDS),
      BOOK_FLAGS, get_orderbook_depth, NULL},
     {"get_orderbook_health", "Order book health",
-     "State of the order-book tools, without calling Binance. binmcpd "
-     "reads order books by REST snapshot on each call (no WebSocket, so "
-     "websocket_connected is always false); this reports how many symbols "
-     "get_orderbook_metrics/get_orderbook_depth fetched in this worker "
-     "(orderbook_symbols_active, at most 32 remembered), the age in ms of "
-     "the oldest last successful fetch (informative only: every call "
-     "fetches afresh), and status: ok when every symbol's latest fetch "
-     "succeeded (or none was made), degraded when some failed, error when "
-     "all failed, with the reason.",
+     "State of the order-book tools, without calling Binance. With the "
+     "feed process running (source live): the symbols whose local book "
+     "follows the WebSocket stream (orderbook_symbols_active, of "
+     "symbols_tracked), the age in ms of the least recently changed live "
+     "book, websocket_connected, resync_count, and status ok when the "
+     "stream is up and every tracked book is live, else degraded. "
+     "Without it (source rest_snapshot: stdio mode, feed = off, or the feed "
+     "down): how many symbols get_orderbook_metrics/get_orderbook_depth "
+     "fetched by REST snapshot in this worker (at most 32 remembered), the age in ms "
+     "of the oldest last successful fetch, websocket_connected false, and "
+     "status ok when every latest fetch succeeded (or none was made), "
+     "degraded when some failed, error when all failed. The reason says "
+     "which.",
      TU_IN_NONE,
      TU_OBJ(TU_F("status", "{\"type\":\"string\",\"enum\":[\"ok\","
                            "\"degraded\",\"error\"]}") ","
             TU_F("orderbook_symbols_active", TU_INT) ","
             TU_F("last_update_age_ms", TU_INT) ","
             TU_F("websocket_connected", TU_BOOL) ","
-            TU_F("timestamp", TU_INT) "," TU_F("reason", TU_STR)),
+            TU_F("timestamp", TU_INT) "," TU_F("reason", TU_STR) ","
+            TU_F("source", SOURCE_ENUM) ","
+            TU_F("symbols_tracked", TU_INT) ","
+            TU_F("resync_count", TU_INT)),
      TOOL_READ_ONLY | TOOL_IDEMPOTENT, get_orderbook_health, NULL},
     {NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL},
 };

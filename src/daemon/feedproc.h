@@ -1,0 +1,70 @@
+/*
+ * feedproc.h - the feed process of --mode sse: the supervisor's one child
+ * beside the workers that runs the feed (src/binance/feed.h), the only
+ * process that talks to Binance's market streams.
+ *
+ * The market segment (market.h) is made before fork by compose.c; the
+ * workers read it, the feed process writes it. The supervisor forks the
+ * feed at start and again after it dies, with the workers' backoff
+ * (daemon_respawn_backoff_ms), counting each replacement in /metrics
+ * (binmcpd_feed_restarts_total). Its log lines carry the tag "feed", ps
+ * shows "binmcpd: feed" and /proc/PID/comm "binmcpd-feed". SIGTERM,
+ * SIGINT and SIGQUIT stop it; SIGHUP is ignored (its settings need a
+ * restart); it dies with the supervisor (PR_SET_PDEATHSIG).
+ *
+ * In the feed process the Binance client keeps what it inherited: the
+ * process-wide configuration (bnc_init in main.c) and the budget hooks
+ * compose.c installed before fork, so the feed's REST snapshots are
+ * charged to the weight budget every worker shares.
+ *
+ * Layer src/daemon/: only the supervisor and compose.c include it.
+ */
+#ifndef BINMCPD_FEEDPROC_H
+#define BINMCPD_FEEDPROC_H
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include "settings.h"
+
+#define FEEDPROC_COMM "binmcpd-feed" /* /proc/PID/comm of the feed */
+
+struct market;
+struct metrics;
+struct feedproc;
+
+/* What the feed child must undo of its parent's state. */
+struct feedproc_parent {
+    pid_t pid;            /* the supervisor, after it detached */
+    const sigset_t *mask; /* the signal mask to restore */
+    int close_fds[4];     /* the supervisor's own descriptors */
+    int nclose;
+};
+
+/* A feed process slot for settings s (which must outlive it), writing
+ * market, counting restarts in metrics (may be NULL). Nothing is forked
+ * yet: the first feedproc_tick does. Returns NULL when memory runs out. */
+struct feedproc *feedproc_new(const struct settings *s, struct market *market,
+                              struct metrics *metrics);
+
+/* Frees fp (the process, if any, is the caller's to stop first). NULL is
+ * allowed. */
+void feedproc_free(struct feedproc *fp);
+
+/* Forks the feed when it is due (at start, or its backoff after a death).
+ * Returns the poll timeout the supervisor should use: timeout_ms, or less
+ * when the feed's next fork is sooner (-1 means none). fp may be NULL
+ * (returns timeout_ms). */
+int feedproc_tick(struct feedproc *fp, const struct feedproc_parent *p,
+                  int timeout_ms);
+
+/* The supervisor reaped pid with wait status st: when it was the feed,
+ * logs it, schedules a replacement unless stopping, and returns 1; else
+ * 0. */
+int feedproc_reaped(struct feedproc *fp, pid_t pid, int st, int stopping);
+
+/* Stops the feed: SIGTERM, up to 3 s, then SIGKILL; reaps it. No
+ * replacement follows. fp may be NULL. */
+void feedproc_stop(struct feedproc *fp);
+
+#endif
