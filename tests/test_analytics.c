@@ -616,6 +616,65 @@ test_iceberg_six_refills(void)
 }
 
 static void
+test_iceberg_most_refills_kept(void)
+{
+    static struct an_book_sample b[16];
+    static struct an_trade t[128];
+    struct an_input in = {.now_ms = NOW, .books = b, .nbooks = 16, .trades = t};
+    struct an_anomalies a;
+    char price[16];
+    size_t n = 0;
+
+    /* sixteen samples, fifteen intervals: asks 101..110 x 1, bids 99..89
+     * x 1, unchanged. Ask 100 + j (j = 1..10) has its 1 taken and shown
+     * again in the first 5 + j intervals: 6..15 refills. Bid 100 - i (i =
+     * 1..11) is taken once, in interval i, and shown again: 1 refill. */
+    for (int k = 0; k < 16; k++) {
+        b[k] = sample(NOW - 15000 + k * 1000, "99", "1", "101", "1", 20, 0);
+        for (int j = 2; j <= 10; j++) {
+            snprintf(price, sizeof(price), "%d", 100 + j);
+            add_level(&b[k], false, price, "1");
+        }
+        for (int i = 2; i <= 11; i++) {
+            snprintf(price, sizeof(price), "%d", 100 - i);
+            add_level(&b[k], true, price, "1");
+        }
+    }
+    for (int k = 1; k <= 15; k++) {
+        int64_t at = NOW - 15000 + k * 1000 - 500;
+
+        for (int j = 1; j <= 10; j++)
+            if (k <= 5 + j) {
+                snprintf(price, sizeof(price), "%d", 100 + j);
+                t[n++] = buy(at++, price, "1");
+            }
+        if (k <= 11) {
+            snprintf(price, sizeof(price), "%d", 100 - k);
+            t[n++] = sell(at++, price, "1");
+        }
+    }
+    in.ntrades = n;
+    CU_ASSERT_EQUAL(n, 116); /* 6 + ... + 15 = 105, and 11 */
+
+    /* 21 levels traded; refills sorted: eleven 1s, then 6..15: the 11th
+     * is 1. All ten asks are above 5 x 1; the 8 with most are kept, most
+     * first: 110 (15) .. 103 (8); 110: (15 - 5) / 5 -> 1 -> 1.0, CRITICAL;
+     * 103: (8 - 5) / 5 = 0.6 -> 0.8, MEDIUM */
+    CU_ASSERT_EQUAL_FATAL(an_anomalies(&in, 60, &a), 0);
+    CU_ASSERT_EQUAL(a.icebergs.levels_traded, 21);
+    CU_ASSERT_DOUBLE_EQUAL(a.icebergs.median_refills, 1.0, EPS);
+    CU_ASSERT_EQUAL_FATAL(a.icebergs.n, AN_ICEBERG_MAX);
+    for (int i = 0; i < AN_ICEBERG_MAX; i++) {
+        snprintf(price, sizeof(price), "%d", 110 - i);
+        CU_ASSERT(dec_is(&a.icebergs.top[i].price, price));
+        CU_ASSERT_EQUAL(a.icebergs.top[i].refills, (unsigned)(15 - i));
+    }
+    CU_ASSERT_EQUAL(a.icebergs.top[0].f.severity, AN_SEV_CRITICAL);
+    CU_ASSERT_DOUBLE_EQUAL(a.icebergs.top[7].f.confidence, 0.8, EPS);
+    CU_ASSERT_EQUAL(a.icebergs.top[7].f.severity, AN_SEV_MEDIUM);
+}
+
+static void
 test_flash_crash_depth_collapse(void)
 {
     struct an_book_sample b[11];
@@ -1022,6 +1081,8 @@ static CU_TestInfo tests[] = {
     {"volume profile: empty, one trade", test_profile_empty_and_single},
     {"anomalies: a quote-stuffing burst", test_quote_stuffing},
     {"anomalies: an iceberg refilled six times", test_iceberg_six_refills},
+    {"anomalies: the icebergs with most refills are kept",
+     test_iceberg_most_refills_kept},
     {"anomalies: a depth collapse", test_flash_crash_depth_collapse},
     {"anomalies: no data", test_anomalies_no_data},
     {"liquidity vacuums in traded volume", test_vacuums_traded},

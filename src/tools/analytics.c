@@ -640,7 +640,7 @@ check_icebergs(const struct an_input *in, size_t bfirst, size_t bend,
 {
     struct refill_track *tr;
     struct an_iceberg found[AN_ICEBERG_MAX + 1];
-    size_t ntr = 0, nfound = 0;
+    size_t ntr = 0, nfound = 0, slot;
     double *counts, base;
     int rc = -1;
 
@@ -671,9 +671,10 @@ check_icebergs(const struct an_input *in, size_t bfirst, size_t bend,
 
         if (!(ratio > AN_ICEBERG_RATIO))
             continue;
-        /* keep the AN_ICEBERG_MAX with most refills: the extra slot takes
-         * the newcomer, sorting drops the smallest */
-        c = &found[nfound < AN_ICEBERG_MAX ? nfound++ : AN_ICEBERG_MAX];
+        /* keep the AN_ICEBERG_MAX with most refills: once they are full,
+         * the extra slot takes the newcomer and sorting drops the fewest */
+        slot = nfound < AN_ICEBERG_MAX ? nfound++ : AN_ICEBERG_MAX;
+        c = &found[slot];
         memset(c, 0, sizeof(*c));
         c->bid = tr[i].bid;
         c->price = tr[i].price;
@@ -686,7 +687,7 @@ check_icebergs(const struct an_input *in, size_t bfirst, size_t bend,
         c->f.confidence =
             an_confidence(ratio, AN_ICEBERG_RATIO, 2 * AN_ICEBERG_RATIO);
         c->f.severity = an_severity_of(c->f.confidence);
-        qsort(found, nfound < AN_ICEBERG_MAX ? nfound : AN_ICEBERG_MAX + 1,
+        qsort(found, slot == AN_ICEBERG_MAX ? AN_ICEBERG_MAX + 1 : nfound,
               sizeof(found[0]), cmp_iceberg);
     }
     ic->n = nfound;
