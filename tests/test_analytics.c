@@ -749,6 +749,7 @@ test_flash_crash_depth_collapse(void)
 static void
 test_anomalies_no_data(void)
 {
+    struct an_book_sample b[1];
     struct an_input in = {.now_ms = NOW};
     struct an_anomalies a;
     json_object *o;
@@ -765,6 +766,25 @@ test_anomalies_no_data(void)
         tl_contains(js(o, "checks.flash_crash_risk.reason"), "no book sample"));
     CU_ASSERT(jnull(o, "checks.flash_crash_risk.depth_loss.value"));
     CU_ASSERT_STRING_EQUAL(js(o, "coverage.books.fraction"), "0");
+    json_object_put(o);
+
+    /* one sample: no interval for the per-interval checks; the flash
+     * check measures the sample against itself (loss 0, ratio 1) */
+    b[0] = sample(NOW - 500, "99", "10", "101", "10", 50, 0);
+    in.books = b;
+    in.nbooks = 1;
+    CU_ASSERT_EQUAL_FATAL(an_anomalies(&in, 60, &a), 0);
+    CU_ASSERT(!a.stuffing.f.evaluated);
+    CU_ASSERT(!a.icebergs.evaluated);
+    CU_ASSERT(a.flash.f.evaluated);
+    CU_ASSERT_DOUBLE_EQUAL(a.flash.depth_loss.value, 0, EPS);
+    CU_ASSERT_DOUBLE_EQUAL(a.flash.spread_ratio.value, 1, EPS);
+    CU_ASSERT(!a.flash.f.detected);
+    /* the window holds 0.5 s of samples: 0.5 / 60 */
+    CU_ASSERT_DOUBLE_EQUAL(a.books_cov.fraction, 0.5 / 60, EPS);
+    o = an_anomalies_json(&a);
+    CU_ASSERT(tl_contains(js(o, "checks.quote_stuffing.reason"),
+                          "no sample interval"));
     json_object_put(o);
 }
 

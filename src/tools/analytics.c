@@ -1081,6 +1081,10 @@ an_health(const struct an_input *in, int window_s, struct an_health *out)
 
 /* ---- JSON ---- */
 
+/* Why the per-interval checks could not run. */
+#define NO_INTERVAL                                                            \
+    "no sample interval ends in the window (two samples are needed)"
+
 /* v rounded to decimals places as a JSON number written that way ("0.75",
  * not 0.75000000000000011); null when v is not finite. */
 static json_object *
@@ -1279,8 +1283,7 @@ finding_json(const struct an_finding *f, const char *why_not)
 static json_object *
 stuffing_json(const struct an_stuffing *s)
 {
-    json_object *o =
-        finding_json(&s->f, "fewer than two book samples in the window");
+    json_object *o = finding_json(&s->f, NO_INTERVAL);
 
     if (o == NULL)
         return NULL;
@@ -1326,9 +1329,7 @@ icebergs_json(const struct an_icebergs *ic)
         return NULL;
     add(o, "evaluated", json_object_new_boolean(ic->evaluated));
     if (!ic->evaluated)
-        add(o, "reason",
-            json_object_new_string("fewer than two book samples in the "
-                                   "window"));
+        add(o, "reason", json_object_new_string(NO_INTERVAL));
     add(o, "detected", json_object_new_boolean(ic->n > 0));
     add(o, "levels_traded", json_object_new_int64((int64_t)ic->levels_traded));
     add(o, "median_refills",

@@ -69,7 +69,8 @@ struct an_book_sample {
     /* Base quantity those changes took off the book (a decrease counts
      * its difference, a removal the level's whole quantity); trades and
      * cancellations both remove, so cancellations are what trades do not
-     * explain. Negative when the feed does not count it. */
+     * explain. A statistic, so a double. Negative when the feed does not
+     * count it. */
     double removed_qty;
 };
 
@@ -300,7 +301,7 @@ struct an_iceberg {
 };
 
 struct an_icebergs {
-    bool evaluated;        /* at least two samples in the window */
+    bool evaluated;        /* a sample interval ends in the window */
     size_t levels_traded;  /* levels the median runs over */
     double median_refills; /* their median refill count */
     size_t n;              /* detected, most refills first */
@@ -309,11 +310,11 @@ struct an_icebergs {
 };
 
 /* Flash-crash risk: three signals on the latest sample in the window
- * against the window's median (depth = quote notional of both sides'
- * sampled levels; spread in basis points of the mid), and the share of
- * the quantity that left the book in the last 5 s which trades did not
- * take (cancellations). A risk needs two signals: a crypto book cancels
- * more than 90 % of what it posts on an ordinary day, and one thin or
+ * against the median of the window's samples, the latest included (depth =
+ * quote notional of both sides' sampled levels; spread in basis points of the
+ * mid), and the share of the quantity that left the book in the last 5 s which
+ * trades did not take (cancellations). A risk needs two signals: a crypto book
+ * cancels more than 90 % of what it posts on an ordinary day, and one thin or
  * wide moment alone is not a crash; confidence = the mean of the fired
  * signals' confidences. */
 struct an_flash {
