@@ -340,22 +340,15 @@ test_profile_poc_value_area(void)
     /* tick 0.1: bin = max(0.1 x 10 = 1, (105.5 - 100) / 100 = 0.055 -> 0.1)
      * = 1; bins from 100: [100,101) ... [105,106), six of them, with
      * volumes 1, 2, 2+3 = 5, 4+4 = 8, 3, 1 (total 20) */
-    t[0] = buy(s + 1, "103.4", "4");
-    t[1] = sell(s + 2, "100.0", "1");
-    t[2] = buy(s + 3, "101.5", "2");
-    t[3] = buy(s + 4, "102.2", "2");
-    t[4] = sell(s + 5, "102.9", "3");
-    t[5] = sell(s + 6, "103.0", "4");
-    t[6] = buy(s + 7, "104.1", "3");
-    t[7] = buy(s + 8, "105.5", "1");
-    t[8] = sell(NOW - 3600001, "1", "1000"); /* older than the hour */
-    /* times must not decrease: the old one goes first */
-    {
-        struct an_trade old = t[8];
-
-        memmove(&t[1], &t[0], 8 * sizeof(t[0]));
-        t[0] = old;
-    }
+    t[0] = sell(NOW - 3600001, "1", "1000"); /* older than the hour */
+    t[1] = buy(s + 1, "103.4", "4");
+    t[2] = sell(s + 2, "100.0", "1");
+    t[3] = buy(s + 3, "101.5", "2");
+    t[4] = buy(s + 4, "102.2", "2");
+    t[5] = sell(s + 5, "102.9", "3");
+    t[6] = sell(s + 6, "103.0", "4");
+    t[7] = buy(s + 7, "104.1", "3");
+    t[8] = buy(s + 8, "105.5", "1");
     CU_ASSERT_EQUAL_FATAL(an_volume_profile(&in, 3600000, &tick, &p), 0);
     CU_ASSERT(dec_is(&p.bin_size, "1"));
     CU_ASSERT_EQUAL_FATAL(p.nbins, 6);

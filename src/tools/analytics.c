@@ -734,7 +734,7 @@ check_flash(const struct an_input *in, size_t bfirst, size_t bend,
             struct an_flash *fl)
 {
     size_t n = bend - bfirst, ns = 0, last = bend - 1;
-    double *v, conf = 0;
+    double *v;
 
     fl->depth_loss.threshold = AN_CRASH_DEPTH_LOSS;
     fl->spread_ratio.threshold = AN_CRASH_SPREAD_RATIO;
@@ -770,6 +770,8 @@ check_flash(const struct an_input *in, size_t bfirst, size_t bend,
     fl->signals_fired =
         fl->depth_loss.fired + fl->spread_ratio.fired + fl->cancels.fired;
     if (fl->signals_fired >= 2) {
+        double conf = 0;
+
         conf += fl->depth_loss.fired ? fl->depth_loss.confidence : 0;
         conf += fl->spread_ratio.fired ? fl->spread_ratio.confidence : 0;
         conf += fl->cancels.fired ? fl->cancels.confidence : 0;
