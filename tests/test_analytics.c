@@ -1035,7 +1035,9 @@ test_prompt_markdown(void)
     CU_ASSERT(tl_contains(dbuf_str(&buf), "**Direction:** STRONG_BUY"));
     CU_ASSERT(tl_contains(dbuf_str(&buf), "**Net flow:** +2"));
     CU_ASSERT(tl_contains(dbuf_str(&buf), "**Buy/sell ratio:** 3.00"));
-    CU_ASSERT(tl_contains(dbuf_str(&buf), "Rests on 4 trades over 4 s of "
+    CU_ASSERT(
+        tl_contains(dbuf_str(&buf), "**Taker sell volume:** 1 (1 trade)\n"));
+    CU_ASSERT(tl_contains(dbuf_str(&buf), "Rests on 4 trades over 3.5 s of "
                                           "the 60 s window (6 %)"));
     CU_ASSERT(tl_contains(dbuf_str(&buf), "provisional"));
 

@@ -39,9 +39,10 @@ md_coverage(struct dbuf *b, const struct an_coverage *c, const char *what)
     double window = (double)c->window_ms / 1000.0;
 
     if (dbuf_printf(b,
-                    "_Rests on %zu %s over %.0f s of the %.0f s window "
+                    "\n_Rests on %zu %s over %.*f s of the %.0f s window "
                     "(%.0f %%)._\n",
-                    c->count, what, covered, window, 100 * c->fraction) != 0)
+                    c->count, what, covered == floor(covered) ? 0 : 1, covered,
+                    window, 100 * c->fraction) != 0)
         return -1;
     if (c->fraction < 1.0)
         return dbuf_puts(b, "_The stream has not covered the whole window "
@@ -114,13 +115,15 @@ md_flow_body(struct dbuf *b, const struct an_flow *f)
                                                 : "no sell volume");
     if (dbuf_printf(b,
                     "- **Direction:** %s\n"
-                    "- **Taker buy volume:** %s (%zu trades)\n"
-                    "- **Taker sell volume:** %s (%zu trades)\n"
+                    "- **Taker buy volume:** %s (%zu trade%s)\n"
+                    "- **Taker sell volume:** %s (%zu trade%s)\n"
                     "- **Net flow:** %s\n"
                     "- **Buy/sell ratio:** %s\n"
                     "- **Cumulative delta (all data held):** %s\n",
                     an_direction_name(f->direction), dec_str(&f->buy_qty, bv),
-                    f->buy_trades, dec_str(&f->sell_qty, sv), f->sell_trades,
+                    f->buy_trades, f->buy_trades == 1 ? "" : "s",
+                    dec_str(&f->sell_qty, sv), f->sell_trades,
+                    f->sell_trades == 1 ? "" : "s",
                     signed_text(&f->buy_qty, &f->sell_qty, net, sizeof(net)),
                     ratio,
                     signed_text(&f->cum_buy_qty, &f->cum_sell_qty, cum,
