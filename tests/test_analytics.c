@@ -722,6 +722,24 @@ test_flash_crash_depth_collapse(void)
                            "0.9");
     json_object_put(o);
 
+    /* the same collapse in the feed's own depth figures (quantity in its
+     * best levels): 20 a sample, then 2: loss 1 - 2 / 20 = 0.9 again */
+    for (int k = 0; k <= 10; k++) {
+        b[k].has_depth = true;
+        b[k].depth = k < 10 ? 20 : 2;
+    }
+    CU_ASSERT_EQUAL_FATAL(an_anomalies(&in, 60, &a), 0);
+    CU_ASSERT_DOUBLE_EQUAL(a.flash.depth_median, 20, EPS);
+    CU_ASSERT_DOUBLE_EQUAL(a.flash.depth_loss.value, 0.9, 1e-9);
+    CU_ASSERT_EQUAL(a.flash.signals_fired, 3);
+    /* the feed's figure wins over the levels: a steady 20 is no loss */
+    b[10].depth = 20;
+    CU_ASSERT_EQUAL_FATAL(an_anomalies(&in, 60, &a), 0);
+    CU_ASSERT_DOUBLE_EQUAL(a.flash.depth_loss.value, 0, EPS);
+    CU_ASSERT_EQUAL(a.flash.signals_fired, 2);
+    for (int k = 0; k <= 10; k++)
+        b[k].has_depth = false;
+
     /* the feed did not count removals: two signals, (0.75 + 1) / 2 =
      * 0.875 -> HIGH */
     b[10].removed_qty = -1;

@@ -125,11 +125,15 @@ dec_acc(struct dec *acc, const struct dec *v)
     return dec_add(acc, v, acc);
 }
 
-/* Quote notional of a sample's levels, both sides. */
+/* The feed's depth, or the quote notional of a sample's levels, both
+ * sides. */
 static double
 sample_depth(const struct an_book_sample *s)
 {
     double d = 0;
+
+    if (s->has_depth)
+        return s->depth;
 
     for (size_t i = 0; i < s->nbids && i < AN_BOOK_LEVELS; i++)
         d += dec_to_double(&s->bids[i].price) * dec_to_double(&s->bids[i].qty);

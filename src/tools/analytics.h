@@ -72,6 +72,13 @@ struct an_book_sample {
      * explain. A statistic, so a double. Negative when the feed does not
      * count it. */
     double removed_qty;
+    /* The depth as the feed measured it, when it keeps more than the
+     * levels above (binance/market.h's samples sum the best 10 levels'
+     * quantity): has_depth set, depth is used instead of the quote
+     * notional of the levels. Either way only its ratio to its own median
+     * counts, so the unit must only stay the same across the samples. */
+    bool has_depth;
+    double depth;
 };
 
 /* What every function reads. Arrays are borrowed for the call, oldest
