@@ -3266,8 +3266,8 @@ h_order_new(struct call *c)
     long long now = server_now();
 
     if (order_parse(c, &rq) < 0 || order_precheck(c, a, &rq) < 0 ||
-        open_limits_check(c, a, rq.sym,
-                          (const struct order_req *const[]){&rq}, 1) < 0 ||
+        open_limits_check(c, a, rq.sym, (const struct order_req *const[]){&rq},
+                          1) < 0 ||
         order_room(c, a, 1) < 0)
         return;
     struct order *o = order_create(a, &rq, now);
@@ -4950,6 +4950,8 @@ fake_stream_random(struct call *c, int s)
     jset(c->body, "fromUpdateId", jint(g_books[s].update_id + 1));
 }
 
+static size_t uds_subscriptions(void);
+
 /* GET /__fake/stream[?symbol=S]: the server's port and counters, the
  * generator's progress, and the symbol's book. */
 static void
@@ -4969,6 +4971,8 @@ fake_stream_info(struct call *c, int s)
     jset(c->body, "received", jint((long long)st.received));
     jset(c->body, "sent", jint((long long)st.sent));
     jset(c->body, "lastCloseCode", jint(st.last_close_code));
+    jset(c->body, "userDataSubscriptions",
+         jint((long long)uds_subscriptions()));
     jset(gen, "running", jbool(g_gen.running));
     jset(gen, "done", jint(g_gen.done));
     jset(gen, "n", jint(g_gen.n));
@@ -5141,6 +5145,20 @@ static struct {
     long long next_id, next_exec_id;
     struct uds_seen seen[FAKEX_MAX_KEYS];
 } g_uds;
+
+/* The user data subscriptions of connections still open (for
+ * GET /__fake/stream); those of closed ones are dropped.  Caller holds
+ * g.lock. */
+static size_t
+uds_subscriptions(void)
+{
+    for (size_t k = 0; k < g_uds.nsub;)
+        if (fxws_is_open(g_ws, g_uds.sub[k].conn))
+            k++;
+        else
+            g_uds.sub[k] = g_uds.sub[--g_uds.nsub];
+    return g_uds.nsub;
+}
 
 /* Takes account i's present state as told. Returns 0 or -1 (memory). */
 static int

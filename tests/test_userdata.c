@@ -1,0 +1,515 @@
+/*
+ * test_userdata.c - the user data streams (src/binance/userdata.c) against
+ * the fake exchange's WebSocket API, seen through the user-data area
+ * (userstate.h) as a worker sees it: a key subscribes and is snapshotted
+ * through the budget hooks; orders placed, filled and cancelled at the fake
+ * appear in and leave the record, balances follow, the generations grow; a
+ * wrong signature and an unknown key give the key's error with Binance's
+ * code; a forced disconnect reconnects, resubscribes and re-snapshots; a
+ * removed key is unsubscribed at the fake and its record emptied. The
+ * module runs on this program's loop (ud_step); every wait is bounded; the
+ * fake exchange is stopped by its PID.
+ */
+#include "config.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <CUnit/CUnit.h>
+
+#include "bnc.h"
+#include "creds.h"
+#include "market.h"
+#include "testlib.h"
+#include "userdata.h"
+#include "userstate.h"
+#include "util.h"
+#include "wstest.h"
+
+#define WAIT_MS 10000 /* the bound on each wait below */
+
+static struct fakex fx;
+static char base[64];
+static struct userstate *area;
+static struct us_record rec; /* the last us_read */
+static long snapshot_calls;  /* openOrders + account through the hooks */
+
+/* The budget hook as compose.c installs it: here it only counts the
+ * snapshot's calls. */
+static int
+count_calls(void *arg, const char *method, const char *path, const char *query,
+            long *wait_ms)
+{
+    (void)arg;
+    (void)method;
+    (void)query;
+    (void)wait_ms;
+    if (strcmp(path, "/api/v3/openOrders") == 0 ||
+        strcmp(path, "/api/v3/account") == 0)
+        snapshot_calls++;
+    return 0;
+}
+
+/* The tests place and cancel orders with bnc_call: a gate that lets every
+ * trade go. */
+static int
+admit_all(void *arg, const struct bnc_request *req, enum bnc_env env,
+          void **ticket, struct bnc_response *resp)
+{
+    (void)arg;
+    (void)req;
+    (void)env;
+    (void)resp;
+    *ticket = NULL;
+    return 0;
+}
+
+static void
+settle_none(void *arg, const struct bnc_request *req, void *ticket,
+            struct bnc_response *resp)
+{
+    (void)arg;
+    (void)req;
+    (void)ticket;
+    (void)resp;
+}
+
+static int
+suite_init(void)
+{
+    struct bnc_config bc;
+    struct bnc_hooks hooks = {count_calls, NULL, NULL};
+    struct bnc_trade_gate gate = {admit_all, settle_none, NULL};
+    char err[256];
+
+    if (wstest_start(&fx, base, sizeof(base)) < 0 ||
+        (area = us_create(4, err, sizeof(err))) == NULL)
+        return -1;
+    bnc_config_defaults(&bc);
+    snprintf(bc.mainnet_url, sizeof(bc.mainnet_url), "%s", fx.url);
+    bc.timeout_ms = 5000;
+    if (bnc_init(&bc) < 0)
+        return -1;
+    bnc_set_hooks(&hooks);
+    bnc_set_trade_gate(&gate);
+    return 0;
+}
+
+static int
+suite_clean(void)
+{
+    bnc_set_trade_gate(NULL);
+    bnc_set_hooks(NULL);
+    us_destroy(area);
+    fakex_stop(&fx);
+    bnc_thread_cleanup();
+    return 0;
+}
+
+/* A module for the fake's WebSocket API, with short backoffs. */
+static struct userdata *
+new_userdata(void)
+{
+    struct ud_config c;
+    char err[256];
+    struct userdata *u;
+
+    ud_config_defaults(&c);
+    snprintf(c.ws_api_url, sizeof(c.ws_api_url), "%s/ws-api/v3", base);
+    c.state = area;
+    c.backoff_min_ms = 100;
+    c.backoff_max_ms = 400;
+    c.answer_timeout_ms = 5000;
+    u = ud_new(&c, err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(u);
+    return u;
+}
+
+/* Follows key/secret; returns its slot (fingerprint into fp). */
+static int
+add_key(struct userdata *u, const char *key, const char *secret,
+        char fp[US_FP_LEN + 1])
+{
+    struct creds c;
+    char err[256];
+    int slot;
+
+    memset(&c, 0, sizeof(c));
+    CU_ASSERT_FATAL(
+        creds_set(&c, key, secret, BNC_ENV_MAINNET, err, sizeof(err)) == 0);
+    slot = ud_add_key(u, &c, fp, err, sizeof(err));
+    creds_wipe(&c);
+    CU_ASSERT_FATAL(slot >= 0);
+    return slot;
+}
+
+/* Steps u until done(slot) holds on a fresh copy of the slot's record (in
+ * rec), or WAIT_MS passes. */
+static bool
+pump_until(struct userdata *u, int slot, bool (*done)(int))
+{
+    int64_t end = tl_now_ms() + WAIT_MS;
+
+    do {
+        CU_ASSERT_FATAL(ud_step(u, 20) == 0);
+        if (us_read(area, slot, &rec) == 0 && done(slot))
+            return true;
+    } while (tl_now_ms() < end);
+    return false;
+}
+
+static bool
+is_live(int slot)
+{
+    (void)slot;
+    return rec.status == US_LIVE;
+}
+
+static bool
+is_failed(int slot)
+{
+    (void)slot;
+    return rec.status == US_FAILED;
+}
+
+static int64_t want_order = -1; /* for has_order / lacks_order */
+
+static const struct us_order *
+find_order(int64_t id)
+{
+    for (uint32_t i = 0; i < rec.norders; i++)
+        if (rec.orders[i].order_id == id)
+            return &rec.orders[i];
+    return NULL;
+}
+
+static bool
+has_order(int slot)
+{
+    (void)slot;
+    return find_order(want_order) != NULL;
+}
+
+static bool
+lacks_order(int slot)
+{
+    (void)slot;
+    return find_order(want_order) == NULL;
+}
+
+static const struct us_balance *
+find_balance(const char *asset)
+{
+    for (uint32_t i = 0; i < rec.nbalances; i++)
+        if (strcmp(rec.balances[i].asset, asset) == 0)
+            return &rec.balances[i];
+    return NULL;
+}
+
+static int64_t
+free_of(const char *asset)
+{
+    const struct us_balance *b = find_balance(asset);
+    return b != NULL ? b->free : 0;
+}
+
+static int64_t
+locked_of(const char *asset)
+{
+    const struct us_balance *b = find_balance(asset);
+    return b != NULL ? b->locked : 0;
+}
+
+/* A signed request for account A through bnc_call; returns the orderId
+ * of the answer (-1 when it failed). */
+static int64_t
+trade_a(const char *method, const char *path, const char *const *kv)
+{
+    struct creds c;
+    struct bnc_params p;
+    struct bnc_response resp;
+    struct bnc_request req = {0};
+    char err[256];
+    int64_t id = -1;
+
+    memset(&c, 0, sizeof(c));
+    CU_ASSERT_FATAL(creds_set(&c, TEST_KEY_A, TEST_SECRET_A, BNC_ENV_MAINNET,
+                              err, sizeof(err)) == 0);
+    bnc_params_init(&p);
+    for (; kv[0] != NULL; kv += 2)
+        bnc_params_add(&p, kv[0], kv[1]);
+    req.method = method;
+    req.path = path;
+    req.params = &p;
+    req.kind = BNC_TRADE;
+    req.creds = &c;
+    if (bnc_call(&req, &resp) == 0)
+        id = tl_int_at(resp.body, "orderId");
+    else
+        printf("\n  %s %s: %s %d %s\n", method, path,
+               bnc_status_name(resp.status), resp.api_code, resp.api_msg);
+    bnc_response_free(&resp);
+    creds_wipe(&c);
+    return id;
+}
+
+/* The user data subscriptions the fake holds (every connection). */
+static int64_t
+fake_subscriptions(void)
+{
+    json_object *o = wstest_info(&fx, "");
+    int64_t n = tl_int_at(o, "userDataSubscriptions");
+
+    json_object_put(o);
+    return n;
+}
+
+static int64_t want_subs; /* for fake_holds */
+
+/* Whether the fake holds want_subs subscriptions (closed connections'
+ * are dropped as the fake notices them). */
+static bool
+fake_holds(int slot)
+{
+    (void)slot;
+    return fake_subscriptions() == want_subs;
+}
+
+/* Places a resting LIMIT GTC order for account A and waits until it is in
+ * the record (rec). Returns its orderId. */
+static int64_t
+place_limit(struct userdata *u, int slot, const char *symbol, const char *side,
+            const char *qty, const char *price)
+{
+    int64_t id =
+        trade_a("POST", "/api/v3/order",
+                (const char *const[]){"symbol", symbol, "side", side, "type",
+                                      "LIMIT", "timeInForce", "GTC", "quantity",
+                                      qty, "price", price, NULL});
+
+    CU_ASSERT_FATAL(id >= 0);
+    want_order = id;
+    CU_ASSERT_FATAL(pump_until(u, slot, has_order));
+    return id;
+}
+
+/* Lets the events that follow an order's (the balances') arrive, then
+ * reads the record into rec. */
+static void
+settle_events(struct userdata *u, int slot)
+{
+    tl_sleep_ms(100);
+    CU_ASSERT(ud_step(u, 20) == 0);
+    CU_ASSERT_EQUAL(us_read(area, slot, &rec), 0);
+}
+
+/* ---- tests ---- */
+
+static void
+test_follows_orders_and_balances(void)
+{
+    struct userdata *u = new_userdata();
+    char fp[US_FP_LEN + 1], path[128];
+    const struct us_order *o;
+    int64_t usdt_free, btc_free, id;
+    uint64_t gen, ogen, bgen;
+    long calls = snapshot_calls;
+    int slot;
+
+    CU_ASSERT_EQUAL(fakex_reset(&fx), 0);
+    slot = add_key(u, TEST_KEY_A, TEST_SECRET_A, fp);
+    CU_ASSERT_EQUAL(strlen(fp), US_FP_LEN);
+    CU_ASSERT_EQUAL(us_find(area, fp), slot);
+    CU_ASSERT_FATAL(pump_until(u, slot, is_live));
+    CU_ASSERT_STRING_EQUAL(rec.fp, fp);
+    CU_ASSERT_EQUAL(rec.connected, 1);
+    CU_ASSERT_EQUAL(rec.snapshots, 1);
+    CU_ASSERT_EQUAL(rec.subscribes, 1);
+    CU_ASSERT_EQUAL(snapshot_calls - calls, 2); /* counted by the hooks */
+    CU_ASSERT_EQUAL(rec.norders, 0);
+    CU_ASSERT(rec.nbalances > 0);
+    CU_ASSERT(strstr(rec.key_masked, "...") != NULL);
+    usdt_free = free_of("USDT");
+    btc_free = free_of("BTC");
+    CU_ASSERT(usdt_free > 0);
+    gen = rec.generation;
+    ogen = rec.orders_gen;
+    bgen = rec.balances_gen;
+
+    /* a resting buy: it appears, its quote is locked */
+    id = place_limit(u, slot, "BTCUSDT", "BUY", "0.01", "40000");
+    o = find_order(id);
+    CU_ASSERT_STRING_EQUAL(o->symbol, "BTCUSDT");
+    CU_ASSERT_STRING_EQUAL(o->side, "BUY");
+    CU_ASSERT_STRING_EQUAL(o->status, "NEW");
+    CU_ASSERT_STRING_EQUAL(o->type, "LIMIT");
+    CU_ASSERT_STRING_EQUAL(o->time_in_force, "GTC");
+    CU_ASSERT(o->client_order_id[0] != '\0');
+    CU_ASSERT(o->time_ms > 0);
+    CU_ASSERT_EQUAL(o->price, 40000 * MARKET_UNIT);
+    CU_ASSERT_EQUAL(o->orig_qty, MARKET_UNIT / 100);
+    CU_ASSERT(rec.generation > gen);
+    CU_ASSERT(rec.orders_gen > ogen);
+    /* the outboundAccountPosition follows the executionReport */
+    settle_events(u, slot);
+    CU_ASSERT_EQUAL(locked_of("USDT"), 400 * MARKET_UNIT);
+    CU_ASSERT_EQUAL(free_of("USDT"), usdt_free - 400 * MARKET_UNIT);
+    CU_ASSERT(rec.balances_gen > bgen);
+
+    /* filled at the fake: it goes, BTC comes */
+    gen = rec.generation;
+    snprintf(path, sizeof(path), "/__fake/fill?orderId=%lld", (long long)id);
+    CU_ASSERT_EQUAL(wstest_post(&fx, path), 200);
+    CU_ASSERT_FATAL(pump_until(u, slot, lacks_order));
+    settle_events(u, slot);
+    CU_ASSERT(free_of("BTC") > btc_free);
+    CU_ASSERT_EQUAL(locked_of("USDT"), 0);
+    CU_ASSERT(rec.generation > gen);
+
+    /* a resting sell, cancelled: it comes and goes */
+    id = place_limit(u, slot, "BTCUSDT", "SELL", "0.002", "60000");
+    CU_ASSERT_STRING_EQUAL(find_order(id)->side, "SELL");
+    snprintf(path, sizeof(path), "%lld", (long long)id);
+    CU_ASSERT(trade_a("DELETE", "/api/v3/order",
+                      (const char *const[]){"symbol", "BTCUSDT", "orderId",
+                                            path, NULL}) == id);
+    CU_ASSERT_FATAL(pump_until(u, slot, lacks_order));
+    CU_ASSERT_EQUAL(rec.status, US_LIVE);
+    CU_ASSERT_EQUAL(rec.error_code, 0);
+    ud_free(u);
+    /* freed: the record is emptied */
+    CU_ASSERT_EQUAL(us_find(area, fp), -1);
+}
+
+static void
+test_refused_keys(void)
+{
+    struct userdata *u = new_userdata();
+    char fp_a[US_FP_LEN + 1], fp_x[US_FP_LEN + 1];
+    int a, x;
+
+    /* account A's key with B's secret: a bad signature */
+    a = add_key(u, TEST_KEY_A, TEST_SECRET_B, fp_a);
+    CU_ASSERT_FATAL(pump_until(u, a, is_failed));
+    CU_ASSERT_EQUAL(rec.error_code, -1022);
+    CU_ASSERT(strstr(rec.error, "Signature for this request is not valid") !=
+              NULL);
+    CU_ASSERT(strstr(rec.error, TEST_SECRET_B) == NULL);
+    CU_ASSERT_EQUAL(rec.norders, 0);
+    /* a key the exchange does not know */
+    x = add_key(
+        u, "NoSuchKey0000000000000000000000000000000000000000000000000000X",
+        TEST_SECRET_A, fp_x);
+    CU_ASSERT_NOT_EQUAL(a, x);
+    CU_ASSERT_FATAL(pump_until(u, x, is_failed));
+    CU_ASSERT_EQUAL(rec.error_code, -2015);
+    /* the first is still refused, each with its own error */
+    CU_ASSERT_EQUAL(us_read(area, a, &rec), 0);
+    CU_ASSERT_EQUAL(rec.error_code, -1022);
+    ud_free(u);
+}
+
+static bool
+resnapshotted(int slot)
+{
+    (void)slot;
+    return rec.status == US_LIVE && rec.snapshots >= 2 && rec.subscribes >= 2;
+}
+
+static void
+test_reconnects_and_resnapshots(void)
+{
+    struct userdata *u = new_userdata();
+    struct ud_stats st;
+    char fp[US_FP_LEN + 1];
+    long calls;
+    int64_t id;
+    int slot;
+
+    slot = add_key(u, TEST_KEY_A, TEST_SECRET_A, fp);
+    CU_ASSERT_FATAL(pump_until(u, slot, is_live));
+    calls = snapshot_calls;
+    want_subs = 1;
+    CU_ASSERT(pump_until(u, slot, fake_holds));
+
+    /* the fake drops every connection without a close frame */
+    CU_ASSERT_EQUAL(wstest_post(&fx, "/__fake/stream/disconnect?frame=0"), 200);
+    CU_ASSERT_FATAL(pump_until(u, slot, resnapshotted));
+    ud_stats(u, &st);
+    CU_ASSERT_EQUAL(st.reconnects, 1);
+    CU_ASSERT_EQUAL(st.subscribes, 2);
+    CU_ASSERT_EQUAL(snapshot_calls - calls, 2);
+    CU_ASSERT_EQUAL(rec.connected, 1);
+
+    /* events flow on the new connection */
+    id = place_limit(u, slot, "ETHUSDT", "BUY", "0.01", "2000");
+    CU_ASSERT_STRING_EQUAL(find_order(id)->symbol, "ETHUSDT");
+    ud_free(u);
+}
+
+
+static void
+test_remove_unsubscribes(void)
+{
+    struct userdata *u = new_userdata();
+    struct ud_stats st;
+    char fp[US_FP_LEN + 1];
+    int slot;
+
+    slot = add_key(u, TEST_KEY_A, TEST_SECRET_A, fp);
+    CU_ASSERT_FATAL(pump_until(u, slot, is_live));
+    want_subs = 1;
+    CU_ASSERT(pump_until(u, slot, fake_holds));
+    CU_ASSERT_EQUAL(ud_remove_key(u, fp), 0);
+    CU_ASSERT_EQUAL(us_find(area, fp), -1);
+    CU_ASSERT_EQUAL(us_read(area, slot, &rec), 0);
+    CU_ASSERT_STRING_EQUAL(rec.fp, "");
+    CU_ASSERT_EQUAL(ud_remove_key(u, fp), -1);
+    /* the unsubscription reaches the fake while the connection stays */
+    want_subs = 0;
+    CU_ASSERT(pump_until(u, slot, fake_holds));
+    ud_stats(u, &st);
+    CU_ASSERT_EQUAL(st.unsubscribes, 1);
+    CU_ASSERT_EQUAL(st.keys, 0);
+    CU_ASSERT_EQUAL(st.connected, 1);
+    ud_free(u);
+}
+
+static void
+test_fingerprint(void)
+{
+    char a[US_FP_LEN + 1], b[US_FP_LEN + 1], c[US_FP_LEN + 1];
+
+    CU_ASSERT_EQUAL(us_fingerprint(TEST_KEY_A, BNC_ENV_MAINNET, a), 0);
+    CU_ASSERT_EQUAL(us_fingerprint(TEST_KEY_A, BNC_ENV_TESTNET, b), 0);
+    CU_ASSERT_EQUAL(us_fingerprint(TEST_KEY_B, BNC_ENV_MAINNET, c), 0);
+    CU_ASSERT_EQUAL(strlen(a), US_FP_LEN);
+    CU_ASSERT_STRING_NOT_EQUAL(a, b);
+    CU_ASSERT_STRING_NOT_EQUAL(a, c);
+    CU_ASSERT(strstr(TEST_KEY_A, a) == NULL);
+}
+
+static CU_TestInfo userdata_tests[] = {
+    {"fingerprints: per key and environment", test_fingerprint},
+    {"orders placed, filled, cancelled; balances; generations",
+     test_follows_orders_and_balances},
+    {"a bad signature and an unknown key: each key's error", test_refused_keys},
+    {"a forced disconnect: reconnect, resubscribe, re-snapshot",
+     test_reconnects_and_resnapshots},
+    {"a removed key is unsubscribed", test_remove_unsubscribes},
+    CU_TEST_INFO_NULL,
+};
+
+static CU_SuiteInfo suites[] = {
+    {"userdata", suite_init, suite_clean, NULL, NULL, userdata_tests},
+    CU_SUITE_INFO_NULL,
+};
+
+int
+main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    return testlib_run(suites);
+}
