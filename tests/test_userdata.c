@@ -35,9 +35,11 @@ static char base[64];
 static struct userstate *area;
 static struct us_record rec; /* the last us_read */
 static long snapshot_calls;  /* openOrders + account through the hooks */
+static int hold_snapshots;   /* the hook holds openOrders back */
 
-/* The budget hook as compose.c installs it: here it only counts the
- * snapshot's calls. */
+/* The budget hook as compose.c installs it: here it counts the
+ * snapshot's calls, and holds openOrders back while hold_snapshots is
+ * set (as a spent budget does). */
 static int
 count_calls(void *arg, const char *method, const char *path, const char *query,
             long *wait_ms)
@@ -45,7 +47,10 @@ count_calls(void *arg, const char *method, const char *path, const char *query,
     (void)arg;
     (void)method;
     (void)query;
-    (void)wait_ms;
+    if (hold_snapshots && strcmp(path, "/api/v3/openOrders") == 0) {
+        *wait_ms = 300;
+        return -1;
+    }
     if (strcmp(path, "/api/v3/openOrders") == 0 ||
         strcmp(path, "/api/v3/account") == 0)
         snapshot_calls++;
@@ -222,10 +227,11 @@ locked_of(const char *asset)
     return b != NULL ? b->locked : 0;
 }
 
-/* A signed request for account A through bnc_call; returns the orderId
- * of the answer (-1 when it failed). */
+/* A signed request for account A through bnc_call; returns the integer
+ * at id_path in the answer (-1 when it failed). */
 static int64_t
-trade_a(const char *method, const char *path, const char *const *kv)
+trade_a_at(const char *method, const char *path, const char *const *kv,
+           const char *id_path)
 {
     struct creds c;
     struct bnc_params p;
@@ -246,13 +252,41 @@ trade_a(const char *method, const char *path, const char *const *kv)
     req.kind = BNC_TRADE;
     req.creds = &c;
     if (bnc_call(&req, &resp) == 0)
-        id = tl_int_at(resp.body, "orderId");
+        id = tl_int_at(resp.body, id_path);
     else
         printf("\n  %s %s: %s %d %s\n", method, path,
                bnc_status_name(resp.status), resp.api_code, resp.api_msg);
     bnc_response_free(&resp);
     creds_wipe(&c);
     return id;
+}
+
+/* The same, returning the orderId. */
+static int64_t
+trade_a(const char *method, const char *path, const char *const *kv)
+{
+    return trade_a_at(method, path, kv, "orderId");
+}
+
+/* A deposit (or, with "-", a withdrawal) of asset on account A at the
+ * fake. Returns the free balance it leaves, in units of 10^-8; -1 when the
+ * fake refused. */
+static int64_t
+fake_deposit(const char *asset, const char *delta)
+{
+    char path[128], body[256];
+    json_object *o;
+    int64_t free_units = -1;
+
+    snprintf(path, sizeof(path), "/__fake/balance?asset=%s&delta=%s", asset,
+             delta);
+    if (fakex_http(&fx, "POST", path, body, sizeof(body)) != 200)
+        return -1;
+    o = json_tokener_parse(body);
+    if (market_parse(tl_str_at(o, "free"), &free_units) < 0)
+        free_units = -1;
+    json_object_put(o);
+    return free_units;
 }
 
 /* The user data subscriptions the fake holds (every connection). */
@@ -303,6 +337,39 @@ settle_events(struct userdata *u, int slot)
     tl_sleep_ms(100);
     CU_ASSERT(ud_step(u, 20) == 0);
     CU_ASSERT_EQUAL(us_read(area, slot, &rec), 0);
+}
+
+static int64_t want_free; /* for usdt_is */
+static int64_t want_list; /* for list_has_two / list_is_gone */
+
+static bool
+usdt_is(int slot)
+{
+    (void)slot;
+    return free_of("USDT") == want_free;
+}
+
+static unsigned
+list_legs(void)
+{
+    unsigned n = 0;
+    for (uint32_t i = 0; i < rec.norders; i++)
+        n += rec.orders[i].order_list_id == want_list;
+    return n;
+}
+
+static bool
+list_has_two(int slot)
+{
+    (void)slot;
+    return list_legs() == 2;
+}
+
+static bool
+list_is_gone(int slot)
+{
+    (void)slot;
+    return list_legs() == 0;
 }
 
 /* ---- tests ---- */
@@ -449,7 +516,6 @@ test_reconnects_and_resnapshots(void)
     ud_free(u);
 }
 
-
 static void
 test_remove_unsubscribes(void)
 {
@@ -478,6 +544,110 @@ test_remove_unsubscribes(void)
 }
 
 static void
+test_balance_updates(void)
+{
+    struct userdata *u = new_userdata();
+    char fp[US_FP_LEN + 1];
+    int64_t before, after;
+    uint64_t bgen;
+    int slot = add_key(u, TEST_KEY_A, TEST_SECRET_A, fp);
+
+    CU_ASSERT_FATAL(pump_until(u, slot, is_live));
+    before = free_of("USDT");
+    bgen = rec.balances_gen;
+    after = fake_deposit("USDT", "5.5");
+    CU_ASSERT_EQUAL(after, before + 550000000);
+    want_free = after;
+    CU_ASSERT_FATAL(pump_until(u, slot, usdt_is));
+    CU_ASSERT(rec.balances_gen > bgen);
+    after = fake_deposit("USDT", "-2");
+    want_free = after;
+    CU_ASSERT_FATAL(pump_until(u, slot, usdt_is));
+    CU_ASSERT_EQUAL(free_of("USDT"), before + 350000000);
+    ud_free(u);
+}
+
+static void
+test_order_list(void)
+{
+    struct userdata *u = new_userdata();
+    char fp[US_FP_LEN + 1], path[128];
+    int64_t list, above = -1;
+    int slot = add_key(u, TEST_KEY_A, TEST_SECRET_A, fp);
+
+    CU_ASSERT_FATAL(pump_until(u, slot, is_live));
+    list = trade_a_at("POST", "/api/v3/orderList/oco",
+                      (const char *const[]){"symbol", "BTCUSDT", "side", "SELL",
+                                            "quantity", "0.001", "aboveType",
+                                            "LIMIT_MAKER", "abovePrice",
+                                            "55000", "belowType", "STOP_LOSS",
+                                            "belowStopPrice", "45000", NULL},
+                      "orderListId");
+    CU_ASSERT_FATAL(list >= 0);
+    want_list = list;
+    CU_ASSERT_FATAL(pump_until(u, slot, list_has_two));
+    for (uint32_t i = 0; i < rec.norders; i++)
+        if (rec.orders[i].order_list_id == list &&
+            strcmp(rec.orders[i].type, "LIMIT_MAKER") == 0)
+            above = rec.orders[i].order_id;
+    CU_ASSERT_FATAL(above >= 0);
+    /* the above leg fills, the other expires: the list is done */
+    snprintf(path, sizeof(path), "/__fake/fill?orderId=%lld", (long long)above);
+    CU_ASSERT_EQUAL(wstest_post(&fx, path), 200);
+    CU_ASSERT_FATAL(pump_until(u, slot, list_is_gone));
+    ud_free(u);
+}
+
+static bool
+snapshot_held(int slot)
+{
+    (void)slot;
+    return rec.subscribes == 1 && rec.status == US_SNAPSHOT &&
+           strstr(rec.error, "held") != NULL;
+}
+
+static void
+test_events_before_the_snapshot(void)
+{
+    struct userdata *u = new_userdata();
+    char fp[US_FP_LEN + 1];
+    int64_t free_units, id;
+    uint64_t ogen;
+    int slot;
+
+    /* subscribed, but the budget holds the snapshot back */
+    CU_ASSERT_EQUAL(fakex_reset(&fx), 0);
+    hold_snapshots = 1;
+    slot = add_key(u, TEST_KEY_A, TEST_SECRET_A, fp);
+    CU_ASSERT_FATAL(pump_until(u, slot, snapshot_held));
+    ogen = rec.orders_gen;
+    /* meanwhile a deposit and an order: their events wait for it */
+    free_units = fake_deposit("USDT", "7");
+    CU_ASSERT_FATAL(free_units > 0);
+    id = trade_a("POST", "/api/v3/order",
+                 (const char *const[]){"symbol", "BTCUSDT", "side", "BUY",
+                                       "type", "LIMIT", "timeInForce", "GTC",
+                                       "quantity", "0.01", "price", "30000",
+                                       NULL});
+    CU_ASSERT_FATAL(id >= 0);
+    for (int i = 0; i < 10; i++)
+        CU_ASSERT(ud_step(u, 20) == 0);
+    CU_ASSERT_EQUAL(us_read(area, slot, &rec), 0);
+    CU_ASSERT_EQUAL(rec.status, US_SNAPSHOT);
+    CU_ASSERT_EQUAL(rec.orders_gen, ogen);
+    /* the snapshot comes: the order once, the deposit counted once */
+    hold_snapshots = 0;
+    CU_ASSERT_FATAL(pump_until(u, slot, is_live));
+    settle_events(u, slot);
+    want_order = id;
+    CU_ASSERT(has_order(slot));
+    CU_ASSERT_EQUAL(rec.norders, 1);
+    CU_ASSERT_EQUAL(free_of("USDT"), free_units - 300 * MARKET_UNIT);
+    CU_ASSERT_EQUAL(rec.snapshots, 1);
+    ud_free(u);
+}
+
+static void
 test_fingerprint(void)
 {
     char a[US_FP_LEN + 1], b[US_FP_LEN + 1], c[US_FP_LEN + 1];
@@ -498,6 +668,10 @@ static CU_TestInfo userdata_tests[] = {
     {"a bad signature and an unknown key: each key's error", test_refused_keys},
     {"a forced disconnect: reconnect, resubscribe, re-snapshot",
      test_reconnects_and_resnapshots},
+    {"balanceUpdate: deposits and withdrawals", test_balance_updates},
+    {"an order list: listStatus and its legs", test_order_list},
+    {"events before the snapshot wait for it and count once",
+     test_events_before_the_snapshot},
     {"a removed key is unsubscribed", test_remove_unsubscribes},
     CU_TEST_INFO_NULL,
 };

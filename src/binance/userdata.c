@@ -130,15 +130,22 @@ static void key_error(struct udkey *k, int code, const char *fmt, ...)
 static void
 key_error(struct udkey *k, int code, const char *fmt, ...)
 {
+    char text[US_ERROR_MAX];
+    bool again;
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(k->rec.error, sizeof(k->rec.error), fmt, ap);
+    vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
+    /* a snapshot held back by the budget fails again each retry: say it
+     * once */
+    again = k->rec.error_code == code && strcmp(k->rec.error, text) == 0;
+    memcpy(k->rec.error, text, sizeof(text));
     k->rec.error_code = code;
     k->rec.error_ms = now_ms();
     changed(k, false, false);
-    log_warnx("user data: key %s: %s", k->rec.key_masked, k->rec.error);
+    if (!again)
+        log_warnx("user data: key %s: %s", k->rec.key_masked, text);
 }
 
 static void
