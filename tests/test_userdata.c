@@ -506,7 +506,6 @@ test_reconnects_and_resnapshots(void)
     CU_ASSERT_FATAL(pump_until(u, slot, resnapshotted));
     ud_stats(u, &st);
     CU_ASSERT_EQUAL(st.reconnects, 1);
-    CU_ASSERT_EQUAL(st.subscribes, 2);
     CU_ASSERT_EQUAL(snapshot_calls - calls, 2);
     CU_ASSERT_EQUAL(rec.connected, 1);
 
@@ -514,6 +513,18 @@ test_reconnects_and_resnapshots(void)
     id = place_limit(u, slot, "ETHUSDT", "BUY", "0.01", "2000");
     CU_ASSERT_STRING_EQUAL(find_order(id)->symbol, "ETHUSDT");
     ud_free(u);
+}
+
+static struct userdata *pumped; /* for unsubscribed_twice */
+
+static bool
+unsubscribed_twice(int slot)
+{
+    struct ud_stats st;
+
+    (void)slot;
+    ud_stats(pumped, &st);
+    return st.unsubscribes == 2;
 }
 
 static void
@@ -540,6 +551,15 @@ test_remove_unsubscribes(void)
     CU_ASSERT_EQUAL(st.unsubscribes, 1);
     CU_ASSERT_EQUAL(st.keys, 0);
     CU_ASSERT_EQUAL(st.connected, 1);
+
+    /* removed while its subscription is on its way: ended when it comes */
+    slot = add_key(u, TEST_KEY_B, TEST_SECRET_B, fp);
+    CU_ASSERT_EQUAL(ud_remove_key(u, fp), 0);
+    pumped = u;
+    CU_ASSERT(pump_until(u, slot, unsubscribed_twice));
+    CU_ASSERT(pump_until(u, slot, fake_holds));
+    ud_stats(u, &st);
+    CU_ASSERT_EQUAL(st.unsubscribes, 2);
     ud_free(u);
 }
 

@@ -35,6 +35,7 @@
 #define UD_SNAPSHOT_RETRY 2000 /* ms after a failed snapshot */
 #define UD_REQUEST_MAX    4096 /* bytes of a subscription request */
 #define UD_SIG_MAX        (SIGN_BASE64_MAX + 1)
+#define UD_ORPHANS_MAX    64 /* removed keys whose answer is awaited */
 
 struct udkey {
     struct creds c;       /* wiped on removal */
@@ -67,6 +68,10 @@ struct userdata {
     int64_t next_connect_ms, connect_started_ms, opened_ms, age_limit_ms;
     int64_t close_started_ms;
     long long next_id;
+    /* subscription requests of keys removed before the answer came: a
+     * success is unsubscribed at once */
+    long long orphans[UD_ORPHANS_MAX];
+    unsigned norphans;
     uint64_t rng;
     json_tokener *tok;
     struct ud_stats stats;
@@ -555,23 +560,34 @@ subscribe_key(struct userdata *u, struct udkey *k)
     set_status(k, US_SUBSCRIBING);
 }
 
+/* Sends userDataStream.unsubscribe for subscription sid. */
 static void
-unsubscribe_key(struct userdata *u, struct udkey *k)
+unsubscribe_id(struct userdata *u, long long sid)
 {
     json_object *req, *params;
 
-    if (!k->subscribed || u->ws == NULL || u->lost)
+    if (u->ws == NULL || u->lost)
         return;
     req = json_object_new_object();
     params = json_object_new_object();
     json_object_object_add(params, "subscriptionId",
-                           json_object_new_int64(k->sub_id));
+                           json_object_new_int64(sid));
     json_object_object_add(req, "id", json_object_new_int64(++u->next_id));
     json_object_object_add(
         req, "method", json_object_new_string("userDataStream.unsubscribe"));
     json_object_object_add(req, "params", params);
     if (send_request(u, req) == 0)
         u->stats.unsubscribes++;
+}
+
+/* k is going: its subscription ends, or the one on its way will. */
+static void
+unsubscribe_key(struct userdata *u, struct udkey *k)
+{
+    if (k->subscribed)
+        unsubscribe_id(u, k->sub_id);
+    else if (k->sub_req != 0 && u->norphans < UD_ORPHANS_MAX)
+        u->orphans[u->norphans++] = k->sub_req;
     k->subscribed = false;
 }
 
@@ -610,7 +626,17 @@ on_answer(struct userdata *u, json_object *o)
         }
         return;
     }
-    /* an unsubscription's answer, or one for a key since removed */
+    for (unsigned i = 0; i < u->norphans; i++) {
+        if (u->orphans[i] != id)
+            continue;
+        /* the key went while its subscription was on its way */
+        u->orphans[i] = u->orphans[--u->norphans];
+        if (int_of(o, "status", 0) == 200)
+            unsubscribe_id(u, int_of(json_object_object_get(o, "result"),
+                                     "subscriptionId", -1));
+        return;
+    }
+    /* an unsubscription's answer */
 }
 
 static struct udkey *
@@ -805,6 +831,7 @@ connection_over(struct userdata *u)
         u->ws = NULL;
     }
     u->armed = 0;
+    u->norphans = 0; /* their subscriptions ended with the connection */
     if (!u->planned) {
         unsigned shift = u->attempts < 20 ? u->attempts : 20;
         delay = u->cfg.backoff_min_ms << shift;
@@ -1015,6 +1042,7 @@ ud_add_key(struct userdata *u, const struct creds *c, char fp[US_FP_LEN + 1],
         k = u->keys[slot];
         creds_wipe(&k->c);
         k->c = *c;
+        k->retry_at_ms = 0; /* refused before? the new secret may do */
         return slot;
     }
     if ((slot = us_claim(u->st, name)) < 0) {
