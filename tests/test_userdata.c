@@ -16,8 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <CUnit/CUnit.h>
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 
 #include "bnc.h"
 #include "creds.h"
@@ -30,8 +34,16 @@
 
 #define WAIT_MS 10000 /* the bound on each wait below */
 
+#define ED_KEY "EdKeyForTheUserDataTest00000000000000000000000000000000000000E"
+
 static struct fakex fx;
 static char base[64];
+/* a second fake whose one account has an Ed25519 key (ED_KEY, ed_pem):
+ * the creds' testnet */
+static struct fakex fx_ed;
+static char base_ed[64];
+static char ed_pem[1024], ed_other_pem[1024]; /* private keys, PKCS#8 */
+static char ed_pub_path[300];
 static struct userstate *area;
 static struct us_record rec; /* the last us_read */
 static long snapshot_calls;  /* openOrders + account through the hooks */
@@ -81,6 +93,68 @@ settle_none(void *arg, const struct bnc_request *req, void *ticket,
     (void)resp;
 }
 
+/* A fresh Ed25519 key: its private PEM into pem, and, when pub_path is
+ * not NULL, its public PEM written there. Returns 0 or -1. */
+static int
+make_ed25519(char *pem, size_t len, const char *pub_path)
+{
+    gnutls_privkey_t key = NULL;
+    gnutls_x509_privkey_t x = NULL;
+    gnutls_pubkey_t pub = NULL;
+    gnutls_datum_t d = {NULL, 0};
+    FILE *f;
+    int rc = -1;
+
+    if (gnutls_privkey_init(&key) < 0 ||
+        gnutls_privkey_generate2(key, GNUTLS_PK_EDDSA_ED25519, 256, 0, NULL,
+                                 0) < 0 ||
+        gnutls_privkey_export_x509(key, &x) < 0 ||
+        gnutls_x509_privkey_export2_pkcs8(x, GNUTLS_X509_FMT_PEM, NULL,
+                                          GNUTLS_PKCS_PLAIN, &d) < 0 ||
+        d.size >= len)
+        goto out;
+    memcpy(pem, d.data, d.size);
+    pem[d.size] = '\0';
+    gnutls_free(d.data);
+    d.data = NULL;
+    if (pub_path != NULL) {
+        if (gnutls_pubkey_init(&pub) < 0 ||
+            gnutls_pubkey_import_privkey(pub, key, 0, 0) < 0 ||
+            gnutls_pubkey_export2(pub, GNUTLS_X509_FMT_PEM, &d) < 0 ||
+            (f = fopen(pub_path, "w")) == NULL)
+            goto out;
+        fwrite(d.data, 1, d.size, f);
+        if (fclose(f) != 0)
+            goto out;
+    }
+    rc = 0;
+out:
+    gnutls_free(d.data);
+    gnutls_pubkey_deinit(pub);
+    gnutls_x509_privkey_deinit(x);
+    gnutls_privkey_deinit(key);
+    return rc;
+}
+
+/* The Ed25519 fake: its account's key made here. */
+static int
+start_ed_fake(void)
+{
+    char arg[400];
+    const char *args[] = {"--key-ed25519", arg, NULL};
+
+    snprintf(ed_pub_path, sizeof(ed_pub_path), "%s/test_userdata.%d.pub",
+             getenv("TESTS_BUILDDIR") ? getenv("TESTS_BUILDDIR") : "/tmp",
+             (int)getpid());
+    if (make_ed25519(ed_pem, sizeof(ed_pem), ed_pub_path) < 0 ||
+        make_ed25519(ed_other_pem, sizeof(ed_other_pem), NULL) < 0)
+        return -1;
+    snprintf(arg, sizeof(arg), "%s=%s", ED_KEY, ed_pub_path);
+    if (fakex_start(&fx_ed, args) < 0)
+        return -1;
+    return wstest_base(&fx_ed, base_ed, sizeof(base_ed));
+}
+
 static int
 suite_init(void)
 {
@@ -89,11 +163,12 @@ suite_init(void)
     struct bnc_trade_gate gate = {admit_all, settle_none, NULL};
     char err[256];
 
-    if (wstest_start(&fx, base, sizeof(base)) < 0 ||
+    if (wstest_start(&fx, base, sizeof(base)) < 0 || start_ed_fake() < 0 ||
         (area = us_create(4, err, sizeof(err))) == NULL)
         return -1;
     bnc_config_defaults(&bc);
     snprintf(bc.mainnet_url, sizeof(bc.mainnet_url), "%s", fx.url);
+    snprintf(bc.testnet_url, sizeof(bc.testnet_url), "%s", fx_ed.url);
     bc.timeout_ms = 5000;
     if (bnc_init(&bc) < 0)
         return -1;
@@ -109,20 +184,25 @@ suite_clean(void)
     bnc_set_hooks(NULL);
     us_destroy(area);
     fakex_stop(&fx);
+    fakex_stop(&fx_ed);
+    unlink(ed_pub_path);
+    secure_wipe(ed_pem, sizeof(ed_pem));
+    secure_wipe(ed_other_pem, sizeof(ed_other_pem));
     bnc_thread_cleanup();
     return 0;
 }
 
-/* A module for the fake's WebSocket API, with short backoffs. */
+/* A module for the WebSocket API of the fake at ws_base, with short
+ * backoffs. */
 static struct userdata *
-new_userdata(void)
+new_userdata_at(const char *ws_base)
 {
     struct ud_config c;
     char err[256];
     struct userdata *u;
 
     ud_config_defaults(&c);
-    snprintf(c.ws_api_url, sizeof(c.ws_api_url), "%s/ws-api/v3", base);
+    snprintf(c.ws_api_url, sizeof(c.ws_api_url), "%s/ws-api/v3", ws_base);
     c.state = area;
     c.backoff_min_ms = 100;
     c.backoff_max_ms = 400;
@@ -132,22 +212,34 @@ new_userdata(void)
     return u;
 }
 
-/* Follows key/secret; returns its slot (fingerprint into fp). */
+static struct userdata *
+new_userdata(void)
+{
+    return new_userdata_at(base);
+}
+
+/* Follows key/secret on env; returns its slot (fingerprint into fp). */
 static int
-add_key(struct userdata *u, const char *key, const char *secret,
-        char fp[US_FP_LEN + 1])
+add_key_on(struct userdata *u, const char *key, const char *secret,
+           enum bnc_env env, char fp[US_FP_LEN + 1])
 {
     struct creds c;
     char err[256];
     int slot;
 
     memset(&c, 0, sizeof(c));
-    CU_ASSERT_FATAL(
-        creds_set(&c, key, secret, BNC_ENV_MAINNET, err, sizeof(err)) == 0);
+    CU_ASSERT_FATAL(creds_set(&c, key, secret, env, err, sizeof(err)) == 0);
     slot = ud_add_key(u, &c, fp, err, sizeof(err));
     creds_wipe(&c);
     CU_ASSERT_FATAL(slot >= 0);
     return slot;
+}
+
+static int
+add_key(struct userdata *u, const char *key, const char *secret,
+        char fp[US_FP_LEN + 1])
+{
+    return add_key_on(u, key, secret, BNC_ENV_MAINNET, fp);
 }
 
 /* Steps u until done(slot) holds on a fresh copy of the slot's record (in
@@ -668,6 +760,27 @@ test_events_before_the_snapshot(void)
 }
 
 static void
+test_ed25519_key(void)
+{
+    struct userdata *u = new_userdata_at(base_ed);
+    char fp[US_FP_LEN + 1];
+    int slot;
+
+    /* signed with another Ed25519 key: refused */
+    slot = add_key_on(u, ED_KEY, ed_other_pem, BNC_ENV_TESTNET, fp);
+    CU_ASSERT_FATAL(pump_until(u, slot, is_failed));
+    CU_ASSERT_EQUAL(rec.error_code, -1022);
+    CU_ASSERT_EQUAL(rec.env, BNC_ENV_TESTNET);
+    /* the right key replaces it and is tried at once */
+    CU_ASSERT_EQUAL(add_key_on(u, ED_KEY, ed_pem, BNC_ENV_TESTNET, fp), slot);
+    CU_ASSERT_FATAL(pump_until(u, slot, is_live));
+    CU_ASSERT_EQUAL(rec.snapshots, 1);
+    CU_ASSERT(rec.nbalances > 0);
+    CU_ASSERT(strstr(rec.error, "BEGIN") == NULL);
+    ud_free(u);
+}
+
+static void
 test_fingerprint(void)
 {
     char a[US_FP_LEN + 1], b[US_FP_LEN + 1], c[US_FP_LEN + 1];
@@ -693,6 +806,7 @@ static CU_TestInfo userdata_tests[] = {
     {"events before the snapshot wait for it and count once",
      test_events_before_the_snapshot},
     {"a removed key is unsubscribed", test_remove_unsubscribes},
+    {"an Ed25519 key: signed subscription, snapshot", test_ed25519_key},
     CU_TEST_INFO_NULL,
 };
 
