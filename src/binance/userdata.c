@@ -49,7 +49,6 @@ struct udkey {
     bool need_snapshot;
     int64_t snapshot_at_ms; /* monotonic */
     int64_t retry_at_ms;    /* refused: subscribe again then (monotonic) */
-    int64_t snap_sent_ms;   /* Binance's clock when the snapshot was asked */
     json_object **buf;      /* events before the snapshot; owned */
     size_t nbuf;
 };
@@ -379,12 +378,15 @@ apply_execution_report(struct udkey *k, json_object *e)
     if (o.order_id < 0)
         return;
     i = order_index(r, o.order_id);
-    /* not older than what the record holds (the snapshot's or a later
-     * event's view of the order) */
-    if ((i >= 0 && o.update_ms < r->orders[i].update_ms) ||
-        (i < 0 && o.update_ms < k->snap_sent_ms)) {
+    /* An event older than the record's view of the order (the snapshot's
+     * or a later event's) is already in it. An order the record lacks is
+     * taken as the event says: a report carries the order's whole state,
+     * and the reports that follow (a fill, a cancel) come in order, so the
+     * record converges even for an order the snapshot saw end. Comparing
+     * with the time the snapshot was asked would need this host's clock to
+     * agree with Binance's, and would drop a new order when it ran ahead. */
+    if (i >= 0 && o.update_ms < r->orders[i].update_ms)
         return;
-    }
     if (status_open(o.status)) {
         if (i >= 0 && o.client_order_id[0] == '\0')
             memcpy(o.client_order_id, r->orders[i].client_order_id,
@@ -735,7 +737,6 @@ take_snapshot(struct userdata *u, struct udkey *k)
     struct bnc_params p;
     struct us_record *r = &k->rec;
     json_object *bal;
-    int64_t sent = now_ms() + bnc_clock_offset();
 
     if (snapshot_call(u, k, "/api/v3/openOrders", NULL, &oo) < 0)
         return;
@@ -745,7 +746,6 @@ take_snapshot(struct userdata *u, struct udkey *k)
         bnc_response_free(&oo);
         return;
     }
-    k->snap_sent_ms = sent;
     r->norders = 0;
     r->orders_truncated = 0;
     for (size_t i = 0; json_object_is_type(oo.body, json_type_array) &&

@@ -25,13 +25,13 @@
  * taken (GET /api/v3/openOrders, then GET /api/v3/account, through
  * bnc_call: the budget hooks count them, and a held-back snapshot is tried
  * again after its wait). Events that arrive before the snapshot is applied
- * are buffered (up to UD_BUFFERED_MAX; beyond that the snapshot is taken
- * again). Nothing is lost between the two: an event about an order is
- * applied when its transaction time is not older than the order's
- * updateTime in the record (or, for an order the snapshot did not have,
- * not older than the moment the snapshot was asked for); an account event
- * when it is not older than the balances' updateTime. Events carry
- * absolute values except balanceUpdate, which is applied only when newer.
+ * are buffered (up to UD_BUFFERED_MAX; beyond that the buffer is emptied: the
+ * snapshot, taken after they came, reflects them) and applied after it.
+ * Nothing is lost between the two, and nothing counts twice: an
+ * executionReport carries the order's whole state and is applied unless
+ * it is older than the record's view of that order (its updateTime); an
+ * account event is applied when it is not older than the balances'
+ * updateTime (balanceUpdate, a delta, only when newer).
  *
  * A lost connection comes back after an exponential backoff with jitter
  * (backoff_min_ms doubling up to backoff_max_ms, a random point in the
