@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <CUnit/CUnit.h>
@@ -194,6 +195,8 @@ suite_clean(void)
 
 /* A module for the WebSocket API of the fake at ws_base, with short
  * backoffs. */
+static int64_t next_max_age_ms; /* for the next new_userdata_at, 0: default */
+
 static struct userdata *
 new_userdata_at(const char *ws_base)
 {
@@ -207,6 +210,8 @@ new_userdata_at(const char *ws_base)
     c.backoff_min_ms = 100;
     c.backoff_max_ms = 400;
     c.answer_timeout_ms = 5000;
+    if (next_max_age_ms > 0)
+        c.max_conn_age_ms = next_max_age_ms;
     u = ud_new(&c, err, sizeof(err));
     CU_ASSERT_PTR_NOT_NULL_FATAL(u);
     return u;
@@ -655,6 +660,25 @@ test_remove_unsubscribes(void)
     ud_free(u);
 }
 
+/* Whether a forked child, reading the area as a worker does, finds fp's
+ * record live with free USDT equal to want. */
+static bool
+child_sees_usdt(const char *fp, int64_t want)
+{
+    int status = 0;
+    pid_t pid = fork();
+
+    if (pid == 0) {
+        int slot = us_find(area, fp);
+        _exit(slot >= 0 && us_read(area, slot, &rec) == 0 &&
+                      rec.status == US_LIVE && free_of("USDT") == want
+                  ? 0
+                  : 1);
+    }
+    return pid > 0 && tl_wait_exit(pid, WAIT_MS, &status) == 0 &&
+           WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 static void
 test_balance_updates(void)
 {
@@ -676,6 +700,8 @@ test_balance_updates(void)
     want_free = after;
     CU_ASSERT_FATAL(pump_until(u, slot, usdt_is));
     CU_ASSERT_EQUAL(free_of("USDT"), before + 350000000);
+    /* another process sees the same record in the area */
+    CU_ASSERT(child_sees_usdt(fp, want_free));
     ud_free(u);
 }
 
@@ -781,6 +807,27 @@ test_ed25519_key(void)
 }
 
 static void
+test_planned_reconnect(void)
+{
+    struct userdata *u;
+    struct ud_stats st;
+    char fp[US_FP_LEN + 1];
+    int slot;
+
+    /* a connection older than max_conn_age_ms is replaced */
+    next_max_age_ms = 1000;
+    u = new_userdata();
+    next_max_age_ms = 0;
+    slot = add_key(u, TEST_KEY_A, TEST_SECRET_A, fp);
+    CU_ASSERT_FATAL(pump_until(u, slot, is_live));
+    CU_ASSERT_FATAL(pump_until(u, slot, resnapshotted));
+    ud_stats(u, &st);
+    CU_ASSERT(st.reconnects >= 1);
+    CU_ASSERT_EQUAL(rec.connected, 1);
+    ud_free(u);
+}
+
+static void
 test_fingerprint(void)
 {
     char a[US_FP_LEN + 1], b[US_FP_LEN + 1], c[US_FP_LEN + 1];
@@ -801,6 +848,7 @@ static CU_TestInfo userdata_tests[] = {
     {"a bad signature and an unknown key: each key's error", test_refused_keys},
     {"a forced disconnect: reconnect, resubscribe, re-snapshot",
      test_reconnects_and_resnapshots},
+    {"a connection past its age is replaced", test_planned_reconnect},
     {"balanceUpdate: deposits and withdrawals", test_balance_updates},
     {"an order list: listStatus and its legs", test_order_list},
     {"events before the snapshot wait for it and count once",
