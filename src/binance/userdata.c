@@ -927,12 +927,14 @@ connection_check(struct userdata *u)
         connection_over(u);
 }
 
-/* Per key: refused subscriptions tried again, snapshots due, answers
+/* Per key: refused subscriptions tried again, snapshots due (one a
+ * step: they block, and after a reconnect every key wants one), answers
  * that never came. */
 static void
 keys_due(struct userdata *u)
 {
     int64_t now = mono_ms();
+    bool snapped = false;
 
     if (u->ws == NULL || !u->was_open || u->lost || u->planned)
         return;
@@ -953,8 +955,11 @@ keys_due(struct userdata *u)
             k->retry_at_ms = 0;
             subscribe_key(u, k);
         }
-        if (k->subscribed && k->need_snapshot && now >= k->snapshot_at_ms)
+        if (!snapped && k->subscribed && k->need_snapshot &&
+            now >= k->snapshot_at_ms) {
             take_snapshot(u, k);
+            snapped = true;
+        }
         if (u->ws == NULL || u->lost)
             return;
     }

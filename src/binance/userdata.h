@@ -39,7 +39,8 @@
  * connection older than max_conn_age_ms is replaced (Binance cuts at 24 h).
  *
  * Nothing blocks but the REST snapshots (bnc_call is synchronous; the
- * stream's bytes wait in the socket meanwhile) and no thread runs inside.
+ * stream's bytes wait in the socket meanwhile; at most one key's snapshot
+ * a step) and no thread runs inside.
  * The module has its own epoll descriptor (ud_poll_fd), which the caller's
  * loop can watch (it is readable when the connection needs service); the
  * caller calls ud_step at least every 100 ms, for the timers.
