@@ -3266,8 +3266,8 @@ h_order_new(struct call *c)
     long long now = server_now();
 
     if (order_parse(c, &rq) < 0 || order_precheck(c, a, &rq) < 0 ||
-        open_limits_check(c, a, rq.sym,
-                          (const struct order_req *const[]){&rq}, 1) < 0 ||
+        open_limits_check(c, a, rq.sym, (const struct order_req *const[]){&rq},
+                          1) < 0 ||
         order_room(c, a, 1) < 0)
         return;
     struct order *o = order_create(a, &rq, now);
@@ -4950,6 +4950,8 @@ fake_stream_random(struct call *c, int s)
     jset(c->body, "fromUpdateId", jint(g_books[s].update_id + 1));
 }
 
+static size_t uds_subscriptions(void);
+
 /* GET /__fake/stream[?symbol=S]: the server's port and counters, the
  * generator's progress, and the symbol's book. */
 static void
@@ -4969,6 +4971,8 @@ fake_stream_info(struct call *c, int s)
     jset(c->body, "received", jint((long long)st.received));
     jset(c->body, "sent", jint((long long)st.sent));
     jset(c->body, "lastCloseCode", jint(st.last_close_code));
+    jset(c->body, "userDataSubscriptions",
+         jint((long long)uds_subscriptions()));
     jset(gen, "running", jbool(g_gen.running));
     jset(gen, "done", jint(g_gen.done));
     jset(gen, "n", jint(g_gen.n));
@@ -5142,6 +5146,20 @@ static struct {
     struct uds_seen seen[FAKEX_MAX_KEYS];
 } g_uds;
 
+/* The user data subscriptions of connections still open (for
+ * GET /__fake/stream); those of closed ones are dropped.  Caller holds
+ * g.lock. */
+static size_t
+uds_subscriptions(void)
+{
+    for (size_t k = 0; k < g_uds.nsub;)
+        if (fxws_is_open(g_ws, g_uds.sub[k].conn))
+            k++;
+        else
+            g_uds.sub[k] = g_uds.sub[--g_uds.nsub];
+    return g_uds.nsub;
+}
+
 /* Takes account i's present state as told. Returns 0 or -1 (memory). */
 static int
 uds_seen_reset(size_t i)
@@ -5272,6 +5290,47 @@ uds_order_changes(size_t i, size_t k)
         uds_send(i, execution_report(a, o, STATUSES[o->status], 0));
 }
 
+/* A listStatus for order list id of account i (when a leg changed: on
+ * placement EXEC_STARTED / EXECUTING, at the end ALL_DONE). */
+static void
+uds_list_status(size_t i, long long id)
+{
+    struct account *a = &g.acct[i];
+    const struct order_list *l = list_by_id(a, id);
+    json_object *j, *e, *legs;
+
+    if (l == NULL)
+        return;
+    j = list_json(a, l, NULL, false);
+    e = json_object_new_object();
+    legs = json_object_new_array();
+    jset(e, "e", jstr("listStatus"));
+    jset(e, "E", jint(server_now()));
+    jset(e, "s", jstr(SYMBOLS[l->sym].name));
+    jset(e, "g", jint(l->id));
+    jset(e, "c", json_object_get(json_object_object_get(j, "contingencyType")));
+    jset(e, "l", json_object_get(json_object_object_get(j, "listStatusType")));
+    jset(e, "L", json_object_get(json_object_object_get(j, "listOrderStatus")));
+    jset(e, "r", jstr("NONE"));
+    jset(e, "C", jstr(l->cid));
+    jset(e, "T", jint(server_now()));
+    for (size_t k = 0;
+         k < json_object_array_length(json_object_object_get(j, "orders"));
+         k++) {
+        json_object *o = json_object_array_get_idx(
+                        json_object_object_get(j, "orders"), k),
+                    *leg = json_object_new_object();
+        jset(leg, "s", json_object_get(json_object_object_get(o, "symbol")));
+        jset(leg, "i", json_object_get(json_object_object_get(o, "orderId")));
+        jset(leg, "c",
+             json_object_get(json_object_object_get(o, "clientOrderId")));
+        json_object_array_add(legs, leg);
+    }
+    jset(e, "O", legs);
+    json_object_put(j);
+    uds_send(i, e);
+}
+
 /* Tells every subscribed account's subscribers what changed.  Caller holds
  * g.lock. */
 static void
@@ -5291,6 +5350,8 @@ uds_flush(void)
         if (grow((void **)&v->order, &v->cap, a->norders + 1,
                  sizeof(*v->order)) < 0)
             continue;
+        long long lists[8];
+        size_t nlists = 0;
         for (size_t k = 0; k < a->norders; k++) {
             if (k < v->norder && v->order[k].status == a->orders[k].status &&
                 v->order[k].exec == a->orders[k].exec)
@@ -5298,8 +5359,13 @@ uds_flush(void)
             uds_order_changes(i, k);
             v->order[k].status = a->orders[k].status;
             v->order[k].exec = a->orders[k].exec;
+            if (a->orders[k].list_id >= 0 && nlists < 8 &&
+                (nlists == 0 || lists[nlists - 1] != a->orders[k].list_id))
+                lists[nlists++] = a->orders[k].list_id;
         }
         v->norder = a->norders;
+        for (size_t k = 0; k < nlists; k++)
+            uds_list_status(i, lists[k]);
         bal = json_object_new_array();
         for (int k = 0; k < NASSET; k++) {
             json_object *b;
@@ -5557,6 +5623,49 @@ ws_api_request(unsigned long long conn, const char *text, size_t len)
     json_object_put(req);
 }
 
+/* POST /__fake/balance?asset=A&delta=D[&key=K]: a deposit (D) or a
+ * withdrawal ("-D") of asset A on account K (default: the first).  Free
+ * changes by D; subscribers get a balanceUpdate, then the
+ * outboundAccountPosition every balance change brings. */
+static void
+fake_balance(struct call *c)
+{
+    const char *key = param(c, "key"), *asset = param(c, "asset"),
+               *d = param(c, "delta");
+    struct account *a = key != NULL   ? account_find(key)
+                        : g.nacct > 0 ? &g.acct[0]
+                                      : NULL;
+    int k = asset != NULL ? ENUM_FIND(ASSETS, asset) : -1;
+    bool neg = d != NULL && d[0] == '-';
+    fx_t v = 0;
+    char b[48];
+
+    if (a == NULL || k < 0 || d == NULL || fx_parse(neg ? d + 1 : d, &v) < 0 ||
+        v <= 0 || (neg && v > a->free[k])) {
+        fake_fail(c, 400,
+                  "need a known asset and key, and a delta that leaves the "
+                  "free balance at 0 or more");
+        return;
+    }
+    a->free[k] += neg ? -v : v;
+    a->listed[k] = true;
+    a->update_time = server_now();
+    if (g_uds.seen[a - g.acct].on) {
+        json_object *e = json_object_new_object();
+        jset(e, "e", jstr("balanceUpdate"));
+        jset(e, "E", jint(server_now()));
+        jset(e, "a", jstr(ASSETS[k]));
+        snprintf(b, sizeof(b), "%s", neg ? "-" : "");
+        fx_fmt(v, b + strlen(b), sizeof(b) - strlen(b));
+        jset(e, "d", jstr(b));
+        jset(e, "T", jint(a->update_time));
+        uds_send((size_t)(a - g.acct), e);
+    }
+    c->body = json_object_new_object();
+    jset(c->body, "asset", jstr(ASSETS[k]));
+    jset(c->body, "free", jfx(a->free[k]));
+}
+
 /* POST /__fake/klines?symbol=S&interval=I&start=T&ohlcv=o:h:l:c:v,...:
  * from now on S's klines of interval I are these, one per interval from
  * open time T (an empty ohlcv goes back to the generated ones). */
@@ -5664,6 +5773,8 @@ fake_dispatch(struct call *c)
         fake_fill(c);
     } else if (strcmp(c->path, "/__fake/order_count") == 0 && post) {
         fake_order_count(c);
+    } else if (strcmp(c->path, "/__fake/balance") == 0 && post) {
+        fake_balance(c);
     } else if (strcmp(c->path, "/__fake/klines") == 0 && post) {
         fake_klines(c);
     } else if (strcmp(c->path, "/__fake/depth") == 0 && post) {
@@ -5677,6 +5788,7 @@ fake_dispatch(struct call *c)
                strcmp(c->path, "/__fake/stats") == 0 ||
                strcmp(c->path, "/__fake/fill") == 0 ||
                strcmp(c->path, "/__fake/order_count") == 0 ||
+               strcmp(c->path, "/__fake/balance") == 0 ||
                strcmp(c->path, "/__fake/klines") == 0 ||
                strcmp(c->path, "/__fake/depth") == 0) {
         fake_fail(c, 405, "method not allowed");

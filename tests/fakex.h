@@ -233,6 +233,10 @@
  *     Order lists and cancelReplace check the counters (an OCO or OTO
  *     adds 2, an OTOCO 3, a cancelReplace 1); POST /api/v3/order still
  *     only counts.  GET /api/v3/rateLimit/order shows them.
+ *   POST /__fake/balance?asset=A&delta=D[&key=K]
+ *     a deposit (D) or a withdrawal ("-D", at most the free balance) of
+ *     asset A on account K (default: the first); user data subscribers
+ *     get a balanceUpdate.  Answers {asset, free}.
  *
  * GET /api/v3/myPreventedMatches answers [] for valid requests: orders of
  * one account never meet each other in the fake, so nothing is prevented.
@@ -250,8 +254,9 @@
  *
  *   GET  /__fake/stream[?symbol=S]
  *     {port, open, accepted, refused, pings, pongs (with the ping's
- *     payload), received, sent, lastCloseCode, generator:{running, done,
- *     n}[, lastUpdateId, bids, asks (level counts of S's book)]}
+ *     payload), received, sent, lastCloseCode, userDataSubscriptions (of
+ *     the connections still open), generator:{running, done, n}[,
+ *     lastUpdateId, bids, asks (level counts of S's book)]}
  *   POST /__fake/stream/random?symbol=S&n=N[&rate=R][&seed=X][&changes=K]
  *     starts the random generator: N depth events (1..MAX_EVENTS), R per
  *     second (0: as fast as it can), from seed X, each with 1..K level
@@ -278,7 +283,9 @@
  * signature over the sorted params, checked as REST signatures are, any
  * key type), userDataStream.unsubscribe and session.subscriptions.  A
  * subscription gets {"subscriptionId":n,"event":{...}}: an executionReport
- * for every order placed (NEW), filled (TRADE), canceled or expired, and an
+ * for every order placed (NEW), filled (TRADE), canceled or expired, a
+ * listStatus for each order list one of whose legs changed (EXEC_STARTED /
+ * EXECUTING, or ALL_DONE once no leg is open), and an
  * outboundAccountPosition with the assets whose balance changed, after each
  * request (REST or /__fake/) that changed the account.  Subscription ids
  * count up from 0 across the whole exchange.

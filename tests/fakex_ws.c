@@ -811,6 +811,18 @@ fxws_send_to(struct fxws *s, unsigned long long conn, const char *text)
     return rc;
 }
 
+bool
+fxws_is_open(struct fxws *s, unsigned long long conn)
+{
+    bool open = false;
+
+    pthread_mutex_lock(&s->lock);
+    for (struct fxconn *c = s->conns; c != NULL && !open; c = c->next)
+        open = c->id == conn && c->open && !c->dead;
+    pthread_mutex_unlock(&s->lock);
+    return open;
+}
+
 /* Runs fn on every open connection under the lock, then wakes the thread.
  * Returns the count. */
 static int

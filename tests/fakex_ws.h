@@ -55,6 +55,9 @@ struct fxws *fxws_start(const char *addr, fxws_stream_ok_fn ok, fxws_api_fn api,
  * connection is gone. */
 int fxws_send_to(struct fxws *s, unsigned long long conn, const char *text);
 
+/* Whether connection conn is still open. */
+bool fxws_is_open(struct fxws *s, unsigned long long conn);
+
 /* The port it listens on. */
 int fxws_port(const struct fxws *s);
 
