@@ -22,6 +22,7 @@
 #include "market.h"
 #include "util.h"
 #include "ws.h"
+#include "wsretry.h"
 
 #define FEED_STEP_MAX_MS     50 /* requests are polled this often */
 #define FEED_STREAMS_PER_SYM 4
@@ -74,12 +75,10 @@ struct feed {
     unsigned nslots;
     int ep;
     struct ws_conn *ws;
-    uint32_t armed; /* events registered for ws's descriptor */
-    bool was_open, lost, planned;
-    bool ever_open; /* a connection was open before: the next is a reconnect */
-    int64_t connect_started_ms, opened_ms, close_started_ms; /* mono */
-    int64_t next_connect_ms, age_limit_ms;                   /* mono */
-    int attempts;
+    uint32_t armed;          /* events registered for ws's descriptor */
+    bool lost;               /* the connection ended: connection_over */
+    int64_t next_connect_ms; /* mono */
+    struct wsretry retry;    /* backoff and the age limit */
     struct fsym sym[MARKET_SYMBOLS_MAX];
     uint32_t seen_claims;
     unsigned snap_next; /* where the next look for a due snapshot starts */
@@ -89,7 +88,6 @@ struct feed {
     int64_t sent_ms[FEED_PACE_MAX]; /* the last sends, a ring */
     unsigned sent_pos;
     long next_id;
-    uint64_t rng;
     json_tokener *tok;
     /* publish_book's scratch */
     struct book_level levels[MARKET_LEVELS];
@@ -114,23 +112,6 @@ feed_config_defaults(struct feed_config *c)
     c->max_conn_age_ms = (23 * 60 + 30) * 60 * 1000LL;
     c->connect_timeout_ms = 10000;
     c->control_per_s = 4;
-}
-
-/* xorshift64*: jitter needs no quality beyond spreading processes. */
-static uint64_t
-rng_next(struct feed *f)
-{
-    f->rng ^= f->rng >> 12;
-    f->rng ^= f->rng << 25;
-    f->rng ^= f->rng >> 27;
-    return f->rng * UINT64_C(2685821657736338717);
-}
-
-/* A random duration in [0, span). */
-static int64_t
-jitter(struct feed *f, int64_t span)
-{
-    return span > 0 ? (int64_t)(rng_next(f) % (uint64_t)span) : 0;
 }
 
 /* ---- publishing ---- */
@@ -180,7 +161,7 @@ publish_book(struct feed *f, int slot)
     struct fsym *s = &f->sym[slot];
     uint32_t nb = levels_out(f, s, BOOK_BID, f->bids);
     uint32_t na = levels_out(f, s, BOOK_ASK, f->asks);
-    bool connected = f->was_open && !f->lost;
+    bool connected = f->retry.was_open && !f->lost;
     bool live = book_synced(s->book) && !s->in_doubt;
     struct market_state *st = market_write_begin(f->m, slot);
 
@@ -224,7 +205,7 @@ publish_connection(struct feed *f)
     for (unsigned i = 0; i < f->nslots; i++)
         if (f->sym[i].used)
             publish_book(f, (int)i);
-    f->info.ws_connected = f->was_open && !f->lost;
+    f->info.ws_connected = f->retry.was_open && !f->lost;
     market_set_feed_info(f->m, &f->info);
 }
 
@@ -443,7 +424,7 @@ on_message(void *arg, const char *text, size_t len)
         return;
     }
     /* a message after a reconnect proves the connection works */
-    f->attempts = 0;
+    wsretry_success(&f->retry);
     slot = slot_of_stream(f, json_object_get_string(stream), &suffix);
     if (slot < 0) {
         /* a symbol dropped while its UNSUBSCRIBE was on its way */
@@ -466,11 +447,7 @@ on_close(void *arg, int code, bool clean, const char *reason)
     struct feed *f = arg;
 
     f->lost = true;
-    if (f->planned)
-        log_info("feed: planned reconnect: connection closed (%d)", code);
-    else
-        log_warnx("feed: stream connection %s (%d): %s",
-                  clean ? "closed" : "lost", code, reason);
+    wsretry_log_close("feed: stream", f->retry.planned, code, clean, reason);
 }
 
 /* ---- subscriptions ---- */
@@ -736,7 +713,7 @@ snapshots_due(struct feed *f)
                      now - s->on_conn_ms >= FEED_QUIET_MS;
         /* a quiet book in doubt after a reconnect is verified */
         bool verify = s->in_doubt && now - s->on_conn_ms >= FEED_DOUBT_MS;
-        if ((due || quiet || verify) && f->was_open && !f->lost) {
+        if ((due || quiet || verify) && f->retry.was_open && !f->lost) {
             f->snap_next = i + 1;
             take_snapshot(f, (int)i);
             return;
@@ -798,15 +775,7 @@ sample_second(struct feed *f, int64_t t)
 static void
 arm(struct feed *f)
 {
-    uint32_t want = f->ws != NULL ? ws_events(f->ws) : 0;
-    struct epoll_event ev = {.events = want, .data.ptr = f};
-
-    if (f->ws == NULL || ws_fd(f->ws) < 0 || want == f->armed)
-        return;
-    if (epoll_ctl(f->ep, f->armed ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, ws_fd(f->ws),
-                  &ev) < 0)
-        log_warn("feed: epoll_ctl");
-    f->armed = want;
+    wsretry_arm(f->ep, f->ws, &f->armed, f, "feed");
 }
 
 static unsigned
@@ -858,9 +827,9 @@ connect_now(struct feed *f)
     o.on_message = on_message;
     o.on_close = on_close;
     o.arg = f;
-    f->lost = f->was_open = f->planned = false;
+    f->lost = false;
     f->armed = 0;
-    f->connect_started_ms = mono_ms();
+    wsretry_connecting(&f->retry, mono_ms());
     if ((f->ws = ws_open(&o, err, sizeof(err))) == NULL) {
         log_warnx("feed: cannot connect to %s: %s", f->cfg.stream_url, err);
         connection_over(f);
@@ -874,15 +843,7 @@ connect_now(struct feed *f)
 static void
 connection_over(struct feed *f)
 {
-    int64_t now = mono_ms(), delay = 0;
-
-    if (f->ws != NULL) {
-        if (f->armed && ws_fd(f->ws) >= 0)
-            epoll_ctl(f->ep, EPOLL_CTL_DEL, ws_fd(f->ws), NULL);
-        ws_free(f->ws);
-        f->ws = NULL;
-    }
-    f->armed = 0;
+    wsretry_drop(f->ep, &f->ws, &f->armed);
     f->nops = 0;
     for (unsigned i = 0; i < f->nslots; i++) {
         struct fsym *s = &f->sym[i];
@@ -890,72 +851,50 @@ connection_over(struct feed *f)
         if (s->used && book_synced(s->book))
             s->in_doubt = true;
     }
-    if (!f->planned) {
-        int shift = f->attempts < 20 ? f->attempts : 20;
-        delay = f->cfg.backoff_min_ms << shift;
-        if (delay > f->cfg.backoff_max_ms || delay <= 0)
-            delay = f->cfg.backoff_max_ms;
-        delay = delay / 2 + jitter(f, delay / 2 + 1);
-        f->attempts++;
-    }
-    f->next_connect_ms = now + delay;
-    f->was_open = false;
+    f->next_connect_ms = wsretry_over(&f->retry, mono_ms());
     f->lost = true;
     publish_connection(f);
 }
 
-/* After a step of the connection: notices it opened, ended or took too
+/* After a step of the live connection: notices it opened or took too
  * long. */
 static void
 connection_check(struct feed *f)
 {
     int64_t now = mono_ms();
 
-    if (f->ws == NULL)
-        return;
-    if (f->lost) {
-        connection_over(f);
-        return;
-    }
-    if (!f->was_open && ws_state(f->ws) == WS_OPEN) {
-        f->was_open = true;
-        f->opened_ms = now;
-        f->age_limit_ms =
-            f->cfg.max_conn_age_ms -
-            jitter(f, f->cfg.max_conn_age_ms / 10 < FEED_AGE_JITTER_MS
-                          ? f->cfg.max_conn_age_ms / 10
-                          : FEED_AGE_JITTER_MS);
-        f->info.connects = ++f->st.connects;
-        if (f->ever_open)
-            f->info.reconnects = ++f->st.reconnects;
-        f->ever_open = true;
+    switch (wsretry_due(&f->retry, now, ws_state(f->ws) == WS_OPEN,
+                        f->cfg.connect_timeout_ms, f->cfg.max_conn_age_ms,
+                        FEED_AGE_JITTER_MS, FEED_CLOSE_WAIT_MS)) {
+    case WSRETRY_OPENED:
+        f->info.connects = f->st.connects = f->retry.connects;
+        f->info.reconnects = f->st.reconnects = f->retry.reconnects;
         f->info.connected_since_ms = now_ms();
         for (unsigned i = 0; i < f->nslots; i++)
             f->sym[i].on_conn_ms = now;
         log_info("feed: connected to %s (%u streams)", f->cfg.stream_url,
                  streams_named(f));
         publish_connection(f);
-    }
-    if (!f->was_open &&
-        now - f->connect_started_ms > f->cfg.connect_timeout_ms) {
+        break;
+    case WSRETRY_TOO_SLOW:
         log_warnx("feed: connecting to %s took over %lld ms; giving up",
                   f->cfg.stream_url, (long long)f->cfg.connect_timeout_ms);
         connection_over(f);
-        return;
-    }
-    if (f->was_open && !f->planned && now - f->opened_ms >= f->age_limit_ms) {
+        break;
+    case WSRETRY_AGED:
         log_info("feed: the connection is %lld s old: reconnecting before "
                  "Binance's 24 h cut",
-                 (long long)((now - f->opened_ms) / 1000));
-        f->planned = true;
-        f->close_started_ms = now;
+                 (long long)((now - f->retry.opened_ms) / 1000));
         f->info.planned_reconnects = ++f->st.planned_reconnects;
         if (ws_close(f->ws, WS_CODE_NORMAL, "planned reconnect") < 0)
             connection_over(f);
-        return;
-    }
-    if (f->planned && now - f->close_started_ms > FEED_CLOSE_WAIT_MS)
+        break;
+    case WSRETRY_CLOSE_LATE:
         connection_over(f);
+        break;
+    case WSRETRY_NOTHING:
+        break;
+    }
 }
 
 /* ---- the loop ---- */
@@ -981,19 +920,13 @@ feed_new(const struct feed_config *cfg, char *err, size_t errlen)
         f->cfg.control_per_s = 4;
     if (f->cfg.snapshot_limit < 1)
         f->cfg.snapshot_limit = 5000;
-    if (f->cfg.backoff_min_ms < 1)
-        f->cfg.backoff_min_ms = 1000;
-    if (f->cfg.backoff_max_ms < f->cfg.backoff_min_ms)
-        f->cfg.backoff_max_ms = f->cfg.backoff_min_ms;
-    if (f->cfg.connect_timeout_ms < 1)
-        f->cfg.connect_timeout_ms = 10000;
-    if (f->cfg.max_conn_age_ms < 1000)
-        f->cfg.max_conn_age_ms = 1000;
     /* a trailing '/' would double in the URL */
     size_t n = strlen(f->cfg.stream_url);
     while (n > 0 && f->cfg.stream_url[n - 1] == '/')
         f->cfg.stream_url[--n] = '\0';
-    f->rng = (uint64_t)now_ms() ^ ((uint64_t)getpid() << 32) ^ 0x9E3779B9u;
+    wsretry_init(&f->retry, &f->cfg.backoff_min_ms, &f->cfg.backoff_max_ms,
+                 &f->cfg.connect_timeout_ms, &f->cfg.max_conn_age_ms,
+                 0x9E3779B9u);
     f->ep = epoll_create1(EPOLL_CLOEXEC);
     f->tok = json_tokener_new();
     if (f->ep < 0 || f->tok == NULL) {
@@ -1011,26 +944,16 @@ feed_new(const struct feed_config *cfg, char *err, size_t errlen)
 int
 feed_step(struct feed *f, int timeout_ms)
 {
-    struct epoll_event ev;
     int64_t now, wall;
-    int n;
 
     if (timeout_ms > FEED_STEP_MAX_MS || timeout_ms < 0)
         timeout_ms = FEED_STEP_MAX_MS;
-    n = epoll_wait(f->ep, &ev, 1, f->ws != NULL ? timeout_ms : 0);
-    if (n < 0 && errno != EINTR) {
-        log_warn("feed: epoll_wait");
+    if (wsretry_wait(f->ep, f->ws, &f->lost, timeout_ms, "feed") < 0)
         return -1;
-    }
-    if (f->ws == NULL && timeout_ms > 0 && n <= 0)
-        usleep((useconds_t)timeout_ms * 1000);
-    if (n == 1 && f->ws != NULL) {
-        if (ev.events & (EPOLLIN | EPOLLHUP | EPOLLERR))
-            ws_on_readable(f->ws);
-        if (f->ws != NULL && !f->lost && (ev.events & EPOLLOUT))
-            ws_on_writable(f->ws);
-    }
-    connection_check(f);
+    if (f->ws != NULL && f->lost)
+        connection_over(f);
+    else if (f->ws != NULL)
+        connection_check(f);
     now = mono_ms();
     wall = now_ms();
     scan_requests(f, now >= f->next_scan_ms);
@@ -1049,7 +972,7 @@ feed_step(struct feed *f, int timeout_ms)
     arm(f);
     f->info.heartbeat_ms = wall;
     f->info.streams = streams_named(f);
-    f->info.ws_connected = f->was_open && !f->lost;
+    f->info.ws_connected = f->retry.was_open && !f->lost;
     market_set_feed_info(f->m, &f->info);
     return 0;
 }

@@ -418,13 +418,55 @@ _Static_assert(offsetof(struct market_trade, time_ms) == 0,
 _Static_assert(offsetof(struct market_sample, time_ms) == 0,
                "market_sample starts with its time");
 
-void
-market_push_trade(struct market *m, int slot, const struct market_trade *t)
+/* One of a slot's two rings: its index, entries, entry size and length. */
+struct ring_ref {
+    struct ring_idx *idx;
+    void *entries;
+    size_t size, n;
+};
+
+static int
+ring_of(const struct market *m, int slot, int samples, struct ring_ref *r)
 {
     struct market_slot *s = slot_at(m, slot);
 
-    if (s != NULL)
-        ring_push(&s->trade_idx, s->trades, sizeof(*t), MARKET_TRADES, t);
+    if (s == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (samples)
+        *r = (struct ring_ref){&s->sample_idx, s->samples,
+                               sizeof(struct market_sample), MARKET_SAMPLES};
+    else
+        *r = (struct ring_ref){&s->trade_idx, s->trades,
+                               sizeof(struct market_trade), MARKET_TRADES};
+    return 0;
+}
+
+static void
+ring_write(struct market *m, int slot, int samples, const void *entry)
+{
+    struct ring_ref r;
+
+    if (ring_of(m, slot, samples, &r) == 0)
+        ring_push(r.idx, r.entries, r.size, r.n, entry);
+}
+
+static long
+ring_read(const struct market *m, int slot, int samples, int64_t since_ms,
+          void *out, size_t max)
+{
+    struct ring_ref r;
+
+    if (ring_of(m, slot, samples, &r) < 0)
+        return -1;
+    return ring_since(r.idx, r.entries, r.size, r.n, since_ms, out, max);
+}
+
+void
+market_push_trade(struct market *m, int slot, const struct market_trade *t)
+{
+    ring_write(m, slot, 0, t);
 }
 
 /* Contract in market.h. */
@@ -432,23 +474,13 @@ long
 market_trades_since(const struct market *m, int slot, int64_t since_ms,
                     struct market_trade *out, size_t max)
 {
-    const struct market_slot *s = slot_at(m, slot);
-
-    if (s == NULL) {
-        errno = EINVAL;
-        return -1;
-    }
-    return ring_since(&s->trade_idx, s->trades, sizeof(*out), MARKET_TRADES,
-                      since_ms, out, max);
+    return ring_read(m, slot, 0, since_ms, out, max);
 }
 
 void
 market_push_sample(struct market *m, int slot, const struct market_sample *x)
 {
-    struct market_slot *s = slot_at(m, slot);
-
-    if (s != NULL)
-        ring_push(&s->sample_idx, s->samples, sizeof(*x), MARKET_SAMPLES, x);
+    ring_write(m, slot, 1, x);
 }
 
 /* Contract in market.h. */
@@ -456,14 +488,7 @@ long
 market_samples_since(const struct market *m, int slot, int64_t since_ms,
                      struct market_sample *out, size_t max)
 {
-    const struct market_slot *s = slot_at(m, slot);
-
-    if (s == NULL) {
-        errno = EINVAL;
-        return -1;
-    }
-    return ring_since(&s->sample_idx, s->samples, sizeof(*out), MARKET_SAMPLES,
-                      since_ms, out, max);
+    return ring_read(m, slot, 1, since_ms, out, max);
 }
 
 /* ---- the writer's housekeeping ---- */

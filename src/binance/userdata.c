@@ -28,6 +28,7 @@
 #include "userdata.h"
 #include "util.h"
 #include "ws.h"
+#include "wsretry.h"
 
 #define UD_STEP_MAX_MS    100
 #define UD_CLOSE_WAIT_MS  2000
@@ -62,16 +63,14 @@ struct userdata {
     int ep;
     struct ws_conn *ws;
     uint32_t armed;
-    bool lost, was_open, ever_open, planned;
-    unsigned attempts;
-    int64_t next_connect_ms, connect_started_ms, opened_ms, age_limit_ms;
-    int64_t close_started_ms;
+    bool lost;            /* the connection ended: connection_over */
+    struct wsretry retry; /* backoff and the age limit */
+    int64_t next_connect_ms;
     long long next_id;
     /* subscription requests of keys removed before the answer came: a
      * success is unsubscribed at once */
     long long orphans[UD_ORPHANS_MAX];
     unsigned norphans;
-    uint64_t rng;
     json_tokener *tok;
     struct ud_stats stats;
 };
@@ -90,18 +89,6 @@ ud_config_defaults(struct ud_config *c)
     c->key_retry_ms = 60000;
     c->answer_timeout_ms = 10000;
     c->recv_window = 5000;
-}
-
-/* xorshift64*: jitter needs no quality beyond spreading processes. */
-static int64_t
-jitter(struct userdata *u, int64_t span)
-{
-    u->rng ^= u->rng >> 12;
-    u->rng ^= u->rng << 25;
-    u->rng ^= u->rng >> 27;
-    return span > 0 ? (int64_t)((u->rng * UINT64_C(2685821657736338717)) %
-                                (uint64_t)span)
-                    : 0;
 }
 
 /* ---- the record ---- */
@@ -519,7 +506,7 @@ subscribe_key(struct userdata *u, struct udkey *k)
     json_object *req, *params;
     int n, rc;
 
-    if (u->ws == NULL || !u->was_open || u->lost)
+    if (u->ws == NULL || !u->retry.was_open || u->lost)
         return;
     n = snprintf(payload, sizeof(payload),
                  "apiKey=%s&recvWindow=%ld&timestamp=%lld", k->c.key,
@@ -666,7 +653,7 @@ on_message(void *arg, const char *text, size_t len)
         json_object_put(o);
         return;
     }
-    u->attempts = 0; /* a message proves the connection works */
+    wsretry_success(&u->retry); /* a message proves the connection works */
     if (json_object_object_get_ex(o, "event", &event) &&
         json_object_is_type(event, json_type_object)) {
         k = key_of_subscription(u, int_of(o, "subscriptionId", -1));
@@ -695,11 +682,8 @@ on_close(void *arg, int code, bool clean, const char *reason)
     struct userdata *u = arg;
 
     u->lost = true;
-    if (u->planned)
-        log_info("user data: planned reconnect: connection closed (%d)", code);
-    else
-        log_warnx("user data: WebSocket API connection %s (%d): %s",
-                  clean ? "closed" : "lost", code, reason);
+    wsretry_log_close("user data: WebSocket API", u->retry.planned, code, clean,
+                      reason);
 }
 
 /* ---- snapshots ---- */
@@ -786,15 +770,7 @@ take_snapshot(struct userdata *u, struct udkey *k)
 static void
 arm(struct userdata *u)
 {
-    uint32_t want = u->ws != NULL ? ws_events(u->ws) : 0;
-    struct epoll_event ev = {.events = want, .data.ptr = u};
-
-    if (u->ws == NULL || ws_fd(u->ws) < 0 || want == u->armed)
-        return;
-    if (epoll_ctl(u->ep, u->armed ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, ws_fd(u->ws),
-                  &ev) < 0)
-        log_warn("user data: epoll_ctl");
-    u->armed = want;
+    wsretry_arm(u->ep, u->ws, &u->armed, u, "user data");
 }
 
 /* Every key back to "not subscribed" on a connection that is gone. */
@@ -822,28 +798,10 @@ keys_disconnected(struct userdata *u)
 static void
 connection_over(struct userdata *u)
 {
-    int64_t delay = 0;
-
-    if (u->ws != NULL) {
-        if (u->armed && ws_fd(u->ws) >= 0)
-            epoll_ctl(u->ep, EPOLL_CTL_DEL, ws_fd(u->ws), NULL);
-        ws_free(u->ws);
-        u->ws = NULL;
-    }
-    u->armed = 0;
+    wsretry_drop(u->ep, &u->ws, &u->armed);
     u->norphans = 0; /* their subscriptions ended with the connection */
-    if (!u->planned) {
-        unsigned shift = u->attempts < 20 ? u->attempts : 20;
-        delay = u->cfg.backoff_min_ms << shift;
-        if (delay > u->cfg.backoff_max_ms || delay <= 0)
-            delay = u->cfg.backoff_max_ms;
-        delay = delay / 2 + jitter(u, delay / 2 + 1);
-        u->attempts++;
-    }
-    u->next_connect_ms = mono_ms() + delay;
-    u->was_open = false;
+    u->next_connect_ms = wsretry_over(&u->retry, mono_ms());
     u->lost = true;
-    u->planned = false;
     u->stats.connected = 0;
     keys_disconnected(u);
 }
@@ -859,9 +817,9 @@ connect_now(struct userdata *u)
     o.on_message = on_message;
     o.on_close = on_close;
     o.arg = u;
-    u->lost = u->was_open = u->planned = false;
+    u->lost = false;
     u->armed = 0;
-    u->connect_started_ms = mono_ms();
+    wsretry_connecting(&u->retry, mono_ms());
     if ((u->ws = ws_open(&o, err, sizeof(err))) == NULL) {
         log_warnx("user data: cannot connect to %s: %s", u->cfg.ws_api_url,
                   err);
@@ -871,31 +829,19 @@ connect_now(struct userdata *u)
     arm(u);
 }
 
-/* After a step of the connection: notices it opened, ended, took too
- * long or grew old. */
+/* After a step of the live connection (the step loop ends a lost one):
+ * notices it opened, took too long or grew old. */
 static void
 connection_check(struct userdata *u)
 {
     int64_t now = mono_ms();
 
-    if (u->ws == NULL)
-        return;
-    if (u->lost) {
-        connection_over(u);
-        return;
-    }
-    if (!u->was_open && ws_state(u->ws) == WS_OPEN) {
-        u->was_open = true;
-        u->opened_ms = now;
-        u->age_limit_ms =
-            u->cfg.max_conn_age_ms -
-            jitter(u, u->cfg.max_conn_age_ms / 10 < UD_AGE_JITTER_MS
-                          ? u->cfg.max_conn_age_ms / 10
-                          : UD_AGE_JITTER_MS);
-        u->stats.connects++;
-        if (u->ever_open)
-            u->stats.reconnects++;
-        u->ever_open = true;
+    switch (wsretry_due(&u->retry, now, ws_state(u->ws) == WS_OPEN,
+                        u->cfg.connect_timeout_ms, u->cfg.max_conn_age_ms,
+                        UD_AGE_JITTER_MS, UD_CLOSE_WAIT_MS)) {
+    case WSRETRY_OPENED:
+        u->stats.connects = u->retry.connects;
+        u->stats.reconnects = u->retry.reconnects;
         u->stats.connected = 1;
         log_info("user data: connected to %s (%u keys)", u->cfg.ws_api_url,
                  u->nkeys);
@@ -905,26 +851,24 @@ connection_check(struct userdata *u)
                 changed(u->keys[s], false, false);
                 subscribe_key(u, u->keys[s]);
             }
-        return;
-    }
-    if (!u->was_open &&
-        now - u->connect_started_ms > u->cfg.connect_timeout_ms) {
+        break;
+    case WSRETRY_TOO_SLOW:
         log_warnx("user data: connecting to %s took over %lld ms; giving up",
                   u->cfg.ws_api_url, (long long)u->cfg.connect_timeout_ms);
         connection_over(u);
-        return;
-    }
-    if (u->was_open && !u->planned && now - u->opened_ms >= u->age_limit_ms) {
+        break;
+    case WSRETRY_AGED:
         log_info("user data: the connection is %lld s old: reconnecting",
-                 (long long)((now - u->opened_ms) / 1000));
-        u->planned = true;
-        u->close_started_ms = now;
+                 (long long)((now - u->retry.opened_ms) / 1000));
         if (ws_close(u->ws, WS_CODE_NORMAL, "planned reconnect") < 0)
             connection_over(u);
-        return;
-    }
-    if (u->planned && now - u->close_started_ms > UD_CLOSE_WAIT_MS)
+        break;
+    case WSRETRY_CLOSE_LATE:
         connection_over(u);
+        break;
+    case WSRETRY_NOTHING:
+        break;
+    }
 }
 
 /* Per key: refused subscriptions tried again, snapshots due (one a
@@ -936,7 +880,7 @@ keys_due(struct userdata *u)
     int64_t now = mono_ms();
     bool snapped = false;
 
-    if (u->ws == NULL || !u->was_open || u->lost || u->planned)
+    if (u->ws == NULL || !u->retry.was_open || u->lost || u->retry.planned)
         return;
     for (unsigned s = 0; s < u->nslots; s++) {
         struct udkey *k = u->keys[s];
@@ -983,34 +927,26 @@ publish(struct userdata *u)
 struct userdata *
 ud_new(const struct ud_config *cfg, char *err, size_t errlen)
 {
-    struct userdata *u;
+    struct userdata *u = calloc(1, sizeof(*u));
 
-    if (cfg->state == NULL || cfg->ws_api_url[0] == '\0') {
-        errf(err, errlen, "user data: no area or no ws_api_url");
-        return NULL;
-    }
-    if ((u = calloc(1, sizeof(*u))) == NULL) {
-        errf(err, errlen, "user data: out of memory");
+    if (u == NULL || cfg->state == NULL || cfg->ws_api_url[0] == '\0') {
+        errf(err, errlen, "user data: %s",
+             u == NULL ? "out of memory" : "no area or no ws_api_url");
+        free(u);
         return NULL;
     }
     u->cfg = *cfg;
     u->st = cfg->state;
     u->nslots = us_slots(u->st);
-    if (u->cfg.backoff_min_ms < 1)
-        u->cfg.backoff_min_ms = 1000;
-    if (u->cfg.backoff_max_ms < u->cfg.backoff_min_ms)
-        u->cfg.backoff_max_ms = u->cfg.backoff_min_ms;
-    if (u->cfg.connect_timeout_ms < 1)
-        u->cfg.connect_timeout_ms = 10000;
-    if (u->cfg.max_conn_age_ms < 1000)
-        u->cfg.max_conn_age_ms = 1000;
     if (u->cfg.key_retry_ms < 1)
         u->cfg.key_retry_ms = 60000;
     if (u->cfg.answer_timeout_ms < 1)
         u->cfg.answer_timeout_ms = 10000;
     if (u->cfg.recv_window < 1 || u->cfg.recv_window > 60000)
         u->cfg.recv_window = 5000;
-    u->rng = (uint64_t)now_ms() ^ ((uint64_t)getpid() << 32) ^ 0x85EBCA6Bu;
+    wsretry_init(&u->retry, &u->cfg.backoff_min_ms, &u->cfg.backoff_max_ms,
+                 &u->cfg.connect_timeout_ms, &u->cfg.max_conn_age_ms,
+                 0x85EBCA6Bu);
     u->ep = epoll_create1(EPOLL_CLOEXEC);
     u->tok = json_tokener_new();
     u->keys = calloc(u->nslots, sizeof(*u->keys));
@@ -1070,7 +1006,7 @@ ud_add_key(struct userdata *u, const struct creds *c, char fp[US_FP_LEN + 1],
     k->rec.env = (int32_t)c->env;
     k->rec.since_ms = now_ms();
     k->rec.status = US_CONNECTING;
-    k->rec.connected = u->was_open && !u->lost;
+    k->rec.connected = u->retry.was_open && !u->lost;
     changed(k, true, true);
     u->keys[slot] = k;
     u->nkeys++;
@@ -1118,25 +1054,12 @@ ud_poll_fd(const struct userdata *u)
 int
 ud_step(struct userdata *u, int timeout_ms)
 {
-    struct epoll_event ev;
-    int n;
-
     if (timeout_ms > UD_STEP_MAX_MS || timeout_ms < 0)
         timeout_ms = UD_STEP_MAX_MS;
-    n = epoll_wait(u->ep, &ev, 1, u->ws != NULL ? timeout_ms : 0);
-    if (n < 0 && errno != EINTR) {
-        log_warn("user data: epoll_wait");
+    if (wsretry_wait(u->ep, u->ws, &u->lost, timeout_ms, "user data") < 0)
         return -1;
-    }
-    if (u->ws == NULL && timeout_ms > 0 && n <= 0)
-        usleep((useconds_t)timeout_ms * 1000);
-    if (n == 1 && u->ws != NULL) {
-        if (ev.events & (EPOLLIN | EPOLLHUP | EPOLLERR))
-            ws_on_readable(u->ws);
-        if (u->ws != NULL && !u->lost && (ev.events & EPOLLOUT))
-            ws_on_writable(u->ws);
-    }
-    connection_check(u);
+    if (u->ws != NULL && !u->lost)
+        connection_check(u);
     keys_due(u);
     if (u->ws != NULL && u->lost)
         connection_over(u);

@@ -61,22 +61,6 @@ us_create(unsigned nkeys, char *err, size_t errlen)
     return u;
 }
 
-/* Contract in userstate.h. */
-void
-us_destroy(struct userstate *u)
-{
-    if (u == NULL)
-        return;
-    shm_unmap(u->slots, u->size);
-    free(u);
-}
-
-size_t
-us_size(const struct userstate *u)
-{
-    return u->size;
-}
-
 unsigned
 us_slots(const struct userstate *u)
 {
@@ -266,4 +250,14 @@ us_status_name(enum us_status s)
         return "failed";
     }
     return "unknown";
+}
+
+/* Contract in userstate.h. */
+void
+us_destroy(struct userstate *u)
+{
+    if (u == NULL)
+        return;
+    shm_unmap(u->slots, u->size);
+    free(u);
 }

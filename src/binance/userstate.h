@@ -112,7 +112,6 @@ struct userstate *us_create(unsigned nkeys, char *err, size_t errlen);
 /* Unmaps the area (this process's view). u may be NULL. */
 void us_destroy(struct userstate *u);
 
-size_t us_size(const struct userstate *u);
 unsigned us_slots(const struct userstate *u);
 
 /* The fingerprint of an API key on env: the first US_FP_LEN hex digits of
