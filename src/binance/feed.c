@@ -130,7 +130,7 @@ sym_error(struct feed *f, int slot, const char *fmt, ...)
     vsnprintf(st->last_error, sizeof(st->last_error), fmt, ap);
     va_end(ap);
     st->last_error_ms = now_ms();
-    log_warnx("feed: %s: %s", f->sym[slot].symbol, st->last_error);
+    log_warnx("%s: %s", f->sym[slot].symbol, st->last_error);
     market_write_end(f->m, slot);
 }
 
@@ -271,8 +271,7 @@ on_depth(struct feed *f, int slot, json_object *data)
         }
         break;
     case BOOK_RESYNC:
-        log_info("feed: %s: gap in the depth stream; resynchronising",
-                 s->symbol);
+        log_info("%s: gap in the depth stream; resynchronising", s->symbol);
         s->need_snapshot = true;
         s->in_doubt = false;
         s->snapshot_at_ms = mono_ms();
@@ -389,7 +388,7 @@ on_control_answer(struct feed *f, json_object *o)
     if (field(o, "code", &code)) {
         f->st.control_errors++;
         log_warnx(
-            "feed: the stream server refused a subscription change "
+            "the stream server refused a subscription change "
             "(id %lld): %d %.200s",
             (long long)json_object_get_int64(json_object_object_get(o, "id")),
             json_object_get_int(code),
@@ -447,7 +446,7 @@ on_close(void *arg, int code, bool clean, const char *reason)
     struct feed *f = arg;
 
     f->lost = true;
-    wsretry_log_close("feed: stream", f->retry.planned, code, clean, reason);
+    wsretry_log_close("stream", f->retry.planned, code, clean, reason);
 }
 
 /* ---- subscriptions ---- */
@@ -490,7 +489,7 @@ ops_queue(struct feed *f, bool sub, const struct fsym *s)
         return;
     for (int k = 0; k < FEED_STREAMS_PER_SYM; k++)
         if (ops_add(f, sub, s, k) < 0)
-            log_warnx("feed: out of memory queueing %s", s->symbol);
+            log_warnx("out of memory queueing %s", s->symbol);
 }
 
 /* Whether another control message may go out now (control_per_s a
@@ -531,7 +530,7 @@ ops_flush(struct feed *f)
         json_object_object_add(msg, "id", json_object_new_int64(++f->next_id));
         text = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN);
         if (ws_send_text(f->ws, text, strlen(text)) < 0) {
-            log_warnx("feed: cannot queue a %s message: %s",
+            log_warnx("cannot queue a %s message: %s",
                       sub ? "SUBSCRIBE" : "UNSUBSCRIBE", strerror(errno));
             json_object_put(msg);
             return;
@@ -566,7 +565,7 @@ track(struct feed *f, int slot, const char *symbol, uint32_t claim)
     }
     s->used = true;
     f->st.tracked++;
-    log_info("feed: tracking %s (slot %d)", symbol, slot);
+    log_info("tracking %s (slot %d)", symbol, slot);
     if (f->ws != NULL && !f->lost && ws_state(f->ws) == WS_OPEN) {
         ops_queue(f, true, s);
         s->on_conn = true;
@@ -586,7 +585,7 @@ untrack(struct feed *f, int slot)
     if (s->on_conn && f->ws != NULL && !f->lost)
         ops_queue(f, false, s);
     book_free(s->book);
-    log_info("feed: no longer tracking %s", s->symbol);
+    log_info("no longer tracking %s", s->symbol);
     memset(s, 0, sizeof(*s));
     f->st.tracked--;
 }
@@ -775,7 +774,7 @@ sample_second(struct feed *f, int64_t t)
 static void
 arm(struct feed *f)
 {
-    wsretry_arm(f->ep, f->ws, &f->armed, f, "feed");
+    wsretry_arm(f->ep, f->ws, &f->armed, f, "market streams");
 }
 
 static unsigned
@@ -831,7 +830,7 @@ connect_now(struct feed *f)
     f->armed = 0;
     wsretry_connecting(&f->retry, mono_ms());
     if ((f->ws = ws_open(&o, err, sizeof(err))) == NULL) {
-        log_warnx("feed: cannot connect to %s: %s", f->cfg.stream_url, err);
+        log_warnx("cannot connect to %s: %s", f->cfg.stream_url, err);
         connection_over(f);
         return;
     }
@@ -872,17 +871,17 @@ connection_check(struct feed *f)
         f->info.connected_since_ms = now_ms();
         for (unsigned i = 0; i < f->nslots; i++)
             f->sym[i].on_conn_ms = now;
-        log_info("feed: connected to %s (%u streams)", f->cfg.stream_url,
+        log_info("connected to %s (%u streams)", f->cfg.stream_url,
                  streams_named(f));
         publish_connection(f);
         break;
     case WSRETRY_TOO_SLOW:
-        log_warnx("feed: connecting to %s took over %lld ms; giving up",
+        log_warnx("connecting to %s took over %lld ms; giving up",
                   f->cfg.stream_url, (long long)f->cfg.connect_timeout_ms);
         connection_over(f);
         break;
     case WSRETRY_AGED:
-        log_info("feed: the connection is %lld s old: reconnecting before "
+        log_info("the connection is %lld s old: reconnecting before "
                  "Binance's 24 h cut",
                  (long long)((now - f->retry.opened_ms) / 1000));
         f->info.planned_reconnects = ++f->st.planned_reconnects;
@@ -948,7 +947,7 @@ feed_step(struct feed *f, int timeout_ms)
 
     if (timeout_ms > FEED_STEP_MAX_MS || timeout_ms < 0)
         timeout_ms = FEED_STEP_MAX_MS;
-    if (wsretry_wait(f->ep, f->ws, &f->lost, timeout_ms, "feed") < 0)
+    if (wsretry_wait(f->ep, f->ws, &f->lost, timeout_ms, "market streams") < 0)
         return -1;
     if (f->ws != NULL && f->lost)
         connection_over(f);
@@ -1012,7 +1011,7 @@ feed_run(const struct feed_config *cfg, const volatile sig_atomic_t *stop)
         log_warnx("%s", err);
         return -1;
     }
-    log_info("feed: started (streams %s, up to %u symbols)", cfg->stream_url,
+    log_info("started (streams %s, up to %u symbols)", cfg->stream_url,
              market_slots(cfg->market));
     while (!*stop)
         if (feed_step(f, FEED_STEP_MAX_MS) < 0) {
