@@ -318,8 +318,8 @@ int outbox_poll_fds(struct worker *w, struct pollfd *pf, int max,
                     int *timeout_ms);
 /* Whether worker peer runs: the registry has a pid for it (set in *pid
  * when pid is not NULL; 0: none) and that process has not exited (a
- * pidfd, so that a death is seen before the supervisor reaps it). Any
- * thread. */
+ * zombie in /proc counts, so a death is seen before the supervisor reaps
+ * it). Any thread. */
 int outbox_peer_alive(struct worker *w, int peer, pid_t *pid);
 
 /* worker_reply.c */

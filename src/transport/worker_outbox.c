@@ -25,7 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/syscall.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -237,9 +239,33 @@ outbox_poll_fds(struct worker *w, struct pollfd *pf, int max, int *timeout_ms)
     return n;
 }
 
-/* See worker_int.h. A pidfd becomes readable when its process exits, even
- * before it is reaped; without pidfd_open (an old kernel) only the
- * registry's pid counts. */
+/* Whether process p has exited, reaped or not: gone (ESRCH), or a zombie
+ * waiting for the supervisor (state Z or X in /proc/p/stat). Read from
+ * /proc rather than through a pidfd, which valgrind cannot follow. */
+static int
+process_exited(pid_t p)
+{
+    char path[64], buf[256];
+    ssize_t n;
+    int fd;
+
+    if (kill(p, 0) < 0 && errno == ESRCH)
+        return 1;
+    snprintf(path, sizeof(path), "/proc/%ld/stat", (long)p);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return errno == ENOENT;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    /* "pid (comm) S ...": the state follows the last ')' */
+    const char *end = strrchr(buf, ')');
+    return end != NULL && end[1] == ' ' && (end[2] == 'Z' || end[2] == 'X');
+}
+
+/* See worker_int.h. A process that exited counts as dead even before the
+ * supervisor reaps it and clears the registry's pid. */
 int
 outbox_peer_alive(struct worker *w, int peer, pid_t *pid)
 {
@@ -247,17 +273,5 @@ outbox_peer_alive(struct worker *w, int peer, pid_t *pid)
 
     if (pid != NULL)
         *pid = p;
-    if (p <= 0)
-        return 0;
-#ifdef SYS_pidfd_open
-    int fd = (int)syscall(SYS_pidfd_open, p, 0);
-    if (fd < 0)
-        return errno != ESRCH;
-    struct pollfd pf = {.fd = fd, .events = POLLIN};
-    int exited = poll(&pf, 1, 0) > 0;
-    close(fd);
-    return !exited;
-#else
-    return 1;
-#endif
+    return p > 0 && !process_exited(p);
 }

@@ -15,7 +15,7 @@
  * its replacement. Each POST stream knows the ids of the requests it
  * answers (recorded in the session's registry record too) and the worker
  * its answers come from: when that worker dies (its pid changes in the
- * registry, or its pidfd says it exited), the unanswered requests get a
+ * registry, or /proc shows it exited), the unanswered requests get a
  * JSON-RPC error; when the stream's own worker died, a client resuming it
  * on any worker gets that error from the record. Nothing is run again.
  *
