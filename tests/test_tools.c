@@ -1810,16 +1810,6 @@ static CU_TestInfo orderbook_tests[] = {
 
 /* ---- watch_market (no feed here: the REST path, as over stdio) ---- */
 
-/* The boolean condition.<flag> of a watch_market result. */
-static int
-cond_is(json_object *data, const char *flag)
-{
-    char path[64];
-
-    snprintf(path, sizeof(path), "condition.%s", flag);
-    return json_object_get_boolean(tl_get_path(data, path));
-}
-
 static void
 test_watch_now(void)
 {
@@ -1850,7 +1840,7 @@ test_watch_now(void)
                                "\"timeout_s\":10}",
                                &r),
                           0);
-    CU_ASSERT_TRUE(cond_is(r.data, "met"));
+    CU_ASSERT_TRUE(tl_bool_at(r.data, "condition.met"));
     CU_ASSERT_STRING_EQUAL(jstr(r.data, "condition.parameter"), "50000.01");
     CU_ASSERT(jint(r.data, "condition.waited_ms") < 1000);
     res_free(&r);
@@ -1859,8 +1849,8 @@ test_watch_now(void)
                                "\"price_below\",\"level\":\"50000.00999999\"}",
                                &r),
                           0);
-    CU_ASSERT_FALSE(cond_is(r.data, "met"));
-    CU_ASSERT_TRUE(cond_is(r.data, "timed_out"));
+    CU_ASSERT_FALSE(tl_bool_at(r.data, "condition.met"));
+    CU_ASSERT_TRUE(tl_bool_at(r.data, "condition.timed_out"));
     res_free(&r);
 }
 
@@ -1886,9 +1876,9 @@ test_watch_timeout_polls(void)
     json_object_put(tok);
     CU_ASSERT(took >= 6000 && took < 8000);
     CU_ASSERT_EQUAL(n_progress, 1); /* at 5 s */
-    CU_ASSERT_FALSE(cond_is(r.data, "met"));
-    CU_ASSERT_TRUE(cond_is(r.data, "timed_out"));
-    CU_ASSERT_FALSE(cond_is(r.data, "cancelled"));
+    CU_ASSERT_FALSE(tl_bool_at(r.data, "condition.met"));
+    CU_ASSERT_TRUE(tl_bool_at(r.data, "condition.timed_out"));
+    CU_ASSERT_FALSE(tl_bool_at(r.data, "condition.cancelled"));
     CU_ASSERT(jint(r.data, "condition.waited_ms") >= 6000);
     res_free(&r);
     /* REST is polled at most every 2 s: at 0, 2, 4 and 6 s */
@@ -1934,7 +1924,7 @@ test_watch_order_filled(void)
              id);
     CU_ASSERT_EQUAL(call("watch_market", args, &r), 0);
     pthread_join(th, NULL);
-    CU_ASSERT_TRUE(cond_is(r.data, "met"));
+    CU_ASSERT_TRUE(tl_bool_at(r.data, "condition.met"));
     CU_ASSERT_STRING_EQUAL(jstr(r.data, "condition.order.status"), "FILLED");
     CU_ASSERT_STRING_EQUAL(jstr(r.data, "condition.order.client_order_id"),
                            "watch-1");
@@ -1961,9 +1951,9 @@ test_watch_order_filled(void)
                          "\"timeout_s\":10}",
                          &r),
                     0);
-    CU_ASSERT_FALSE(cond_is(r.data, "met"));
-    CU_ASSERT_FALSE(cond_is(r.data, "timed_out"));
-    CU_ASSERT_TRUE(cond_is(r.data, "ended"));
+    CU_ASSERT_FALSE(tl_bool_at(r.data, "condition.met"));
+    CU_ASSERT_FALSE(tl_bool_at(r.data, "condition.timed_out"));
+    CU_ASSERT_TRUE(tl_bool_at(r.data, "condition.ended"));
     CU_ASSERT_STRING_EQUAL(jstr(r.data, "condition.order.status"), "CANCELED");
     res_free(&r);
     /* without credentials: a tool error that says so */
