@@ -2019,6 +2019,7 @@ wait_in_thread(void *arg)
     json_object_put(res.data);
     free(res.text);
     json_object_put(args);
+    bnc_thread_cleanup(); /* this thread's Binance connection */
     return NULL;
 }
 
