@@ -57,8 +57,17 @@ static int
 daemon_up(struct daemon *d, const char *tag, const char *const *extra)
 {
     char base[160], stream[160];
-    const char *envset[] = {base, stream, "BINANCE_TIMEOUT_MS=3000",
-                            "BINMCPD_FEED=on", NULL};
+    /* credentials and a guard that lets test orders through: watch_market
+     * watches an order's fill */
+    const char *envset[] = {base,
+                            stream,
+                            "BINANCE_TIMEOUT_MS=3000",
+                            "BINMCPD_FEED=on",
+                            "BINANCE_API_KEY=" TEST_KEY_A,
+                            "BINANCE_API_SECRET=" TEST_SECRET_A,
+                            "BINMCPD_ORDER_CONFIRMATION=off",
+                            "BINMCPD_MAX_ORDER_NOTIONAL=1000",
+                            NULL};
     const char *argv[24] = {
         tl_binmcpd_path(), "--mode", "sse",       "--bind", "127.0.0.1",
         "--port",          "0",      "--workers", "2",      NULL};
@@ -151,14 +160,52 @@ struct sess {
     int next_id;
 };
 
-/* POSTs one message; returns the answer with id (caller puts), or NULL. */
+/* What else a POST's answer stream does before its answer (sess_post):
+ * count the progress notifications, and once at_ms has passed call
+ * at(s, id, arg) (to cancel the request, or move the fake's market). */
+struct post_opts {
+    int progress_token; /* send a progressToken */
+    long wait_ms;       /* how much longer than HTTP_MS the answer may take */
+    long at_ms;         /* -1: no at */
+    void (*at)(struct sess *s, int id, void *arg);
+    void *arg;
+    int progress;     /* out: notifications/progress seen */
+    int64_t at_done;  /* out: when at was called (0: not) */
+    int64_t ended_at; /* out: when the answer came or the stream ended */
+};
+
+/* POSTs one notification (202 expected). Returns 0 or -1. */
+static int
+sess_notify(const struct sess *s, const char *body)
+{
+    char headers[512];
+    struct httpc_resp r;
+    int ok;
+
+    snprintf(headers, sizeof(headers),
+             "Content-Type: application/json\r\n"
+             "Accept: application/json, text/event-stream\r\n"
+             "Mcp-Session-Id: %s\r\nMCP-Protocol-Version: " PROTO "\r\n",
+             s->sid);
+    memset(&r, 0, sizeof(r));
+    ok = httpc_request(s->port, "POST", "/mcp", headers, body, strlen(body),
+                       HTTP_MS, &r) == 0 &&
+         r.status == 202;
+    httpc_resp_free(&r);
+    return ok ? 0 : -1;
+}
+
+/* POSTs one message; returns the answer with id (caller puts), or NULL.
+ * po (may be NULL) asks for more (struct post_opts). */
 static json_object *
-sess_post(struct sess *s, const char *body, int id, char *sid, size_t sidlen)
+sess_post(struct sess *s, const char *body, int id, char *sid, size_t sidlen,
+          struct post_opts *po)
 {
     char headers[512], ctype[128];
     struct httpc_sse h;
     json_object *m = NULL;
-    int64_t end = tl_now_ms() + HTTP_MS;
+    int64_t start = tl_now_ms();
+    int64_t end = start + HTTP_MS + (po != NULL ? po->wait_ms : 0);
 
     snprintf(headers, sizeof(headers),
              "Content-Type: application/json\r\n"
@@ -185,15 +232,32 @@ sess_post(struct sess *s, const char *body, int id, char *sid, size_t sidlen)
     }
     while (m == NULL && tl_now_ms() < end) {
         struct httpc_event ev;
-        if (httpc_sse_next(&h, &ev, (int)(end - tl_now_ms())) != 1)
+        int64_t until = end;
+        int got;
+        if (po != NULL && po->at != NULL && po->at_done == 0 &&
+            start + po->at_ms < until)
+            until = start + po->at_ms;
+        got = httpc_sse_next(&h, &ev, (int)(until - tl_now_ms()));
+        if (got < 0 && po != NULL && until < end && po->at_done == 0 &&
+            tl_now_ms() >= until) {
+            po->at(s, id, po->arg);
+            po->at_done = tl_now_ms();
+            continue;
+        }
+        if (got != 1)
             break;
         m = ev.data != NULL ? json_tokener_parse(ev.data) : NULL;
         httpc_event_free(&ev);
+        if (m != NULL && po != NULL &&
+            strcmp(tl_str_at(m, "method"), "notifications/progress") == 0)
+            po->progress++;
         if (m != NULL && tl_int_at(m, "id") != id) {
             json_object_put(m);
             m = NULL;
         }
     }
+    if (po != NULL)
+        po->ended_at = tl_now_ms();
     httpc_sse_close(&h);
     return m;
 }
@@ -208,48 +272,51 @@ sess_open(struct sess *s, int port)
         "\"clientInfo\":{\"name\":\"test_live\",\"version\":\"1\"}}}";
     static const char inited[] =
         "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}";
-    char sid[128], headers[512];
-    struct httpc_resp r;
+    char sid[128];
     json_object *m;
     int ok;
 
     memset(s, 0, sizeof(*s));
     s->port = port;
     s->next_id = 1;
-    m = sess_post(s, init, 0, sid, sizeof(sid));
+    m = sess_post(s, init, 0, sid, sizeof(sid), NULL);
     ok = m != NULL && tl_get_path(m, "result.protocolVersion") != NULL &&
          sid[0] != '\0';
     json_object_put(m);
     if (!ok)
         return -1;
     snprintf(s->sid, sizeof(s->sid), "%s", sid);
-    snprintf(headers, sizeof(headers),
-             "Content-Type: application/json\r\n"
-             "Accept: application/json, text/event-stream\r\n"
-             "Mcp-Session-Id: %s\r\nMCP-Protocol-Version: " PROTO "\r\n",
-             s->sid);
-    memset(&r, 0, sizeof(r));
-    ok = httpc_request(port, "POST", "/mcp", headers, inited,
-                       sizeof(inited) - 1, HTTP_MS, &r) == 0 &&
-         r.status == 202;
-    httpc_resp_free(&r);
-    return ok ? 0 : -1;
+    return sess_notify(s, inited);
 }
 
-/* tools/call name with args (JSON text); returns result.structuredContent
- * of a successful call as a new reference, or NULL (printed). */
+/* tools/call name with args (JSON text), with po (may be NULL: struct
+ * post_opts); returns the whole answer (caller puts), or NULL. */
 static json_object *
-call_tool(struct sess *s, const char *name, const char *args)
+call_tool_msg(struct sess *s, const char *name, const char *args,
+              struct post_opts *po)
 {
     char body[1024];
     int id = s->next_id++;
-    json_object *m, *sc = NULL;
 
     snprintf(body, sizeof(body),
              "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"tools/call\","
-             "\"params\":{\"name\":\"%s\",\"arguments\":%s}}",
-             id, name, args);
-    m = sess_post(s, body, id, NULL, 0);
+             "\"params\":{\"name\":\"%s\",\"arguments\":%s%s}}",
+             id, name, args,
+             po != NULL && po->progress_token
+                 ? ",\"_meta\":{\"progressToken\":\"watch\"}"
+                 : "");
+    return sess_post(s, body, id, NULL, 0, po);
+}
+
+/* tools/call name with args (JSON text), with po (may be NULL); returns
+ * result.structuredContent of a successful call as a new reference, or
+ * NULL (printed). */
+static json_object *
+call_tool_po(struct sess *s, const char *name, const char *args,
+             struct post_opts *po)
+{
+    json_object *m = call_tool_msg(s, name, args, po), *sc = NULL;
+
     if (m != NULL && !json_object_get_boolean(tl_get_path(m, "result.isError")))
         sc = json_object_get(tl_get_path(m, "result.structuredContent"));
     if (sc == NULL)
@@ -257,6 +324,12 @@ call_tool(struct sess *s, const char *name, const char *args)
                 m != NULL ? json_object_to_json_string(m) : "no answer");
     json_object_put(m);
     return sc;
+}
+
+static json_object *
+call_tool(struct sess *s, const char *name, const char *args)
+{
+    return call_tool_po(s, name, args, NULL);
 }
 
 static int
@@ -548,11 +621,195 @@ test_feed_off(void)
     CU_ASSERT_TRUE(daemon_down(&d));
 }
 
+/* ---- watch_market ---- */
+
+#define WATCH_SYM "BNBUSDT" /* no other test moves its book */
+
+
+/* post_opts.at: the best bid rises to 600.02 (the asks at and below it
+ * go), so that a best bid at or above 600.02 holds. */
+static void
+raise_bid(struct sess *s, int id, void *arg)
+{
+    (void)s;
+    (void)id;
+    (void)arg;
+    CU_ASSERT_EQUAL(wstest_post(&fx, "/__fake/stream/depth?symbol=" WATCH_SYM
+                                     "&side=ask&price=600.01&qty=0"),
+                    200);
+    CU_ASSERT_EQUAL(wstest_post(&fx, "/__fake/stream/depth?symbol=" WATCH_SYM
+                                     "&side=ask&price=600.02&qty=0"),
+                    200);
+    CU_ASSERT_EQUAL(wstest_post(&fx, "/__fake/stream/depth?symbol=" WATCH_SYM
+                                     "&side=bid&price=600.02&qty=1"),
+                    200);
+}
+
+/* post_opts.at: notifications/cancelled for request id. */
+static void
+cancel_request(struct sess *s, int id, void *arg)
+{
+    char body[256];
+
+    (void)arg;
+    snprintf(body, sizeof(body),
+             "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\","
+             "\"params\":{\"requestId\":%d,\"reason\":\"test\"}}",
+             id);
+    CU_ASSERT_EQUAL(sess_notify(s, body), 0);
+}
+
+/* post_opts.at: fills the order whose id arg points at. */
+static void
+fill_order(struct sess *s, int id, void *arg)
+{
+    char path[96];
+
+    (void)s;
+    (void)id;
+    snprintf(path, sizeof(path), "/__fake/fill?orderId=%lld",
+             *(long long *)arg);
+    CU_ASSERT_EQUAL(fakex_http(&fx, "POST", path, NULL, 0), 200);
+}
+
+static void
+test_watch_live_and_crossing(void)
+{
+    struct sess s;
+    struct post_opts po = {.wait_ms = 10000, .at_ms = 1000, .at = raise_bid};
+    json_object *sc;
+
+    CU_ASSERT_EQUAL_FATAL(sess_open(&s, live_d.port), 0);
+    sc = call_until_live(&s, "watch_market", "{\"symbol\":\"bnbusdt\"}",
+                         LIVE_MS);
+    CU_ASSERT_FATAL(is_live(sc));
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "best_bid"), "599.99");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "best_ask"), "600.01");
+    CU_ASSERT(tl_get_path(sc, "book_age_ms") != NULL);
+    CU_ASSERT(tl_get_path(sc, "spread_bps") != NULL);
+    CU_ASSERT_PTR_NULL(tl_get_path(sc, "fallback_reason"));
+    CU_ASSERT_PTR_NULL(tl_get_path(sc, "condition"));
+    json_object_put(sc);
+    /* not yet: the best bid is 599.99 */
+    sc = call_tool(&s, "watch_market",
+                   "{\"symbol\":\"BNBUSDT\",\"condition\":\"price_above\","
+                   "\"level\":\"600.02\"}");
+    CU_ASSERT_FATAL(sc != NULL);
+    CU_ASSERT_FALSE(tl_bool_at(sc, "condition.met"));
+    json_object_put(sc);
+    /* the book moves while the call waits */
+    sc = call_tool_po(&s, "watch_market",
+                      "{\"symbol\":\"BNBUSDT\",\"condition\":\"price_above\","
+                      "\"level\":\"600.02\",\"timeout_s\":10}",
+                      &po);
+    CU_ASSERT_FATAL(sc != NULL);
+    CU_ASSERT(po.at_done > 0);
+    CU_ASSERT_TRUE(tl_bool_at(sc, "condition.met"));
+    CU_ASSERT_FALSE(tl_bool_at(sc, "condition.timed_out"));
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "source"), "live");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "best_bid"), "600.02");
+    CU_ASSERT(tl_int_at(sc, "condition.waited_ms") >= 1000);
+    /* met soon after the change (loose bounds: CI runs this daemon under
+     * valgrind) */
+    CU_ASSERT(po.ended_at - po.at_done < 4000);
+    json_object_put(sc);
+}
+
+static void
+test_watch_timeout(void)
+{
+    struct sess s;
+    struct post_opts po = {.wait_ms = 5000, .at_ms = -1};
+    json_object *sc;
+
+    CU_ASSERT_EQUAL_FATAL(sess_open(&s, live_d.port), 0);
+    sc = call_tool_po(&s, "watch_market",
+                      "{\"symbol\":\"BNBUSDT\",\"condition\":"
+                      "\"spread_above_bps\",\"bps\":1000,\"timeout_s\":2}",
+                      &po);
+    CU_ASSERT_FATAL(sc != NULL);
+    CU_ASSERT_FALSE(tl_bool_at(sc, "condition.met"));
+    CU_ASSERT_TRUE(tl_bool_at(sc, "condition.timed_out"));
+    CU_ASSERT(tl_int_at(sc, "condition.waited_ms") >= 2000 &&
+              tl_int_at(sc, "condition.waited_ms") < 4000);
+    json_object_put(sc);
+    /* a condition without its parameter is a tool error */
+    sc = call_tool_msg(&s, "watch_market",
+                       "{\"symbol\":\"BNBUSDT\",\"condition\":\"price_below\"}",
+                       NULL);
+    CU_ASSERT_TRUE(tl_bool_at(sc, "result.isError"));
+    json_object_put(sc);
+}
+
+static void
+test_watch_progress_cancel(void)
+{
+    struct sess s;
+    struct post_opts po = {.progress_token = 1,
+                           .wait_ms = 10000,
+                           .at_ms = 6500,
+                           .at = cancel_request};
+    json_object *m;
+
+    CU_ASSERT_EQUAL_FATAL(sess_open(&s, live_d.port), 0);
+    m = call_tool_msg(&s, "watch_market",
+                      "{\"symbol\":\"BNBUSDT\",\"condition\":\"price_below\","
+                      "\"level\":\"1\",\"timeout_s\":60}",
+                      &po);
+    CU_ASSERT(po.at_done > 0);
+    CU_ASSERT_EQUAL(po.progress, 1); /* at 5 s */
+    /* the wait ends at once: the stream closes or says there is no
+     * answer; never the watch's own result */
+    CU_ASSERT(po.ended_at - po.at_done < 3000);
+    CU_ASSERT_PTR_NULL(tl_get_path(m, "result.structuredContent"));
+    json_object_put(m);
+    /* the engine saw the cancellation (its log says so) */
+    char *log = tl_slurp(live_d.log, NULL);
+    CU_ASSERT_PTR_NOT_NULL(log != NULL ? strstr(log, "was cancelled") : NULL);
+    free(log);
+}
+
+static void
+test_watch_order_filled(void)
+{
+    struct sess s;
+    long long id;
+    char args[256];
+    struct post_opts po = {
+        .wait_ms = 10000, .at_ms = 1000, .at = fill_order, .arg = &id};
+    json_object *sc;
+
+    CU_ASSERT_EQUAL_FATAL(sess_open(&s, live_d.port), 0);
+    sc = call_tool(&s, "place_order",
+                   "{\"symbol\":\"BTCUSDT\",\"side\":\"BUY\",\"type\":"
+                   "\"LIMIT\",\"quantity\":\"0.001\",\"price\":\"40000\"}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
+    id = tl_int_at(sc, "orderId");
+    json_object_put(sc);
+    snprintf(args, sizeof(args),
+             "{\"symbol\":\"BTCUSDT\",\"condition\":\"order_filled\","
+             "\"order_id\":%lld,\"timeout_s\":10}",
+             id);
+    sc = call_tool_po(&s, "watch_market", args, &po);
+    CU_ASSERT_FATAL(sc != NULL);
+    CU_ASSERT_TRUE(tl_bool_at(sc, "condition.met"));
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "condition.order.status"), "FILLED");
+    CU_ASSERT(tl_int_at(sc, "condition.waited_ms") < 9000);
+    json_object_put(sc);
+}
+
 static CU_TestInfo live_tests[] = {
     {"first call asks the feed, a later one is live",
      test_first_call_then_live},
     {"after random diffs the depth tool's levels are the fake's",
      test_random_diffs_equal_fake},
+    {"watch_market: live state; met when the book crosses the level",
+     test_watch_live_and_crossing},
+    {"watch_market: timed out; a missing parameter", test_watch_timeout},
+    {"watch_market: progress every 5 s; cancelled promptly",
+     test_watch_progress_cancel},
+    {"watch_market: order_filled once the order fills",
+     test_watch_order_filled},
     {"feed stopped, then kill -9: REST meanwhile, restarted, live again",
      test_feed_killed},
     {"feed = off: REST snapshots, said so", test_feed_off},

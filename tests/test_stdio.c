@@ -1190,6 +1190,42 @@ test_progress_notifications(void)
     drop_notes(&dm);
 }
 
+/* Over stdio there is no feed: watch_market answers from REST, says so,
+ * and a wait polls REST (at most every 2 s) until the time is up. (Its
+ * progress notifications: test_tools, test_live.) */
+static void
+test_watch_market_rest(void)
+{
+    json_object *sc, *m;
+    long before;
+    int64_t t0;
+
+    CU_ASSERT_EQUAL_FATAL(fakex_reset(&fx), 0);
+    sc = call_ok(&dm, "watch_market",
+                 "{\"symbol\":\"BTCUSDT\",\"condition\":\"price_below\","
+                 "\"level\":\"50000.01\"}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "source"), "rest");
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(tl_str_at(sc, "fallback_reason"), "stdio mode"));
+    CU_ASSERT_TRUE(tl_bool_at(sc, "condition.met"));
+    before = fakex_count(&fx, "GET", "/api/v3/ticker/24hr");
+    drop_notes(&dm);
+    t0 = tl_now_ms();
+    m = rpc(&dm, "tools/call",
+            "{\"name\":\"watch_market\",\"arguments\":{\"symbol\":\"BTCUSDT\","
+            "\"condition\":\"price_above\",\"level\":\"50000.01\","
+            "\"timeout_s\":3}}");
+    sc = tl_get_path(m, "result.structuredContent");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
+    CU_ASSERT(tl_now_ms() - t0 >= 3000);
+    CU_ASSERT_FALSE(tl_bool_at(sc, "condition.met"));
+    CU_ASSERT_TRUE(tl_bool_at(sc, "condition.timed_out"));
+    /* at 0 and 2 s */
+    CU_ASSERT_EQUAL(fakex_count(&fx, "GET", "/api/v3/ticker/24hr") - before, 2);
+    drop_notes(&dm);
+}
+
 /* ---- faults: each is an isError with the reason, and the daemon lives ---- */
 
 /* Resets the fake, injects fault, calls get_ticker BTCUSDT and returns the
@@ -1584,6 +1620,7 @@ static CU_TestInfo session_tests[] = {
     {"resources list, templates and read", test_resources},
     {"prompts and completion", test_prompts_and_completion},
     {"progress notifications precede the result", test_progress_notifications},
+    {"watch_market over stdio: REST, polled, progress", test_watch_market_rest},
     {"429: isError with Retry-After, then held back", test_fault_429},
     {"418: isError, banned, then held back", test_fault_418},
     {"500: isError, outcome unknown", test_fault_500},

@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,7 +184,7 @@ test_table_rows(void)
     size_t n = tool_count();
     char err[256];
 
-    CU_ASSERT_EQUAL(n, 38);
+    CU_ASSERT_EQUAL(n, 39);
     CU_ASSERT_PTR_NULL(tool_at(n));
     CU_ASSERT_PTR_NULL(tool_find("no_such_tool"));
     CU_ASSERT_PTR_NULL(tool_find(NULL));
@@ -1740,7 +1741,7 @@ test_toolsets(void)
         CU_ASSERT_PTR_NOT_NULL(tool_toolset(t->name));
     }
     CU_ASSERT_EQUAL(tools_select("market", err, sizeof(err)), 0);
-    CU_ASSERT_EQUAL(tool_count(), 10);
+    CU_ASSERT_EQUAL(tool_count(), 11);
     CU_ASSERT_PTR_NOT_NULL(tool_find("get_ticker"));
     CU_ASSERT_PTR_NULL(tool_find("place_order"));
     CU_ASSERT_PTR_NULL(tool_find("get_account_info"));
@@ -1807,12 +1808,275 @@ static CU_TestInfo orderbook_tests[] = {
     CU_TEST_INFO_NULL,
 };
 
+/* ---- watch_market (no feed here: the REST path, as over stdio) ---- */
+
+static void
+test_watch_now(void)
+{
+    struct tool_result r;
+
+    CU_ASSERT_EQUAL(fakex_reset(&fx), 0);
+    CU_ASSERT_EQUAL_FATAL(call("watch_market", "{\"symbol\":\"btcusdt\"}", &r),
+                          0);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "symbol"), "BTCUSDT");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "source"), "rest");
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(jstr(r.data, "fallback_reason"), "stdio mode, or feed = off"));
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "best_bid"), "49999.99");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "best_ask"), "50000.01");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "last_trade.price"), "50000");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "change_24h_percent"),
+                           FAKEX_BTCUSDT_PRICE_CHANGE_PCT);
+    CU_ASSERT(jint(r.data, "book_age_ms") >= 0);
+    CU_ASSERT_PTR_NULL(tl_get_path(r.data, "condition"));
+    CU_ASSERT_PTR_NOT_NULL(r.text);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.text, "best bid 49999.99"));
+    res_free(&r);
+    CU_ASSERT_EQUAL(fakex_count(&fx, "GET", "/api/v3/ticker/24hr"), 1);
+    /* a condition that holds already: met at once, compared exactly */
+    CU_ASSERT_EQUAL_FATAL(call("watch_market",
+                               "{\"symbol\":\"BTCUSDT\",\"condition\":"
+                               "\"price_below\",\"level\":\"50000.0100\","
+                               "\"timeout_s\":10}",
+                               &r),
+                          0);
+    CU_ASSERT_TRUE(tl_bool_at(r.data, "condition.met"));
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "condition.parameter"), "50000.01");
+    CU_ASSERT(jint(r.data, "condition.waited_ms") < 1000);
+    res_free(&r);
+    CU_ASSERT_EQUAL_FATAL(call("watch_market",
+                               "{\"symbol\":\"BTCUSDT\",\"condition\":"
+                               "\"price_below\",\"level\":\"50000.00999999\"}",
+                               &r),
+                          0);
+    CU_ASSERT_FALSE(tl_bool_at(r.data, "condition.met"));
+    CU_ASSERT_TRUE(tl_bool_at(r.data, "condition.timed_out"));
+    res_free(&r);
+}
+
+static void
+test_watch_timeout_polls(void)
+{
+    struct tool_result r;
+    json_object *tok = json_object_new_string("watch-1");
+    int64_t t0 = tl_now_ms(), took;
+    long polls;
+
+    CU_ASSERT_EQUAL(fakex_reset(&fx), 0);
+    progress_token = tok;
+    n_progress = 0;
+    CU_ASSERT_EQUAL_FATAL(call("watch_market",
+                               "{\"symbol\":\"BTCUSDT\",\"condition\":"
+                               "\"spread_above_bps\",\"bps\":50,"
+                               "\"timeout_s\":6}",
+                               &r),
+                          0);
+    took = tl_now_ms() - t0;
+    progress_token = NULL;
+    json_object_put(tok);
+    CU_ASSERT(took >= 6000 && took < 8000);
+    CU_ASSERT_EQUAL(n_progress, 1); /* at 5 s */
+    CU_ASSERT_FALSE(tl_bool_at(r.data, "condition.met"));
+    CU_ASSERT_TRUE(tl_bool_at(r.data, "condition.timed_out"));
+    CU_ASSERT_FALSE(tl_bool_at(r.data, "condition.cancelled"));
+    CU_ASSERT(jint(r.data, "condition.waited_ms") >= 6000);
+    res_free(&r);
+    /* REST is polled at most every 2 s: at 0, 2, 4 and 6 s */
+    polls = fakex_count(&fx, "GET", "/api/v3/ticker/24hr");
+    CU_ASSERT(polls >= 3 && polls <= 4);
+}
+
+static void *
+fill_later(void *arg)
+{
+    char path[96];
+
+    tl_sleep_ms(700);
+    snprintf(path, sizeof(path), "/__fake/fill?orderId=%lld",
+             *(long long *)arg);
+    fakex_http(&fx, "POST", path, NULL, 0);
+    return NULL;
+}
+
+static void
+test_watch_order_filled(void)
+{
+    struct tool_result r;
+    long long id;
+    char args[256];
+    pthread_t th;
+
+    use_creds(BNC_ENV_TESTNET);
+    CU_ASSERT_EQUAL(fakex_reset(&fx), 0);
+    CU_ASSERT_EQUAL_FATAL(call("place_order",
+                               "{\"symbol\":\"BTCUSDT\",\"side\":\"BUY\","
+                               "\"type\":\"LIMIT\",\"quantity\":\"0.001\","
+                               "\"price\":\"40000\",\"client_order_id\":"
+                               "\"watch-1\"}",
+                               &r),
+                          0);
+    id = jint(r.data, "orderId");
+    res_free(&r);
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, fill_later, &id), 0);
+    snprintf(args, sizeof(args),
+             "{\"symbol\":\"BTCUSDT\",\"condition\":\"order_filled\","
+             "\"order_id\":%lld,\"timeout_s\":10}",
+             id);
+    CU_ASSERT_EQUAL(call("watch_market", args, &r), 0);
+    pthread_join(th, NULL);
+    CU_ASSERT_TRUE(tl_bool_at(r.data, "condition.met"));
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "condition.order.status"), "FILLED");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "condition.order.client_order_id"),
+                           "watch-1");
+    CU_ASSERT(jint(r.data, "condition.waited_ms") < 5000);
+    res_free(&r);
+    /* a canceled order ends the wait with its status, not a timeout */
+    CU_ASSERT_EQUAL_FATAL(call("place_order",
+                               "{\"symbol\":\"BTCUSDT\",\"side\":\"BUY\","
+                               "\"type\":\"LIMIT\",\"quantity\":\"0.001\","
+                               "\"price\":\"40000\",\"client_order_id\":"
+                               "\"watch-2\"}",
+                               &r),
+                          0);
+    res_free(&r);
+    CU_ASSERT_EQUAL_FATAL(call("cancel_order",
+                               "{\"symbol\":\"BTCUSDT\",\"client_order_id\":"
+                               "\"watch-2\"}",
+                               &r),
+                          0);
+    res_free(&r);
+    CU_ASSERT_EQUAL(call("watch_market",
+                         "{\"symbol\":\"BTCUSDT\",\"condition\":"
+                         "\"order_filled\",\"client_order_id\":\"watch-2\","
+                         "\"timeout_s\":10}",
+                         &r),
+                    0);
+    CU_ASSERT_FALSE(tl_bool_at(r.data, "condition.met"));
+    CU_ASSERT_FALSE(tl_bool_at(r.data, "condition.timed_out"));
+    CU_ASSERT_TRUE(tl_bool_at(r.data, "condition.ended"));
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "condition.order.status"), "CANCELED");
+    res_free(&r);
+    /* without credentials: a tool error that says so */
+    tools_session_creds_wipe(&sess);
+    CU_ASSERT_EQUAL(call("watch_market",
+                         "{\"symbol\":\"BTCUSDT\",\"condition\":"
+                         "\"order_filled\",\"order_id\":1}",
+                         &r),
+                    -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.error, "credentials"));
+    res_free(&r);
+}
+
+static void
+test_watch_bad_args(void)
+{
+    static const char *const tool_errors[] = {
+        "{\"symbol\":\"BTCUSDT\",\"condition\":\"price_above\"}",
+        "{\"symbol\":\"BTCUSDT\",\"condition\":\"spread_above_bps\"}",
+        "{\"symbol\":\"BTCUSDT\",\"condition\":\"order_filled\"}",
+        "{\"symbol\":\"BTCUSDT\",\"condition\":\"order_filled\","
+        "\"order_id\":1,\"client_order_id\":\"x\"}",
+        NULL};
+    static const char *const schema_errors[] = {
+        "{\"symbol\":\"BTC-USDT\"}",
+        "{\"symbol\":\"BTCUSDT\",\"condition\":\"price_sideways\"}",
+        "{\"symbol\":\"BTCUSDT\",\"condition\":\"price_above\","
+        "\"level\":\"1e5\"}",
+        "{\"symbol\":\"BTCUSDT\",\"condition\":\"spread_above_bps\","
+        "\"bps\":\"wide\"}",
+        "{\"symbol\":\"BTCUSDT\",\"timeout_s\":601}",
+        "{\"symbol\":\"BTCUSDT\",\"timeout_s\":-1}",
+        "{\"condition\":\"price_above\",\"level\":\"1\"}",
+        NULL};
+    struct tool_result r;
+
+    for (int i = 0; tool_errors[i] != NULL; i++) {
+        CU_ASSERT_EQUAL(call("watch_market", tool_errors[i], &r), -1);
+        CU_ASSERT(strlen(r.error) > 10);
+        res_free(&r);
+    }
+    for (int i = 0; schema_errors[i] != NULL; i++) {
+        CU_ASSERT_EQUAL(call("watch_market", schema_errors[i], &r), -2);
+        res_free(&r);
+    }
+}
+
+/* A wait on a thread of its own (no CUnit calls there): the handler's
+ * return code into *arg. */
+static void *
+wait_in_thread(void *arg)
+{
+    const struct tool_def *t = tool_find("watch_market");
+    json_object *args = json_tokener_parse(
+        "{\"symbol\":\"BTCUSDT\",\"condition\":\"spread_above_bps\","
+        "\"bps\":1000,\"timeout_s\":2}");
+    struct mcp_call c = {.srv = srv, .sess = &sess, .tool = t->name};
+    struct tool_result res;
+
+    memset(&res, 0, sizeof(res));
+    c.args = args;
+    *(int *)arg = t->handler(&c, args, &res);
+    json_object_put(res.data);
+    free(res.text);
+    json_object_put(args);
+    bnc_thread_cleanup(); /* this thread's Binance connection */
+    return NULL;
+}
+
+static void
+test_watch_waiters_cap(void)
+{
+    pthread_t th[4];
+    int rc[4] = {-9, -9, -9, -9};
+    struct tool_result r;
+
+    CU_ASSERT_EQUAL(fakex_reset(&fx), 0);
+    for (int i = 0; i < 4; i++)
+        CU_ASSERT_EQUAL_FATAL(
+            pthread_create(&th[i], NULL, wait_in_thread, &rc[i]), 0);
+    tl_sleep_ms(800);
+    /* a fifth wait is refused; the state now is still served */
+    CU_ASSERT_EQUAL(call("watch_market",
+                         "{\"symbol\":\"BTCUSDT\",\"condition\":"
+                         "\"price_above\",\"level\":\"1\",\"timeout_s\":5}",
+                         &r),
+                    -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.error, "already waiting"));
+    res_free(&r);
+    CU_ASSERT_EQUAL(call("watch_market", "{\"symbol\":\"BTCUSDT\"}", &r), 0);
+    res_free(&r);
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        CU_ASSERT_EQUAL(rc[i], 0);
+    }
+    /* the places are free again */
+    CU_ASSERT_EQUAL(call("watch_market",
+                         "{\"symbol\":\"BTCUSDT\",\"condition\":"
+                         "\"price_above\",\"level\":\"1\",\"timeout_s\":5}",
+                         &r),
+                    0);
+    CU_ASSERT_TRUE(tl_bool_at(r.data, "condition.met"));
+    res_free(&r);
+}
+
+static CU_TestInfo watch_tests[] = {
+    {"watch_market now, and a condition that holds at once", test_watch_now},
+    {"a condition that never holds: timed out, REST polled, progress",
+     test_watch_timeout_polls},
+    {"order_filled: filled while waiting; canceled ends it; no credentials",
+     test_watch_order_filled},
+    {"bad arguments are tool or schema errors", test_watch_bad_args},
+    {"at most 4 waits at once", test_watch_waiters_cap},
+    CU_TEST_INFO_NULL,
+};
+
 static CU_SuiteInfo suites[] = {
     {"table", NULL, NULL, NULL, NULL, table_tests},
     {"market", NULL, NULL, NULL, NULL, market_tests},
     {"account", NULL, NULL, NULL, NULL, account_tests},
     {"catalog", NULL, NULL, NULL, NULL, catalog_tests},
     {"orderbook", NULL, NULL, NULL, NULL, orderbook_tests},
+    {"watch", NULL, NULL, NULL, NULL, watch_tests},
     CU_SUITE_INFO_NULL,
 };
 

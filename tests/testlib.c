@@ -237,6 +237,14 @@ tl_int_at(json_object *o, const char *path)
     return v != NULL ? json_object_get_int64(v) : INT64_MIN;
 }
 
+int
+tl_bool_at(json_object *o, const char *path)
+{
+    json_object *v = tl_get_path(o, path);
+    return json_object_is_type(v, json_type_boolean) &&
+           json_object_get_boolean(v);
+}
+
 size_t
 tl_len_at(json_object *o, const char *path)
 {

@@ -83,6 +83,9 @@ const char *tl_str_at(json_object *o, const char *path);
 /* The value at path as an integer; INT64_MIN when absent. */
 int64_t tl_int_at(json_object *o, const char *path);
 
+/* The boolean at path: 1 when it is true, 0 otherwise (absent too). */
+int tl_bool_at(json_object *o, const char *path);
+
 /* The length of the array at path; 0 when absent or not an array. */
 size_t tl_len_at(json_object *o, const char *path);
 

@@ -3,9 +3,9 @@
  * (mcp_binance_provider: this table and the catalog).
  *
  * The rows live in their family files (tools_market.c, tools_chart.c,
- * tools_orderbook.c, tools_account.c, tools_orders.c, tools_creds.c), each
- * a NULL-name terminated array. This file walks them in listing order;
- * nothing here knows a tool by name.
+ * tools_watch.c, tools_orderbook.c, tools_account.c, tools_orders.c,
+ * tools_creds.c), each a NULL-name terminated array. This file walks them in
+ * listing order; nothing here knows a tool by name.
  */
 #include "config.h"
 
@@ -17,7 +17,7 @@
 #include "tools_callcreds.h"
 
 static const struct tool_def *const families[] = {
-    tools_market,  tools_chart,  tools_orderbook,
+    tools_market,  tools_chart,  tools_watch, tools_orderbook,
     tools_account, tools_orders, tools_creds,
 };
 
@@ -40,6 +40,7 @@ static const struct {
     {"fetch", "market"},
     {"get_symbol_info", "market"},
     {"get_chart", "market"},
+    {"watch_market", "market"},
     {"get_orderbook_metrics", "analytics"},
     {"get_orderbook_depth", "analytics"},
     {"get_orderbook_health", "analytics"},

@@ -54,6 +54,7 @@ const struct tool_def *tool_find(const char *name);
 /* (Each file defines its rows; tools.c assembles them.) */
 extern const struct tool_def tools_market[];    /* tools_market.c */
 extern const struct tool_def tools_chart[];     /* tools_chart.c */
+extern const struct tool_def tools_watch[];     /* tools_watch.c */
 extern const struct tool_def tools_orderbook[]; /* tools_orderbook.c */
 extern const struct tool_def tools_account[];   /* tools_account.c */
 extern const struct tool_def tools_orders[];    /* tools_orders.c */

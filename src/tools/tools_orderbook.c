@@ -24,12 +24,12 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "livemarket.h"
 #include "market.h"
 #include "tools.h"
 #include "tools_call.h"
@@ -37,18 +37,17 @@
 #include "tools_schema.h"
 #include "util.h"
 
-#define BOOK_FLAGS    (TOOL_READ_ONLY | TOOL_IDEMPOTENT | TOOL_OPEN_WORLD)
-#define BOOK_LIMIT    "100" /* levels per side fetched: weight 5 */
-#define BOOK_MAX      100   /* levels per side read from the answer */
-#define TOP_LEVELS    20    /* levels per side for volumes and walls */
-#define WALL_FACTOR   2.0   /* a wall: qty > WALL_FACTOR * median qty */
-#define PRICE_SCALE   100
-#define PRICE_DIGITS  2
-#define QTY_SCALE     100000
-#define QTY_DIGITS    5
-#define TRACK_MAX     32   /* symbols the health table remembers */
-#define LIVE_FRESH_MS 5000 /* an older feed heartbeat: the feed is down */
-#define WHY_MAX       256
+#define BOOK_FLAGS   (TOOL_READ_ONLY | TOOL_IDEMPOTENT | TOOL_OPEN_WORLD)
+#define BOOK_LIMIT   "100" /* levels per side fetched: weight 5 */
+#define BOOK_MAX     100   /* levels per side read from the answer */
+#define TOP_LEVELS   20    /* levels per side for volumes and walls */
+#define WALL_FACTOR  2.0   /* a wall: qty > WALL_FACTOR * median qty */
+#define PRICE_SCALE  100
+#define PRICE_DIGITS 2
+#define QTY_SCALE    100000
+#define QTY_DIGITS   5
+#define TRACK_MAX    32 /* symbols the health table remembers */
+#define WHY_MAX      (LIVE_WHY_MAX + 32)
 
 static const char rest_reason[] =
     "binmcpd read these order books by REST snapshot on each call; there is "
@@ -191,66 +190,20 @@ live_side(const struct market_level *src, uint32_t n, struct level *lv,
     return k;
 }
 
-/* The feed's heartbeat is fresh: the feed process runs. Says why not in
- * why (WHY_MAX bytes). */
-static int
-feed_running(const struct market *m, int64_t now, char *why)
-{
-    struct market_feed_info fi;
-
-    market_feed_info(m, &fi);
-    if (fi.heartbeat_ms > 0 && now - fi.heartbeat_ms <= LIVE_FRESH_MS)
-        return 1;
-    snprintf(why, WHY_MAX,
-             "the feed process is not running (%s): answered from a REST "
-             "snapshot",
-             fi.heartbeat_ms > 0 ? "its heartbeat is stale; the supervisor "
-                                   "restarts it"
-                                 : "not started yet");
-    return 0;
-}
-
-/* Asks the feed to track bk->symbol and, when its book is live and the
- * feed runs, fills bk from it. Returns 1 when it did, 0 (with the reason
- * in bk->src.why) when the caller must take a REST snapshot. */
+/* Fills bk from the feed's live book of bk->symbol (livemarket.h) when
+ * there is one. Returns 1 when it did, 0 (with the reason in bk->src.why)
+ * when the caller must take a REST snapshot. */
 static int
 book_live(struct mcp_call *call, struct book *bk)
 {
-    struct market *m = tools_call_market(call);
-    struct market_state *st;
-    int64_t now = now_ms();
-    int slot, ok = 0;
+    struct market_state *st = malloc(sizeof(*st));
+    char why[LIVE_WHY_MAX];
+    int ok = 0;
 
-    if (m == NULL) {
-        snprintf(bk->src.why, sizeof(bk->src.why),
-                 "no live market data here (stdio mode, or feed = off): "
-                 "answered from a REST snapshot");
-        return 0;
-    }
-    if ((slot = market_request(m, bk->symbol, now)) < 0) {
-        snprintf(bk->src.why, sizeof(bk->src.why),
-                 "the feed cannot track %s (%s): answered from a REST "
-                 "snapshot",
-                 bk->symbol,
-                 errno == ENOSPC ? "all max_tracked_symbols slots are taken"
-                                 : "the market segment refused it");
-        return 0;
-    }
-    if (!feed_running(m, now, bk->src.why))
-        return 0;
-    if ((st = malloc(sizeof(*st))) == NULL || market_read(m, slot, st) < 0 ||
-        strcmp(st->symbol, bk->symbol) != 0) {
-        snprintf(bk->src.why, sizeof(bk->src.why),
-                 "the live book of %s could not be read: answered from a "
-                 "REST snapshot",
-                 bk->symbol);
-    } else if (st->status != MARKET_LIVE || !st->ws_connected) {
-        snprintf(bk->src.why, sizeof(bk->src.why),
-                 "the live book of %s is not ready (%s%s); the feed was asked "
-                 "to track it: answered from a REST snapshot",
-                 bk->symbol, market_status_name(st->status),
-                 st->ws_connected ? "" : ", stream not connected");
-    } else {
+    if (st == NULL)
+        snprintf(why, sizeof(why), "out of memory for the live book");
+    else if ((ok = live_read(call, bk->symbol, st, why, sizeof(why)))) {
+        int64_t now = now_ms();
         bk->n_bids = live_side(st->bids, st->nbids, bk->bids, bk->text[0]);
         bk->n_asks = live_side(st->asks, st->nasks, bk->asks, bk->text[1]);
         bk->timestamp = now;
@@ -258,8 +211,10 @@ book_live(struct mcp_call *call, struct book *bk)
         bk->src.age_ms = now - st->book_updated_ms;
         bk->src.updates_per_s = st->updates_per_s;
         bk->src.resyncs = st->resyncs;
-        ok = 1;
     }
+    if (!ok)
+        snprintf(bk->src.why, sizeof(bk->src.why),
+                 "%s: answered from a REST snapshot", why);
     free(st);
     return ok;
 }
@@ -704,7 +659,7 @@ get_orderbook_health(struct mcp_call *call, json_object *args,
     json_object *o;
 
     (void)args;
-    if (m != NULL && feed_running(m, now, nolive)) {
+    if (m != NULL && live_feed_running(m, now, nolive, sizeof(nolive))) {
         res->data = health_live(m, now);
         return res->data != NULL ? 0 : tool_fail(res, "out of memory");
     }
