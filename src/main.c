@@ -178,6 +178,8 @@ main(int argc, char **argv)
         .max_result_bytes = s.max_result_bytes,
         .provider = &mcp_binance_provider,
         .provider_ctx = &bctx,
+        /* pushed updates need the feed process's shared state */
+        .subscriptions = s.mode == MODE_SSE && s.feed,
     };
     struct mcp_server *srv = mcp_server_new(&opts);
     if (srv == NULL) {

@@ -114,8 +114,12 @@ mkdir -p "$results"
 # The fake exchange on a free port.
 tl_start_fakex "$workdir" "$START_TIMEOUT_S"
 
-# None of the caller's Binance or binmcpd settings reach the servers.
+# None of the caller's Binance or binmcpd settings reach the servers. The
+# feed process runs, on the fake's streams, as in production: it is what
+# resource subscriptions need.
 tl_clean_env
+ws_port=$(tl_fake_ws_port)
+[ -n "$ws_port" ] || fail "the fake exchange did not name its WebSocket port"
 
 # start_server LABEL PROGRAM: starts PROGRAM --mode sse on a free loopback
 # port against the fake exchange, logging to $workdir/LABEL.log. Sets
@@ -125,7 +129,9 @@ start_server() {
     local label=$1 program=$2 log=$workdir/$1.log
     env "${tl_unset_args[@]}" \
         BINANCE_BASE_URL="$fakex_url" BINANCE_TESTNET_URL="$fakex_url" \
-        BINANCE_TIMEOUT_MS=5000 \
+        BINANCE_TIMEOUT_MS=5000 BINMCPD_FEED=on \
+        BINANCE_STREAM_URL="ws://127.0.0.1:$ws_port" \
+        BINANCE_WS_API_URL="ws://127.0.0.1:$ws_port/ws-api/v3" \
         "$program" --mode sse --bind 127.0.0.1 --port 0 --workers 2 \
         --keepalive 1 --drain-timeout 3 \
         </dev/null >"$log" 2>&1 &
@@ -141,9 +147,9 @@ start_server() {
 # Every FAILURE or WARNING check of a results directory, one line each.
 # With "spec" as the second argument, exits 1 unless each one is a FAILURE
 # carrying the JSON-RPC error the spec gives for the name the scenario asks
-# for: -32601 for resources-(un)subscribe (binmcpd offers no subscriptions),
-# -32002 for another resources-* scenario (unknown resource), -32602 for
-# the others (unknown tool, prompt or completion reference).
+# for: -32002 for a resources-* scenario (unknown resource, subscriptions
+# included), -32602 for the others (unknown tool, prompt or completion
+# reference).
 # shellcheck disable=SC2016 # JavaScript: its ${...} are not shell's
 failed_checks_js='
 const fs = require("fs");
@@ -154,8 +160,7 @@ for (const d of fs.readdirSync(dir).sort()) {
   const m = /^server-(.*)-\d{4}-\d{2}-\d{2}T[\d-]+Z$/.exec(d);
   if (!m) continue;
   const scenario = m[1];
-  const want = /^resources-(un)?subscribe$/.test(scenario) ? "-32601"
-    : scenario.startsWith("resources-") ? "-32002" : "-32602";
+  const want = scenario.startsWith("resources-") ? "-32002" : "-32602";
   const file = path.join(dir, d, "checks.json");
   const checks = JSON.parse(fs.readFileSync(file, "utf8"));
   for (const c of checks) {

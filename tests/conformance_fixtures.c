@@ -753,20 +753,30 @@ fx_read_resource(struct mcp_call *call, const char *uri, struct mcp_error *err)
 }
 
 /* Any listed resource and any URI of the template can be watched; nothing
- * ever changes, so no notifications/resources/updated follows. */
-static int
-fx_subscribe(struct mcp_call *call, const char *uri, int on,
-             struct mcp_error *err)
+ * ever changes (every watch's version stays 1), so no
+ * notifications/resources/updated follows. */
+static int fx_watch_marker;
+
+static void *
+fx_subscribe(struct mcp_call *call, const char *uri, struct mcp_error *err)
 {
     char id[FX_ID_MAX];
 
     (void)call;
-    (void)on;
     if (resource_find(uri) == NULL && template_id(uri, id, sizeof(id)) < 0) {
         fx_fail(err, -32002, uri, "Resource not found: %s", uri);
-        return -1;
+        return NULL;
     }
-    return 0;
+    return &fx_watch_marker;
+}
+
+static uint64_t
+fx_watch_version(void *ctx, void *watch, int64_t now_ms)
+{
+    (void)ctx;
+    (void)watch;
+    (void)now_ms;
+    return 1;
 }
 
 /* ---- prompts ---- */
@@ -1010,4 +1020,5 @@ const struct mcp_provider conformance_provider = {
     .get_prompt = fx_get_prompt,
     .complete = fx_complete,
     .subscribe = fx_subscribe,
+    .watch_version = fx_watch_version,
 };

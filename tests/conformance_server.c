@@ -48,6 +48,7 @@ main(int argc, char **argv)
     struct mcp_options opts = {
         .read_only = s.read_only,
         .provider = &conformance_provider,
+        .subscriptions = 1,
     };
     struct mcp_server *srv = mcp_server_new(&opts);
     if (srv == NULL) {

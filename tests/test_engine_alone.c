@@ -11,6 +11,8 @@
  */
 #include "config.h"
 
+#include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +20,7 @@
 #include <json-c/json.h>
 
 #include "mcp.h"
+#include "mcp_subs.h"
 #include "mcp_tool.h"
 #include "testlib.h"
 
@@ -164,6 +167,39 @@ app_load(const void *buf, size_t len)
     return strndup(buf, len);
 }
 
+/* Subscriptions: tiny://a and tiny://b exist; each watch reads the
+ * version of its resource from versions[]. */
+static uint64_t versions[2];
+static int watches_freed;
+
+static void *
+tiny_subscribe(struct mcp_call *call, const char *uri, struct mcp_error *err)
+{
+    static int which[2] = {0, 1};
+    (void)call;
+    if (strncmp(uri, "tiny://", 7) == 0 && (uri[7] == 'a' || uri[7] == 'b') &&
+        (uri[8] == '\0' || isdigit((unsigned char)uri[8])))
+        return &which[uri[7] - 'a'];
+    err->code = -32002;
+    snprintf(err->message, sizeof(err->message), "no resource %s", uri);
+    return NULL;
+}
+
+static uint64_t
+tiny_version(void *ctx, void *watch, int64_t now_ms)
+{
+    (void)ctx;
+    (void)now_ms;
+    return versions[*(int *)watch];
+}
+
+static void
+tiny_watch_free(void *watch)
+{
+    (void)watch;
+    watches_freed++;
+}
+
 static const struct mcp_provider tiny = {
     .name = "tiny",
     .title = "a tiny provider",
@@ -176,7 +212,9 @@ static const struct mcp_provider tiny = {
     .prompts = empty_array,
     .get_prompt = no_prompt,
     .complete = no_completion,
-    .subscribe = NULL,
+    .subscribe = tiny_subscribe,
+    .watch_version = tiny_version,
+    .watch_free = tiny_watch_free,
     .session_free = app_free,
     .session_save = app_save,
     .session_load = app_load,
@@ -347,6 +385,150 @@ test_save_load(void)
     mcp_server_free(srv);
 }
 
+/* The notifications a poll sent; fail_sends makes the send refuse. */
+static char sent[8][256];
+static int nsent, fail_sends;
+
+static int
+record_send(void *arg, const char *msg, size_t len)
+{
+    (void)arg;
+    if (fail_sends)
+        return -1;
+    if (nsent < 8)
+        snprintf(sent[nsent], sizeof(sent[0]), "%.*s", (int)len, msg);
+    nsent++;
+    return 0;
+}
+
+static int
+poll_at(struct mcp_session *s, int64_t t)
+{
+    nsent = 0;
+    return mcp_session_poll_subscriptions(s, t, 1000, record_send, NULL);
+}
+
+static void
+test_subscriptions(void)
+{
+    struct mcp_options off = {.provider = &tiny};
+    struct mcp_options on = {.provider = &tiny, .subscriptions = 1};
+    struct mcp_server *srv = mcp_server_new(&off);
+    struct mcp_session s;
+    json_object *m;
+
+    /* not offered unless asked for */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(srv);
+    mcp_session_init(&s, srv, "subs-off", keep_last, NULL);
+    m = send_on(&s, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\","
+                    "\"params\":{\"protocolVersion\":\"2025-06-18\"}}");
+    CU_ASSERT_FALSE(tl_bool_at(m, "result.capabilities.resources.subscribe"));
+    m = send_on(&s,
+                "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":"
+                "\"resources/subscribe\",\"params\":{\"uri\":\"tiny://a\"}}");
+    CU_ASSERT_EQUAL(tl_int_at(m, "error.code"), -32601);
+    mcp_session_finish(&s);
+    mcp_server_free(srv);
+
+    srv = mcp_server_new(&on);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(srv);
+    CU_ASSERT_TRUE(mcp_server_subscriptions(srv));
+    mcp_session_init(&s, srv, "subs-on", keep_last, NULL);
+    m = send_on(&s, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\","
+                    "\"params\":{\"protocolVersion\":\"2025-06-18\"}}");
+    CU_ASSERT_TRUE(tl_bool_at(m, "result.capabilities.resources.subscribe"));
+    m = send_on(&s,
+                "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":"
+                "\"resources/subscribe\",\"params\":{\"uri\":\"tiny://z\"}}");
+    CU_ASSERT_EQUAL(tl_int_at(m, "error.code"), -32002);
+    m = send_on(&s, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":"
+                    "\"resources/subscribe\",\"params\":{\"uri\":7}}");
+    CU_ASSERT_EQUAL(tl_int_at(m, "error.code"), -32602);
+    m = send_on(&s,
+                "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":"
+                "\"resources/subscribe\",\"params\":{\"uri\":\"tiny://a\"}}");
+    CU_ASSERT_PTR_NOT_NULL(tl_get_path(m, "result"));
+    CU_ASSERT_EQUAL(mcp_session_subscriptions(&s), 1);
+
+    /* nothing changed: nothing sent */
+    CU_ASSERT_EQUAL(poll_at(&s, 10000), 0);
+    /* a change: announced at once */
+    versions[0]++;
+    CU_ASSERT_EQUAL(poll_at(&s, 10000), 1);
+    CU_ASSERT_STRING_EQUAL(
+        sent[0], "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/"
+                 "resources/updated\",\"params\":{\"uri\":\"tiny://a\"}}");
+    /* three more changes within the interval: one update, when it ends */
+    versions[0] += 3;
+    CU_ASSERT_EQUAL(poll_at(&s, 10400), 0);
+    CU_ASSERT_EQUAL(poll_at(&s, 10999), 0);
+    CU_ASSERT_EQUAL(poll_at(&s, 11000), 1);
+    CU_ASSERT_EQUAL(poll_at(&s, 15000), 0);
+    /* a send that fails leaves the update due */
+    versions[0]++;
+    fail_sends = 1;
+    CU_ASSERT_EQUAL(poll_at(&s, 16000), 0);
+    fail_sends = 0;
+    CU_ASSERT_EQUAL(poll_at(&s, 16025), 1);
+    /* another resource is its own */
+    m = send_on(&s,
+                "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":"
+                "\"resources/subscribe\",\"params\":{\"uri\":\"tiny://b\"}}");
+    versions[1]++;
+    versions[0]++;
+    CU_ASSERT_EQUAL(poll_at(&s, 16100), 1); /* b now, a at 17025 */
+    CU_ASSERT_PTR_NOT_NULL(strstr(sent[0], "\"tiny://b\""));
+    CU_ASSERT_EQUAL(poll_at(&s, 17025), 1);
+
+    /* kept for a takeover: a new session subscribed to the same */
+    unsigned char buf[1024];
+    size_t len = 0;
+    struct mcp_session b;
+    CU_ASSERT_EQUAL(mcp_session_save(&s, buf, sizeof(buf), &len), 0);
+    mcp_session_init(&b, srv, "subs-taken", keep_last, NULL);
+    CU_ASSERT_EQUAL(mcp_session_load(&b, buf, len), 0);
+    CU_ASSERT_EQUAL(mcp_session_subscriptions(&b), 2);
+    versions[1]++;
+    CU_ASSERT_EQUAL(poll_at(&b, 20000), 1);
+    buf[len - 1] = 'x'; /* a URI without its NUL */
+    CU_ASSERT_EQUAL(mcp_session_load(&b, buf, len), -1);
+
+    /* unsubscribe: no more updates; the watch is released */
+    CU_ASSERT_EQUAL(poll_at(&s, 25000), 1); /* b's change, seen by s too */
+    watches_freed = 0;
+    m = send_on(&s,
+                "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":"
+                "\"resources/unsubscribe\",\"params\":{\"uri\":\"tiny://a\"}}");
+    CU_ASSERT_PTR_NOT_NULL(tl_get_path(m, "result"));
+    CU_ASSERT_EQUAL(watches_freed, 1);
+    versions[0]++;
+    CU_ASSERT_EQUAL(poll_at(&s, 30000), 0);
+    m = send_on(&s,
+                "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":"
+                "\"resources/unsubscribe\",\"params\":{\"uri\":\"tiny://a\"}}");
+    CU_ASSERT_PTR_NOT_NULL(
+        tl_get_path(m, "result")); /* not subscribed: no error */
+
+    /* at most MCP_SUBS_MAX per session */
+    char msg[256];
+    int refused = 0;
+    for (int i = 0; i < MCP_SUBS_MAX + 1; i++) {
+        snprintf(msg, sizeof(msg),
+                 "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":"
+                 "\"resources/subscribe\",\"params\":{\"uri\":\"tiny://a%d\"}}",
+                 100 + i, i);
+        m = send_on(&s, msg);
+        refused += tl_int_at(m, "error.code") == -32602;
+    }
+    CU_ASSERT_EQUAL(refused, 2); /* tiny://b is one of the 32 */
+    CU_ASSERT_EQUAL(mcp_session_subscriptions(&s), MCP_SUBS_MAX);
+    watches_freed = 0;
+    mcp_session_finish(&s);
+    mcp_session_finish(&b);
+    CU_ASSERT_EQUAL(watches_freed, MCP_SUBS_MAX + 2);
+    mcp_server_free(srv);
+}
+
 static CU_TestInfo alone_tests[] = {
     {"a server needs a provider", test_provider_required},
     {"one list of protocol versions", test_versions},
@@ -355,6 +537,7 @@ static CU_TestInfo alone_tests[] = {
     {"read-only: trading rows hidden and refused",
      test_read_only_default_texts},
     {"a session's state saved and loaded for a takeover", test_save_load},
+    {"resource subscriptions: coalesced, kept, bounded", test_subscriptions},
     CU_TEST_INFO_NULL,
 };
 

@@ -15,6 +15,7 @@
 
 #include <CUnit/CUnit.h>
 
+#include "creds.h"
 #include "ipc.h"
 #include "worker_int.h"
 #include "testlib.h"
@@ -467,7 +468,50 @@ test_event_id_parse(void)
     CU_ASSERT_EQUAL(stream_event_id_parse(NULL, &w, &id, &q), -1);
 }
 
+/* IPC_KEY: a session's credentials to the feed, read back whole; never
+ * empty; a message of another type is not one. */
+static void
+test_key(void)
+{
+    struct ipc ipc;
+    struct creds c, got;
+    struct ipc_hdr h;
+    char err[256];
+
+    CU_ASSERT_FATAL(ipc_create(&ipc, 1, err, sizeof(err)) == 0);
+    memset(&c, 0, sizeof(c));
+    memset(&got, 0, sizeof(got));
+    errno = 0;
+    CU_ASSERT_EQUAL(ipc_send_key(&ipc, 0, &c), -1); /* no credentials */
+    CU_ASSERT_EQUAL(errno, EINVAL);
+    CU_ASSERT_FATAL(creds_set(&c, TEST_KEY_A, TEST_SECRET_A, BNC_ENV_TESTNET,
+                              err, sizeof(err)) == 0);
+    CU_ASSERT_EQUAL_FATAL(ipc_send_key(&ipc, 0, &c), 0);
+    CU_ASSERT_EQUAL_FATAL(ipc_recv(ipc_rx_fd(&ipc, 0), &h, rbuf, RECV_CAP), 1);
+    CU_ASSERT_EQUAL(h.type, IPC_KEY);
+    errno = 0;
+    CU_ASSERT_EQUAL(ipc_read_creds(&h, rbuf, &got), -1); /* not IPC_CREDS */
+    CU_ASSERT_EQUAL(errno, EBADMSG);
+    CU_ASSERT_EQUAL(ipc_read_key(&h, rbuf, &got), 0);
+    CU_ASSERT_TRUE(got.set);
+    CU_ASSERT_STRING_EQUAL(got.key, TEST_KEY_A);
+    CU_ASSERT_STRING_EQUAL(got.secret, TEST_SECRET_A);
+    CU_ASSERT_EQUAL(got.env, BNC_ENV_TESTNET);
+    /* an empty IPC_KEY (a hand-made one) is refused */
+    struct ipc_hdr e = make_hdr(IPC_KEY, 0, 0, 0);
+    CU_ASSERT_EQUAL_FATAL(ipc_send(&ipc, 0, &e, NULL, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(ipc_recv(ipc_rx_fd(&ipc, 0), &h, rbuf, RECV_CAP), 1);
+    errno = 0;
+    CU_ASSERT_EQUAL(ipc_read_key(&h, rbuf, &got), -1);
+    CU_ASSERT_EQUAL(errno, EBADMSG);
+    CU_ASSERT_FALSE(got.set);
+    creds_wipe(&c);
+    creds_wipe(&got);
+    ipc_destroy(&ipc);
+}
+
 static CU_TestInfo ipc_tests[] = {
+    {"IPC_KEY carries a session's credentials to the feed", test_key},
     {"Last-Event-ID values are parsed strictly", test_event_id_parse},
     {"create and destroy", test_create_destroy},
     {"round trip of every type and size", test_round_trip},

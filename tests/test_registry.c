@@ -1071,6 +1071,47 @@ test_streams(void)
     reg_destroy(r);
 }
 
+/* A session's standalone stream: recorded by the worker that opens it,
+ * read by the owner, cleared only by the stream recorded, gone with the
+ * session. */
+static void
+test_listener(void)
+{
+    char err[256], id[REG_ID_LEN + 1];
+    struct registry *r = reg_create(4, 2, err, sizeof(err));
+    struct reg_ref ref;
+    uint64_t stream = 0;
+    int w = 0;
+
+    CU_ASSERT_FATAL(r != NULL);
+    CU_ASSERT_FATAL(reg_claim(r, 0, REG_KIND_STREAMABLE, id, &ref) == 0);
+    errno = 0;
+    CU_ASSERT_EQUAL(reg_listener_get(r, ref, &w, &stream), -1);
+    CU_ASSERT_EQUAL(errno, ENOENT);
+    CU_ASSERT_EQUAL(reg_listener_set(r, ref, 1, 41), 0);
+    CU_ASSERT_EQUAL(reg_listener_get(r, ref, &w, &stream), 0);
+    CU_ASSERT_EQUAL(w, 1);
+    CU_ASSERT_EQUAL(stream, 41);
+    /* a newer stream replaces it; the older one's end leaves it */
+    CU_ASSERT_EQUAL(reg_listener_set(r, ref, 0, 42), 0);
+    CU_ASSERT_EQUAL(reg_listener_clear(r, ref, 1, 41), 0);
+    CU_ASSERT_EQUAL(reg_listener_get(r, ref, &w, &stream), 0);
+    CU_ASSERT_EQUAL(w, 0);
+    CU_ASSERT_EQUAL(stream, 42);
+    CU_ASSERT_EQUAL(reg_listener_clear(r, ref, 0, 42), 0);
+    CU_ASSERT_EQUAL(reg_listener_get(r, ref, &w, &stream), -1);
+    /* gone with its session, and not inherited by the slot's next one */
+    CU_ASSERT_EQUAL(reg_listener_set(r, ref, 1, 43), 0);
+    CU_ASSERT_EQUAL(reg_release(r, ref), 0);
+    errno = 0;
+    CU_ASSERT_EQUAL(reg_listener_get(r, ref, &w, &stream), -1);
+    CU_ASSERT_EQUAL(errno, ENOENT);
+    CU_ASSERT_EQUAL(reg_listener_set(r, ref, 1, 44), -1);
+    CU_ASSERT_FATAL(reg_claim(r, 0, REG_KIND_STREAMABLE, id, &ref) == 0);
+    CU_ASSERT_EQUAL(reg_listener_get(r, ref, &w, &stream), -1);
+    reg_destroy(r);
+}
+
 /* Random claims, lookups, pins and releases by many clients, against a
  * model of each client's count; the table stays consistent throughout
  * (the client table sees many removals: backward shifts). */
@@ -1156,6 +1197,7 @@ test_client_churn(void)
 }
 
 static CU_TestInfo registry_tests[] = {
+    {"the standalone stream of a session", test_listener},
     {"claim, lookup, release, stale ids", test_claim_lookup_release},
     {"bad arguments", test_bad_arguments},
     {"malformed ids are invalid", test_malformed_ids},

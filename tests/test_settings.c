@@ -207,7 +207,8 @@ test_every_key(void)
              "stream_url = ws://127.0.0.1:3/\n"
              "ws_api_url = wss://ws.example/ws-api/v3\n"
              "feed_idle = 60\n"
-             "max_tracked_symbols = 8\n",
+             "max_tracked_symbols = 8\n"
+             "notify_interval = 0.25\n",
              creds);
     write_file(conf, "every.conf", 0644, text);
     CU_ASSERT_EQUAL_FATAL(load_with(&s, conf, NULL, err, sizeof(err)), 0);
@@ -266,6 +267,7 @@ test_every_key(void)
                            "wss://ws.example/ws-api/v3");
     CU_ASSERT_EQUAL(s.feed_idle_s, 60);
     CU_ASSERT_EQUAL(s.max_tracked_symbols, 8);
+    CU_ASSERT_DOUBLE_EQUAL(s.notify_interval, 0.25, 1e-9);
     CU_ASSERT_TRUE(s.creds.set);
     CU_ASSERT_STRING_EQUAL(s.creds.key, TEST_KEY_A);
     CU_ASSERT_EQUAL(s.creds.env, BNC_ENV_TESTNET); /* from testnet = true */
@@ -299,7 +301,7 @@ test_every_key(void)
             fprintf(stderr, "\n  key of --%s not tested\n", name);
         CU_ASSERT_TRUE(contains(text, key));
     }
-    CU_ASSERT_EQUAL(options, 40 + 5 + 5); /* + admission, feed keys */
+    CU_ASSERT_EQUAL(options, 40 + 5 + 6); /* + admission, feed keys */
     CU_ASSERT_TRUE(contains(help, "--help"));
     CU_ASSERT_TRUE(contains(help, "--version"));
     CU_ASSERT_TRUE(contains(help, "--check-config"));

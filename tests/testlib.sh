@@ -209,3 +209,31 @@ fake_define() {
         sed -n "s/^#define[[:space:]]*$1[[:space:]]*\"\([^\"]*\)\".*/\1/p" |
         head -n 1 || true
 }
+
+# What an SDK script started, for tl_sdk_cleanup (its EXIT trap) to stop:
+# the fake exchange and the daemon by PID, the copies made for a VPATH
+# build, npm's staging directory and the script's work directory.
+tl_sdk_cleanup() {
+    if [ -n "${daemon_pid:-}" ]; then
+        stop_pid "$daemon_pid" 6 || true
+    fi
+    if [ -n "${fakex_pid:-}" ]; then
+        stop_pid "$fakex_pid" 5 || true
+    fi
+    if [ "${#tl_copied[@]}" -gt 0 ]; then
+        rm -f "${tl_copied[@]}"
+    fi
+    if [ -n "${tl_npm_stage:-}" ]; then
+        rm -rf "$tl_npm_stage"
+    fi
+    if [ -n "${workdir:-}" ]; then
+        rm -rf "$workdir"
+    fi
+}
+
+# tl_fake_ws_port: the port of the fake exchange's WebSocket server (its
+# streams and /ws-api/v3), from GET $fakex_url/__fake/stream.
+tl_fake_ws_port() {
+    curl -sf "$fakex_url/__fake/stream" |
+        sed -n 's/.*"port":[[:space:]]*\([0-9][0-9]*\).*/\1/p'
+}

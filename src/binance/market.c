@@ -233,6 +233,15 @@ market_find(struct market *m, const char *symbol)
 }
 
 /* Contract in market.h. */
+uint64_t
+market_version(const struct market *m, int slot)
+{
+    if (slot < 0 || (unsigned)slot >= m->hdr->nslots)
+        return 0;
+    return atomic_load_explicit(&m->slots[slot].seq, memory_order_acquire);
+}
+
+/* Contract in market.h. */
 int
 market_wanted(struct market *m, int slot, char *symbol, size_t len,
               int64_t *last_read_ms, uint32_t *claim)

@@ -161,6 +161,10 @@ int market_request(struct market *m, const char *symbol, int64_t now_ms);
 /* The slot tracking symbol, or -1 (no claim, no stamp). */
 int market_find(struct market *m, const char *symbol);
 
+/* A number that changes whenever slot is written (its sequence): cheap
+ * enough to poll. 0 for no such slot. */
+uint64_t market_version(const struct market *m, int slot);
+
 /* Copies slot's state into *out, consistent (all fields from one write).
  * Returns 0, or -1 with errno EINVAL (no such slot) or EAGAIN (the writer
  * stayed mid-write for MARKET_READ_TRIES tries). A slot may have been given

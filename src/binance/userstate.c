@@ -26,6 +26,7 @@
 
 struct us_slot {
     alignas(64) _Atomic uint32_t seq;
+    _Atomic int64_t wanted_ms; /* us_touch: a reader's last need */
     struct us_record rec;
 };
 
@@ -253,6 +254,25 @@ us_status_name(enum us_status s)
 }
 
 /* Contract in userstate.h. */
+/* Contract in userstate.h. */
+void
+us_touch(struct userstate *u, int slot, int64_t now_ms)
+{
+    if (slot >= 0 && (unsigned)slot < u->nslots)
+        atomic_store_explicit(&u->slots[slot].wanted_ms, now_ms,
+                              memory_order_relaxed);
+}
+
+/* Contract in userstate.h. */
+int64_t
+us_wanted_ms(const struct userstate *u, int slot)
+{
+    if (slot < 0 || (unsigned)slot >= u->nslots)
+        return 0;
+    return atomic_load_explicit(&u->slots[slot].wanted_ms,
+                                memory_order_relaxed);
+}
+
 void
 us_destroy(struct userstate *u)
 {

@@ -133,6 +133,14 @@ int us_find(const struct userstate *u, const char *fp);
 int us_read(const struct userstate *u, int slot, struct us_record *out);
 int us_read_head(const struct userstate *u, int slot, struct us_record *out);
 
+/* Says that a reader still needs slot's key followed (a lease: the writer
+ * may stop following a key nobody touched for a while, us_wanted_ms). One
+ * relaxed store; any process. */
+void us_touch(struct userstate *u, int slot, int64_t now_ms);
+
+/* The time of slot's last us_touch (0: never). */
+int64_t us_wanted_ms(const struct userstate *u, int slot);
+
 /* ---- the writer (one process) ---- */
 
 /* A free slot for fp (or the one already holding it), now holding an

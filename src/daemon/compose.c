@@ -25,6 +25,7 @@
 #include "tls.h"
 #include "tools.h"
 #include "tools_callcreds.h"
+#include "userstate.h"
 #include "util.h"
 
 struct compose {
@@ -36,7 +37,10 @@ struct compose {
     struct conn_limit *conns;
     struct upstream_budget *ub;
     struct metrics *metrics;
-    struct market *market; /* the feed writes it, the tools read it */
+    struct market *market;   /* the feed writes it, the tools read it */
+    struct userstate *users; /* the same for the user data streams */
+    struct ipc keys;         /* the feed's channel: keys to follow */
+    int keys_open;
     struct feedproc *feed; /* the feed process's slot */
     char *cert_pem, *key_pem;
 };
@@ -80,6 +84,20 @@ after_exchange(void *arg, const struct bnc_response *r, int64_t sent_ms)
         metrics_upstream_error(c->metrics, (int)r->http_status, r->api_code);
 }
 
+/* binance_ctx.follow_key: passes a session's key to the feed process.
+ * A full channel loses it; the subscription asks again. */
+static int
+follow_key(void *arg, const struct creds *cr)
+{
+    const struct compose *c = arg;
+
+    if (ipc_send_key(&c->keys, 0, cr) < 0) {
+        log_warn("could not pass a key to the feed");
+        return -1;
+    }
+    return 0;
+}
+
 /* A worker starts: the engine signs with the worker's copy of the
  * credentials, the trading journal opens (without it every order is
  * refused), and a predecessor's connection counts are forgotten. */
@@ -91,6 +109,8 @@ worker_start(void *arg, int index, struct creds *creds, pthread_rwlock_t *lock)
 
     tools_set_daemon_creds(c->srv, creds, lock);
     tools_set_market(c->srv, c->market);
+    tools_set_userdata(c->srv, c->users, c->users != NULL ? follow_key : NULL,
+                       (void *)(uintptr_t)c);
     if (!c->s->read_only && guard_open(creds, err, sizeof(err)) < 0)
         log_error("%s; every order will be refused", err);
     if (c->conns != NULL)
@@ -155,7 +175,11 @@ create_feed(struct compose *c, char *err, size_t errlen)
     c->market = market_create((unsigned)s->max_tracked_symbols, err, errlen);
     if (c->market == NULL)
         return -1;
-    c->feed = feedproc_new(s, c->market, c->metrics);
+    if ((c->users = us_create(0, err, errlen)) == NULL ||
+        ipc_create(&c->keys, 1, err, errlen) < 0)
+        return -1;
+    c->keys_open = 1;
+    c->feed = feedproc_new(s, c->market, c->users, &c->keys, c->metrics);
     if (c->feed == NULL) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -231,6 +255,9 @@ compose_free(struct compose *c)
         ub_destroy(c->ub);
     feedproc_free(c->feed);
     market_destroy(c->market);
+    us_destroy(c->users);
+    if (c->keys_open)
+        ipc_destroy(&c->keys);
     metrics_destroy(c->metrics);
     if (c->cert_pem != NULL || c->key_pem != NULL)
         tls_free_pem(c->cert_pem, c->key_pem);
@@ -276,11 +303,12 @@ creds_differ(const struct creds *a, const struct creds *b)
                      strlen(b->secret));
 }
 
-/* New credentials: into *cur, then to every worker slot; a worker that is
- * being replaced reads them too (and a new one inherits them anyway). */
+/* New credentials: into *cur, then to every worker slot and the feed; a
+ * worker that is being replaced reads them too (and a new one inherits
+ * them anyway). */
 static void
 reload_creds(struct settings *cur, const struct creds *next, struct ipc *ipc,
-             int nworkers)
+             int nworkers, const struct ipc *feed_keys)
 {
     char masked[32];
 
@@ -293,6 +321,8 @@ reload_creds(struct settings *cur, const struct creds *next, struct ipc *ipc,
         if (ipc_send_creds(ipc, k, &cur->creds) < 0)
             log_warn("SIGHUP: could not pass the credentials to worker %d", k);
     }
+    if (feed_keys != NULL && ipc_send_creds(feed_keys, 0, &cur->creds) < 0)
+        log_warn("SIGHUP: could not pass the credentials to the feed");
     if (!cur->creds.set) {
         log_info("SIGHUP: credentials removed");
         return;
@@ -348,7 +378,8 @@ compose_reload(struct compose *c, struct settings *cur, struct ipc *ipc,
         log_warnx("SIGHUP: %s changed; that needs a restart and was not "
                   "applied",
                   what);
-    reload_creds(cur, &next.creds, ipc, nworkers);
+    reload_creds(cur, &next.creds, ipc, nworkers,
+                 c->keys_open ? &c->keys : NULL);
     reload_tls(c, &next, ipc, nworkers);
     guard_set_rules(&next.trading);
     cur->trading = next.trading;

@@ -15,15 +15,24 @@
 #include "daemon.h"
 #include "feed.h"
 #include "feedproc.h"
+#include "ipc.h"
 #include "log.h"
 #include "metrics.h"
+#include "userdata.h"
+#include "userstate.h"
 #include "util.h"
 
-#define FEEDPROC_STOP_MS 3000 /* SIGTERM to SIGKILL */
+#define FEEDPROC_STOP_MS 3000   /* SIGTERM to SIGKILL */
+#define FEEDPROC_STEP_MS 20     /* the loop's longest wait */
+#define KEY_LEASE_MS     600000 /* a session's key unused this long goes */
+#define KEY_SWEEP_MS     10000  /* leases are checked this often */
+#define KEY_MSG_MAX      4096   /* an IPC_KEY or IPC_CREDS datagram */
 
 struct feedproc {
     const struct settings *s;
     struct market *market;
+    struct userstate *users; /* NULL: no user data streams */
+    const struct ipc *keys;  /* the feed's channel (one slot), or NULL */
     struct metrics *metrics;
     pid_t pid;             /* 0: not running */
     int64_t started_ms;    /* mono_ms() at fork */
@@ -57,6 +66,151 @@ feed_config_from(const struct settings *s, struct market *m,
     fc->idle_ms = (int64_t)s->feed_idle_s * 1000;
 }
 
+/* ---- the user data streams, in the child ---- */
+
+struct feed_keys {
+    struct userdata *ud;
+    struct userstate *users;
+    int rx_fd;                     /* the feed's channel; -1: none */
+    char daemon_fp[US_FP_LEN + 1]; /* the daemon's key: never leased out */
+    int64_t next_sweep_ms;
+};
+
+/* Follows c's account. daemon: it replaces the daemon's key. */
+static void
+keys_follow(struct feed_keys *k, const struct creds *c, int daemon)
+{
+    char err[256], fp[US_FP_LEN + 1];
+    int slot;
+
+    if (daemon && k->daemon_fp[0] != '\0' &&
+        (!c->set || us_fingerprint(c->key, c->env, fp) < 0 ||
+         strcmp(fp, k->daemon_fp) != 0)) {
+        ud_remove_key(k->ud, k->daemon_fp);
+        k->daemon_fp[0] = '\0';
+    }
+    if (!c->set)
+        return;
+    if ((slot = ud_add_key(k->ud, c, fp, err, sizeof(err))) < 0) {
+        log_warnx("user data: %s", err);
+        return;
+    }
+    us_touch(k->users, slot, now_ms());
+    if (daemon)
+        memcpy(k->daemon_fp, fp, sizeof(fp));
+}
+
+/* Reads what waits on the feed's channel: session keys from workers, the
+ * daemon's credentials from the supervisor after a reload. */
+static void
+keys_drain(struct feed_keys *k)
+{
+    char buf[KEY_MSG_MAX];
+    struct ipc_hdr h;
+    struct creds c;
+    int r;
+
+    if (k->rx_fd < 0)
+        return;
+    memset(&c, 0, sizeof(c));
+    for (int n = 0;
+         n < 64 && (r = ipc_recv(k->rx_fd, &h, buf, sizeof(buf))) != 0; n++) {
+        if (r < 0 && errno != EBADMSG)
+            break;
+        if (r > 0 && h.type == IPC_KEY && ipc_read_key(&h, buf, &c) == 0)
+            keys_follow(k, &c, 0);
+        else if (r > 0 && h.type == IPC_CREDS &&
+                 ipc_read_creds(&h, buf, &c) == 0)
+            keys_follow(k, &c, 1);
+        else if (r > 0)
+            log_warnx("user data: dropped a message of type %u", h.type);
+        creds_wipe(&c);
+        secure_wipe(buf, sizeof(buf));
+    }
+}
+
+/* Stops following the session keys nobody needed for KEY_LEASE_MS. */
+static void
+keys_sweep(struct feed_keys *k, int64_t now)
+{
+    struct us_record rec;
+
+    if (now < k->next_sweep_ms)
+        return;
+    k->next_sweep_ms = now + KEY_SWEEP_MS;
+    for (unsigned i = 0; i < us_slots(k->users); i++) {
+        if (us_read_head(k->users, (int)i, &rec) < 0 || rec.fp[0] == '\0' ||
+            strcmp(rec.fp, k->daemon_fp) == 0 ||
+            now - us_wanted_ms(k->users, (int)i) < KEY_LEASE_MS)
+            continue;
+        log_info("user data: key %s unused for %d min: no longer followed",
+                 rec.key_masked, KEY_LEASE_MS / 60000);
+        ud_remove_key(k->ud, rec.fp);
+    }
+}
+
+/* The user data module for the daemon's settings, following the daemon's
+ * credentials. Returns 0 (k->ud NULL when there is no area), or -1. */
+static int
+keys_open(struct feed_keys *k, const struct feedproc *fp)
+{
+    struct ud_config uc;
+    char err[256];
+
+    memset(k, 0, sizeof(*k));
+    k->rx_fd = fp->keys != NULL ? ipc_rx_fd(fp->keys, 0) : -1;
+    k->users = fp->users;
+    if (fp->users == NULL)
+        return 0;
+    us_writer_recover(fp->users);
+    ud_config_defaults(&uc);
+    snprintf(uc.ws_api_url, sizeof(uc.ws_api_url), "%s",
+             settings_ws_api_url(fp->s));
+    uc.state = fp->users;
+    if ((k->ud = ud_new(&uc, err, sizeof(err))) == NULL) {
+        log_warnx("user data: %s", err);
+        return -1;
+    }
+    keys_follow(k, &fp->s->creds, 1);
+    return 0;
+}
+
+/* The feed's loop: market streams, user data streams, the keys' channel. */
+static int
+feed_loop(const struct feedproc *fp, const struct feed_config *fc)
+{
+    struct feed_keys k;
+    char err[256];
+    struct feed *f;
+    int rc = 0;
+
+    market_writer_recover(fc->market, now_ms());
+    if ((f = feed_new(fc, err, sizeof(err))) == NULL) {
+        log_warnx("%s", err);
+        return -1;
+    }
+    if (keys_open(&k, fp) < 0) {
+        feed_free(f);
+        return -1;
+    }
+    log_info("started (streams %s, up to %u symbols; user data %s)",
+             fc->stream_url, market_slots(fc->market),
+             k.ud != NULL ? settings_ws_api_url(fp->s) : "off");
+    while (!feed_stop && rc == 0) {
+        rc = feed_step(f, FEEDPROC_STEP_MS);
+        if (k.ud == NULL)
+            continue;
+        if (ud_step(k.ud, 0) < 0)
+            rc = -1;
+        keys_drain(&k);
+        keys_sweep(&k, now_ms());
+    }
+    ud_free(k.ud);
+    feed_free(f);
+    market_writer_recover(fc->market, now_ms());
+    return rc;
+}
+
 /* The child side of the fork: die with the supervisor, drop what is only
  * the supervisor's, take the stop signals, run the feed. Never returns. */
 static void feedproc_child(struct feedproc *fp, const struct feedproc_parent *p)
@@ -85,11 +239,12 @@ feedproc_child(struct feedproc *fp, const struct feedproc_parent *p)
     signal(SIGCHLD, SIG_DFL);
     sigprocmask(SIG_SETMASK, p->mask, NULL);
     feed_config_from(fp->s, fp->market, &fc);
-    _exit(feed_run(&fc, &feed_stop) == 0 ? 0 : 1);
+    _exit(feed_loop(fp, &fc) == 0 ? 0 : 1);
 }
 
 struct feedproc *
 feedproc_new(const struct settings *s, struct market *market,
+             struct userstate *users, const struct ipc *keys,
              struct metrics *metrics)
 {
     struct feedproc *fp = calloc(1, sizeof(*fp));
@@ -98,6 +253,8 @@ feedproc_new(const struct settings *s, struct market *market,
         return NULL;
     fp->s = s;
     fp->market = market;
+    fp->users = users;
+    fp->keys = keys;
     fp->metrics = metrics;
     fp->spawn_pending = 1; /* next_spawn_ms 0: at once */
     return fp;

@@ -12,6 +12,15 @@
  * SIGINT and SIGQUIT stop it; SIGHUP is ignored (its settings need a
  * restart); it dies with the supervisor (PR_SET_PDEATHSIG).
  *
+ * The same process holds the user data streams (src/binance/userdata.h)
+ * and writes the user-data area (userstate.h, made by compose.c too): the
+ * daemon's credentials are followed from the start (and again with the
+ * credentials a reload sends, IPC_CREDS on the feed's channel), a
+ * session's when a worker sends them (IPC_KEY: configure_credentials, a
+ * subscription to orders or balances). A session's key nobody touched
+ * (us_touch) for 10 minutes is no longer followed; a worker that still
+ * needs it sends it again.
+ *
  * In the feed process the Binance client keeps what it inherited: the
  * process-wide configuration (bnc_init in main.c) and the budget hooks
  * compose.c installed before fork, so the feed's REST snapshots are
@@ -31,6 +40,8 @@
 
 struct market;
 struct metrics;
+struct userstate;
+struct ipc;
 struct feedproc;
 
 /* What the feed child must undo of its parent's state. */
@@ -42,9 +53,12 @@ struct feedproc_parent {
 };
 
 /* A feed process slot for settings s (which must outlive it), writing
- * market, counting restarts in metrics (may be NULL). Nothing is forked
+ * market and users (NULL: no user data streams), reading keys (the feed's
+ * channel, one slot; may be NULL), counting restarts in metrics (may be
+ * NULL). Nothing is forked
  * yet: the first feedproc_tick does. Returns NULL when memory runs out. */
 struct feedproc *feedproc_new(const struct settings *s, struct market *market,
+                              struct userstate *users, const struct ipc *keys,
                               struct metrics *metrics);
 
 /* Frees fp (the process, if any, is the caller's to stop first). NULL is

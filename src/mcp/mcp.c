@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 
 #include "log.h"
 #include "mcp.h"
+#include "mcp_subs.h"
 #include "mcp_tool.h"
 #include "schema.h"
 #include "util.h"
@@ -66,6 +68,20 @@ struct mcp_server {
     void (*observer)(void *arg, const char *tool, int ok, double seconds);
     void *observer_arg;
 };
+
+/* Whether the server offers resources/subscribe. */
+static int
+subscriptions_offered(const struct mcp_server *srv)
+{
+    return srv != NULL && srv->opts.subscriptions &&
+           srv->prov->subscribe != NULL && srv->prov->watch_version != NULL;
+}
+
+int
+mcp_server_subscriptions(const struct mcp_server *srv)
+{
+    return subscriptions_offered(srv);
+}
 
 /* ------------------------------------------------------------------ */
 /* Building the tool list                                              */
@@ -298,10 +314,32 @@ mcp_session_init(struct mcp_session *s, struct mcp_server *srv, const char *id,
     s->sink = sink;
     s->sink_arg = sink_arg;
     pthread_mutex_init(&s->lock, NULL);
+    if (subscriptions_offered(srv)) {
+        struct mcp_subs_watcher w = {srv->prov->watch_version,
+                                     srv->prov->watch_free,
+                                     srv->opts.provider_ctx};
+        s->subs = mcp_subs_new(&w); /* NULL: subscribe answers an error */
+    }
 }
 
-/* The saved form: this header, then the app's bytes. */
-#define SAVED_MAGIC 0x4d435331u /* "MCS1" */
+unsigned
+mcp_session_subscriptions(struct mcp_session *s)
+{
+    return s->subs != NULL ? mcp_subs_count(s->subs) : 0;
+}
+
+int
+mcp_session_poll_subscriptions(struct mcp_session *s, int64_t now_ms,
+                               int64_t interval_ms, mcp_sink_fn send, void *arg)
+{
+    if (s->subs == NULL)
+        return 0;
+    return mcp_subs_poll(s->subs, now_ms, interval_ms, send, arg);
+}
+
+/* The saved form: this header, then the app's bytes, then the subscribed
+ * URIs (each with its NUL). */
+#define SAVED_MAGIC 0x4d435332u /* "MCS2" */
 struct saved_session {
     uint32_t magic;
     uint8_t initialized;
@@ -310,6 +348,7 @@ struct saved_session {
     uint8_t client_elicitation;
     char version[16];
     uint32_t app_len;
+    uint32_t subs_len;
 };
 
 int
@@ -339,9 +378,46 @@ mcp_session_save(const struct mcp_session *s, void *buf, size_t cap,
         }
     }
     h.app_len = (uint32_t)n;
+    if (s->subs != NULL) {
+        size_t off = sizeof(h) + (size_t)n;
+        long k = mcp_subs_save(s->subs, (char *)buf + off, cap - off);
+        if (k < 0) {
+            secure_wipe(buf, cap);
+            return -1;
+        }
+        h.subs_len = (uint32_t)k;
+    }
     memcpy(buf, &h, sizeof(h));
-    *len = sizeof(h) + (size_t)n;
+    *len = sizeof(h) + (size_t)n + h.subs_len;
     return 0;
+}
+
+/* Subscribes a session taken over again to the URIs of a saved form
+ * (len bytes of NUL-terminated strings): a URI the provider refuses now is
+ * dropped with a log line. */
+static void
+load_subscriptions(struct mcp_session *s, const char *uris, size_t len)
+{
+    const struct mcp_provider *prov = s->srv->prov;
+    struct mcp_call call = {.srv = s->srv, .sess = s};
+
+    for (size_t off = 0; s->subs != NULL && off < len;) {
+        const char *uri = uris + off;
+        size_t n = strnlen(uri, len - off);
+        struct mcp_error err = {0, "", NULL};
+        void *watch;
+
+        if (n == len - off)
+            break; /* not terminated: checked by the caller */
+        off += n + 1;
+        if ((watch = prov->subscribe(&call, uri, &err)) == NULL)
+            log_warnx("session %.8s: subscription to %s not taken over: %s",
+                      s->id, uri, err.message);
+        else if (mcp_subs_add(s->subs, uri, watch) < 0)
+            log_warnx("session %.8s: subscription to %s not taken over", s->id,
+                      uri);
+        json_object_put(err.data);
+    }
 }
 
 int
@@ -354,7 +430,9 @@ mcp_session_load(struct mcp_session *s, const void *buf, size_t len)
     if (len < sizeof(h))
         return -1;
     memcpy(&h, buf, sizeof(h));
-    if (h.magic != SAVED_MAGIC || h.app_len != len - sizeof(h) ||
+    if (h.magic != SAVED_MAGIC || h.app_len > len - sizeof(h) ||
+        h.subs_len != len - sizeof(h) - h.app_len ||
+        (h.subs_len > 0 && ((const char *)buf)[len - 1] != '\0') ||
         h.log_level > MCP_LOG_EMERGENCY ||
         memchr(h.version, '\0', sizeof(h.version)) == NULL ||
         (h.version[0] != '\0' && !mcp_version_supported(h.version)))
@@ -374,6 +452,9 @@ mcp_session_load(struct mcp_session *s, const void *buf, size_t len)
     if (s->app != NULL && prov->session_free != NULL)
         prov->session_free(s->app);
     s->app = app;
+    if (h.subs_len > 0 && subscriptions_offered(s->srv))
+        load_subscriptions(s, (const char *)buf + sizeof(h) + h.app_len,
+                           h.subs_len);
     return 0;
 }
 
@@ -386,6 +467,8 @@ mcp_session_state_changed(struct mcp_session *s)
 void
 mcp_session_finish(struct mcp_session *s)
 {
+    mcp_subs_free(s->subs);
+    s->subs = NULL;
     if (s->app != NULL) {
         /* a provider that sets app must say how to release it */
         assert(s->srv != NULL && s->srv->prov->session_free != NULL);
@@ -909,8 +992,9 @@ method_initialize(struct request *r)
     json_object *info = json_object_new_object();
 
     json_object_object_add(tools, "listChanged", json_object_new_boolean(0));
-    json_object_object_add(res_caps, "subscribe",
-                           json_object_new_boolean(prov->subscribe != NULL));
+    json_object_object_add(
+        res_caps, "subscribe",
+        json_object_new_boolean(subscriptions_offered(r->sess->srv)));
     json_object_object_add(res_caps, "listChanged", json_object_new_boolean(0));
     json_object_object_add(prompts, "listChanged", json_object_new_boolean(0));
     json_object_object_add(caps, "tools", tools);
@@ -1318,7 +1402,7 @@ subscribe_op(struct request *r, int on)
     const char *uri = param_string(r, "uri");
     struct mcp_error err = {0, "", NULL};
 
-    if (prov->subscribe == NULL) {
+    if (!subscriptions_offered(r->sess->srv)) {
         reply_error(r->rc, r->id, RPC_METHOD_NOT_FOUND,
                     "this server offers no resource subscriptions", NULL);
         return;
@@ -1328,11 +1412,33 @@ subscribe_op(struct request *r, int on)
                     "needs params.uri (a string)", NULL);
         return;
     }
-    struct mcp_call call = make_call(r);
-    if (prov->subscribe(&call, uri, on, &err) < 0)
-        reply_provider_error(r, &err);
-    else
+    if (r->sess->subs == NULL) {
+        reply_error(r->rc, r->id, RPC_INTERNAL_ERROR, "out of memory", NULL);
+        return;
+    }
+    if (!on) { /* an unknown URI is no error: it is not subscribed */
+        if (mcp_subs_remove(r->sess->subs, uri))
+            r->sess->state_gen++;
         reply_result(r->rc, r->id, json_object_new_object());
+        return;
+    }
+    struct mcp_call call = make_call(r);
+    void *watch = prov->subscribe(&call, uri, &err);
+    if (watch == NULL) {
+        reply_provider_error(r, &err);
+        return;
+    }
+    if (mcp_subs_add(r->sess->subs, uri, watch) < 0) {
+        reply_error(r->rc, r->id, RPC_INVALID_PARAMS,
+                    errno == ENOSPC ? "too many subscriptions in this session "
+                                      "(unsubscribe some first)"
+                    : errno == ENAMETOOLONG ? "uri too long"
+                                            : "out of memory",
+                    NULL);
+        return;
+    }
+    r->sess->state_gen++;
+    reply_result(r->rc, r->id, json_object_new_object());
 }
 
 static void

@@ -65,6 +65,7 @@ struct mcp_inflight {
 };
 
 struct mcp_pending; /* server requests waiting for a response */
+struct mcp_subs;    /* a session's subscriptions (mcp_subs.h) */
 
 struct mcp_session {
     struct mcp_server *srv;
@@ -84,6 +85,9 @@ struct mcp_session {
     int client_sampling;         /* client capabilities from initialize */
     int client_elicitation;      /* form-mode elicitation (an empty
                                     elicitation object or one with form) */
+    struct mcp_subs *subs;       /* resource subscriptions (mcp_subs.h):
+                                    made at init when the server offers
+                                    them, else NULL; fixed until finish */
     unsigned state_gen;          /* grows whenever what mcp_session_save() keeps
                                     changes (the engine's fields above, or the app
                                     through mcp_session_state_changed) */
@@ -140,10 +144,20 @@ struct mcp_provider {
     json_object *(*complete)(struct mcp_call *call, const char *ref_type,
                              const char *ref_name, const char *arg_name,
                              const char *prefix, struct mcp_error *err);
-    /* resources/subscribe (on 1) and unsubscribe (on 0); NULL: the server
-     * does not offer subscriptions. Returns 0, or -1 with err set. */
-    int (*subscribe)(struct mcp_call *call, const char *uri, int on,
-                     struct mcp_error *err);
+    /* resources/subscribe: checks uri and returns what to watch for it (an
+     * opaque, non-NULL watch the engine keeps until unsubscribe or the
+     * session's end, then releases with watch_free), or NULL with err set.
+     * NULL (or mcp_options.subscriptions 0): the server offers no
+     * subscriptions (capability subscribe false, the methods -32601). */
+    void *(*subscribe)(struct mcp_call *call, const char *uri,
+                       struct mcp_error *err);
+    /* The watched resource's version: any change of it is announced with
+     * notifications/resources/updated (mcp_subs.h). Runs on the
+     * transport's poll thread, under the subscription list's lock: it must not
+     * block and must not touch the session. now_ms is the wall clock, or 0 for
+     * the first reading right after subscribe (no side effects then). */
+    uint64_t (*watch_version)(void *provider_ctx, void *watch, int64_t now_ms);
+    void (*watch_free)(void *watch);
     /* Releases a session's app (never NULL when called) when the session
      * finishes; it must wipe what is secret in it. NULL: the provider never
      * sets mcp_session.app. */
@@ -167,6 +181,9 @@ struct mcp_options {
                                 (mcp_server_provider_ctx). May be NULL. */
     size_t max_result_bytes; /* a tool result's cap (structuredContent and
                                 its text copy together); 0: no cap */
+    int subscriptions;       /* offer resources/subscribe (the transport polls,
+                                mcp_session_poll_subscriptions); needs the
+                                provider's subscribe */
 };
 
 /* Creates a server. opts is copied (provider and provider_ctx are
@@ -297,6 +314,24 @@ void mcp_server_set_tool_observer(struct mcp_server *srv,
                                   void (*fn)(void *arg, const char *tool,
                                              int ok, double seconds),
                                   void *arg);
+
+/* How many resources the session is subscribed to (any thread). */
+unsigned mcp_session_subscriptions(struct mcp_session *s);
+
+/* Polls the session's subscriptions (any thread, beside the one serving
+ * its requests, until mcp_session_finish; see mcp_subs.h): sends
+ * notifications/resources/updated through send(arg, ...) for each
+ * resource whose version moved, at most once per interval_ms each (the
+ * changes in between are coalesced into the next one). A send that
+ * returns -1 leaves the notification due for a later poll. Returns the
+ * number sent. */
+int mcp_session_poll_subscriptions(struct mcp_session *s, int64_t now_ms,
+                                   int64_t interval_ms, mcp_sink_fn send,
+                                   void *arg);
+
+/* Whether the server offers resources/subscribe (mcp_options.subscriptions
+ * with a provider that has subscribe and watch_version). */
+int mcp_server_subscriptions(const struct mcp_server *srv);
 
 /* Whether the server was started read-only. */
 int mcp_server_read_only(const struct mcp_server *srv);

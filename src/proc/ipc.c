@@ -171,7 +171,8 @@ static int
 ipc_type_ok(uint16_t type)
 {
     return type == IPC_DELIVER || type == IPC_OUTPUT || type == IPC_END ||
-           type == IPC_RESUME || type == IPC_CREDS || type == IPC_TLS;
+           type == IPC_RESUME || type == IPC_CREDS || type == IPC_TLS ||
+           type == IPC_KEY;
 }
 
 /* The most payload pieces one message is composed of (IPC_CREDS: key,
@@ -432,8 +433,9 @@ ipc_read_resume(const struct ipc_hdr *h, const char *payload,
 }
 
 /* Nothing is copied: the pieces of c go straight into the datagram. */
-int
-ipc_send_creds(const struct ipc *ipc, int w, const struct creds *c)
+static int
+send_creds_as(const struct ipc *ipc, int w, uint16_t type,
+              const struct creds *c)
 {
     struct ipc_hdr h = {0};
     const char *env = creds_env_name(c->env);
@@ -445,21 +447,22 @@ ipc_send_creds(const struct ipc *ipc, int w, const struct creds *c)
         {(void *)(uintptr_t)env, strlen(env)},
     };
 
-    h.type = IPC_CREDS;
+    h.type = type;
     return ipc_send_parts(ipc, w, &h, parts, c->set ? IPC_MAX_PARTS : 0);
 }
 
 /* -1 also when the key or secret is not one Binance could have issued
  * (creds_set refuses it). */
-int
-ipc_read_creds(const struct ipc_hdr *h, char *payload, struct creds *out)
+static int
+read_creds_as(const struct ipc_hdr *h, uint16_t type, char *payload,
+              struct creds *out)
 {
     char err[128];
     char *key = payload, *secret, *env = NULL;
     enum bnc_env e = BNC_ENV_MAINNET;
 
     creds_wipe(out);
-    if (!ipc_is(h, IPC_CREDS))
+    if (!ipc_is(h, type))
         return -1;
     if (h->len == 0)
         return 0; /* no credentials */
@@ -471,6 +474,40 @@ ipc_read_creds(const struct ipc_hdr *h, char *payload, struct creds *out)
     if (secret == NULL || env == NULL || creds_env_parse(env, &e) < 0 ||
         creds_set(out, key, secret, e, err, sizeof(err)) < 0) {
         creds_wipe(out);
+        errno = EBADMSG;
+        return -1;
+    }
+    return 0;
+}
+
+int
+ipc_send_creds(const struct ipc *ipc, int w, const struct creds *c)
+{
+    return send_creds_as(ipc, w, IPC_CREDS, c);
+}
+
+int
+ipc_read_creds(const struct ipc_hdr *h, char *payload, struct creds *out)
+{
+    return read_creds_as(h, IPC_CREDS, payload, out);
+}
+
+int
+ipc_send_key(const struct ipc *ipc, int w, const struct creds *c)
+{
+    if (!c->set) {
+        errno = EINVAL;
+        return -1;
+    }
+    return send_creds_as(ipc, w, IPC_KEY, c);
+}
+
+int
+ipc_read_key(const struct ipc_hdr *h, char *payload, struct creds *out)
+{
+    if (read_creds_as(h, IPC_KEY, payload, out) < 0)
+        return -1;
+    if (!out->set) {
         errno = EBADMSG;
         return -1;
     }

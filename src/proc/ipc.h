@@ -34,6 +34,7 @@ enum ipc_type {
     IPC_RESUME = 4,  /* replay a broken stream's events, then forward */
     IPC_CREDS = 5,   /* from the supervisor: new daemon credentials */
     IPC_TLS = 6,     /* from the supervisor: a new HTTPS certificate */
+    IPC_KEY = 7,     /* to the feed: follow this account's user data */
 };
 
 /* The wire header. The daemon fills it only in ipc.c: each message below
@@ -157,6 +158,15 @@ int ipc_read_resume(const struct ipc_hdr *h, const char *payload,
  * NULs and fills *out (out->set 0: no credentials); on -1, *out is wiped. */
 int ipc_send_creds(const struct ipc *ipc, int w, const struct creds *c);
 int ipc_read_creds(const struct ipc_hdr *h, char *payload, struct creds *out);
+
+/* IPC_KEY: from a worker to the feed process (its own channel, made by
+ * ipc_create with one slot): follow the account of these credentials (a
+ * session's), in the payload of IPC_CREDS; never empty. The feed's
+ * channel also carries IPC_CREDS, from the supervisor: the daemon's
+ * credentials after a reload. Both are secret: the receiver wipes the
+ * payload after the read. */
+int ipc_send_key(const struct ipc *ipc, int w, const struct creds *c);
+int ipc_read_key(const struct ipc_hdr *h, char *payload, struct creds *out);
 
 /* IPC_TLS: from the supervisor, a new HTTPS certificate and key, as
  * "cert PEM\0key PEM\0". Both strings point into the payload. */

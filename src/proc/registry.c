@@ -117,7 +117,8 @@ struct reg_record {
     uint32_t len;  /* bytes of state */
     uint32_t torn; /* a writer died half-way: state is not to be trusted */
     uint32_t next_inflight; /* the entry the next add replaces when full */
-    uint32_t unused;
+    int32_t listen_worker1; /* the standalone stream's worker + 1; 0: none */
+    uint64_t listen_stream; /* its stream id there */
     struct reg_inflight inflight[REG_INFLIGHT_MAX];
     uint8_t state[REG_STATE_MAX];
 };
@@ -209,6 +210,8 @@ reg_record_clear(struct reg_record *rec)
     rec->len = 0;
     rec->torn = 0;
     rec->next_inflight = 0;
+    rec->listen_worker1 = 0;
+    rec->listen_stream = 0;
     for (int k = 0; k < REG_INFLIGHT_MAX; k++) {
         rec->inflight[k].worker1 = 0;
         rec->inflight[k].stream = 0;
@@ -1283,6 +1286,64 @@ reg_state_save(struct registry *r, struct reg_ref ref, int w, const void *state,
         return -1;
     }
     return reg_on_live(r, ref, reg_save_op, &a);
+}
+
+struct reg_listener_args {
+    int w; /* set: -1 clears; clear: only this one's; get: out */
+    uint64_t stream;
+    int op; /* 0 get, 1 set, 2 clear */
+};
+
+static int
+reg_listener_op(struct registry *r, uint32_t i, void *arg)
+{
+    struct reg_listener_args *a = arg;
+    struct reg_record *rec = reg_record(r, i);
+
+    if (a->op == 0) {
+        if (!reg_slots(r)[i].recorded || rec->listen_worker1 <= 0) {
+            errno = ENOENT;
+            return -1;
+        }
+        a->w = rec->listen_worker1 - 1;
+        a->stream = rec->listen_stream;
+        return 0;
+    }
+    if (a->op == 2 &&
+        (!reg_slots(r)[i].recorded || rec->listen_worker1 != a->w + 1 ||
+         rec->listen_stream != a->stream))
+        return 0; /* another stream took its place */
+    reg_slots(r)[i].recorded = 1;
+    rec->listen_worker1 = a->op == 1 ? a->w + 1 : 0;
+    rec->listen_stream = a->op == 1 ? a->stream : 0;
+    return 0;
+}
+
+int
+reg_listener_set(struct registry *r, struct reg_ref ref, int w, uint64_t stream)
+{
+    struct reg_listener_args a = {w, stream, 1};
+    return reg_on_live(r, ref, reg_listener_op, &a);
+}
+
+int
+reg_listener_clear(struct registry *r, struct reg_ref ref, int w,
+                   uint64_t stream)
+{
+    struct reg_listener_args a = {w, stream, 2};
+    return reg_on_live(r, ref, reg_listener_op, &a);
+}
+
+int
+reg_listener_get(struct registry *r, struct reg_ref ref, int *w,
+                 uint64_t *stream)
+{
+    struct reg_listener_args a = {-1, 0, 0};
+    int rc = reg_on_live(r, ref, reg_listener_op, &a);
+
+    *w = a.w;
+    *stream = a.stream;
+    return rc;
 }
 
 struct reg_inflight_args {

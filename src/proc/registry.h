@@ -196,6 +196,19 @@ int reg_owner(struct registry *r, struct reg_ref ref, int *owner, int *orphan);
 int reg_state_save(struct registry *r, struct reg_ref ref, int w,
                    const void *state, size_t len);
 
+/* The session's standalone stream (Streamable HTTP GET), which carries
+ * what the server sends on its own (notifications/resources/updated):
+ * set by the worker that opened it, cleared by it when the stream ends
+ * (only if it is still the one recorded; a newer stream replaces an older
+ * one), read by the session's owner. Returns 0, or -1 with errno ENOENT
+ * (stale session; get: no stream) or EIO. */
+int reg_listener_set(struct registry *r, struct reg_ref ref, int w,
+                     uint64_t stream);
+int reg_listener_clear(struct registry *r, struct reg_ref ref, int w,
+                       uint64_t stream);
+int reg_listener_get(struct registry *r, struct reg_ref ref, int *w,
+                     uint64_t *stream);
+
 /* Records request id (JSON, shorter than REG_RPC_ID_MAX) as answered on
  * stream of worker w, so that a client resuming that stream after w died
  * gets an error for it rather than silence. When REG_INFLIGHT_MAX are

@@ -609,6 +609,9 @@ static const struct opt_row opt_table[] = {
     OPT("max-tracked-symbols", 0, "N", WHERE_ALL, NULL, META_NONE, set_int,
         F(max_tracked_symbols), 1, MARKET_SYMBOLS_MAX,
         "symbols the feed follows at once, 1..256 (50)"),
+    OPT("notify-interval", 0, "SEC", WHERE_ALL, "BINMCPD_NOTIFY_INTERVAL",
+        META_NONE, set_decimal, F(notify_interval), 0, 3600,
+        "resource updates: at most one per resource per SEC (1)"),
     /* running as a daemon */
     OPT("daemon", 0, NULL, WHERE_ALL, NULL, META_NONE, set_daemon_or_foreground,
         F(daemonize), 0, 0, "detach from the terminal"),
@@ -664,6 +667,7 @@ settings_defaults(struct settings *s)
     s->max_result_bytes = 100000;
     s->feed = 1;
     s->feed_idle_s = 900;
+    s->notify_interval = 1;
     s->max_tracked_symbols = MARKET_SYMBOLS_DEFAULT;
     snprintf(s->config_path, sizeof(s->config_path), "%s",
              SETTINGS_DEFAULT_CONFIG);
@@ -1440,6 +1444,7 @@ settings_needs_restart(const struct settings *a, const struct settings *b,
         {strcmp(settings_ws_api_url(a), settings_ws_api_url(b)) != 0,
          "ws_api_url"},
         {a->feed_idle_s != b->feed_idle_s, "feed_idle"},
+        {a->notify_interval != b->notify_interval, "notify_interval"},
         {a->max_tracked_symbols != b->max_tracked_symbols,
          "max_tracked_symbols"},
     };
@@ -1542,9 +1547,9 @@ settings_print_summary(const struct settings *s, FILE *out)
         if (s->feed)
             fprintf(out,
                     "live market data: streams from %s, up to %d symbols, "
-                    "idle after %d s\n",
+                    "idle after %d s; resource updates at most every %g s\n",
                     settings_stream_url(s), s->max_tracked_symbols,
-                    s->feed_idle_s);
+                    s->feed_idle_s, s->notify_interval);
         else
             fprintf(out, "live market data: off (feed = off)\n");
     }

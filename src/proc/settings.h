@@ -122,6 +122,7 @@ struct settings {
     char stream_url[256];    /* "": the default environment's */
     char ws_api_url[256];    /* "": the default environment's */
     int feed_idle_s;         /* a symbol nobody reads is dropped, 900 */
+    double notify_interval;  /* s between two updates of one resource, 1 */
     int max_tracked_symbols; /* the market segment's slots, 50 */
     struct creds creds;      /* the daemon's own credentials; creds.set == 0
                                 when none were given */

@@ -15,6 +15,7 @@
 #include "catalog.h"
 #include "tools.h"
 #include "tools_callcreds.h"
+#include "tools_subscribe.h"
 
 static const struct tool_def *const families[] = {
     tools_market,  tools_chart,  tools_watch, tools_orderbook,
@@ -221,7 +222,9 @@ const struct mcp_provider mcp_binance_provider = {
     .prompts = catalog_prompts,
     .get_prompt = catalog_get_prompt,
     .complete = catalog_complete,
-    .subscribe = NULL,
+    .subscribe = tools_subscribe,
+    .watch_version = tools_watch_version,
+    .watch_free = tools_watch_free,
     .session_free = tools_session_free,
     .session_save = tools_session_save,
     .session_load = tools_session_load,

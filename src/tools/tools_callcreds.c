@@ -167,6 +167,30 @@ tools_set_market(struct mcp_server *srv, struct market *m)
         ctx->market = m;
 }
 
+void
+tools_set_userdata(struct mcp_server *srv, struct userstate *users,
+                   int (*follow_key)(void *arg, const struct creds *c),
+                   void *follow_arg)
+{
+    struct binance_ctx *ctx = binance_ctx_of(srv);
+
+    if (ctx == NULL)
+        return;
+    ctx->users = users;
+    ctx->follow_key = follow_key;
+    ctx->follow_arg = follow_arg;
+}
+
+int
+tools_follow_key(const struct mcp_server *srv, const struct creds *c)
+{
+    const struct binance_ctx *ctx = binance_ctx_of(srv);
+
+    if (ctx == NULL || ctx->follow_key == NULL || c == NULL || !c->set)
+        return -1;
+    return ctx->follow_key(ctx->follow_arg, c);
+}
+
 struct market *
 tools_call_market(const struct mcp_call *c)
 {

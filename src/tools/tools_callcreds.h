@@ -26,6 +26,7 @@
 #include "mcp.h"
 
 struct market;
+struct userstate;
 
 /* The provider_ctx of mcp_binance_provider. Owned by whoever builds the
  * server; it must outlive the server. */
@@ -33,9 +34,16 @@ struct binance_ctx {
     const struct creds *daemon_creds; /* fallback credentials, may be NULL
                                          or unset */
     pthread_rwlock_t *creds_lock;     /* guards *daemon_creds, may be NULL */
-    struct market *market; /* the feed's market segment (market.h): the
-                              order-book tools answer live from it; NULL
-                              without a feed (stdio, feed = off) */
+    struct market *market;   /* the feed's market segment (market.h): the
+                                order-book tools answer live from it; NULL
+                                without a feed (stdio, feed = off) */
+    struct userstate *users; /* the feed's user-data area (userstate.h);
+                                NULL without a feed */
+    /* Asks the feed process to follow c's account (its user data stream).
+     * Returns 0, or -1 when the request could not be passed on. NULL
+     * without a feed. Any thread; never blocks. */
+    int (*follow_key)(void *arg, const struct creds *c);
+    void *follow_arg;
 };
 
 /* The credentials a signed call of this session uses: the session's own when
@@ -56,6 +64,18 @@ void tools_set_daemon_creds(struct mcp_server *srv, const struct creds *creds,
  * NULL). A worker calls it once after fork, before its threads start. Does
  * nothing when srv has no struct binance_ctx. */
 void tools_set_market(struct mcp_server *srv, struct market *m);
+
+/* Points the server's struct binance_ctx at the user-data area and the
+ * function that passes keys to the feed process (both may be NULL). A
+ * worker calls it once after fork, before its threads start. */
+void tools_set_userdata(struct mcp_server *srv, struct userstate *users,
+                        int (*follow_key)(void *arg, const struct creds *c),
+                        void *follow_arg);
+
+/* Asks the feed to follow c's account (when the server has a feed): what
+ * configure_credentials and a subscription to orders or balances do.
+ * Returns 0, or -1 (no feed, or the request could not be passed on). */
+int tools_follow_key(const struct mcp_server *srv, const struct creds *c);
 
 /* The market segment the call's server reads, or NULL. */
 struct market *tools_call_market(const struct mcp_call *c);

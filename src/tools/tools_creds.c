@@ -121,6 +121,8 @@ configure_credentials(struct mcp_call *call, json_object *args,
                          err);
     }
     rc = tools_session_creds_store(call->sess, &next);
+    if (rc == 0) /* its user data stream, when the daemon has a feed */
+        tools_follow_key(call->srv, &next);
     creds_wipe(&next);
     if (rc < 0)
         return tool_fail(res, "out of memory: credentials not stored. "

@@ -274,6 +274,7 @@ drain(struct worker *w)
         outbox_flush(w); /* ends and outputs for other workers' streams */
         left = stream_count(w);
     }
+    notify_stop(w);
     jobs_stop(w);
     return left == 0 ? 0 : -1;
 }
@@ -383,6 +384,7 @@ worker_run(const struct worker_env *env)
         log_error("cannot set up");
         return WORKER_EXIT_CRASH;
     }
+    notify_start(w); /* without it: no pushed updates, logged */
     if (jobs_start(w) == 0 || start_http(w) < 0) {
         log_error("cannot start the HTTP server");
         return WORKER_EXIT_CRASH;

@@ -155,6 +155,7 @@ struct wsession {
     int queued;              /* on the ready list */
     int running;             /* an executor is on it */
     int dead;                /* released: free once idle */
+    int notifying;           /* the notifier holds it (worker_notify.c) */
     int cur_worker;          /* the running job's reply target */
     uint64_t cur_stream;
     unsigned saved_gen; /* mcp.state_gen of the record in the registry */
@@ -206,6 +207,19 @@ struct worker_outbox {
 
 /* ---- the process ---- */
 
+/* ---- worker_notify.c ---- */
+
+/* What worker_notify.c keeps in struct worker. */
+struct worker_notify {
+    pthread_t thread;
+    int started;
+    int stopping;           /* under w->lock */
+    pthread_cond_t wake;    /* stop */
+    struct wsession **held; /* the sessions of one round */
+    int64_t interval_ms;    /* notify_interval */
+    unsigned long sent;     /* notifications pushed */
+};
+
 struct worker {
     const struct worker_env *env; /* the supervisor's, read-only */
     const struct settings *set;   /* env->settings */
@@ -214,6 +228,7 @@ struct worker {
     struct worker_streams streams;
     struct worker_jobs jobs;
     struct worker_outbox outbox;
+    struct worker_notify notify;
     /* worker.c's own */
     struct MHD_Daemon *mhd;
     char *ipc_buf;      /* IPC_PAYLOAD_MAX + 1 bytes */
@@ -249,6 +264,11 @@ struct wsession *jobs_session_get_locked(struct worker *w, struct reg_ref ref);
 void jobs_session_release_locked(struct worker *w, struct wsession *ws,
                                  const char *why);
 void jobs_main_closed(struct worker *w, struct wsession *ws);
+void jobs_session_hold_locked(struct wsession *ws);
+void jobs_session_unhold_locked(struct wsession *ws);
+void jobs_route_output(struct worker *w, int worker, uint64_t stream_id,
+                       struct wsession *ws, const char *msg, size_t len,
+                       int end);
 int jobs_deliver(struct worker *w, struct reg_ref ref, int owner,
                  const char *msg, size_t len, int reply_worker,
                  uint64_t reply_stream);
@@ -257,6 +277,10 @@ int jobs_deliver_here(struct worker *w, struct reg_ref ref, const char *msg,
 void jobs_expire_idle(struct worker *w);
 int jobs_owner(struct worker *w, struct reg_ref ref);
 void jobs_sweep_locked(struct worker *w);
+
+/* worker_notify.c */
+int notify_start(struct worker *w);
+void notify_stop(struct worker *w);
 
 /* worker_stream.c */
 int stream_init(struct worker *w,

@@ -138,7 +138,23 @@ jobs_session_release_locked(struct worker *w, struct wsession *ws,
         stream_finish(w, ws->main);
         ws->main = NULL;
     }
-    if (!ws->running && !ws->queued)
+    if (!ws->running && !ws->queued && !ws->notifying)
+        session_free(ws);
+}
+
+/* The notifier (worker_notify.c) holds a session while it polls it
+ * without the lock: a session released meanwhile is freed by the last one
+ * to let go. */
+void
+jobs_session_hold_locked(struct wsession *ws)
+{
+    ws->notifying++;
+}
+
+void
+jobs_session_unhold_locked(struct wsession *ws)
+{
+    if (--ws->notifying == 0 && ws->dead && !ws->running && !ws->queued)
         session_free(ws);
 }
 
@@ -211,9 +227,9 @@ session_enqueue_locked(struct worker *w, struct wsession *ws, const char *msg,
  * local stream at once, another worker's through the outbox (queued while
  * its channel is full; refused with a log line at the outbox's cap).
  * Called without the lock (it takes it for a local stream). */
-static void
-route_output(struct worker *w, int worker, uint64_t stream_id,
-             struct wsession *ws, const char *msg, size_t len, int end)
+void
+jobs_route_output(struct worker *w, int worker, uint64_t stream_id,
+                  struct wsession *ws, const char *msg, size_t len, int end)
 {
     if (worker == IPC_REPLY_NONE)
         return;
@@ -241,7 +257,7 @@ session_sink(void *arg, const char *msg, size_t len)
 {
     struct wsession *ws = arg;
     session_save(ws); /* the state an answer reports is saved before it */
-    route_output(ws->w, ws->cur_worker, ws->cur_stream, ws, msg, len, 0);
+    jobs_route_output(ws->w, ws->cur_worker, ws->cur_stream, ws, msg, len, 0);
     return 0;
 }
 
@@ -283,15 +299,15 @@ executor_main(void *arg)
             mcp_handle_message(&ws->mcp, j->msg, j->len);
             session_save(ws);
             if (j->reply_worker != IPC_REPLY_MAIN)
-                route_output(w, j->reply_worker, j->reply_stream, ws, NULL, 0,
-                             1);
+                jobs_route_output(w, j->reply_worker, j->reply_stream, ws, NULL,
+                                  0, 1);
             reg_unpin(w->env->reg, ws->ref);
             secure_wipe(j->msg, j->len);
             free(j);
             pthread_mutex_lock(&w->lock);
         }
         ws->running = 0;
-        if (ws->dead)
+        if (ws->dead && !ws->notifying)
             session_free(ws);
     }
     pthread_mutex_unlock(&w->lock);

@@ -697,6 +697,9 @@ streamable_session_op(struct worker *w, struct MHD_Connection *c,
     struct stream *st = stream_open(w, STREAM_STANDALONE, ref);
     if (st == NULL)
         return reply_stream_failed(w, c, 1);
+    /* the session's updates come here now (worker_notify.c) */
+    if (reg_listener_set(w->env->reg, ref, w->env->index, st->id) < 0)
+        log_warn("session %.8s...: cannot record its update stream", sid);
     return stream_respond(w, c, st, NULL, NULL);
 }
 

@@ -233,6 +233,8 @@ stream_destroy(struct stream *st)
     if (st->recorded)
         reg_inflight_take(st->w->env->reg, st->ref, st->w->env->index, st->id,
                           NULL, 0);
+    if (st->kind == STREAM_STANDALONE) /* it no longer carries updates */
+        reg_listener_clear(st->w->env->reg, st->ref, st->w->env->index, st->id);
     if (st->pinned)
         reg_unpin(st->w->env->reg, st->ref);
     while ((ev = st->log) != NULL) {
