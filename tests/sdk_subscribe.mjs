@@ -5,7 +5,8 @@
 // notifications/resources/updated after an order placed by another session,
 // owned by the other worker, fills at the fake exchange; updates are
 // coalesced to one per notify_interval; binance://market/{symbol} follows
-// the fake's streams; unsubscribe and bad URIs behave.
+// the fake's streams; unsubscribe and bad URIs behave; a session's own
+// account is followed too, and again after a kill -9 of the feed process.
 //
 // Run by tests/sdk_subscribe.sh, which installs the SDK and starts the fake
 // exchange and the daemon (2 workers, the feed on, notify_interval 1 s).
@@ -13,6 +14,8 @@
 // Environment:
 //   BINMCPD_PORT  the daemon's port on 127.0.0.1 (required)
 //   FAKEX_URL     the fake exchange's REST base URL (required)
+//   DAEMON_PID    the daemon's supervisor (its feed child is killed once)
+//   KEY_B, SECRET_B  account B of the fake, for a session's own account
 //
 // Prints one "ok N - ..." / "not ok N - ..." line per check and exits 0 only
 // when every check passed.
@@ -21,6 +24,8 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import { readdirSync, readFileSync } from "node:fs";
+import { request as httpRequest } from "node:http";
 
 const OVERALL_TIMEOUT_MS = 100000;
 const WAIT_MS = 8000;          // an update must come within this
@@ -49,11 +54,10 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // ---- a second session, raw JSON-RPC over Streamable HTTP ----
 
 // The JSON-RPC message of an answer (JSON, or the SSE events of a stream).
-async function answerOf(res) {
-  const text = await res.text();
-  if ((res.headers.get("content-type") ?? "").includes("application/json"))
-    return JSON.parse(text);
-  for (const line of text.split("\n"))
+function answerOf(res) {
+  if ((res.headers["content-type"] ?? "").includes("application/json"))
+    return JSON.parse(res.text);
+  for (const line of res.text.split("\n"))
     if (line.startsWith("data:") && line.length > 6) {
       const m = JSON.parse(line.slice(5));
       if (m.id !== undefined) return m;
@@ -61,11 +65,23 @@ async function answerOf(res) {
   return null;
 }
 
-async function rawPost(sid, body) {
+// A POST on a connection of its own (fetch would reuse one, and so reach
+// the same worker every time): {status, headers, text}.
+function rawPost(sid, body) {
   const headers = { "content-type": "application/json",
                     accept: "application/json, text/event-stream" };
   if (sid) { headers["mcp-session-id"] = sid; headers["mcp-protocol-version"] = VERSION; }
-  return fetch(`${base}/mcp`, { method: "POST", headers, body: JSON.stringify(body) });
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: "127.0.0.1", port, path: "/mcp", method: "POST",
+                              headers, agent: false }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (d) => { text += d; });
+      res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, text }));
+    });
+    req.on("error", reject);
+    req.end(JSON.stringify(body));
+  });
 }
 
 // A session owned by a worker other than `notWorker`: {sid, worker}.
@@ -74,20 +90,19 @@ async function sessionOnOtherWorker(notWorker) {
     const res = await rawPost(null, { jsonrpc: "2.0", id: 1, method: "initialize",
       params: { protocolVersion: VERSION, capabilities: {},
                 clientInfo: { name: "order-session", version: "1" } } });
-    const sid = res.headers.get("mcp-session-id");
-    const worker = res.headers.get("x-binmcpd-worker");
-    await res.text();
-    await (await rawPost(sid, { jsonrpc: "2.0", method: "notifications/initialized" })).text();
+    const sid = res.headers["mcp-session-id"];
+    const worker = res.headers["x-binmcpd-worker"];
+    await rawPost(sid, { jsonrpc: "2.0", method: "notifications/initialized" });
     if (worker !== notWorker) return { sid, worker };
-    await (await fetch(`${base}/mcp`, { method: "DELETE",
-      headers: { "mcp-session-id": sid } })).text();
+    await fetch(`${base}/mcp`, { method: "DELETE", headers: { "mcp-session-id": sid } });
+    await sleep(20);
   }
   return null;
 }
 
 let rawId = 10;
 async function rawTool(sid, name, args) {
-  const m = await answerOf(await rawPost(sid, { jsonrpc: "2.0", id: ++rawId,
+  const m = answerOf(await rawPost(sid, { jsonrpc: "2.0", id: ++rawId,
     method: "tools/call", params: { name, arguments: args } }));
   return m?.result;
 }
@@ -225,6 +240,74 @@ async function oneTransport(label, makeTransport) {
   await client.close();
 }
 
+// The feed process of the daemon (the child named binmcpd-feed), or 0.
+function feedPid(daemonPid) {
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      const ppid = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1];
+      const comm = readFileSync(`/proc/${d}/comm`, "utf8").trim();
+      if (ppid === String(daemonPid) && comm === "binmcpd-feed") return Number(d);
+    } catch { /* gone meanwhile */ }
+  }
+  return 0;
+}
+
+// A session with its own credentials (account B of the fake) follows its
+// own account: the worker passes the key to the feed process. After a
+// kill -9 of the feed, the restarted feed follows it again and updates go
+// on.
+async function sessionAccountAndFeedKill() {
+  const label = "session account";
+  const client = new Client({ name: "binmcpd-sdk-subscribe-own", version: "1.0.0" });
+  const log = [];
+  client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+    log.push({ uri: n.params.uri, at: Date.now() });
+  });
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`)));
+  const conf = await client.callTool({ name: "configure_credentials",
+    arguments: { api_key: process.env.KEY_B, api_secret: process.env.SECRET_B,
+                 environment: "mainnet" } });
+  check(conf.isError !== true, `${label}: configure_credentials with account B`,
+        JSON.stringify(conf).slice(0, 400));
+  await client.subscribeResource({ uri: "binance://orders/open" });
+  await sleep(1500);
+  let t = Date.now();
+  const placed = await client.callTool({ name: "place_order", arguments: { symbol: "BTCUSDT",
+    side: "BUY", type: "LIMIT", quantity: "0.001", price: "21000", time_in_force: "GTC" } });
+  const orderId = placed?.structuredContent?.orderId ??
+    JSON.parse(placed?.content?.[0]?.text ?? "{}").orderId;
+  check(placed.isError !== true && orderId !== undefined,
+        `${label}: placed an order on account B`, JSON.stringify(placed).slice(0, 300));
+  let n = await waitUpdates(log, "binance://orders/open", t, 1, WAIT_MS);
+  check(n >= 1, `${label}: orders/open of account B updated`, `${n} updates`);
+
+  const daemonPid = Number(process.env.DAEMON_PID);
+  const old = feedPid(daemonPid);
+  check(old > 0, `${label}: the feed process is running (pid ${old})`);
+  if (old > 0) {
+    process.kill(old, "SIGKILL");
+    let now = 0;
+    for (let i = 0; i < 100 && (now === 0 || now === old); i++) {
+      await sleep(100);
+      now = feedPid(daemonPid);
+    }
+    check(now > 0 && now !== old, `${label}: the supervisor restarted the feed (pid ${now})`);
+  }
+  await sleep(INTERVAL_MS + 200);
+  t = Date.now();
+  const fill = await fakePost(`/__fake/fill?orderId=${orderId}`);
+  check(fill.status === 200, `${label}: the fake filled order ${orderId}`, fill.body);
+  n = await waitUpdates(log, "binance://orders/open", t, 1, WAIT_MS + 6000);
+  check(n >= 1, `${label}: after the feed's restart, orders/open of account B updated again`,
+        `${n} updates`);
+  const orders = await client.readResource({ uri: "binance://orders/open" });
+  check(!(orders.contents?.[0]?.text ?? "").includes(String(orderId)),
+        `${label}: orders/open no longer shows order ${orderId}`);
+  await client.close();
+}
+
 const overall = setTimeout(() => {
   console.log(`not ok ${checks + 1} - gave up after ${OVERALL_TIMEOUT_MS} ms`);
   process.exit(1);
@@ -234,6 +317,7 @@ try {
   await oneTransport("streamable", (f) =>
     new StreamableHTTPClientTransport(new URL(`${base}/mcp`), { fetch: f }));
   await oneTransport("sse", (f) => new SSEClientTransport(new URL(`${base}/mcp/sse`), { fetch: f }));
+  await sessionAccountAndFeedKill();
 } catch (e) {
   check(false, "no exception", e?.stack ?? String(e));
 }

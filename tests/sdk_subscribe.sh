@@ -43,8 +43,13 @@ api_key=$(sed -n '/#define TEST_KEY_A/{n;s/.*"\(.*\)".*/\1/p}' \
     "$TESTS_SRCDIR/testlib.h")
 api_secret=$(sed -n '/#define TEST_SECRET_A/{n;s/.*"\(.*\)".*/\1/p}' \
     "$TESTS_SRCDIR/testlib.h")
-[ -n "$api_key" ] && [ -n "$api_secret" ] ||
-    fail "cannot read TEST_KEY_A and TEST_SECRET_A from testlib.h"
+key_b=$(sed -n '/#define TEST_KEY_B/{n;s/.*"\(.*\)".*/\1/p}' \
+    "$TESTS_SRCDIR/testlib.h")
+secret_b=$(sed -n '/#define TEST_SECRET_B/{n;s/.*"\(.*\)".*/\1/p}' \
+    "$TESTS_SRCDIR/testlib.h")
+[ -n "$api_key" ] && [ -n "$api_secret" ] && [ -n "$key_b" ] &&
+    [ -n "$secret_b" ] ||
+    fail "cannot read the test accounts' keys from testlib.h"
 
 workdir=$(mktemp -d "${TMPDIR:-/tmp}/sdk_subscribe.XXXXXX")
 tl_start_fakex "$workdir" "$START_TIMEOUT_S"
@@ -79,6 +84,7 @@ if command -v timeout >/dev/null 2>&1; then
 fi
 rc=0
 env "${tl_unset_args[@]}" BINMCPD_PORT="$port" FAKEX_URL="$fakex_url" \
+    DAEMON_PID="$daemon_pid" KEY_B="$key_b" SECRET_B="$secret_b" \
     "${node_cmd[@]}" >"$workdir/node.out" 2>"$workdir/node.err" || rc=$?
 while IFS= read -r line; do
     case $line in

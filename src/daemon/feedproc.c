@@ -162,7 +162,11 @@ keys_open(struct feed_keys *k, const struct feedproc *fp)
     k->users = fp->users;
     if (fp->users == NULL)
         return 0;
+    /* A new feed follows no account yet: the records of the one before
+     * go, and the workers that still need an account send it again. */
     us_writer_recover(fp->users);
+    for (unsigned i = 0; i < us_slots(fp->users); i++)
+        us_release(fp->users, (int)i);
     ud_config_defaults(&uc);
     snprintf(uc.ws_api_url, sizeof(uc.ws_api_url), "%s",
              settings_ws_api_url(fp->s));
