@@ -29,6 +29,10 @@ shm_map(size_t len, const char *what, char *err, size_t errlen)
         errno = e;
         return NULL;
     }
+    /* session records carry session credentials: never in a core dump
+     * (a kernel without MADV_DONTDUMP refuses it; the mapping serves) */
+    if (madvise(p, len, MADV_DONTDUMP) < 0)
+        log_warn("%s: madvise(MADV_DONTDUMP)", what);
     return p;
 }
 

@@ -15,7 +15,9 @@
 
 /* Maps len bytes of zeroed shared memory, not reserved: a page costs
  * memory once touched (a touch when memory is exhausted is SIGBUS rather
- * than a refusal here). Returns the mapping, or NULL with "<what>: mmap
+ * than a refusal here), and left out of core dumps (MADV_DONTDUMP: the
+ * registry's records hold session credentials). Returns the mapping, or
+ * NULL with "<what>: mmap
  * of <len> bytes: <reason>" in err (errno set). The caller unmaps it with
  * shm_unmap. */
 void *shm_map(size_t len, const char *what, char *err, size_t errlen);
