@@ -187,8 +187,15 @@ async function oneTransport(label, makeTransport) {
   n = await waitUpdates(log, "binance://account/balances", t1, 1, WAIT_MS);
   check(n >= 1, `${label}: account/balances updated after the fill`, `${n} updates`);
   const orders = await client.readResource({ uri: "binance://orders/open" });
-  check(!(orders.contents?.[0]?.text ?? "").includes(String(orderId)),
+  const ordersText = orders.contents?.[0]?.text ?? "";
+  check(!ordersText.includes(String(orderId)),
         `${label}: reading orders/open after the update no longer shows order ${orderId}`);
+  check(ordersText.includes("Source: the account's user data stream (live"),
+        `${label}: orders/open was read from the user data stream`, ordersText.slice(0, 300));
+  const balances = await client.readResource({ uri: "binance://account/balances" });
+  const balText = balances.contents?.[0]?.text ?? "";
+  check(/USDT/.test(balText) && balText.includes("user data stream (live"),
+        `${label}: balances read from the user data stream`, balText.slice(0, 300));
 
   // Coalescing: five orders and five cancels within about a second give
   // at most one update per notify_interval (and at least one).

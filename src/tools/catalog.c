@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "catalog.h"
 #include "dbuf.h"
@@ -27,6 +28,7 @@
 #include "tools_call.h"
 #include "tools_chart.h"
 #include "tools_md.h"
+#include "userlive.h"
 #include "util.h"
 
 #define MD_MAX          ((size_t)256 * 1024)
@@ -199,7 +201,47 @@ md_market_for(struct mcp_call *call, const char *sym, const char *uri,
     return rc;
 }
 
-/* The balances document: markdown of a signed /api/v3/account. */
+/* The line that says a document comes from the user data stream. */
+static int
+md_live_source(struct dbuf *md, const struct userlive *info)
+{
+    char when[32] = "none yet";
+    time_t secs = (time_t)(info->last_event_ms / 1000);
+    struct tm tm;
+
+    if (info->last_event_ms > 0 && gmtime_r(&secs, &tm) != NULL)
+        strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+    return dbuf_printf(md,
+                       "\nSource: the account's user data stream (live; "
+                       "last event %s).\n",
+                       when);
+}
+
+/* The balances from the user data stream, when it is live. Returns 1
+ * when rendered, 0 when the caller goes to REST, -1 on a render error. */
+static int
+md_balances_live(struct mcp_call *call, struct dbuf *md)
+{
+    struct userlive info;
+    char why[128];
+    json_object *arr = userlive_balances(call, &info, why, sizeof(why));
+    size_t shown = 0;
+    int rc = 0;
+
+    if (arr == NULL)
+        return 0;
+    rc |= dbuf_printf(md, "# Account balances (%s)\n\n",
+                      creds_env_name(info.env));
+    rc |= tu_md_balances(md, arr, &shown);
+    rc |= dbuf_printf(md, "\n%zu asset%s with a balance.\n", shown,
+                      shown == 1 ? "" : "s");
+    rc |= md_live_source(md, &info);
+    json_object_put(arr);
+    return rc != 0 ? -1 : 1;
+}
+
+/* The balances document: from the account's user data stream when it is
+ * live, else markdown of a signed /api/v3/account. */
 static int
 md_balances_doc(struct mcp_call *call, const char *uri, struct dbuf *md,
                 struct mcp_error *err)
@@ -207,7 +249,13 @@ md_balances_doc(struct mcp_call *call, const char *uri, struct dbuf *md,
     struct tu_call tc;
     json_object *body, *bal = NULL;
     size_t shown = 0;
-    int rc = 0;
+    int rc = md_balances_live(call, md);
+
+    if (rc != 0) {
+        if (rc < 0)
+            cat_fail(err, -32603, uri, "the balances text is too long");
+        return rc < 0 ? -1 : 0;
+    }
 
     tu_call_init(&tc, "GET", "/api/v3/account", BNC_READ);
     bnc_params_add(&tc.params, "omitZeroBalances", "true");
@@ -233,7 +281,30 @@ md_balances_doc(struct mcp_call *call, const char *uri, struct dbuf *md,
     return 0;
 }
 
-/* The open-orders document: markdown of a signed /api/v3/openOrders. */
+/* The open orders from the user data stream, when it is live. Returns 1
+ * when rendered, 0 when the caller goes to REST, -1 on a render error. */
+static int
+md_open_orders_live(struct mcp_call *call, struct dbuf *md)
+{
+    struct userlive info;
+    char why[128];
+    json_object *arr = userlive_open_orders(call, &info, why, sizeof(why));
+    size_t n;
+    int rc = 0;
+
+    if (arr == NULL)
+        return 0;
+    n = json_object_array_length(arr);
+    rc |= dbuf_printf(md, "# Open orders (%s)\n\n", creds_env_name(info.env));
+    rc |= n == 0 ? dbuf_puts(md, "No open orders.\n") : tu_md_orders(md, arr);
+    rc |= dbuf_printf(md, "\n%zu open order%s.\n", n, n == 1 ? "" : "s");
+    rc |= md_live_source(md, &info);
+    json_object_put(arr);
+    return rc != 0 ? -1 : 1;
+}
+
+/* The open-orders document: from the account's user data stream when it
+ * is live, else markdown of a signed /api/v3/openOrders. */
 static int
 md_open_orders_doc(struct mcp_call *call, const char *uri, struct dbuf *md,
                    struct mcp_error *err)
@@ -241,8 +312,13 @@ md_open_orders_doc(struct mcp_call *call, const char *uri, struct dbuf *md,
     struct tu_call tc;
     json_object *body;
     size_t n = 0;
-    int rc = 0;
+    int rc = md_open_orders_live(call, md);
 
+    if (rc != 0) {
+        if (rc < 0)
+            cat_fail(err, -32603, uri, "the orders text is too long");
+        return rc < 0 ? -1 : 0;
+    }
     tu_call_init(&tc, "GET", "/api/v3/openOrders", BNC_READ);
     body = cat_call(call, &tc, uri, err);
     if (body == NULL) {
