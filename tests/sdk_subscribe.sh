@@ -47,9 +47,10 @@ key_b=$(sed -n '/#define TEST_KEY_B/{n;s/.*"\(.*\)".*/\1/p}' \
     "$TESTS_SRCDIR/testlib.h")
 secret_b=$(sed -n '/#define TEST_SECRET_B/{n;s/.*"\(.*\)".*/\1/p}' \
     "$TESTS_SRCDIR/testlib.h")
-[ -n "$api_key" ] && [ -n "$api_secret" ] && [ -n "$key_b" ] &&
-    [ -n "$secret_b" ] ||
+if [ -z "$api_key" ] || [ -z "$api_secret" ] || [ -z "$key_b" ] ||
+    [ -z "$secret_b" ]; then
     fail "cannot read the test accounts' keys from testlib.h"
+fi
 
 workdir=$(mktemp -d "${TMPDIR:-/tmp}/sdk_subscribe.XXXXXX")
 tl_start_fakex "$workdir" "$START_TIMEOUT_S"
@@ -94,6 +95,23 @@ while IFS= read -r line; do
     esac
 done <"$workdir/node.out"
 [ "$rc" -eq 0 ] || not_ok "the SDK client exited $rc (124: timed out)"
+
+# What /metrics says of it: updates were pushed, accounts are followed.
+metrics=$(curl -sf "http://127.0.0.1:$port/metrics" || true)
+updates=$(printf '%s\n' "$metrics" |
+    sed -n 's/^binmcpd_resource_updates_total \([0-9][0-9]*\)$/\1/p')
+accounts=$(printf '%s\n' "$metrics" |
+    sed -n 's/^binmcpd_userdata_live \([0-9][0-9]*\)$/\1/p')
+if [ "${updates:-0}" -ge 10 ]; then
+    ok "/metrics: binmcpd_resource_updates_total $updates"
+else
+    not_ok "/metrics: binmcpd_resource_updates_total '${updates:-}' (>= 10)"
+fi
+if [ "${accounts:-0}" -ge 1 ]; then
+    ok "/metrics: binmcpd_userdata_live $accounts"
+else
+    not_ok "/metrics: binmcpd_userdata_live '${accounts:-}' (>= 1)"
+fi
 
 stop_rc=0
 stop_pid "$daemon_pid" 6 || stop_rc=$?

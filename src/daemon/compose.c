@@ -184,7 +184,7 @@ create_feed(struct compose *c, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    metrics_set_market(c->metrics, c->market);
+    metrics_set_market(c->metrics, c->market, c->users);
     log_info("live market data: streams from %s, up to %d symbols",
              settings_stream_url(s), s->max_tracked_symbols);
     return 0;

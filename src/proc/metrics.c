@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "market.h"
+#include "userstate.h"
 #include "metrics.h"
 #include "shm.h"
 
@@ -114,7 +115,9 @@ struct metrics {
     _Atomic uint64_t rejected[METRICS_REJECT_COUNT];
     _Atomic uint64_t restarts; /* workers respawned */
     _Atomic uint64_t feed_restarts;
+    _Atomic uint64_t notifications; /* resource updates pushed */
     struct market *market;  /* same address in every process (before fork) */
+    struct userstate *users; /* the same */
     _Atomic int64_t weight; /* -1 until seen */
     _Atomic uint64_t code_errors[NCODES + 2];
     _Atomic uint64_t status_errors[ST_COUNT];
@@ -477,10 +480,49 @@ metrics_count_feed_restart(struct metrics *m)
 }
 
 void
-metrics_set_market(struct metrics *m, struct market *market)
+metrics_set_market(struct metrics *m, struct market *market,
+                   struct userstate *users)
+{
+    if (m != NULL) {
+        m->market = market;
+        m->users = users;
+    }
+}
+
+void
+metrics_count_notification(struct metrics *m)
 {
     if (m != NULL)
-        m->market = market;
+        atomic_fetch_add_explicit(&m->notifications, 1, memory_order_relaxed);
+}
+
+/* The user data streams' gauges and the pushed updates. */
+static int
+render_userdata(struct metrics *m, struct dbuf *out)
+{
+    struct us_record head;
+    uint64_t followed = 0, live = 0;
+    int rc = 0;
+
+    for (unsigned i = 0; m->users != NULL && i < us_slots(m->users); i++) {
+        if (us_read_head(m->users, (int)i, &head) < 0 || head.fp[0] == '\0')
+            continue;
+        followed++;
+        live += head.status == US_LIVE && head.connected;
+    }
+    rc |= put_family(out, "userdata_accounts", "gauge",
+                     "Accounts whose user data stream the feed follows.");
+    rc |= put_u64(out, "userdata_accounts", followed);
+    rc |= put_family(out, "userdata_live", "gauge",
+                     "Of those, the ones connected with their snapshot "
+                     "applied.");
+    rc |= put_u64(out, "userdata_live", live);
+    rc |= put_family(out, "resource_updates_total", "counter",
+                     "notifications/resources/updated pushed to "
+                     "subscribed sessions.");
+    rc |= put_u64(out, "resource_updates_total",
+                  atomic_load(&m->notifications));
+    return rc;
 }
 
 /* The feed's gauges: its connection, the symbols it tracks, the books'
@@ -554,6 +596,6 @@ metrics_render(struct metrics *m, struct registry *reg, struct dbuf *out)
     rc |= render_tools(m, out);
     rc |= render_upstream(m, out);
     if (m->market != NULL)
-        rc |= render_feed(m, out);
+        rc |= render_feed(m, out) | render_userdata(m, out);
     return rc != 0 ? -1 : 0;
 }

@@ -61,6 +61,7 @@ enum metrics_reject_reason {
 };
 
 struct market;
+struct userstate;
 struct metrics;
 
 /* Creates the counters for the n tools named (the names are copied; each
@@ -99,7 +100,11 @@ void metrics_count_feed_restart(struct metrics *m);
 
 /* Renders the feed's gauges from market (the segment, mapped before fork
  * like m; NULL: no feed gauges). Call before fork. */
-void metrics_set_market(struct metrics *m, struct market *market);
+void metrics_set_market(struct metrics *m, struct market *market,
+                        struct userstate *users);
+
+/* One notifications/resources/updated pushed (any worker). */
+void metrics_count_notification(struct metrics *m);
 
 /* Counts one failed Binance exchange: http_status (0 when no answer came)
  * and Binance's error code (0 when the body carried none). */

@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 #include "worker_int.h"
 
@@ -46,6 +47,7 @@ notify_send(void *arg, const char *msg, size_t len)
         jobs_route_output(w, holder, stream, ws, msg, len, 0);
     }
     w->notify.sent++;
+    metrics_count_notification(w->env->metrics);
     return 0;
 }
 
