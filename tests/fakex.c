@@ -14,7 +14,8 @@
  * delays sleep without holding it.  The market streams are a WebSocket
  * server on a second port (fakex_ws.c) fed from the same books.
  *
- * Usage: fakex --port N [--bind 127.0.0.1] [--key KEY:SECRET]...
+ * Usage: fakex --port N [--bind 127.0.0.1] [--extra-symbols N]
+ *              [--key KEY:SECRET]...
  *              [--key-ed25519 KEY=PUBLIC.pem]... [--key-rsa KEY=PUBLIC.pem]...
  * The two default HMAC accounts (fakex.h) exist when no key option is given.
  * Prints "PORT <n>" on stdout once listening; exits on SIGTERM or SIGINT.
@@ -57,9 +58,10 @@ typedef enum MHD_Result mhd_result;
 typedef int mhd_result;
 #endif
 
-#define NSYM    7
-#define NASSET  7
-#define CID_MAX 36
+#define NSYM     7                                /* the fixed symbols */
+#define NSYM_MAX (NSYM + FAKEX_EXTRA_SYMBOLS_MAX) /* with --extra-symbols */
+#define NASSET   7
+#define CID_MAX  36
 
 /* ------------------------------------------------------------------------
  * Fixed-point decimals: int64 in units of 1e-8, as Binance prints them.
@@ -181,7 +183,7 @@ struct symbol {
     const char *last, *tick, *min_notional; /* fakex.h strings */
 };
 
-static const struct symbol SYMBOLS[NSYM] = {
+static struct symbol SYMBOLS[NSYM_MAX] = {
     {"BTCUSDT", "BTC", "USDT", "TRADING", FAKEX_BTCUSDT_LAST, FAKEX_TICK_USDT,
      FAKEX_MIN_NOTIONAL_USDT},
     {"ETHUSDT", "ETH", "USDT", "TRADING", FAKEX_ETHUSDT_LAST, FAKEX_TICK_USDT,
@@ -197,12 +199,14 @@ static const struct symbol SYMBOLS[NSYM] = {
     {"LUNAUSDT", "LUNA", "USDT", "BREAK", FAKEX_LUNAUSDT_LAST, FAKEX_TICK_SMALL,
      FAKEX_MIN_NOTIONAL_USDT},
 };
+static int g_nsym = NSYM; /* NSYM + --extra-symbols; fixed after start */
+static char g_extra_names[FAKEX_EXTRA_SYMBOLS_MAX][16];
 
 /* Parsed numbers of each symbol, filled once by market_init(). */
 static struct market {
     fx_t last, tick, min_notional;
     int base, quote; /* asset indexes */
-} g_mkt[NSYM];
+} g_mkt[NSYM_MAX];
 
 static fx_t g_min_qty, g_max_qty, g_step, g_max_price, g_max_notional;
 static fx_t g_commission;
@@ -272,7 +276,7 @@ enum_find(const char *const *table, size_t n, const char *name)
 static int
 symbol_find(const char *name)
 {
-    for (int i = 0; i < NSYM; i++)
+    for (int i = 0; i < g_nsym; i++)
         if (strcmp(SYMBOLS[i].name, name) == 0)
             return i;
     return -1;
@@ -282,7 +286,7 @@ symbol_find(const char *name)
 static void
 market_init(void)
 {
-    for (int i = 0; i < NSYM; i++) {
+    for (int i = 0; i < g_nsym; i++) {
         g_mkt[i].last = fx_const(SYMBOLS[i].last);
         g_mkt[i].tick = fx_const(SYMBOLS[i].tick);
         g_mkt[i].min_notional = fx_const(SYMBOLS[i].min_notional);
@@ -295,6 +299,25 @@ market_init(void)
     g_max_price = fx_const(FAKEX_MAX_PRICE);
     g_max_notional = fx_const(FAKEX_MAX_NOTIONAL);
     g_commission = fx_const(FAKEX_COMMISSION_RATE);
+}
+
+/* Adds n symbols X00USDT, X01USDT, ... (fakex.h, --extra-symbols) after
+ * the fixed ones; called once, after market_init, before any thread. */
+static void
+market_add_extras(int n)
+{
+    for (int i = 0; i < n && g_nsym < NSYM_MAX; i++, g_nsym++) {
+        snprintf(g_extra_names[i], sizeof(g_extra_names[i]), "X%02dUSDT", i);
+        SYMBOLS[g_nsym] = (struct symbol){g_extra_names[i],
+                                          "BTC",
+                                          "USDT",
+                                          "TRADING",
+                                          FAKEX_EXTRA_LAST,
+                                          FAKEX_TICK_USDT,
+                                          FAKEX_MIN_NOTIONAL_USDT};
+        g_mkt[g_nsym] = g_mkt[0];
+        g_mkt[g_nsym].last = fx_const(FAKEX_EXTRA_LAST);
+    }
 }
 
 /* The 24hr numbers of a symbol, all derived from its last price. */
@@ -487,7 +510,7 @@ static struct script {
     fx_t ko[FAKEX_SCRIPT_KLINES_MAX], kh[FAKEX_SCRIPT_KLINES_MAX],
         kl[FAKEX_SCRIPT_KLINES_MAX], kc[FAKEX_SCRIPT_KLINES_MAX],
         kv[FAKEX_SCRIPT_KLINES_MAX];
-} g_script[NSYM];
+} g_script[NSYM_MAX];
 
 /* Set by SIGTERM/SIGINT; read by the main loop and by sleeping workers.
  * A lock-free atomic is safe in a signal handler and across threads. */
@@ -644,7 +667,7 @@ state_reset(void)
     g.faults = NULL;
     g.nfaults = g.cap_faults = 0;
     stats_clear();
-    for (int s = 0; s < NSYM; s++)
+    for (int s = 0; s < g_nsym; s++)
         g_script[s].nk = 0;
     for (size_t i = 0; i < g.nacct; i++)
         if (account_reset(i, server_now()) < 0)
@@ -1073,7 +1096,7 @@ need_symbol(struct call *c, int *sym)
 
 /* Parses symbols=["A","B"] into want[]. Returns 0 or -1. */
 static int
-parse_symbol_list(struct call *c, const char *text, bool want[NSYM])
+parse_symbol_list(struct call *c, const char *text, bool want[NSYM_MAX])
 {
     json_object *arr = json_tokener_parse(text);
     size_t n = 0;
@@ -1112,13 +1135,13 @@ parse_symbol_list(struct call *c, const char *text, bool want[NSYM])
  * symbol when neither is sent).  *single is the index when `symbol` was
  * sent, else -1.  Returns 0 or -1. */
 static int
-pick_symbols(struct call *c, bool want[NSYM], int *single)
+pick_symbols(struct call *c, bool want[NSYM_MAX], int *single)
 {
     const char *one = param(c, "symbol"), *many = param(c, "symbols");
     int s;
 
     *single = -1;
-    for (int i = 0; i < NSYM; i++)
+    for (int i = 0; i < g_nsym; i++)
         want[i] = one == NULL && many == NULL;
     if (one != NULL && many != NULL)
         return call_fail(c, 400, -1128,
@@ -1297,7 +1320,7 @@ rate_limit_json(const char *type, const char *interval, int num, long limit)
 static void
 h_exchange_info(struct call *c)
 {
-    bool want[NSYM];
+    bool want[NSYM_MAX];
     int single;
     json_object *limits, *syms;
 
@@ -1316,7 +1339,7 @@ h_exchange_info(struct call *c)
     jset(c->body, "rateLimits", limits);
     jset(c->body, "exchangeFilters", json_object_new_array());
     syms = json_object_new_array();
-    for (int i = 0; i < NSYM; i++)
+    for (int i = 0; i < g_nsym; i++)
         if (want[i])
             json_object_array_add(syms, symbol_info_json(i));
     jset(c->body, "symbols", syms);
@@ -1389,7 +1412,7 @@ book_json(int s, long long now)
 static void
 per_symbol_reply(struct call *c, json_object *(*one)(int, long long))
 {
-    bool want[NSYM];
+    bool want[NSYM_MAX];
     int single;
     long long now = server_now();
 
@@ -1400,7 +1423,7 @@ per_symbol_reply(struct call *c, json_object *(*one)(int, long long))
         return;
     }
     c->body = json_object_new_array();
-    for (int i = 0; i < NSYM; i++)
+    for (int i = 0; i < g_nsym; i++)
         if (want[i])
             json_object_array_add(c->body, one(i, now));
 }
@@ -1516,7 +1539,7 @@ static struct live_book {
     struct level top[2]; /* last bookTicker published */
     long long agg_id, trade_id;
     struct kline_state kline;
-} g_books[NSYM];
+} g_books[NSYM_MAX];
 
 static struct fxws *g_ws; /* the stream server; NULL until main starts it */
 
@@ -1585,7 +1608,7 @@ book_reset(int s)
 static void
 books_reset(void)
 {
-    for (int s = 0; s < NSYM; s++)
+    for (int s = 0; s < g_nsym; s++)
         book_reset(s);
 }
 
@@ -1607,7 +1630,7 @@ static bool
 stream_ok(const char *name)
 {
     char buf[64];
-    for (int s = 0; s < NSYM; s++)
+    for (int s = 0; s < g_nsym; s++)
         for (size_t k = 0; k < sizeof(STREAM_SUFFIXES) / sizeof(char *); k++) {
             stream_name(s, STREAM_SUFFIXES[k], buf, sizeof(buf));
             if (strcmp(buf, name) == 0)
@@ -4825,6 +4848,8 @@ static struct generator {
     bool started, running;
     atomic_int stop;
     int sym, max_changes;
+    int syms[NSYM_MAX], nsyms; /* symbols=: taken in turn (else sym) */
+    int band, trades_pct;
     long long n, done, rate;
     uint64_t rng;
 } g_gen;
@@ -4839,27 +4864,35 @@ gen_next(uint64_t *st)
     return *st * UINT64_C(2685821657736338717);
 }
 
-/* One random depth event: 1 to max_changes level changes within
- * FAKEX_STREAM_BAND ticks of the last price (bids below, asks above, so
- * the book never crosses), quantities k * FAKEX_STREAM_QTY_STEP with k in
- * 0..5 (0 removes), spanning 1 to 3 update ids.  Caller holds g.lock. */
+/* One random depth event: 1 to max_changes level changes within band
+ * ticks of the last price (bids below, asks above, so the book never
+ * crosses), quantities k * FAKEX_STREAM_QTY_STEP with k in 0..5 (0
+ * removes), spanning 1 to 3 update ids; then, trades_pct times in 100, an
+ * aggTrade at the best bid or ask.  Caller holds g.lock. */
 static void
 gen_step(void)
 {
     struct level chg[FAKEX_STREAM_MAX_CHANGES];
-    int side[FAKEX_STREAM_MAX_CHANGES], s = g_gen.sym;
+    int side[FAKEX_STREAM_MAX_CHANGES];
+    int s = g_gen.nsyms > 0 ? g_gen.syms[g_gen.done % g_gen.nsyms] : g_gen.sym;
     int n = 1 + (int)(gen_next(&g_gen.rng) % (uint64_t)g_gen.max_changes);
     fx_t qstep = fx_const(FAKEX_STREAM_QTY_STEP);
 
     for (int i = 0; i < n; i++) {
         uint64_t r = gen_next(&g_gen.rng);
-        fx_t off = g_mkt[s].tick * (fx_t)(1 + (r >> 8) % FAKEX_STREAM_BAND);
+        fx_t off = g_mkt[s].tick * (fx_t)(1 + (r >> 8) % (uint64_t)g_gen.band);
         side[i] = (int)(r & 1);
         chg[i].px =
             side[i] == BOOK_BIDS ? g_mkt[s].last - off : g_mkt[s].last + off;
         chg[i].qty = qstep * (fx_t)((r >> 40) % 6);
     }
     book_event(s, chg, side, n, 1 + (int)(gen_next(&g_gen.rng) % 3));
+    if ((int)(gen_next(&g_gen.rng) % 100) < g_gen.trades_pct) {
+        int sd = (int)(gen_next(&g_gen.rng) & 1);
+        fx_t px =
+            g_books[s].n[sd] > 0 ? g_books[s].side[sd][0].px : g_mkt[s].last;
+        book_trade(s, px, qstep, sd == BOOK_BIDS);
+    }
 }
 
 static void *
@@ -4909,20 +4942,50 @@ gen_join(void)
     }
 }
 
-/* POST /__fake/stream/random?symbol=S&n=N[&rate=R][&seed=X][&changes=K] */
+/* Parses symbols=A,B,... into g_gen.syms.  Returns 0, or -1 after
+ * answering 400. */
+static int
+gen_symbols(struct call *c, const char *list)
+{
+    char buf[4096], *save = NULL;
+
+    g_gen.nsyms = 0;
+    snprintf(buf, sizeof(buf), "%s", list);
+    for (char *t = strtok_r(buf, ",", &save); t != NULL;
+         t = strtok_r(NULL, ",", &save)) {
+        int s = symbol_find(t);
+        if (s < 0 || g_gen.nsyms == NSYM_MAX) {
+            fake_fail(c, 400, "symbols: unknown symbol or too many");
+            return -1;
+        }
+        g_gen.syms[g_gen.nsyms++] = s;
+    }
+    if (g_gen.nsyms == 0) {
+        fake_fail(c, 400, "symbols: empty list");
+        return -1;
+    }
+    return 0;
+}
+
+/* POST /__fake/stream/random?symbol=S|symbols=A,B&n=N[&rate=R][&seed=X]
+ * [&changes=K][&band=B][&trades=P] */
 static void
 fake_stream_random(struct call *c, int s)
 {
-    long long n, rate, seed, changes;
+    const char *list = param(c, "symbols");
+    long long n, rate, seed, changes, band, trades;
 
     if (fake_int(c, "n", 1000, false, &n) < 0 ||
         fake_int(c, "rate", 0, false, &rate) < 0 ||
         fake_int(c, "seed", 1, false, &seed) < 0 ||
-        fake_int(c, "changes", 4, false, &changes) < 0)
+        fake_int(c, "changes", 4, false, &changes) < 0 ||
+        fake_int(c, "band", FAKEX_STREAM_BAND, false, &band) < 0 ||
+        fake_int(c, "trades", 0, false, &trades) < 0)
         return;
     if (n < 1 || n > FAKEX_STREAM_MAX_EVENTS || changes < 1 ||
-        changes > FAKEX_STREAM_MAX_CHANGES) {
-        fake_fail(c, 400, "n or changes out of range");
+        changes > FAKEX_STREAM_MAX_CHANGES || band < 1 ||
+        band > FAKEX_STREAM_BAND || trades < 0 || trades > 100) {
+        fake_fail(c, 400, "n, changes, band or trades out of range");
         return;
     }
     if (g_gen.running) {
@@ -4933,7 +4996,12 @@ fake_stream_random(struct call *c, int s)
         pthread_join(g_gen.thread, NULL);
         g_gen.started = false;
     }
+    g_gen.nsyms = 0;
+    if (list != NULL && gen_symbols(c, list) < 0)
+        return;
     g_gen.sym = s;
+    g_gen.band = (int)band;
+    g_gen.trades_pct = (int)trades;
     g_gen.n = n;
     g_gen.done = 0;
     g_gen.rate = rate;
@@ -4947,7 +5015,30 @@ fake_stream_random(struct call *c, int s)
     g_gen.started = g_gen.running = true;
     c->body = json_object_new_object();
     jset(c->body, "started", jbool(true));
-    jset(c->body, "fromUpdateId", jint(g_books[s].update_id + 1));
+    jset(c->body, "fromUpdateId", jint(s >= 0 ? g_books[s].update_id + 1 : 0));
+}
+
+/* POST /__fake/stream/probe?symbol=S: one depth event that changes the
+ * quantity of S's best bid (so a bookTicker follows), and the wall-clock
+ * time it was queued to the connections, for a client measuring how fast a
+ * change reaches it. */
+static void
+fake_stream_probe(struct call *c, int s)
+{
+    struct live_book *b = &g_books[s];
+    fx_t q1 = fx_const(FAKEX_DEPTH_QTY_STEP);
+    struct level l;
+    int sd = BOOK_BIDS;
+    struct timespec ts;
+
+    l.px = b->n[sd] > 0 ? b->side[sd][0].px : g_mkt[s].last - g_mkt[s].tick;
+    l.qty = b->n[sd] > 0 && b->side[sd][0].qty == q1 ? 2 * q1 : q1;
+    book_event(s, &l, &sd, 1, 1);
+    clock_gettime(CLOCK_REALTIME, &ts);
+    c->body = json_object_new_object();
+    jset(c->body, "lastUpdateId", jint(b->update_id));
+    jset(c->body, "sentUs",
+         jint((long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000));
 }
 
 static size_t uds_subscriptions(void);
@@ -5070,8 +5161,10 @@ fake_stream(struct call *c, bool post)
     const char *sym = param(c, "symbol");
     long long n;
     int s = sym ? symbol_find(sym) : -1;
-    bool needs_symbol = strcmp(op, "/random") == 0 || strcmp(op, "/gap") == 0 ||
-                        strcmp(op, "/depth") == 0 || strcmp(op, "/trade") == 0;
+    bool needs_symbol =
+        (strcmp(op, "/random") == 0 && param(c, "symbols") == NULL) ||
+        strcmp(op, "/gap") == 0 || strcmp(op, "/depth") == 0 ||
+        strcmp(op, "/trade") == 0 || strcmp(op, "/probe") == 0;
 
     if ((sym != NULL && s < 0) || (needs_symbol && s < 0)) {
         fake_fail(c, 400, "need a known symbol");
@@ -5091,6 +5184,8 @@ fake_stream(struct call *c, bool post)
         fake_stream_depth(c, s);
     } else if (strcmp(op, "/trade") == 0) {
         fake_stream_trade(c, s);
+    } else if (strcmp(op, "/probe") == 0) {
+        fake_stream_probe(c, s);
     } else if (strcmp(op, "/ping") == 0) {
         const char *payload = param(c, "payload");
         c->body = json_object_new_object();
@@ -6132,10 +6227,10 @@ on_signal(int sig)
 static void
 usage(void)
 {
-    fprintf(stderr,
-            "usage: fakex --port N [--bind ADDR] [--key KEY:SECRET]...\n"
-            "             [--key-ed25519 KEY=PUBLIC.pem]... "
-            "[--key-rsa KEY=PUBLIC.pem]...\n");
+    fprintf(stderr, "usage: fakex --port N [--bind ADDR] [--extra-symbols N] "
+                    "[--key KEY:SECRET]...\n"
+                    "             [--key-ed25519 KEY=PUBLIC.pem]... "
+                    "[--key-rsa KEY=PUBLIC.pem]...\n");
 }
 
 /* Adds account KEY=PATH (spec) whose signatures are checked with the PEM
@@ -6213,6 +6308,12 @@ parse_args(int argc, char **argv, long *port, const char **bind_addr)
                 return -1;
         } else if (strcmp(arg, "--bind") == 0) {
             *bind_addr = val;
+        } else if (strcmp(arg, "--extra-symbols") == 0) {
+            long n = strtol(val, &end, 10);
+            if (*end != '\0' || n < 0 || n > FAKEX_EXTRA_SYMBOLS_MAX ||
+                g_nsym != NSYM)
+                return -1; /* once only */
+            market_add_extras((int)n);
         } else if (strcmp(arg, "--key") == 0) {
             if (add_key(val) < 0)
                 return -1;

@@ -80,6 +80,10 @@
 #define FAKEX_SOLUSDT_LAST  "150.00000000"
 #define FAKEX_XRPUSDT_LAST  "0.50000000"
 #define FAKEX_LUNAUSDT_LAST "1.00000000" /* status BREAK: no trading */
+/* fakex --extra-symbols N (benchmarks) adds X00USDT .. X<N-1>USDT after
+ * them: TRADING, base asset BTC, BTCUSDT's filters, last FAKEX_EXTRA_LAST */
+#define FAKEX_EXTRA_SYMBOLS_MAX 64
+#define FAKEX_EXTRA_LAST        "100.00000000"
 
 /* PRICE_FILTER tickSize (minPrice = tickSize, maxPrice = FAKEX_MAX_PRICE).
  * XRPUSDT and LUNAUSDT trade below 1 USDT: 0.01 would leave no room for
@@ -258,12 +262,20 @@
  *     the connections still open), generator:{running, done, n}[,
  *     lastUpdateId, bids, asks (level counts of S's book)]}
  *   POST /__fake/stream/random?symbol=S&n=N[&rate=R][&seed=X][&changes=K]
+ *        [&band=B][&trades=P]
  *     starts the random generator: N depth events (1..MAX_EVENTS), R per
  *     second (0: as fast as it can), from seed X, each with 1..K level
- *     changes (K <= MAX_CHANGES) within BAND ticks of the last price,
- *     quantities k*QTY_STEP, k in 0..5 (0 removes), each event spanning 1
- *     to 3 update ids.  409 while one runs.  Answers {started,
- *     fromUpdateId}.
+ *     changes (K <= MAX_CHANGES) within B ticks (1..BAND, default BAND) of
+ *     the last price, quantities k*QTY_STEP, k in 0..5 (0 removes), each
+ *     event spanning 1 to 3 update ids, and after P in 100 of them (default
+ *     0) an aggTrade at the best bid or ask.  With symbols=A,B,... instead
+ *     of symbol the events go to each symbol in turn (R/count per symbol:
+ *     Binance's full rate, a diff every 100 ms, is R = 10 * count).  409
+ *     while one runs.  Answers {started, fromUpdateId (0 with symbols)}.
+ *   POST /__fake/stream/probe?symbol=S
+ *     one depth event changing the quantity of S's best bid (a bookTicker
+ *     follows); answers {lastUpdateId, sentUs: the wall clock
+ *     (CLOCK_REALTIME, microseconds) once it was queued to the connections}.
  *   POST /__fake/stream/depth?symbol=S&side=bid|ask&price=P&qty=Q[&ids=N]
  *     one scripted depth event taking N update ids.
  *   POST /__fake/stream/gap?symbol=S[&events=N]
