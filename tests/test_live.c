@@ -798,6 +798,51 @@ test_watch_order_filled(void)
     json_object_put(sc);
 }
 
+/* ---- analytics from the real feed ---- */
+
+/* get_order_flow on the feed's aggTrade ring: two trades the fake streams,
+ * a taker sell of 0.25 and a taker buy of 1.5, read back exactly. */
+static void
+test_order_flow_live(void)
+{
+    struct sess s;
+    json_object *sc;
+    const char *args = "{\"symbol\":\"ETHUSDT\",\"time_window_secs\":60}";
+    int64_t end;
+    int done = 0;
+
+    CU_ASSERT_EQUAL_FATAL(sess_open(&s, live_d.port), 0);
+    sc = call_until_live(&s, "get_orderbook_metrics",
+                         "{\"symbol\":\"ETHUSDT\"}", LIVE_MS);
+    CU_ASSERT_FATAL(is_live(sc));
+    json_object_put(sc);
+    CU_ASSERT_EQUAL(wstest_post(&fx, "/__fake/stream/trade?symbol=ETHUSDT"
+                                     "&price=3000.5&qty=0.25"
+                                     "&buyer_maker=true"),
+                    200);
+    CU_ASSERT_EQUAL(wstest_post(&fx, "/__fake/stream/trade?symbol=ETHUSDT"
+                                     "&price=3001&qty=1.5"),
+                    200);
+    end = tl_now_ms() + 10000;
+    while (!done && tl_now_ms() < end) {
+        sc = call_tool(&s, "get_order_flow", args);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
+        done = tl_int_at(sc, "coverage.count") >= 2;
+        if (!done) {
+            json_object_put(sc);
+            tl_sleep_ms(200);
+        }
+    }
+    CU_ASSERT_FATAL(done);
+    CU_ASSERT_TRUE(json_object_get_boolean(tl_get_path(sc, "live")));
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "buy_volume"), "1.5");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "sell_volume"), "0.25");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "net_flow"), "1.25");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "direction"), "STRONG_BUY");
+    CU_ASSERT(tl_get_path(sc, "coverage.fraction") != NULL);
+    json_object_put(sc);
+}
+
 static CU_TestInfo live_tests[] = {
     {"first call asks the feed, a later one is live",
      test_first_call_then_live},
@@ -812,6 +857,7 @@ static CU_TestInfo live_tests[] = {
      test_watch_order_filled},
     {"feed stopped, then kill -9: REST meanwhile, restarted, live again",
      test_feed_killed},
+    {"get_order_flow reads the feed's trades", test_order_flow_live},
     {"feed = off: REST snapshots, said so", test_feed_off},
     CU_TEST_INFO_NULL,
 };
