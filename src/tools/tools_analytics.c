@@ -127,6 +127,7 @@ data_copy(struct market *m, int slot, const struct market_state *st,
     d->trades = nt >= 0 ? calloc((size_t)nt + 1, sizeof(*d->trades)) : NULL;
     d->books = ns >= 0 ? calloc((size_t)ns + 1, sizeof(*d->books)) : NULL;
     if (d->trades == NULL || d->books == NULL) {
+        data_free(d);
         free(mt);
         free(ms);
         return -1;
@@ -152,7 +153,8 @@ data_copy(struct market *m, int slot, const struct market_state *st,
 
 /* Reads symbol's data for call into *d: asks the feed to track it, then
  * copies what it has. Returns 0 (d->live and d->why say how good the data
- * is; no data at all is not a failure), or -1 when memory runs out. */
+ * is; no data at all is not a failure; the caller frees d with data_free),
+ * or -1 when memory runs out (nothing to free). */
 static int
 data_load(struct mcp_call *call, const char *symbol, struct ta_data *d)
 {
@@ -225,14 +227,14 @@ arg_int(json_object *args, const char *key, int64_t dflt, int64_t lo,
 {
     json_object *v;
 
-    if (!json_object_object_get_ex(args, key, &v)) {
-        *out = dflt;
+    *out = dflt;
+    if (!json_object_object_get_ex(args, key, &v))
         return 0;
-    }
     if (!json_object_is_type(v, json_type_int) ||
-        (*out = json_object_get_int64(v)) < lo || *out > hi)
+        json_object_get_int64(v) < lo || json_object_get_int64(v) > hi)
         return tool_fail(res, "%s must be an integer from %lld to %lld.", key,
                          (long long)lo, (long long)hi);
+    *out = json_object_get_int64(v);
     return 0;
 }
 
@@ -563,7 +565,7 @@ get_volume_profile(struct mcp_call *call, json_object *args,
     struct dec tick;
     struct dbuf md;
     json_object *o;
-    int64_t h;
+    int64_t h = 0;
 
     if (arg_symbol(args, sym, res) < 0 ||
         arg_int(args, "time_period_hours", 24, 1, 168, &h, res) < 0 ||
@@ -617,7 +619,7 @@ get_liquidity_vacuums(struct mcp_call *call, json_object *args,
     struct dec tick;
     struct dbuf md;
     json_object *o;
-    int64_t h, pct;
+    int64_t h = 0, pct = 0;
     double th;
 
     if (arg_symbol(args, sym, res) < 0 ||
@@ -808,7 +810,7 @@ windowed_tool(struct mcp_call *call, json_object *args, struct tool_result *res)
     char sym[TU_SYMBOL_MAX];
     struct ta_data d;
     struct dbuf md;
-    int64_t w;
+    int64_t w = 0;
     void *r;
     int ok = spec->allowed == NULL, rc;
 
