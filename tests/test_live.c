@@ -356,6 +356,22 @@ call_until_live(struct sess *s, const char *tool, const char *args,
     }
 }
 
+/* Opens a session on the daemon with the feed and calls tool with args
+ * until it answers live. Returns 0, or -1 when it did not within LIVE_MS. */
+static int
+sess_open_live(struct sess *s, const char *tool, const char *args)
+{
+    json_object *sc;
+    int live;
+
+    if (sess_open(s, live_d.port) < 0)
+        return -1;
+    sc = call_until_live(s, tool, args, LIVE_MS);
+    live = is_live(sc);
+    json_object_put(sc);
+    return live ? 0 : -1;
+}
+
 /* ---- comparing with the fake's book ---- */
 
 /* text (a decimal) times 10^digits, truncated; -1 when unreadable. */
@@ -499,10 +515,7 @@ test_random_diffs_equal_fake(void)
     int equal = 0;
     const char *args = "{\"symbol\":\"BTCUSDT\",\"levels\":100}";
 
-    CU_ASSERT_EQUAL_FATAL(sess_open(&s, live_d.port), 0);
-    sc = call_until_live(&s, "get_orderbook_depth", args, LIVE_MS);
-    CU_ASSERT_FATAL(is_live(sc));
-    json_object_put(sc);
+    CU_ASSERT_EQUAL_FATAL(sess_open_live(&s, "get_orderbook_depth", args), 0);
     CU_ASSERT_EQUAL_FATAL(wstest_post(&fx, "/__fake/stream/random?symbol="
                                            "BTCUSDT&n=2000&rate=2000&seed=11"
                                            "&changes=8"),
@@ -811,18 +824,18 @@ test_order_flow_live(void)
     int64_t end;
     int done = 0;
 
-    CU_ASSERT_EQUAL_FATAL(sess_open(&s, live_d.port), 0);
-    sc = call_until_live(&s, "get_orderbook_metrics",
-                         "{\"symbol\":\"ETHUSDT\"}", LIVE_MS);
-    CU_ASSERT_FATAL(is_live(sc));
-    json_object_put(sc);
-    CU_ASSERT_EQUAL(wstest_post(&fx, "/__fake/stream/trade?symbol=ETHUSDT"
-                                     "&price=3000.5&qty=0.25"
-                                     "&buyer_maker=true"),
-                    200);
-    CU_ASSERT_EQUAL(wstest_post(&fx, "/__fake/stream/trade?symbol=ETHUSDT"
-                                     "&price=3001&qty=1.5"),
-                    200);
+    static const char *const trades[] = {
+        "price=3000.5&qty=0.25&buyer_maker=true", "price=3001&qty=1.5"};
+
+    CU_ASSERT_EQUAL_FATAL(
+        sess_open_live(&s, "get_orderbook_metrics", "{\"symbol\":\"ETHUSDT\"}"),
+        0);
+    for (size_t i = 0; i < sizeof(trades) / sizeof(trades[0]); i++) {
+        char path[128];
+        snprintf(path, sizeof(path), "/__fake/stream/trade?symbol=ETHUSDT&%s",
+                 trades[i]);
+        CU_ASSERT_EQUAL(wstest_post(&fx, path), 200);
+    }
     end = tl_now_ms() + 10000;
     while (!done && tl_now_ms() < end) {
         sc = call_tool(&s, "get_order_flow", args);

@@ -676,70 +676,53 @@ get_liquidity_vacuums(struct mcp_call *call, json_object *args,
 
 /* ---- the tools over the last seconds: one handler, a row's data ---- */
 
-/* A tool over the last window seconds of the feed's data: its window
- * argument, the pure function, its JSON and its text. Each function
- * takes the result as void * (the adapters below); allowed, when set, is
- * the 0-terminated list of the windows the argument may take. */
+/* What a tool over the last seconds computes. */
+enum ta_kind { TA_FLOW, TA_ANOMALIES, TA_HEALTH };
+
+union ta_result {
+    struct an_flow flow;
+    struct an_anomalies anomalies;
+    struct an_health health;
+};
+
+/* A tool over the last window seconds of the feed's data: what it
+ * computes and its window argument; allowed, when set, is the
+ * 0-terminated list of the windows the argument may take. */
 struct ta_windowed {
+    enum ta_kind kind;
     const char *arg;
     int64_t dflt, lo, hi;
     const int *allowed;
-    size_t size; /* of the result */
     const char *what;
-    int (*compute)(const struct an_input *in, int window_s, void *out);
-    json_object *(*json)(const void *r);
-    int (*md)(struct dbuf *b, const char *symbol, int64_t window_s,
-              const void *r);
 };
 
 static int
-flow_compute(const struct an_input *in, int window_s, void *out)
+windowed_compute(enum ta_kind kind, const struct an_input *in, int window_s,
+                 union ta_result *r)
 {
-    return an_order_flow(in, window_s, out);
+    switch (kind) {
+    case TA_FLOW:
+        return an_order_flow(in, window_s, &r->flow);
+    case TA_ANOMALIES:
+        return an_anomalies(in, window_s, &r->anomalies);
+    case TA_HEALTH:
+        return an_health(in, window_s, &r->health);
+    }
+    return -1;
 }
 
 static json_object *
-flow_json(const void *r)
+windowed_json(enum ta_kind kind, const union ta_result *r)
 {
-    return an_flow_json(r);
-}
-
-static int
-flow_md(struct dbuf *b, const char *symbol, int64_t window_s, const void *r)
-{
-    (void)window_s;
-    return an_md_orderflow(b, symbol, r);
-}
-
-static int
-health_compute(const struct an_input *in, int window_s, void *out)
-{
-    return an_health(in, window_s, out);
-}
-
-static json_object *
-health_json(const void *r)
-{
-    return an_health_json(r);
-}
-
-static int
-health_md(struct dbuf *b, const char *symbol, int64_t window_s, const void *r)
-{
-    (void)window_s;
-    return an_md_health(b, symbol, r);
-}
-
-static int
-anomalies_compute(const struct an_input *in, int window_s, void *out)
-{
-    return an_anomalies(in, window_s, out);
-}
-
-static json_object *
-anomalies_json(const void *r)
-{
-    return an_anomalies_json(r);
+    switch (kind) {
+    case TA_FLOW:
+        return an_flow_json(&r->flow);
+    case TA_ANOMALIES:
+        return an_anomalies_json(&r->anomalies);
+    case TA_HEALTH:
+        return an_health_json(&r->health);
+    }
+    return NULL;
 }
 
 static const char *
@@ -748,11 +731,11 @@ finding_word(const struct an_finding *f)
     return !f->evaluated ? "not evaluated" : f->detected ? "detected" : "no";
 }
 
+/* The anomalies in a sentence, with their coverage. */
 static int
 anomalies_md(struct dbuf *b, const char *symbol, int64_t window_s,
-             const void *r)
+             const struct an_anomalies *a)
 {
-    const struct an_anomalies *a = r;
     int n = a->stuffing.f.detected + (int)a->icebergs.n + a->flash.f.detected;
     int rc;
 
@@ -769,38 +752,30 @@ anomalies_md(struct dbuf *b, const char *symbol, int64_t window_s,
     return rc != 0 ? -1 : 0;
 }
 
+static int
+windowed_md(enum ta_kind kind, struct dbuf *b, const char *symbol,
+            int64_t window_s, const union ta_result *r)
+{
+    switch (kind) {
+    case TA_FLOW:
+        return an_md_orderflow(b, symbol, &r->flow);
+    case TA_ANOMALIES:
+        return anomalies_md(b, symbol, window_s, &r->anomalies);
+    case TA_HEALTH:
+        return an_md_health(b, symbol, &r->health);
+    }
+    return -1;
+}
+
 static const int flow_windows[] = {10, 30, 60, 300, 0};
 
-static const struct ta_windowed order_flow_spec = {"time_window_secs",
-                                                   60,
-                                                   10,
-                                                   300,
-                                                   flow_windows,
-                                                   sizeof(struct an_flow),
-                                                   "the order flow",
-                                                   flow_compute,
-                                                   flow_json,
-                                                   flow_md};
-static const struct ta_windowed anomalies_spec = {"lookback_seconds",
-                                                  60,
-                                                  10,
-                                                  300,
-                                                  NULL,
-                                                  sizeof(struct an_anomalies),
-                                                  "the anomalies",
-                                                  anomalies_compute,
-                                                  anomalies_json,
-                                                  anomalies_md};
-static const struct ta_windowed health_spec = {"window_secs",
-                                               300,
-                                               10,
-                                               MARKET_SAMPLES,
-                                               NULL,
-                                               sizeof(struct an_health),
-                                               "the health score",
-                                               health_compute,
-                                               health_json,
-                                               health_md};
+static const struct ta_windowed order_flow_spec = {
+    TA_FLOW, "time_window_secs", 60, 10, 300, flow_windows, "the order flow"};
+static const struct ta_windowed anomalies_spec = {
+    TA_ANOMALIES, "lookback_seconds", 60, 10, 300, NULL, "the anomalies"};
+static const struct ta_windowed health_spec = {
+    TA_HEALTH, "window_secs",     300, 10, MARKET_SAMPLES,
+    NULL,      "the health score"};
 
 /* The handler of the rows whose data is a struct ta_windowed. */
 static int
@@ -811,7 +786,7 @@ windowed_tool(struct mcp_call *call, json_object *args, struct tool_result *res)
     struct ta_data d;
     struct dbuf md;
     int64_t w = 0;
-    void *r;
+    union ta_result *r;
     int ok = spec->allowed == NULL, rc;
 
     if (arg_symbol(args, sym, res) < 0 ||
@@ -826,11 +801,12 @@ windowed_tool(struct mcp_call *call, json_object *args, struct tool_result *res)
                      a == spec->allowed ? "" : ", ", *a);
         return tool_fail(res, "%s must be one of %s.", spec->arg, list);
     }
-    if ((r = calloc(1, spec->size)) == NULL || data_load(call, sym, &d) < 0) {
+    if ((r = calloc(1, sizeof(union ta_result))) == NULL ||
+        data_load(call, sym, &d) < 0) {
         free(r);
         return tool_fail(res, "out of memory");
     }
-    if (spec->compute(&d.in, (int)w, r) < 0) {
+    if (windowed_compute(spec->kind, &d.in, (int)w, r) < 0) {
         data_free(&d);
         free(r);
         return tool_fail(res,
@@ -839,9 +815,9 @@ windowed_tool(struct mcp_call *call, json_object *args, struct tool_result *res)
                          spec->what);
     }
     md_open(&md, &d);
-    spec->md(&md, sym, w, r);
+    windowed_md(spec->kind, &md, sym, w, r);
     data_free(&d);
-    rc = finish(res, spec->json(r), sym, &d, &md);
+    rc = finish(res, windowed_json(spec->kind, r), sym, &d, &md);
     free(r);
     return rc;
 }
@@ -878,7 +854,7 @@ prompt_windowed(struct mcp_call *call, const char *symbol,
                 char *err, size_t errlen)
 {
     struct ta_data d;
-    void *r = calloc(1, spec->size);
+    union ta_result *r = calloc(1, sizeof(*r));
     int rc;
 
     err[0] = '\0';
@@ -887,9 +863,9 @@ prompt_windowed(struct mcp_call *call, const char *symbol,
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    rc = spec->compute(&d.in, window_s, r);
+    rc = windowed_compute(spec->kind, &d.in, window_s, r);
     if (rc == 0)
-        rc = spec->md(md, symbol, window_s, r);
+        rc = windowed_md(spec->kind, md, symbol, window_s, r);
     else
         snprintf(err, errlen, "%s could not be computed", spec->what);
     free(r);
@@ -981,6 +957,16 @@ ta_prompt_advanced(struct mcp_call *call, const char *symbol,
 #define OUT_COVERAGE                                                         \
     TU_OBJ(TU_F("window_s", TU_NUM) "," TU_F("fraction", TU_NUM) ","         \
            TU_F("count", TU_INT) "," TU_F("complete", TU_BOOL))
+/* The coverage of a result that reads trades and book samples. */
+#define OUT_COVERAGE_BOTH                                                    \
+    TU_F("coverage", TU_OBJ(TU_F("trades", OUT_COVERAGE) ","                 \
+                            TU_F("books", OUT_COVERAGE)))
+/* A tool over the last seconds: symbol and a window argument in, the
+ * common fields and window_s out. */
+#define IN_WINDOWED(arg, lo, hi, desc)                                       \
+    TU_IN(TU_IN_SYMBOL "," TU_IN_INT(arg, lo, hi, desc), "\"symbol\"")
+#define OUT_WINDOWED(props)                                                  \
+    TU_OBJ(OUT_COMMON "," TU_F("window_s", TU_INT) "," props)
 #define OUT_COMMON                                                           \
     TU_F("symbol", TU_STR) "," TU_F("live", TU_BOOL) ","                     \
     TU_F("data_note", TU_STR)
@@ -1004,8 +990,7 @@ const struct tool_def tools_analytics[] = {
                 "{\"type\":\"integer\",\"enum\":[10,30,60,300],"
                 "\"description\":\"Seconds of trades (default 60).\"}"),
            "\"symbol\""),
-     TU_OBJ(OUT_COMMON "," TU_F("window_s", TU_INT) ","
-            TU_F("direction", TU_STR) "," TU_F("buy_volume", TU_STR) ","
+     OUT_WINDOWED(TU_F("direction", TU_STR) "," TU_F("buy_volume", TU_STR) ","
             TU_F("sell_volume", TU_STR) "," TU_F("net_flow", TU_STR) ","
             TU_F("coverage", OUT_COVERAGE)),
      TA_FLAGS, windowed_tool, &order_flow_spec},
@@ -1033,15 +1018,11 @@ const struct tool_def tools_analytics[] = {
      "leaving the book in 5 s cancelled rather than traded). Each finding "
      "has a confidence and severity; checks shows every measure, detected "
      "or not." DATA_NOTE,
-     TU_IN(TU_IN_SYMBOL ","
-           TU_IN_INT("lookback_seconds", 10, 300, "Seconds to examine "
-                     "(default 60)."),
-           "\"symbol\""),
-     TU_OBJ(OUT_COMMON "," TU_F("window_s", TU_INT) ","
-            TU_F("anomalies", TU_ARR(TU_OBJ(TU_F("type", TU_STR)))) ","
+     IN_WINDOWED("lookback_seconds", 10, 300, "Seconds to examine (default "
+                 "60)."),
+     OUT_WINDOWED(TU_F("anomalies", TU_ARR(TU_OBJ(TU_F("type", TU_STR)))) ","
             TU_F("checks", TU_OBJ(TU_F("quote_stuffing", TU_OBJ("")))) ","
-            TU_F("coverage", TU_OBJ(TU_F("trades", OUT_COVERAGE) ","
-                                    TU_F("books", OUT_COVERAGE)))),
+            OUT_COVERAGE_BOTH),
      TA_FLAGS, windowed_tool, &anomalies_spec},
     {"get_liquidity_vacuums", "Liquidity vacuums",
      "Price ranges of one pair with little liquidity: in traded volume "
@@ -1068,15 +1049,10 @@ const struct tool_def tools_analytics[] = {
      "500 level updates/s) 15 %; bands EXCELLENT >= 80, GOOD >= 60, FAIR "
      ">= 40, POOR >= 20, CRITICAL. Components without data are left out "
      "and the weights renormalised (weight_measured)." DATA_NOTE,
-     TU_IN(TU_IN_SYMBOL ","
-           TU_IN_INT("window_secs", 10, 600, "Seconds to score (default "
-                     "300)."),
-           "\"symbol\""),
-     TU_OBJ(OUT_COMMON "," TU_F("window_s", TU_INT) ","
-            TU_F("band", TU_STR) "," TU_F("weight_measured", TU_NUM) ","
+     IN_WINDOWED("window_secs", 10, 600, "Seconds to score (default 300)."),
+     OUT_WINDOWED(TU_F("band", TU_STR) "," TU_F("weight_measured", TU_NUM) ","
             TU_F("components", TU_OBJ(TU_F("depth", TU_OBJ("")))) ","
-            TU_F("coverage", TU_OBJ(TU_F("trades", OUT_COVERAGE) ","
-                                    TU_F("books", OUT_COVERAGE)))),
+            OUT_COVERAGE_BOTH),
      TA_FLAGS, windowed_tool, &health_spec},
     {NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL},
 };
