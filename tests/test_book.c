@@ -570,6 +570,42 @@ test_scripted_gap_one_resync(void)
     book_free(f.book);
 }
 
+/* The activity the feed samples: level entries of the applied events,
+ * and the quantity they took off (a decrease its difference, a removal
+ * the whole level, an increase or an unknown level nothing). */
+static void
+test_activity_counted(void)
+{
+    struct book *b = book_new("BTCUSDT", 0);
+    unsigned long changes;
+    struct dec removed;
+    char q[DEC_STR_MAX];
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    /* buffered, then applied with the snapshot: counted once applied */
+    CU_ASSERT_EQUAL(diff(b, 11, 11, "[\"100.0\",\"1.5\"]", ""), BOOK_BUFFERED);
+    CU_ASSERT_EQUAL(snapshot(b, 10, "[\"100.0\",\"2\"],[\"99.0\",\"3\"]",
+                             "[\"101.0\",\"4\"]"),
+                    BOOK_APPLIED);
+    book_take_activity(b, &changes, &removed);
+    CU_ASSERT_EQUAL(changes, 1);
+    CU_ASSERT_STRING_EQUAL(dec_str(&removed, q), "0.5"); /* 2 -> 1.5 */
+    /* 99 removed (3), 101 up (nothing), 98 unknown removed (nothing),
+     * 102 new (nothing) */
+    CU_ASSERT_EQUAL(diff(b, 12, 12, "[\"99.0\",\"0\"],[\"98.0\",\"0\"]",
+                         "[\"101.0\",\"5\"],[\"102.0\",\"1\"]"),
+                    BOOK_APPLIED);
+    CU_ASSERT_EQUAL(diff(b, 13, 13, "", "[\"101.0\",\"4.25\"]"), BOOK_APPLIED);
+    book_take_activity(b, &changes, &removed);
+    CU_ASSERT_EQUAL(changes, 5);
+    CU_ASSERT_STRING_EQUAL(dec_str(&removed, q), "3.75");
+    /* taken: counting starts again */
+    book_take_activity(b, &changes, &removed);
+    CU_ASSERT_EQUAL(changes, 0);
+    CU_ASSERT(dec_is_zero(&removed));
+    book_free(b);
+}
+
 static CU_TestInfo algorithm_tests[] = {
     {"events wait for the snapshot; older ones are dropped",
      test_buffer_then_snapshot},
@@ -581,6 +617,7 @@ static CU_TestInfo algorithm_tests[] = {
     {"the depth cap keeps the best levels", test_depth_cap},
     {"malformed events and snapshots are refused whole",
      test_malformed_refused},
+    {"level changes and removed quantity are counted", test_activity_counted},
     CU_TEST_INFO_NULL,
 };
 

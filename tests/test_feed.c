@@ -310,8 +310,10 @@ test_requested_symbol_goes_live(void)
 static void
 test_random_diffs_equal(void)
 {
-    long levels;
+    static struct market_sample xs[64];
+    long levels, n;
     unsigned long events0;
+    int64_t changes = 0, removed = 0, from = now_ms();
 
     CU_ASSERT_FATAL(wait_live("BTCUSDT", LIVE_WAIT_MS));
     events0 = (unsigned long)st.book_events;
@@ -331,6 +333,18 @@ test_random_diffs_equal(void)
     CU_ASSERT_EQUAL(st.snapshots, 1);
     CU_ASSERT(st.updates_per_s > 0);
     CU_ASSERT_STRING_EQUAL(st.last_error, "");
+    /* the samples of those seconds count their level changes (at least
+     * one an event) and the quantity they took off the book */
+    tl_sleep_ms(1100);
+    n = market_samples_since(mkt, use("BTCUSDT"), from, xs, 64);
+    for (long i = 0; i < n; i++) {
+        changes += xs[i].level_changes;
+        removed += xs[i].removed_qty;
+    }
+    fprintf(stderr, "test_feed: %ld samples, %lld level changes\n", n,
+            (long long)changes);
+    CU_ASSERT(changes >= 4000);
+    CU_ASSERT(removed > 0);
 }
 
 static void
@@ -424,6 +438,19 @@ test_samples_each_second(void)
     CU_ASSERT(xs[n - 1].bid > 0 && xs[n - 1].ask > xs[n - 1].bid);
     CU_ASSERT(xs[n - 1].bid_depth >= xs[n - 1].bid_qty);
     CU_ASSERT(xs[n - 1].ask_depth > 0);
+    /* the best levels, the same as the best bid and ask */
+    CU_ASSERT(xs[n - 1].nbids > 0 && xs[n - 1].nbids <= MARKET_SAMPLE_LEVELS);
+    CU_ASSERT(xs[n - 1].nasks > 0 && xs[n - 1].nasks <= MARKET_SAMPLE_LEVELS);
+    CU_ASSERT_EQUAL(xs[n - 1].bids[0].price, xs[n - 1].bid);
+    CU_ASSERT_EQUAL(xs[n - 1].asks[0].price, xs[n - 1].ask);
+    if (xs[n - 1].nbids > 1)
+        CU_ASSERT(xs[n - 1].bids[1].price < xs[n - 1].bids[0].price);
+    /* activity: never negative, and changes come with every event */
+    for (long i = 0; i < n; i++) {
+        CU_ASSERT(xs[i].level_changes >= 0);
+        CU_ASSERT(xs[i].removed_qty >= 0);
+        CU_ASSERT(xs[i].updates == 0 || xs[i].level_changes >= xs[i].updates);
+    }
 }
 
 static void

@@ -356,6 +356,22 @@ call_until_live(struct sess *s, const char *tool, const char *args,
     }
 }
 
+/* Opens a session on the daemon with the feed and calls tool with args
+ * until it answers live. Returns 0, or -1 when it did not within LIVE_MS. */
+static int
+sess_open_live(struct sess *s, const char *tool, const char *args)
+{
+    json_object *sc;
+    int live;
+
+    if (sess_open(s, live_d.port) < 0)
+        return -1;
+    sc = call_until_live(s, tool, args, LIVE_MS);
+    live = is_live(sc);
+    json_object_put(sc);
+    return live ? 0 : -1;
+}
+
 /* ---- comparing with the fake's book ---- */
 
 /* text (a decimal) times 10^digits, truncated; -1 when unreadable. */
@@ -499,10 +515,7 @@ test_random_diffs_equal_fake(void)
     int equal = 0;
     const char *args = "{\"symbol\":\"BTCUSDT\",\"levels\":100}";
 
-    CU_ASSERT_EQUAL_FATAL(sess_open(&s, live_d.port), 0);
-    sc = call_until_live(&s, "get_orderbook_depth", args, LIVE_MS);
-    CU_ASSERT_FATAL(is_live(sc));
-    json_object_put(sc);
+    CU_ASSERT_EQUAL_FATAL(sess_open_live(&s, "get_orderbook_depth", args), 0);
     CU_ASSERT_EQUAL_FATAL(wstest_post(&fx, "/__fake/stream/random?symbol="
                                            "BTCUSDT&n=2000&rate=2000&seed=11"
                                            "&changes=8"),
@@ -798,6 +811,51 @@ test_watch_order_filled(void)
     json_object_put(sc);
 }
 
+/* ---- analytics from the real feed ---- */
+
+/* get_order_flow on the feed's aggTrade ring: two trades the fake streams,
+ * a taker sell of 0.25 and a taker buy of 1.5, read back exactly. */
+static void
+test_order_flow_live(void)
+{
+    struct sess s;
+    json_object *sc;
+    const char *args = "{\"symbol\":\"ETHUSDT\",\"time_window_secs\":60}";
+    int64_t end;
+    int done = 0;
+
+    static const char *const trades[] = {
+        "price=3000.5&qty=0.25&buyer_maker=true", "price=3001&qty=1.5"};
+
+    CU_ASSERT_EQUAL_FATAL(
+        sess_open_live(&s, "get_orderbook_metrics", "{\"symbol\":\"ETHUSDT\"}"),
+        0);
+    for (size_t i = 0; i < sizeof(trades) / sizeof(trades[0]); i++) {
+        char path[128];
+        snprintf(path, sizeof(path), "/__fake/stream/trade?symbol=ETHUSDT&%s",
+                 trades[i]);
+        CU_ASSERT_EQUAL(wstest_post(&fx, path), 200);
+    }
+    end = tl_now_ms() + 10000;
+    while (!done && tl_now_ms() < end) {
+        sc = call_tool(&s, "get_order_flow", args);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
+        done = tl_int_at(sc, "coverage.count") >= 2;
+        if (!done) {
+            json_object_put(sc);
+            tl_sleep_ms(200);
+        }
+    }
+    CU_ASSERT_FATAL(done);
+    CU_ASSERT_TRUE(json_object_get_boolean(tl_get_path(sc, "live")));
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "buy_volume"), "1.5");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "sell_volume"), "0.25");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "net_flow"), "1.25");
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "direction"), "STRONG_BUY");
+    CU_ASSERT(tl_get_path(sc, "coverage.fraction") != NULL);
+    json_object_put(sc);
+}
+
 static CU_TestInfo live_tests[] = {
     {"first call asks the feed, a later one is live",
      test_first_call_then_live},
@@ -812,6 +870,7 @@ static CU_TestInfo live_tests[] = {
      test_watch_order_filled},
     {"feed stopped, then kill -9: REST meanwhile, restarted, live again",
      test_feed_killed},
+    {"get_order_flow reads the feed's trades", test_order_flow_live},
     {"feed = off: REST snapshots, said so", test_feed_off},
     CU_TEST_INFO_NULL,
 };

@@ -23,6 +23,7 @@
 #include "decimal.h"
 #include "fakex.h"
 #include "guard.h"
+#include "market.h"
 #include "mcp.h"
 #include "schema.h"
 #include "symcache.h"
@@ -184,7 +185,7 @@ test_table_rows(void)
     size_t n = tool_count();
     char err[256];
 
-    CU_ASSERT_EQUAL(n, 39);
+    CU_ASSERT_EQUAL(n, 44);
     CU_ASSERT_PTR_NULL(tool_at(n));
     CU_ASSERT_PTR_NULL(tool_find("no_such_tool"));
     CU_ASSERT_PTR_NULL(tool_find(NULL));
@@ -1227,7 +1228,7 @@ test_prompts(void)
     struct mcp_error err;
     json_object *l = catalog_prompts(), *o;
 
-    CU_ASSERT_EQUAL(json_object_array_length(l), 2);
+    CU_ASSERT_EQUAL(json_object_array_length(l), 5);
     CU_ASSERT_STRING_EQUAL(jstr(l, "0.name"), "trading_analysis");
     CU_ASSERT_STRING_EQUAL(jstr(l, "0.arguments.0.name"), "symbol");
     CU_ASSERT_TRUE(
@@ -2070,6 +2071,490 @@ static CU_TestInfo watch_tests[] = {
     CU_TEST_INFO_NULL,
 };
 
+
+/* ---- analytics: the five tools and three prompts on a scripted segment ----
+ *
+ * A market segment written as the feed writes it (market.h's writer API):
+ * BTCUSDT streamed for 2 h with five trades and 20 one-second samples, the
+ * last of which is thin, wide and stuffed; ETHUSDT streamed for 60 s only
+ * (the volume profile fills the rest from the fake's klines). Every number
+ * asserted is computed by hand in the comments. */
+
+static struct market *amkt;
+static struct binance_ctx actx;
+static struct mcp_server *asrv;
+static struct mcp_session asess;
+static int64_t at0;   /* the script's "now" */
+static int64_t agg_n; /* aggTrade ids */
+
+static int64_t
+units(const char *s)
+{
+    int64_t v = 0;
+
+    if (market_parse(s, &v) < 0)
+        fprintf(stderr, "test_tools: bad script value %s\n", s);
+    return v;
+}
+
+static void
+feed_heartbeat(int64_t at)
+{
+    struct market_feed_info fi = {.pid = 1,
+                                  .ws_connected = 1,
+                                  .heartbeat_ms = at,
+                                  .connected_since_ms = at0 - 3 * 3600000LL};
+    market_set_feed_info(amkt, &fi);
+}
+
+/* Claims symbol's slot and makes it live, streamed since since_ago ms. */
+static int
+script_slot(const char *symbol, int64_t since_ago)
+{
+    int slot = market_request(amkt, symbol, at0);
+    struct market_state *st;
+
+    if (slot < 0)
+        return -1;
+    market_writer_reset(amkt, slot, symbol, MARKET_TRACKING, at0 - since_ago);
+    st = market_write_begin(amkt, slot);
+    st->status = MARKET_LIVE;
+    st->ws_connected = 1;
+    market_write_end(amkt, slot);
+    return slot;
+}
+
+static void
+script_trade(int slot, int64_t ago, const char *price, const char *qty,
+             int taker_sell)
+{
+    struct market_trade t = {.time_ms = at0 - ago,
+                             .price = units(price),
+                             .qty = units(qty),
+                             .agg_id = ++agg_n,
+                             .buyer_maker = taker_sell};
+
+    market_push_trade(amkt, slot, &t);
+}
+
+/* A sample ago ms before now with one level a side of qty each. */
+static void
+script_sample(int slot, int64_t ago, const char *bid, const char *ask,
+              const char *qty, int64_t changes)
+{
+    struct market_sample x;
+
+    memset(&x, 0, sizeof(x));
+    x.time_ms = at0 - ago;
+    x.bid = x.bids[0].price = units(bid);
+    x.ask = x.asks[0].price = units(ask);
+    x.bid_qty = x.ask_qty = x.bids[0].qty = x.asks[0].qty = units(qty);
+    x.nbids = x.nasks = 1;
+    x.level_changes = x.updates = changes;
+    market_push_sample(amkt, slot, &x);
+}
+
+static int
+analytics_init(void)
+{
+    char err[256];
+    struct mcp_options o = {.provider = &mcp_binance_provider,
+                            .provider_ctx = &actx};
+    int btc, eth;
+
+    at0 = now_ms();
+    if ((amkt = market_create(4, err, sizeof(err))) == NULL) {
+        fprintf(stderr, "%s\n", err);
+        return -1;
+    }
+    actx.market = amkt;
+    if ((asrv = mcp_server_new(&o)) == NULL)
+        return -1;
+    mcp_session_init(&asess, asrv, "analytics", sink, NULL);
+    feed_heartbeat(at0);
+    if ((btc = script_slot("BTCUSDT", 2 * 3600000LL)) < 0 ||
+        (eth = script_slot("ETHUSDT", 60000)) < 0)
+        return -1;
+    script_trade(btc, 100000, "100", "5", 0); /* before the 60 s window */
+    script_trade(btc, 50000, "100.5", "2", 0);
+    script_trade(btc, 40000, "100.4", "1", 1);
+    script_trade(btc, 30000, "100.6", "1", 0);
+    script_trade(btc, 20000, "100.2", "0.5", 1);
+    for (int k = 20; k >= 2; k--)
+        script_sample(btc, k * 1000, "100", "100.1", "10", 10);
+    script_sample(btc, 1000, "99", "101", "0.1", 1000);
+    script_trade(eth, 30000, "2000", "1", 0);
+    return 0;
+}
+
+static int
+analytics_clean(void)
+{
+    mcp_session_finish(&asess);
+    mcp_server_free(asrv);
+    market_destroy(amkt);
+    return 0;
+}
+
+static int
+acall(const char *name, const char *args_json, struct tool_result *res)
+{
+    feed_heartbeat(now_ms());
+    return call_in(&asess, name, args_json, res);
+}
+
+static double
+jnum(json_object *o, const char *path)
+{
+    json_object *v = tl_get_path(o, path);
+    return v != NULL ? json_object_get_double(v) : -999;
+}
+
+static void
+test_an_order_flow(void)
+{
+    struct tool_result r;
+
+    /* 60 s: taker buys 2 + 1 = 3, taker sells 1 + 0.5 = 1.5, ratio 2.0:
+     * MODERATE_BUY (1.2 <= r <= 2.0); since the stream started, buys 8
+     * and sells 1.5: cumulative delta 6.5 */
+    CU_ASSERT_EQUAL_FATAL(
+        acall("get_order_flow", "{\"symbol\":\"btcusdt\"}", &r), 0);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "symbol"), "BTCUSDT");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "direction"), "MODERATE_BUY");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "buy_volume"), "3");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "sell_volume"), "1.5");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "net_flow"), "1.5");
+    CU_ASSERT_DOUBLE_EQUAL(jnum(r.data, "ratio"), 2.0, 1e-9);
+    CU_ASSERT_EQUAL(jint(r.data, "buy_trades"), 2);
+    CU_ASSERT_EQUAL(jint(r.data, "sell_trades"), 2);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "cumulative_delta"), "6.5");
+    CU_ASSERT_EQUAL(jint(r.data, "coverage.count"), 4);
+    CU_ASSERT_DOUBLE_EQUAL(jnum(r.data, "coverage.fraction"), 1.0, 1e-9);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "live"), "true");
+    CU_ASSERT_PTR_NULL(tl_get_path(r.data, "data_note"));
+    CU_ASSERT(tl_contains(r.text, "MODERATE_BUY"));
+    res_free(&r);
+
+    /* 10 s: nothing traded; the stream covers it, so no direction */
+    CU_ASSERT_EQUAL_FATAL(
+        acall("get_order_flow",
+              "{\"symbol\":\"BTCUSDT\",\"time_window_secs\":10}", &r),
+        0);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "direction"), "UNKNOWN");
+    CU_ASSERT_EQUAL(jint(r.data, "coverage.count"), 0);
+    res_free(&r);
+}
+
+static void
+test_an_volume_profile(void)
+{
+    struct tool_result r;
+    char q[512];
+
+    /* tick 0.01: bin = max(0.1, 0.6 / 100 up to a tick) = 0.1; bins from
+     * 100.0: 5 | 0 | 0.5 | 0 | 1 | 2 | 1; POC 100.0 (5); value area from
+     * it upwards: 5, 5, 5.5, 5.5, 6.5, 8.5 >= 70 % of 9.5 = 6.65, so VAL
+     * 100, VAH 100.6. The stream covers the hour: no REST. */
+    long before = fakex_count(&fx, "GET", "/api/v3/klines");
+    CU_ASSERT_EQUAL_FATAL(
+        acall("get_volume_profile",
+              "{\"symbol\":\"BTCUSDT\",\"time_period_hours\":1,"
+              "\"tick_size\":\"0.01\"}",
+              &r),
+        0);
+    CU_ASSERT_EQUAL(fakex_count(&fx, "GET", "/api/v3/klines"), before);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "bin_size"), "0.1");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "total_volume"), "9.5");
+    CU_ASSERT_EQUAL(jlen(r.data, "bins"), 7);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "poc.low"), "100");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "poc.volume"), "5");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "value_area.val"), "100");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "value_area.vah"), "100.6");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "value_area.volume"), "8.5");
+    CU_ASSERT_EQUAL(jint(r.data, "coverage.count"), 5);
+    CU_ASSERT_EQUAL(jlen(r.data, "sources"), 1);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "sources.0.source"), "stream");
+    CU_ASSERT_EQUAL(jint(r.data, "sources.0.trades"), 5);
+    res_free(&r);
+
+    /* ETHUSDT: streamed for 60 s; the 59 minutes before come from 1 m
+     * klines of the fake, up to the stream's start */
+    before = fakex_count(&fx, "GET", "/api/v3/klines");
+    CU_ASSERT_EQUAL_FATAL(
+        acall("get_volume_profile",
+              "{\"symbol\":\"ETHUSDT\",\"time_period_hours\":1,"
+              "\"tick_size\":\"0.01\"}",
+              &r),
+        0);
+    CU_ASSERT_EQUAL(fakex_count(&fx, "GET", "/api/v3/klines"), before + 1);
+    last_query("GET", "/api/v3/klines", q, sizeof(q));
+    CU_ASSERT(tl_contains(q, "interval=1m"));
+    CU_ASSERT_EQUAL(jlen(r.data, "sources"), 2);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "sources.0.source"), "rest_klines");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "sources.0.ok"), "true");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "sources.0.complete"), "true");
+    CU_ASSERT(jint(r.data, "sources.0.klines") >= 58);
+    CU_ASSERT(jint(r.data, "sources.0.to_ms") < at0 - 60000);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "sources.1.source"), "stream");
+    CU_ASSERT_EQUAL(jint(r.data, "sources.1.trades"), 1);
+    CU_ASSERT_DOUBLE_EQUAL(jnum(r.data, "coverage.fraction"), 1.0, 1e-3);
+    CU_ASSERT(tl_contains(r.text, "REST klines"));
+    res_free(&r);
+}
+
+static void
+test_an_anomalies(void)
+{
+    struct tool_result r;
+
+    /* The last interval: 1000 level changes in 1 s and no trade: quote
+     * stuffing (rate 1000 > 500, fills 0 < 10 %), confidence 1. The last
+     * sample: depth 0.1 x 99 + 0.1 x 101 = 20 against a median of
+     * 10 x 100 + 10 x 100.1 = 2001 (loss 0.99 > 0.8), spread 200 bps
+     * against 9.995 (ratio 20 > 10): a flash-crash risk on two signals. */
+    CU_ASSERT_EQUAL_FATAL(
+        acall("detect_market_anomalies", "{\"symbol\":\"BTCUSDT\"}", &r), 0);
+    CU_ASSERT_EQUAL(jint(r.data, "window_s"), 60);
+    CU_ASSERT_EQUAL(jlen(r.data, "anomalies"), 2);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "checks.quote_stuffing.detected"),
+                           "true");
+    CU_ASSERT_DOUBLE_EQUAL(
+        jnum(r.data, "checks.quote_stuffing.updates_per_s.value"), 1000, 1e-6);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "checks.flash_crash_risk.detected"),
+                           "true");
+    CU_ASSERT_EQUAL(jint(r.data, "checks.flash_crash_risk.signals_fired"), 2);
+    CU_ASSERT_DOUBLE_EQUAL(
+        jnum(r.data, "checks.flash_crash_risk.depth_loss.value"),
+        1 - 20.0 / 2001.0, 1e-3);
+    CU_ASSERT_EQUAL(jint(r.data, "coverage.books.count"), 20);
+    CU_ASSERT_EQUAL(jint(r.data, "coverage.trades.count"), 4);
+    CU_ASSERT(tl_contains(r.text, "2 anomalies"));
+    res_free(&r);
+}
+
+static void
+test_an_vacuums(void)
+{
+    struct tool_result r;
+
+    /* The profile's bins 5 | 0 | 0.5 | 0 | 1 | 2 | 1 have median 1: the
+     * two empty bins are under 20 % of it, deficit 1, FAST_MOVEMENT */
+    CU_ASSERT_EQUAL_FATAL(
+        acall("get_liquidity_vacuums",
+              "{\"symbol\":\"BTCUSDT\",\"time_period_hours\":1,"
+              "\"tick_size\":\"0.01\"}",
+              &r),
+        0);
+    CU_ASSERT_EQUAL(jint(r.data, "threshold_percent"), 20);
+    CU_ASSERT_EQUAL(jlen(r.data, "traded.vacuums"), 2);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "traded.vacuums.0.low"), "100.1");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "traded.vacuums.0.high"), "100.2");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "traded.vacuums.1.low"), "100.3");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "traded.vacuums.0.impact"),
+                           "FAST_MOVEMENT");
+    CU_ASSERT_DOUBLE_EQUAL(jnum(r.data, "traded.median_volume"), 1.0, 1e-9);
+    CU_ASSERT_EQUAL(jint(r.data, "resting.coverage.count"), 4);
+    res_free(&r);
+}
+
+static void
+test_an_health(void)
+{
+    struct tool_result r;
+
+    /* 300 s: flow 100 x (1 - |8 - 1.5| / 9.5) = 31.58; rate: 18 of the
+     * 19 intervals healthy (the last one is over 500/s) = 94.74; depth
+     * 100 x 20 / 2001 = 1.0; spread: 19 samples at 9.995 bps and one at
+     * 200 give cv > 1, score 0. Score 0.25 x 0 + 0.35 x 1.0 + 0.25 x 31.58
+     * + 0.15 x 94.74 = 22.45: POOR. */
+    CU_ASSERT_EQUAL_FATAL(
+        acall("get_microstructure_health", "{\"symbol\":\"BTCUSDT\"}", &r), 0);
+    CU_ASSERT_EQUAL(jint(r.data, "window_s"), 300);
+    CU_ASSERT_DOUBLE_EQUAL(jnum(r.data, "components.flow_balance.score"),
+                           100 * (1 - 6.5 / 9.5), 0.01);
+    CU_ASSERT_DOUBLE_EQUAL(jnum(r.data, "components.update_rate.score"),
+                           100 * 18.0 / 19.0, 0.01);
+    CU_ASSERT_DOUBLE_EQUAL(jnum(r.data, "components.depth.score"),
+                           100 * 20.0 / 2001.0, 0.01);
+    CU_ASSERT_DOUBLE_EQUAL(jnum(r.data, "components.spread_stability.score"), 0,
+                           1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(jnum(r.data, "score"), 22.45, 0.02);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "band"), "POOR");
+    CU_ASSERT(tl_contains(r.text, "POOR"));
+    res_free(&r);
+}
+
+static void
+test_an_no_data(void)
+{
+    struct tool_result r;
+
+    /* a symbol the feed never streamed: asked for, nothing made up */
+    CU_ASSERT_EQUAL_FATAL(
+        acall("get_order_flow", "{\"symbol\":\"SOLUSDT\"}", &r), 0);
+    CU_ASSERT(market_find(amkt, "SOLUSDT") >= 0);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "direction"), "UNKNOWN");
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "live"), "false");
+    CU_ASSERT_DOUBLE_EQUAL(jnum(r.data, "coverage.fraction"), 0, 1e-9);
+    CU_ASSERT(tl_contains(jstr(r.data, "data_note"), "asked to track"));
+    CU_ASSERT(tl_contains(r.text, "asked to track"));
+    res_free(&r);
+
+    /* the feed stopped a minute ago */
+    feed_heartbeat(now_ms() - 60000);
+    CU_ASSERT_EQUAL_FATAL(call_in(&asess, "get_microstructure_health",
+                                  "{\"symbol\":\"BTCUSDT\"}", &r),
+                          0);
+    CU_ASSERT(tl_contains(jstr(r.data, "data_note"), "not running"));
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "live"), "false");
+    /* its rings end when it stopped: no feed, nothing measured */
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "band"), "UNKNOWN");
+    CU_ASSERT_EQUAL(jint(r.data, "coverage.books.count"), 0);
+    res_free(&r);
+
+    /* no feed at all (stdio mode, feed = off) */
+    CU_ASSERT_EQUAL_FATAL(
+        call("get_microstructure_health", "{\"symbol\":\"BTCUSDT\"}", &r), 0);
+    CU_ASSERT(tl_contains(jstr(r.data, "data_note"), "stdio mode"));
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "band"), "UNKNOWN");
+    CU_ASSERT_PTR_NULL(tl_get_path(r.data, "score"));
+    res_free(&r);
+    CU_ASSERT_EQUAL_FATAL(
+        call("detect_market_anomalies", "{\"symbol\":\"BTCUSDT\"}", &r), 0);
+    CU_ASSERT_EQUAL(jlen(r.data, "anomalies"), 0);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "checks.quote_stuffing.evaluated"),
+                           "false");
+    res_free(&r);
+    /* ... but the volume profile comes from REST klines */
+    CU_ASSERT_EQUAL_FATAL(call("get_volume_profile",
+                               "{\"symbol\":\"BTCUSDT\",\"time_period_hours\":"
+                               "2,\"tick_size\":\"0.01\"}",
+                               &r),
+                          0);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "sources.0.source"), "rest_klines");
+    /* 120 1 m klines; the fake sends 100 a call: two pages */
+    CU_ASSERT(jint(r.data, "sources.0.klines") >= 119);
+    CU_ASSERT_STRING_EQUAL(jstr(r.data, "sources.0.complete"), "true");
+    CU_ASSERT(jint(r.data, "coverage.count") >= 119);
+    CU_ASSERT_DOUBLE_EQUAL(jnum(r.data, "coverage.fraction"), 1.0, 1e-3);
+    CU_ASSERT_EQUAL(jint(r.data, "sources.1.trades"), 0);
+    res_free(&r);
+}
+
+static void
+test_an_bad_args(void)
+{
+    struct tool_result r;
+    static const char *const schema_errors[][2] = {
+        {"get_order_flow", "{}"},
+        {"get_order_flow", "{\"symbol\":\"BTCUSDT\",\"time_window_secs\":45}"},
+        {"get_order_flow",
+         "{\"symbol\":\"BTCUSDT\",\"time_window_secs\":\"60\"}"},
+        {"get_volume_profile",
+         "{\"symbol\":\"BTCUSDT\",\"time_period_hours\":169}"},
+        {"get_volume_profile", "{\"symbol\":\"BTCUSDT\",\"tick_size\":\"a\"}"},
+        {"detect_market_anomalies",
+         "{\"symbol\":\"BTCUSDT\",\"lookback_seconds\":5}"},
+        {"get_liquidity_vacuums",
+         "{\"symbol\":\"BTCUSDT\",\"threshold_percent\":51}"},
+        {"get_microstructure_health",
+         "{\"symbol\":\"BTC-USDT\",\"window_secs\":60}"},
+    };
+
+    for (size_t i = 0; i < sizeof(schema_errors) / sizeof(schema_errors[0]);
+         i++) {
+        CU_ASSERT_EQUAL(acall(schema_errors[i][0], schema_errors[i][1], &r),
+                        -2);
+        res_free(&r);
+    }
+    CU_ASSERT_EQUAL(acall("get_volume_profile",
+                          "{\"symbol\":\"BTCUSDT\",\"tick_size\":\"0\"}", &r),
+                    -1);
+    CU_ASSERT(tl_contains(r.error, "tick_size must be a positive"));
+    res_free(&r);
+    /* no tick_size: the symbol's PRICE_FILTER; an unknown symbol says so */
+    CU_ASSERT_EQUAL(
+        acall("get_volume_profile", "{\"symbol\":\"NOPEUSDT\"}", &r), -1);
+    CU_ASSERT(tl_contains(r.error, "pass tick_size"));
+    res_free(&r);
+}
+
+static void
+test_an_prompts(void)
+{
+    struct mcp_call c = {.srv = asrv, .sess = &asess};
+    struct mcp_error err;
+    json_object *args, *o;
+    const char *text;
+
+    feed_heartbeat(now_ms());
+    memset(&err, 0, sizeof(err));
+    args = json_tokener_parse("{\"symbol\":\"btcusdt\",\"windowSecs\":\"60\"}");
+    o = catalog_get_prompt(&c, "orderflow_snapshot", args, &err);
+    json_object_put(args);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+    text = jstr(o, "messages.0.content.text");
+    CU_ASSERT(tl_contains(text, "BTCUSDT"));
+    CU_ASSERT(tl_contains(text, "MODERATE_BUY"));
+    json_object_put(o);
+
+    args = json_tokener_parse("{\"symbol\":\"BTCUSDT\"}");
+    o = catalog_get_prompt(&c, "market_health_check", args, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+    CU_ASSERT(tl_contains(jstr(o, "messages.0.content.text"), "POOR"));
+    json_object_put(o);
+    o = catalog_get_prompt(&c, "advanced_market_analysis", args, &err);
+    json_object_put(args);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+    text = jstr(o, "messages.0.content.text");
+    CU_ASSERT(tl_contains(text, "MODERATE_BUY"));
+    CU_ASSERT(tl_contains(text, "POOR"));
+    json_object_put(o);
+
+    args = json_tokener_parse(
+        "{\"symbol\":\"BTCUSDT\",\"analysis_depth\":\"huge\"}");
+    o = catalog_get_prompt(&c, "advanced_market_analysis", args, &err);
+    json_object_put(args);
+    CU_ASSERT_PTR_NULL(o);
+    CU_ASSERT_EQUAL(err.code, -32602);
+    json_object_put(err.data);
+    memset(&err, 0, sizeof(err));
+    args = json_tokener_parse("{\"symbol\":\"BTCUSDT\",\"window_secs\":\"x\"}");
+    o = catalog_get_prompt(&c, "orderflow_snapshot", args, &err);
+    json_object_put(args);
+    CU_ASSERT_PTR_NULL(o);
+    CU_ASSERT_EQUAL(err.code, -32602);
+    json_object_put(err.data);
+    memset(&err, 0, sizeof(err));
+    o = catalog_get_prompt(&c, "market_health_check", NULL, &err);
+    CU_ASSERT_PTR_NULL(o);
+    CU_ASSERT_EQUAL(err.code, -32602);
+    json_object_put(err.data);
+
+    o = catalog_complete(&c, "ref/prompt", "advanced_market_analysis",
+                         "analysis_depth", "d", &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+    CU_ASSERT_STRING_EQUAL(jstr(o, "values.0"), "deep");
+    json_object_put(o);
+}
+
+static CU_TestInfo analytics_tests[] = {
+    {"get_order_flow: taker flow, ratio band, cumulative delta",
+     test_an_order_flow},
+    {"get_volume_profile: POC and value area; REST klines before the stream",
+     test_an_volume_profile},
+    {"detect_market_anomalies: stuffing and a flash-crash risk",
+     test_an_anomalies},
+    {"get_liquidity_vacuums: empty bins under 20 % of the median",
+     test_an_vacuums},
+    {"get_microstructure_health: the weighted score", test_an_health},
+    {"no data: asked to track, feed down, no feed", test_an_no_data},
+    {"bad arguments are schema or tool errors", test_an_bad_args},
+    {"the three analytics prompts", test_an_prompts},
+    CU_TEST_INFO_NULL,
+};
+
 static CU_SuiteInfo suites[] = {
     {"table", NULL, NULL, NULL, NULL, table_tests},
     {"market", NULL, NULL, NULL, NULL, market_tests},
@@ -2077,6 +2562,7 @@ static CU_SuiteInfo suites[] = {
     {"catalog", NULL, NULL, NULL, NULL, catalog_tests},
     {"orderbook", NULL, NULL, NULL, NULL, orderbook_tests},
     {"watch", NULL, NULL, NULL, NULL, watch_tests},
+    {"analytics", analytics_init, analytics_clean, NULL, NULL, analytics_tests},
     CU_SUITE_INFO_NULL,
 };
 

@@ -37,6 +37,10 @@ struct book {
     bool synced;
     uint64_t update_id;
     unsigned long resyncs, applied, dropped;
+    /* activity since the last book_take_activity: level entries of the
+     * applied events, and the quantity they took off the book */
+    unsigned long changes;
+    struct dec removed;
     int64_t updated_ms, event_ms;
     struct book_event *buf; /* awaiting a snapshot, oldest first */
     size_t nbuf, capbuf;
@@ -135,16 +139,31 @@ side_reserve(struct book_side_arr *s, size_t want, size_t max)
     return 0;
 }
 
-/* Sets (qty > 0) or removes (qty 0) a level. Room is reserved. */
+/* Adds what leaves a level (its quantity from old to new, when new is
+ * smaller) to *removed; a sum that no longer fits stops growing. */
+static void
+count_removed(struct dec *removed, const struct dec *old, const struct dec *new)
+{
+    struct dec diff, sum;
+
+    if (removed == NULL || dec_cmp(new, old) >= 0 ||
+        dec_sub(old, new, &diff) < 0 || dec_add(removed, &diff, &sum) < 0)
+        return;
+    *removed = sum;
+}
+
+/* Sets (qty > 0) or removes (qty 0) a level. Room is reserved. What it
+ * takes off the book is added to *removed (may be NULL). */
 static void
 side_set(struct book_side_arr *s, enum book_side side, size_t max,
-         const struct book_level *l)
+         const struct book_level *l, struct dec *removed)
 {
     bool found;
     size_t i = side_find(s, side, &l->price, &found);
 
     if (dec_is_zero(&l->qty)) {
         if (found) {
+            count_removed(removed, &s->lv[i].qty, &l->qty);
             memmove(&s->lv[i], &s->lv[i + 1],
                     (s->n - i - 1) * sizeof(s->lv[0]));
             s->n--;
@@ -152,6 +171,7 @@ side_set(struct book_side_arr *s, enum book_side side, size_t max,
         return;
     }
     if (found) {
+        count_removed(removed, &s->lv[i].qty, &l->qty);
         s->lv[i].qty = l->qty;
         return;
     }
@@ -202,16 +222,14 @@ levels_parse(json_object *arr, const char *name, struct book_level *lv,
                                  json_type_string) ||
             !json_object_is_type(q = json_object_array_get_idx(pair, 1),
                                  json_type_string)) {
-            errf(err, errlen,
-                          "%s[%zu] is not a [\"price\", \"qty\"] pair", name,
-                          i);
+            errf(err, errlen, "%s[%zu] is not a [\"price\", \"qty\"] pair",
+                 name, i);
             return -1;
         }
         if (dec_parse(json_object_get_string(p), &lv[i].price) < 0 ||
             dec_parse(json_object_get_string(q), &lv[i].qty) < 0 ||
             dec_is_zero(&lv[i].price)) {
-            errf(err, errlen, "%s[%zu] holds a malformed decimal",
-                          name, i);
+            errf(err, errlen, "%s[%zu] holds a malformed decimal", name, i);
             return -1;
         }
     }
@@ -232,15 +250,14 @@ sides_parse(json_object *o, const char *bkey, const char *akey,
         !json_object_is_type(bids, json_type_array) ||
         !json_object_object_get_ex(o, akey, &asks) ||
         !json_object_is_type(asks, json_type_array)) {
-        errf(err, errlen, "\"%s\" and \"%s\" must be arrays", bkey,
-                      akey);
+        errf(err, errlen, "\"%s\" and \"%s\" must be arrays", bkey, akey);
         return BOOK_INVALID;
     }
     *nb = json_object_array_length(bids);
     *na = json_object_array_length(asks);
     if (*nb + *na > BOOK_MAX_EVENT_LEVELS) {
         errf(err, errlen, "%zu levels exceed the cap of %d", *nb + *na,
-                      BOOK_MAX_EVENT_LEVELS);
+             BOOK_MAX_EVENT_LEVELS);
         return BOOK_INVALID;
     }
     if (*nb + *na == 0)
@@ -309,9 +326,11 @@ event_apply(struct book *b, const struct book_event *e, int64_t now_ms)
         side_reserve(as, as->n + e->nasks, b->max_levels) < 0)
         return -1;
     for (size_t i = 0; i < e->nbids; i++)
-        side_set(bs, BOOK_BID, b->max_levels, &e->lv[i]);
+        side_set(bs, BOOK_BID, b->max_levels, &e->lv[i], &b->removed);
     for (size_t i = 0; i < e->nasks; i++)
-        side_set(as, BOOK_ASK, b->max_levels, &e->lv[e->nbids + i]);
+        side_set(as, BOOK_ASK, b->max_levels, &e->lv[e->nbids + i],
+                 &b->removed);
+    b->changes += e->nbids + e->nasks;
     b->update_id = e->last;
     b->updated_ms = now_ms;
     b->event_ms = e->time;
@@ -444,7 +463,7 @@ side_load(struct book_side_arr *s, enum book_side side, size_t max,
         return -1;
     for (size_t i = 0; i < n; i++)
         if (!dec_is_zero(&lv[i].qty))
-            side_set(s, side, max, &lv[i]);
+            side_set(s, side, max, &lv[i], NULL);
     return 0;
 }
 
@@ -465,10 +484,9 @@ book_snapshot_obj(struct book *b, json_object *o, int64_t now_ms, char *err,
     }
     /* a snapshot that leaves a hole before the first buffered event */
     if (b->nbuf > 0 && lid + 1 < b->buf[0].first) {
-        errf(
-            err, errlen,
-            "snapshot %llu is older than the buffered events (from %llu)",
-            (unsigned long long)lid, (unsigned long long)b->buf[0].first);
+        errf(err, errlen,
+             "snapshot %llu is older than the buffered events (from %llu)",
+             (unsigned long long)lid, (unsigned long long)b->buf[0].first);
         return BOOK_OLD_SNAPSHOT;
     }
     r = sides_parse(o, "bids", "asks", &lv, &nbids, &nasks, err, errlen);
@@ -524,6 +542,15 @@ book_snapshot_json(struct book *b, const char *text, size_t len, int64_t now_ms,
                    char *err, size_t errlen)
 {
     return with_parsed(b, text, len, now_ms, err, errlen, book_snapshot_obj);
+}
+
+void
+book_take_activity(struct book *b, unsigned long *changes, struct dec *removed)
+{
+    *changes = b->changes;
+    *removed = b->removed;
+    b->changes = 0;
+    memset(&b->removed, 0, sizeof(b->removed));
 }
 
 bool

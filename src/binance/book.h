@@ -107,6 +107,15 @@ unsigned long book_applied(const struct book *b);
 unsigned long book_dropped(const struct book *b);
 size_t book_buffered(const struct book *b);
 
+/* The activity of the applied diff events since the last call (or
+ * book_new), then starts counting again: *changes gets the level entries
+ * of their "b" and "a" arrays, *removed the base quantity they took off
+ * the book (a decrease counts its difference, a removal the level's whole
+ * quantity; a level the book did not hold counts nothing). Snapshots
+ * count nothing. */
+void book_take_activity(struct book *b, unsigned long *changes,
+                        struct dec *removed);
+
 /* now_ms of the last snapshot or applied event, and the last applied
  * event's own time E (0 when none). */
 int64_t book_updated_ms(const struct book *b);

@@ -732,8 +732,23 @@ depth_sum(const struct market_level *lv, uint32_t n)
     return sum;
 }
 
-/* The second that closed at t: a sample of every synced book, and the
- * update rates. */
+/* The level changes and the removed quantity of the second that closed
+ * into x; counting starts again. A removed quantity that cannot be written
+ * in 10^-8 units is -1 (not counted). */
+static void
+sample_activity(struct fsym *s, struct market_sample *x)
+{
+    unsigned long changes;
+    struct dec removed;
+
+    book_take_activity(s->book, &changes, &removed);
+    x->level_changes = (int64_t)changes;
+    if (market_from_dec(&removed, &x->removed_qty) < 0)
+        x->removed_qty = -1;
+}
+
+/* The second that closed at t: a sample of every synced book (its best
+ * levels and the second's activity), and the update rates. */
 static void
 sample_second(struct feed *f, int64_t t)
 {
@@ -762,7 +777,14 @@ sample_second(struct feed *f, int64_t t)
         x.bid_depth = depth_sum(st->bids, st->nbids);
         x.ask_depth = depth_sum(st->asks, st->nasks);
         x.updates = (int64_t)s->events_second;
+        x.nbids =
+            st->nbids < MARKET_SAMPLE_LEVELS ? st->nbids : MARKET_SAMPLE_LEVELS;
+        x.nasks =
+            st->nasks < MARKET_SAMPLE_LEVELS ? st->nasks : MARKET_SAMPLE_LEVELS;
+        memcpy(x.bids, st->bids, x.nbids * sizeof(x.bids[0]));
+        memcpy(x.asks, st->asks, x.nasks * sizeof(x.asks[0]));
         market_write_end(f->m, (int)i);
+        sample_activity(s, &x);
         s->events_second = 0;
         if (book_synced(s->book))
             market_push_sample(f->m, (int)i, &x);

@@ -51,6 +51,7 @@
 #define MARKET_TRADES          4096 /* aggTrades a slot's ring keeps */
 #define MARKET_SAMPLES         600  /* one-second book samples kept */
 #define MARKET_SAMPLE_DEPTH    10   /* levels summed into a sample's depth */
+#define MARKET_SAMPLE_LEVELS   10   /* levels a side kept in a sample */
 #define MARKET_ERROR_MAX       160
 #define MARKET_SCALE           8
 #define MARKET_UNIT            100000000LL /* 10^MARKET_SCALE */
@@ -76,11 +77,27 @@ struct market_trade {
     int64_t buyer_maker; /* 1 when the buyer was the maker (a sell) */
 };
 
+/* One second of the book, as the feed sampled it when the second closed.
+ * A sample keeps the best MARKET_SAMPLE_LEVELS levels a side, not the 20 of
+ * the original's snapshots: a sample is 408 bytes, a slot's 600 of them
+ * 239 KiB, and a slot 412,544 bytes (403 KiB; 201 KiB before the levels),
+ * so the default 50 slots map 19.7 MiB and 256 slots 101 MiB (a slot's
+ * pages are touched only as it fills). The analyses that read them
+ * (tools/analytics.h) take up to 20 and work with what they get. The
+ * activity counters cover the second that closed. */
 struct market_sample {
     int64_t time_ms; /* the second it closes */
     int64_t bid, bid_qty, ask, ask_qty;
     int64_t bid_depth, ask_depth; /* quantity in the best SAMPLE_DEPTH levels */
     int64_t updates;              /* depth events applied in that second */
+    int64_t level_changes; /* entries of those events' "b" and "a" arrays */
+    int64_t removed_qty;   /* base quantity they took off the book: a
+                              decrease its difference, a removal the whole
+                              level (10^-8 units; levels the book did not
+                              hold are not counted) */
+    uint32_t nbids, nasks; /* levels below, best first */
+    struct market_level bids[MARKET_SAMPLE_LEVELS];
+    struct market_level asks[MARKET_SAMPLE_LEVELS];
 };
 
 struct market_kline { /* the current 1 m kline (kline_1m stream) */

@@ -18,6 +18,7 @@
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -25,6 +26,7 @@
 #include "catalog.h"
 #include "dbuf.h"
 #include "symcache.h"
+#include "tools_analytics.h"
 #include "tools_call.h"
 #include "tools_chart.h"
 #include "tools_md.h"
@@ -445,20 +447,76 @@ static const struct prompt_arg analysis_args[] = {
     {NULL, NULL, NULL, 0, NULL, NULL},
 };
 
+static const char *const depths[] = {"quick", "standard", "deep", NULL};
+static const char *const flow_windows[] = {"10", "30", "60", "300", NULL};
+
+static const struct prompt_arg advanced_args[] = {
+    {"symbol", NULL, "Trading pair to analyse, e.g. BTCUSDT.", 1, NULL, NULL},
+    {"analysis_depth", "analysisDepth",
+     "quick (flow 60 s, health 300 s, profile 1 h), standard (60 s, 300 s, "
+     "4 h; the default) or deep (300 s, 1800 s, 24 h).",
+     0, depths, "standard"},
+    {NULL, NULL, NULL, 0, NULL, NULL},
+};
+
+/* window_secs is a number: its values only feed completion. */
+static const struct prompt_arg orderflow_args[] = {
+    {"symbol", NULL, "Trading pair, e.g. BTCUSDT.", 1, NULL, NULL},
+    {"window_secs", "windowSecs",
+     "Seconds of trades, 10 to 300 (default 60; clamped).", 0, flow_windows,
+     "60"},
+    {NULL, NULL, NULL, 0, NULL, NULL},
+};
+
+static const struct prompt_arg health_args[] = {
+    {"symbol", NULL, "Trading pair, e.g. BTCUSDT.", 1, NULL, NULL},
+    {NULL, NULL, NULL, 0, NULL, NULL},
+};
+
+/* Renders a prompt's message text into md. Returns 0 or -1 (err set). */
+typedef int (*prompt_fn)(struct mcp_call *call, json_object *args,
+                         struct dbuf *md, struct mcp_error *err);
+
 struct prompt_row {
     const char *name, *title, *description;
     const struct prompt_arg *args;
+    prompt_fn render;
 };
+
+static int analysis_text(struct mcp_call *call, json_object *args,
+                         struct dbuf *md, struct mcp_error *err);
+static int portfolio_prompt(struct mcp_call *call, json_object *args,
+                            struct dbuf *md, struct mcp_error *err);
+static int advanced_text(struct mcp_call *call, json_object *args,
+                         struct dbuf *md, struct mcp_error *err);
+static int orderflow_text(struct mcp_call *call, json_object *args,
+                          struct dbuf *md, struct mcp_error *err);
+static int health_text(struct mcp_call *call, json_object *args,
+                       struct dbuf *md, struct mcp_error *err);
 
 static const struct prompt_row prompt_rows[] = {
     {"trading_analysis", "Trading analysis",
      "Analyse one trading pair with live 24-hour data and suggest a trade "
      "plan that fits a strategy and a risk tolerance.",
-     analysis_args},
+     analysis_args, analysis_text},
     {"portfolio_risk", "Portfolio risk",
      "Assess the risk of the account's current holdings (live balances; "
      "needs credentials, otherwise asks for a general framework).",
-     NULL},
+     NULL, portfolio_prompt},
+    {"advanced_market_analysis", "Advanced market analysis",
+     "Order flow, volume profile (POC, value area), microstructure health "
+     "and anomalies of one trading pair from the live feed, with how much "
+     "data each rests on, and a summary to interpret.",
+     advanced_args, advanced_text},
+    {"orderflow_snapshot", "Order flow snapshot",
+     "Taker buy and sell flow of one trading pair over the last seconds "
+     "(live feed): direction, net flow, cumulative delta and a reading.",
+     orderflow_args, orderflow_text},
+    {"market_health_check", "Market health check",
+     "The microstructure health score of one trading pair over 300 s (live "
+     "feed): spread stability, depth, flow balance, update rate, and the "
+     "risk it suggests.",
+     health_args, health_text},
 };
 
 #define NPROMPTS (sizeof(prompt_rows) / sizeof(prompt_rows[0]))
@@ -590,24 +648,111 @@ profile_hint(const char *v)
     return "a mix of trend following and mean reversion, moderate size";
 }
 
-/* The trading_analysis message text into md. Returns 0 or -1 (err set). */
+/* The symbol argument a, normalised into sym. Returns 0 or -1 (err set). */
 static int
-analysis_text(struct mcp_call *call, json_object *args, struct dbuf *md,
-              struct mcp_error *err)
+prompt_symbol(json_object *args, const struct prompt_arg *a,
+              char sym[TU_SYMBOL_MAX], struct mcp_error *err)
 {
-    const char *raw, *strategy, *risk;
-    char sym[TU_SYMBOL_MAX], now[40];
+    const char *raw;
 
-    if (prompt_value(args, &analysis_args[0], &raw, err) < 0 ||
-        prompt_enum(args, &analysis_args[1], &strategy, err) < 0 ||
-        prompt_enum(args, &analysis_args[2], &risk, err) < 0)
+    if (prompt_value(args, a, &raw, err) < 0)
         return -1;
-    if (raw == NULL || tu_symbol_norm(raw, sym, sizeof(sym)) < 0) {
+    if (raw == NULL || tu_symbol_norm(raw, sym, TU_SYMBOL_MAX) < 0) {
         cat_fail(err, -32602, NULL,
                  "argument 'symbol' is required: a "
                  "trading pair such as BTCUSDT");
         return -1;
     }
+    return 0;
+}
+
+/* The end of an analytics prompt: its data failed (-32603) or the text
+ * asks for a reading. */
+static int
+analytics_end(int rc, const char *why, struct dbuf *md, struct mcp_error *err)
+{
+    if (rc < 0) {
+        cat_fail(err, -32603, NULL, "%s", why);
+        return -1;
+    }
+    if (dbuf_puts(md, "\nInterpret these figures for the user: what they "
+                      "say, how much data they rest on (a figure marked not "
+                      "measured has no data behind it: do not guess it), "
+                      "and what to watch next. They describe the market, "
+                      "they are no advice to trade.\n") < 0) {
+        cat_fail(err, -32603, NULL, "the prompt text is too long");
+        return -1;
+    }
+    return 0;
+}
+
+static int
+advanced_text(struct mcp_call *call, json_object *args, struct dbuf *md,
+              struct mcp_error *err)
+{
+    char sym[TU_SYMBOL_MAX], why[MCP_ERROR_MAX];
+    struct an_depth_windows w;
+    const char *depth;
+
+    if (prompt_symbol(args, &advanced_args[0], sym, err) < 0 ||
+        prompt_enum(args, &advanced_args[1], &depth, err) < 0)
+        return -1;
+    an_depth_windows_of(depth, &w);
+    return analytics_end(
+        ta_prompt_advanced(call, sym, &w, md, why, sizeof(why)), why, md, err);
+}
+
+static int
+orderflow_text(struct mcp_call *call, json_object *args, struct dbuf *md,
+               struct mcp_error *err)
+{
+    char sym[TU_SYMBOL_MAX], why[MCP_ERROR_MAX], *end;
+    const char *v;
+    long w = 60;
+
+    if (prompt_symbol(args, &orderflow_args[0], sym, err) < 0 ||
+        prompt_value(args, &orderflow_args[1], &v, err) < 0)
+        return -1;
+    if (v != NULL && v[0] != '\0') {
+        w = strtol(v, &end, 10);
+        if (*end != '\0' || end == v) {
+            cat_fail(err, -32602, NULL,
+                     "argument 'window_secs' must be a whole number of "
+                     "seconds, 10 to 300 (got \"%.20s\")",
+                     v);
+            return -1;
+        }
+        w = w < 10 ? 10 : w > 300 ? 300 : w;
+    }
+    return analytics_end(
+        ta_prompt_orderflow(call, sym, (int)w, md, why, sizeof(why)), why, md,
+        err);
+}
+
+static int
+health_text(struct mcp_call *call, json_object *args, struct dbuf *md,
+            struct mcp_error *err)
+{
+    char sym[TU_SYMBOL_MAX], why[MCP_ERROR_MAX];
+
+    if (prompt_symbol(args, &health_args[0], sym, err) < 0)
+        return -1;
+    return analytics_end(ta_prompt_health(call, sym, md, why, sizeof(why)), why,
+                         md, err);
+}
+
+/* The trading_analysis message text into md. Returns 0 or -1 (err set). */
+static int
+analysis_text(struct mcp_call *call, json_object *args, struct dbuf *md,
+              struct mcp_error *err)
+{
+    const char *strategy, *risk;
+    char sym[TU_SYMBOL_MAX], now[40];
+
+    if (prompt_symbol(args, &analysis_args[0], sym, err) < 0 ||
+        prompt_enum(args, &analysis_args[1], &strategy, err) < 0 ||
+        prompt_enum(args, &analysis_args[2], &risk, err) < 0)
+        return -1;
     format_rfc3339_ms(now_ms(), now, sizeof(now));
     if (dbuf_printf(md,
                     "Analyse the Binance Spot market %s for a trading "
@@ -693,6 +838,14 @@ portfolio_text(struct mcp_call *call, struct dbuf *md, struct mcp_error *err)
     return rc != 0 ? -1 : 0;
 }
 
+static int
+portfolio_prompt(struct mcp_call *call, json_object *args, struct dbuf *md,
+                 struct mcp_error *err)
+{
+    (void)args;
+    return portfolio_text(call, md, err);
+}
+
 /* A new GetPromptResult with one user message of text. */
 static json_object *
 prompt_result(const char *description, const char *text)
@@ -732,13 +885,14 @@ catalog_get_prompt(struct mcp_call *call, const char *name, json_object *args,
     if (p == NULL) {
         cat_fail(err, -32602, NULL,
                  "Unknown prompt: %s. Prompts: "
-                 "trading_analysis, portfolio_risk.",
+                 "trading_analysis, portfolio_risk, "
+                 "advanced_market_analysis, orderflow_snapshot, "
+                 "market_health_check.",
                  name != NULL ? name : "(none)");
         return NULL;
     }
     dbuf_init(&md, MD_MAX);
-    rc = p == &prompt_rows[0] ? analysis_text(call, args, &md, err)
-                              : portfolio_text(call, &md, err);
+    rc = p->render(call, args, &md, err);
     if (rc == 0) {
         out = prompt_result(p->description, dbuf_str(&md));
         if (out == NULL)

@@ -4,9 +4,12 @@
  * Resources: binance://market/{symbol} (template; BTCUSDT and ETHUSDT
  * listed), binance://account/balances, binance://orders/open, as markdown;
  * binance://chart/{symbol}/{interval} (template), a PNG (tools_chart.h).
- * Prompts: trading_analysis (symbol, strategy, risk_tolerance) and
- * portfolio_risk. Failures are the engine's struct mcp_error (mcp.h): these
- * functions are the catalog half of mcp_binance_provider (tools.h).
+ * Prompts: trading_analysis (symbol, strategy, risk_tolerance),
+ * portfolio_risk, and the analytics prompts advanced_market_analysis
+ * (symbol, analysis_depth), orderflow_snapshot (symbol, window_secs) and
+ * market_health_check (symbol), from the live feed (tools_analytics.h).
+ * Failures are the engine's struct mcp_error (mcp.h): these functions are the
+ * catalog half of mcp_binance_provider (tools.h).
  */
 #ifndef BINMCPD_CATALOG_H
 #define BINMCPD_CATALOG_H

@@ -3,9 +3,9 @@
  * (mcp_binance_provider: this table and the catalog).
  *
  * The rows live in their family files (tools_market.c, tools_chart.c,
- * tools_watch.c, tools_orderbook.c, tools_account.c, tools_orders.c,
- * tools_creds.c), each a NULL-name terminated array. This file walks them in
- * listing order; nothing here knows a tool by name.
+ * tools_watch.c, tools_orderbook.c, tools_analytics.c, tools_account.c,
+ * tools_orders.c, tools_creds.c), each a NULL-name terminated array. This file
+ * walks them in listing order; nothing here knows a tool by name.
  */
 #include "config.h"
 
@@ -18,8 +18,8 @@
 #include "tools_subscribe.h"
 
 static const struct tool_def *const families[] = {
-    tools_market,  tools_chart,  tools_watch, tools_orderbook,
-    tools_account, tools_orders, tools_creds,
+    tools_market,    tools_chart,   tools_watch,  tools_orderbook,
+    tools_analytics, tools_account, tools_orders, tools_creds,
 };
 
 #define NFAMILIES (sizeof(families) / sizeof(families[0]))
@@ -45,6 +45,11 @@ static const struct {
     {"get_orderbook_metrics", "analytics"},
     {"get_orderbook_depth", "analytics"},
     {"get_orderbook_health", "analytics"},
+    {"get_order_flow", "analytics"},
+    {"get_volume_profile", "analytics"},
+    {"detect_market_anomalies", "analytics"},
+    {"get_liquidity_vacuums", "analytics"},
+    {"get_microstructure_health", "analytics"},
     {"get_account_info", "account"},
     {"get_account_trades", "account"},
     {"get_order", "account"},

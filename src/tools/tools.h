@@ -56,6 +56,7 @@ extern const struct tool_def tools_market[];    /* tools_market.c */
 extern const struct tool_def tools_chart[];     /* tools_chart.c */
 extern const struct tool_def tools_watch[];     /* tools_watch.c */
 extern const struct tool_def tools_orderbook[]; /* tools_orderbook.c */
+extern const struct tool_def tools_analytics[]; /* tools_analytics.c */
 extern const struct tool_def tools_account[];   /* tools_account.c */
 extern const struct tool_def tools_orders[];    /* tools_orders.c */
 extern const struct tool_def tools_creds[];     /* tools_creds.c */
