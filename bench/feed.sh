@@ -18,7 +18,7 @@
 # OUT=dir for logs (default: a new directory under /tmp, kept), BUILD=the
 # build tree (default: the source tree).
 #
-# Everything runs on 127.0.0.1, every wait has a deadline (under 3 minutes
+# Everything runs on 127.0.0.1, every wait has a deadline (under 6 minutes
 # in all; most of it waits for the weight budget of the books' snapshots), and only the processes
 # started here are stopped, by PID: the fake exchange, the daemon (the
 # supervisor and its children) and the client.
@@ -193,7 +193,7 @@ case $g in *'"started":true'*) ;; *) die "the generator did not start: $g" ;; es
 # symbols need up to three wall-clock minutes' budgets (about 1-2 minutes).
 log "tracking $((SYMBOLS + 1)) symbols (1-2 minutes: snapshot weight), then $RTT_CALLS get_orderbook_depth calls"
 st=0
-run_bounded 160 "$client" track -p "$PORT" -s "$PROBE_SYM,$busy" -b X00USDT \
+run_bounded 250 "$client" track -p "$PORT" -s "$PROBE_SYM,$busy" -b X00USDT \
 	-n "$RTT_CALLS" >"$OUT/track.out" 2>"$OUT/track.err" || st=$?
 [ "$(kv "$OUT/track.out" track_live)" = "$((SYMBOLS + 1))" ] ||
 	die "only $(kv "$OUT/track.out" track_live) symbols live (status $st), see $OUT/track.*"

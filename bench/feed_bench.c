@@ -51,7 +51,7 @@
 
 #define HTTP_TIMEOUT_MS   5000
 #define RPC_TIMEOUT_MS    10000
-#define TRACK_DEADLINE_MS 150000 /* snapshots: 24 a minute fit the budget */
+#define TRACK_DEADLINE_MS 240000 /* snapshots: 24 a minute fit the budget */
 #define MAX_SYMBOLS       256
 #define MAX_CALLS         100000
 #define MAX_PROBES        1000

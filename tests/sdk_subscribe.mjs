@@ -290,6 +290,34 @@ async function sessionAccountAndFeedKill() {
   let n = await waitUpdates(log, "binance://orders/open", t, 1, WAIT_MS);
   check(n >= 1, `${label}: orders/open of account B updated`, `${n} updates`);
 
+  // watch_market order_filled with the account's stream live: the order's
+  // status is asked once at the start, then only when the open orders
+  // change (a quiet 5 s wait asks no more), and the fill ends the wait.
+  const orderCalls = async () => JSON.parse(await (await fetch(
+    `${fx}/__fake/stats?method=GET&path=/api/v3/order`)).text()).count;
+  const c0 = await orderCalls();
+  const quiet = await client.callTool({ name: "watch_market", arguments: {
+    symbol: "BTCUSDT", condition: "order_filled", order_id: orderId, timeout_s: 5 } },
+    undefined, { timeout: 20000 });
+  const c1 = await orderCalls();
+  check(quiet.isError !== true && c1 - c0 <= 2,
+        `${label}: a quiet 5 s order_filled wait asked GET /api/v3/order ${c1 - c0} time(s) (<= 2)`,
+        JSON.stringify(quiet).slice(0, 300));
+  const waiting = client.callTool({ name: "watch_market", arguments: {
+    symbol: "BTCUSDT", condition: "order_filled", order_id: orderId, timeout_s: 30 } },
+    undefined, { timeout: 40000 });
+  await sleep(1000);
+  const tf = Date.now();
+  const pfill = await fakePost(`/__fake/fill?orderId=${orderId}&qty=0.0005`);
+  check(pfill.status === 200, `${label}: the fake filled half of order ${orderId}`, pfill.body);
+  await sleep(300);
+  await fakePost(`/__fake/fill?orderId=${orderId}`);
+  const done = await waiting;
+  const took = Date.now() - tf;
+  const met = done?.structuredContent?.condition?.met;
+  check(met === true, `${label}: watch_market order_filled ended on the fill in ${took} ms`,
+        JSON.stringify(done).slice(0, 400));
+
   const daemonPid = Number(process.env.DAEMON_PID);
   const old = feedPid(daemonPid);
   check(old > 0, `${label}: the feed process is running (pid ${old})`);
@@ -303,15 +331,22 @@ async function sessionAccountAndFeedKill() {
     check(now > 0 && now !== old, `${label}: the supervisor restarted the feed (pid ${now})`);
   }
   await sleep(INTERVAL_MS + 200);
+  const again = await client.callTool({ name: "place_order", arguments: { symbol: "BTCUSDT",
+    side: "BUY", type: "LIMIT", quantity: "0.001", price: "21000", time_in_force: "GTC" } });
+  const orderId2 = again?.structuredContent?.orderId ??
+    JSON.parse(again?.content?.[0]?.text ?? "{}").orderId;
+  check(again.isError !== true && orderId2 !== undefined,
+        `${label}: placed another order while the feed restarts`);
+  await sleep(INTERVAL_MS + 200);
   t = Date.now();
-  const fill = await fakePost(`/__fake/fill?orderId=${orderId}`);
-  check(fill.status === 200, `${label}: the fake filled order ${orderId}`, fill.body);
+  const fill = await fakePost(`/__fake/fill?orderId=${orderId2}`);
+  check(fill.status === 200, `${label}: the fake filled order ${orderId2}`, fill.body);
   n = await waitUpdates(log, "binance://orders/open", t, 1, WAIT_MS + 6000);
   check(n >= 1, `${label}: after the feed's restart, orders/open of account B updated again`,
         `${n} updates`);
   const orders = await client.readResource({ uri: "binance://orders/open" });
-  check(!(orders.contents?.[0]?.text ?? "").includes(String(orderId)),
-        `${label}: orders/open no longer shows order ${orderId}`);
+  check(!(orders.contents?.[0]?.text ?? "").includes(String(orderId2)),
+        `${label}: orders/open no longer shows order ${orderId2}`);
   await client.close();
 }
 

@@ -1938,6 +1938,19 @@ test_cancel_slash_id_streamable(void)
     json_object_put(m);
     if (slow == 1)
         CU_ASSERT_TRUE(tl_now_ms() - t0 < 2300);
+    /* the cancelled call's stream ends quietly: no result and no error for
+     * "a/b" (the spec: a cancelled request gets no response) */
+    struct httpc_event ev;
+    int rc, answered = 0;
+    while ((rc = httpc_sse_next(&call, &ev, ms(5000))) == 1) {
+        if (ev.data != NULL && strstr(ev.data, "\"a/b\"") != NULL) {
+            fprintf(stderr, "\n  after the cancel: %s\n", ev.data);
+            answered = 1;
+        }
+        httpc_event_free(&ev);
+    }
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_FALSE(answered);
     httpc_sse_close(&call);
     sh_delete(sid);
 }

@@ -1325,8 +1325,7 @@ method_tools_call(struct request *r)
     if (inflight_end(r->sess, slot)) {
         /* Cancelled: the client no longer wants an answer. */
         log_info("session %.8s: request %s was cancelled", r->sess->id, idtext);
-        r->rc->sent++; /* counts as handled */
-        json_object_put(res);
+        json_object_put(res); /* no response: not counted as sent */
         return;
     }
     reply_result(r->rc, r->id, res);

@@ -226,7 +226,9 @@ void mcp_session_state_changed(struct mcp_session *s);
 /* Handles one message (a JSON-RPC request, notification or response, or a
  * batch array) of len bytes. Responses go to the session's sink before the
  * call returns. Malformed input is answered with the JSON-RPC error the spec
- * names; it never fails the session. Returns the number of responses sent. */
+ * names; it never fails the session. Returns the number of responses sent
+ * (a request cancelled while it ran gets none: a transport that sees 0 for
+ * a request knows it was cancelled). */
 int mcp_handle_message(struct mcp_session *s, const char *msg, size_t len);
 
 /* Whether msg (len bytes) is a JSON-RPC response (an id with a result or

@@ -390,10 +390,24 @@ ipc_send_end(const struct ipc *ipc, int w, uint32_t slot, uint32_t gen,
     return ipc_send(ipc, w, &h, NULL, 0);
 }
 
+/* A quiet end travels as seq 1 (seq is otherwise unused by IPC_END). */
+int
+ipc_send_end_quiet(const struct ipc *ipc, int w, uint32_t slot, uint32_t gen,
+                   uint64_t stream)
+{
+    struct ipc_hdr h = ipc_hdr_make(IPC_END, slot, gen, stream);
+
+    h.seq = 1;
+    return ipc_send(ipc, w, &h, NULL, 0);
+}
+
 int
 ipc_read_end(const struct ipc_hdr *h, struct ipc_output *m)
 {
-    return ipc_read_for_stream(h, IPC_END, NULL, m);
+    if (ipc_read_for_stream(h, IPC_END, NULL, m) < 0)
+        return -1;
+    m->quiet = h->seq == 1;
+    return 0;
 }
 
 int

@@ -128,12 +128,16 @@ struct ipc_output {
     uint64_t stream;    /* the stream id at the receiver */
     const char *msg;    /* OUTPUT: the JSON-RPC text; END: NULL */
     size_t len;
+    int quiet; /* END: the requests got what they were to get (a
+                  cancelled one nothing): no error for them */
 };
 int ipc_send_output(const struct ipc *ipc, int w, const struct ipc_output *m);
 int ipc_read_output(const struct ipc_hdr *h, const char *payload,
                     struct ipc_output *m);
 int ipc_send_end(const struct ipc *ipc, int w, uint32_t slot, uint32_t gen,
                  uint64_t stream);
+int ipc_send_end_quiet(const struct ipc *ipc, int w, uint32_t slot,
+                       uint32_t gen, uint64_t stream);
 int ipc_read_end(const struct ipc_hdr *h, struct ipc_output *m);
 
 /* IPC_RESUME: a client came back with Last-Event-ID to another worker;

@@ -12,7 +12,9 @@
  * With a condition and timeout_s > 0 the call waits: it reads the live
  * state every POLL_LIVE_MS, or REST at most every POLL_REST_MS (a live
  * book that appears meanwhile is used from then on), checks order_filled
- * with a signed GET /api/v3/order every POLL_REST_MS, sends
+ * with a signed GET /api/v3/order: when the account's user data stream is
+ * live (userlive.h), as soon as its open orders change (and every
+ * POLL_STREAM_MS besides), else every POLL_REST_MS; sends
  * notifications/progress every PROGRESS_MS when the client asked for
  * progress, and ends when the condition holds, the order reached a final
  * status, the time is up, or the client cancelled (the engine drops the
@@ -40,15 +42,17 @@
 #include "tools.h"
 #include "tools_call.h"
 #include "tools_schema.h"
+#include "userlive.h"
 #include "util.h"
 
-#define WATCH_FLAGS  (TOOL_READ_ONLY | TOOL_OPEN_WORLD)
-#define TIMEOUT_MAX  600  /* seconds a call may wait */
-#define POLL_LIVE_MS 200  /* between two reads of the live book */
-#define POLL_REST_MS 2000 /* between two REST calls of one kind */
-#define PROGRESS_MS  5000 /* between two progress notifications */
-#define SLICE_MS     100  /* a cancellation is seen within this */
-#define SENTENCE_MAX 1024
+#define WATCH_FLAGS    (TOOL_READ_ONLY | TOOL_OPEN_WORLD)
+#define TIMEOUT_MAX    600   /* seconds a call may wait */
+#define POLL_LIVE_MS   200   /* between two reads of the live book */
+#define POLL_REST_MS   2000  /* between two REST calls of one kind */
+#define POLL_STREAM_MS 30000 /* order_filled with a live user data stream */
+#define PROGRESS_MS    5000  /* between two progress notifications */
+#define SLICE_MS       100   /* a cancellation is seen within this */
+#define SENTENCE_MAX   1024
 /* Waits at once in one process. A wait holds one of a worker's executor
  * threads (and its session, whose next requests queue behind it; a
  * cancellation does not): half of the eight, so that other calls go on. */
@@ -448,7 +452,31 @@ struct watch_run {
     struct watch_order order;
     struct market_state *st;
     int64_t rest_at, order_at; /* when REST was last asked, 0: never */
+    uint64_t orders_gen;       /* the account's, at the last order poll */
+    int gen_known;             /* orders_gen was read from a live stream */
 };
+
+/* Whether the watched order's status is to be asked now: the first time;
+ * when the account's user data stream is live, as soon as its open
+ * orders changed (and every POLL_STREAM_MS in case); else every
+ * POLL_REST_MS. */
+static int
+order_poll_due(struct watch_run *w, int64_t now)
+{
+    uint64_t gen;
+    int live = userlive_orders_gen(w->call, &gen) == 0;
+    int due = w->order_at == 0 ||
+              (live && w->gen_known && gen != w->orders_gen) ||
+              now - w->order_at >= (live ? POLL_STREAM_MS : POLL_REST_MS);
+
+    if (due && live) {
+        w->orders_gen = gen;
+        w->gen_known = 1;
+    } else if (!live) {
+        w->gen_known = 0;
+    }
+    return due;
+}
 
 /* One turn: refreshes the view (live, else REST when due) and the order
  * (when due). Returns 0, or -1 after tool_fail (*cancelled set when the
@@ -468,8 +496,7 @@ watch_turn(struct watch_run *w, int64_t now, int *cancelled,
             0)
             return -1;
     }
-    if (w->cond.kind == WATCH_ORDER_FILLED &&
-        (w->order_at == 0 || now - w->order_at >= POLL_REST_MS)) {
+    if (w->cond.kind == WATCH_ORDER_FILLED && order_poll_due(w, now)) {
         w->order_at = now;
         return order_poll(w->call, w->symbol, w->args, &w->order, cancelled,
                           res);

@@ -59,6 +59,30 @@ live_record(struct mcp_call *call, struct userlive *info, char *why,
     return rec;
 }
 
+int
+userlive_orders_gen(struct mcp_call *call, uint64_t *gen)
+{
+    const struct binance_ctx *ctx = mcp_server_provider_ctx(call->srv);
+    struct us_record head;
+    struct creds buf;
+    const struct creds *c;
+    char fp[US_FP_LEN + 1];
+    int slot, ok;
+
+    if (ctx == NULL || ctx->users == NULL ||
+        (c = tools_call_creds(call, &buf)) == NULL)
+        return -1;
+    ok = us_fingerprint(c->key, c->env, fp) == 0;
+    creds_wipe(&buf);
+    if (!ok || (slot = us_find(ctx->users, fp)) < 0 ||
+        us_read_head(ctx->users, slot, &head) < 0 || strcmp(head.fp, fp) != 0 ||
+        head.status != US_LIVE || !head.connected)
+        return -1;
+    us_touch(ctx->users, slot, now_ms());
+    *gen = head.orders_gen;
+    return 0;
+}
+
 static void
 add_str(json_object *o, const char *k, const char *v)
 {

@@ -39,4 +39,9 @@ json_object *userlive_open_orders(struct mcp_call *call, struct userlive *info,
 json_object *userlive_balances(struct mcp_call *call, struct userlive *info,
                                char *why, size_t whylen);
 
+/* The orders_gen of the call's account (it grows with every change of its
+ * open orders) when its stream is live: 0, or -1 (not live). Cheap: a
+ * read of the record's head. */
+int userlive_orders_gen(struct mcp_call *call, uint64_t *gen);
+
 #endif

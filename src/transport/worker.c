@@ -94,7 +94,7 @@ deliver_from_ipc(struct worker *w, const struct ipc_hdr *h, const char *payload)
     if (ipc_read_deliver(h, payload, &m) < 0)
         return;
     struct reg_ref ref = {m.slot, m.gen};
-    struct ipc_output end = {m.slot, m.gen, m.reply_stream, NULL, 0};
+    struct ipc_output end = {m.slot, m.gen, m.reply_stream, NULL, 0, 0};
     int rc =
         jobs_deliver_here(w, ref, m.msg, m.len, m.reply_worker, m.reply_stream);
     if (rc < 0 && errno == ENOENT) {
@@ -135,7 +135,8 @@ dispatch_ipc(struct worker *w, const struct ipc_hdr *h, char *payload)
         break;
     case IPC_END:
         if (ipc_read_end(h, &out) == 0)
-            stream_output(w, out.stream, NULL, 0, 1);
+            stream_output(w, out.stream, NULL, 0,
+                          out.quiet ? OUT_END_QUIET : OUT_END);
         break;
     default:
         break; /* ipc_recv lets no other type through */

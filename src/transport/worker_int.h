@@ -207,6 +207,12 @@ struct worker_outbox {
 
 /* ---- the process ---- */
 
+/* What a message to a stream is (the "end" argument of jobs_route_output,
+ * stream_output and outbox_send): an output, the end of the stream's
+ * requests (an error for each one still unanswered), or a quiet end (the
+ * ones unanswered were cancelled: nothing more is owed). */
+enum { OUT_MSG = 0, OUT_END = 1, OUT_END_QUIET = 2 };
+
 /* ---- worker_notify.c ---- */
 
 /* What worker_notify.c keeps in struct worker. */

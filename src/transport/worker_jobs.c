@@ -296,11 +296,12 @@ executor_main(void *arg)
             ws->cur_worker = j->reply_worker;
             ws->cur_stream = j->reply_stream;
             pthread_mutex_unlock(&w->lock);
-            mcp_handle_message(&ws->mcp, j->msg, j->len);
+            int sent = mcp_handle_message(&ws->mcp, j->msg, j->len);
             session_save(ws);
+            /* a request the engine did not answer was cancelled */
             if (j->reply_worker != IPC_REPLY_MAIN)
                 jobs_route_output(w, j->reply_worker, j->reply_stream, ws, NULL,
-                                  0, 1);
+                                  0, sent == 0 ? OUT_END_QUIET : OUT_END);
             reg_unpin(w->env->reg, ws->ref);
             secure_wipe(j->msg, j->len);
             free(j);

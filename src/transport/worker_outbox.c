@@ -48,6 +48,9 @@ struct outbox_msg {
 static int
 send_now(struct worker *w, int peer, const struct ipc_output *m, int end)
 {
+    if (end == OUT_END_QUIET)
+        return ipc_send_end_quiet(w->env->ipc, peer, m->slot, m->gen,
+                                  m->stream);
     return end ? ipc_send_end(w->env->ipc, peer, m->slot, m->gen, m->stream)
                : ipc_send_output(w->env->ipc, peer, m);
 }
@@ -178,7 +181,7 @@ flush_peer_locked(struct worker *w, int k)
 
     while (o->head[k] != NULL) {
         struct outbox_msg *q = o->head[k];
-        struct ipc_output m = {q->slot, q->gen, q->stream, q->msg, q->len};
+        struct ipc_output m = {q->slot, q->gen, q->stream, q->msg, q->len, 0};
         if (send_now(w, k, &m, q->end) < 0) {
             if (errno == EAGAIN)
                 break;

@@ -492,8 +492,9 @@ stream_output_locked(struct worker *w, struct stream *st, const char *msg,
         stream_push_message(w, st, msg, len);
     /* a resumption's end means the stream it resumes ended, having
      * answered (or failed) each request, some maybe before the event the
-     * client resumed after */
-    if (end && stream_pending(st) && st->resumes == 0)
+     * client resumed after; a quiet end: the requests without an answer
+     * were cancelled, and a cancelled request gets none */
+    if (end == OUT_END && stream_pending(st) && st->resumes == 0)
         stream_fail_pending_locked(w, st, NO_ANSWER_TEXT);
     else if (end)
         stream_finish(w, st);
