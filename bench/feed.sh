@@ -14,7 +14,9 @@
 # BAND=10 (ticks from the last price the diffs touch: the top of the book
 # moves often, so bookTicker events follow), CPU_S=20 (the CPU window),
 # RTT_CALLS=200, PROBES=40, PROBE_MS=1200, PUSH_WAIT_MS=6000 (give up on
-# push latency when no notification came by then), READ_S=3, WORKERS=2,
+# push latency when no notification came by then), NOTIFY_INTERVAL=1 (the
+# daemon's --notify-interval: an update that follows another within it
+# waits for its end), READ_S=3, WORKERS=2,
 # OUT=dir for logs (default: a new directory under /tmp, kept), BUILD=the
 # build tree (default: the source tree).
 #
@@ -35,6 +37,7 @@ RTT_CALLS=${RTT_CALLS:-200}
 PROBES=${PROBES:-40}
 PROBE_MS=${PROBE_MS:-1200}
 PUSH_WAIT_MS=${PUSH_WAIT_MS:-6000}
+NOTIFY_INTERVAL=${NOTIFY_INTERVAL:-1}
 READ_S=${READ_S:-3}
 WORKERS=${WORKERS:-2}
 PROBE_SYM=BTCUSDT # quiet: only the probes change it
@@ -160,7 +163,8 @@ BINANCE_BASE_URL="http://127.0.0.1:$FX_PORT" \
 	BINANCE_STREAM_URL="ws://127.0.0.1:$WS_PORT" \
 	BINMCPD_FEED=on \
 	"$BUILD/binmcpd" --mode sse --bind 127.0.0.1 --port 0 --workers "$WORKERS" \
-	--max-tracked-symbols $((SYMBOLS + 1)) 2>"$OUT/binmcpd.log" &
+	--max-tracked-symbols $((SYMBOLS + 1)) \
+	--notify-interval "$NOTIFY_INTERVAL" 2>"$OUT/binmcpd.log" &
 D_PID=$!
 PORT=
 for _ in $(seq 200); do
@@ -291,7 +295,7 @@ log "market_read: $READ_S s twice"
 		"kernel $(uname -r); daemon, fake exchange and client on one machine"
 	echo "load: $SYMBOLS symbols x $RATE depth diffs/s (1-4 level changes within $BAND ticks," \
 		"bookTicker when the top moves, an aggTrade + kline after $TRADES% of diffs)," \
-		"probe symbol $PROBE_SYM quiet; --workers $WORKERS --max-tracked-symbols $((SYMBOLS + 1))"
+		"probe symbol $PROBE_SYM quiet; --workers $WORKERS --max-tracked-symbols $((SYMBOLS + 1)) --notify-interval $NOTIFY_INTERVAL"
 	echo
 	printf '%-52s %s of %s in %s ms\n' "symbols live (get_orderbook_depth source live)" \
 		"$(kv "$OUT/track.out" track_live)" "$(kv "$OUT/track.out" track_symbols)" \

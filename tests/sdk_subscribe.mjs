@@ -235,6 +235,13 @@ async function oneTransport(label, makeTransport) {
   await fakePost("/__fake/stream/random?symbol=BTCUSDT&n=20&rate=50");
   n = await waitUpdates(log, "binance://market/BTCUSDT", t4, 1, WAIT_MS);
   check(n >= 1, `${label}: binance://market/BTCUSDT updated when its streams moved`, `${n} updates`);
+  // A quiet market sends nothing (the feed's per-second statistics are
+  // not a change of the resource).
+  await sleep(INTERVAL_MS * 2 + 500);
+  const t5 = Date.now();
+  await sleep(INTERVAL_MS * 3);
+  n = log.filter((e) => e.uri === "binance://market/BTCUSDT" && e.at > t5).length;
+  check(n === 0, `${label}: a quiet market gave no update in 3 s`, `${n} updates`);
 
   // Bad input: an unknown resource and an unknown symbol.
   for (const uri of ["binance://nothing", "binance://market/NOSUCHCOIN"]) {

@@ -32,6 +32,7 @@ struct tools_watch {
                                    else: look the key up again */
     int64_t next_follow_ms;     /* ask the feed to follow the key again */
     uint64_t version;           /* the last version returned */
+    uint64_t seq_seen;          /* W_MARKET: the slot's sequence then */
     struct creds creds;         /* W_ORDERS, W_BALANCES: wiped on free */
     char fp[US_FP_LEN + 1];
 };
@@ -134,21 +135,48 @@ tools_subscribe(struct mcp_call *call, const char *uri, struct mcp_error *err)
                 uri);
 }
 
-/* The market slot's version; keeps the symbol tracked. */
+/* Mixes v into h (FNV-1a over its 8 bytes). */
+static uint64_t
+mix(uint64_t h, uint64_t v)
+{
+    for (int i = 0; i < 8; i++, v >>= 8)
+        h = (h ^ (v & 0xff)) * 0x100000001b3ull;
+    return h;
+}
+
+/* The market slot's version: what a reader of the resource sees change
+ * (the book, the best levels, trades, the kline, the status), not the
+ * feed's own bookkeeping (its per-second statistics). Read only when the
+ * slot's sequence moved. Keeps the symbol tracked. */
 static uint64_t
 market_watch_version(struct market *m, struct tools_watch *w, int64_t now)
 {
+    struct market_state st;
+    uint64_t seq, h = 0xcbf29ce484222325ull;
+
     if (m == NULL)
         return w->version;
     if (now != 0 && now >= w->next_check_ms) {
         w->slot = market_request(m, w->symbol, now);
         w->next_check_ms = now + RECHECK_MS;
     }
-    if (w->slot < 0)
+    if (w->slot < 0 || (seq = market_version(m, w->slot)) == w->seq_seen)
         return w->version;
-    /* the slot in the high bits: a symbol moved to another slot is a
-     * change */
-    return market_version(m, w->slot) ^ ((uint64_t)(w->slot + 1) << 48);
+    if (market_read(m, w->slot, &st) < 0 || strcmp(st.symbol, w->symbol) != 0)
+        return w->version;
+    w->seq_seen = seq;
+    h = mix(h, (uint64_t)w->slot);
+    h = mix(h, st.generation);
+    h = mix(h, (uint64_t)st.status);
+    h = mix(h, st.book_update_id);
+    h = mix(h, (uint64_t)st.ticker_update_id);
+    h = mix(h, (uint64_t)st.best_bid.price);
+    h = mix(h, (uint64_t)st.best_ask.price);
+    h = mix(h, st.trades_seen);
+    h = mix(h, (uint64_t)st.kline.open_ms);
+    h = mix(h, (uint64_t)st.kline.close);
+    h = mix(h, (uint64_t)st.kline.volume);
+    return h;
 }
 
 /* The account's orders_gen or balances_gen; keeps the key followed. */

@@ -3,8 +3,9 @@
  * each subscription watches and how its version is read.
  *
  *  - binance://market/{symbol}: the symbol's slot in the feed's market
- *    segment (market.h); its version moves with every change the feed
- *    publishes (book, trades, ticker, kline). The watch keeps the symbol
+ *    segment (market.h); its version moves with every change a reader
+ *    sees (book, best levels, trades, kline, status), not with the feed's
+ *    once-a-second statistics. The watch keeps the symbol
  *    tracked while the subscription lives (market_request every 2 s).
  *  - binance://orders/open, binance://account/balances: the account's
  *    record in the user-data area (userstate.h), orders_gen and
