@@ -161,6 +161,7 @@ done
 BINANCE_BASE_URL="http://127.0.0.1:$FX_PORT" \
 	BINANCE_TESTNET_URL="http://127.0.0.1:$FX_PORT" \
 	BINANCE_STREAM_URL="ws://127.0.0.1:$WS_PORT" \
+	BINANCE_WS_API_URL="ws://127.0.0.1:$WS_PORT/ws-api/v3" \
 	BINMCPD_FEED=on \
 	"$BUILD/binmcpd" --mode sse --bind 127.0.0.1 --port 0 --workers "$WORKERS" \
 	--max-tracked-symbols $((SYMBOLS + 1)) \

@@ -56,11 +56,12 @@ static struct daemon live_d; /* with the feed */
 static int
 daemon_up(struct daemon *d, const char *tag, const char *const *extra)
 {
-    char base[160], stream[160];
+    char base[160], stream[160], wsapi[192];
     /* credentials and a guard that lets test orders through: watch_market
      * watches an order's fill */
     const char *envset[] = {base,
                             stream,
+                            wsapi,
                             "BINANCE_TIMEOUT_MS=3000",
                             "BINMCPD_FEED=on",
                             "BINANCE_API_KEY=" TEST_KEY_A,
@@ -82,6 +83,9 @@ daemon_up(struct daemon *d, const char *tag, const char *const *extra)
     memset(d, 0, sizeof(*d));
     snprintf(base, sizeof(base), "BINANCE_BASE_URL=%s", fx.url);
     snprintf(stream, sizeof(stream), "BINANCE_STREAM_URL=%s", ws_base);
+    /* the user data streams of the daemon's account: the fake's too */
+    snprintf(wsapi, sizeof(wsapi), "BINANCE_WS_API_URL=%s/ws-api/v3",
+             ws_base);
     snprintf(d->log, sizeof(d->log), "%s/test_live.%ld.%s.stderr.tmp",
              dir != NULL && *dir != '\0' ? dir : "/tmp", (long)getpid(), tag);
     fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
