@@ -1706,6 +1706,109 @@ kill_adopt(int workers)
     hd_stop(&d);
 }
 
+/* Stops worker (SIGSTOP) at a moment it holds none of the locks the
+ * workers share: a stop inside the registry's mutex would stall the other
+ * worker too, so the other one must still be able to open a session (an
+ * initialize within a second); else the worker is let go on and stopped
+ * again. Returns 0, or -1. */
+static int
+stop_idle(const struct hd *d, pid_t worker)
+{
+    static const char init[] =
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\","
+        "\"params\":{\"protocolVersion\":\"2025-11-25\",\"capabilities\":"
+        "{},\"clientInfo\":{\"name\":\"test_guard\",\"version\":\"1\"}}}";
+    const char hdr[] = "Accept: application/json, text/event-stream\r\n"
+                       "Content-Type: application/json\r\n";
+
+    for (int tries = 0; tries < 20; tries++) {
+        struct httpc_sse s;
+        int ok;
+
+        if (kill(worker, SIGSTOP) < 0)
+            return -1;
+        ok = httpc_sse_open(&s, d->port, "POST", "/mcp", hdr, init,
+                            strlen(init), 1000) == 0 &&
+             s.status == 200;
+        httpc_sse_close(&s);
+        if (ok)
+            return 0;
+        kill(worker, SIGCONT);
+        tl_sleep_ms(50 + 37 * tries);
+    }
+    return -1;
+}
+
+/* An order that reached the owner's IPC channel but not the owner: the
+ * owner is stopped (SIGSTOP) when another worker passes the order on, and
+ * killed before it reads it. The client hears that the outcome is
+ * unknown; the worker that replaces the owner finds the message on the
+ * channel it inherits and drops it: the order is never placed behind the
+ * client's back (who may have placed it again meanwhile). The session goes
+ * on. */
+static void
+test_daemon_stale_deliver(void)
+{
+    struct hd d;
+    char sid[128], body[512];
+    struct httpc_sse s;
+    struct httpc_event ev;
+    json_object *err, *res;
+    pid_t worker;
+    int owner = -1;
+
+    CU_ASSERT_EQUAL_FATAL(fakex_reset(&fx), 0);
+    CU_ASSERT_EQUAL_FATAL(hd_start(&d, 2,
+                                   "order_confirmation = off\n"
+                                   "max_order_notional = 1000\n"),
+                          0);
+    for (int tries = 0; tries < 40 && owner != 1; tries++)
+        owner = sh_session(&d, sid, sizeof(sid));
+    CU_ASSERT_EQUAL_FATAL(owner, 1);
+    CU_ASSERT_TRUE(log_has(&d, "worker 1: serving", 5000));
+    worker = worker_pid(&d, 1);
+    CU_ASSERT_TRUE_FATAL(worker > 0);
+    CU_ASSERT_EQUAL_FATAL(stop_idle(&d, worker), 0);
+    /* worker 0 takes the connection and passes the order to worker 1 */
+    snprintf(body, sizeof(body),
+             "{\"jsonrpc\":\"2.0\",\"id\":11,\"method\":\"tools/call\","
+             "\"params\":{\"name\":\"place_order\",\"arguments\":"
+             "%s}}",
+             LIMIT_BUY("0.001", "10000"));
+    CU_ASSERT_EQUAL_FATAL(sh_open(&d, sid, body, &s), 0);
+    /* the priming event: worker 0 has the request and sent it on */
+    CU_ASSERT_EQUAL(httpc_sse_next(&s, &ev, RPC_MS), 1);
+    httpc_event_free(&ev);
+    tl_sleep_ms(300);
+    CU_ASSERT_EQUAL(kill(worker, SIGKILL), 0);
+    err = answer_11(&s, body, sizeof(body));
+    httpc_sse_close(&s);
+    if (tl_int_at(err, "error.code") != -32603)
+        fprintf(stderr, "\n  the order's answer: %s\n",
+                err != NULL ? json_object_to_json_string(err) : "none");
+    CU_ASSERT_EQUAL(tl_int_at(err, "error.code"), -32603);
+    CU_ASSERT_TRUE(
+        tl_contains(tl_str_at(err, "error.message"), "outcome is unknown"));
+    json_object_put(err);
+    /* the replacement read the message and dropped it */
+    CU_ASSERT_TRUE(log_has(&d,
+                           "dropped a message sent to this worker's "
+                           "predecessor",
+                           10000));
+    tl_sleep_ms(500);
+    CU_ASSERT_EQUAL(posts(), 0);
+    res = sh_tool(&d, sid, "get_server_time", "{}");
+    CU_ASSERT_TRUE(res != NULL && !is_error(res));
+    json_object_put(res);
+    CU_ASSERT_EQUAL(posts(), 0);
+    if (CU_get_number_of_failures() > 0 && getenv("TL_DUMP") != NULL) {
+        char *log = tl_slurp(d.log, NULL);
+        fprintf(stderr, "%s\n", log != NULL ? log : "");
+        free(log);
+    }
+    hd_stop(&d);
+}
+
 static void
 test_daemon_kill_adopt(void)
 {
@@ -1830,6 +1933,8 @@ static CU_TestInfo daemon_tests[] = {
     {"SIGHUP reloads the limits", test_daemon_sighup_limits},
     {"SIGKILL after the intent: kept, reported, reconciled by one read",
      test_daemon_kill_after_intent},
+    {"an order left on a killed owner's channel is dropped, not run later",
+     test_daemon_stale_deliver},
     {"SIGKILL during an order: its error on resumption, the session adopted",
      test_daemon_kill_adopt},
     {"... of one of two workers: the error on the stream or its resumption",

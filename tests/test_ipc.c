@@ -510,7 +510,45 @@ test_key(void)
     ipc_destroy(&ipc);
 }
 
+/* IPC_DELIVER carries the owner's pid when it was sent (the header's
+ * reserved field), so that a replacement can tell a message meant for its
+ * predecessor; 0 and negative pids travel as 0 (unknown). */
+static void
+test_deliver_target(void)
+{
+    struct ipc ipc;
+    struct ipc_hdr h;
+    struct ipc_deliver m = {.slot = 3,
+                            .gen = 9,
+                            .target_pid = 4242,
+                            .reply_worker = 1,
+                            .reply_stream = 77,
+                            .msg = "{}",
+                            .len = 2},
+                       got;
+    char err[256];
+
+    CU_ASSERT_FATAL(ipc_create(&ipc, 2, err, sizeof(err)) == 0);
+    CU_ASSERT_EQUAL_FATAL(ipc_send_deliver(&ipc, 0, &m), 0);
+    CU_ASSERT_EQUAL_FATAL(ipc_recv(ipc_rx_fd(&ipc, 0), &h, rbuf, RECV_CAP), 1);
+    CU_ASSERT_EQUAL(h.reserved, 4242);
+    CU_ASSERT_EQUAL(ipc_read_deliver(&h, rbuf, &got), 0);
+    CU_ASSERT_EQUAL(got.target_pid, 4242);
+    CU_ASSERT_EQUAL(got.slot, 3);
+    CU_ASSERT_EQUAL(got.gen, 9);
+    CU_ASSERT_EQUAL(got.reply_worker, 1);
+    CU_ASSERT_EQUAL(got.reply_stream, 77);
+    CU_ASSERT_EQUAL(got.len, 2);
+    m.target_pid = -5;
+    CU_ASSERT_EQUAL_FATAL(ipc_send_deliver(&ipc, 0, &m), 0);
+    CU_ASSERT_EQUAL_FATAL(ipc_recv(ipc_rx_fd(&ipc, 0), &h, rbuf, RECV_CAP), 1);
+    CU_ASSERT_EQUAL(ipc_read_deliver(&h, rbuf, &got), 0);
+    CU_ASSERT_EQUAL(got.target_pid, 0);
+    ipc_destroy(&ipc);
+}
+
 static CU_TestInfo ipc_tests[] = {
+    {"IPC_DELIVER carries its target's pid", test_deliver_target},
     {"IPC_KEY carries a session's credentials to the feed", test_key},
     {"Last-Event-ID values are parsed strictly", test_event_id_parse},
     {"create and destroy", test_create_destroy},

@@ -22,6 +22,23 @@
 
 extern char **environ;
 
+/* Runs every test, or with TL_TEST set (by hand, while working on one
+ * test) only the tests whose name contains it. */
+static void
+run_selected(const char *only)
+{
+    CU_pTestRegistry reg = CU_get_registry();
+
+    if (only == NULL || *only == '\0' || reg == NULL) {
+        CU_basic_run_tests();
+        return;
+    }
+    for (CU_pSuite su = reg->pSuite; su != NULL; su = su->pNext)
+        for (CU_pTest t = su->pTest; t != NULL; t = t->pNext)
+            if (strstr(t->pName, only) != NULL)
+                CU_basic_run_test(su, t);
+}
+
 int
 testlib_run(CU_SuiteInfo *suites)
 {
@@ -33,7 +50,7 @@ testlib_run(CU_SuiteInfo *suites)
         return 2;
     }
     CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
+    run_selected(getenv("TL_TEST"));
     unsigned failed = CU_get_number_of_tests_failed();
     unsigned failures = CU_get_number_of_failures();
     unsigned suites_failed = CU_get_number_of_suites_failed();

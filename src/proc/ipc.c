@@ -331,6 +331,7 @@ ipc_send_deliver(const struct ipc *ipc, int owner, const struct ipc_deliver *m)
         ipc_hdr_make(IPC_DELIVER, m->slot, m->gen, m->reply_stream);
 
     h.reply_worker = m->reply_worker;
+    h.reserved = (uint32_t)(m->target_pid > 0 ? m->target_pid : 0);
     return ipc_send(ipc, owner, &h, m->msg, m->len);
 }
 
@@ -342,6 +343,7 @@ ipc_read_deliver(const struct ipc_hdr *h, const char *payload,
         return -1;
     *m = (struct ipc_deliver){.slot = h->slot,
                               .gen = h->gen,
+                              .target_pid = (pid_t)h->reserved,
                               .reply_worker = h->reply_worker,
                               .reply_stream = h->stream,
                               .msg = payload,

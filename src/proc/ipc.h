@@ -53,7 +53,8 @@ struct ipc_hdr {
                              OUTPUT/END: the target stream id;
                              RESUME: the broken stream's id */
     uint32_t len;         /* payload bytes that follow */
-    uint32_t reserved;    /* zero */
+    uint32_t reserved;    /* DELIVER: the target worker's pid when sent
+                             (0: unknown); else zero */
 };
 
 #define IPC_MAGIC   0x424d4350u /* "BMCP" */
@@ -111,6 +112,10 @@ int ipc_recv(int fd, struct ipc_hdr *h, char *buf, size_t cap);
 /* IPC_DELIVER: a client message for the session's owner to run. */
 struct ipc_deliver {
     uint32_t slot, gen;    /* the session */
+    pid_t target_pid;      /* the owner's pid when sent (0: unknown): a
+                              replacement that reads a message its dead
+                              predecessor never did drops it (travels in
+                              the header's reserved field) */
     int reply_worker;      /* a worker, IPC_REPLY_MAIN or IPC_REPLY_NONE */
     uint64_t reply_stream; /* the stream at reply_worker for the outputs */
     const char *msg;       /* the JSON-RPC text, len bytes */

@@ -80,11 +80,17 @@ update_tls(const struct ipc_hdr *h, const char *payload)
         log_info("HTTPS certificate replaced");
 }
 
-/* IPC_DELIVER: a client message for one of our sessions. A message for
- * a session we do not have was sent to this worker's predecessor, which
- * died before reading it (the channel outlives it), or raced with an
- * adoption: it goes to the session's owner now, adopted here when that
- * one is dead too. When the session is gone, a waiting POST stream in the
+/* IPC_DELIVER: a client message for one of our sessions.
+ *
+ * A message sent to this worker's predecessor, which died before reading
+ * it (the channel outlives it), is dropped: its sender told the client
+ * that the outcome is unknown ("check get_open_orders"), so running it now
+ * could place an order the client has already placed again. Its waiting
+ * POST stream in the sender is ended (the same "outcome unknown" error).
+ *
+ * A message for a session we do not have otherwise raced with an
+ * adoption: it goes to the session's owner now, adopted here when that one
+ * is dead too. When the session is gone, a waiting POST stream in the
  * sender is ended (its requests get an error there). */
 static void
 deliver_from_ipc(struct worker *w, const struct ipc_hdr *h, const char *payload)
@@ -95,6 +101,14 @@ deliver_from_ipc(struct worker *w, const struct ipc_hdr *h, const char *payload)
         return;
     struct reg_ref ref = {m.slot, m.gen};
     struct ipc_output end = {m.slot, m.gen, m.reply_stream, NULL, 0, 0};
+    if (m.target_pid > 0 && m.target_pid != getpid()) {
+        log_warnx("dropped a message sent to this worker's predecessor "
+                  "(pid %d): its sender reported its outcome unknown",
+                  (int)m.target_pid);
+        if (m.reply_worker >= 0)
+            outbox_send(w, m.reply_worker, &end, OUT_END);
+        return;
+    }
     int rc =
         jobs_deliver_here(w, ref, m.msg, m.len, m.reply_worker, m.reply_stream);
     if (rc < 0 && errno == ENOENT) {

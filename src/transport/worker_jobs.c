@@ -387,6 +387,7 @@ jobs_deliver(struct worker *w, struct reg_ref ref, int owner, const char *msg,
         return jobs_deliver_here(w, ref, msg, len, reply_worker, reply_stream);
     struct ipc_deliver m = {.slot = ref.slot,
                             .gen = ref.gen,
+                            .target_pid = reg_worker_pid(w->env->reg, owner),
                             .reply_worker = reply_worker,
                             .reply_stream = reply_stream,
                             .msg = msg,
