@@ -1449,6 +1449,14 @@ reg_expire_idle(struct registry *r, int w, int64_t idle_ms,
     struct reg_slot *slots = reg_slots(r);
     while (i < r->max_live) {
         int n = 0;
+        /* skip, without the mutex, the slots that cannot expire (its
+         * atomic fields tell): the scan holds it only near candidates */
+        while (i < r->max_live &&
+               (atomic_load(&slots[i].state) != SLOT_LIVE ||
+                now - atomic_load(&slots[i].last_seen_ms) <= idle_ms))
+            i++;
+        if (i >= r->max_live)
+            break;
         if (reg_lock(r) < 0)
             return total > 0 ? total : -1;
         for (; i < r->max_live && n < REG_EXPIRE_BATCH; i++) {
