@@ -28,30 +28,7 @@ TL_NAME=sdk_elicit
 # shellcheck source=tests/testlib.sh
 . "$here/testlib.sh"
 
-workdir=""
-fakex_pid=""
-daemon_pid=""
-
-# shellcheck disable=SC2317 # run by the EXIT trap
-cleanup() {
-    if [ -n "$daemon_pid" ]; then
-        stop_pid "$daemon_pid" "$STOP_TIMEOUT_S" || true
-    fi
-    if [ -n "$fakex_pid" ]; then
-        stop_pid "$fakex_pid" 5 || true
-    fi
-    # Copies made for a VPATH build would otherwise survive distclean.
-    if [ "${#tl_copied[@]}" -gt 0 ]; then
-        rm -f "${tl_copied[@]}"
-    fi
-    if [ -n "$tl_npm_stage" ]; then
-        rm -rf "$tl_npm_stage"
-    fi
-    if [ -n "$workdir" ]; then
-        rm -rf "$workdir"
-    fi
-}
-trap cleanup EXIT
+trap tl_sdk_cleanup EXIT
 
 # One verdict for the whole script (testlib.sh's finish counts checks).
 finish() {
@@ -68,21 +45,7 @@ fail() {
     finish 1
 }
 
-# The string value of a #define in $TESTS_SRCDIR/testlib.h (continuation
-# lines joined), or "".
-testlib_define() {
-    sed -e ':a' -e '/\\$/N' -e 's/\\\n//' -e 'ta' "$TESTS_SRCDIR/testlib.h" \
-        2>/dev/null |
-        sed -n "s/^#define[[:space:]]*$1[[:space:]]*\"\([^\"]*\)\".*/\1/p" |
-        head -n 1 || true
-}
-
-for tool in node npm; do
-    command -v "$tool" >/dev/null 2>&1 || fail "$tool is not installed"
-done
-[ -x "$BINMCPD" ] || fail "BINMCPD=$BINMCPD is not an executable"
-[ -x "$FAKEX" ] || fail "FAKEX=$FAKEX is not an executable"
-mkdir -p "$TESTS_BUILDDIR"
+tl_sdk_require node npm
 
 # In a VPATH build the script is copied next to node_modules. The manifest
 # and the lock are not: the install below reads them from the source
@@ -114,24 +77,12 @@ tl_start_fakex "$workdir" "$START_TIMEOUT_S"
 
 # The HTTP daemon on a free port, with none of the caller's Binance or
 # binmcpd settings: only the fake's URL, account A and the guard's rules.
-tl_clean_env
-env "${tl_unset_args[@]}" \
+tl_start_sse "$workdir/binmcpd.err" "$START_TIMEOUT_S" \
     BINANCE_BASE_URL="$fakex_url" BINANCE_TESTNET_URL="$fakex_url" \
     BINANCE_API_KEY="$api_key" BINANCE_API_SECRET="$api_secret" \
     BINMCPD_MAX_ORDER_NOTIONAL=1000 BINMCPD_ORDER_CONFIRMATION=auto \
     BINMCPD_JOURNAL="$http_journal" \
-    "$BINMCPD" --mode sse --bind 127.0.0.1 --port 0 --workers 2 \
-    --drain-timeout 3 \
-    </dev/null >"$workdir/binmcpd.err" 2>&1 &
-daemon_pid=$!
-# It logs "listening on 127.0.0.1:PORT (...)" once it accepts connections.
-port=$(tl_wait_port "$workdir/binmcpd.err" "$daemon_pid" "$START_TIMEOUT_S") ||
-    port=""
-if [ -z "$port" ]; then
-    cat "$workdir/binmcpd.err" >&2 || true
-    fail "binmcpd --mode sse did not log 'listening on 127.0.0.1:PORT'" \
-        "within $START_TIMEOUT_S s"
-fi
+    -- --workers 2 --drain-timeout 3
 
 echo "sdk_elicit: fake exchange at $fakex_url, daemon $BINMCPD" \
     "(stdio, and sse on port $port, pid $daemon_pid)"

@@ -26,36 +26,9 @@ TL_NOT_OK_STDERR=1
 # shellcheck source=tests/testlib.sh
 . "$here/testlib.sh"
 
-workdir=""
-fakex_pid=""
-daemon_pid=""
+trap tl_sdk_cleanup EXIT
 
-# shellcheck disable=SC2317 # run by the EXIT trap
-cleanup() {
-    if [ -n "$daemon_pid" ]; then
-        stop_pid "$daemon_pid" "$STOP_TIMEOUT_S" || true
-    fi
-    if [ -n "$fakex_pid" ]; then
-        stop_pid "$fakex_pid" 5 || true
-    fi
-    if [ "${#tl_copied[@]}" -gt 0 ]; then
-        rm -f "${tl_copied[@]}"
-    fi
-    if [ -n "$tl_npm_stage" ]; then
-        rm -rf "$tl_npm_stage"
-    fi
-    if [ -n "$workdir" ]; then
-        rm -rf "$workdir"
-    fi
-}
-trap cleanup EXIT
-
-for tool in node npm; do
-    command -v "$tool" >/dev/null 2>&1 || fail "$tool is not installed"
-done
-[ -x "$BINMCPD" ] || fail "BINMCPD=$BINMCPD is not an executable"
-[ -x "$FAKEX" ] || fail "FAKEX=$FAKEX is not an executable"
-mkdir -p "$TESTS_BUILDDIR"
+tl_sdk_require node npm
 
 # In a VPATH build the script is copied next to node_modules. The manifest
 # and the lock are not: the install below reads them from the source
@@ -83,22 +56,11 @@ tl_start_fakex "$workdir" "$START_TIMEOUT_S"
 
 # The daemon, with none of the caller's Binance settings: only the fake's
 # URL and its public test credentials.
-tl_clean_env
-env "${tl_unset_args[@]}" \
+tl_start_sse "$workdir/binmcpd.err" "$START_TIMEOUT_S" \
     BINANCE_BASE_URL="$fakex_url" BINANCE_TESTNET_URL="$fakex_url" \
     BINANCE_TIMEOUT_MS=5000 \
     BINANCE_API_KEY="$api_key" BINANCE_API_SECRET="$api_secret" \
-    "$BINMCPD" --mode sse --bind 127.0.0.1 --port 0 --workers 2 \
-    --keepalive 1 --drain-timeout 3 \
-    </dev/null >"$workdir/binmcpd.err" 2>&1 &
-daemon_pid=$!
-port=$(tl_wait_port "$workdir/binmcpd.err" "$daemon_pid" "$START_TIMEOUT_S") ||
-    port=""
-if [ -z "$port" ]; then
-    cat "$workdir/binmcpd.err" >&2 || true
-    fail "binmcpd --mode sse did not log 'listening on 127.0.0.1:PORT'" \
-        "within $START_TIMEOUT_S s"
-fi
+    -- --workers 2 --keepalive 1 --drain-timeout 3
 ok "binmcpd --mode sse listens on 127.0.0.1:$port (pid $daemon_pid)"
 
 echo "sdk_http: fake exchange at $fakex_url, daemon $BINMCPD on port $port," \
@@ -107,25 +69,10 @@ rc=0
 BINMCPD_PORT="$port" EXPECT_LAST="$expect_last" \
     SDK_CHART_MJS="$TESTS_SRCDIR/sdk_chart.mjs" \
     node "$TESTS_BUILDDIR/sdk_http.mjs" >"$workdir/node.out" 2>&1 || rc=$?
-cat "$workdir/node.out"
-n_ok=$(grep -c '^ok ' "$workdir/node.out" || true)
-n_not=$(grep -c '^not ok' "$workdir/node.out" || true)
-passed=$((passed + n_ok))
-failed=$((failed + n_not))
-if [ "$rc" -ne 0 ] && [ "$n_not" -eq 0 ]; then
-    not_ok "the SDK client script exited $rc without a failed check"
-fi
+tl_count_node "$workdir/node.out" "$rc" "the SDK client script"
 
 # SIGTERM: a graceful stop with status 0.
-stop_rc=0
-stop_pid "$daemon_pid" "$STOP_TIMEOUT_S" || stop_rc=$?
-daemon_pid=""
-if [ "$stop_rc" -eq 0 ]; then
-    ok "SIGTERM: binmcpd exited 0"
-else
-    not_ok "SIGTERM: binmcpd exited $stop_rc (255: killed after" \
-        "$STOP_TIMEOUT_S s)"
-fi
+tl_check_sigterm "$STOP_TIMEOUT_S"
 
 if grep -qF -- "$api_secret" "$workdir/binmcpd.err"; then
     not_ok "the API secret appears in the daemon's log"

@@ -32,36 +32,9 @@ TL_NOT_OK_STDERR=1
 # shellcheck source=tests/testlib.sh
 . "$here/testlib.sh"
 
-workdir=""
-fakex_pid=""
-daemon_pid=""
+trap tl_sdk_cleanup EXIT
 
-# shellcheck disable=SC2317 # run by the EXIT trap
-cleanup() {
-    if [ -n "$daemon_pid" ]; then
-        stop_pid "$daemon_pid" "$STOP_TIMEOUT_S" || true
-    fi
-    if [ -n "$fakex_pid" ]; then
-        stop_pid "$fakex_pid" 5 || true
-    fi
-    if [ "${#tl_copied[@]}" -gt 0 ]; then
-        rm -f "${tl_copied[@]}"
-    fi
-    if [ -n "$tl_npm_stage" ]; then
-        rm -rf "$tl_npm_stage"
-    fi
-    if [ -n "$workdir" ]; then
-        rm -rf "$workdir"
-    fi
-}
-trap cleanup EXIT
-
-for tool in node npm; do
-    command -v "$tool" >/dev/null 2>&1 || fail "$tool is not installed"
-done
-[ -x "$BINMCPD" ] || fail "BINMCPD=$BINMCPD is not an executable"
-[ -x "$FAKEX" ] || fail "FAKEX=$FAKEX is not an executable"
-mkdir -p "$TESTS_BUILDDIR"
+tl_sdk_require node npm
 
 tl_copy_to_build sdk_kill.mjs
 
@@ -86,22 +59,11 @@ tl_start_fakex "$workdir" "$START_TIMEOUT_S"
 
 # Two workers: a killed one always leaves a live one to adopt its
 # sessions.
-tl_clean_env
-env "${tl_unset_args[@]}" \
+tl_start_sse "$workdir/binmcpd.err" "$START_TIMEOUT_S" \
     BINANCE_BASE_URL="$fakex_url" BINANCE_TESTNET_URL="$fakex_url" \
     BINANCE_TIMEOUT_MS=5000 \
     BINANCE_API_KEY="$api_key" BINANCE_API_SECRET="$api_secret" \
-    "$BINMCPD" --mode sse --bind 127.0.0.1 --port 0 --workers 2 \
-    --keepalive 1 --drain-timeout 3 \
-    </dev/null >"$workdir/binmcpd.err" 2>&1 &
-daemon_pid=$!
-port=$(tl_wait_port "$workdir/binmcpd.err" "$daemon_pid" "$START_TIMEOUT_S") ||
-    port=""
-if [ -z "$port" ]; then
-    cat "$workdir/binmcpd.err" >&2 || true
-    fail "binmcpd --mode sse did not log 'listening on 127.0.0.1:PORT'" \
-        "within $START_TIMEOUT_S s"
-fi
+    -- --workers 2 --keepalive 1 --drain-timeout 3
 ok "binmcpd --mode sse listens on 127.0.0.1:$port (pid $daemon_pid)"
 
 # mcp-remote keeps its state (OAuth, lock files) here, not in $HOME.
@@ -111,14 +73,7 @@ BINMCPD_PORT="$port" BINMCPD_PID="$daemon_pid" \
     BINMCPD_LOG="$workdir/binmcpd.err" EXPECT_LAST="$expect_last" \
     MCP_REMOTE="$mcp_remote" MCP_REMOTE_CONFIG_DIR="$workdir/mcp-remote" \
     node "$TESTS_BUILDDIR/sdk_kill.mjs" >"$workdir/node.out" 2>&1 || rc=$?
-cat "$workdir/node.out"
-n_ok=$(grep -c '^ok ' "$workdir/node.out" || true)
-n_not=$(grep -c '^not ok' "$workdir/node.out" || true)
-passed=$((passed + n_ok))
-failed=$((failed + n_not))
-if [ "$rc" -ne 0 ] && [ "$n_not" -eq 0 ]; then
-    not_ok "the client script exited $rc without a failed check"
-fi
+tl_count_node "$workdir/node.out" "$rc" "the client script"
 
 if kill -0 "$daemon_pid" 2>/dev/null; then
     ok "the supervisor outlived every kill"
@@ -126,15 +81,7 @@ else
     not_ok "the supervisor is gone"
 fi
 
-stop_rc=0
-stop_pid "$daemon_pid" "$STOP_TIMEOUT_S" || stop_rc=$?
-daemon_pid=""
-if [ "$stop_rc" -eq 0 ]; then
-    ok "SIGTERM: binmcpd exited 0"
-else
-    not_ok "SIGTERM: binmcpd exited $stop_rc (255: killed after" \
-        "$STOP_TIMEOUT_S s)"
-fi
+tl_check_sigterm "$STOP_TIMEOUT_S"
 
 if [ "$failed" -ne 0 ]; then
     echo "sdk_kill: the daemon's log follows" >&2

@@ -23,9 +23,7 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -41,6 +39,7 @@
 #include <json-c/json.h>
 
 #include "chart.h"
+#include "mcpc.h"
 #include "testlib.h"
 
 #define REPLY_MS  15000
@@ -66,83 +65,10 @@ static char tmpdir[256];
 /* ------------------------------------------------------------------ */
 /* The daemon over stdio: a request line out, lines in until its id     */
 
-struct stdio_daemon {
-    pid_t pid;
-    int to_fd, from_fd;
-    char *in;     /* what came and is not yet a whole line */
-    size_t inlen; /* bytes in `in` */
-    int id;
-};
-
-static struct stdio_daemon dmn;
-
-/* The next whole line the daemon wrote (caller frees), or NULL after
- * REPLY_MS or when it closed its output. */
-static char *
-daemon_read_line(struct stdio_daemon *d)
-{
-    int64_t until = tl_now_ms() + REPLY_MS;
-    char *eol;
-
-    while ((eol = d->in != NULL ? memchr(d->in, '\n', d->inlen) : NULL) ==
-           NULL) {
-        struct pollfd pf = {.fd = d->from_fd, .events = POLLIN};
-        int wait = (int)(until - tl_now_ms());
-        char *grown;
-        ssize_t got;
-
-        if (wait <= 0 || poll(&pf, 1, wait) != 1 || d->inlen >= REPLY_CAP)
-            return NULL;
-        grown = realloc(d->in, d->inlen + 262144 + 1);
-        if (grown == NULL)
-            return NULL;
-        d->in = grown;
-        got = read(d->from_fd, d->in + d->inlen, 262144);
-        if (got <= 0)
-            return NULL;
-        d->inlen += (size_t)got;
-    }
-    size_t len = (size_t)(eol - d->in);
-    char *line = strndup(d->in, len);
-    d->inlen -= len + 1;
-    memmove(d->in, eol + 1, d->inlen);
-    return line;
-}
-
-/* Sends one JSON-RPC request and returns its response (caller owns), or
- * NULL. */
-static json_object *
-daemon_request(struct stdio_daemon *d, const char *method, const char *params)
-{
-    int id = ++d->id;
-    char *req = NULL;
-    json_object *resp = NULL;
-    int n = asprintf(&req,
-                     "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"%s\","
-                     "\"params\":%s}\n",
-                     id, method, params);
-
-    if (n < 0 || write(d->to_fd, req, (size_t)n) != n) {
-        free(req);
-        return NULL;
-    }
-    free(req);
-    while (resp == NULL) {
-        char *line = daemon_read_line(d);
-        if (line == NULL)
-            return NULL;
-        resp = json_tokener_parse(line);
-        free(line);
-        if (tl_int_at(resp, "id") != id) {
-            json_object_put(resp);
-            resp = NULL;
-        }
-    }
-    return resp;
-}
+static struct mcpc_stdio dmn;
 
 static int
-daemon_start(struct stdio_daemon *d)
+daemon_start(struct mcpc_stdio *d)
 {
     char base[128], testnet[128], journal[400], log[400];
     const char *argv[] = {tl_binmcpd_path(), "--mode", "stdio", NULL};
@@ -154,57 +80,35 @@ daemon_start(struct stdio_daemon *d)
                          "BINMCPD_ORDER_CONFIRMATION=off",
                          "BINMCPD_MAX_ORDER_NOTIONAL=1000",
                          NULL};
-    int up[2], down[2], logfd;
     json_object *r;
 
-    memset(d, 0, sizeof(*d));
     snprintf(base, sizeof(base), "BINANCE_BASE_URL=%s", fx.url);
     snprintf(testnet, sizeof(testnet), "BINANCE_TESTNET_URL=%s", fx.url);
     snprintf(journal, sizeof(journal), "BINMCPD_JOURNAL=%s/journal.db", tmpdir);
     snprintf(log, sizeof(log), "%s/daemon.log", tmpdir);
-    logfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (logfd < 0 || pipe2(up, O_CLOEXEC) < 0 || pipe2(down, O_CLOEXEC) < 0)
+    if (mcpc_stdio_spawn(d, argv, env, log) < 0)
         return -1;
-    d->pid = tl_spawn(argv, env, down[0], up[1], logfd, SIGKILL);
-    close(down[0]);
-    close(up[1]);
-    close(logfd);
-    d->to_fd = down[1];
-    d->from_fd = up[0];
-    if (d->pid < 0)
-        return -1;
-    r = daemon_request(
-        d, "initialize",
-        "{\"protocolVersion\":\"2025-11-25\",\"capabilities\":{},"
-        "\"clientInfo\":{\"name\":\"test_chart\",\"version\":\"1\"}}");
+    d->rpc_ms = REPLY_MS;
+    d->max_line = REPLY_CAP;
+    r = mcpc_stdio_initialize(d, "test_chart", "{}");
     int ok = tl_get_path(r, "result.capabilities.tools") != NULL;
     json_object_put(r);
-    static const char done[] =
-        "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n";
-    return ok && write(d->to_fd, done, sizeof(done) - 1) ==
-                       (ssize_t)sizeof(done) - 1
-               ? 0
-               : -1;
+    return ok ? 0 : -1;
 }
 
 /* Closes the daemon's input and waits for it. Returns 0 when it exited
  * cleanly (status 0), -1 otherwise. */
 static int
-daemon_stop(struct stdio_daemon *d)
+daemon_stop(struct mcpc_stdio *d)
 {
-    int status = 0, rc;
+    int status = 0;
 
     if (d->pid <= 0)
         return 0;
-    close(d->to_fd);
-    rc = tl_wait_exit(d->pid, 15000, &status) == 0 && WIFEXITED(status) &&
-                 WEXITSTATUS(status) == 0
-             ? 0
-             : -1;
-    close(d->from_fd);
-    free(d->in);
-    d->pid = 0;
-    return rc;
+    return mcpc_stdio_stop(d, 15000, &status) == 0 && WIFEXITED(status) &&
+                   WEXITSTATUS(status) == 0
+               ? 0
+               : -1;
 }
 
 /* tools/call get_chart with args; the CallToolResult (caller owns), or
@@ -217,7 +121,7 @@ get_chart(const char *args)
 
     snprintf(params, sizeof(params),
              "{\"name\":\"get_chart\",\"arguments\":%s}", args);
-    r = daemon_request(&dmn, "tools/call", params);
+    r = mcpc_stdio_rpc(&dmn, "tools/call", params);
     if (tl_get_path(r, "result") != NULL)
         res = json_object_get(tl_get_path(r, "result"));
     json_object_put(r);
@@ -608,7 +512,7 @@ test_volume_profile(void)
 static void
 test_resource(void)
 {
-    json_object *r = daemon_request(&dmn, "resources/read",
+    json_object *r = mcpc_stdio_rpc(&dmn, "resources/read",
                                     "{\"uri\":\"binance://chart/BTCUSDT/1h\"}");
     json_object *res =
         get_chart("{\"symbol\":\"BTCUSDT\",\"interval\":\"1h\"}");
@@ -635,11 +539,11 @@ test_resource(void)
     json_object_put(r);
     json_object_put(res);
     /* an unknown interval or symbol is not a resource */
-    r = daemon_request(&dmn, "resources/read",
+    r = mcpc_stdio_rpc(&dmn, "resources/read",
                        "{\"uri\":\"binance://chart/BTCUSDT/7m\"}");
     CU_ASSERT_EQUAL(tl_int_at(r, "error.code"), -32002);
     json_object_put(r);
-    r = daemon_request(&dmn, "resources/read",
+    r = mcpc_stdio_rpc(&dmn, "resources/read",
                        "{\"uri\":\"binance://chart/NOSUCHPAIR/1h\"}");
     CU_ASSERT_EQUAL(tl_int_at(r, "error.code"), -32002);
     json_object_put(r);
@@ -648,7 +552,7 @@ test_resource(void)
 static void
 test_template_and_completion(void)
 {
-    json_object *r = daemon_request(&dmn, "resources/templates/list", "{}");
+    json_object *r = mcpc_stdio_rpc(&dmn, "resources/templates/list", "{}");
     json_object *t = tl_get_path(r, "result.resourceTemplates");
     int found = 0;
 
@@ -660,7 +564,7 @@ test_template_and_completion(void)
     }
     CU_ASSERT(found);
     json_object_put(r);
-    r = daemon_request(
+    r = mcpc_stdio_rpc(
         &dmn, "completion/complete",
         "{\"ref\":{\"type\":\"ref/resource\",\"uri\":"
         "\"binance://chart/{symbol}/{interval}\"},\"argument\":{\"name\":"
@@ -806,7 +710,7 @@ suite_init(void)
              "\"side\":\"BUY\",\"type\":\"LIMIT\",\"quantity\":\"0.001\","
              "\"price\":\"%s\"}}",
              ORDER_PX);
-    r = daemon_request(&dmn, "tools/call", order);
+    r = mcpc_stdio_rpc(&dmn, "tools/call", order);
     int ok =
         r != NULL && !json_object_get_boolean(tl_get_path(r, "result.isError"));
     if (!ok)

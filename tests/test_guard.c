@@ -21,10 +21,6 @@
 #include "config.h"
 
 #include <ctype.h>
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,12 +36,12 @@
 
 #include "fakex.h"
 #include "httpc.h"
+#include "mcpc.h"
 #include "testlib.h"
 
-#define RPC_MS    10000
-#define START_MS  10000
-#define LINE_MAX_ (1 << 20)
-#define ENV_MAX   16
+#define RPC_MS   10000
+#define START_MS 10000
+#define ENV_MAX  16
 
 static struct fakex fx;
 static int fx_up;
@@ -120,17 +116,16 @@ enum elicit_answer {
 };
 
 struct sd {
-    pid_t pid;
-    int in_fd, out_fd;
-    char *buf;
-    size_t len;
-    int next_id;
+    struct mcpc_stdio io;
     enum elicit_answer answer;
     int asked;          /* elicitation requests seen */
     char message[4096]; /* the last one's message */
     char err_path[512];
     char journal[512];
 };
+
+static void sd_answer_elicitation(struct mcpc_stdio *io, json_object *req,
+                                  void *arg);
 
 /* Starts `binmcpd --mode stdio` with the fake's URLs, key (A unless the
  * extra list sets another), a fresh journal, and extra "NAME=value"
@@ -142,11 +137,10 @@ sd_start(struct sd *d, int elicit, const char *const *extra)
     char base[160], testnet[160], journal[600];
     const char *env[ENV_MAX];
     const char *argv[] = {tl_binmcpd_path(), "--mode", "stdio", NULL};
-    int in[2], out[2], err_fd, n = 0, have_key = 0;
+    int n = 0, have_key = 0;
 
     memset(d, 0, sizeof(*d));
-    d->pid = -1;
-    d->next_id = 1;
+    d->io.pid = -1;
     journal_path(d->journal, sizeof(d->journal));
     snprintf(base, sizeof(base), "BINANCE_BASE_URL=%s", fx.url);
     snprintf(testnet, sizeof(testnet), "BINANCE_TESTNET_URL=%s", fx.url);
@@ -171,104 +165,30 @@ sd_start(struct sd *d, int elicit, const char *const *extra)
     env[n] = NULL;
     snprintf(d->err_path, sizeof(d->err_path), "%s/stdio-%d.log", tmpdir,
              n_journal);
-    err_fd = open(d->err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (err_fd < 0 || pipe2(in, O_CLOEXEC) < 0)
+    if (mcpc_stdio_spawn(&d->io, argv, env, d->err_path) < 0)
         return -1;
-    if (pipe2(out, O_CLOEXEC) < 0)
-        return -1;
-    d->pid = tl_spawn(argv, env, in[0], out[1], err_fd, SIGKILL);
-    close(in[0]);
-    close(out[1]);
-    close(err_fd);
-    d->in_fd = in[1];
-    d->out_fd = out[0];
-    if (d->pid < 0)
-        return -1;
-    char init[512];
-    snprintf(init, sizeof(init),
-             "{\"protocolVersion\":\"2025-11-25\",\"capabilities\":%s,"
-             "\"clientInfo\":{\"name\":\"test_guard\",\"version\":\"1\"}}",
-             elicit ? "{\"elicitation\":{}}" : "{}");
-    json_object *r = NULL;
-    extern json_object *sd_rpc(struct sd *, const char *, const char *);
-    r = sd_rpc(d, "initialize", init);
+    d->io.rpc_ms = RPC_MS;
+    d->io.on_msg = sd_answer_elicitation;
+    d->io.on_msg_arg = d;
+    json_object *r = mcpc_stdio_initialize(
+        &d->io, "test_guard", elicit ? "{\"elicitation\":{}}" : "{}");
     int ok = r != NULL && tl_get_path(r, "result") != NULL;
     json_object_put(r);
-    const char note[] =
-        "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n";
-    if (write(d->in_fd, note, sizeof(note) - 1) < 0)
-        ok = 0;
     return ok ? 0 : -1;
 }
 
 static void
 sd_stop(struct sd *d)
 {
-    int status;
-
-    if (d->pid <= 0)
+    if (d->io.pid <= 0)
         return;
-    close(d->in_fd);
-    if (tl_wait_exit(d->pid, 5000, &status) < 0)
+    if (mcpc_stdio_stop(&d->io, 5000, NULL) < 0)
         fprintf(stderr, "test_guard: a stdio daemon had to be killed\n");
-    close(d->out_fd);
-    free(d->buf);
-    d->buf = NULL;
-    d->pid = -1;
 }
 
-static int
-sd_send(struct sd *d, const char *line)
-{
-    size_t n = strlen(line), off = 0;
-
-    while (off < n) {
-        ssize_t w = write(d->in_fd, line + off, n - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        off += (size_t)w;
-    }
-    return write(d->in_fd, "\n", 1) == 1 ? 0 : -1;
-}
-
-/* Reads one line (caller frees) within timeout_ms, or NULL. */
-static char *
-sd_line(struct sd *d, int timeout_ms)
-{
-    int64_t end = tl_now_ms() + timeout_ms;
-
-    for (;;) {
-        char *nl = d->buf != NULL ? memchr(d->buf, '\n', d->len) : NULL;
-        if (nl != NULL) {
-            size_t n = (size_t)(nl - d->buf);
-            char *line = malloc(n + 1);
-            memcpy(line, d->buf, n);
-            line[n] = '\0';
-            memmove(d->buf, nl + 1, d->len - n - 1);
-            d->len -= n + 1;
-            return line;
-        }
-        int left = (int)(end - tl_now_ms());
-        struct pollfd p = {d->out_fd, POLLIN, 0};
-        if (left <= 0 || poll(&p, 1, left) <= 0)
-            return NULL;
-        char chunk[65536];
-        ssize_t r = read(d->out_fd, chunk, sizeof(chunk));
-        if (r <= 0)
-            return NULL;
-        if (d->len + (size_t)r > LINE_MAX_)
-            return NULL;
-        d->buf = realloc(d->buf, d->len + (size_t)r + 1);
-        memcpy(d->buf + d->len, chunk, (size_t)r);
-        d->len += (size_t)r;
-    }
-}
-
-/* Answers a server's elicitation/create as d->answer says. */
+/* Answers a server's elicitation/create as the struct sd at arg says. */
 static void
-sd_answer_elicitation(struct sd *d, json_object *req)
+sd_answer_elicitation(struct mcpc_stdio *io, json_object *req, void *arg)
 {
     static const char *const results[] = {
         [EL_ACCEPT] = "{\"action\":\"accept\",\"content\":{\"confirm\":true}}",
@@ -278,10 +198,14 @@ sd_answer_elicitation(struct sd *d, json_object *req)
             "{\"action\":\"accept\",\"content\":{\"confirm\":false}}",
         [EL_MALFORMED] = "{\"action\":42,\"content\":\"yes\"}",
     };
+    struct sd *d = arg;
     char line[512];
-    const char *id = json_object_to_json_string_ext(tl_get_path(req, "id"),
-                                                    JSON_C_TO_STRING_PLAIN);
+    const char *id;
 
+    if (strcmp(tl_str_at(req, "method"), "elicitation/create") != 0)
+        return;
+    id = json_object_to_json_string_ext(tl_get_path(req, "id"),
+                                        JSON_C_TO_STRING_PLAIN);
     d->asked++;
     snprintf(d->message, sizeof(d->message), "%s",
              tl_str_at(req, "params.message"));
@@ -297,61 +221,22 @@ sd_answer_elicitation(struct sd *d, json_object *req)
                  "{\"jsonrpc\":\"2.0\",\"id\":%s,"
                  "\"result\":%s}",
                  id, results[d->answer]);
-    sd_send(d, line);
+    mcpc_stdio_send(io, line);
 }
 
 /* Sends a request and returns its response (caller owns), answering
  * elicitation requests on the way; NULL on timeout. */
-json_object *sd_rpc(struct sd *d, const char *method, const char *params);
-json_object *
+static json_object *
 sd_rpc(struct sd *d, const char *method, const char *params)
 {
-    char *msg = malloc(strlen(params) + strlen(method) + 128), idtext[32];
-    int id = d->next_id++;
-    int64_t end = tl_now_ms() + RPC_MS;
-
-    sprintf(msg,
-            "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"%s\","
-            "\"params\":%s}",
-            id, method, params);
-    snprintf(idtext, sizeof(idtext), "%d", id);
-    int rc = sd_send(d, msg);
-    free(msg);
-    if (rc < 0)
-        return NULL;
-    while (tl_now_ms() < end) {
-        char *line = sd_line(d, (int)(end - tl_now_ms()));
-        if (line == NULL)
-            return NULL;
-        json_object *m = json_tokener_parse(line);
-        free(line);
-        if (strcmp(tl_str_at(m, "method"), "elicitation/create") == 0) {
-            sd_answer_elicitation(d, m);
-        } else if (tl_get_path(m, "method") == NULL &&
-                   strcmp(json_object_to_json_string_ext(
-                              tl_get_path(m, "id"), JSON_C_TO_STRING_PLAIN),
-                          idtext) == 0) {
-            return m;
-        }
-        json_object_put(m);
-    }
-    return NULL;
+    return mcpc_stdio_rpc(&d->io, method, params);
 }
 
 /* tools/call; returns the CallToolResult (caller owns) or NULL. */
 static json_object *
 sd_tool(struct sd *d, const char *name, const char *args)
 {
-    char *params = malloc(strlen(args) + strlen(name) + 64);
-    json_object *r, *res = NULL;
-
-    sprintf(params, "{\"name\":\"%s\",\"arguments\":%s}", name, args);
-    r = sd_rpc(d, "tools/call", params);
-    free(params);
-    if (r != NULL && tl_get_path(r, "result") != NULL)
-        json_object_deep_copy(tl_get_path(r, "result"), &res, NULL);
-    json_object_put(r);
-    return res;
+    return mcpc_stdio_tool(&d->io, name, args);
 }
 
 static int
@@ -1197,9 +1082,7 @@ static CU_TestInfo elicit_tests[] = {
 /* Suite "daemon": the prefork HTTP daemon                             */
 
 struct hd {
-    pid_t pid;
-    int port;
-    char log[512];
+    struct mcpc_http h;
     char journal[512];
     char config[512];
 };
@@ -1209,7 +1092,7 @@ struct hd {
 static int
 hd_start(struct hd *d, int workers, const char *conf)
 {
-    char base[160], testnet[160], journal[600], nw[8], confarg[600];
+    char base[160], testnet[160], journal[600], nw[8], log[512];
     const char *env[] = {base,
                          testnet,
                          "BINANCE_TIMEOUT_MS=3000",
@@ -1217,17 +1100,15 @@ hd_start(struct hd *d, int workers, const char *conf)
                          "BINANCE_API_KEY=" TEST_KEY_A,
                          "BINANCE_API_SECRET=" TEST_SECRET_A,
                          NULL};
-    const char *argv[] = {
-        tl_binmcpd_path(), "--mode", "sse",      "--port", "0",
-        "--workers",       nw,       "--config", confarg,  NULL};
-    int status, fd;
+    const char *args[] = {"--workers", nw, "--config", d->config, NULL};
     FILE *f;
 
     memset(d, 0, sizeof(*d));
+    d->h.pid = -1;
     journal_path(d->journal, sizeof(d->journal));
     snprintf(d->config, sizeof(d->config), "%s/binmcpd-%d.conf", tmpdir,
              n_journal);
-    snprintf(d->log, sizeof(d->log), "%s/daemon-%d.log", tmpdir, n_journal);
+    snprintf(log, sizeof(log), "%s/daemon-%d.log", tmpdir, n_journal);
     if ((f = fopen(d->config, "w")) == NULL)
         return -1;
     fputs(conf != NULL ? conf : "", f);
@@ -1236,53 +1117,20 @@ hd_start(struct hd *d, int workers, const char *conf)
     snprintf(testnet, sizeof(testnet), "BINANCE_TESTNET_URL=%s", fx.url);
     snprintf(journal, sizeof(journal), "BINMCPD_JOURNAL=%s", d->journal);
     snprintf(nw, sizeof(nw), "%d", workers);
-    snprintf(confarg, sizeof(confarg), "%s", d->config);
-    fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || nul < 0)
-        return -1;
-    d->pid = tl_spawn(argv, env, nul, fd, fd, SIGKILL);
-    close(fd);
-    close(nul);
-    if (d->pid < 0)
-        return -1;
-    d->port = tl_wait_listening(d->log, d->pid, START_MS, &status);
-    if (d->port <= 0) {
-        char *log = tl_slurp(d->log, NULL);
-        fprintf(stderr, "test_guard: the daemon did not start:\n%s\n",
-                log != NULL ? log : "");
-        free(log);
-        if (d->port == 0)
-            kill(d->pid, SIGKILL);
-        return -1;
-    }
-    return 0;
+    return mcpc_http_start(&d->h, args, env, log, START_MS, "test_guard");
 }
 
 static void
 hd_stop(struct hd *d)
 {
-    int status;
-    if (d->pid > 0) {
-        kill(d->pid, SIGTERM);
-        tl_wait_exit(d->pid, 15000, &status);
-    }
-    d->pid = -1;
+    mcpc_http_stop(&d->h, 15000, NULL);
 }
 
 /* Waits up to ms for the daemon's log to contain needle. */
 static int
 log_has(const struct hd *d, const char *needle, int ms)
 {
-    int64_t end = tl_now_ms() + ms;
-    for (;;) {
-        char *log = tl_slurp(d->log, NULL);
-        int yes = tl_contains(log, needle);
-        free(log);
-        if (yes || tl_now_ms() >= end)
-            return yes;
-        tl_sleep_ms(50);
-    }
+    return mcpc_log_has(d->h.log, needle, ms);
 }
 
 /* Opens a POST /mcp SSE answer for body in session sid (NULL: none). */
@@ -1290,83 +1138,28 @@ static int
 sh_open(const struct hd *d, const char *sid, const char *body,
         struct httpc_sse *s)
 {
-    char hdr[512];
-    snprintf(hdr, sizeof(hdr),
-             "Accept: application/json, text/event-stream\r\n"
-             "Content-Type: application/json\r\n%s%s%s",
-             sid != NULL ? "Mcp-Session-Id: " : "", sid != NULL ? sid : "",
-             sid != NULL ? "\r\nMCP-Protocol-Version: 2025-11-25\r\n" : "");
-    return httpc_sse_open(s, d->port, "POST", "/mcp", hdr, body, strlen(body),
-                          RPC_MS);
+    return mcpc_http_open(d->h.port, sid, body, RPC_MS, s);
 }
 
 /* Reads the answer stream up to the response (caller owns) or NULL. */
 static json_object *
 sh_read(struct httpc_sse *s)
 {
-    struct httpc_event ev;
-    int64_t end = tl_now_ms() + RPC_MS;
-
-    while (tl_now_ms() < end) {
-        if (httpc_sse_next(s, &ev, (int)(end - tl_now_ms())) != 1)
-            return NULL;
-        json_object *m = json_tokener_parse(ev.data);
-        httpc_event_free(&ev);
-        if (m != NULL && tl_get_path(m, "method") == NULL &&
-            (tl_get_path(m, "result") != NULL ||
-             tl_get_path(m, "error") != NULL))
-            return m;
-        json_object_put(m);
-    }
-    return NULL;
+    return mcpc_http_read(s, RPC_MS);
 }
 
 /* A new Streamable HTTP session; its id in sid, its worker returned. */
 static int
 sh_session(const struct hd *d, char *sid, size_t len)
 {
-    struct httpc_sse s;
-    char w[16] = "-1";
-    json_object *m;
-
-    if (sh_open(d, NULL,
-                "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\","
-                "\"params\":{\"protocolVersion\":\"2025-11-25\","
-                "\"capabilities\":{},\"clientInfo\":{\"name\":\"test_guard\","
-                "\"version\":\"1\"}}}",
-                &s) < 0 ||
-        httpc_header(s.headers, "Mcp-Session-Id", sid, len) == NULL) {
-        httpc_sse_close(&s);
-        return -1;
-    }
-    httpc_header(s.headers, "X-Binmcpd-Worker", w, sizeof(w));
-    m = sh_read(&s);
-    httpc_sse_close(&s);
-    json_object_put(m);
-    return atoi(w);
+    return mcpc_http_session(d->h.port, "test_guard", sid, len, RPC_MS, NULL);
 }
 
 /* tools/call in session sid; the CallToolResult (caller owns) or NULL. */
 static json_object *
 sh_tool(const struct hd *d, const char *sid, const char *name, const char *args)
 {
-    struct httpc_sse s;
-    char *body = malloc(strlen(args) + 256);
-    json_object *m, *res = NULL;
-
-    sprintf(body,
-            "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\","
-            "\"params\":{\"name\":\"%s\",\"arguments\":%s}}",
-            name, args);
-    if (sh_open(d, sid, body, &s) == 0) {
-        m = sh_read(&s);
-        if (tl_get_path(m, "result") != NULL)
-            json_object_deep_copy(tl_get_path(m, "result"), &res, NULL);
-        json_object_put(m);
-    }
-    httpc_sse_close(&s);
-    free(body);
-    return res;
+    return mcpc_http_tool(d->h.port, sid, name, args, RPC_MS);
 }
 
 static void
@@ -1471,7 +1264,7 @@ test_daemon_sighup_limits(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     fputs("order_confirmation = off\nmax_order_notional = 1000\n", f);
     fclose(f);
-    kill(d.pid, SIGHUP);
+    kill(d.h.pid, SIGHUP);
     CU_ASSERT_TRUE(log_has(&d, "trading rules reloaded", 5000));
     r = sh_tool(&d, sid, "place_order", order);
     CU_ASSERT_FALSE(is_error(r));
@@ -1484,18 +1277,7 @@ test_daemon_sighup_limits(void)
 static pid_t
 only_child(pid_t parent)
 {
-    char path[64], line[256];
-    FILE *f;
-    pid_t child = 0;
-
-    snprintf(path, sizeof(path), "/proc/%ld/task/%ld/children", (long)parent,
-             (long)parent);
-    if ((f = fopen(path, "r")) != NULL) {
-        if (fgets(line, sizeof(line), f) != NULL)
-            child = (pid_t)atol(line);
-        fclose(f);
-    }
-    return child;
+    return mcpc_only_child(parent);
 }
 
 /* Makes the exchange place the next order at once and answer 6 s later,
@@ -1535,7 +1317,7 @@ test_daemon_kill_after_intent(void)
                                    "max_order_notional = 1000\n"),
                           0);
     CU_ASSERT_TRUE_FATAL(sh_session(&d, sid, sizeof(sid)) >= 0);
-    worker = only_child(d.pid);
+    worker = only_child(d.h.pid);
     CU_ASSERT_TRUE_FATAL(worker > 0);
     /* The exchange places the order at once and answers 6 s later. */
     CU_ASSERT_EQUAL_FATAL(open_slow_order(&d, sid, "killed-worker-1", &s), 0);
@@ -1568,32 +1350,14 @@ test_daemon_kill_after_intent(void)
 static int
 log_count(const struct hd *d, const char *needle)
 {
-    char *log = tl_slurp(d->log, NULL);
-    int n = 0;
-
-    for (const char *p = log; p != NULL && (p = strstr(p, needle)) != NULL;
-         p += strlen(needle))
-        n++;
-    free(log);
-    return n;
+    return mcpc_log_count(d->h.log, needle);
 }
 
 /* The pid of worker k: the last "worker k: serving" line of the log. */
 static pid_t
 worker_pid(const struct hd *d, int k)
 {
-    char *log = tl_slurp(d->log, NULL), want[48];
-    pid_t pid = 0;
-
-    snprintf(want, sizeof(want), "]: info: worker %d: serving", k);
-    for (char *p = log; p != NULL && (p = strstr(p, want)) != NULL; p++) {
-        char *open = p;
-        while (open > log && open[-1] != '[')
-            open--;
-        pid = (pid_t)atol(open);
-    }
-    free(log);
-    return pid;
+    return mcpc_log_worker_pid(d->h.log, k);
 }
 
 /* Reads s until the answer to id 11 (caller owns) or the stream's end;
@@ -1673,7 +1437,8 @@ kill_adopt(int workers)
                  "MCP-Protocol-Version: 2025-11-25\r\nLast-Event-ID: %s\r\n",
                  sid, last);
         CU_ASSERT_EQUAL_FATAL(
-            httpc_sse_open(&s, d.port, "GET", "/mcp", hdr, NULL, 0, RPC_MS), 0);
+            httpc_sse_open(&s, d.h.port, "GET", "/mcp", hdr, NULL, 0, RPC_MS),
+            0);
         CU_ASSERT_EQUAL(s.status, 200);
         err = answer_11(&s, last, sizeof(last));
         httpc_sse_close(&s);
@@ -1696,7 +1461,7 @@ kill_adopt(int workers)
     snprintf(hdr, sizeof(hdr), "Mcp-Session-Id: %s\r\n", sid);
     {
         struct httpc_resp r;
-        httpc_request(d.port, "DELETE", "/mcp", hdr, NULL, 0, RPC_MS, &r);
+        httpc_request(d.h.port, "DELETE", "/mcp", hdr, NULL, 0, RPC_MS, &r);
         CU_ASSERT_EQUAL(r.status, 200);
         httpc_resp_free(&r);
     }
@@ -1727,7 +1492,7 @@ stop_idle(const struct hd *d, pid_t worker)
 
         if (kill(worker, SIGSTOP) < 0)
             return -1;
-        ok = httpc_sse_open(&s, d->port, "POST", "/mcp", hdr, init,
+        ok = httpc_sse_open(&s, d->h.port, "POST", "/mcp", hdr, init,
                             strlen(init), 1000) == 0 &&
              s.status == 200;
         httpc_sse_close(&s);
@@ -1802,7 +1567,7 @@ test_daemon_stale_deliver(void)
     json_object_put(res);
     CU_ASSERT_EQUAL(posts(), 0);
     if (CU_get_number_of_failures() > 0 && getenv("TL_DUMP") != NULL) {
-        char *log = tl_slurp(d.log, NULL);
+        char *log = tl_slurp(d.h.log, NULL);
         fprintf(stderr, "%s\n", log != NULL ? log : "");
         free(log);
     }
@@ -1830,7 +1595,7 @@ legacy_post(const struct hd *d, const char *sid, const char *body)
     int st;
 
     snprintf(path, sizeof(path), "/mcp/message?sessionId=%s", sid);
-    httpc_request(d->port, "POST", path, "Content-Type: application/json\r\n",
+    httpc_request(d->h.port, "POST", path, "Content-Type: application/json\r\n",
                   body, strlen(body), RPC_MS, &r);
     st = r.status;
     httpc_resp_free(&r);
@@ -1869,7 +1634,7 @@ test_daemon_legacy_elicitation(void)
 
     CU_ASSERT_EQUAL_FATAL(fakex_reset(&fx), 0);
     CU_ASSERT_EQUAL_FATAL(hd_start(&d, 2, "max_order_notional = 1000\n"), 0);
-    CU_ASSERT_EQUAL_FATAL(httpc_sse_open(&s, d.port, "GET", "/mcp/sse",
+    CU_ASSERT_EQUAL_FATAL(httpc_sse_open(&s, d.h.port, "GET", "/mcp/sse",
                                          "Accept: text/event-stream\r\n", NULL,
                                          0, RPC_MS),
                           0);
@@ -1963,44 +1728,19 @@ static CU_SuiteInfo suites[] = {
     CU_SUITE_INFO_NULL,
 };
 
-/* Removes the test's directory (flat: files only). */
-static void
-remove_tmpdir(void)
-{
-    DIR *dir = opendir(tmpdir);
-    struct dirent *e;
-    char path[600];
-
-    if (dir == NULL)
-        return;
-    while ((e = readdir(dir)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof(path), "%s/%s", tmpdir, e->d_name);
-        unlink(path);
-    }
-    closedir(dir);
-    rmdir(tmpdir);
-}
-
 int
 main(void)
 {
-    const char *base = getenv("TESTS_BUILDDIR");
     int rc;
 
     signal(SIGPIPE, SIG_IGN);
-    snprintf(tmpdir, sizeof(tmpdir), "%s/test_guard.XXXXXX",
-             base != NULL && *base != '\0' ? base : "/tmp");
-    if (mkdtemp(tmpdir) == NULL) {
-        perror("mkdtemp");
+    if (tl_tmpdir_make(tmpdir, sizeof(tmpdir), "test_guard") < 0)
         return 1;
-    }
     rc = testlib_run(suites);
     if (fx_up)
         fakex_stop(&fx);
     if (rc == 0)
-        remove_tmpdir();
+        tl_tmpdir_remove(tmpdir);
     else
         fprintf(stderr, "test_guard: logs and journals kept in %s\n", tmpdir);
     return rc;

@@ -20,10 +20,7 @@
  */
 #include "config.h"
 
-#include <dirent.h>
-#include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +37,7 @@
 #include "creds.h"
 #include "fakex.h"
 #include "httpc.h"
+#include "mcpc.h"
 #include "sign.h"
 #include "testlib.h"
 #include "util.h"
@@ -47,10 +45,9 @@
 /* Deadlines; ten times longer when the daemon runs under valgrind
  * (tests/valgrind-daemon.sh, which needs VG_DAEMON): the PBKDF2 of a
  * certtool key (600000 rounds) alone then takes about 15 s. */
-#define RPC_MS    (10000 * slow)
-#define START_MS  (20000 * slow)
-#define LINE_MAX_ (1 << 20)
-#define ENV_MAX   16
+#define RPC_MS   (10000 * slow)
+#define START_MS (20000 * slow)
+#define ENV_MAX  16
 
 /* API keys the fake exchange knows by their public keys */
 #define KEY_ED                                                                 \
@@ -265,102 +262,10 @@ key_traces(const char *hay, const char *key_path)
 /* A stdio MCP client that keeps everything the daemon wrote           */
 
 struct sd {
-    pid_t pid;
-    int in_fd, out_fd;
-    char *buf;
-    size_t len;
-    int next_id;
-    char *seen; /* every line the daemon wrote */
-    size_t seen_len;
+    struct mcpc_stdio io; /* keep_seen: io.seen holds every line */
     char err_path[512];
     char journal[512];
 };
-
-static int
-sd_send(struct sd *d, const char *line)
-{
-    size_t n = strlen(line), off = 0;
-
-    while (off < n) {
-        ssize_t w = write(d->in_fd, line + off, n - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        off += (size_t)w;
-    }
-    return write(d->in_fd, "\n", 1) == 1 ? 0 : -1;
-}
-
-/* Reads one line (caller frees) within timeout_ms, or NULL. */
-static char *
-sd_line(struct sd *d, int timeout_ms)
-{
-    int64_t end = tl_now_ms() + timeout_ms;
-
-    for (;;) {
-        char *nl = d->buf != NULL ? memchr(d->buf, '\n', d->len) : NULL;
-        if (nl != NULL) {
-            size_t n = (size_t)(nl - d->buf);
-            char *line = malloc(n + 1);
-            memcpy(line, d->buf, n);
-            line[n] = '\0';
-            memmove(d->buf, nl + 1, d->len - n - 1);
-            d->len -= n + 1;
-            d->seen = realloc(d->seen, d->seen_len + n + 2);
-            memcpy(d->seen + d->seen_len, line, n);
-            d->seen_len += n;
-            d->seen[d->seen_len++] = '\n';
-            d->seen[d->seen_len] = '\0';
-            return line;
-        }
-        int left = (int)(end - tl_now_ms());
-        struct pollfd p = {d->out_fd, POLLIN, 0};
-        if (left <= 0 || poll(&p, 1, left) <= 0)
-            return NULL;
-        char chunk[65536];
-        ssize_t r = read(d->out_fd, chunk, sizeof(chunk));
-        if (r <= 0 || d->len + (size_t)r > LINE_MAX_)
-            return NULL;
-        d->buf = realloc(d->buf, d->len + (size_t)r + 1);
-        memcpy(d->buf + d->len, chunk, (size_t)r);
-        d->len += (size_t)r;
-    }
-}
-
-/* Sends a request; returns its response (caller owns) or NULL. */
-static json_object *
-sd_rpc(struct sd *d, const char *method, const char *params)
-{
-    char *msg = malloc(strlen(params) + strlen(method) + 128), idtext[32];
-    int id = d->next_id++;
-    int64_t end = tl_now_ms() + RPC_MS;
-
-    sprintf(msg,
-            "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"%s\","
-            "\"params\":%s}",
-            id, method, params);
-    snprintf(idtext, sizeof(idtext), "%d", id);
-    int rc = sd_send(d, msg);
-    secure_wipe(msg, strlen(msg));
-    free(msg);
-    if (rc < 0)
-        return NULL;
-    while (tl_now_ms() < end) {
-        char *line = sd_line(d, (int)(end - tl_now_ms()));
-        if (line == NULL)
-            return NULL;
-        json_object *m = json_tokener_parse(line);
-        free(line);
-        if (tl_get_path(m, "method") == NULL &&
-            strcmp(json_object_to_json_string_ext(tl_get_path(m, "id"),
-                                                  JSON_C_TO_STRING_PLAIN),
-                   idtext) == 0)
-            return m;
-        json_object_put(m);
-    }
-    return NULL;
-}
 
 /* Starts `binmcpd --mode stdio` (with --credentials-file creds unless
  * NULL) with the fakes' URLs, a fresh journal and extra "NAME=value"
@@ -372,11 +277,10 @@ sd_start(struct sd *d, const char *creds, const char *const *extra)
     const char *env[ENV_MAX];
     const char *argv[] = {tl_binmcpd_path(),    "--mode", "stdio",
                           "--credentials-file", creds,    NULL};
-    int in[2], out[2], err_fd, n = 0;
+    int n = 0;
 
     memset(d, 0, sizeof(*d));
-    d->pid = -1;
-    d->next_id = 1;
+    d->io.pid = -1;
     if (creds == NULL)
         argv[3] = NULL;
     fresh_path(d->journal, sizeof(d->journal), "journal", "db");
@@ -393,26 +297,13 @@ sd_start(struct sd *d, const char *creds, const char *const *extra)
         env[n++] = extra[i];
     env[n] = NULL;
     fresh_path(d->err_path, sizeof(d->err_path), "stdio", "log");
-    err_fd = open(d->err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (err_fd < 0 || pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0)
+    if (mcpc_stdio_spawn(&d->io, argv, env, d->err_path) < 0)
         return -1;
-    d->pid = tl_spawn(argv, env, in[0], out[1], err_fd, SIGKILL);
-    close(in[0]);
-    close(out[1]);
-    close(err_fd);
-    d->in_fd = in[1];
-    d->out_fd = out[0];
-    if (d->pid < 0)
-        return -1;
-    json_object *r =
-        sd_rpc(d, "initialize",
-               "{\"protocolVersion\":\"2025-11-25\",\"capabilities\":{},"
-               "\"clientInfo\":{\"name\":\"test_keys\",\"version\":\"1\"}}");
+    d->io.rpc_ms = RPC_MS;
+    d->io.keep_seen = 1;
+    json_object *r = mcpc_stdio_initialize(&d->io, "test_keys", "{}");
     int ok = r != NULL && tl_get_path(r, "result") != NULL;
     json_object_put(r);
-    if (ok && sd_send(d, "{\"jsonrpc\":\"2.0\",\"method\":"
-                         "\"notifications/initialized\"}") < 0)
-        ok = 0;
     if (!ok) {
         char *log = tl_slurp(d->err_path, NULL);
         fprintf(stderr, "test_keys: the stdio daemon did not start:\n%s\n",
@@ -426,40 +317,25 @@ sd_start(struct sd *d, const char *creds, const char *const *extra)
 static void
 sd_stop(struct sd *d)
 {
-    int status = 0;
+    int status = 0, running = d->io.pid > 0;
+    int rc = mcpc_stdio_stop(&d->io, START_MS, &status);
 
-    if (d->pid > 0) {
-        close(d->in_fd);
-        CU_ASSERT_EQUAL(tl_wait_exit(d->pid, START_MS, &status), 0);
-        CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-            fprintf(stderr,
-                    "test_keys: the stdio daemon ended with status "
-                    "%d (see %s)\n",
-                    status, d->err_path);
-        close(d->out_fd);
-    }
-    free(d->buf);
-    free(d->seen);
-    d->buf = d->seen = NULL;
-    d->pid = -1;
+    if (!running)
+        return;
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fprintf(stderr,
+                "test_keys: the stdio daemon ended with status "
+                "%d (see %s)\n",
+                status, d->err_path);
 }
 
 /* tools/call; returns the CallToolResult (caller owns) or NULL. */
 static json_object *
 sd_tool(struct sd *d, const char *name, const char *args)
 {
-    char *params = malloc(strlen(args) + strlen(name) + 64);
-    json_object *r, *res = NULL;
-
-    sprintf(params, "{\"name\":\"%s\",\"arguments\":%s}", name, args);
-    r = sd_rpc(d, "tools/call", params);
-    secure_wipe(params, strlen(params));
-    free(params);
-    if (r != NULL && tl_get_path(r, "result") != NULL)
-        json_object_deep_copy(tl_get_path(r, "result"), &res, NULL);
-    json_object_put(r);
-    return res;
+    return mcpc_stdio_tool(&d->io, name, args);
 }
 
 static int
@@ -532,9 +408,9 @@ signed_calls(const char *api_key, const char *key_file, const char *env,
     if (key_file[0] != '/') {
         char path[600];
         snprintf(path, sizeof(path), "%s/%s", tmpdir, key_file);
-        CU_ASSERT_EQUAL(key_traces(d.seen, path), 0);
+        CU_ASSERT_EQUAL(key_traces(d.io.seen, path), 0);
     } else {
-        CU_ASSERT_EQUAL(key_traces(d.seen, key_file), 0);
+        CU_ASSERT_EQUAL(key_traces(d.io.seen, key_file), 0);
     }
     sd_stop(&d);
 }
@@ -704,8 +580,8 @@ test_configure_private_key(void)
     CU_ASSERT_EQUAL(fakex_count(&fx, "GET", "/api/v3/account"), 1);
     json_object_put(expect_ok(&d, "revoke_credentials", "{}"));
     /* no trace anywhere */
-    CU_ASSERT_EQUAL(key_traces(d.seen, rsa_key), 0);
-    CU_ASSERT_EQUAL(key_traces(d.seen, ed1_key), 0);
+    CU_ASSERT_EQUAL(key_traces(d.io.seen, rsa_key), 0);
+    CU_ASSERT_EQUAL(key_traces(d.io.seen, ed1_key), 0);
     sd_stop(&d);
     log = tl_slurp(d.err_path, NULL);
     CU_ASSERT_PTR_NOT_NULL(log);
@@ -809,71 +685,37 @@ static CU_TestInfo library_tests[] = {
 /* ------------------------------------------------------------------ */
 /* Suite "reload": SIGHUP re-reads the key file (HTTP daemon)          */
 
-struct hd {
-    pid_t pid;
-    int port;
-    char log[512];
-};
-
 static int
-hd_start(struct hd *d, const char *creds)
+hd_start(struct mcpc_http *d, const char *creds)
 {
     char base[160], testnet[160], journal[700], config[600], jpath[600];
+    char log[512];
     const char *env[] = {base, testnet, "BINANCE_TIMEOUT_MS=5000", journal,
                          NULL};
-    const char *argv[] = {tl_binmcpd_path(),
-                          "--mode",
-                          "sse",
-                          "--port",
-                          "0",
-                          "--workers",
-                          "2",
-                          "--config",
-                          config,
-                          "--credentials-file",
-                          creds,
-                          NULL};
-    int status, fd, nul;
+    const char *args[] = {"--workers",          "2",   "--config", config,
+                          "--credentials-file", creds, NULL};
 
     memset(d, 0, sizeof(*d));
+    d->pid = -1;
     fresh_path(config, sizeof(config), "binmcpd", "conf");
     fresh_path(jpath, sizeof(jpath), "journal", "db");
-    fresh_path(d->log, sizeof(d->log), "daemon", "log");
+    fresh_path(log, sizeof(log), "daemon", "log");
     if (write_file(config, 0644, "# empty\n") < 0)
         return -1;
     snprintf(base, sizeof(base), "BINANCE_BASE_URL=%s", fx.url);
     snprintf(testnet, sizeof(testnet), "BINANCE_TESTNET_URL=%s", fx.url);
     snprintf(journal, sizeof(journal), "BINMCPD_JOURNAL=%s", jpath);
-    fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || nul < 0)
+    if (mcpc_http_start(d, args, env, log, START_MS, "test_keys") < 0)
         return -1;
-    d->pid = tl_spawn(argv, env, nul, fd, fd, SIGKILL);
-    close(fd);
-    close(nul);
-    if (d->pid < 0)
-        return -1;
-    d->port = tl_wait_listening(d->log, d->pid, START_MS, &status);
-    if (d->port <= 0) {
-        char *log = tl_slurp(d->log, NULL);
-        fprintf(stderr, "test_keys: the daemon did not start:\n%s\n",
-                log != NULL ? log : "");
-        free(log);
-        if (d->port == 0) {
-            kill(d->pid, SIGKILL);
-            tl_wait_exit(d->pid, 5000, &status);
-        }
-        return -1;
-    }
     /* The supervisor listens before its workers have loaded the key (14 s
      * each under valgrind); a worker still starting accepts nothing, so
      * wait until both serve before counting on either. */
     int64_t end = tl_now_ms() + START_MS;
     for (;;) {
-        char *log = tl_slurp(d->log, NULL);
-        int both = tl_contains(log, "worker 0: serving") &&
-                   tl_contains(log, "worker 1: serving");
-        free(log);
+        char *text = tl_slurp(d->log, NULL);
+        int both = tl_contains(text, "worker 0: serving") &&
+                   tl_contains(text, "worker 1: serving");
+        free(text);
         if (both)
             break;
         if (tl_now_ms() >= end) {
@@ -886,132 +728,45 @@ hd_start(struct hd *d, const char *creds)
 }
 
 static void
-hd_stop(struct hd *d)
+hd_stop(struct mcpc_http *d)
 {
     int status = 0;
 
     if (d->pid > 0) {
-        kill(d->pid, SIGTERM);
-        CU_ASSERT_EQUAL(tl_wait_exit(d->pid, START_MS, &status), 0);
+        CU_ASSERT_EQUAL(mcpc_http_stop(d, START_MS, &status), 0);
         CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     }
     d->pid = -1;
 }
 
-/* How often needle is in the daemon's log. */
-static int
-log_count(const struct hd *d, const char *needle)
-{
-    char *log = tl_slurp(d->log, NULL);
-    int n = 0;
-
-    for (const char *p = log; p != NULL && (p = strstr(p, needle)) != NULL; p++)
-        n++;
-    free(log);
-    return n;
-}
-
 /* Waits up to ms for needle to be in the log n times. */
 static int
-log_wait(const struct hd *d, const char *needle, int n, int ms)
+log_wait(const struct mcpc_http *d, const char *needle, int n, int ms)
 {
-    int64_t end = tl_now_ms() + ms;
-
-    while (log_count(d, needle) < n) {
-        if (tl_now_ms() >= end)
-            return -1;
-        tl_sleep_ms(50);
-    }
-    return 0;
-}
-
-static int
-sh_open(const struct hd *d, const char *sid, const char *body,
-        struct httpc_sse *s)
-{
-    char hdr[512];
-
-    snprintf(hdr, sizeof(hdr),
-             "Accept: application/json, text/event-stream\r\n"
-             "Content-Type: application/json\r\n%s%s%s",
-             sid != NULL ? "Mcp-Session-Id: " : "", sid != NULL ? sid : "",
-             sid != NULL ? "\r\nMCP-Protocol-Version: 2025-11-25\r\n" : "");
-    return httpc_sse_open(s, d->port, "POST", "/mcp", hdr, body, strlen(body),
-                          RPC_MS);
-}
-
-/* Reads the answer stream up to the response (caller owns) or NULL. */
-static json_object *
-sh_read(struct httpc_sse *s)
-{
-    struct httpc_event ev;
-    int64_t end = tl_now_ms() + RPC_MS;
-
-    while (tl_now_ms() < end) {
-        if (httpc_sse_next(s, &ev, (int)(end - tl_now_ms())) != 1)
-            return NULL;
-        json_object *m = json_tokener_parse(ev.data);
-        httpc_event_free(&ev);
-        if (m != NULL && tl_get_path(m, "method") == NULL &&
-            (tl_get_path(m, "result") != NULL ||
-             tl_get_path(m, "error") != NULL))
-            return m;
-        json_object_put(m);
-    }
-    return NULL;
+    return mcpc_log_wait(d->log, needle, n, ms);
 }
 
 /* A new session; its id in sid. Returns the worker that holds it, or -1. */
 static int
-sh_session(const struct hd *d, char *sid, size_t len)
+sh_session(const struct mcpc_http *d, char *sid, size_t len)
 {
-    struct httpc_sse s;
-    char w[16] = "-1";
-    json_object *m;
+    int answered, w;
 
-    if (sh_open(d, NULL,
-                "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\","
-                "\"params\":{\"protocolVersion\":\"2025-11-25\","
-                "\"capabilities\":{},\"clientInfo\":{\"name\":\"test_keys\","
-                "\"version\":\"1\"}}}",
-                &s) < 0 ||
-        httpc_header(s.headers, "Mcp-Session-Id", sid, len) == NULL) {
-        httpc_sse_close(&s);
-        return -1;
-    }
-    httpc_header(s.headers, "X-Binmcpd-Worker", w, sizeof(w));
-    m = sh_read(&s);
-    httpc_sse_close(&s);
-    json_object_put(m);
-    return m != NULL ? atoi(w) : -1;
+    w = mcpc_http_session(d->port, "test_keys", sid, len, RPC_MS, &answered);
+    return answered ? w : -1;
 }
 
 /* tools/call in session sid; the CallToolResult (caller owns) or NULL. */
 static json_object *
-sh_tool(const struct hd *d, const char *sid, const char *name)
+sh_tool(const struct mcpc_http *d, const char *sid, const char *name)
 {
-    struct httpc_sse s;
-    char body[256];
-    json_object *res = NULL;
-
-    snprintf(body, sizeof(body),
-             "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\","
-             "\"params\":{\"name\":\"%s\",\"arguments\":{}}}",
-             name);
-    if (sh_open(d, sid, body, &s) == 0) {
-        json_object *m = sh_read(&s);
-        if (tl_get_path(m, "result") != NULL)
-            json_object_deep_copy(tl_get_path(m, "result"), &res, NULL);
-        json_object_put(m);
-    }
-    httpc_sse_close(&s);
-    return res;
+    return mcpc_http_tool(d->port, sid, name, "{}", RPC_MS);
 }
 
 /* Each of the two workers answers one session; every session must see the
  * same outcome. code: NULL for success, else a Binance code in the text. */
 static void
-sh_expect(const struct hd *d, char sid[][128], int n, const char *code)
+sh_expect(const struct mcpc_http *d, char sid[][128], int n, const char *code)
 {
     for (int i = 0; i < n; i++) {
         json_object *r = sh_tool(d, sid[i], "get_account_info");
@@ -1034,7 +789,7 @@ test_sighup_reload(void)
     char creds[600], key[600], text[1200], sid[2][128], any[128], seen[128];
     char *ed1 = tl_slurp(ed1_key, NULL), *ed2 = tl_slurp(ed2_key, NULL);
     int workers = 0;
-    struct hd d;
+    struct mcpc_http d;
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(ed1);
     CU_ASSERT_PTR_NOT_NULL_FATAL(ed2);
@@ -1152,41 +907,16 @@ static CU_SuiteInfo suites[] = {
     CU_SUITE_INFO_NULL,
 };
 
-/* Removes the test's directory (flat: files only). */
-static void
-remove_tmpdir(void)
-{
-    DIR *dir = opendir(tmpdir);
-    struct dirent *e;
-    char path[600];
-
-    if (dir == NULL)
-        return;
-    while ((e = readdir(dir)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof(path), "%s/%s", tmpdir, e->d_name);
-        unlink(path);
-    }
-    closedir(dir);
-    rmdir(tmpdir);
-}
-
 int
 main(void)
 {
-    const char *base = getenv("TESTS_BUILDDIR");
     int rc;
 
     signal(SIGPIPE, SIG_IGN);
     if (getenv("VG_DAEMON") != NULL && *getenv("VG_DAEMON") != '\0')
         slow = 10;
-    snprintf(tmpdir, sizeof(tmpdir), "%s/test_keys.XXXXXX",
-             base != NULL && *base != '\0' ? base : "/tmp");
-    if (mkdtemp(tmpdir) == NULL) {
-        perror("mkdtemp");
+    if (tl_tmpdir_make(tmpdir, sizeof(tmpdir), "test_keys") < 0)
         return 1;
-    }
     rc = testlib_run(suites);
     if (fx_up)
         fakex_stop(&fx);
@@ -1194,7 +924,7 @@ main(void)
         fakex_stop(&fxd);
     bnc_shutdown();
     if (rc == 0)
-        remove_tmpdir();
+        tl_tmpdir_remove(tmpdir);
     else
         fprintf(stderr, "test_keys: keys and logs kept in %s\n", tmpdir);
     return rc;

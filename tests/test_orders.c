@@ -18,10 +18,6 @@
  */
 #include "config.h"
 
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -34,6 +30,7 @@
 #include <json-c/json.h>
 
 #include "fakex.h"
+#include "mcpc.h"
 #include "schema.h"
 #include "testlib.h"
 #include "tools.h"
@@ -51,15 +48,8 @@ static int n_daemons;
 /* The daemon over stdio                                               */
 
 struct sd {
-    pid_t pid;
-    int in_fd, out_fd;
-    char *buf;
-    size_t len;
-    int next_id;
+    struct mcpc_stdio io;
 };
-
-static json_object *sd_rpc(struct sd *d, const char *method,
-                           const char *params);
 
 /* Starts `binmcpd --mode stdio` against the fake with key A, confirmation
  * off, a notional limit no test reaches and a fresh journal, and
@@ -78,37 +68,24 @@ sd_start(struct sd *d)
                          "BINMCPD_ORDER_CONFIRMATION=off",
                          "BINMCPD_MAX_ORDER_NOTIONAL=1000000",
                          NULL};
-    int in[2], out[2], err_fd, ok;
+    int ok;
     json_object *r;
 
     memset(d, 0, sizeof(*d));
-    d->next_id = 1;
+    d->io.pid = -1;
     n_daemons++;
     snprintf(base, sizeof(base), "BINANCE_BASE_URL=%s", fx.url);
     snprintf(testnet, sizeof(testnet), "BINANCE_TESTNET_URL=%s", fx.url);
     snprintf(journal, sizeof(journal), "BINMCPD_JOURNAL=%s/journal-%d.db",
              tmpdir, n_daemons);
     snprintf(log, sizeof(log), "%s/stdio-%d.log", tmpdir, n_daemons);
-    err_fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (err_fd < 0 || pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0)
+    if (mcpc_stdio_spawn(&d->io, argv, env, log) < 0)
         return -1;
-    d->pid = tl_spawn(argv, env, in[0], out[1], err_fd, SIGKILL);
-    close(in[0]);
-    close(out[1]);
-    close(err_fd);
-    d->in_fd = in[1];
-    d->out_fd = out[0];
-    if (d->pid < 0)
-        return -1;
-    r = sd_rpc(d, "initialize",
-               "{\"protocolVersion\":\"2025-11-25\",\"capabilities\":{},"
-               "\"clientInfo\":{\"name\":\"test_orders\",\"version\":\"1\"}}");
+    d->io.rpc_ms = RPC_MS;
+    d->io.max_line = BUF_CAP;
+    r = mcpc_stdio_initialize(&d->io, "test_orders", "{}");
     ok = tl_get_path(r, "result") != NULL;
     json_object_put(r);
-    static const char note[] =
-        "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n";
-    if (write(d->in_fd, note, sizeof(note) - 1) != (ssize_t)sizeof(note) - 1)
-        ok = 0;
     return ok ? 0 : -1;
 }
 
@@ -117,98 +94,12 @@ sd_stop(struct sd *d)
 {
     int status;
 
-    if (d->pid <= 0)
+    if (d->io.pid <= 0)
         return;
-    close(d->in_fd);
     /* a clean exit: also what valgrind-daemon.sh's verdict needs */
-    if (tl_wait_exit(d->pid, 15000, &status) < 0)
+    if (mcpc_stdio_stop(&d->io, 15000, &status) < 0)
         fprintf(stderr, "test_orders: a stdio daemon had to be killed\n");
     CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    close(d->out_fd);
-    free(d->buf);
-    d->buf = NULL;
-    d->pid = -1;
-}
-
-/* Writes line and a newline. Returns 0 or -1. */
-static int
-sd_send(struct sd *d, const char *line)
-{
-    size_t n = strlen(line), off = 0;
-
-    while (off < n) {
-        ssize_t w = write(d->in_fd, line + off, n - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        off += (size_t)w;
-    }
-    return write(d->in_fd, "\n", 1) == 1 ? 0 : -1;
-}
-
-/* One line from the daemon (caller frees) before the deadline, or NULL. */
-static char *
-sd_line(struct sd *d, int64_t deadline)
-{
-    for (;;) {
-        char *nl = d->buf != NULL ? memchr(d->buf, '\n', d->len) : NULL;
-        if (nl != NULL) {
-            size_t n = (size_t)(nl - d->buf);
-            char *line = malloc(n + 1);
-            if (line == NULL)
-                return NULL;
-            memcpy(line, d->buf, n);
-            line[n] = '\0';
-            memmove(d->buf, nl + 1, d->len - n - 1);
-            d->len -= n + 1;
-            return line;
-        }
-        int left = (int)(deadline - tl_now_ms());
-        struct pollfd p = {d->out_fd, POLLIN, 0};
-        char chunk[65536];
-        if (left <= 0 || poll(&p, 1, left) <= 0)
-            return NULL;
-        ssize_t r = read(d->out_fd, chunk, sizeof(chunk));
-        if (r <= 0 || d->len + (size_t)r > BUF_CAP)
-            return NULL;
-        char *nb = realloc(d->buf, d->len + (size_t)r + 1);
-        if (nb == NULL)
-            return NULL;
-        d->buf = nb;
-        memcpy(d->buf + d->len, chunk, (size_t)r);
-        d->len += (size_t)r;
-    }
-}
-
-/* Sends a request; returns its response (caller owns) or NULL. Messages
- * that are not the response (notifications) are skipped. */
-static json_object *
-sd_rpc(struct sd *d, const char *method, const char *params)
-{
-    char *msg = malloc(strlen(params) + strlen(method) + 96);
-    int id = d->next_id++;
-    int64_t deadline = tl_now_ms() + RPC_MS;
-
-    if (msg == NULL)
-        return NULL;
-    sprintf(msg,
-            "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"%s\","
-            "\"params\":%s}",
-            id, method, params);
-    int rc = sd_send(d, msg);
-    free(msg);
-    while (rc == 0) {
-        char *line = sd_line(d, deadline);
-        if (line == NULL)
-            return NULL;
-        json_object *m = json_tokener_parse(line);
-        free(line);
-        if (tl_get_path(m, "method") == NULL && tl_int_at(m, "id") == id)
-            return m;
-        json_object_put(m);
-    }
-    return NULL;
 }
 
 /* tools/call name with the arguments fmt makes; returns the CallToolResult
@@ -218,20 +109,13 @@ static json_object *tool(struct sd *d, const char *name, const char *fmt, ...)
 static json_object *
 tool(struct sd *d, const char *name, const char *fmt, ...)
 {
-    char args[ARGS_MAX], params[ARGS_MAX + 128];
-    json_object *r, *res = NULL;
+    char args[ARGS_MAX];
     va_list ap;
 
     va_start(ap, fmt);
     vsnprintf(args, sizeof(args), fmt, ap);
     va_end(ap);
-    snprintf(params, sizeof(params), "{\"name\":\"%s\",\"arguments\":%s}", name,
-             args);
-    r = sd_rpc(d, "tools/call", params);
-    if (tl_get_path(r, "result") != NULL)
-        json_object_deep_copy(tl_get_path(r, "result"), &res, NULL);
-    json_object_put(r);
-    return res;
+    return mcpc_stdio_tool(&d->io, name, args);
 }
 
 static int
@@ -1039,44 +923,19 @@ static CU_SuiteInfo suites[] = {
     CU_SUITE_INFO_NULL,
 };
 
-/* Removes the test's directory (flat: files only). */
-static void
-remove_tmpdir(void)
-{
-    DIR *dir = opendir(tmpdir);
-    struct dirent *e;
-    char path[600];
-
-    if (dir == NULL)
-        return;
-    while ((e = readdir(dir)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof(path), "%s/%s", tmpdir, e->d_name);
-        unlink(path);
-    }
-    closedir(dir);
-    rmdir(tmpdir);
-}
-
 int
 main(void)
 {
-    const char *base = getenv("TESTS_BUILDDIR");
     int rc;
 
     signal(SIGPIPE, SIG_IGN);
-    snprintf(tmpdir, sizeof(tmpdir), "%s/test_orders.XXXXXX",
-             base != NULL && *base != '\0' ? base : "/tmp");
-    if (mkdtemp(tmpdir) == NULL) {
-        perror("mkdtemp");
+    if (tl_tmpdir_make(tmpdir, sizeof(tmpdir), "test_orders") < 0)
         return 1;
-    }
     rc = testlib_run(suites);
     if (fx_up)
         fakex_stop(&fx);
     if (rc == 0)
-        remove_tmpdir();
+        tl_tmpdir_remove(tmpdir);
     else
         fprintf(stderr, "test_orders: logs and journals kept in %s\n", tmpdir);
     return rc;

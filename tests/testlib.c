@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
@@ -195,6 +196,28 @@ fakex_reset(const struct fakex *fx)
 
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
+
+const char *const tl_core_tools[] = {
+    "get_server_time",
+    "get_ticker",
+    "get_order_book",
+    "get_recent_trades",
+    "get_klines",
+    "get_average_price",
+    "search",
+    "fetch",
+    "get_account_info",
+    "get_account_trades",
+    "place_order",
+    "get_order",
+    "cancel_order",
+    "get_open_orders",
+    "get_all_orders",
+    "configure_credentials",
+    "get_credentials_status",
+    "revoke_credentials",
+    NULL,
+};
 
 int64_t
 tl_now_ms(void)
@@ -471,4 +494,37 @@ tl_wait_listening(const char *path, pid_t pid, long timeout_ms, int *status)
         tl_sleep_ms(20);
     }
     return 0;
+}
+
+int
+tl_tmpdir_make(char *dir, size_t len, const char *name)
+{
+    const char *base = getenv("TESTS_BUILDDIR");
+
+    snprintf(dir, len, "%s/%s.XXXXXX",
+             base != NULL && *base != '\0' ? base : "/tmp", name);
+    if (mkdtemp(dir) == NULL) {
+        perror("mkdtemp");
+        return -1;
+    }
+    return 0;
+}
+
+void
+tl_tmpdir_remove(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[600];
+
+    if (d == NULL)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    closedir(d);
+    rmdir(dir);
 }

@@ -62,6 +62,10 @@ int fakex_reset(const struct fakex *fx);
 
 /* ---- small helpers the test programs share (prefix tl_) ---- */
 
+/* The 18 tools every tools/list answer holds (market data, search and
+ * fetch, account, orders, credentials), NULL-terminated. */
+extern const char *const tl_core_tools[];
+
 /* Milliseconds on the monotonic clock. */
 int64_t tl_now_ms(void);
 
@@ -143,5 +147,13 @@ int tl_log_port(const char *path);
  * its wait status). */
 int tl_wait_listening(const char *path, pid_t pid, long timeout_ms,
                       int *status);
+
+/* Makes the directory $TESTS_BUILDDIR (or /tmp)/NAME.XXXXXX with mkdtemp
+ * and stores its path in dir. Returns 0, or -1 after perror("mkdtemp"). */
+int tl_tmpdir_make(char *dir, size_t len, const char *name);
+
+/* Removes the files in dir (not its subdirectories: a test's directory is
+ * flat), then dir itself. Errors are ignored: what stays, stays. */
+void tl_tmpdir_remove(const char *dir);
 
 #endif

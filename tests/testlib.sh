@@ -1,11 +1,12 @@
 # shellcheck shell=bash
-# testlib.sh - what the interop scripts (sdk_stdio.sh, sdk_http.sh,
-# conformance.sh, inspector.sh) share; sourced, never run.
+# testlib.sh - what the interop scripts (sdk_*.sh, conformance.sh,
+# inspector.sh) share; sourced, never run.
 #
 # The sourcing script sets TL_NAME (the prefix of its messages) and may set
 # TL_NOT_OK_STDERR=1 to send "not ok" lines to standard error. It owns its
-# EXIT trap; the helpers here only set the variables they name, so that the
-# trap can stop what they started. `fail` may be redefined by a script with
+# EXIT trap (tl_sdk_cleanup, or its own); the helpers here only set the
+# variables they name (fakex_pid, daemon_pid, port, ...), so that the trap
+# can stop what they started. `fail` may be redefined by a script with
 # its own way to end (sdk_stdio.sh); the helpers call whichever is defined.
 
 TL_NAME=${TL_NAME:-test}
@@ -236,4 +237,81 @@ tl_sdk_cleanup() {
 tl_fake_ws_port() {
     curl -sf "$fakex_url/__fake/stream" |
         sed -n 's/.*"port":[[:space:]]*\([0-9][0-9]*\).*/\1/p'
+}
+
+# tl_sdk_require TOOL...: calls fail unless every TOOL is on PATH and
+# $BINMCPD and $FAKEX are executables; then makes $TESTS_BUILDDIR.
+tl_sdk_require() {
+    local tool
+    for tool in "$@"; do
+        command -v "$tool" >/dev/null 2>&1 || fail "$tool is not installed"
+    done
+    [ -x "$BINMCPD" ] || fail "BINMCPD=$BINMCPD is not an executable"
+    [ -x "$FAKEX" ] || fail "FAKEX=$FAKEX is not an executable"
+    mkdir -p "$TESTS_BUILDDIR"
+}
+
+# The string value of a #define in $TESTS_SRCDIR/testlib.h (continuation
+# lines joined), or "": the test accounts' keys (TEST_KEY_A, ...).
+testlib_define() {
+    sed -e ':a' -e '/\\$/N' -e 's/\\\n//' -e 'ta' "$TESTS_SRCDIR/testlib.h" \
+        2>/dev/null |
+        sed -n "s/^#define[[:space:]]*$1[[:space:]]*\"\([^\"]*\)\".*/\1/p" |
+        head -n 1 || true
+}
+
+# tl_start_sse LOG TIMEOUT_S [NAME=value...] -- [ARG...]: starts `$BINMCPD
+# --mode sse --bind 127.0.0.1 --port 0 ARG...` in the background with
+# tl_clean_env's clean environment plus the NAME=value settings, stdin
+# /dev/null and its output in LOG. Sets daemon_pid (for the caller's trap
+# to stop) and port; calls fail, the log printed to stderr, when no
+# "listening on" line came within TIMEOUT_S.
+tl_start_sse() {
+    local log=$1 timeout_s=$2 settings=()
+    shift 2
+    while [ "$#" -gt 0 ] && [ "$1" != "--" ]; do
+        settings+=("$1")
+        shift
+    done
+    [ "$#" -gt 0 ] && shift
+    tl_clean_env
+    env "${tl_unset_args[@]}" "${settings[@]}" \
+        "$BINMCPD" --mode sse --bind 127.0.0.1 --port 0 "$@" \
+        </dev/null >"$log" 2>&1 &
+    daemon_pid=$!
+    port=$(tl_wait_port "$log" "$daemon_pid" "$timeout_s") || port=""
+    if [ -z "$port" ]; then
+        cat "$log" >&2 || true
+        fail "binmcpd --mode sse did not log 'listening on 127.0.0.1:PORT'" \
+            "within $timeout_s s"
+    fi
+}
+
+# tl_count_node OUT RC WHAT: prints the node script's output OUT and adds
+# its "ok " and "not ok" lines to passed and failed; a script that exited
+# RC (not 0) without a failed check counts one failure, naming WHAT.
+tl_count_node() {
+    local out=$1 rc=$2 what=$3 n_ok n_not
+    cat "$out"
+    n_ok=$(grep -c '^ok ' "$out" || true)
+    n_not=$(grep -c '^not ok' "$out" || true)
+    passed=$((passed + n_ok))
+    failed=$((failed + n_not))
+    if [ "$rc" -ne 0 ] && [ "$n_not" -eq 0 ]; then
+        not_ok "$what exited $rc without a failed check"
+    fi
+}
+
+# tl_check_sigterm TIMEOUT_S: stops $daemon_pid (SIGTERM, SIGKILL after
+# TIMEOUT_S), clears daemon_pid and counts whether it exited 0.
+tl_check_sigterm() {
+    local timeout_s=$1 stop_rc=0
+    stop_pid "$daemon_pid" "$timeout_s" || stop_rc=$?
+    daemon_pid=""
+    if [ "$stop_rc" -eq 0 ]; then
+        ok "SIGTERM: binmcpd exited 0"
+    else
+        not_ok "SIGTERM: binmcpd exited $stop_rc (255: killed after" \
+            "$timeout_s s)"
+    fi
 }
