@@ -299,7 +299,8 @@ srv_message(wslay_event_context_ptr ev,
         break;
     case WSLAY_PONG:
         if (m->msg_length == strlen(c->ping_payload) &&
-            memcmp(m->msg, c->ping_payload, m->msg_length) == 0)
+            (m->msg_length == 0 ||
+             memcmp(m->msg, c->ping_payload, m->msg_length) == 0))
             c->srv->st.pongs++;
         break;
     case WSLAY_CONNECTION_CLOSE:
