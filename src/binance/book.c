@@ -202,16 +202,14 @@ levels_parse(json_object *arr, const char *name, struct book_level *lv,
                                  json_type_string) ||
             !json_object_is_type(q = json_object_array_get_idx(pair, 1),
                                  json_type_string)) {
-            errf(err, errlen,
-                          "%s[%zu] is not a [\"price\", \"qty\"] pair", name,
-                          i);
+            errf(err, errlen, "%s[%zu] is not a [\"price\", \"qty\"] pair",
+                 name, i);
             return -1;
         }
         if (dec_parse(json_object_get_string(p), &lv[i].price) < 0 ||
             dec_parse(json_object_get_string(q), &lv[i].qty) < 0 ||
             dec_is_zero(&lv[i].price)) {
-            errf(err, errlen, "%s[%zu] holds a malformed decimal",
-                          name, i);
+            errf(err, errlen, "%s[%zu] holds a malformed decimal", name, i);
             return -1;
         }
     }
@@ -232,15 +230,14 @@ sides_parse(json_object *o, const char *bkey, const char *akey,
         !json_object_is_type(bids, json_type_array) ||
         !json_object_object_get_ex(o, akey, &asks) ||
         !json_object_is_type(asks, json_type_array)) {
-        errf(err, errlen, "\"%s\" and \"%s\" must be arrays", bkey,
-                      akey);
+        errf(err, errlen, "\"%s\" and \"%s\" must be arrays", bkey, akey);
         return BOOK_INVALID;
     }
     *nb = json_object_array_length(bids);
     *na = json_object_array_length(asks);
     if (*nb + *na > BOOK_MAX_EVENT_LEVELS) {
         errf(err, errlen, "%zu levels exceed the cap of %d", *nb + *na,
-                      BOOK_MAX_EVENT_LEVELS);
+             BOOK_MAX_EVENT_LEVELS);
         return BOOK_INVALID;
     }
     if (*nb + *na == 0)
@@ -465,17 +462,18 @@ book_snapshot_obj(struct book *b, json_object *o, int64_t now_ms, char *err,
     }
     /* a snapshot that leaves a hole before the first buffered event */
     if (b->nbuf > 0 && lid + 1 < b->buf[0].first) {
-        errf(
-            err, errlen,
-            "snapshot %llu is older than the buffered events (from %llu)",
-            (unsigned long long)lid, (unsigned long long)b->buf[0].first);
+        errf(err, errlen,
+             "snapshot %llu is older than the buffered events (from %llu)",
+             (unsigned long long)lid, (unsigned long long)b->buf[0].first);
         return BOOK_OLD_SNAPSHOT;
     }
     r = sides_parse(o, "bids", "asks", &lv, &nbids, &nasks, err, errlen);
     if (r != BOOK_APPLIED)
         return r;
+    /* no level at all leaves lv NULL, and NULL + 0 is undefined */
     if (side_load(&nb, BOOK_BID, b->max_levels, lv, nbids) < 0 ||
-        side_load(&na, BOOK_ASK, b->max_levels, lv + nbids, nasks) < 0) {
+        side_load(&na, BOOK_ASK, b->max_levels, nasks ? lv + nbids : NULL,
+                  nasks) < 0) {
         free(lv);
         free(nb.lv);
         free(na.lv);
