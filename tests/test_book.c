@@ -606,6 +606,26 @@ test_activity_counted(void)
     book_free(b);
 }
 
+/* Found by fuzz_book: a snapshot with no level at all computed NULL + 0
+ * (undefined; clang's UBSan stops there). It empties a synced book. */
+static void
+test_empty_snapshot(void)
+{
+    struct book *b = book_new("BTCUSDT", 0);
+
+    CU_ASSERT_EQUAL(snapshot(b, 10, "[\"1\",\"1\"]", "[\"2\",\"1\"]"),
+                    BOOK_APPLIED);
+    CU_ASSERT_EQUAL(snapshot(b, 12, "", ""), BOOK_APPLIED);
+    CU_ASSERT_TRUE(book_synced(b));
+    CU_ASSERT_EQUAL(book_update_id(b), 12);
+    CU_ASSERT_EQUAL(book_depth(b, BOOK_BID), 0);
+    CU_ASSERT_EQUAL(book_depth(b, BOOK_ASK), 0);
+    CU_ASSERT_EQUAL(snapshot(b, 13, "[\"1\",\"1\"]", ""), BOOK_APPLIED);
+    CU_ASSERT_STRING_EQUAL(side_text(b, BOOK_BID), "1:1");
+    CU_ASSERT_EQUAL(book_depth(b, BOOK_ASK), 0);
+    book_free(b);
+}
+
 static CU_TestInfo algorithm_tests[] = {
     {"events wait for the snapshot; older ones are dropped",
      test_buffer_then_snapshot},
@@ -618,6 +638,7 @@ static CU_TestInfo algorithm_tests[] = {
     {"malformed events and snapshots are refused whole",
      test_malformed_refused},
     {"level changes and removed quantity are counted", test_activity_counted},
+    {"a snapshot with no level empties the book", test_empty_snapshot},
     CU_TEST_INFO_NULL,
 };
 

@@ -841,6 +841,123 @@ test_fingerprint(void)
     CU_ASSERT(strstr(TEST_KEY_A, a) == NULL);
 }
 
+/* ---- messages fed without a connection (userdata.h, for tests) ---- */
+
+static void
+feed(struct userdata *u, const char *text)
+{
+    ud_feed_message(u, text, strlen(text));
+}
+
+/* A live key made by ud_feed_subscribed and ud_feed_snapshot; account is
+ * the account's body. */
+static int
+fed_live_key(struct userdata *u, char fp[US_FP_LEN + 1], const char *account)
+{
+    json_object *orders = json_object_new_array(),
+                *acct = json_tokener_parse(account);
+    int slot = add_key(u, TEST_KEY_A, TEST_SECRET_A, fp);
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(acct);
+    CU_ASSERT_EQUAL(ud_feed_snapshot(u, fp, orders, acct), -1); /* not yet */
+    CU_ASSERT_EQUAL_FATAL(ud_feed_subscribed(u, fp, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(ud_feed_snapshot(u, fp, orders, acct), 0);
+    json_object_put(orders);
+    json_object_put(acct);
+    CU_ASSERT_FATAL(us_read(area, slot, &rec) == 0);
+    CU_ASSERT_EQUAL(rec.status, US_LIVE);
+    return slot;
+}
+
+/* Feeds subscription 0 a balanceUpdate of asset by delta at time t, then
+ * reads the key's record back into rec. */
+static void
+fed_balance_update(struct userdata *u, int slot, const char *asset,
+                   const char *delta, long t)
+{
+    char ev[256];
+
+    snprintf(ev, sizeof(ev),
+             "{\"subscriptionId\":0,\"event\":{\"e\":\"balanceUpdate\","
+             "\"E\":%ld,\"a\":\"%s\",\"d\":\"%s\",\"T\":%ld}}",
+             t, asset, delta, t);
+    feed(u, ev);
+    CU_ASSERT_FATAL(us_read(area, slot, &rec) == 0);
+}
+
+/* Found by fuzz_userdata_event: a balanceUpdate's delta was added
+ * unchecked (a negative free, which market_format refuses with an
+ * assertion, or a signed overflow). */
+static void
+test_balance_update_out_of_range(void)
+{
+    struct userdata *u = new_userdata();
+    char fp[US_FP_LEN + 1];
+    int slot =
+        fed_live_key(u, fp,
+                     "{\"updateTime\":1000,\"balances\":[{\"asset\":\"BTC\","
+                     "\"free\":\"1.00000000\",\"locked\":\"0.50000000\"}]}");
+
+    fed_balance_update(u, slot, "BTC", "-1.00000001", 2000);
+    fed_balance_update(u, slot, "BTC", "92233720368.54775807", 2001);
+    CU_ASSERT_EQUAL_FATAL(rec.nbalances, 1);
+    CU_ASSERT_EQUAL(rec.balances[0].free, 100000000);
+    CU_ASSERT_EQUAL(rec.balances[0].locked, 50000000);
+    CU_ASSERT_EQUAL(rec.account_update_ms, 1000);
+    /* what fits still applies, down to zero free */
+    fed_balance_update(u, slot, "BTC", "-1.00000000", 2002);
+    CU_ASSERT_EQUAL_FATAL(rec.nbalances, 1);
+    CU_ASSERT_EQUAL(rec.balances[0].free, 0);
+    CU_ASSERT_EQUAL(rec.account_update_ms, 2002);
+    ud_free(u);
+}
+
+/* Found by fuzz_userdata_event: asset names longer than struct
+ * us_balance holds were cut, so two of them could become one name twice. */
+static void
+test_long_asset_names(void)
+{
+    struct userdata *u = new_userdata();
+    char fp[US_FP_LEN + 1];
+
+    fed_live_key(
+        u, fp,
+        "{\"updateTime\":1000,\"balances\":["
+        "{\"asset\":\"AAAAAAAAAAAAAAAAB\",\"free\":\"1\",\"locked\":\"0\"},"
+        "{\"asset\":\"AAAAAAAAAAAAAAAAC\",\"free\":\"1\",\"locked\":\"0\"},"
+        "{\"asset\":\"BTC\",\"free\":\"1\",\"locked\":\"0\"}]}");
+    CU_ASSERT_EQUAL_FATAL(rec.nbalances, 1);
+    CU_ASSERT_STRING_EQUAL(rec.balances[0].asset, "BTC");
+    CU_ASSERT_EQUAL(rec.balances_truncated, 1);
+    ud_free(u);
+}
+
+/* Found by fuzz_userdata_event: an answer with id 0 was taken as the
+ * answer to every key's subscription (0 is "no request on its way"). */
+static void
+test_answer_to_no_request(void)
+{
+    struct userdata *u = new_userdata();
+    char fp[US_FP_LEN + 1];
+    int slot = fed_live_key(u, fp, "{\"updateTime\":1000,\"balances\":[]}");
+    struct ud_stats st;
+
+    feed(u, "{\"id\":0,\"status\":200,\"result\":{\"subscriptionId\":5}}");
+    feed(u, "{\"id\":0,\"status\":400,\"error\":{\"code\":-1022,"
+            "\"msg\":\"Signature for this request is not valid.\"}}");
+    CU_ASSERT_FATAL(us_read(area, slot, &rec) == 0);
+    CU_ASSERT_EQUAL(rec.status, US_LIVE);
+    CU_ASSERT_EQUAL(rec.error_code, 0);
+    ud_stats(u, &st);
+    CU_ASSERT_EQUAL(st.subscribes, 1);
+    CU_ASSERT_EQUAL(st.refusals, 0);
+    /* the key still takes subscription 0's events */
+    fed_balance_update(u, slot, "ETH", "2.5", 2000);
+    CU_ASSERT_EQUAL_FATAL(rec.nbalances, 1);
+    CU_ASSERT_EQUAL(rec.balances[0].free, 250000000);
+    ud_free(u);
+}
+
 static CU_TestInfo userdata_tests[] = {
     {"fingerprints: per key and environment", test_fingerprint},
     {"orders placed, filled, cancelled; balances; generations",
@@ -855,6 +972,11 @@ static CU_TestInfo userdata_tests[] = {
      test_events_before_the_snapshot},
     {"a removed key is unsubscribed", test_remove_unsubscribes},
     {"an Ed25519 key: signed subscription, snapshot", test_ed25519_key},
+    {"fed: a balanceUpdate out of range is not applied",
+     test_balance_update_out_of_range},
+    {"fed: asset names too long are left out, not cut", test_long_asset_names},
+    {"fed: an answer with id 0 answers no subscription",
+     test_answer_to_no_request},
     CU_TEST_INFO_NULL,
 };
 

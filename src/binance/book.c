@@ -492,8 +492,10 @@ book_snapshot_obj(struct book *b, json_object *o, int64_t now_ms, char *err,
     r = sides_parse(o, "bids", "asks", &lv, &nbids, &nasks, err, errlen);
     if (r != BOOK_APPLIED)
         return r;
+    /* no level at all leaves lv NULL, and NULL + 0 is undefined */
     if (side_load(&nb, BOOK_BID, b->max_levels, lv, nbids) < 0 ||
-        side_load(&na, BOOK_ASK, b->max_levels, lv + nbids, nasks) < 0) {
+        side_load(&na, BOOK_ASK, b->max_levels, nasks ? lv + nbids : NULL,
+                  nasks) < 0) {
         free(lv);
         free(nb.lv);
         free(na.lv);

@@ -211,7 +211,10 @@ balance_put(struct us_record *r, const char *asset, int64_t free_units,
     }
     if (free_units == 0 && locked == 0)
         return;
-    if (r->nbalances == US_BALANCES_MAX) {
+    /* an asset name longer than the record holds is left out, as when the
+     * record is full, not cut: a cut name could equal another asset's */
+    if (r->nbalances == US_BALANCES_MAX ||
+        strlen(asset) >= sizeof(r->balances[0].asset)) {
         r->balances_truncated = 1;
         return;
     }
@@ -440,16 +443,19 @@ apply_balance_update(struct udkey *k, json_object *e)
 {
     struct us_record *r = &k->rec;
     const struct us_balance *b = balance_get(r, str_of(e, "a"));
-    int64_t t = int_of(e, "T", 0), d = 0;
+    int64_t t = int_of(e, "T", 0), d = 0, was = b ? b->free : 0;
     const char *ds = str_of(e, "d");
     bool neg = ds[0] == '-';
 
+    /* A delta that would take free below zero or past int64 does not fit
+     * this view of the account (the outboundAccountPosition that follows
+     * every balanceUpdate says the balance): it is not applied. */
     if (t <= r->account_update_ms || str_of(e, "a")[0] == '\0' ||
-        market_parse(neg ? ds + 1 : ds, &d) < 0)
+        market_parse(neg ? ds + 1 : ds, &d) < 0 ||
+        (neg ? d > was : d > INT64_MAX - was))
         return;
     r->account_update_ms = t;
-    balance_put(r, str_of(e, "a"), (b ? b->free : 0) + (neg ? -d : d),
-                b ? b->locked : 0);
+    balance_put(r, str_of(e, "a"), neg ? was - d : was + d, b ? b->locked : 0);
     changed(k, false, true);
 }
 
@@ -580,6 +586,22 @@ unsubscribe_key(struct userdata *u, struct udkey *k)
     k->subscribed = false;
 }
 
+/* Binance accepted k's subscription as sid (-1: it named none): the
+ * snapshot comes next. */
+static void
+subscription_accepted(struct userdata *u, struct udkey *k, long long sid)
+{
+    k->sub_id = sid;
+    k->subscribed = k->sub_id >= 0;
+    k->need_snapshot = true;
+    k->snapshot_at_ms = 0;
+    k->rec.subscribes++;
+    u->stats.subscribes++;
+    set_status(k, US_SNAPSHOT);
+    log_info("user data: key %s subscribed (subscription %lld)",
+             k->rec.key_masked, k->sub_id);
+}
+
 /* The answer to a request: a subscription's is matched by id. */
 static void
 on_answer(struct userdata *u, json_object *o)
@@ -589,20 +611,14 @@ on_answer(struct userdata *u, json_object *o)
 
     for (unsigned s = 0; s < u->nslots; s++) {
         struct udkey *k = u->keys[s];
-        if (k == NULL || k->sub_req != id)
+        /* sub_req 0: no request of k's on its way, whatever the id says */
+        if (k == NULL || k->sub_req == 0 || k->sub_req != id)
             continue;
         k->sub_req = 0;
         if (int_of(o, "status", 0) == 200) {
-            k->sub_id = int_of(json_object_object_get(o, "result"),
-                               "subscriptionId", -1);
-            k->subscribed = k->sub_id >= 0;
-            k->need_snapshot = true;
-            k->snapshot_at_ms = 0;
-            k->rec.subscribes++;
-            u->stats.subscribes++;
-            set_status(k, US_SNAPSHOT);
-            log_info("user data: key %s subscribed (subscription %lld)",
-                     k->rec.key_masked, k->sub_id);
+            subscription_accepted(u, k,
+                                  int_of(json_object_object_get(o, "result"),
+                                         "subscriptionId", -1));
         } else {
             u->stats.refusals++;
             key_error(k, (int)int_of(err, "code", 0),
@@ -713,36 +729,28 @@ snapshot_call(struct userdata *u, struct udkey *k, const char *path,
     return -1;
 }
 
-/* Takes k's snapshot, then applies the events buffered meanwhile. */
+/* k's snapshot from the bodies of GET /api/v3/openOrders and GET
+ * /api/v3/account (borrowed), then the events buffered meanwhile. */
 static void
-take_snapshot(struct userdata *u, struct udkey *k)
+snapshot_apply(struct userdata *u, struct udkey *k, json_object *open_orders,
+               json_object *account)
 {
-    struct bnc_response oo = {0}, acct = {0};
-    struct bnc_params p;
     struct us_record *r = &k->rec;
     json_object *bal;
 
-    if (snapshot_call(u, k, "/api/v3/openOrders", NULL, &oo) < 0)
-        return;
-    bnc_params_init(&p);
-    bnc_params_add(&p, "omitZeroBalances", "true");
-    if (snapshot_call(u, k, "/api/v3/account", &p, &acct) < 0) {
-        bnc_response_free(&oo);
-        return;
-    }
     r->norders = 0;
     r->orders_truncated = 0;
-    for (size_t i = 0; json_object_is_type(oo.body, json_type_array) &&
-                       i < json_object_array_length(oo.body);
+    for (size_t i = 0; json_object_is_type(open_orders, json_type_array) &&
+                       i < json_object_array_length(open_orders);
          i++) {
         struct us_order o;
-        order_from_json(json_object_array_get_idx(oo.body, i), false, &o);
+        order_from_json(json_object_array_get_idx(open_orders, i), false, &o);
         if (o.order_id >= 0)
             order_put(r, &o);
     }
     r->nbalances = 0;
     r->balances_truncated = 0;
-    bal = json_object_object_get(acct.body, "balances");
+    bal = json_object_object_get(account, "balances");
     for (size_t i = 0; json_object_is_type(bal, json_type_array) &&
                        i < json_object_array_length(bal);
          i++) {
@@ -751,9 +759,7 @@ take_snapshot(struct userdata *u, struct udkey *k)
             balance_put(r, str_of(a, "asset"), units_of(a, "free"),
                         units_of(a, "locked"));
     }
-    r->account_update_ms = int_of(acct.body, "updateTime", 0);
-    bnc_response_free(&oo);
-    bnc_response_free(&acct);
+    r->account_update_ms = int_of(account, "updateTime", 0);
     r->snapshots++;
     u->stats.snapshots++;
     r->live_since_ms = now_ms();
@@ -763,6 +769,26 @@ take_snapshot(struct userdata *u, struct udkey *k)
         apply_event(u, k, k->buf[i]);
     buf_clear(k);
     set_status(k, US_LIVE);
+}
+
+/* Takes k's snapshot, then applies the events buffered meanwhile. */
+static void
+take_snapshot(struct userdata *u, struct udkey *k)
+{
+    struct bnc_response oo = {0}, acct = {0};
+    struct bnc_params p;
+
+    if (snapshot_call(u, k, "/api/v3/openOrders", NULL, &oo) < 0)
+        return;
+    bnc_params_init(&p);
+    bnc_params_add(&p, "omitZeroBalances", "true");
+    if (snapshot_call(u, k, "/api/v3/account", &p, &acct) < 0) {
+        bnc_response_free(&oo);
+        return;
+    }
+    snapshot_apply(u, k, oo.body, acct.body);
+    bnc_response_free(&oo);
+    bnc_response_free(&acct);
 }
 
 /* ---- the connection ---- */
@@ -1088,6 +1114,53 @@ ud_free(struct userdata *u)
     if (u->tok != NULL)
         json_tokener_free(u->tok);
     free(u);
+}
+
+/* ---- for tests and fuzzing ---- */
+
+/* The key fp names, or NULL. */
+static struct udkey *
+key_of_fp(struct userdata *u, const char *fp)
+{
+    int slot = us_find(u->st, fp);
+
+    return slot < 0 ? NULL : u->keys[slot];
+}
+
+/* Contract in userdata.h. */
+void
+ud_feed_message(struct userdata *u, const char *text, size_t len)
+{
+    on_message(u, text, len);
+    publish(u);
+}
+
+/* Contract in userdata.h. */
+int
+ud_feed_subscribed(struct userdata *u, const char *fp, long long sid)
+{
+    struct udkey *k = key_of_fp(u, fp);
+
+    if (k == NULL)
+        return -1;
+    k->sub_req = 0;
+    subscription_accepted(u, k, sid);
+    publish(u);
+    return 0;
+}
+
+/* Contract in userdata.h. */
+int
+ud_feed_snapshot(struct userdata *u, const char *fp, json_object *open_orders,
+                 json_object *account)
+{
+    struct udkey *k = key_of_fp(u, fp);
+
+    if (k == NULL || !k->subscribed || !k->need_snapshot)
+        return -1;
+    snapshot_apply(u, k, open_orders, account);
+    publish(u);
+    return 0;
 }
 
 /* Contract in userdata.h. */

@@ -18,7 +18,10 @@
  *  - listStatus: an order list whose listOrderStatus is ALL_DONE removes
  *    the orders it names;
  *  - outboundAccountPosition replaces the assets it lists (a zero asset
- *    goes); balanceUpdate adds its delta to one asset's free;
+ *    goes); balanceUpdate adds its delta to one asset's free (not when
+ *    free would go below zero: the outboundAccountPosition that follows
+ *    says the balance); an asset whose name does not fit struct us_balance
+ *    is left out and balances_truncated set;
  *  - eventStreamTerminated: the key is subscribed again.
  *
  * Once Binance has accepted a subscription, the key's REST snapshot is
@@ -54,6 +57,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <json-c/json.h>
 
 #include "creds.h"
 #include "userstate.h"
@@ -120,5 +125,26 @@ struct ud_stats {
 };
 
 void ud_stats(const struct userdata *u, struct ud_stats *out);
+
+/* ---- for tests and fuzzing: the module without a connection ---- */
+
+/* Handles one WebSocket text message (len bytes; text[len] is a NUL, as
+ * ws.h delivers it) as if it came from the connection: an answer to a
+ * request or an event. Then publishes the records it changed, as ud_step
+ * does. */
+void ud_feed_message(struct userdata *u, const char *text, size_t len);
+
+/* As if Binance had just accepted the subscription of fp's key as sid:
+ * the key takes events of sid, buffered until ud_feed_snapshot (or the
+ * snapshot ud_step would take). Returns 0, or -1 when fp is not followed. */
+int ud_feed_subscribed(struct userdata *u, const char *fp, long long sid);
+
+/* As if the REST snapshot of fp's key had answered open_orders (the body of
+ * GET /api/v3/openOrders) and account (of GET /api/v3/account), both
+ * borrowed: applies them, then the buffered events, and publishes.
+ * Returns 0, or -1 when fp is not followed or is not waiting for its
+ * snapshot (ud_feed_subscribed). */
+int ud_feed_snapshot(struct userdata *u, const char *fp,
+                     json_object *open_orders, json_object *account);
 
 #endif

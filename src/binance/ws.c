@@ -392,12 +392,12 @@ list_has_token(const char *list, const char *token)
     return 0;
 }
 
-/* Checks the complete answer (header block of hlen bytes); ends the
- * connection with the reason when it is not a valid 101. Returns 0 or -1. */
-static int
-upgrade_check(struct ws_conn *c, size_t hlen)
+/* Contract in ws.h. */
+int
+ws_upgrade_check(const char *answer, size_t hlen, const char *accept, char *why,
+                 size_t whylen)
 {
-    const char *a = c->in.data, *end = a + hlen;
+    const char *a = answer, *end = a + hlen;
     const char *eol = memchr(a, '\n', hlen);
     char status[128], v[256];
     size_t sl = eol ? (size_t)(eol - a) : 0;
@@ -410,43 +410,56 @@ upgrade_check(struct ws_conn *c, size_t hlen)
     if (sl > 0 && status[sl - 1] == '\r')
         status[sl - 1] = '\0';
     if (sscanf(status, "HTTP/1.1 %3d", &code) != 1) {
-        ws_finish(c, WS_CODE_ABNORMAL, false,
-                  "handshake failed: not an HTTP/1.1 answer (\"%.60s\")",
-                  status);
+        snprintf(why, whylen,
+                 "handshake failed: not an HTTP/1.1 answer (\"%.60s\")",
+                 status);
         return -1;
     }
     if (code != 101) {
-        ws_finish(c, WS_CODE_ABNORMAL, false,
-                  "handshake refused: the server answered \"%.80s\"", status);
+        snprintf(why, whylen,
+                 "handshake refused: the server answered \"%.80s\"", status);
         return -1;
     }
     if (!header_value(a, end, "Upgrade", v, sizeof(v)) ||
         strcasecmp(v, "websocket") != 0) {
-        ws_finish(c, WS_CODE_ABNORMAL, false,
-                  "handshake failed: no \"Upgrade: websocket\" header");
+        snprintf(why, whylen,
+                 "handshake failed: no \"Upgrade: websocket\" header");
         return -1;
     }
     if (!header_value(a, end, "Connection", v, sizeof(v)) ||
         !list_has_token(v, "upgrade")) {
-        ws_finish(c, WS_CODE_ABNORMAL, false,
-                  "handshake failed: no \"Connection: Upgrade\" header");
+        snprintf(why, whylen,
+                 "handshake failed: no \"Connection: Upgrade\" header");
         return -1;
     }
     if (!header_value(a, end, "Sec-WebSocket-Accept", v, sizeof(v)) ||
-        strcmp(v, c->accept) != 0) {
-        ws_finish(c, WS_CODE_ABNORMAL, false,
-                  "handshake failed: Sec-WebSocket-Accept is missing or does "
-                  "not match the key sent");
+        strcmp(v, accept) != 0) {
+        snprintf(why, whylen,
+                 "handshake failed: Sec-WebSocket-Accept is missing or does "
+                 "not match the key sent");
         return -1;
     }
     if (header_value(a, end, "Sec-WebSocket-Extensions", v, sizeof(v)) ||
         header_value(a, end, "Sec-WebSocket-Protocol", v, sizeof(v))) {
-        ws_finish(c, WS_CODE_ABNORMAL, false,
-                  "handshake failed: the server chose an extension or "
-                  "subprotocol that was not offered");
+        snprintf(why, whylen,
+                 "handshake failed: the server chose an extension or "
+                 "subprotocol that was not offered");
         return -1;
     }
     return 0;
+}
+
+/* Checks the complete answer (header block of hlen bytes); ends the
+ * connection with the reason when it is not a valid 101. Returns 0 or -1. */
+static int
+upgrade_check(struct ws_conn *c, size_t hlen)
+{
+    char why[WS_REASON_MAX];
+
+    if (ws_upgrade_check(c->in.data, hlen, c->accept, why, sizeof(why)) == 0)
+        return 0;
+    ws_finish(c, WS_CODE_ABNORMAL, false, "%s", why);
+    return -1;
 }
 
 static const struct wslay_event_callbacks EV_CALLBACKS = {

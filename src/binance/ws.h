@@ -119,6 +119,16 @@ enum ws_state ws_state(const struct ws_conn *c);
 /* Pings received (each answered with a pong by the library). */
 unsigned long ws_pings_received(const struct ws_conn *c);
 
+/* Checks a server's answer to the Upgrade request: its header block,
+ * hlen bytes from answer up to and including the blank line (need not be
+ * NUL-terminated), must be an HTTP/1.1 101 with "Upgrade: websocket",
+ * "Connection: Upgrade", a Sec-WebSocket-Accept equal to accept (the
+ * value the request's key calls for) and no extension or subprotocol.
+ * Returns 0, or -1 with a sentence in why (whylen > 0). Pure: ws.c calls
+ * it on what it read, the fuzz harness on anything. */
+int ws_upgrade_check(const char *answer, size_t hlen, const char *accept,
+                     char *why, size_t whylen);
+
 /* Closes the descriptor without a close handshake (on_close is not called
  * from here) and frees everything. c may be NULL. */
 void ws_free(struct ws_conn *c);

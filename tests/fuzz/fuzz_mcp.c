@@ -205,11 +205,16 @@ fx_complete(struct mcp_call *call, const char *ref_type, const char *ref_name,
                                          prefix, err);
 }
 
-static int
-fx_subscribe(struct mcp_call *call, const char *uri, int on,
-             struct mcp_error *err)
+static void *
+fx_subscribe(struct mcp_call *call, const char *uri, struct mcp_error *err)
 {
-    return conformance_provider.subscribe(call, uri, on, err);
+    return conformance_provider.subscribe(call, uri, err);
+}
+
+static uint64_t
+fx_watch_version(void *provider_ctx, void *watch, int64_t now_ms)
+{
+    return conformance_provider.watch_version(provider_ctx, watch, now_ms);
 }
 
 static const struct mcp_provider fuzz_provider = {
@@ -225,6 +230,7 @@ static const struct mcp_provider fuzz_provider = {
     .get_prompt = fx_get_prompt,
     .complete = fx_complete,
     .subscribe = fx_subscribe,
+    .watch_version = fx_watch_version,
 };
 
 int
