@@ -17,6 +17,7 @@
 #include "mcp.h"
 #include "settings.h"
 #include "stdio_transport.h"
+#include "stdiofeed.h"
 #include "supervisor.h"
 #include "symcache.h"
 #include "tls.h"
@@ -96,6 +97,24 @@ check_config(struct settings *s, int rc, char *err, size_t errlen)
     printf("configuration OK\n");
     settings_print_summary(s, stdout);
     return 0;
+}
+
+/* --mode stdio: the feed in a thread (unless feed = off), then the one
+ * session on stdin and stdout. Returns main's exit status. */
+static int
+serve_stdio(const struct settings *s, struct mcp_server *srv)
+{
+    struct stdio_options so = {
+        .notify_interval_ms = (int64_t)(s->notify_interval * 1000.0 + 0.5),
+    };
+    struct stdiofeed *feed = NULL;
+    int rc;
+
+    if (s->feed && (feed = stdiofeed_start(s, srv)) == NULL)
+        return 1;
+    rc = stdio_serve(srv, STDIN_FILENO, STDOUT_FILENO, &so) == 0 ? 0 : 1;
+    stdiofeed_stop(feed, srv);
+    return rc;
 }
 
 int
@@ -178,8 +197,9 @@ main(int argc, char **argv)
         .max_result_bytes = s.max_result_bytes,
         .provider = &mcp_binance_provider,
         .provider_ctx = &bctx,
-        /* pushed updates need the feed process's shared state */
-        .subscriptions = s.mode == MODE_SSE && s.feed,
+        /* pushed updates need the feed's shared state (a process in
+         * --mode sse, a thread over stdio) */
+        .subscriptions = s.feed,
     };
     struct mcp_server *srv = mcp_server_new(&opts);
     if (srv == NULL) {
@@ -194,7 +214,7 @@ main(int argc, char **argv)
     if (s.mode == MODE_SSE)
         rc = supervisor_run(&s, srv);
     else
-        rc = stdio_serve(srv, STDIN_FILENO, STDOUT_FILENO) == 0 ? 0 : 1;
+        rc = serve_stdio(&s, srv);
     mcp_server_free(srv);
     guard_close();
     symcache_reset();

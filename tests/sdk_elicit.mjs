@@ -301,6 +301,7 @@ async function main() {
       BINANCE_API_KEY: env.SDK_API_KEY,
       BINANCE_API_SECRET: env.SDK_API_SECRET,
       BINMCPD_MAX_ORDER_NOTIONAL: "1000",
+      BINMCPD_FEED: "off", // its feed thread would reach Binance's streams
       BINMCPD_ORDER_CONFIRMATION: "auto",
       BINMCPD_JOURNAL: env.STDIO_JOURNAL,
     },

@@ -76,6 +76,7 @@ async function main() {
       BINANCE_BASE_URL: fakexUrl,
       BINANCE_TESTNET_URL: fakexUrl,
       BINANCE_TIMEOUT_MS: "5000",
+      BINMCPD_FEED: "off", // its feed thread would reach Binance's streams
       ...(process.env.STDIO_JOURNAL ? { BINMCPD_JOURNAL: process.env.STDIO_JOURNAL } : {}),
       ...(withCreds ? { BINANCE_API_KEY: process.env.SDK_API_KEY,
                         BINANCE_API_SECRET: process.env.SDK_API_SECRET }

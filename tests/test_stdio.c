@@ -11,7 +11,11 @@
  * resynchronised for reads only), credentials switching, read-only mode,
  * cancellation, protocol robustness over the pipe, the command line, and
  * that nothing but JSON-RPC ever appears on stdout and no secret ever
- * appears on stdout or stderr.
+ * appears on stdout or stderr. With feed = on (suite "live"), the feed
+ * runs in the stdio process against the fake's streams: the order-book
+ * tools answer live, resources.subscribe is offered, and updates of
+ * binance://orders/open are pushed on stdout as whole lines between the
+ * answers; with feed = off (every other suite) it is not offered.
  *
  * Every wait has a deadline; every child is started, killed (when it must
  * be) and reaped by PID here.
@@ -39,6 +43,7 @@
 #include "mcp.h"
 #include "stdio_transport.h"
 #include "testlib.h"
+#include "wstest.h"
 
 
 #define RPC_TIMEOUT_MS    8000 /* longest wait for one answer */
@@ -476,21 +481,29 @@ capture_path(const char *tag, char *out, size_t len)
 }
 
 /* Starts `$BINMCPD --mode stdio [extra...]` with the fake exchange's URLs,
- * key A and the test timeout, overridden or extended by envset. */
+ * key A and the test timeout; envmore (NULL-terminated, may be NULL) adds
+ * to the environment, and overrides what it names (the first of two
+ * values wins). */
 static int
-daemon_start(struct daemon *d, const char *tag, const char *const *extra,
-             const char *timeout_ms)
+daemon_start_env(struct daemon *d, const char *tag, const char *const *extra,
+                 const char *timeout_ms, const char *const *envmore)
 {
     char base[160], testnet[160], timeout[64];
-    const char *envset[] = {base, testnet, timeout,
-                            "BINANCE_API_KEY=" TEST_KEY_A,
-                            "BINANCE_API_SECRET=" TEST_SECRET_A,
-                            /* the tools' own behaviour is tested here; the
-                             * trading guard in test_guard */
-                            "BINMCPD_MAX_ORDER_NOTIONAL=10000000",
-                            "BINMCPD_ORDER_CONFIRMATION=off", NULL};
+    const char *own[] = {base, testnet, timeout, "BINANCE_API_KEY=" TEST_KEY_A,
+                         "BINANCE_API_SECRET=" TEST_SECRET_A,
+                         /* the tools' own behaviour is tested here; the
+                          * trading guard in test_guard */
+                         "BINMCPD_MAX_ORDER_NOTIONAL=10000000",
+                         "BINMCPD_ORDER_CONFIRMATION=off", NULL};
+    const char *envset[24];
     const char *argv[16];
-    int in[2], out[2], err_fd, n = 0;
+    int in[2], out[2], err_fd, n = 0, ne = 0;
+
+    for (int i = 0; envmore != NULL && envmore[i] != NULL && ne < 15; i++)
+        envset[ne++] = envmore[i];
+    for (int i = 0; own[i] != NULL; i++)
+        envset[ne++] = own[i];
+    envset[ne] = NULL;
 
     memset(d, 0, sizeof(*d));
     d->pid = -1;
@@ -529,6 +542,13 @@ daemon_start(struct daemon *d, const char *tag, const char *const *extra,
     d->out_fd = out[0];
     fcntl(d->in_fd, F_SETFL, fcntl(d->in_fd, F_GETFL) | O_NONBLOCK);
     return d->pid > 0 ? 0 : -1;
+}
+
+static int
+daemon_start(struct daemon *d, const char *tag, const char *const *extra,
+             const char *timeout_ms)
+{
+    return daemon_start_env(d, tag, extra, timeout_ms, NULL);
 }
 
 /* Closes the daemon's stdin, reads the rest of its output and waits up to
@@ -796,6 +816,11 @@ test_initialize(void)
                            PACKAGE_VERSION);
     CU_ASSERT_PTR_NOT_NULL(tl_get_path(m, "result.capabilities.tools"));
     CU_ASSERT_PTR_NOT_NULL(tl_get_path(m, "result.capabilities.resources"));
+    /* feed = off (tl_env_build): no feed, no subscriptions */
+    CU_ASSERT_TRUE(json_object_is_type(
+        tl_get_path(m, "result.capabilities.resources.subscribe"),
+        json_type_boolean));
+    CU_ASSERT_FALSE(tl_bool_at(m, "result.capabilities.resources.subscribe"));
     CU_ASSERT_PTR_NOT_NULL(tl_get_path(m, "result.capabilities.prompts"));
     CU_ASSERT_PTR_NOT_NULL(tl_get_path(m, "result.capabilities.logging"));
     CU_ASSERT_PTR_NOT_NULL(tl_get_path(m, "result.capabilities.completions"));
@@ -1187,7 +1212,7 @@ test_watch_market_rest(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
     CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "source"), "rest");
     CU_ASSERT_PTR_NOT_NULL(
-        strstr(tl_str_at(sc, "fallback_reason"), "stdio mode"));
+        strstr(tl_str_at(sc, "fallback_reason"), "feed = off"));
     CU_ASSERT_TRUE(tl_bool_at(sc, "condition.met"));
     before = fakex_count(&fx, "GET", "/api/v3/ticker/24hr");
     drop_notes(&dm);
@@ -1813,6 +1838,235 @@ static CU_TestInfo cancel_tests[] = {
 };
 
 /* ------------------------------------------------------------------ */
+/* Suite "live": feed = on, the feed in the stdio process              */
+
+#define LIVE_MS   15000 /* a book or an account goes live within */
+#define UPDATE_MS 10000 /* an update is pushed within */
+
+static struct daemon lv;
+static char ws_base[64];
+
+static int
+init_live(void)
+{
+    char stream[160], wsapi[192];
+    /* every URL at the fake; account A (daemon_start_env); orders through
+     * without confirmation, the guard's limit and the test journal still
+     * apply */
+    const char *envmore[] = {"BINMCPD_FEED=on",
+                             stream,
+                             wsapi,
+                             "BINMCPD_MAX_ORDER_NOTIONAL=1000",
+                             "BINMCPD_NOTIFY_INTERVAL=0.2",
+                             NULL};
+
+    if (wstest_start(&fx, ws_base, sizeof(ws_base)) < 0)
+        return -1;
+    snprintf(stream, sizeof(stream), "BINANCE_STREAM_URL=%s", ws_base);
+    snprintf(wsapi, sizeof(wsapi), "BINANCE_WS_API_URL=%s/ws-api/v3", ws_base);
+    return daemon_start_env(&lv, "live", NULL, "3000", envmore);
+}
+
+static int
+clean_live(void)
+{
+    daemon_free(&lv);
+    fakex_stop(&fx);
+    return 0;
+}
+
+/* Takes the queued notifications/resources/updated for uri; returns how
+ * many there were (the others stay queued). */
+static int
+take_updates(struct daemon *d, const char *uri)
+{
+    size_t j = 0;
+    int n = 0;
+
+    for (size_t i = 0; i < d->qn; i++) {
+        json_object *m = d->q[i].msg;
+        if (strcmp(tl_str_at(m, "method"), "notifications/resources/updated") ==
+                0 &&
+            strcmp(tl_str_at(m, "params.uri"), uri) == 0) {
+            json_object_put(m);
+            n++;
+        } else {
+            d->q[j++] = d->q[i];
+        }
+    }
+    d->qn = j;
+    return n;
+}
+
+/* Waits up to timeout_ms for an update of uri; returns how many came. */
+static int
+wait_update(struct daemon *d, const char *uri, long timeout_ms)
+{
+    int64_t end = tl_now_ms() + timeout_ms;
+    int n;
+
+    while ((n = take_updates(d, uri)) == 0 && tl_now_ms() < end)
+        if (pump(d, (int)(end - tl_now_ms())) < 0)
+            break;
+    return n;
+}
+
+static void
+test_live_initialize(void)
+{
+    json_object *m =
+        rpc(&lv, "initialize",
+            "{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{},"
+            "\"clientInfo\":{\"name\":\"test_stdio\",\"version\":\"1\"}}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    CU_ASSERT_TRUE(tl_bool_at(m, "result.capabilities.resources.subscribe"));
+    CU_ASSERT_EQUAL(send_line(&lv, "{\"jsonrpc\":\"2.0\",\"method\":"
+                                   "\"notifications/initialized\"}"),
+                    0);
+    CU_ASSERT_TRUE(ping_ok(&lv));
+}
+
+static void
+test_live_orderbook(void)
+{
+    int64_t end = tl_now_ms() + LIVE_MS;
+    json_object *sc;
+    int calls = 0;
+
+    for (;;) {
+        sc = call_ok(&lv, "get_orderbook_metrics", "{\"symbol\":\"BTCUSDT\"}");
+        calls++;
+        if (sc == NULL || strcmp(tl_str_at(sc, "source"), "live") == 0 ||
+            tl_now_ms() >= end)
+            break;
+        tl_sleep_ms(200);
+    }
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
+    if (strcmp(tl_str_at(sc, "source"), "live") != 0)
+        fprintf(stderr, "test_stdio: not live after %d calls: %s\n", calls,
+                json_object_to_json_string(sc));
+    CU_ASSERT_STRING_EQUAL(tl_str_at(sc, "source"), "live");
+    CU_ASSERT_TRUE(tl_bool_at(sc, "websocket_connected"));
+    CU_ASSERT_PTR_NULL(tl_get_path(sc, "fallback_reason"));
+    /* the first call asked the feed to track the symbol: it was not live */
+    CU_ASSERT_TRUE(calls > 1);
+}
+
+/* Reads binance://orders/open until it comes from the account's user data
+ * stream; returns whether it did within LIVE_MS. */
+static int
+orders_stream_live(struct daemon *d)
+{
+    int64_t end = tl_now_ms() + LIVE_MS;
+
+    for (;;) {
+        json_object *m =
+            rpc(d, "resources/read", "{\"uri\":\"binance://orders/open\"}");
+        if (m == NULL)
+            return 0;
+        if (tl_contains(tl_str_at(m, "result.contents.0.text"),
+                        "user data stream (live"))
+            return 1;
+        if (tl_now_ms() >= end)
+            return 0;
+        tl_sleep_ms(200);
+    }
+}
+
+static void
+test_live_orders_updates(void)
+{
+    const char *uri = "binance://orders/open";
+    json_object *sc, *m;
+    char path[96];
+    int64_t id;
+
+    m = rpc(&lv, "resources/subscribe", "{\"uri\":\"binance://orders/open\"}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tl_get_path(m, "result"));
+    CU_ASSERT_TRUE_FATAL(orders_stream_live(&lv));
+    /* what the stream's start announced is not what is tested */
+    tl_sleep_ms(400);
+    pump(&lv, 0);
+    take_updates(&lv, uri);
+
+    sc = call_ok(&lv, "place_order",
+                 "{\"symbol\":\"BTCUSDT\",\"side\":\"BUY\",\"type\":\"LIMIT\","
+                 "\"quantity\":\"0.001\",\"price\":\"20000\","
+                 "\"time_in_force\":\"GTC\"}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
+    id = tl_int_at(sc, "orderId");
+    CU_ASSERT_TRUE_FATAL(id >= FAKEX_FIRST_ORDER_ID);
+    CU_ASSERT_TRUE(wait_update(&lv, uri, UPDATE_MS) >= 1);
+
+    tl_sleep_ms(400);
+    pump(&lv, 0);
+    take_updates(&lv, uri);
+    snprintf(path, sizeof(path), "/__fake/fill?orderId=%lld", (long long)id);
+    CU_ASSERT_EQUAL_FATAL(fakex_http(&fx, "POST", path, NULL, 0), 200);
+    CU_ASSERT_TRUE(wait_update(&lv, uri, UPDATE_MS) >= 1);
+    /* and the order is gone from the live open orders */
+    m = rpc(&lv, "resources/read", "{\"uri\":\"binance://orders/open\"}");
+    snprintf(path, sizeof(path), "%lld", (long long)id);
+    CU_ASSERT_FALSE(tl_contains(tl_str_at(m, "result.contents.0.text"), path));
+}
+
+/* Updates of a busy market while answers go out: every line on stdout
+ * stays one whole JSON-RPC message. */
+static void
+test_live_whole_lines(void)
+{
+    const char *uri = "binance://market/BTCUSDT";
+    int updates = 0;
+    json_object *m;
+
+    m = rpc(&lv, "resources/subscribe",
+            "{\"uri\":\"binance://market/BTCUSDT\"}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tl_get_path(m, "result"));
+    CU_ASSERT_EQUAL_FATAL(wstest_post(&fx, "/__fake/stream/random?symbol="
+                                           "BTCUSDT&n=2000&rate=1000&seed=7"
+                                           "&changes=8"),
+                          200);
+    for (int i = 0; i < 40; i++) {
+        CU_ASSERT_PTR_NOT_NULL(call_ok(&lv, "get_orderbook_depth",
+                                       "{\"symbol\":\"BTCUSDT\","
+                                       "\"levels\":100}"));
+        updates += take_updates(&lv, uri);
+    }
+    /* the stream's burst may come late on a busy machine: wait for it */
+    int64_t end = tl_now_ms() + UPDATE_MS;
+    while (updates < 2 && tl_now_ms() < end)
+        updates += wait_update(&lv, uri, end - tl_now_ms());
+    if (updates < 2)
+        fprintf(stderr, "test_stdio: %d updates of %s\n", updates, uri);
+    CU_ASSERT_TRUE(updates >= 2);
+    CU_ASSERT_EQUAL(lv.bad_lines, 0);
+}
+
+static void
+test_live_exit(void)
+{
+    int64_t t0 = tl_now_ms();
+    int status;
+
+    /* end of input: the notifier and the feed thread stop, exit 0 */
+    CU_ASSERT_EQUAL(daemon_close(&lv, &status), 0);
+    CU_ASSERT_TRUE(exited_with(status, 0));
+    CU_ASSERT_TRUE(tl_now_ms() - t0 < 3000);
+    CU_ASSERT_EQUAL(lv.bad_lines, 0);
+    CU_ASSERT_TRUE(lv.lines > 0);
+}
+
+static CU_TestInfo live_tests[] = {
+    {"feed on: resources.subscribe is offered", test_live_initialize},
+    {"an order-book tool becomes live", test_live_orderbook},
+    {"orders/open is pushed after an order and after its fill",
+     test_live_orders_updates},
+    {"market updates and answers: whole lines only", test_live_whole_lines},
+    {"end of input: the feed thread stops, exit 0", test_live_exit},
+    CU_TEST_INFO_NULL,
+};
+
+/* ------------------------------------------------------------------ */
 /* Suite "secrets": what every daemon wrote                            */
 
 static void
@@ -1866,6 +2120,7 @@ static CU_SuiteInfo suites[] = {
     {"session", init_session, clean_session, NULL, NULL, session_tests},
     {"read-only", init_read_only, clean_read_only, NULL, NULL, read_only_tests},
     {"cancel", init_cancel, clean_cancel, NULL, NULL, cancel_tests},
+    {"live", init_live, clean_live, NULL, NULL, live_tests},
     {"secrets", NULL, clean_secrets, NULL, NULL, secret_tests},
     CU_SUITE_INFO_NULL,
 };

@@ -1386,7 +1386,7 @@ test_orderbook_health_empty(void)
     CU_ASSERT_EQUAL(jint(r.data, "last_update_age_ms"), 0);
     CU_ASSERT_STRING_EQUAL(jstr(r.data, "websocket_connected"), "false");
     CU_ASSERT_PTR_NOT_NULL(strstr(jstr(r.data, "reason"), "REST snapshot"));
-    /* no market segment here (as in stdio mode): never live */
+    /* no market segment here (as with feed = off): never live */
     CU_ASSERT_STRING_EQUAL(jstr(r.data, "source"), "rest_snapshot");
     CU_ASSERT_PTR_NOT_NULL(strstr(jstr(r.data, "reason"), "feed = off"));
     CU_ASSERT(jint(r.data, "timestamp") > FAKEX_SEED_TIME);
@@ -1415,7 +1415,7 @@ test_orderbook_metrics(void)
     CU_ASSERT_STRING_EQUAL(jstr(r.data, "best_ask"), FAKEX_BTCUSDT_ASK);
     CU_ASSERT_STRING_EQUAL(jstr(r.data, "source"), "rest_snapshot");
     CU_ASSERT_STRING_EQUAL(jstr(r.data, "websocket_connected"), "false");
-    CU_ASSERT_PTR_NOT_NULL(strstr(jstr(r.data, "fallback_reason"), "stdio"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(jstr(r.data, "fallback_reason"), "feed = off"));
     CU_ASSERT(NEAR(jdbl(r.data, "spread_bps"), 0.02 / 49999.99 * 1e4));
     CU_ASSERT(NEAR(jdbl(r.data, "bid_volume"), 21.0));
     CU_ASSERT(NEAR(jdbl(r.data, "ask_volume"), 21.0));
@@ -1822,7 +1822,7 @@ test_watch_now(void)
     CU_ASSERT_STRING_EQUAL(jstr(r.data, "symbol"), "BTCUSDT");
     CU_ASSERT_STRING_EQUAL(jstr(r.data, "source"), "rest");
     CU_ASSERT_PTR_NOT_NULL(
-        strstr(jstr(r.data, "fallback_reason"), "stdio mode, or feed = off"));
+        strstr(jstr(r.data, "fallback_reason"), "(feed = off)"));
     CU_ASSERT_STRING_EQUAL(jstr(r.data, "best_bid"), "49999.99");
     CU_ASSERT_STRING_EQUAL(jstr(r.data, "best_ask"), "50000.01");
     CU_ASSERT_STRING_EQUAL(jstr(r.data, "last_trade.price"), "50000");
@@ -2413,10 +2413,10 @@ test_an_no_data(void)
     CU_ASSERT_EQUAL(jint(r.data, "coverage.books.count"), 0);
     res_free(&r);
 
-    /* no feed at all (stdio mode, feed = off) */
+    /* no feed at all (feed = off) */
     CU_ASSERT_EQUAL_FATAL(
         call("get_microstructure_health", "{\"symbol\":\"BTCUSDT\"}", &r), 0);
-    CU_ASSERT(tl_contains(jstr(r.data, "data_note"), "stdio mode"));
+    CU_ASSERT(tl_contains(jstr(r.data, "data_note"), "feed = off"));
     CU_ASSERT_STRING_EQUAL(jstr(r.data, "band"), "UNKNOWN");
     CU_ASSERT_PTR_NULL(tl_get_path(r.data, "score"));
     res_free(&r);

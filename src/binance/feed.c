@@ -647,7 +647,12 @@ take_snapshot(struct feed *f, int slot)
     bnc_params_add(&p, "symbol", s->symbol);
     bnc_params_add_int(&p, "limit", f->cfg.snapshot_limit);
     req.params = &p;
+    req.cancel = f->cfg.cancel;
     bnc_call(&req, &resp);
+    if (resp.status == BNC_ERR_CANCELLED) {
+        bnc_response_free(&resp); /* stopping: the snapshot stays due */
+        return;
+    }
     if (resp.sent) {
         s->snapshots++;
         f->st.snapshots++;

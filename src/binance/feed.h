@@ -39,6 +39,7 @@
 #define BINMCPD_FEED_H
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -65,6 +66,9 @@ struct feed_config {
     int64_t max_conn_age_ms;       /* 23 h 30 min, less up to 10 min jitter */
     int64_t connect_timeout_ms;    /* connect, TLS and Upgrade: 10000 */
     int control_per_s;             /* SUBSCRIBE/UNSUBSCRIBE a second: 4 */
+    const atomic_int *cancel;      /* non-zero aborts a REST snapshot in
+                                      flight (the loop is stopping); may be
+                                      NULL */
 };
 
 /* Fills c with the defaults above and the mainnet URLs; market NULL. */

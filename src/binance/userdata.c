@@ -714,7 +714,8 @@ snapshot_call(struct userdata *u, struct udkey *k, const char *path,
                               .path = path,
                               .params = p,
                               .kind = BNC_READ,
-                              .creds = &k->c};
+                              .creds = &k->c,
+                              .cancel = u->cfg.cancel};
     char why[512];
 
     if (bnc_call(&req, resp) == 0)

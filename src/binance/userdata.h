@@ -55,6 +55,7 @@
 #ifndef BINMCPD_USERDATA_H
 #define BINMCPD_USERDATA_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -77,6 +78,9 @@ struct ud_config {
     int64_t key_retry_ms;        /* a refused subscription: 60000 */
     int64_t answer_timeout_ms;   /* no answer to a request: reconnect, 10000 */
     long recv_window;            /* of the signed subscription: 5000 */
+    const atomic_int *cancel;    /* non-zero aborts a REST snapshot in
+                                    flight (the loop is stopping); may be
+                                    NULL */
 };
 
 /* Fills c with the defaults above and the mainnet URL; state NULL. */

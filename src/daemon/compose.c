@@ -84,20 +84,6 @@ after_exchange(void *arg, const struct bnc_response *r, int64_t sent_ms)
         metrics_upstream_error(c->metrics, (int)r->http_status, r->api_code);
 }
 
-/* binance_ctx.follow_key: passes a session's key to the feed process.
- * A full channel loses it; the subscription asks again. */
-static int
-follow_key(void *arg, const struct creds *cr)
-{
-    const struct compose *c = arg;
-
-    if (ipc_send_key(&c->keys, 0, cr) < 0) {
-        log_warn("could not pass a key to the feed");
-        return -1;
-    }
-    return 0;
-}
-
 /* A worker starts: the engine signs with the worker's copy of the
  * credentials, the trading journal opens (without it every order is
  * refused), and a predecessor's connection counts are forgotten. */
@@ -109,8 +95,8 @@ worker_start(void *arg, int index, struct creds *creds, pthread_rwlock_t *lock)
 
     tools_set_daemon_creds(c->srv, creds, lock);
     tools_set_market(c->srv, c->market);
-    tools_set_userdata(c->srv, c->users, c->users != NULL ? follow_key : NULL,
-                       (void *)(uintptr_t)c);
+    tools_set_userdata(c->srv, c->users,
+                       c->users != NULL ? feedproc_follow_key : NULL, &c->keys);
     if (!c->s->read_only && guard_open(creds, err, sizeof(err)) < 0)
         log_error("%s; every order will be refused", err);
     if (c->conns != NULL)

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,14 +43,15 @@ struct feedproc {
     int respawn;           /* the next fork replaces a dead feed */
 };
 
-/* The feed child's stop flag: a signal handler sets it. */
-static volatile sig_atomic_t feed_stop;
+/* The feed child's stop flag: a signal handler sets it (a lock-free
+ * atomic may be stored from a handler). */
+static atomic_int feed_stop;
 
 static void
 on_stop_signal(int sig)
 {
     (void)sig;
-    feed_stop = 1;
+    atomic_store(&feed_stop, 1);
 }
 
 /* The feed's configuration from the daemon's settings. */
@@ -149,58 +151,67 @@ keys_sweep(struct feed_keys *k, int64_t now)
     }
 }
 
-/* The user data module for the daemon's settings, following the daemon's
- * credentials. Returns 0 (k->ud NULL when there is no area), or -1. */
+/* The user data module for settings s writing users (NULL: none) and
+ * reading keys (may be NULL), following the daemon's credentials; stop
+ * aborts its REST snapshots. Returns 0 (k->ud NULL when there is no
+ * area), or -1. */
 static int
-keys_open(struct feed_keys *k, const struct feedproc *fp)
+keys_open(struct feed_keys *k, const struct settings *s,
+          struct userstate *users, const struct ipc *keys,
+          const atomic_int *stop)
 {
     struct ud_config uc;
     char err[256];
 
     memset(k, 0, sizeof(*k));
-    k->rx_fd = fp->keys != NULL ? ipc_rx_fd(fp->keys, 0) : -1;
-    k->users = fp->users;
-    if (fp->users == NULL)
+    k->rx_fd = keys != NULL ? ipc_rx_fd(keys, 0) : -1;
+    k->users = users;
+    if (users == NULL)
         return 0;
     /* A new feed follows no account yet: the records of the one before
      * go, and the workers that still need an account send it again. */
-    us_writer_recover(fp->users);
-    for (unsigned i = 0; i < us_slots(fp->users); i++)
-        us_release(fp->users, (int)i);
+    us_writer_recover(users);
+    for (unsigned i = 0; i < us_slots(users); i++)
+        us_release(users, (int)i);
     ud_config_defaults(&uc);
     snprintf(uc.ws_api_url, sizeof(uc.ws_api_url), "%s",
-             settings_ws_api_url(fp->s));
-    uc.state = fp->users;
+             settings_ws_api_url(s));
+    uc.state = users;
+    uc.cancel = stop;
     if ((k->ud = ud_new(&uc, err, sizeof(err))) == NULL) {
         log_warnx("user data: %s", err);
         return -1;
     }
-    keys_follow(k, &fp->s->creds, 1);
+    keys_follow(k, &s->creds, 1);
     return 0;
 }
 
-/* The feed's loop: market streams, user data streams, the keys' channel. */
-static int
-feed_loop(const struct feedproc *fp, const struct feed_config *fc)
+int
+feedproc_run(const struct settings *s, struct market *market,
+             struct userstate *users, const struct ipc *keys,
+             const atomic_int *stop)
 {
+    struct feed_config fc;
     struct feed_keys k;
     char err[256];
     struct feed *f;
     int rc = 0;
 
-    market_writer_recover(fc->market, now_ms());
-    if ((f = feed_new(fc, err, sizeof(err))) == NULL) {
+    feed_config_from(s, market, &fc);
+    fc.cancel = stop;
+    market_writer_recover(market, now_ms());
+    if ((f = feed_new(&fc, err, sizeof(err))) == NULL) {
         log_warnx("%s", err);
         return -1;
     }
-    if (keys_open(&k, fp) < 0) {
+    if (keys_open(&k, s, users, keys, stop) < 0) {
         feed_free(f);
         return -1;
     }
     log_info("started (streams %s, up to %u symbols; user data %s)",
-             fc->stream_url, market_slots(fc->market),
-             k.ud != NULL ? settings_ws_api_url(fp->s) : "off");
-    while (!feed_stop && rc == 0) {
+             fc.stream_url, market_slots(market),
+             k.ud != NULL ? settings_ws_api_url(s) : "off");
+    while (!atomic_load(stop) && rc == 0) {
         rc = feed_step(f, FEEDPROC_STEP_MS);
         if (k.ud == NULL)
             continue;
@@ -211,7 +222,7 @@ feed_loop(const struct feedproc *fp, const struct feed_config *fc)
     }
     ud_free(k.ud);
     feed_free(f);
-    market_writer_recover(fc->market, now_ms());
+    market_writer_recover(market, now_ms());
     return rc;
 }
 
@@ -223,7 +234,6 @@ static void
 feedproc_child(struct feedproc *fp, const struct feedproc_parent *p)
 {
     static const int stop_signals[] = {SIGTERM, SIGINT, SIGQUIT};
-    struct feed_config fc;
     struct sigaction sa;
 
     if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != p->pid)
@@ -242,8 +252,20 @@ feedproc_child(struct feedproc *fp, const struct feedproc_parent *p)
     signal(SIGPIPE, SIG_IGN); /* a peer's close is an error return */
     signal(SIGCHLD, SIG_DFL);
     sigprocmask(SIG_SETMASK, p->mask, NULL);
-    feed_config_from(fp->s, fp->market, &fc);
-    _exit(feed_loop(fp, &fc) == 0 ? 0 : 1);
+    int rc = feedproc_run(fp->s, fp->market, fp->users, fp->keys, &feed_stop);
+    _exit(rc == 0 ? 0 : 1);
+}
+
+int
+feedproc_follow_key(void *arg, const struct creds *c)
+{
+    const struct ipc *keys = arg;
+
+    if (ipc_send_key(keys, 0, c) < 0) {
+        log_warn("could not pass a key to the feed");
+        return -1;
+    }
+    return 0;
 }
 
 struct feedproc *

@@ -26,18 +26,24 @@
  * compose.c installed before fork, so the feed's REST snapshots are
  * charged to the weight budget every worker shares.
  *
- * Layer src/daemon/: only the supervisor and compose.c include it.
+ * The loop itself (feedproc_run) is shared with --mode stdio, which runs it
+ * in a thread of its own process (stdiofeed.h) instead of a child.
+ *
+ * Layer src/daemon/: only the supervisor, compose.c and stdiofeed.c
+ * include it.
  */
 #ifndef BINMCPD_FEEDPROC_H
 #define BINMCPD_FEEDPROC_H
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/types.h>
 
 #include "settings.h"
 
 #define FEEDPROC_COMM "binmcpd-feed" /* /proc/PID/comm of the feed */
 
+struct creds;
 struct market;
 struct metrics;
 struct userstate;
@@ -60,6 +66,27 @@ struct feedproc_parent {
 struct feedproc *feedproc_new(const struct settings *s, struct market *market,
                               struct userstate *users, const struct ipc *keys,
                               struct metrics *metrics);
+
+/* The feed's loop, in the calling process or thread: the market streams
+ * for settings s (stream_url, feed_idle) writing market; the user data
+ * streams (ws_api_url) writing users (NULL: none), following the daemon's
+ * credentials s->creds from the start and the session keys (IPC_KEY) and
+ * daemon credentials (IPC_CREDS) that arrive on keys (the channel's one
+ * slot; may be NULL). s, market, users and keys must outlive the call.
+ * Returns within about 20 ms of *stop becoming non-zero: 0; or -1 (logged)
+ * when the loop cannot go on (no memory, a broken connection object): the
+ * caller runs it again after a backoff (daemon_respawn_backoff_ms). The
+ * caller handles signals: nothing here installs a handler. */
+int feedproc_run(const struct settings *s, struct market *market,
+                 struct userstate *users, const struct ipc *keys,
+                 const atomic_int *stop);
+
+/* binance_ctx.follow_key (tools_set_userdata) for the tools of a worker
+ * or of the stdio server: passes a session's key to the feed on its
+ * channel, arg (the struct ipc given to feedproc_new or feedproc_run as
+ * keys). A full channel loses it (logged, -1); the subscription asks
+ * again. Returns 0 or -1. */
+int feedproc_follow_key(void *arg, const struct creds *c);
 
 /* Frees fp (the process, if any, is the caller's to stop first). NULL is
  * allowed. */

@@ -597,7 +597,7 @@ static const struct opt_row opt_table[] = {
         F(rate_burst), 1, 1000000, "requests allowed in a burst (20)"),
     /* live market data (the feed process) */
     OPT("feed", 0, "BOOL", WHERE_ALL, "BINMCPD_FEED", META_NONE, set_flag,
-        F(feed), 0, 0, "run the feed process in --mode sse (yes)"),
+        F(feed), 0, 0, "live market data: the feed (yes)"),
     OPT("stream-url", 0, "URL", WHERE_ALL, "BINANCE_STREAM_URL", META_NONE,
         set_ws_url, F(stream_url), 0, 0,
         "market streams (the environment's wss:// URL)"),
@@ -1544,15 +1544,15 @@ settings_print_summary(const struct settings *s, FILE *out)
                     s->rate_limit, s->rate_burst);
         else
             fprintf(out, "rate limit: off\n");
-        if (s->feed)
-            fprintf(out,
-                    "live market data: streams from %s, up to %d symbols, "
-                    "idle after %d s; resource updates at most every %g s\n",
-                    settings_stream_url(s), s->max_tracked_symbols,
-                    s->feed_idle_s, s->notify_interval);
-        else
-            fprintf(out, "live market data: off (feed = off)\n");
     }
+    if (s->feed)
+        fprintf(out,
+                "live market data: streams from %s, up to %d symbols, "
+                "idle after %d s; resource updates at most every %g s\n",
+                settings_stream_url(s), s->max_tracked_symbols, s->feed_idle_s,
+                s->notify_interval);
+    else
+        fprintf(out, "live market data: off (feed = off)\n");
     fprintf(out, "environment: %s (%s)\n", creds_env_name(s->bnc.default_env),
             s->bnc.default_env == BNC_ENV_TESTNET ? s->bnc.testnet_url
                                                   : s->bnc.mainnet_url);

@@ -35,8 +35,7 @@ live_read(struct mcp_call *call, const char *symbol, struct market_state *st,
     int slot;
 
     if (m == NULL) {
-        snprintf(why, len,
-                 "no live market data here (stdio mode, or feed = off)");
+        snprintf(why, len, "no live market data here (feed = off)");
         return 0;
     }
     if ((slot = market_request(m, symbol, now)) < 0) {

@@ -31,8 +31,8 @@ int live_feed_running(const struct market *m, int64_t now, char *why,
 /* Reads symbol (Binance's spelling) for call: asks the feed to track it
  * and copies its state into *st (the caller's, about 4 KiB: allocate it
  * once for a loop). Returns 1 when st holds a live book, 0 when it does
- * not, with the reason in why (len bytes): no market segment (stdio,
- * feed = off), no free slot, the feed down, or the book not live yet. st
+ * not, with the reason in why (len bytes): no market segment
+ * (feed = off), no free slot, the feed down, or the book not live yet. st
  * is undefined then. */
 int live_read(struct mcp_call *call, const char *symbol,
               struct market_state *st, char *why, size_t len);

@@ -167,7 +167,7 @@ data_load(struct mcp_call *call, const char *symbol, struct ta_data *d)
     d->in.now_ms = now_ms();
     if (m == NULL) {
         snprintf(d->why, sizeof(d->why),
-                 "no live market data here (stdio mode, or feed = off): "
+                 "no live market data here (feed = off): "
                  "only REST data can be shown");
         return 0;
     }
@@ -974,8 +974,8 @@ ta_prompt_advanced(struct mcp_call *call, const char *symbol,
     " Every result says how much data it rests on (coverage: the part of "  \
     "the window the data covers, and how many trades or samples); with "    \
     "none the figures are null or UNKNOWN, never made up. The first call "  \
-    "for a symbol asks the feed to track it (--mode sse); data_note says "  \
-    "why data is missing (stdio mode, feed off or down, just asked)."
+    "for a symbol asks the feed to track it; data_note says "              \
+    "why data is missing (feed off or down, just asked)."
 
 const struct tool_def tools_analytics[] = {
     {"get_order_flow", "Order flow",

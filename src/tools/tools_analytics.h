@@ -8,7 +8,7 @@
  * samples in the market segment (market.h), copied out into analytics.h's
  * struct an_input. The first use of a symbol asks the feed to track it and
  * answers with what is there (coverage fraction 0: no number is made up).
- * Without a feed (stdio mode, feed = off, the feed down) the answer says
+ * Without a feed (feed = off, the feed down) the answer says
  * why. The volume profile (and the traded vacuums built on it) fills the
  * part of its window the stream has not covered from REST 1-minute (or 5-
  * or 15-minute) klines and names the source of each part.

@@ -36,7 +36,7 @@ struct binance_ctx {
     pthread_rwlock_t *creds_lock;     /* guards *daemon_creds, may be NULL */
     struct market *market;   /* the feed's market segment (market.h): the
                                 order-book tools answer live from it; NULL
-                                without a feed (stdio, feed = off) */
+                                without a feed (feed = off) */
     struct userstate *users; /* the feed's user-data area (userstate.h);
                                 NULL without a feed */
     /* Asks the feed process to follow c's account (its user data stream).

@@ -9,7 +9,7 @@
  * feed to track its symbol (market_request), then reads the slot; the
  * answer is live when the slot holds that symbol, its status is live and
  * the feed's heartbeat is fresh (LIVE_FRESH_MS). Otherwise - no feed
- * (stdio, feed = off), the feed down or restarting, the book not synced
+ * (feed = off), the feed down or restarting, the book not synced
  * yet (the first call for a symbol) - metrics and depth come from a REST
  * snapshot (GET /api/v3/depth, limit 100, weight 5) taken at call time,
  * and the result says so: source "rest_snapshot", websocket_connected
@@ -665,7 +665,7 @@ get_orderbook_health(struct mcp_call *call, json_object *args,
     }
     if (m == NULL)
         snprintf(nolive, sizeof(nolive),
-                 "no live market data here (stdio mode, or feed = off)");
+                 "no live market data here (feed = off)");
     pthread_mutex_lock(&track_lock);
     n = n_track;
     for (size_t i = 0; i < n; i++) {
@@ -721,7 +721,7 @@ get_orderbook_health(struct mcp_call *call, json_object *args,
     "update_rate_per_s, resync_count) or rest_snapshot (a REST snapshot "   \
     "taken at call time, 100 levels a side: websocket_connected false and " \
     "fallback_reason, e.g. the first call for a symbol, which asks the "    \
-    "feed to track it, the feed down, or stdio mode)."
+    "feed to track it, the feed down, or feed = off)."
 
 const struct tool_def tools_orderbook[] = {
     {"get_orderbook_metrics", "Order book metrics",
@@ -775,7 +775,7 @@ const struct tool_def tools_orderbook[] = {
      "symbols_tracked), the age in ms of the least recently changed live "
      "book, websocket_connected, resync_count, and status ok when the "
      "stream is up and every tracked book is live, else degraded. "
-     "Without it (source rest_snapshot: stdio mode, feed = off, or the feed "
+     "Without it (source rest_snapshot: feed = off, or the feed "
      "down): how many symbols get_orderbook_metrics/get_orderbook_depth "
      "fetched by REST snapshot in this worker (at most 32 remembered), the age in ms "
      "of the oldest last successful fetch, websocket_connected false, and "

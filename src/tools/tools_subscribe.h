@@ -15,8 +15,8 @@
  *    that it can ask the feed process to follow the account again after
  *    the feed restarted, and it renews the account's lease (us_touch).
  *
- * Subscriptions need the feed's shared state: without it (stdio, feed =
- * off) the server does not offer them (mcp_options.subscriptions).
+ * Subscriptions need the feed's shared state: without it (feed = off)
+ * the server does not offer them (mcp_options.subscriptions).
  * Errors: -32002 for an unknown resource or symbol, -32602 for
  * orders/balances without credentials, -32603 when the feed's area is
  * missing or full.

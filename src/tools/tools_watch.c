@@ -664,9 +664,9 @@ const struct tool_def tools_watch[] = {
     {"watch_market", "Watch a market",
      "One trading pair's state: best bid and ask, spread_bps, the last "
      "trade, the 24 h change when known, and book_age_ms (how old the "
-     "reported prices are). source live: the feed process's local book "
-     "(--mode sse); source rest: GET /api/v3/ticker/24hr, with "
-     "fallback_reason (stdio mode, feed off or down, or the book not live "
+     "reported prices are). source live: the feed's local book; source "
+     "rest: GET /api/v3/ticker/24hr, with "
+     "fallback_reason (feed off or down, or the book not live "
      "yet). With a condition and timeout_s (1 to 600) it waits until the "
      "condition holds, the order ends (CANCELED, EXPIRED, REJECTED) or the "
      "time is up, sending progress notifications every 5 s when asked; "

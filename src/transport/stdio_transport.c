@@ -5,8 +5,10 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bnc.h"
@@ -21,30 +23,46 @@ struct line {
     char text[];
 };
 
+#define NOTIFY_TICK_MS         25   /* the notifier polls this often */
+#define NOTIFY_INTERVAL_DEF_MS 1000 /* without stdio_options */
+
 struct stdio_ctx {
     struct mcp_session sess;
     int out_fd;
-    int out_failed;
+    atomic_int out_failed;
+    pthread_mutex_t out_lock; /* one whole line at a time on out_fd */
     pthread_mutex_t qlock;
     pthread_cond_t qcond;
     struct line *head, *tail;
     int eof;
+    /* the notifier (only when the server offers subscriptions) */
+    int64_t notify_interval_ms;
+    pthread_t notifier;
+    int notifier_started;
+    pthread_mutex_t nlock;
+    pthread_cond_t nwake; /* CLOCK_MONOTONIC */
+    int notifier_stopping;
 };
 
-/* The session's sink: one message per line. Only the executor writes. */
+/* The session's sink: one message per line. The executor and the notifier
+ * write; the lock keeps each line whole. */
 static int
 stdio_sink(void *arg, const char *msg, size_t len)
 {
     struct stdio_ctx *ctx = arg;
-    if (ctx->out_failed)
-        return -1;
-    if (write_all(ctx->out_fd, msg, len) < 0 ||
-        write_all(ctx->out_fd, "\n", 1) < 0) {
-        ctx->out_failed = 1;
+    int rc = 0;
+
+    pthread_mutex_lock(&ctx->out_lock);
+    if (atomic_load(&ctx->out_failed)) {
+        rc = -1;
+    } else if (write_all(ctx->out_fd, msg, len) < 0 ||
+               write_all(ctx->out_fd, "\n", 1) < 0) {
+        atomic_store(&ctx->out_failed, 1);
         log_warn("stdout");
-        return -1;
+        rc = -1;
     }
-    return 0;
+    pthread_mutex_unlock(&ctx->out_lock);
+    return rc;
 }
 
 static void
@@ -86,7 +104,7 @@ executor_main(void *arg)
         pthread_mutex_unlock(&ctx->qlock);
         if (l == NULL)
             break; /* end of input and the queue is empty */
-        if (!ctx->out_failed)
+        if (!atomic_load(&ctx->out_failed))
             mcp_handle_message(&ctx->sess, l->text, l->len);
         secure_wipe(l->text, l->len); /* it may have carried credentials */
         free(l);
@@ -156,30 +174,108 @@ read_input(struct stdio_ctx *ctx, int in_fd)
     secure_wipe(chunk, sizeof(chunk));
 }
 
+/* ---- the notifier: pushed resource updates ---- */
+
+static void *
+notifier_main(void *arg)
+{
+    struct stdio_ctx *ctx = arg;
+    struct timespec ts;
+
+    pthread_mutex_lock(&ctx->nlock);
+    while (!ctx->notifier_stopping) {
+        pthread_mutex_unlock(&ctx->nlock);
+        /* A failed send leaves the update due; the output is gone then
+         * anyway, and the input's end stops this thread. */
+        if (!atomic_load(&ctx->out_failed) &&
+            mcp_session_subscriptions(&ctx->sess) > 0)
+            mcp_session_poll_subscriptions(
+                &ctx->sess, now_ms(), ctx->notify_interval_ms, stdio_sink, ctx);
+        pthread_mutex_lock(&ctx->nlock);
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += NOTIFY_TICK_MS * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        if (!ctx->notifier_stopping)
+            pthread_cond_timedwait(&ctx->nwake, &ctx->nlock, &ts);
+    }
+    pthread_mutex_unlock(&ctx->nlock);
+    return NULL;
+}
+
+/* Starts the notifier when the server offers subscriptions; a failure is
+ * logged and the session goes on without pushed updates. */
+static void
+notifier_start(struct stdio_ctx *ctx, const struct mcp_server *srv)
+{
+    pthread_condattr_t ca;
+
+    if (!mcp_server_subscriptions(srv))
+        return;
+    pthread_mutex_init(&ctx->nlock, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&ctx->nwake, &ca);
+    pthread_condattr_destroy(&ca);
+    if (pthread_create(&ctx->notifier, NULL, notifier_main, ctx) != 0) {
+        log_error("notifier: cannot start a thread; no resource updates");
+        pthread_cond_destroy(&ctx->nwake);
+        pthread_mutex_destroy(&ctx->nlock);
+        return;
+    }
+    ctx->notifier_started = 1;
+}
+
+/* Stops and joins the notifier (before the session finishes). */
+static void
+notifier_stop(struct stdio_ctx *ctx)
+{
+    if (!ctx->notifier_started)
+        return;
+    pthread_mutex_lock(&ctx->nlock);
+    ctx->notifier_stopping = 1;
+    pthread_cond_signal(&ctx->nwake);
+    pthread_mutex_unlock(&ctx->nlock);
+    pthread_join(ctx->notifier, NULL);
+    pthread_cond_destroy(&ctx->nwake);
+    pthread_mutex_destroy(&ctx->nlock);
+    ctx->notifier_started = 0;
+}
+
 int
-stdio_serve(struct mcp_server *srv, int in_fd, int out_fd)
+stdio_serve(struct mcp_server *srv, int in_fd, int out_fd,
+            const struct stdio_options *opts)
 {
     struct stdio_ctx ctx;
     pthread_t exec;
 
     memset(&ctx, 0, sizeof(ctx));
     ctx.out_fd = out_fd;
+    ctx.notify_interval_ms =
+        opts != NULL ? opts->notify_interval_ms : NOTIFY_INTERVAL_DEF_MS;
+    pthread_mutex_init(&ctx.out_lock, NULL);
     pthread_mutex_init(&ctx.qlock, NULL);
     pthread_cond_init(&ctx.qcond, NULL);
     mcp_session_init(&ctx.sess, srv, "stdio", stdio_sink, &ctx);
     if (pthread_create(&exec, NULL, executor_main, &ctx) != 0) {
         log_error("cannot start the executor thread");
         mcp_session_finish(&ctx.sess);
+        pthread_mutex_destroy(&ctx.out_lock);
         return -1;
     }
+    notifier_start(&ctx, srv);
     read_input(&ctx, in_fd);
     pthread_mutex_lock(&ctx.qlock);
     ctx.eof = 1;
     pthread_cond_signal(&ctx.qcond);
     pthread_mutex_unlock(&ctx.qlock);
     pthread_join(exec, NULL);
-    int failed = ctx.out_failed;
+    notifier_stop(&ctx);
+    int failed = atomic_load(&ctx.out_failed);
     mcp_session_finish(&ctx.sess);
+    pthread_mutex_destroy(&ctx.out_lock);
     pthread_mutex_destroy(&ctx.qlock);
     pthread_cond_destroy(&ctx.qcond);
     return failed ? -1 : 0;
