@@ -84,8 +84,7 @@ daemon_up(struct daemon *d, const char *tag, const char *const *extra)
     snprintf(base, sizeof(base), "BINANCE_BASE_URL=%s", fx.url);
     snprintf(stream, sizeof(stream), "BINANCE_STREAM_URL=%s", ws_base);
     /* the user data streams of the daemon's account: the fake's too */
-    snprintf(wsapi, sizeof(wsapi), "BINANCE_WS_API_URL=%s/ws-api/v3",
-             ws_base);
+    snprintf(wsapi, sizeof(wsapi), "BINANCE_WS_API_URL=%s/ws-api/v3", ws_base);
     snprintf(d->log, sizeof(d->log), "%s/test_live.%ld.%s.stderr.tmp",
              dir != NULL && *dir != '\0' ? dir : "/tmp", (long)getpid(), tag);
     fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

@@ -1415,7 +1415,8 @@ test_orderbook_metrics(void)
     CU_ASSERT_STRING_EQUAL(jstr(r.data, "best_ask"), FAKEX_BTCUSDT_ASK);
     CU_ASSERT_STRING_EQUAL(jstr(r.data, "source"), "rest_snapshot");
     CU_ASSERT_STRING_EQUAL(jstr(r.data, "websocket_connected"), "false");
-    CU_ASSERT_PTR_NOT_NULL(strstr(jstr(r.data, "fallback_reason"), "feed = off"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(jstr(r.data, "fallback_reason"), "feed = off"));
     CU_ASSERT(NEAR(jdbl(r.data, "spread_bps"), 0.02 / 49999.99 * 1e4));
     CU_ASSERT(NEAR(jdbl(r.data, "bid_volume"), 21.0));
     CU_ASSERT(NEAR(jdbl(r.data, "ask_volume"), 21.0));

@@ -116,9 +116,9 @@ struct metrics {
     _Atomic uint64_t restarts; /* workers respawned */
     _Atomic uint64_t feed_restarts;
     _Atomic uint64_t notifications; /* resource updates pushed */
-    struct market *market;  /* same address in every process (before fork) */
+    struct market *market;   /* same address in every process (before fork) */
     struct userstate *users; /* the same */
-    _Atomic int64_t weight; /* -1 until seen */
+    _Atomic int64_t weight;  /* -1 until seen */
     _Atomic uint64_t code_errors[NCODES + 2];
     _Atomic uint64_t status_errors[ST_COUNT];
 };
@@ -520,8 +520,8 @@ render_userdata(struct metrics *m, struct dbuf *out)
     rc |= put_family(out, "resource_updates_total", "counter",
                      "notifications/resources/updated pushed to "
                      "subscribed sessions.");
-    rc |= put_u64(out, "resource_updates_total",
-                  atomic_load(&m->notifications));
+    rc |=
+        put_u64(out, "resource_updates_total", atomic_load(&m->notifications));
     return rc;
 }
 
