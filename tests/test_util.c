@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <CUnit/CUnit.h>
@@ -115,6 +116,19 @@ test_rfc3339(void)
     char buf[40];
     format_rfc3339_ms(1499827319559LL, buf, sizeof(buf));
     CU_ASSERT_STRING_EQUAL(buf, "2017-07-12T02:41:59.559Z");
+    format_rfc3339_ms(0, buf, sizeof(buf));
+    CU_ASSERT_STRING_EQUAL(buf, "1970-01-01T00:00:00.000Z");
+    format_rfc3339_ms(-1, buf, sizeof(buf));
+    CU_ASSERT_STRING_EQUAL(buf, "1969-12-31T23:59:59.999Z");
+    /* found by fuzz_shape: a closeTime of INT64_MIN has a nine-digit
+     * year, which did not fit the date's buffer: strftime left it
+     * unterminated and it was read past its end */
+    format_rfc3339_ms(INT64_MIN, buf, sizeof(buf));
+    CU_ASSERT_STRING_EQUAL(buf, "-292275055-05-16T16:47:04.192Z");
+    format_rfc3339_ms(INT64_MAX, buf, sizeof(buf));
+    CU_ASSERT_STRING_EQUAL(buf, "292278994-08-17T07:12:55.807Z");
+    format_rfc3339_ms(1499827319559LL, buf, 8); /* short: cut, terminated */
+    CU_ASSERT_STRING_EQUAL(buf, "2017-07");
 }
 
 static void

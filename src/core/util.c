@@ -66,15 +66,32 @@ ct_equal(const void *a, size_t alen, const void *b, size_t blen)
     return diff == 0;
 }
 
+/* Contract in util.h. A time before the epoch keeps its milliseconds
+ * positive (-1 is 23:59:59.999 of the day before). Any int64 fits base
+ * (a nine-digit year and its sign: a hostile closeTime of INT64_MIN once
+ * overflowed a 24-byte one); a time gmtime_r cannot represent is said as
+ * such, never read out of an unset struct tm. */
 void
 format_rfc3339_ms(int64_t ms, char *buf, size_t len)
 {
-    time_t secs = (time_t)(ms / 1000);
+    int64_t s = ms / 1000, frac = ms % 1000;
+    time_t secs;
     struct tm tm;
-    char base[24];
-    gmtime_r(&secs, &tm);
-    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf, len, "%s.%03dZ", base, (int)(ms % 1000));
+    char base[64];
+
+    if (buf == NULL || len == 0)
+        return;
+    if (frac < 0) {
+        frac += 1000;
+        s--;
+    }
+    secs = (time_t)s;
+    if (gmtime_r(&secs, &tm) == NULL ||
+        strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+        snprintf(buf, len, "(time out of range: %lld ms)", (long long)ms);
+        return;
+    }
+    snprintf(buf, len, "%s.%03dZ", base, (int)frac);
 }
 
 /* Contract in util.h. */

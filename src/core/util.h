@@ -31,7 +31,8 @@ int strlcpy_checked(char *dst, const char *src, size_t dstlen);
 int ct_equal(const void *a, size_t alen, const void *b, size_t blen);
 
 /* Formats ms since the epoch as RFC 3339 UTC with milliseconds into buf
- * (at least 32 bytes). */
+ * (at least 32 bytes; truncated, always terminated, when shorter). A time
+ * the calendar cannot hold gives "(time out of range: <ms> ms)". */
 void format_rfc3339_ms(int64_t ms, char *buf, size_t len);
 
 /* Writes all n bytes of buf to fd, retrying after EINTR and short writes.
