@@ -135,18 +135,43 @@ order_json(const struct us_order *u)
     return o;
 }
 
-json_object *
-userlive_open_orders(struct mcp_call *call, struct userlive *info, char *why,
-                     size_t whylen)
+/* One entry of a record as JSON (i below the record's count), or NULL. */
+typedef json_object *(*entry_fn)(const struct us_record *rec, uint32_t i);
+
+static json_object *
+order_entry(const struct us_record *rec, uint32_t i)
+{
+    return order_json(&rec->orders[i]);
+}
+
+static json_object *
+balance_entry(const struct us_record *rec, uint32_t i)
+{
+    json_object *o = json_object_new_object();
+
+    if (o != NULL) {
+        add_str(o, "asset", rec->balances[i].asset);
+        add_num(o, "free", rec->balances[i].free);
+        add_num(o, "locked", rec->balances[i].locked);
+    }
+    return o;
+}
+
+/* The call's live record as an array of count entries made by entry;
+ * NULL with why. The record copy is wiped. */
+static json_object *
+live_array(struct mcp_call *call, struct userlive *info, char *why,
+           size_t whylen, int orders, entry_fn entry)
 {
     struct us_record *rec = live_record(call, info, why, whylen);
     json_object *arr;
 
     if (rec == NULL)
         return NULL;
+    uint32_t n = orders ? rec->norders : rec->nbalances;
     arr = json_object_new_array();
-    for (uint32_t i = 0; arr != NULL && i < rec->norders; i++) {
-        json_object *o = order_json(&rec->orders[i]);
+    for (uint32_t i = 0; arr != NULL && i < n; i++) {
+        json_object *o = entry(rec, i);
         if (o == NULL || json_object_array_add(arr, o) != 0) {
             json_object_put(o);
             json_object_put(arr);
@@ -161,31 +186,15 @@ userlive_open_orders(struct mcp_call *call, struct userlive *info, char *why,
 }
 
 json_object *
+userlive_open_orders(struct mcp_call *call, struct userlive *info, char *why,
+                     size_t whylen)
+{
+    return live_array(call, info, why, whylen, 1, order_entry);
+}
+
+json_object *
 userlive_balances(struct mcp_call *call, struct userlive *info, char *why,
                   size_t whylen)
 {
-    struct us_record *rec = live_record(call, info, why, whylen);
-    json_object *arr;
-
-    if (rec == NULL)
-        return NULL;
-    arr = json_object_new_array();
-    for (uint32_t i = 0; arr != NULL && i < rec->nbalances; i++) {
-        json_object *o = json_object_new_object();
-        if (o != NULL) {
-            add_str(o, "asset", rec->balances[i].asset);
-            add_num(o, "free", rec->balances[i].free);
-            add_num(o, "locked", rec->balances[i].locked);
-        }
-        if (o == NULL || json_object_array_add(arr, o) != 0) {
-            json_object_put(o);
-            json_object_put(arr);
-            arr = NULL;
-        }
-    }
-    secure_wipe(rec, sizeof(*rec));
-    free(rec);
-    if (arr == NULL)
-        snprintf(why, whylen, "out of memory");
-    return arr;
+    return live_array(call, info, why, whylen, 0, balance_entry);
 }
